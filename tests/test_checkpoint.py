@@ -1,0 +1,85 @@
+import os
+import pickle
+
+import pytest
+import torch
+
+import vae
+from vae import checkpoint
+from vae.checkpoint import CheckpointError
+from vae.model import ConvVAE, VAEConfig
+
+
+def test_round_trip_decodes_bit_identically(tiny_model, tmp_path):
+    path = tmp_path / "m.pt"
+    direction = torch.randn(8)
+    checkpoint.save(path, tiny_model, history=[{"epoch": 1, "val_ssim": 0.5}], dataset={"source": "x"},
+                    directions={"glasses": direction})
+    loaded = checkpoint.load(path)
+    z = torch.randn(3, 8)
+    with torch.no_grad():
+        assert torch.equal(tiny_model.decode(z), loaded.model.decode(z))
+    assert not loaded.model.training
+    assert loaded.history[0]["val_ssim"] == 0.5 and loaded.last_metric("val_ssim") == 0.5
+    assert torch.equal(loaded.directions["glasses"], direction)
+    assert vae.load_model(path).latent_dim == 8
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_half_precision_save_is_close(tiny_model, tmp_path):
+    path = tmp_path / "half.pt"
+    checkpoint.save(path, tiny_model, half=True)
+    model = vae.load_model(path)
+    z = torch.randn(2, 8)
+    with torch.no_grad():
+        assert torch.allclose(tiny_model.decode(z), model.decode(z), atol=1e-2)
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("touch pwned",))
+
+
+@pytest.mark.parametrize("case", ["random", "truncated", "state_dict", "other_latent", "other_size", "code",
+                                  "newer", "missing", "folder", "empty"])
+def test_bad_checkpoints_raise_checkpoint_error(case, tiny_model, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / f"{case}.pt"
+    if case == "random":
+        path.write_bytes(os.urandom(4096))
+    elif case == "truncated":
+        checkpoint.save(path, tiny_model)
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    elif case == "state_dict":
+        torch.save(tiny_model.state_dict(), path)
+    elif case in ("other_latent", "other_size"):
+        checkpoint.save(path, tiny_model)
+        payload = torch.load(path, weights_only=True)
+        payload["config"] = {**payload["config"], **({"latent_dim": 16} if case == "other_latent" else {"image_size": 128})}
+        torch.save(payload, path)
+    elif case == "code":
+        path.write_bytes(pickle.dumps({"format": "face-explorer-vae", "x": _Evil()}))
+    elif case == "newer":
+        checkpoint.save(path, tiny_model)
+        payload = torch.load(path, weights_only=True)
+        payload["format_version"] = 99
+        torch.save(payload, path)
+    elif case == "folder":
+        path.mkdir()
+    elif case == "empty":
+        path.write_bytes(b"")
+    with pytest.raises(CheckpointError) as info:
+        checkpoint.load(path)
+    message = str(info.value)
+    assert str(path) in message and "\n" not in message
+    assert not (tmp_path / "pwned").exists()
+    if case == "newer":
+        assert "newer" in message
+    if case.startswith("other"):
+        assert "do not fit" in message
+
+
+def test_unwritable_checkpoint_path(tiny_model, tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        checkpoint.save(tmp_path / "nope" / "m.pt", tiny_model)

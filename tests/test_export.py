@@ -1,0 +1,73 @@
+import json
+import os
+
+import pytest
+import torch
+from PIL import Image
+
+from vae import export
+
+
+def test_face_png_has_requested_size_and_sidecar(tmp_path):
+    image = torch.rand(3, 64, 64)
+    z = torch.randn(32)
+    path = export.save_face(tmp_path / "face.png", image, size=300, latent=z, checkpoint="default.pt")
+    with Image.open(path) as im:
+        assert im.size == (300, 300) and im.format == "PNG"
+    reopened = export.load_latents(export.sidecar_path(path))
+    assert torch.allclose(reopened[0], z)
+    assert json.loads(export.sidecar_path(path).read_text())["checkpoint"] == "default.pt"
+
+
+def test_gif_has_all_frames_and_duration(tmp_path):
+    frames = torch.stack([torch.full((3, 16, 16), i / 9) for i in range(10)])
+    path = export.save_gif(tmp_path / "m.gif", frames, size=32, duration_ms=80, latents=torch.randn(10, 4))
+    with Image.open(path) as im:
+        assert im.n_frames == 10
+        assert im.info["duration"] == 80
+    assert export.load_latents(export.sidecar_path(path)).shape == (10, 4)
+
+
+def test_strip_and_grid(tmp_path):
+    frames = torch.rand(5, 3, 16, 16)
+    with Image.open(export.save_strip(tmp_path / "s.png", frames, size=40)) as im:
+        assert im.size == (200, 40)
+    with Image.open(export.save_grid(tmp_path / "g.png", frames, nrow=5, padding=0)) as im:
+        assert im.size == (80, 16)
+
+
+def test_unwritable_paths_raise_and_leave_nothing(tmp_path):
+    with pytest.raises(export.ExportError, match="does not exist"):
+        export.save_face(tmp_path / "missing" / "f.png", torch.rand(3, 8, 8), size=16)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user that ignores folder permissions")
+        with pytest.raises(export.ExportError, match=str(locked)):
+            export.save_face(locked / "f.png", torch.rand(3, 8, 8), size=16)
+    finally:
+        locked.chmod(0o700)
+
+
+def test_failed_write_keeps_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "face.png"
+    target.write_bytes(b"old")
+
+    def broken(self, fp, format=None, **kw):
+        fp.write(b"partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", broken)
+    with pytest.raises(export.ExportError, match="No space left"):
+        export.save_face(target, torch.rand(3, 8, 8), size=16)
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["face.png"]
+
+
+def test_load_latents_rejects_garbage(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="bad.json"):
+        export.load_latents(bad)

@@ -1,0 +1,79 @@
+import pytest
+import torch
+
+from vae import latent
+
+
+def test_lerp_and_slerp_endpoints():
+    a, b = torch.randn(32), torch.randn(32)
+    for fn in (latent.lerp, latent.slerp):
+        frames = fn(a, b, 7)
+        assert frames.shape == (7, 32)
+        assert torch.allclose(frames[0], a, atol=1e-5)
+        assert torch.allclose(frames[-1], b, atol=1e-5)
+
+
+def test_slerp_norms_between_endpoints():
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(32, generator=g) * 2, torch.randn(32, generator=g)
+    norms = latent.slerp(a, b, 20).norm(dim=1)
+    lo, hi = sorted([a.norm().item(), b.norm().item()])
+    assert torch.all(norms >= lo - 1e-4) and torch.all(norms <= hi + 1e-4)
+    # lerp through the middle of two random directions loses norm: slerp must not
+    assert latent.lerp(a, b, 20).norm(dim=1).min() < lo
+
+
+def test_slerp_identical_and_opposite_endpoints():
+    a = torch.randn(8)
+    same = latent.slerp(a, a, 5)
+    assert torch.allclose(same, a.expand(5, 8), atol=1e-6)
+    opposite = latent.slerp(a, -a, 9)
+    assert torch.isfinite(opposite).all()
+    assert torch.allclose(opposite[0], a, atol=1e-5) and torch.allclose(opposite[-1], -a, atol=1e-5)
+    assert torch.allclose(opposite.norm(dim=1), a.norm().expand(9), atol=1e-4)
+    zero = latent.slerp(torch.zeros(8), a, 3)
+    assert torch.allclose(zero[1], a / 2)
+
+
+def test_arithmetic_equals_hand_computation():
+    a, b, c = torch.randn(3, 16)
+    assert torch.allclose(latent.analogy(a, b, c, 0.7), a + 0.7 * (b - c))
+    assert torch.allclose(latent.weighted_sum([(2.0, a), (-1.0, b)]), 2 * a - b)
+    with pytest.raises(ValueError):
+        latent.weighted_sum([])
+
+
+def test_traversal_grid():
+    z = torch.zeros(4)
+    grid = latent.traversal_grid(z, [1, 3], [-1.0, 0.0, 1.0])
+    assert grid.shape == (6, 4)
+    assert grid[:3, 1].tolist() == [-1.0, 0.0, 1.0] and grid[3:, 3].tolist() == [-1.0, 0.0, 1.0]
+    assert grid[:3, 3].abs().sum() == 0
+
+
+def test_active_units_and_ranking():
+    mu = torch.zeros(100, 4)
+    mu[:, 2] = torch.randn(100) * 2
+    logvar = torch.zeros(100, 4)
+    logvar[:, 2] = -3
+    kl = latent.average_kl(mu, logvar)
+    assert latent.active_units(kl).tolist() == [False, False, True, False]
+    assert latent.rank_dimensions(kl)[0].item() == 2
+
+
+def test_attribute_direction_and_conditional_variant():
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(400, 6, generator=g)
+    labels = z[:, 0] + 0.5 * z[:, 1] > 0
+    d = latent.attribute_direction(z, labels)
+    assert d.norm().item() == pytest.approx(1.0)
+    assert d[0] > d[1] > 0.1
+    other = torch.zeros(6)
+    other[1] = 1.0
+    cond = latent.conditional_direction(d, [other])
+    assert cond.norm().item() == pytest.approx(1.0)
+    assert abs(cond @ other) < 1e-6
+    moved = z[0] + 2.0 * cond
+    assert (moved @ other).item() == pytest.approx((z[0] @ other).item(), abs=1e-5)
+    with pytest.raises(ValueError):
+        latent.attribute_direction(z, torch.ones(400))

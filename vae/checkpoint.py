@@ -1,0 +1,145 @@
+"""Checkpoint files: one file holds the model config, weights, history, dataset and directions.
+
+Files are written atomically and read with ``torch.load(weights_only=True)``, so opening a
+checkpoint can never run code. Every problem with a file surfaces as :class:`CheckpointError`.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .atomic import WriteError, atomic_write
+from .model import ConvVAE, VAEConfig
+
+FORMAT_NAME = "face-explorer-vae"
+FORMAT_VERSION = 1
+_RESERVED = {"format", "format_version", "config", "state_dict"}
+
+
+class CheckpointError(Exception):
+    """A file is not a usable checkpoint; the message names the file and the problem."""
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint: the model (eval mode) and everything saved beside it."""
+
+    path: Path
+    model: ConvVAE
+    history: list[dict] = field(default_factory=list)
+    dataset: dict = field(default_factory=dict)
+    directions: dict[str, torch.Tensor] = field(default_factory=dict)
+    latent_kl: torch.Tensor | None = None
+    training: dict | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.history)
+
+    def last_metric(self, name: str) -> float | None:
+        """The newest epoch's value of ``name`` in the history, if any."""
+        for row in reversed(self.history):
+            if name in row:
+                return row[name]
+        return None
+
+
+def save(path: str | os.PathLike, model: ConvVAE, *, half: bool = False, **metadata: Any) -> Path:
+    """Write ``model`` and ``metadata`` (history, dataset, directions, latent_kl, training, …) atomically.
+
+    ``half=True`` stores floating-point weights as float16 (for small shipped models).
+    """
+    clash = _RESERVED & metadata.keys()
+    if clash:
+        raise ValueError(f"metadata may not use the reserved keys {sorted(clash)}")
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    payload = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "config": model.config.to_dict(),
+        "state_dict": state,
+        **metadata,
+    }
+    path = Path(path)
+    try:
+        with atomic_write(path) as handle:
+            torch.save(payload, handle)
+    except WriteError as exc:
+        raise CheckpointError(str(exc)) from exc
+    return path
+
+
+def _read(path: Path) -> dict:
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(
+            f"{path}: refused to load: the file holds objects other than weights (it could run code)"
+        ) from exc
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, TypeError, AttributeError) as exc:
+        raise CheckpointError(f"{path}: not a readable checkpoint (damaged, truncated or another format)") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
+        raise CheckpointError(f"{path}: not a Face Explorer checkpoint (a bare state_dict or another program's file?)")
+    version = payload.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise CheckpointError(f"{path}: checkpoint has no valid format version")
+    if version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path}: checkpoint format version {version} is newer than this program reads ({FORMAT_VERSION}); "
+            "update Face Explorer"
+        )
+    return payload
+
+
+def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:
+    """Read a checkpoint; the model comes back in eval mode on ``device``, weights in float32."""
+    path = Path(path)
+    payload = _read(path)
+    try:
+        config = VAEConfig.from_dict(payload["config"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: invalid model config ({exc})") from exc
+    model = ConvVAE(config)
+    state = payload.get("state_dict")
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: checkpoint holds no weights")
+    state = {k: v.float() if torch.is_tensor(v) and v.is_floating_point() else v for k, v in state.items()}
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, KeyError, TypeError) as exc:
+        first = str(exc).strip().splitlines()
+        raise CheckpointError(
+            f"{path}: weights do not fit the stored architecture "
+            f"(image size {config.image_size}, latent {config.latent_dim}): {first[1].strip() if len(first) > 1 else first[0]}"
+        ) from exc
+    model.to(device).eval()
+    known = {"history", "dataset", "directions", "latent_kl", "training"}
+    return Checkpoint(
+        path=path,
+        model=model,
+        history=list(payload.get("history") or []),
+        dataset=dict(payload.get("dataset") or {}),
+        directions={k: v.float() for k, v in (payload.get("directions") or {}).items()},
+        latent_kl=payload.get("latent_kl"),
+        training=payload.get("training"),
+        extra={k: v for k, v in payload.items() if k not in known | _RESERVED},
+    )
+
+
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> ConvVAE:
+    """The model stored in ``path``, in eval mode on ``device``."""
+    return load(path, device).model

@@ -1,0 +1,167 @@
+"""Exports: faces, grids and morphs as PNG/GIF, each with a sidecar JSON of the latents.
+
+Every write is atomic; an unwritable path raises :class:`ExportError` and leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from PIL import Image
+from torchvision.transforms.functional import to_pil_image
+from torchvision.utils import make_grid
+
+from .atomic import WriteError, atomic_write
+
+MIN_EXPORT_SIZE, MAX_EXPORT_SIZE = 16, 4096
+SIDECAR_FORMAT = "face-explorer-latents"
+
+
+class ExportError(OSError):
+    """An export could not be written; the message names the path and the reason."""
+
+
+def to_pil(image: torch.Tensor, size: int | None = None) -> Image.Image:
+    """A (3, H, W) image in [0, 1] as a PIL image, upscaled to ``size``×``size`` with Lanczos."""
+    pil = to_pil_image(image.detach().float().cpu().clamp(0, 1))
+    if size is not None and size != pil.width:
+        if not MIN_EXPORT_SIZE <= size <= MAX_EXPORT_SIZE:
+            raise ValueError(f"export size must be between {MIN_EXPORT_SIZE} and {MAX_EXPORT_SIZE}, got {size}")
+        pil = pil.resize((size, size), Image.LANCZOS)
+    return pil
+
+
+def sidecar_path(path: str | os.PathLike) -> Path:
+    """The JSON file that accompanies an exported image."""
+    return Path(path).with_suffix(".json")
+
+
+def _sidecar_bytes(latents: torch.Tensor, checkpoint: str | None, kind: str, **extra) -> bytes:
+    data = {
+        "format": SIDECAR_FORMAT,
+        "kind": kind,
+        "checkpoint": checkpoint,
+        "latent_dim": int(latents.shape[-1]),
+        "latents": latents.detach().double().cpu().reshape(-1, latents.shape[-1]).tolist(),
+        **extra,
+    }
+    return json.dumps(data, indent=1).encode()
+
+
+def _write(path: Path, write_fn) -> None:
+    try:
+        with atomic_write(path) as handle:
+            write_fn(handle)
+    except WriteError as exc:
+        raise ExportError(str(exc)) from exc
+
+
+def _write_with_sidecar(path: Path, write_fn, latents, checkpoint, kind, **extra) -> Path:
+    path = Path(path)
+    _write(path, write_fn)
+    if latents is not None:
+        try:
+            payload = _sidecar_bytes(torch.as_tensor(latents), checkpoint, kind, image=path.name, **extra)
+            _write(sidecar_path(path), lambda h: h.write(payload))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise
+    return path
+
+
+def save_latents(path: str | os.PathLike, latents: torch.Tensor, checkpoint: str | None = None) -> Path:
+    """Write latent vector(s) alone as JSON (the explorer's Save latent)."""
+    payload = _sidecar_bytes(torch.as_tensor(latents), checkpoint, "latent")
+    path = Path(path)
+    _write(path, lambda h: h.write(payload))
+    return path
+
+
+def load_latents(path: str | os.PathLike) -> torch.Tensor:
+    """Latents (n, D) from a sidecar or latent JSON; ValueError with the file named if malformed."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+        latents = torch.tensor(data["latents"], dtype=torch.float32)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: not a latent file ({exc.__class__.__name__}: {exc})") from exc
+    if latents.ndim != 2 or latents.shape[0] == 0:
+        raise ValueError(f"{path}: not a latent file (expected a list of latent vectors)")
+    return latents
+
+
+def save_face(
+    path: str | os.PathLike,
+    image: torch.Tensor,
+    size: int = 512,
+    latent: torch.Tensor | None = None,
+    checkpoint: str | None = None,
+) -> Path:
+    """One face as a ``size``×``size`` PNG (+ sidecar JSON when ``latent`` is given)."""
+    pil = to_pil(image, size)
+    return _write_with_sidecar(Path(path), lambda h: pil.save(h, format="PNG"), latent, checkpoint, "face")
+
+
+def save_grid(
+    path: str | os.PathLike,
+    images: torch.Tensor,
+    nrow: int = 8,
+    latents: torch.Tensor | None = None,
+    checkpoint: str | None = None,
+    padding: int = 2,
+) -> Path:
+    """A grid of images (N, 3, H, W) as one PNG via ``torchvision.utils.make_grid``."""
+    grid = make_grid(images.detach().float().cpu().clamp(0, 1), nrow=nrow, padding=padding, pad_value=1.0)
+    pil = to_pil(grid)
+    return _write_with_sidecar(Path(path), lambda h: pil.save(h, format="PNG"), latents, checkpoint, "grid")
+
+
+def save_strip(
+    path: str | os.PathLike,
+    frames: torch.Tensor,
+    size: int = 128,
+    latents: torch.Tensor | None = None,
+    checkpoint: str | None = None,
+) -> Path:
+    """Morph frames side by side as one PNG, each frame ``size`` pixels square."""
+    resized = [to_pil(f, size) for f in frames]
+    strip = Image.new("RGB", (size * len(resized), size), "white")
+    for i, frame in enumerate(resized):
+        strip.paste(frame, (i * size, 0))
+    return _write_with_sidecar(Path(path), lambda h: strip.save(h, format="PNG"), latents, checkpoint, "strip")
+
+
+def save_gif(
+    path: str | os.PathLike,
+    frames: torch.Tensor,
+    size: int = 256,
+    duration_ms: int = 100,
+    loop: int = 0,
+    latents: torch.Tensor | None = None,
+    checkpoint: str | None = None,
+) -> Path:
+    """Morph frames as an animated GIF; ``loop=0`` repeats forever."""
+    if len(frames) < 1:
+        raise ValueError("a GIF needs at least one frame")
+    pils = [to_pil(f, size) for f in frames]
+
+    def write(handle):
+        pils[0].save(
+            handle, format="GIF", save_all=True, append_images=pils[1:], duration=duration_ms, loop=loop,
+            disposal=1, optimize=False,
+        )
+
+    return _write_with_sidecar(Path(path), write, latents, checkpoint, "gif", duration_ms=duration_ms)
+
+
+def save_pil(path: str | os.PathLike, image: Image.Image, fmt: str = "PNG") -> Path:
+    """Write any PIL image atomically."""
+    path = Path(path)
+    _write(path, lambda h: image.save(h, format=fmt))
+    return path

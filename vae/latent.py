@@ -1,0 +1,129 @@
+"""Pure, batched operations on latent vectors: sampling, interpolation, arithmetic, directions."""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import torch
+
+from .loss import kl_per_dimension
+
+ACTIVE_UNIT_THRESHOLD = 0.01  # nats: a dimension whose average KL is above this is "in use"
+
+
+def sample_prior(n: int, latent_dim: int, temperature: float = 1.0, generator: torch.Generator | None = None):
+    """``n`` draws from N(0, temperature²·I): shape (n, latent_dim)."""
+    return torch.randn(n, latent_dim, generator=generator) * temperature
+
+
+def _frames(n: int, like: torch.Tensor) -> torch.Tensor:
+    if n < 2:
+        raise ValueError(f"need at least 2 frames to include both ends, got {n}")
+    return torch.linspace(0.0, 1.0, n, dtype=like.dtype, device=like.device).unsqueeze(1)
+
+
+def lerp(a: torch.Tensor, b: torch.Tensor, n: int) -> torch.Tensor:
+    """``n`` evenly spaced points on the line from ``a`` to ``b`` (both included): (n, D)."""
+    t = _frames(n, a)
+    return (1 - t) * a.reshape(1, -1) + t * b.reshape(1, -1)
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, n: int, eps: float = 1e-6) -> torch.Tensor:
+    """Spherical interpolation from ``a`` to ``b`` in ``n`` frames (both included): (n, D).
+
+    Angle and norm are interpolated separately, so every frame's norm lies between the
+    endpoints' norms. Identical (or zero) endpoints fall back to :func:`lerp`; opposite
+    endpoints take a path through a fixed perpendicular direction.
+    """
+    a = a.reshape(-1)
+    b = b.reshape(-1)
+    t = _frames(n, a)
+    na, nb = a.norm(), b.norm()
+    if na < eps or nb < eps:
+        return lerp(a, b, n)
+    ua, ub = a / na, b / nb
+    cos = torch.clamp(ua.double() @ ub.double(), -1.0, 1.0)
+    omega = torch.arccos(cos).to(a.dtype)
+    if cos > 1 - 1e-7:
+        return lerp(a, b, n)
+    if cos < -1 + 1e-6:
+        perp = torch.zeros_like(ua)
+        perp[int(torch.argmin(ua.abs()))] = 1.0
+        perp = perp - (perp @ ua) * ua
+        ub_half = perp / perp.norm()
+        half = n // 2 + 1
+        first = slerp(ua, ub_half, half)
+        second = slerp(ub_half, ub, n - half + 1)[1:]
+        directions = torch.cat([first, second])
+    else:
+        so = torch.sin(omega)
+        directions = (torch.sin((1 - t) * omega) / so) * ua + (torch.sin(t * omega) / so) * ub
+    norms = (1 - t) * na + t * nb
+    return directions * norms
+
+
+def weighted_sum(terms: Iterable[tuple[float, torch.Tensor]]) -> torch.Tensor:
+    """Σ wᵢ·zᵢ over (weight, latent) pairs: the general form of latent arithmetic."""
+    total = None
+    for weight, z in terms:
+        total = weight * z if total is None else total + weight * z
+    if total is None:
+        raise ValueError("latent arithmetic needs at least one term")
+    return total
+
+
+def analogy(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor, weight: float = 1.0) -> torch.Tensor:
+    """A + w·(B − C)."""
+    return weighted_sum([(1.0, a), (weight, b), (-weight, c)])
+
+
+def traversal_grid(z: torch.Tensor, dims: Sequence[int], values: Sequence[float] | torch.Tensor) -> torch.Tensor:
+    """Rows of ``z`` with one dimension swept: shape (len(dims)·len(values), D), row-major by dim."""
+    values = torch.as_tensor(values, dtype=z.dtype)
+    base = z.reshape(1, -1).repeat(len(dims) * len(values), 1)
+    for i, dim in enumerate(dims):
+        base[i * len(values) : (i + 1) * len(values), dim] = values
+    return base
+
+
+def average_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Average KL per latent dimension over a set of encodings: shape (D,)."""
+    return kl_per_dimension(mu, logvar).mean(0)
+
+
+def rank_dimensions(kl: torch.Tensor) -> torch.Tensor:
+    """Dimension indices ordered by average KL, most used first."""
+    return torch.argsort(kl, descending=True)
+
+
+def active_units(kl: torch.Tensor, threshold: float = ACTIVE_UNIT_THRESHOLD) -> torch.Tensor:
+    """Boolean mask of dimensions whose average KL exceeds ``threshold`` nats."""
+    return kl > threshold
+
+
+def attribute_direction(latents: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Unit vector from the mean latent of label-0 samples to that of label-1 samples."""
+    labels = torch.as_tensor(labels).bool().reshape(-1)
+    if labels.all() or not labels.any():
+        raise ValueError("attribute direction needs examples with and without the attribute")
+    diff = latents[labels].mean(0) - latents[~labels].mean(0)
+    norm = diff.norm()
+    if norm == 0:
+        raise ValueError("both classes have the same mean latent")
+    return diff / norm
+
+
+def conditional_direction(direction: torch.Tensor, keep_fixed: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``direction`` with its components along the span of ``keep_fixed`` removed, renormalised.
+
+    Moving along the result leaves the projections onto every kept direction unchanged, so
+    "add glasses" need not change the hair.
+    """
+    if not keep_fixed:
+        return direction / direction.norm()
+    basis, _ = torch.linalg.qr(torch.stack([d.reshape(-1) for d in keep_fixed], dim=1))
+    residual = direction - basis @ (basis.T @ direction)
+    norm = residual.norm()
+    if norm < 1e-8:
+        raise ValueError("the direction lies in the span of the directions kept fixed")
+    return residual / norm

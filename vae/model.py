@@ -1,0 +1,143 @@
+"""Convolutional VAE: strided-conv encoder to μ and log σ², transposed-conv decoder with sigmoid output."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch import nn
+
+SUPPORTED_SIZES = (64, 128)
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    """Architecture of a :class:`ConvVAE`. Stored in every checkpoint."""
+
+    image_size: int = 64
+    latent_dim: int = 32
+    base_channels: int = 32
+    max_channels: int = 256
+    residual_blocks: int = 0
+
+    def __post_init__(self):
+        if self.image_size not in SUPPORTED_SIZES:
+            raise ValueError(f"image_size must be one of {SUPPORTED_SIZES}, got {self.image_size}")
+        if self.latent_dim < 1:
+            raise ValueError(f"latent_dim must be at least 1, got {self.latent_dim}")
+        if self.base_channels < 1 or self.residual_blocks < 0:
+            raise ValueError("base_channels must be positive and residual_blocks non-negative")
+
+    @property
+    def stages(self) -> int:
+        """Number of ×2 resolution steps between 4×4 and the image size."""
+        return int(math.log2(self.image_size // 4))
+
+    def channels(self, stage: int) -> int:
+        """Channel count after encoder stage ``stage`` (0-based)."""
+        return min(self.base_channels * 2**stage, self.max_channels)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "VAEConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown config keys: {sorted(unknown)}")
+        return cls(**data)
+
+
+class ResidualBlock(nn.Module):
+    """Two 3×3 convolutions with a skip connection; keeps shape."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(channels),
+        )
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        return self.act(x + self.body(x))
+
+
+def _down(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+def _up(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+    )
+
+
+class ConvVAE(nn.Module):
+    """A convolutional variational autoencoder for RGB images in [0, 1]."""
+
+    def __init__(self, config: VAEConfig | None = None):
+        super().__init__()
+        self.config = config or VAEConfig()
+        cfg = self.config
+        n = cfg.stages
+        top = cfg.channels(n - 1)
+
+        encoder: list[nn.Module] = []
+        cin = 3
+        for stage in range(n):
+            cout = cfg.channels(stage)
+            encoder.append(_down(cin, cout))
+            cin = cout
+        encoder += [ResidualBlock(top) for _ in range(cfg.residual_blocks)]
+        self.encoder = nn.Sequential(*encoder, nn.Flatten())
+        self.fc_mu = nn.Linear(top * 16, cfg.latent_dim)
+        self.fc_logvar = nn.Linear(top * 16, cfg.latent_dim)
+
+        self.fc_decode = nn.Sequential(nn.Linear(cfg.latent_dim, top * 16), nn.ReLU(inplace=True))
+        decoder: list[nn.Module] = [nn.Unflatten(1, (top, 4, 4))]
+        decoder += [ResidualBlock(top) for _ in range(cfg.residual_blocks)]
+        for stage in reversed(range(1, n)):
+            decoder.append(_up(cfg.channels(stage), cfg.channels(stage - 1)))
+        decoder += [nn.ConvTranspose2d(cfg.channels(0), 3, 4, 2, 1), nn.Sigmoid()]
+        self.decoder = nn.Sequential(*decoder)
+
+    @property
+    def image_size(self) -> int:
+        return self.config.image_size
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images (N, 3, S, S) in [0, 1] → (μ, log σ²), each (N, latent_dim)."""
+        h = self.encoder(x)
+        return self.fc_mu(h), self.fc_logvar(h)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Latents (N, latent_dim) → images (N, 3, S, S) in [0, 1]."""
+        return self.decoder(self.fc_decode(z))
+
+    @staticmethod
+    def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        """z = μ + ε·exp(½·log σ²), ε ~ N(0, I)."""
+        return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Returns (reconstruction, μ, log σ²); samples z in training mode, uses μ in eval mode."""
+        mu, logvar = self.encode(x)
+        z = self.reparameterize(mu, logvar) if self.training else mu
+        return self.decode(z), mu, logvar
+
+    @torch.no_grad()
+    def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Decode ``n`` draws from the prior N(0, temperature²·I)."""
+        device = next(self.parameters()).device
+        z = torch.randn(n, self.latent_dim, generator=generator) * temperature
+        return self.decode(z.to(device))
