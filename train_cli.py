@@ -1,0 +1,183 @@
+"""Train a Face Explorer VAE from the command line.
+
+Examples:
+  python train_cli.py                                  # built-in generated faces, 64×64, latent 32
+  python train_cli.py --data ~/cartoonset10k --epochs 30 --out runs/cartoonset
+  python train_cli.py --out runs/cartoonset --resume   # continue an interrupted run
+  torchrun --nproc_per_node=4 train_cli.py --data ~/cartoonset100k   # several GPUs
+
+Exit codes: 0 finished, 2 bad arguments or data, 130 interrupted (a resumable checkpoint is saved).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+
+
+def _int_at_least(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be zero or more, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="train_cli.py", description=__doc__.split("\n\n")[0],
+                                epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default="builtin",
+                   help="'builtin' (generated cartoon faces, made once and cached) or a folder of images, "
+                        "e.g. an unpacked Cartoon Set (subfolders are walked; CSV labels are used when present)")
+    p.add_argument("--epochs", type=_int_at_least(1), default=20, help="number of epochs (default 20)")
+    p.add_argument("--batch-size", type=_int_at_least(1), default=64, help="images per step and process (default 64)")
+    p.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    p.add_argument("--beta", type=_non_negative_float, default=1.0,
+                   help="weight of the KL term; the loss is per-image summed squared error + beta·KL (default 1.0)")
+    p.add_argument("--warmup-epochs", type=_non_negative_float, default=1.0,
+                   help="ramp beta from 0 over this many epochs, against posterior collapse (default 1)")
+    p.add_argument("--free-bits", type=_non_negative_float, default=0.0,
+                   help="minimum KL per latent dimension in nats before it is penalised (default 0: off)")
+    p.add_argument("--latent-dim", type=_int_at_least(1), default=32, help="latent dimensions (default 32)")
+    p.add_argument("--image-size", type=int, choices=(64, 128), default=64, help="training resolution (default 64)")
+    p.add_argument("--base-channels", type=_int_at_least(1), default=32, help="width of the first conv layer (default 32)")
+    p.add_argument("--residual-blocks", type=_int_at_least(0), default=0, help="residual blocks at 4×4 (default 0)")
+    p.add_argument("--no-cosine", action="store_true", help="keep the learning rate constant (default: cosine decay)")
+    p.add_argument("--out", default="runs/face-vae", help="run folder for checkpoints, metrics.csv and previews")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="auto uses CUDA (bf16 mixed precision) when present, else the CPU")
+    p.add_argument("--limit", type=_int_at_least(1), default=None, help="use only the first N images of the folder")
+    p.add_argument("--seed", type=int, default=0, help="random seed; runs on the CPU are reproducible (default 0)")
+    p.add_argument("--builtin-count", type=_int_at_least(16), default=None,
+                   help="size of the built-in dataset (default 20000)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+
+    import torch
+    import torch.distributed as dist
+    from tqdm import tqdm
+
+    from vae.cache import BUILTIN_COUNT, open_dataset
+    from vae.data import DataError
+    from vae.train import TrainConfig, Trainer, TrainingDiverged
+
+    def err(message: str) -> None:
+        tqdm.write(f"error: {message}", file=sys.stderr)
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1:
+        dist.init_process_group(backend="nccl" if torch.cuda.is_available() and args.device != "cpu" else "gloo")
+    rank = dist.get_rank() if world > 1 else 0
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+    try:
+        config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, beta=args.beta,
+                             latent_dim=args.latent_dim, image_size=args.image_size, base_channels=args.base_channels,
+                             residual_blocks=args.residual_blocks, warmup_epochs=args.warmup_epochs,
+                             free_bits=args.free_bits, cosine=not args.no_cosine, seed=args.seed, device=args.device)
+        if rank != 0:
+            dist.barrier()
+        data = open_dataset(args.data, args.image_size, builtin_count=args.builtin_count or BUILTIN_COUNT,
+                            progress=rank == 0 and sys.stderr.isatty(), limit=args.limit,
+                            log=lambda m: tqdm.write(m, file=sys.stderr) if rank == 0 else None)
+        if rank == 0 and world > 1:
+            dist.barrier()
+        if len(data) < 2:
+            raise DataError(f"{args.data}: need at least 2 usable images, found {len(data)}")
+    except (DataError, ValueError) as exc:
+        err(str(exc))
+        return EXIT_BAD_INPUT
+
+    bar = None
+
+    def on_step(event):
+        nonlocal bar
+        if bar is None or bar.total != event.steps_per_epoch or event.step == 1 or bar.n >= bar.total:
+            if bar is not None:
+                bar.close()
+            bar = tqdm(total=event.steps_per_epoch, desc=f"epoch {event.epoch}/{config.epochs}", unit="step",
+                       dynamic_ncols=True, file=sys.stderr, initial=event.step - 1)
+        bar.update(event.step - bar.n)
+        bar.set_postfix_str(f"loss {event.loss:.1f} recon {event.recon:.1f} kl {event.kl:.1f} "
+                            f"{event.images_per_s:.0f} img/s")
+
+    def on_epoch(event):
+        m = event.metrics
+        if bar is not None:
+            bar.close()
+        tqdm.write(f"epoch {event.epoch}/{event.epochs}: train {m['train_loss']:.1f} | val {m['val_loss']:.1f} "
+                   f"(recon {m['val_recon']:.1f}, kl {m['val_kl']:.1f}) | SSIM {m['val_ssim']:.4f} PSNR {m['val_psnr']:.2f} dB"
+                   f" | active units {m['active_units']}/{config.latent_dim}{' | best' if event.is_best else ''}",
+                   file=sys.stderr)
+
+    try:
+        trainer = Trainer(config, data, args.out, on_step=on_step, on_epoch=on_epoch, resume=args.resume,
+                          log=lambda m: tqdm.write(m, file=sys.stderr))
+    except ValueError as exc:
+        err(str(exc))
+        return EXIT_BAD_INPUT
+
+    def interrupt(signum, frame):
+        if trainer._stop.is_set():
+            raise KeyboardInterrupt
+        tqdm.write("interrupted: finishing this step and saving a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
+        trainer.stop()
+
+    signal.signal(signal.SIGINT, interrupt)
+    if rank == 0:
+        tqdm.write(f"training on {len(data)} images ({data.meta.get('source')}) at {config.image_size}px, "
+                   f"latent {config.latent_dim}, device {trainer.device}" + (f" × {world} processes" if world > 1 else ""),
+                   file=sys.stderr)
+    try:
+        result = trainer.run()
+    except TrainingDiverged as exc:
+        err(str(exc))
+        return EXIT_BAD_INPUT
+    finally:
+        if bar is not None:
+            bar.close()
+        if world > 1:
+            dist.destroy_process_group()
+    if result.status == "stopped":
+        tqdm.write(f"interrupted; resume with: python train_cli.py --out {args.out} --resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if rank == 0:
+        tqdm.write(f"done: {result.epochs_done} epochs; best model {result.best_path}", file=sys.stderr)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

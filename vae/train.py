@@ -1,0 +1,399 @@
+"""The training engine shared by ``train_cli.py`` and the app's training panel.
+
+A :class:`Trainer` runs Adam over a :class:`~vae.cache.FaceCache`, reports events through
+callbacks, writes ``last.pt``/``best.pt`` atomically every epoch and can be paused, resumed
+and stopped from another thread. Launched under ``torchrun`` it trains with
+DistributedDataParallel; only rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+from . import checkpoint
+from .atomic import atomic_write
+from .cache import FaceCache
+from .directions import compute_directions
+from .export import save_grid
+from .loss import vae_loss, warmup_beta
+from .metrics import autocast_for, encode_all, evaluate
+from .model import ConvVAE, VAEConfig
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters of one run (stored in its checkpoints and ``config.json``)."""
+
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    beta: float = 1.0
+    latent_dim: int = 32
+    image_size: int = 64
+    base_channels: int = 32
+    residual_blocks: int = 0
+    warmup_epochs: float = 1.0
+    free_bits: float = 0.0
+    cosine: bool = True
+    grad_clip: float = 1000.0
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self):
+        checks = {
+            "epochs": self.epochs >= 1, "batch_size": self.batch_size >= 1, "lr": self.lr > 0,
+            "beta": self.beta >= 0, "latent_dim": self.latent_dim >= 1, "warmup_epochs": self.warmup_epochs >= 0,
+            "free_bits": self.free_bits >= 0, "grad_clip": self.grad_clip >= 0,
+            "image_size": self.image_size in (64, 128), "base_channels": self.base_channels >= 1,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"invalid {bad[0]}: {getattr(self, bad[0])!r}")
+
+    def model_config(self) -> VAEConfig:
+        return VAEConfig(self.image_size, self.latent_dim, self.base_channels, residual_blocks=self.residual_blocks)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class StepEvent:
+    epoch: int  # 1-based epoch in progress
+    step: int  # 1-based step within the epoch
+    steps_per_epoch: int
+    loss: float
+    recon: float
+    kl: float
+    beta: float
+    images_per_s: float
+    eta_s: float
+
+
+@dataclass
+class EpochEvent:
+    epoch: int
+    epochs: int
+    metrics: dict  # train_loss, train_recon, train_kl, val_loss, val_recon, val_kl, val_ssim, val_psnr, …
+    preview: torch.Tensor  # (N, 3, S, S): originals, reconstructions, prior samples
+    is_best: bool
+
+
+@dataclass
+class RunResult:
+    status: str  # "finished" | "stopped"
+    epochs_done: int
+    best_path: Path | None
+    last_path: Path | None
+    history: list[dict] = field(default_factory=list)
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became non-finite; the last good checkpoint is kept."""
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto`` → CUDA when available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but no CUDA GPU is available")
+    return torch.device(name)
+
+
+def _dist_info() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def epoch_permutation(indices: np.ndarray, seed: int, epoch: int) -> np.ndarray:
+    """The training order of epoch ``epoch`` (0-based): a function of seed and epoch alone."""
+    rng = np.random.default_rng([seed, epoch])
+    return indices[rng.permutation(len(indices))]
+
+
+METRIC_COLUMNS = ["epoch", "train_loss", "train_recon", "train_kl", "val_loss", "val_recon", "val_kl", "val_ssim",
+                  "val_psnr", "active_units", "beta", "lr", "seconds"]
+
+
+class Trainer:
+    """Trains a :class:`ConvVAE` on a cached dataset; see the module docstring."""
+
+    def __init__(self, config: TrainConfig, data: FaceCache, out_dir: str | os.PathLike, *,
+                 on_step: Callable[[StepEvent], None] | None = None,
+                 on_epoch: Callable[[EpochEvent], None] | None = None,
+                 log: Callable[[str], None] | None = None,
+                 resume: bool = False, step_every: int = 1):
+        self.config = config
+        self.data = data
+        self.out_dir = Path(out_dir)
+        self.on_step = on_step or (lambda e: None)
+        self.on_epoch = on_epoch or (lambda e: None)
+        self.log = log or (lambda m: None)
+        self.step_every = max(1, step_every)
+        self.rank, self.world = _dist_info()
+        self.device = pick_device(config.device)
+        if self.world > 1 and self.device.type == "cuda":
+            self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+            torch.cuda.set_device(self.device)
+        if data.image_size != config.image_size:
+            raise ValueError(f"dataset is cached at {data.image_size}px but the model expects {config.image_size}px")
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+        torch.manual_seed(config.seed)
+        self.model = ConvVAE(config.model_config()).to(self.device)
+        if self.device.type == "cuda":
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.train_idx, self.val_idx = data.split()
+        self.history: list[dict] = []
+        self.start_epoch, self.start_step = 0, 0
+        self.partial_sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "n": 0}
+        self.best_val = math.inf
+        if resume:
+            self._load_resume_state()
+        self.net = self.model
+        if self.world > 1:
+            self.net = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        self.preview_z = torch.randn(8, config.latent_dim, generator=torch.Generator().manual_seed(config.seed + 1))
+
+    # ---------------------------------------------------------------- control from other threads
+    def stop(self) -> None:
+        """Finish the current step, save a resumable checkpoint and return."""
+        self._stop.set()
+        self._running.set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    # ---------------------------------------------------------------- paths and state
+    @property
+    def last_path(self) -> Path:
+        return self.out_dir / "last.pt"
+
+    @property
+    def best_path(self) -> Path:
+        return self.out_dir / "best.pt"
+
+    @property
+    def steps_per_epoch(self) -> int:
+        per_rank = math.ceil(len(self.train_idx) / self.world)
+        return max(1, math.ceil(per_rank / self.config.batch_size))
+
+    def _scheduler_lr(self, epoch: int, step: int) -> float:
+        if not self.config.cosine:
+            return self.config.lr
+        progress = (epoch + step / self.steps_per_epoch) / self.config.epochs
+        return self.config.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+    def _load_resume_state(self) -> None:
+        try:
+            ckpt = checkpoint.load(self.last_path)
+        except checkpoint.CheckpointError as exc:
+            raise ValueError(f"cannot resume: {exc}") from exc
+        state = ckpt.training or {}
+        saved = state.get("config", {})
+        for key in ("latent_dim", "image_size", "base_channels", "residual_blocks"):
+            if key in saved and saved[key] != getattr(self.config, key):
+                raise ValueError(f"cannot resume: the run in {self.out_dir} used {key}={saved[key]}, "
+                                 f"not {getattr(self.config, key)}")
+        self.model.load_state_dict(ckpt.model.state_dict())
+        self.model.to(self.device)
+        if "optimizer" in state:
+            self.optimizer.load_state_dict(state["optimizer"])
+        self.history = ckpt.history
+        self.start_epoch = int(state.get("epoch", len(self.history)))
+        self.start_step = int(state.get("step", 0))
+        self.partial_sums = dict(state.get("partial_sums", self.partial_sums))
+        self.best_val = float(state.get("best_val", math.inf))
+        if "rng" in state:
+            torch.set_rng_state(state["rng"])
+        if "cuda_rng" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state(state["cuda_rng"])
+        self.log(f"resuming {self.out_dir} at epoch {self.start_epoch + 1}, step {self.start_step}")
+
+    def _training_state(self, epoch: int, step: int) -> dict:
+        state = {
+            "config": asdict(self.config),
+            "optimizer": self.optimizer.state_dict(),
+            "epoch": epoch,
+            "step": step,
+            "partial_sums": dict(self.partial_sums),
+            "best_val": self.best_val,
+            "rng": torch.get_rng_state(),
+        }
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def _save(self, path: Path, epoch: int, step: int, extra: dict | None = None) -> None:
+        if self.rank != 0:
+            return
+        checkpoint.save(path, self.model, history=self.history, dataset=self.data.describe(),
+                        training=self._training_state(epoch, step), **(extra or {}))
+
+    # ---------------------------------------------------------------- the loop
+    def run(self) -> RunResult:
+        """Train until the configured number of epochs or until :meth:`stop`."""
+        cfg = self.config
+        if self.rank == 0:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            with atomic_write(self.out_dir / "config.json", "w") as handle:
+                json.dump({**asdict(cfg), "data": self.data.describe()}, handle, indent=1)
+        self.model.train()
+        status = "finished"
+        epoch = self.start_epoch
+        for epoch in range(self.start_epoch, cfg.epochs):
+            order = epoch_permutation(self.train_idx, cfg.seed, epoch)[self.rank :: self.world]
+            first_step = self.start_step if epoch == self.start_epoch else 0
+            if first_step == 0:
+                self.partial_sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "n": 0}
+            stopped_at = self._train_epoch(epoch, order, first_step)
+            if stopped_at is not None:
+                self._save(self.last_path, epoch, stopped_at)
+                self.log(f"stopped in epoch {epoch + 1} at step {stopped_at}; saved {self.last_path}")
+                status = "stopped"
+                break
+            self._end_epoch(epoch)
+        else:
+            epoch = cfg.epochs
+        if status == "finished" and self.rank == 0 and self.best_path.exists():
+            self._finalise_best()
+        return RunResult(status, len(self.history), self.best_path if self.best_path.exists() else None,
+                         self.last_path if self.last_path.exists() else None, self.history)
+
+    def _train_epoch(self, epoch: int, order: np.ndarray, first_step: int) -> int | None:
+        cfg = self.config
+        steps = self.steps_per_epoch
+        t0 = time.perf_counter()
+        seen = 0
+        for step in range(first_step, steps):
+            if self._stop.is_set():
+                return step
+            if not self._running.is_set():
+                self._running.wait()
+                t0, seen = time.perf_counter(), 0
+                if self._stop.is_set():
+                    return step
+            batch_idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+            if len(batch_idx) == 0:
+                continue
+            x = self.data.batch(batch_idx).to(self.device, non_blocking=True)
+            if self.device.type == "cuda":
+                x = x.contiguous(memory_format=torch.channels_last)
+            beta = warmup_beta(cfg.beta, epoch + step / steps, cfg.warmup_epochs)
+            lr = self._scheduler_lr(epoch, step)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            with autocast_for(self.device):
+                recon, mu, logvar = self.net(x)
+            terms = vae_loss(recon, x, mu, logvar, beta, cfg.free_bits)
+            if not torch.isfinite(terms.total):
+                kept = self.best_path if self.best_path.exists() else None
+                raise TrainingDiverged(
+                    f"loss became non-finite in epoch {epoch + 1}, step {step + 1} (learning rate {cfg.lr:g} too high?); "
+                    + (f"the last good checkpoint is {kept}" if kept else "no checkpoint was written yet"))
+            self.optimizer.zero_grad(set_to_none=True)
+            terms.total.backward()
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+            self.optimizer.step()
+            b = x.shape[0]
+            seen += b
+            self.partial_sums["loss"] += terms.total.item() * b
+            self.partial_sums["recon"] += terms.recon.item() * b
+            self.partial_sums["kl"] += terms.kl.item() * b
+            self.partial_sums["n"] += b
+            if self.rank == 0 and ((step + 1) % self.step_every == 0 or step + 1 == steps):
+                elapsed = time.perf_counter() - t0
+                rate = seen * self.world / elapsed if elapsed > 0 else 0.0
+                remaining = (steps - step - 1 + (cfg.epochs - epoch - 1) * steps) * cfg.batch_size * self.world
+                self.on_step(StepEvent(epoch + 1, step + 1, steps, terms.total.item(), terms.recon.item(),
+                                       terms.kl.item(), beta, rate, remaining / rate if rate else float("nan")))
+        return None
+
+    def _end_epoch(self, epoch: int) -> None:
+        cfg = self.config
+        t_start = time.perf_counter()
+        n = max(self.partial_sums["n"], 1)
+        val = evaluate(self.model, self.data, self.val_idx, cfg.beta, device=self.device)
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": self.partial_sums["loss"] / n,
+            "train_recon": self.partial_sums["recon"] / n,
+            "train_kl": self.partial_sums["kl"] / n,
+            "val_loss": val["loss"], "val_recon": val["recon"], "val_kl": val["kl"],
+            "val_ssim": val["ssim"], "val_psnr": val["psnr"], "active_units": val["active_units"],
+            "beta": warmup_beta(cfg.beta, epoch + 1, cfg.warmup_epochs),
+            "lr": self._scheduler_lr(epoch + 1, 0),
+        }
+        self.history.append(row)
+        is_best = val["loss"] < self.best_val  # validation loss always uses the full β
+        if is_best:
+            self.best_val = val["loss"]
+        preview = self._preview()
+        row["seconds"] = round(time.perf_counter() - t_start, 3)
+        self.partial_sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "n": 0}
+        if self.rank == 0:
+            extra = {"latent_kl": val["kl_per_dim"]}
+            self._save(self.last_path, epoch + 1, 0, extra)
+            if is_best:
+                self._save(self.best_path, epoch + 1, 0, extra)
+            self._write_metrics()
+            save_grid(self.out_dir / f"epoch_{epoch + 1:03d}.png", preview, nrow=8)
+            self.on_epoch(EpochEvent(epoch + 1, cfg.epochs, row, preview, is_best))
+        self.model.train()
+
+    @torch.no_grad()
+    def _preview(self) -> torch.Tensor:
+        self.model.eval()
+        x = self.data.batch(self.val_idx[:8]).to(self.device)
+        with autocast_for(self.device):
+            recon, _, _ = self.model(x)
+            samples = self.model.decode(self.preview_z.to(self.device))
+        return torch.cat([x, recon.float(), samples.float()]).cpu()
+
+    def _write_metrics(self) -> None:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(self.history)
+        with atomic_write(self.out_dir / "metrics.csv", "w") as handle:
+            handle.write(buffer.getvalue())
+
+    def _finalise_best(self) -> None:
+        """Add attribute directions (when the data has labels) to ``best.pt``."""
+        if not self.data.has_labels:
+            return
+        ckpt = checkpoint.load(self.best_path, self.device)
+        mu, _ = encode_all(ckpt.model, self.data, self.train_idx, device=self.device)
+        directions = compute_directions(mu, self.data.label_tensor(self.train_idx))
+        checkpoint.save(self.best_path, ckpt.model, history=ckpt.history, dataset=ckpt.dataset,
+                        training=ckpt.training, latent_kl=ckpt.latent_kl, directions=directions)
+        self.log(f"added {len(directions)} attribute directions to {self.best_path}")
