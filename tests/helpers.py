@@ -1,0 +1,43 @@
+"""Builders for test datasets: good faces and every kind of bad file."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from vae import synth
+from vae.cartoonset import format_csv
+
+
+def write_good_faces(folder: Path, count: int, seed: int = 0, size: int = 96) -> list[str]:
+    return synth.generate(folder, count, seed=seed, size=size, workers=1)
+
+
+def write_bad_files(folder: Path) -> dict[str, str]:
+    """Write one file of each troublesome kind; returns name → what is expected ('skip' or 'load')."""
+    folder.mkdir(parents=True, exist_ok=True)
+    face = synth.render_face(synth.random_attributes(synth.face_rng(99, 0)), 96)
+    buf = io.BytesIO()
+    face.save(buf, format="PNG")
+    data = buf.getvalue()
+    (folder / "corrupt.png").write_bytes(data[:40] + bytes(200) + data[240:])
+    (folder / "truncated.png").write_bytes(data[: len(data) // 2])
+    (folder / "zero.png").write_bytes(b"")
+    (folder / "text.png").write_text("this is not an image")
+    Image.new("RGB", (3, 3), (10, 20, 30)).save(folder / "tiny.png")
+    grey = np.linspace(0, 65535, 64 * 64).reshape(64, 64).astype(np.uint16)
+    Image.fromarray(grey).save(folder / "sixteen.png")
+    face.convert("L").save(folder / "grey.png")
+    face.convert("RGB").convert("P", palette=Image.ADAPTIVE).save(folder / "palette.png")
+    face.convert("RGB").save(folder / "photo.jpg", quality=90)
+    attrs = synth.random_attributes(synth.face_rng(99, 1))
+    face.save(folder / "badcsv.png")
+    (folder / "badcsv.csv").write_text('"hair"; nine\n')
+    face.save(folder / "goodcsv.png")
+    (folder / "goodcsv.csv").write_text(format_csv(attrs))
+    return {"corrupt.png": "skip", "truncated.png": "skip", "zero.png": "skip", "text.png": "skip",
+            "tiny.png": "skip", "sixteen.png": "load", "grey.png": "load", "palette.png": "load", "photo.jpg": "load",
+            "badcsv.png": "load", "goodcsv.png": "load"}
