@@ -9,6 +9,24 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "shared" / "cartoonset_sample"
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    """Every test gets its own dataset cache folder."""
+    monkeypatch.setenv("FACE_EXPLORER_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def tiny_checkpoint(tmp_path, tiny_model):
+    """A small checkpoint file with per-dimension KL (two dimensions marked unused)."""
+    from vae import checkpoint
+
+    kl = torch.linspace(2.0, 0.0, tiny_model.latent_dim)
+    path = tmp_path / "tiny.pt"
+    checkpoint.save(path, tiny_model, latent_kl=kl, history=[{"epoch": 1, "val_ssim": 0.5}],
+                    dataset={"source": "test faces", "count": 10})
+    return path
+
+
 @pytest.fixture
 def tiny_model():
     """A small, seeded 64×64 model (untrained) for fast tests."""

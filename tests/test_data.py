@@ -11,11 +11,6 @@ from vae.cartoonset import ATTRIBUTE_NAMES
 from vae.data import DataError, ImageLoadError, is_validation, load_image, scan_folder
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("FACE_EXPLORER_CACHE", str(tmp_path / "cache"))
-
-
 def test_real_cartoonset_images_load_white_and_centred(sample_dir):
     for path in sorted(sample_dir.glob("*.png")):
         x = load_image(path, 64)

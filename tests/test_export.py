@@ -39,12 +39,19 @@ def test_strip_and_grid(tmp_path):
 def test_unwritable_paths_raise_and_leave_nothing(tmp_path):
     with pytest.raises(export.ExportError, match="does not exist"):
         export.save_face(tmp_path / "missing" / "f.png", torch.rand(3, 8, 8), size=16)
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    with pytest.raises(export.ExportError, match="file.txt"):
+        export.save_face(blocker / "f.png", torch.rand(3, 8, 8), size=16)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
+def test_read_only_folder_raises(tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o500)
     try:
-        if os.access(locked, os.W_OK):
-            pytest.skip("running as a user that ignores folder permissions")
         with pytest.raises(export.ExportError, match=str(locked)):
             export.save_face(locked / "f.png", torch.rand(3, 8, 8), size=16)
     finally:

@@ -63,12 +63,12 @@ BASE = {"eye_angle": 1, "eye_lashes": 0, "eye_lid": 0, "chin_length": 1, "eyebro
 
 @pytest.mark.parametrize("name,variants", ATTRIBUTES)
 def test_each_attribute_changes_the_drawing(name, variants):
-    base = np.asarray(synth.render_face(BASE, 160), dtype=np.int16)
+    base = np.asarray(synth.render_face(BASE, 250), dtype=np.int16)
     changed_any = 0
     for value in range(variants):
         if value == BASE[name]:
             continue
-        other = np.asarray(synth.render_face({**BASE, name: value}, 160), dtype=np.int16)
+        other = np.asarray(synth.render_face({**BASE, name: value}, 250), dtype=np.int16)
         if np.abs(other - base).max() > 40:
             changed_any += 1
     assert changed_any == variants - 1, f"{name}: only {changed_any} of {variants - 1} values change the face"

@@ -22,7 +22,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise WriteError(f"cannot write {path}: folder {folder} does not exist")
+        reason = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise WriteError(f"cannot write {path}: folder {folder} {reason}")
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:

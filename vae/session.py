@@ -71,11 +71,12 @@ class LatentState:
 
     def set_dim(self, dim: int, value: float) -> None:
         """Change one dimension. During a drag every move shares the drag's single undo step."""
-        if float(self._values[dim]) == float(value):
+        value = torch.tensor(float(value), dtype=torch.float32)
+        if self._values[dim] == value:
             return
         if not self._dragging:
             self._record()
-        self._values[dim] = float(value)
+        self._values[dim] = value
         self._notify()
 
     def begin_drag(self) -> None:

@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw
 
 from .cartoonset import ATTRIBUTES, NO_FACIAL_HAIR, NO_GLASSES, format_csv
 
-SYNTH_VERSION = 1  # bump when the drawing changes: the built-in dataset is regenerated
+SYNTH_VERSION = 2  # bump when the drawing changes: the built-in dataset is regenerated
 SUPERSAMPLE = 3
 LINE_SCALE = 1.35  # all outline widths are multiplied by this
 CANVAS = 500  # the drawing is laid out in a 500×500 space, like the real set
@@ -462,7 +462,7 @@ def draw_eyes(pen, face, attrs, skin):
 
 def draw_eyebrows(pen, face, attrs, color):
     shape = attrs["eyebrow_shape"]
-    thickness = (2.6, 3.6, 4.8, 6.2)[attrs["eyebrow_thickness"]]
+    thickness = (2.4, 4.0, 5.6, 7.4)[attrs["eyebrow_thickness"]]
     half = (15, 19, 23)[attrs["eyebrow_width"]]
     gap = (22, 27, 33)[attrs["eye_eyebrow_distance"]]
     heavy = attrs["eyebrow_weight"] == 1
@@ -481,7 +481,7 @@ def draw_eyebrows(pen, face, attrs, color):
         top, bottom = [], []
         for k, (px, py) in enumerate(pts):
             u = k / (n - 1)
-            w = thickness * ((1.25 - 0.7 * u) if heavy else (0.8 + 0.4 * math.sin(math.pi * u)))
+            w = thickness * ((1.9 - 0.9 * u) if heavy else (0.7 + 0.4 * math.sin(math.pi * u)))
             top.append((px, py - w / 2))
             bottom.append((px, py + w / 2))
         pen.poly(top + bottom[::-1], fill=color, outline=_shade(color, 0.6), width=1.0)
