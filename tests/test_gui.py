@@ -1,0 +1,240 @@
+"""The app driven as a person would: pytest-qt, offscreen."""
+
+import shutil
+
+import pytest
+import torch
+from PIL import Image
+
+pytest.importorskip("PySide6")
+from PySide6.QtCore import QPoint, QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
+
+from gui.main_window import MainWindow  # noqa: E402
+from tests.helpers import write_good_faces  # noqa: E402
+from vae import checkpoint  # noqa: E402
+from vae.session import ExplorerSession  # noqa: E402
+
+
+@pytest.fixture
+def warnings(monkeypatch):
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args, **kw: shown.append(args[2]))
+    return shown
+
+
+@pytest.fixture
+def window(qtbot, tiny_checkpoint, tmp_path, warnings):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(ExplorerSession.open(tiny_checkpoint), settings)
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    return win
+
+
+def face_of(win):
+    return win.explore.face._image.clone()
+
+
+def test_window_opens_with_a_face_and_sliders(window):
+    assert len(window.explore.sliders) == window.session.model.latent_dim
+    assert window.explore.face.pixmap() is not None and not window.explore.face.pixmap().isNull()
+    assert "latent 8" in window.facts_label.text()
+    assert window.explore.sliders[7].label.text() == "z7·"  # unused dimension flagged
+
+
+def test_moving_a_slider_changes_the_face_and_undo_restores(window, qtbot):
+    before_face = face_of(window)
+    before = window.session.state.values
+    slider = window.explore.sliders[0].slider
+    slider.setFocus()
+    qtbot.keyClick(slider, Qt.Key.Key_PageUp)
+    assert window.session.state.values[0] == pytest.approx(0.5)
+    assert not torch.equal(face_of(window), before_face)
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert torch.equal(window.session.state.values, before)
+    assert torch.equal(face_of(window), before_face)
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.session.state.values[0] == pytest.approx(0.5)
+
+
+def test_random_changes_face_respects_locks_and_decodes_once(window, qtbot):
+    window.session.state.set_dim(2, 1.5)
+    qtbot.mouseClick(window.explore.sliders[2].lock, Qt.MouseButton.LeftButton)
+    assert 2 in window.session.state.locks
+    before_face = face_of(window)
+    decodes = window.session.renderer.decodes
+    qtbot.mouseClick(window.explore.random_button, Qt.MouseButton.LeftButton)
+    assert window.session.renderer.decodes == decodes + 1
+    assert window.session.state.values[2] == 1.5
+    assert not torch.equal(face_of(window), before_face)
+    slider_values = [window.explore.sliders[d].slider.value() for d in range(8)]
+    expected = [round(max(-3, min(3, float(v))) * 100) for v in window.session.state.values]
+    assert slider_values == expected
+
+
+def test_shortcuts_random_and_reset(window, qtbot):
+    qtbot.keyClick(window, Qt.Key.Key_R)
+    assert window.session.state.values.abs().sum() > 0
+    qtbot.keyClick(window, Qt.Key.Key_Home)
+    assert torch.equal(window.session.state.values, torch.zeros(8))
+
+
+def test_encode_image_sets_sliders_to_mu(window, sample_dir):
+    path = sorted(sample_dir.glob("*.png"))[0]
+    assert window.explore.encode_path(str(path))
+    mu = window.session.encode_file(path)
+    assert torch.allclose(window.session.state.values, mu)
+    for dim, widget in window.explore.sliders.items():
+        assert widget.slider.value() == round(max(-3, min(3, float(mu[dim]))) * 100)
+
+
+def test_encode_bad_image_reports_error(window, tmp_path, warnings):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"nope")
+    before = window.session.state.values
+    assert not window.explore.encode_path(str(bad))
+    assert warnings and "bad.png" in warnings[-1]
+    assert torch.equal(window.session.state.values, before)
+
+
+def test_export_png_of_chosen_size(window, tmp_path):
+    out = tmp_path / "face.png"
+    window.explore.export_size.setValue(320)
+    assert window.explore.export_path(str(out))
+    with Image.open(out) as im:
+        assert im.size == (320, 320)
+    assert out.with_suffix(".json").exists()
+
+
+def test_save_and_load_latent(window, tmp_path):
+    window.session.state.randomize(1.0, torch.Generator().manual_seed(4))
+    saved = window.session.state.values
+    assert window.explore.save_latent_path(str(tmp_path / "z.json"))
+    window.session.state.reset()
+    assert window.explore.load_latent_path(str(tmp_path / "z.json"))
+    assert torch.allclose(window.session.state.values, saved)
+
+
+def test_bad_checkpoint_keeps_the_old_model(window, tmp_path, warnings):
+    bad = tmp_path / "broken.pt"
+    bad.write_bytes(b"garbage")
+    old = window.session
+    assert not window.load_checkpoint(str(bad))
+    assert window.session is old
+    assert warnings and "broken.pt" in warnings[-1]
+
+
+def test_open_other_checkpoint_rebuilds_sliders(window, tmp_path):
+    from vae.model import ConvVAE, VAEConfig
+
+    path = tmp_path / "other.pt"
+    checkpoint.save(path, ConvVAE(VAEConfig(latent_dim=5, base_channels=4)))
+    assert window.load_checkpoint(str(path))
+    assert len(window.explore.sliders) == 5 and window.session.state.latent_dim == 5
+
+
+def test_dataset_folder_is_remembered(window, tmp_path):
+    write_good_faces(tmp_path / "faces", 3, size=64)
+    window.open_dataset_folder(str(tmp_path / "faces"))
+    assert window.recent_folders()[0] == str(tmp_path / "faces")
+    assert "3 images; 3 with Cartoon Set labels" in window.train.data_info.text()
+    assert window.tabs.currentWidget() is window.train
+
+
+@pytest.fixture
+def small_folder(tmp_path):
+    folder = tmp_path / "faces"
+    write_good_faces(folder, 30, size=64)
+    return folder
+
+
+def _setup_training(window, folder, tmp_path, epochs):
+    panel = window.train
+    panel.set_folder(str(folder))
+    panel.epochs.setValue(epochs)
+    panel.batch_size.setValue(8)
+    panel.latent_dim.setValue(4)
+    panel.out_dir.setText(str(tmp_path / "run"))
+    panel.ask_to_load = False
+    return panel
+
+
+def test_training_run_reports_progress_and_finishes(window, qtbot, small_folder, tmp_path):
+    panel = _setup_training(window, small_folder, tmp_path, epochs=1)
+    steps = []
+    with qtbot.waitSignal(panel.running_changed, timeout=5000):
+        panel.start()
+    panel.worker.progress.connect(steps.append)
+    with qtbot.waitSignal(panel.running_changed, timeout=120000):
+        pass
+    assert panel.last_result is not None and panel.last_result.status == "finished"
+    assert steps and panel.plot.steps and len(panel.plot.val_x) == 1
+    assert panel.progress.value() == panel.progress.maximum()
+    assert not panel.preview.pixmap().isNull()
+    assert (tmp_path / "run" / "best.pt").exists()
+    assert not panel.thread.isRunning()
+
+
+def test_stop_mid_run_leaves_a_resumable_checkpoint(window, qtbot, small_folder, tmp_path):
+    panel = _setup_training(window, small_folder, tmp_path, epochs=200)
+    panel.start()
+    with qtbot.waitSignal(panel.worker.progress, timeout=120000):
+        pass
+    with qtbot.waitSignal(panel.running_changed, timeout=120000):
+        panel.stop()
+    assert panel.last_result.status == "stopped"
+    state = checkpoint.load(tmp_path / "run" / "last.pt").training
+    assert state["epoch"] * 4 + state["step"] >= 1  # 4 steps an epoch: it stopped part-way, position saved
+
+
+def test_training_error_is_reported_and_thread_ends(window, qtbot, tmp_path):
+    panel = window.train
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "a.png").write_bytes(b"")
+    panel.set_folder(str(empty))
+    panel.out_dir.setText(str(tmp_path / "run"))
+    with qtbot.waitSignal(panel.running_changed, timeout=5000):
+        panel.start()
+    with qtbot.waitSignal(panel.running_changed, timeout=60000):
+        pass
+    assert "no usable images" in panel.log_view.toPlainText()
+    assert not panel.thread.isRunning() and panel.start_button.isEnabled()
+
+
+def test_event_loop_keeps_ticking_while_training(window, qtbot, small_folder, tmp_path):
+    import time
+
+    panel = _setup_training(window, small_folder, tmp_path, epochs=2)
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(10)
+    panel.start()
+    with qtbot.waitSignal(panel.running_changed, timeout=120000):
+        pass
+    timer.stop()
+    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    assert len(gaps) > 20
+    assert max(gaps) < 0.1, f"GUI stalled for {max(gaps) * 1000:.0f} ms"
+
+
+def test_screenshot_command(tmp_path, tiny_checkpoint, monkeypatch):
+    import main
+
+    out = tmp_path / "shot.png"
+    assert main.main(["--checkpoint", str(tiny_checkpoint), "--screenshot", str(out), "--panel", "train"]) == 0
+    with Image.open(out) as im:
+        assert im.size == (1280, 800)
+
+
+def test_bad_checkpoint_on_command_line_exits_2(tmp_path, capsys):
+    import main
+
+    bad = tmp_path / "x.pt"
+    bad.write_bytes(b"12")
+    assert main.main(["--checkpoint", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "x.pt" in err
