@@ -1,0 +1,135 @@
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.helpers import write_good_faces
+from vae import checkpoint
+from vae.cache import open_folder
+from vae.train import TrainConfig, Trainer, TrainingDiverged
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def faces(tmp_path):
+    folder = tmp_path / "faces"
+    write_good_faces(folder, 40, size=64)
+    return open_folder(folder, 64, workers=1)
+
+
+def small_config(**overrides):
+    base = dict(epochs=2, batch_size=8, latent_dim=4, base_channels=8, device="cpu", seed=3)
+    return TrainConfig(**{**base, **overrides})
+
+
+def weights(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def test_run_writes_checkpoints_metrics_and_previews(faces, tmp_path):
+    steps, epochs = [], []
+    trainer = Trainer(small_config(), faces, tmp_path / "run", on_step=steps.append, on_epoch=epochs.append)
+    result = trainer.run()
+    assert result.status == "finished" and result.epochs_done == 2
+    run = tmp_path / "run"
+    assert {"last.pt", "best.pt", "metrics.csv", "config.json", "epoch_001.png", "epoch_002.png"} <= {p.name for p in run.iterdir()}
+    rows = list(csv.DictReader((run / "metrics.csv").open()))
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert 0 < float(rows[-1]["val_ssim"]) <= 1 and float(rows[-1]["val_psnr"]) > 0
+    assert steps[0].images_per_s > 0 and epochs[-1].preview.shape[0] == 2 * min(8, len(trainer.val_idx)) + 8
+    best = checkpoint.load(run / "best.pt")
+    assert "glasses" in best.directions and best.latent_kl.shape == (4,)
+    assert best.dataset["count"] == 40
+
+
+def test_same_seed_same_weights_on_cpu(faces, tmp_path):
+    a = Trainer(small_config(epochs=1), faces, tmp_path / "a").run()
+    b = Trainer(small_config(epochs=1), faces, tmp_path / "b").run()
+    wa, wb = checkpoint.load(a.last_path).model.state_dict(), checkpoint.load(b.last_path).model.state_dict()
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_stop_and_resume_continue_exactly(faces, tmp_path):
+    straight = Trainer(small_config(epochs=3), faces, tmp_path / "straight").run()
+
+    def stop_after_seven(event):
+        if (event.epoch - 1) * event.steps_per_epoch + event.step == 7:
+            first.stop()
+
+    first = Trainer(small_config(epochs=3), faces, tmp_path / "resumed", on_step=stop_after_seven)
+    assert first.run().status == "stopped"
+    resumed = Trainer(small_config(epochs=3), faces, tmp_path / "resumed", resume=True).run()
+    assert resumed.status == "finished"
+    a = checkpoint.load(straight.last_path)
+    b = checkpoint.load(resumed.last_path)
+    sa, sb = a.model.state_dict(), b.model.state_dict()
+    assert all(torch.allclose(sa[k].float(), sb[k].float(), atol=1e-6) for k in sa)
+    assert [round(r["val_loss"], 4) for r in a.history] == [round(r["val_loss"], 4) for r in b.history]
+
+
+def test_pause_blocks_until_resumed(faces, tmp_path):
+    import threading
+
+    events = []
+    trainer = Trainer(small_config(epochs=1), faces, tmp_path / "p", on_step=events.append)
+    trainer.pause()
+    thread = threading.Thread(target=trainer.run)
+    thread.start()
+    thread.join(0.5)
+    assert thread.is_alive() and not events
+    trainer.resume()
+    thread.join(60)
+    assert not thread.is_alive() and events
+
+
+def test_non_finite_loss_stops_and_keeps_best(faces, tmp_path):
+    run = tmp_path / "run"
+    Trainer(small_config(epochs=1), faces, run).run()
+    best_before = (run / "best.pt").read_bytes()
+    with pytest.raises(TrainingDiverged, match="non-finite"):
+        Trainer(small_config(epochs=5, lr=1e12, grad_clip=0), faces, run, resume=True).run()
+    assert (run / "best.pt").read_bytes() == best_before
+
+
+def test_resume_with_other_architecture_is_refused(faces, tmp_path):
+    Trainer(small_config(epochs=1), faces, tmp_path / "run").run()
+    with pytest.raises(ValueError, match="latent_dim=4"):
+        Trainer(small_config(epochs=2, latent_dim=6), faces, tmp_path / "run", resume=True)
+
+
+def run_cli(*args, cwd=ROOT, env_cache=None):
+    import os
+
+    env = {**os.environ, "FACE_EXPLORER_CACHE": str(env_cache)} if env_cache else None
+    return subprocess.run([sys.executable, str(ROOT / "train_cli.py"), *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=300)
+
+
+@pytest.mark.parametrize("flag,value", [("--epochs", "-1"), ("--batch-size", "0"), ("--latent-dim", "0"),
+                                        ("--image-size", "100"), ("--lr", "nan")])
+def test_cli_rejects_bad_numbers(flag, value, tmp_path):
+    proc = run_cli(flag, value, "--out", str(tmp_path / "r"))
+    assert proc.returncode == 2
+    assert flag in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_missing_folder_exits_2(tmp_path):
+    proc = run_cli("--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r"), env_cache=tmp_path / "c")
+    assert proc.returncode == 2
+    assert "nowhere" in proc.stderr and "does not exist" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_trains_and_resumes(tmp_path):
+    write_good_faces(tmp_path / "faces", 24, size=64)
+    common = ["--data", str(tmp_path / "faces"), "--batch-size", "8", "--latent-dim", "4", "--base-channels", "8",
+              "--out", str(tmp_path / "run"), "--device", "cpu"]
+    proc = run_cli(*common, "--epochs", "1", env_cache=tmp_path / "c")
+    assert proc.returncode == 0, proc.stderr
+    assert "epoch 1/1" in proc.stderr and "SSIM" in proc.stderr
+    proc = run_cli(*common, "--epochs", "2", "--resume", env_cache=tmp_path / "c")
+    assert proc.returncode == 0, proc.stderr
+    assert "resuming" in proc.stderr and len(checkpoint.load(tmp_path / "run" / "last.pt").history) == 2
