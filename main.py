@@ -1,6 +1,6 @@
 """Launch Face Explorer.
 
-    python main.py [--checkpoint PATH] [--screenshot PNG [--panel explore|train|morph|arithmetic]]
+    python main.py [--checkpoint PATH] [--screenshot PNG [--panel explore|train|morph|arithmetic|map]]
 
 With no checkpoint it opens the pretrained default model in resources/. --screenshot lays the
 window out at 1280×800, saves it as a PNG and exits (works with QT_QPA_PLATFORM=offscreen).
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help=f"model checkpoint to open (default: the pretrained {DEFAULT_MODEL.name})")
     parser.add_argument("--screenshot", type=Path, default=None, help="render the window to this PNG and exit")
-    parser.add_argument("--panel", choices=("explore", "train", "morph", "arithmetic"), default="explore",
+    parser.add_argument("--panel", choices=("explore", "train", "morph", "arithmetic", "map"), default="explore",
                         help="panel to show (with --screenshot)")
     parser.add_argument("--seed", type=int, default=None, help="start from a random face drawn with this seed")
     return parser

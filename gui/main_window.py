@@ -4,29 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget, QVBoxLayout
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
 
 from vae.checkpoint import CheckpointError
 from vae.data import IMAGE_SUFFIXES
 from vae.session import ExplorerSession
 
+from .arithmetic_panel import ArithmeticPanel
 from .explore_panel import ExplorePanel
+from .map_panel import MapPanel
+from .morph_panel import MorphPanel
 from .train_panel import TrainPanel
 
 APP_NAME = "Face Explorer"
-PANELS = ("explore", "train", "morph", "arithmetic")
+PANELS = ("explore", "train", "morph", "arithmetic", "map")
 MAX_RECENT = 8
-
-
-def _placeholder(text: str) -> QWidget:
-    widget = QWidget()
-    label = QLabel(text)
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setStyleSheet("color: #808080; font-size: 15px;")
-    QVBoxLayout(widget).addWidget(label)
-    return widget
 
 
 class MainWindow(QMainWindow):
@@ -41,17 +35,23 @@ class MainWindow(QMainWindow):
 
         self.explore = ExplorePanel()
         self.train = TrainPanel()
+        self.morph = MorphPanel(self)
+        self.arithmetic = ArithmeticPanel(self)
+        self.map_panel = MapPanel(self)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.explore, "Explore")
-        self.tabs.addTab(self.train, "Train")
-        self.tabs.addTab(_placeholder("Morph between two faces: coming in the next release"), "Morph")
-        self.tabs.addTab(_placeholder("Face arithmetic (A + (B − C)): coming in the next release"), "Arithmetic")
+        for panel, title in ((self.explore, "Explore"), (self.train, "Train"), (self.morph, "Morph"),
+                             (self.arithmetic, "Arithmetic"), (self.map_panel, "Map")):
+            self.tabs.addTab(panel, title)
         self.setCentralWidget(self.tabs)
         self.facts_label = QLabel()
         self.statusBar().addPermanentWidget(self.facts_label)
 
-        self.explore.error.connect(self.show_error)
+        for panel in (self.explore, self.morph, self.arithmetic, self.map_panel):
+            panel.error.connect(self.show_error)
         self.train.model_ready.connect(self.load_checkpoint)
+        self.morph.send_to_explorer.connect(self.send_to_explorer)
+        self.arithmetic.send_to_explorer.connect(self.send_to_explorer)
+        self.map_panel.picked.connect(self._map_picked)
         self._build_menus()
         self._set_session(session)
         geometry = self.settings.value("geometry")
@@ -99,6 +99,8 @@ class MainWindow(QMainWindow):
     def _set_session(self, session: ExplorerSession) -> None:
         self.session = session
         self.explore.set_session(session)
+        for panel in (self.morph, self.arithmetic, self.map_panel):
+            panel.reset_for_session()
         session.state.subscribe(self._refresh_history_actions)
         self._refresh_history_actions()
         facts = session.facts()
@@ -148,6 +150,21 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda checked=False, f=folder: self.open_dataset_folder(f))
         self.recent_menu.setEnabled(bool(self.recent_folders()))
 
+    def send_to_explorer(self, latent) -> None:
+        self.session.state.set_values(latent)
+        self.show_panel("explore")
+
+    def _map_picked(self, target: str, slot) -> None:
+        if target == "explorer":
+            self.send_to_explorer(slot.latent)
+        else:
+            (self.morph.slot_a if target == "a" else self.morph.slot_b).set_slot(slot)
+            self.show_panel("morph")
+
+    def map_faces(self):
+        """The faces encoded in the Map panel, if any (a source for face slots)."""
+        return self.map_panel.map
+
     # ------------------------------------------------------------ misc
     def show_panel(self, name: str) -> None:
         self.tabs.setCurrentIndex(PANELS.index(name))
@@ -175,5 +192,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event):
         self.train.shutdown()
+        for background in (self.morph.background, self.arithmetic.background, self.map_panel.background):
+            background.wait()
         self.settings.setValue("geometry", self.saveGeometry())
         super().closeEvent(event)

@@ -75,3 +75,70 @@ def start_in_thread(worker: QObject, thread: QThread) -> None:
     thread.started.connect(worker.run)
     worker.done.connect(thread.quit)
     thread.start()
+
+
+class FunctionWorker(QObject):
+    """Runs one function off the GUI thread: ``finished(result)`` or ``error(message)``, then ``done``."""
+
+    finished = Signal(object)
+    error = Signal(str)
+    done = Signal()
+
+    def __init__(self, fn, *args, **kwargs):
+        super().__init__()
+        self.fn, self.args, self.kwargs = fn, args, kwargs
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            self.finished.emit(self.fn(*self.args, **self.kwargs))
+        except Exception as exc:  # reported to the GUI, never lost in the thread
+            self.error.emit(str(exc) or exc.__class__.__name__)
+        finally:
+            self.done.emit()
+
+
+class Background(QObject):
+    """Keeps a function worker and its thread alive until it is done; at most one job at a time.
+
+    ``finished``/``error`` are emitted after the thread has ended, so a new job can start at once.
+    """
+
+    finished = Signal(object)
+    error = Signal(str)
+    running_changed = Signal(bool)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.thread: QThread | None = None
+        self.worker: FunctionWorker | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self.thread is not None
+
+    def start(self, fn, *args, **kwargs) -> bool:
+        if self.busy:
+            return False
+        self.worker = FunctionWorker(fn, *args, **kwargs)
+        self.thread = QThread()
+        self._outcome = None
+        self.worker.finished.connect(lambda result: setattr(self, "_outcome", (self.finished, result)))
+        self.worker.error.connect(lambda message: setattr(self, "_outcome", (self.error, message)))
+        self.worker.done.connect(self._done)
+        start_in_thread(self.worker, self.thread)
+        self.running_changed.emit(True)
+        return True
+
+    def _done(self) -> None:
+        self.thread.quit()
+        self.thread.wait()
+        self.thread = self.worker = None
+        self.running_changed.emit(False)
+        if self._outcome is not None:
+            signal, value = self._outcome
+            signal.emit(value)
+
+    def wait(self) -> None:
+        if self.thread is not None:
+            self.thread.wait()

@@ -77,3 +77,25 @@ def test_attribute_direction_and_conditional_variant():
     assert (moved @ other).item() == pytest.approx((z[0] @ other).item(), abs=1e-5)
     with pytest.raises(ValueError):
         latent.attribute_direction(z, torch.ones(400))
+
+
+def test_compose_adds_directions_and_keeps_fixed_ones():
+    g = torch.Generator().manual_seed(1)
+    a, b, c = torch.randn(3, 6, generator=g)
+    d = torch.randn(6, generator=g)
+    d = d / d.norm()
+    z = latent.compose([(1.0, a), (0.5, b), (-0.5, c)], [(2.0, d)])
+    assert torch.allclose(z, a + 0.5 * (b - c) + 2.0 * d, atol=1e-6)
+    keep = torch.zeros(6)
+    keep[0] = 1.0
+    z2 = latent.compose([(1.0, a)], [(3.0, d)], keep_fixed=[keep])
+    assert abs(z2[0] - a[0]) < 1e-5
+    assert ((z2 - a).norm() - 3.0).abs() < 1e-5
+
+
+def test_project_2d_finds_main_axes():
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(200, 8, generator=g) * torch.tensor([5.0, 0.1, 0.1, 3.0, 0.1, 0.1, 0.1, 0.1])
+    xy = latent.project_2d(z)
+    assert xy.shape == (200, 2)
+    assert xy[:, 0].std() > xy[:, 1].std() > 1.0

@@ -127,3 +127,37 @@ def conditional_direction(direction: torch.Tensor, keep_fixed: Sequence[torch.Te
     if norm < 1e-8:
         raise ValueError("the direction lies in the span of the directions kept fixed")
     return residual / norm
+
+
+def compose(terms: Sequence[tuple[float, torch.Tensor]],
+            directions: Sequence[tuple[float, torch.Tensor]] = (),
+            keep_fixed: Sequence[torch.Tensor] = ()) -> torch.Tensor:
+    """Latent arithmetic with attribute edits: Σ wᵢ·zᵢ + Σ sⱼ·dⱼ.
+
+    Each direction dⱼ is first made conditional on ``keep_fixed`` (see
+    :func:`conditional_direction`), so the kept attributes do not change.
+    """
+    z = weighted_sum(terms)
+    for strength, direction in directions:
+        d = conditional_direction(direction, list(keep_fixed)) if keep_fixed else direction / direction.norm()
+        z = z + strength * d
+    return z
+
+
+def project_2d(latents: torch.Tensor) -> torch.Tensor:
+    """PCA of (N, D) latents onto their two main axes: (N, 2)."""
+    centred = latents - latents.mean(0, keepdim=True)
+    _, _, v = torch.linalg.svd(centred, full_matrices=False)
+    return centred @ v[:2].T
+
+
+def morph(a: torch.Tensor, b: torch.Tensor, n: int, mode: str = "slerp") -> torch.Tensor:
+    """``n`` latents from ``a`` to ``b`` by ``"slerp"`` or ``"lerp"``."""
+    if mode not in ("slerp", "lerp"):
+        raise ValueError(f"morph mode must be 'slerp' or 'lerp', got {mode!r}")
+    return slerp(a, b, n) if mode == "slerp" else lerp(a, b, n)
+
+
+def ping_pong(n: int) -> list[int]:
+    """Frame order that plays forward then back without repeating the ends: 0…n−1…1."""
+    return list(range(n)) + list(range(n - 2, 0, -1))

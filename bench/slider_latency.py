@@ -1,0 +1,89 @@
+"""Explorer latency: slider move → repainted face, and many-slider updates batched vs one by one.
+
+    QT_QPA_PLATFORM=offscreen python bench/slider_latency.py [--checkpoint PATH] [--moves 300]
+
+Each move sets one slider the way a drag does (valueChanged → LatentState → decode → pixmap) and
+forces the face view to repaint; the time covers all of it. The second figure compares "Random"
+applied as one update (one decode) with the naive way of setting the 32 sliders one at a time
+(one decode each), run side by side in this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from gui.main_window import MainWindow  # noqa: E402
+from vae import checkpoint  # noqa: E402
+from vae.model import ConvVAE, VAEConfig  # noqa: E402
+from vae.session import ExplorerSession  # noqa: E402
+
+DEFAULT = Path(__file__).resolve().parents[1] / "resources" / "default_model.pt"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT)
+    parser.add_argument("--moves", type=int, default=300)
+    args = parser.parse_args()
+    if args.checkpoint.exists():
+        ckpt = checkpoint.load(args.checkpoint)
+    else:
+        print(f"{args.checkpoint} not found: timing an untrained model of the default architecture")
+        ckpt = checkpoint.Checkpoint(path=Path("untrained.pt"), model=ConvVAE(VAEConfig()).eval())
+    app = QApplication.instance() or QApplication([])
+    settings = QSettings(str(Path(os.environ.get("TMPDIR", "/tmp")) / "face-explorer-bench.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(ExplorerSession(ckpt), settings)
+    window.resize(1280, 800)
+    window.show()
+    app.processEvents()
+    session, panel = window.session, window.explore
+    rng = np.random.default_rng(0)
+    dims = session.dimension_order[:8]
+    times = []
+    for i in range(args.moves + 20):
+        widget = panel.sliders[dims[i % len(dims)]].slider
+        target = int(rng.integers(widget.minimum(), widget.maximum()))
+        start = time.perf_counter()
+        widget.setValue(target)
+        panel.face.repaint()
+        times.append(time.perf_counter() - start)
+        app.processEvents()
+    times = np.array(times[20:]) * 1000
+    p50, p95 = np.percentile(times, [50, 95])
+    print(f"slider move → repainted face over {args.moves} moves: p50 {p50:.2f} ms, p95 {p95:.2f} ms (budget 16 ms)")
+
+    def naive_random():
+        z = torch.randn(session.model.latent_dim)
+        for dim in range(session.model.latent_dim):
+            session.state.set_dim(dim, float(z[dim]))
+
+    def batched_random():
+        session.state.randomize(1.0)
+
+    rates = {}
+    for name, fn in (("one slider at a time", naive_random), ("one batched update", batched_random)):
+        start = time.perf_counter()
+        for _ in range(20):
+            fn()
+            app.processEvents()
+        rates[name] = (time.perf_counter() - start) / 20 * 1000
+    naive, batched = rates["one slider at a time"], rates["one batched update"]
+    print(f"Random as 32 slider updates: {naive:.1f} ms; as one update: {batched:.1f} ms")
+    print(f"slider p95 {p95:.2f} ms ({16 / p95:.1f}x under the 16 ms budget) | Random batched vs naive: x{naive / batched:.1f} faster")
+    window.close()
+
+
+if __name__ == "__main__":
+    main()

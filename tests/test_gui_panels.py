@@ -1,0 +1,167 @@
+"""Morph, arithmetic and map panels, driven through their widgets (pytest-qt, offscreen)."""
+
+import pytest
+import torch
+from PIL import Image
+
+pytest.importorskip("PySide6")
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
+
+from gui.main_window import MainWindow  # noqa: E402
+from tests.helpers import write_good_faces  # noqa: E402
+from vae import checkpoint  # noqa: E402
+from vae.session import ExplorerSession  # noqa: E402
+
+
+@pytest.fixture
+def errors(monkeypatch):
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args, **kw: shown.append(args[2]))
+    return shown
+
+
+@pytest.fixture
+def directed_checkpoint(tmp_path, tiny_model):
+    g = torch.Generator().manual_seed(5)
+    dirs = {"glasses": torch.nn.functional.normalize(torch.randn(8, generator=g), dim=0),
+            "facial_hair": torch.nn.functional.normalize(torch.randn(8, generator=g), dim=0)}
+    path = tmp_path / "dirs.pt"
+    checkpoint.save(path, tiny_model, directions=dirs, latent_kl=torch.ones(8))
+    return path
+
+
+@pytest.fixture
+def window(qtbot, directed_checkpoint, tmp_path, errors):
+    win = MainWindow(ExplorerSession.open(directed_checkpoint),
+                     QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    return win
+
+
+def decode(win, z):
+    with torch.no_grad():
+        return win.session.model.decode(z.reshape(1, -1))[0].clamp(0, 1)
+
+
+def test_morph_endpoints_and_timeline(window, qtbot):
+    morph = window.morph
+    morph.frames.setValue(9)
+    a, b = morph.slot_a.latent, morph.slot_b.latent
+    assert torch.allclose(morph.images[0], decode(window, a), atol=1e-5)
+    assert torch.allclose(morph.images[-1], decode(window, b), atol=1e-5)
+    norms = morph.latents.norm(dim=1)
+    lo, hi = sorted([a.norm().item(), b.norm().item()])
+    assert torch.all(norms >= lo - 1e-4) and torch.all(norms <= hi + 1e-4)
+    morph.timeline.setValue(3)
+    assert morph.frame_label.text() == "frame 4 of 9"
+    assert torch.equal(morph.face._image, morph.images[3])
+    assert morph.strip.count() == 9
+
+
+def test_lerp_mode_and_filmstrip_click_sends_to_explorer(window, qtbot):
+    morph = window.morph
+    morph.mode.setCurrentText("lerp")
+    mid = morph.latents[len(morph.latents) // 2]
+    a, b = morph.slot_a.latent, morph.slot_b.latent
+    t = (len(morph.latents) // 2) / (len(morph.latents) - 1)
+    assert torch.allclose(mid, (1 - t) * a + t * b, atol=1e-5)
+    window.show_panel("morph")
+    item = morph.strip.item(4)
+    rect = morph.strip.visualItemRect(item)
+    qtbot.mouseClick(morph.strip.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert torch.allclose(window.session.state.values, morph.latents[4])
+    assert window.tabs.currentWidget() is window.explore
+
+
+def test_play_advances_the_timeline(window, qtbot):
+    morph = window.morph
+    morph.fps.setValue(60)
+    morph.toggle_play()
+    qtbot.waitUntil(lambda: morph.timeline.value() >= 3, timeout=3000)
+    morph.toggle_play()
+    assert not morph.timer.isActive() and morph.play_button.text() == "Play"
+
+
+def test_gif_export_has_every_frame_and_the_duration(window, qtbot, tmp_path):
+    morph = window.morph
+    morph.frames.setValue(6)
+    morph.loop.setChecked(False)
+    morph.fps.setValue(20)
+    with qtbot.waitSignal(morph.background.finished, timeout=30000):
+        assert morph.export_gif(str(tmp_path / "m.gif"))
+    with Image.open(tmp_path / "m.gif") as im:
+        assert im.n_frames == 6 and im.info["duration"] == 50
+    assert (tmp_path / "m.json").exists()
+    with qtbot.waitSignal(morph.background.finished, timeout=30000):
+        assert morph.export_strip(str(tmp_path / "s.png"), size=40)
+    with Image.open(tmp_path / "s.png") as im:
+        assert im.size == (240, 40)
+
+
+def test_arithmetic_result_equals_hand_computation(window):
+    arith = window.arithmetic
+    arith.preset_analogy()
+    a, b, c = (row.picker.latent for row in arith.terms)
+    arith.terms[1].weight.setValue(0.6)
+    arith.terms[2].weight.setValue(-0.6)
+    expected = a + 0.6 * (b - c)
+    assert torch.allclose(arith.result, expected, atol=1e-6)
+    assert torch.allclose(arith.face._image, decode(window, expected), atol=1e-5)
+
+
+def test_direction_strength_moves_along_it(window):
+    arith = window.arithmetic
+    base = arith.result.clone()
+    row = arith.add_direction("glasses", 0.0)
+    row.slider.setValue(150)
+    d = window.session.checkpoint.directions["glasses"]
+    assert torch.allclose(arith.result - base, 1.5 * d, atol=1e-5)
+    arith.set_keep_fixed(["facial_hair"])
+    hair = window.session.checkpoint.directions["facial_hair"]
+    assert abs((arith.result - base) @ hair) < 1e-5
+    assert ((arith.result - base).norm() - 1.5).abs() < 1e-5
+
+
+def test_send_result_to_explorer_and_export(window, tmp_path):
+    arith = window.arithmetic
+    arith.send_button.click()
+    assert torch.allclose(window.session.state.values, arith.result)
+    assert arith.export_path(str(tmp_path / "r.png"), size=128)
+    with Image.open(tmp_path / "r.png") as im:
+        assert im.size == (128, 128)
+
+
+def test_unlabelled_model_offers_to_compute_directions(qtbot, tiny_checkpoint, tmp_path, errors):
+    win = MainWindow(ExplorerSession.open(tiny_checkpoint), QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(win)
+    arith = win.arithmetic
+    assert not arith.no_directions.isHidden() and "no attribute directions" in arith.no_directions.text()
+    assert not arith.add_direction_button.isEnabled()
+    write_good_faces(tmp_path / "labelled", 30, size=64)
+    with qtbot.waitSignal(arith.background.finished, timeout=60000):
+        arith.compute_directions_from(str(tmp_path / "labelled"))
+    assert "glasses" in win.session.checkpoint.directions
+    assert arith.add_direction_button.isEnabled() and arith.direction_choice.count() > 0
+
+
+def test_map_has_a_point_per_validation_face_and_click_loads_it(window, qtbot, tmp_path):
+    folder = tmp_path / "faces"
+    write_good_faces(folder, 60, size=64)
+    panel = window.map_panel
+    with qtbot.waitSignal(panel.background.finished, timeout=60000):
+        panel.load(str(folder))
+    latent_map = panel.map
+    from vae.latent_map import map_indices
+
+    expected = map_indices(latent_map.cache)
+    assert list(latent_map.indices) == list(expected) and len(panel.scatter.data) == len(expected)
+    panel.colour.setCurrentIndex(panel.colour.findData("glasses"))
+    panel.pick(0)
+    assert torch.allclose(window.session.state.values, latent_map.mu[0])
+    panel.target.setCurrentIndex(panel.target.findData("b"))
+    panel.pick(len(latent_map) - 1)
+    assert torch.allclose(window.morph.slot_b.latent, latent_map.mu[-1])
+    assert window.morph.slot_a.fill_from_source("dataset")

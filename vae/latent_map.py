@@ -1,0 +1,63 @@
+"""A 2-D map of a dataset's validation faces in latent space (PCA of their μ)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .cache import FaceCache, open_dataset
+from .cartoonset import ATTRIBUTE_NAMES
+from .latent import project_2d
+from .metrics import encode_all
+from .slots import FaceSlot
+
+MAX_POINTS = 3000
+
+
+@dataclass
+class LatentMap:
+    """Validation faces of a dataset: their indices, μ, 2-D positions and labels."""
+
+    cache: FaceCache
+    indices: np.ndarray
+    mu: torch.Tensor
+    xy: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def attribute(self, name: str) -> torch.Tensor:
+        """Each point's value of a Cartoon Set attribute (−1 where unknown)."""
+        return self.labels[:, ATTRIBUTE_NAMES.index(name)]
+
+    def slot(self, point: int) -> FaceSlot:
+        return FaceSlot(self.mu[point].clone(), self.cache.files[self.indices[point]])
+
+    def image(self, point: int) -> torch.Tensor:
+        return self.cache.batch([self.indices[point]])[0]
+
+    def random_slot(self) -> FaceSlot:
+        return self.slot(random.randrange(len(self)))
+
+
+MIN_VALIDATION_POINTS = 10
+
+
+def map_indices(cache: FaceCache, max_points: int = MAX_POINTS) -> np.ndarray:
+    """The validation faces (all faces when a small folder has fewer than 10 of them), at most ``max_points``."""
+    _, val = cache.split()
+    if len(val) < MIN_VALIDATION_POINTS:
+        val = np.arange(len(cache))
+    return val[:max_points]
+
+
+def build_map(model, spec: str, max_points: int = MAX_POINTS, log=None) -> LatentMap:
+    """Encode the validation faces of ``spec`` ('builtin' or a folder) and project them with PCA."""
+    cache = open_dataset(spec, model.image_size, log=log or (lambda m: None))
+    indices = map_indices(cache, max_points)
+    mu, _ = encode_all(model, cache, indices)
+    return LatentMap(cache, indices, mu, project_2d(mu), cache.label_tensor(indices))

@@ -1,0 +1,43 @@
+"""Face slots: a latent with a description of where it came from (for morph and arithmetic)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .export import load_latents
+from .latent import sample_prior
+
+SOURCES = ("current", "random", "image", "latent", "dataset")
+
+
+@dataclass
+class FaceSlot:
+    """A latent vector and a short label saying where it came from."""
+
+    latent: torch.Tensor
+    label: str
+
+
+def from_current(values: torch.Tensor) -> FaceSlot:
+    return FaceSlot(values.clone(), "explorer face")
+
+
+def from_random(latent_dim: int, temperature: float = 0.8, generator: torch.Generator | None = None) -> FaceSlot:
+    return FaceSlot(sample_prior(1, latent_dim, temperature, generator)[0], f"random (T={temperature:.1f})")
+
+
+def from_image(session, path: str | os.PathLike) -> FaceSlot:
+    """The encoding (μ) of an image file; raises ImageLoadError for an unusable file."""
+    return FaceSlot(session.encode_file(path), Path(path).name)
+
+
+def from_latent_file(path: str | os.PathLike, latent_dim: int) -> FaceSlot:
+    """The first latent of a saved JSON; ValueError if it does not fit the model."""
+    latent = load_latents(path)[0]
+    if latent.numel() != latent_dim:
+        raise ValueError(f"{path}: holds a latent of {latent.numel()} values; this model uses {latent_dim}")
+    return FaceSlot(latent, Path(path).name)
