@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QDoubleSpinBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
+    QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
     QScrollArea, QSlider, QVBoxLayout, QWidget,
 )
 
@@ -14,6 +14,8 @@ from vae.directions import compute_directions
 from vae.latent import compose
 from vae.metrics import encode_all
 
+from .controls import double_spin_box
+from .dialogs import ask_save_path
 from .explore_panel import FaceView
 from .slot_picker import SlotPicker
 from .workers import Background
@@ -37,11 +39,7 @@ class TermRow(QWidget):
     def __init__(self, title: str, context, weight: float = 1.0):
         super().__init__()
         self.picker = SlotPicker(title, context, thumb=64)
-        self.weight = QDoubleSpinBox()
-        self.weight.setRange(-3.0, 3.0)
-        self.weight.setSingleStep(0.1)
-        self.weight.setValue(weight)
-        self.weight.setPrefix("× ")
+        self.weight = double_spin_box(-3.0, 3.0, weight, 0.1, prefix="× ")
         self.remove_button = QPushButton("✕")
         self.remove_button.setFixedWidth(28)
         self.remove_button.setToolTip("Remove this term")
@@ -314,6 +312,6 @@ class ArithmeticPanel(QWidget):
         return True
 
     def _ask_export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export PNG", "arithmetic.png", "PNG image (*.png)")
+        path = ask_save_path(self, "Export PNG", "arithmetic.png", "PNG image (*.png)", ".png")
         if path:
-            self.export_path(path if path.lower().endswith(".png") else path + ".png")
+            self.export_path(path)

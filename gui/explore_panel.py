@@ -6,14 +6,16 @@ import torch
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
-    QDoubleSpinBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider,
-    QSpinBox, QToolButton, QVBoxLayout, QWidget,
+    QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider,
+    QToolButton, QVBoxLayout, QWidget,
 )
 
 from vae import export
 from vae.data import ImageLoadError
 from vae.session import SLIDER_RANGE, ExplorerSession
 
+from .controls import double_spin_box, spin_box
+from .dialogs import ask_save_path
 from .qt_images import to_pixmap
 
 STEPS_PER_UNIT = 100
@@ -117,11 +119,7 @@ class ExplorePanel(QWidget):
 
         self.random_button = QPushButton("Random")
         self.random_button.setToolTip("A new face from the prior (R); locked sliders stay")
-        self.temperature = QDoubleSpinBox()
-        self.temperature.setRange(0.0, 2.0)
-        self.temperature.setSingleStep(0.1)
-        self.temperature.setValue(0.8)
-        self.temperature.setPrefix("temperature ")
+        self.temperature = double_spin_box(0.0, 2.0, 0.8, 0.1, prefix="temperature ")
         self.reset_button = QPushButton("Reset")
         self.reset_button.setToolTip("All sliders to zero: the average face (Home)")
         self.encode_button = QPushButton("Encode image…")
@@ -129,11 +127,8 @@ class ExplorePanel(QWidget):
         self.load_button = QPushButton("Load latent…")
         self.save_button = QPushButton("Save latent…")
         self.export_button = QPushButton("Export PNG…")
-        self.export_size = QSpinBox()
-        self.export_size.setRange(64, 1024)
+        self.export_size = spin_box(64, 1024, 512, suffix=" px")
         self.export_size.setSingleStep(64)
-        self.export_size.setValue(512)
-        self.export_size.setSuffix(" px")
 
         buttons = QHBoxLayout()
         for widget in (self.random_button, self.temperature, self.reset_button, self.encode_button, self.load_button,
@@ -234,7 +229,7 @@ class ExplorePanel(QWidget):
         return True
 
     def _ask_save_latent(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save latent", "face.json", "Latent JSON (*.json)")
+        path = ask_save_path(self, "Save latent", "face.json", "Latent JSON (*.json)", ".json")
         if path:
             self.save_latent_path(path)
 
@@ -249,10 +244,8 @@ class ExplorePanel(QWidget):
         return True
 
     def ask_export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export PNG", "face.png", "PNG image (*.png)")
+        path = ask_save_path(self, "Export PNG", "face.png", "PNG image (*.png)", ".png")
         if path:
-            if not path.lower().endswith(".png"):
-                path += ".png"
             self.export_path(path)
 
     def face_pixmap(self) -> QPixmap:

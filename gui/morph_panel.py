@@ -5,13 +5,15 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QProgressBar,
-    QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QProgressBar,
+    QPushButton, QSlider, QVBoxLayout, QWidget,
 )
 
 from vae import export
 from vae.latent import morph, ping_pong
 
+from .controls import spin_box
+from .dialogs import ask_save_path
 from .explore_panel import FaceView
 from .qt_images import to_pixmap
 from .slot_picker import SlotPicker
@@ -33,10 +35,12 @@ class MorphPanel(QWidget):
         self.images = None
         self.slot_a = SlotPicker("Face A", context)
         self.slot_b = SlotPicker("Face B", context)
-        self.frames = QSpinBox(); self.frames.setRange(2, 120); self.frames.setValue(12); self.frames.setPrefix("frames ")
-        self.mode = QComboBox(); self.mode.addItems(["slerp", "lerp"])
-        self.fps = QSpinBox(); self.fps.setRange(1, 60); self.fps.setValue(12); self.fps.setSuffix(" fps")
-        self.loop = QCheckBox("ping-pong"); self.loop.setChecked(True)
+        self.frames = spin_box(2, 120, 12, prefix="frames ")
+        self.mode = QComboBox()
+        self.mode.addItems(["slerp", "lerp"])
+        self.fps = spin_box(1, 60, 12, suffix=" fps")
+        self.loop = QCheckBox("ping-pong")
+        self.loop.setChecked(True)
         self.play_button = QPushButton("Play")
         self.timeline = QSlider(Qt.Orientation.Horizontal)
         self.frame_label = QLabel("frame – of –")
@@ -50,7 +54,9 @@ class MorphPanel(QWidget):
         self.strip.setToolTip("Click a frame to send it to the explorer")
         self.export_strip_button = QPushButton("Export strip PNG…")
         self.export_gif_button = QPushButton("Export GIF…")
-        self.export_progress = QProgressBar(); self.export_progress.setRange(0, 0); self.export_progress.hide()
+        self.export_progress = QProgressBar()
+        self.export_progress.setRange(0, 0)  # busy indicator while an export runs
+        self.export_progress.hide()
         self.background = Background(self)
         self.timer = QTimer(self)
         self._order: list[int] = []
@@ -159,11 +165,11 @@ class MorphPanel(QWidget):
         return self.background.start(export.save_strip, path, self.images, size, self.latents, self.context.session.name)
 
     def _ask_export_gif(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export GIF", "morph.gif", "GIF animation (*.gif)")
+        path = ask_save_path(self, "Export GIF", "morph.gif", "GIF animation (*.gif)", ".gif")
         if path:
-            self.export_gif(path if path.lower().endswith(".gif") else path + ".gif")
+            self.export_gif(path)
 
     def _ask_export_strip(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export strip", "morph.png", "PNG image (*.png)")
+        path = ask_save_path(self, "Export strip", "morph.png", "PNG image (*.png)", ".png")
         if path:
-            self.export_strip(path if path.lower().endswith(".png") else path + ".png")
+            self.export_strip(path)

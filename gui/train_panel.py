@@ -9,8 +9,8 @@ from pathlib import Path
 import pyqtgraph as pg
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtWidgets import (
-    QButtonGroup, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-    QPlainTextEdit, QProgressBar, QPushButton, QRadioButton, QSpinBox, QVBoxLayout, QWidget,
+    QButtonGroup, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+    QPlainTextEdit, QProgressBar, QPushButton, QRadioButton, QVBoxLayout, QWidget,
 )
 from torchvision.utils import make_grid
 
@@ -18,6 +18,7 @@ from vae.cache import BUILTIN, BUILTIN_COUNT
 from vae.data import DataError, scan_folder
 from vae.train import TrainConfig
 
+from .controls import double_spin_box, spin_box
 from .qt_images import to_pixmap
 from .workers import TrainingWorker, start_in_thread
 
@@ -101,14 +102,14 @@ class TrainPanel(QWidget):
         self.data_info = QLabel("20,000 generated faces with all 18 labels (made once, then cached)")
         self.data_info.setWordWrap(True)
 
-        self.epochs = QSpinBox(); self.epochs.setRange(1, 1000); self.epochs.setValue(20)
-        self.batch_size = QSpinBox(); self.batch_size.setRange(1, 4096); self.batch_size.setValue(64)
-        self.lr = QDoubleSpinBox(); self.lr.setDecimals(5); self.lr.setRange(1e-5, 1.0); self.lr.setSingleStep(1e-4)
-        self.lr.setValue(1e-3)
-        self.beta = QDoubleSpinBox(); self.beta.setRange(0.0, 100.0); self.beta.setSingleStep(0.1); self.beta.setValue(1.0)
+        self.epochs = spin_box(1, 1000, 20)
+        self.batch_size = spin_box(1, 4096, 64)
+        self.lr = double_spin_box(1e-5, 1.0, 1e-3, 1e-4, decimals=5)
+        self.beta = double_spin_box(0.0, 100.0, 1.0, 0.1)
         self.beta.setToolTip("Weight of the KL term: loss = summed squared error per image + β·KL")
-        self.latent_dim = QSpinBox(); self.latent_dim.setRange(2, 512); self.latent_dim.setValue(32)
-        self.image_size = QComboBox(); self.image_size.addItems(["64", "128"])
+        self.latent_dim = spin_box(2, 512, 32)
+        self.image_size = QComboBox()
+        self.image_size.addItems(["64", "128"])
         self.out_dir = QLineEdit(str(Path(runs_dir) / time.strftime("run-%Y%m%d-%H%M%S")))
 
         self.start_button = QPushButton("Start")

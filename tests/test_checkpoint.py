@@ -7,7 +7,6 @@ import torch
 import vae
 from vae import checkpoint
 from vae.checkpoint import CheckpointError
-from vae.model import ConvVAE, VAEConfig
 
 
 def test_round_trip_decodes_bit_identically(tiny_model, tmp_path):

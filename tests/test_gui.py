@@ -1,13 +1,12 @@
 """The app driven as a person would: pytest-qt, offscreen."""
 
-import shutil
 
 import pytest
 import torch
 from PIL import Image
 
 pytest.importorskip("PySide6")
-from PySide6.QtCore import QPoint, QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from gui.main_window import MainWindow  # noqa: E402

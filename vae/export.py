@@ -9,7 +9,6 @@ import contextlib
 import json
 import os
 from pathlib import Path
-from typing import Sequence
 
 import torch
 from PIL import Image
