@@ -8,14 +8,13 @@ from PySide6.QtWidgets import (
     QScrollArea, QSlider, QVBoxLayout, QWidget,
 )
 
-from vae import export
 from vae.cache import open_folder
 from vae.directions import compute_directions
 from vae.latent import compose
 from vae.metrics import encode_all
 
 from .controls import double_spin_box
-from .dialogs import ask_save_path
+from .dialogs import ask_save_path, export_face
 from .explore_panel import FaceView
 from .slot_picker import SlotPicker
 from .workers import Background
@@ -304,12 +303,7 @@ class ArithmeticPanel(QWidget):
         if self.result is None:
             return False
         image = self.context.session.renderer.render_batch(self.result.reshape(1, -1))[0]
-        try:
-            export.save_face(path, image, size, self.result, self.context.session.name)
-        except (export.ExportError, ValueError) as exc:
-            self.error.emit(str(exc))
-            return False
-        return True
+        return export_face(self, path, image, size, self.result, self.context.session.name)
 
     def _ask_export(self) -> None:
         path = ask_save_path(self, "Export PNG", "arithmetic.png", "PNG image (*.png)", ".png")

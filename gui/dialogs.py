@@ -6,6 +6,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from vae import export
+
 
 def ask_save_path(parent: QWidget, title: str, default_name: str, file_filter: str, suffix: str) -> str | None:
     """A save path ending in ``suffix``; an existing file is only replaced if the user agrees."""
@@ -20,3 +22,13 @@ def ask_save_path(parent: QWidget, title: str, default_name: str, file_filter: s
         if answer != QMessageBox.StandardButton.Yes:
             return None
     return path
+
+
+def export_face(panel, path: str, image, size: int, latent, checkpoint_name: str) -> bool:
+    """Write one face PNG (+ latent JSON); on failure emit ``panel.error`` and return False."""
+    try:
+        export.save_face(path, image, size, latent, checkpoint_name)
+    except (export.ExportError, ValueError) as exc:
+        panel.error.emit(str(exc))
+        return False
+    return True

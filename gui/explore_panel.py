@@ -15,7 +15,7 @@ from vae.data import ImageLoadError
 from vae.session import SLIDER_RANGE, ExplorerSession
 
 from .controls import double_spin_box, spin_box
-from .dialogs import ask_save_path
+from .dialogs import ask_save_path, export_face
 from .qt_images import to_pixmap
 
 STEPS_PER_UNIT = 100
@@ -235,13 +235,8 @@ class ExplorePanel(QWidget):
 
     def export_path(self, path: str, size: int | None = None) -> bool:
         """Write the current face as a PNG (with its latent beside it)."""
-        size = size or self.export_size.value()
-        try:
-            export.save_face(path, self.session.current_image(), size, self.session.state.values, self.session.name)
-        except (export.ExportError, ValueError) as exc:
-            self.error.emit(str(exc))
-            return False
-        return True
+        return export_face(self, path, self.session.current_image(), size or self.export_size.value(),
+                           self.session.state.values, self.session.name)
 
     def ask_export(self) -> None:
         path = ask_save_path(self, "Export PNG", "face.png", "PNG image (*.png)", ".png")

@@ -41,3 +41,31 @@ def sample_dir():
     if not SAMPLE_DIR.is_dir():
         pytest.skip("shared/cartoonset_sample is not beside the checkout")
     return SAMPLE_DIR
+
+
+@pytest.fixture
+def warnings(monkeypatch):
+    """Collects the texts of warning boxes instead of showing them."""
+    from PySide6.QtWidgets import QMessageBox
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args, **kw: shown.append(args[2]))
+    return shown
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, warnings):
+    """Opens the main window on a checkpoint, with settings in a temporary file."""
+    from PySide6.QtCore import QSettings
+
+    from gui.main_window import MainWindow
+    from vae.session import ExplorerSession
+
+    def make(path):
+        win = MainWindow(ExplorerSession.open(path), QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+        qtbot.addWidget(win)
+        win.resize(1280, 800)
+        win.show()
+        return win
+
+    return make

@@ -6,30 +6,15 @@ import torch
 from PIL import Image
 
 pytest.importorskip("PySide6")
-from PySide6.QtCore import QSettings, Qt, QTimer  # noqa: E402
-from PySide6.QtWidgets import QMessageBox  # noqa: E402
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
 
-from gui.main_window import MainWindow  # noqa: E402
 from tests.helpers import write_good_faces  # noqa: E402
 from vae import checkpoint  # noqa: E402
-from vae.session import ExplorerSession  # noqa: E402
 
 
 @pytest.fixture
-def warnings(monkeypatch):
-    shown = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda *args, **kw: shown.append(args[2]))
-    return shown
-
-
-@pytest.fixture
-def window(qtbot, tiny_checkpoint, tmp_path, warnings):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(ExplorerSession.open(tiny_checkpoint), settings)
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    return win
+def window(make_window, tiny_checkpoint):
+    return make_window(tiny_checkpoint)
 
 
 def face_of(win):

@@ -5,20 +5,10 @@ import torch
 from PIL import Image
 
 pytest.importorskip("PySide6")
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
-from PySide6.QtWidgets import QMessageBox  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 
-from gui.main_window import MainWindow  # noqa: E402
 from tests.helpers import write_good_faces  # noqa: E402
 from vae import checkpoint  # noqa: E402
-from vae.session import ExplorerSession  # noqa: E402
-
-
-@pytest.fixture
-def errors(monkeypatch):
-    shown = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda *args, **kw: shown.append(args[2]))
-    return shown
 
 
 @pytest.fixture
@@ -32,13 +22,8 @@ def directed_checkpoint(tmp_path, tiny_model):
 
 
 @pytest.fixture
-def window(qtbot, directed_checkpoint, tmp_path, errors):
-    win = MainWindow(ExplorerSession.open(directed_checkpoint),
-                     QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    return win
+def window(make_window, directed_checkpoint):
+    return make_window(directed_checkpoint)
 
 
 def decode(win, z):
@@ -134,9 +119,8 @@ def test_send_result_to_explorer_and_export(window, tmp_path):
         assert im.size == (128, 128)
 
 
-def test_unlabelled_model_offers_to_compute_directions(qtbot, tiny_checkpoint, tmp_path, errors):
-    win = MainWindow(ExplorerSession.open(tiny_checkpoint), QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(win)
+def test_unlabelled_model_offers_to_compute_directions(qtbot, make_window, tiny_checkpoint, tmp_path):
+    win = make_window(tiny_checkpoint)
     arith = win.arithmetic
     assert not arith.no_directions.isHidden() and "no attribute directions" in arith.no_directions.text()
     assert not arith.add_direction_button.isEnabled()

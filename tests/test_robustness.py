@@ -122,8 +122,12 @@ def start_training(tmp_path, folder, out, epochs, *extra):
                             env=env_for(tmp_path))
 
 
-def final_weights(path):
-    return checkpoint.load(path).model.state_dict()
+def resume_and_compare(tmp, folder, out, reference, atol):
+    """Resume the run in ``out`` to the end and check it matches the uninterrupted ``reference``."""
+    resumed = cli(tmp, "--data", str(folder), "--epochs", "3", "--out", str(out), "--seed", "5", "--resume", *SMALL)
+    assert resumed.returncode == 0, resumed.stderr
+    a, b = checkpoint.load(reference).model.state_dict(), checkpoint.load(out / "last.pt").model.state_dict()
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=atol) for k in a)
 
 
 @pytest.fixture(scope="module")
@@ -148,10 +152,7 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(reference_run, tmp_
     ckpt = checkpoint.load(out / "last.pt")  # never half-written
     assert ckpt.training["epoch"] == 1 and ckpt.training["step"] == 0
     assert not list(out.glob("*.tmp"))
-    resumed = cli(ref_tmp, "--data", str(folder), "--epochs", "3", "--out", str(out), "--seed", "5", "--resume", *SMALL)
-    assert resumed.returncode == 0, resumed.stderr
-    a, b = final_weights(ref_last), final_weights(out / "last.pt")
-    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-6) for k in a)
+    resume_and_compare(ref_tmp, folder, out, ref_last, atol=1e-6)
 
 
 def test_sigint_saves_exits_130_and_resumes(reference_run, tmp_path):
@@ -166,10 +167,7 @@ def test_sigint_saves_exits_130_and_resumes(reference_run, tmp_path):
     assert "Traceback" not in watcher.text
     state = checkpoint.load(out / "last.pt").training
     assert state["epoch"] >= 1
-    resumed = cli(ref_tmp, "--data", str(folder), "--epochs", "3", "--out", str(out), "--seed", "5", "--resume", *SMALL)
-    assert resumed.returncode == 0, resumed.stderr
-    a, b = final_weights(ref_last), final_weights(out / "last.pt")
-    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-5) for k in a)
+    resume_and_compare(ref_tmp, folder, out, ref_last, atol=1e-5)
 
 
 # 5 ------------------------------------------------------------------------------------------
@@ -235,15 +233,10 @@ def test_exports_to_bad_places_fail_cleanly(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plain"]
 
 
-def test_gui_export_asks_before_replacing(qtbot, tiny_checkpoint, tmp_path, monkeypatch):
-    from PySide6.QtCore import QSettings
+def test_gui_export_asks_before_replacing(make_window, tiny_checkpoint, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-    from gui.main_window import MainWindow
-    from vae.session import ExplorerSession
-
-    win = MainWindow(ExplorerSession.open(tiny_checkpoint), QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(win)
+    win = make_window(tiny_checkpoint)
     target = tmp_path / "face.png"
     target.write_bytes(b"precious")
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
