@@ -7,7 +7,6 @@ PYTHON ?= python3
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --upgrade pip
 
 install: $(PY)
 	$(PY) -m pip install -e .
