@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test install install-test train bench
+.PHONY: run test install install-test bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 pytest.importorskip("PySide6")
-from PySide6.QtCore import Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QPoint, Qt, QTimer  # noqa: E402
 
 from tests.helpers import write_good_faces  # noqa: E402
 from vae import checkpoint  # noqa: E402
@@ -222,3 +222,22 @@ def test_bad_checkpoint_on_command_line_exits_2(tmp_path, capsys):
     assert main.main(["--checkpoint", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "x.pt" in err
+
+
+def test_dropping_an_image_encodes_it(window, sample_dir):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    path = sorted(sample_dir.glob("*.png"))[1]
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    enter = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    window.show_panel("train")
+    drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(drop)
+    assert torch.allclose(window.session.state.values, window.session.encode_file(path))
+    assert window.tabs.currentWidget() is window.explore
