@@ -72,7 +72,7 @@ class SlotPicker(QWidget):
             if source == "current":
                 slot = slots.from_current(session.state.values)
             elif source == "random":
-                slot = slots.from_random(session.model.latent_dim)
+                slot = slots.from_random(session.state)
             elif source == "image":
                 path = path or QFileDialog.getOpenFileName(self, "Face image", "", "Images (*.png *.jpg *.jpeg *.webp)")[0]
                 if not path:

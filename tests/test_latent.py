@@ -99,3 +99,15 @@ def test_project_2d_finds_main_axes():
     xy = latent.project_2d(z)
     assert xy.shape == (200, 2)
     assert xy[:, 0].std() > xy[:, 1].std() > 1.0
+
+
+def test_fitted_prior_matches_the_latents():
+    g = torch.Generator().manual_seed(0)
+    mix = torch.tensor([[2.0, 0.0, 0.0], [1.0, 0.5, 0.0], [0.0, 0.0, 0.1]])
+    z = torch.randn(5000, 3, generator=g) @ mix.T + torch.tensor([1.0, -2.0, 0.5])
+    prior = latent.fit_gaussian(z)
+    samples = latent.sample_fitted(20000, prior, generator=torch.Generator().manual_seed(1))
+    assert torch.allclose(samples.mean(0), z.mean(0), atol=0.05)
+    assert torch.allclose(torch.cov(samples.T), torch.cov(z.T), atol=0.08)
+    cold = latent.sample_fitted(3, prior, temperature=0.0)
+    assert torch.allclose(cold, prior["mean"].expand(3, 3))

@@ -55,3 +55,14 @@ def test_session_orders_dimensions_by_kl(tiny_checkpoint):
     assert session.dimension_order[0] == 0
     assert not session.is_active(7) and session.is_active(0)
     assert session.facts()["val_ssim"] == 0.5
+
+
+def test_session_randomizes_from_the_fitted_prior(tmp_path, tiny_model):
+    from vae import checkpoint
+
+    prior = {"mean": torch.full((8,), 5.0), "scale_tril": torch.eye(8) * 0.01}
+    checkpoint.save(tmp_path / "p.pt", tiny_model, latent_prior=prior)
+    session = ExplorerSession.open(tmp_path / "p.pt")
+    session.state.randomize(1.0, torch.Generator().manual_seed(0))
+    assert torch.allclose(session.state.values, torch.full((8,), 5.0), atol=0.1)
+    assert "fitted" in session.facts()["random faces from"]

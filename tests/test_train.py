@@ -43,6 +43,7 @@ def test_run_writes_checkpoints_metrics_and_previews(faces, tmp_path):
     assert steps[0].images_per_s > 0 and epochs[-1].preview.shape[0] == 2 * min(8, len(trainer.val_idx)) + 8
     best = checkpoint.load(run / "best.pt")
     assert "glasses" in best.directions and best.latent_kl.shape == (4,)
+    assert best.latent_prior["mean"].shape == (4,) and best.latent_prior["scale_tril"].shape == (4, 4)
     assert best.dataset["count"] == 40
 
 

@@ -37,6 +37,7 @@ class Checkpoint:
     dataset: dict = field(default_factory=dict)
     directions: dict[str, torch.Tensor] = field(default_factory=dict)
     latent_kl: torch.Tensor | None = None
+    latent_prior: dict[str, torch.Tensor] | None = None  # Gaussian fitted to the training encodings
     training: dict | None = None
     extra: dict = field(default_factory=dict)
 
@@ -53,7 +54,7 @@ class Checkpoint:
 
 
 def save(path: str | os.PathLike, model: ConvVAE, *, half: bool = False, **metadata: Any) -> Path:
-    """Write ``model`` and ``metadata`` (history, dataset, directions, latent_kl, training, …) atomically.
+    """Write ``model`` and ``metadata`` (history, dataset, directions, latent_kl, latent_prior, training, …) atomically.
 
     ``half=True`` stores floating-point weights as float16 (for small shipped models).
     """
@@ -127,7 +128,7 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpo
             f"(image size {config.image_size}, latent {config.latent_dim}): {first[1].strip() if len(first) > 1 else first[0]}"
         ) from exc
     model.to(device).eval()
-    known = {"history", "dataset", "directions", "latent_kl", "training"}
+    known = {"history", "dataset", "directions", "latent_kl", "latent_prior", "training"}
     return Checkpoint(
         path=path,
         model=model,
@@ -135,9 +136,20 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpo
         dataset=dict(payload.get("dataset") or {}),
         directions={k: v.float() for k, v in (payload.get("directions") or {}).items()},
         latent_kl=payload.get("latent_kl"),
+        latent_prior=_checked_prior(payload.get("latent_prior"), config.latent_dim),
         training=payload.get("training"),
         extra={k: v for k, v in payload.items() if k not in known | _RESERVED},
     )
+
+
+def _checked_prior(prior, latent_dim: int):
+    if not isinstance(prior, dict):
+        return None
+    mean, tril = prior.get("mean"), prior.get("scale_tril")
+    if not (torch.is_tensor(mean) and torch.is_tensor(tril) and mean.shape == (latent_dim,)
+            and tril.shape == (latent_dim, latent_dim)):
+        return None
+    return {"mean": mean.float(), "scale_tril": tril.float()}
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> ConvVAE:

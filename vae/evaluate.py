@@ -3,7 +3,8 @@
     python -m vae.evaluate resources/default_model.pt [--count 500] [--seed 777] [--grid out.png]
 
 The faces are drawn with a seed the built-in training set never uses, preprocessed exactly like
-training data, and reconstructed from μ. ``--grid`` saves originals, reconstructions and prior samples.
+training data, and reconstructed from μ. ``--grid`` saves rows of originals, reconstructions,
+samples from N(0, I) and, when the checkpoint has one, samples from its fitted latent prior.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch
 from . import checkpoint, synth
 from .cache import BUILTIN_IMAGE_SIDE, BUILTIN_SEED, open_folder
 from .export import save_grid
+from .latent import sample_fitted
 from .metrics import evaluate
 
 HELD_OUT_SEED = 777
@@ -49,10 +51,14 @@ def main(argv: list[str] | None = None) -> int:
         result = evaluate(model, data, indices, beta=1.0)
         if args.grid:
             x = data.batch(indices[:16])
+            rows = [x]
             with torch.no_grad():
-                recon = model(x)[0]
-                samples = model.sample(16, args.temperature, torch.Generator().manual_seed(0))
-            save_grid(args.grid, torch.cat([x, recon, samples]), nrow=16)
+                rows.append(model(x)[0])
+                rows.append(model.sample(16, args.temperature, torch.Generator().manual_seed(0)))
+                if ckpt.latent_prior is not None:
+                    z = sample_fitted(16, ckpt.latent_prior, args.temperature, torch.Generator().manual_seed(0))
+                    rows.append(model.decode(z))
+            save_grid(args.grid, torch.cat(rows), nrow=16)
     print(f"{args.checkpoint} on {len(indices)} new faces (seed {args.seed}): SSIM {result['ssim']:.4f}, "
           f"PSNR {result['psnr']:.2f} dB, reconstruction {result['recon']:.1f}, KL {result['kl']:.1f} nats, "
           f"active units {result['active_units']}/{model.latent_dim}")

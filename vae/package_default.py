@@ -1,6 +1,9 @@
 """Package a trained checkpoint as the app's default model: float16 weights, no optimiser state.
 
-    python -m vae.package_default runs/default/best.pt resources/default_model.pt
+    python -m vae.package_default runs/default/best.pt resources/default_model.pt [--data builtin]
+
+``--data`` names the training data, to add the fitted latent prior and attribute directions to a
+checkpoint that lacks them.
 """
 
 from __future__ import annotations
@@ -9,22 +12,30 @@ import argparse
 import sys
 
 from . import checkpoint
+from .cache import open_dataset
+from .train import latent_statistics
 
 
-def package(source: str, target: str) -> None:
+def package(source: str, target: str, data: str | None = None) -> None:
     """Copy ``source`` to ``target`` without training state, weights in float16."""
     ckpt = checkpoint.load(source)
+    extras = {"directions": ckpt.directions, "latent_prior": ckpt.latent_prior}
+    if data is not None and ckpt.latent_prior is None:
+        cache = open_dataset(data, ckpt.model.image_size)
+        train_idx, _ = cache.split()
+        extras = latent_statistics(ckpt.model, cache, train_idx)
     checkpoint.save(target, ckpt.model, half=True, history=ckpt.history, dataset=ckpt.dataset,
-                    directions=ckpt.directions, latent_kl=ckpt.latent_kl)
+                    latent_kl=ckpt.latent_kl, **extras)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vae.package_default", description=__doc__.splitlines()[0])
     parser.add_argument("source")
     parser.add_argument("target")
+    parser.add_argument("--data", default=None, help="training data ('builtin' or a folder) for missing latent statistics")
     args = parser.parse_args(argv)
     try:
-        package(args.source, args.target)
+        package(args.source, args.target, args.data)
     except checkpoint.CheckpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

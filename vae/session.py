@@ -15,7 +15,7 @@ import torch
 
 from . import checkpoint as checkpoint_mod
 from .data import load_image
-from .latent import ACTIVE_UNIT_THRESHOLD, rank_dimensions, sample_prior
+from .latent import ACTIVE_UNIT_THRESHOLD, rank_dimensions, sample_fitted, sample_prior
 
 SLIDER_RANGE = 3.0  # sliders span ±3 standard deviations of the prior
 HISTORY_LIMIT = 500
@@ -32,6 +32,8 @@ class LatentState:
         self._redo: list[torch.Tensor] = []
         self._dragging = False
         self._listeners: list[Callable[[], None]] = []
+        self.sampler: Callable[[float, torch.Generator | None], torch.Tensor] = (
+            lambda temperature, generator: sample_prior(1, latent_dim, temperature, generator)[0])
 
     # ------------------------------------------------------------ observation
     def subscribe(self, listener: Callable[[], None]) -> None:
@@ -93,8 +95,8 @@ class LatentState:
             self._notify()
 
     def randomize(self, temperature: float = 1.0, generator: torch.Generator | None = None) -> None:
-        """A prior sample at ``temperature``; locked dimensions keep their values."""
-        new = sample_prior(1, self.latent_dim, temperature, generator)[0]
+        """A sample from :attr:`sampler` at ``temperature``; locked dimensions keep their values."""
+        new = self.sampler(temperature, generator)
         for dim in self.locks:
             new[dim] = self._values[dim]
         self.set_values(new)
@@ -163,6 +165,8 @@ class ExplorerSession:
         self.model = ckpt.model.eval()
         self.renderer = FaceRenderer(self.model)
         self.state = LatentState(self.model.latent_dim)
+        if ckpt.latent_prior is not None:
+            self.state.sampler = lambda t, g: sample_fitted(1, ckpt.latent_prior, t, g)[0]
         kl = ckpt.latent_kl
         self.latent_kl = kl.float() if torch.is_tensor(kl) and kl.numel() == self.model.latent_dim else None
 
@@ -207,4 +211,5 @@ class ExplorerSession:
             "epochs": ckpt.epochs,
             "val_ssim": ckpt.last_metric("val_ssim"),
             "directions": len(ckpt.directions),
+            "random faces from": "Gaussian fitted to training encodings" if ckpt.latent_prior else "N(0, I)",
         }

@@ -9,7 +9,6 @@ from pathlib import Path
 import torch
 
 from .export import load_latents
-from .latent import sample_prior
 
 SOURCES = ("current", "random", "image", "latent", "dataset")
 
@@ -26,8 +25,9 @@ def from_current(values: torch.Tensor) -> FaceSlot:
     return FaceSlot(values.clone(), "explorer face")
 
 
-def from_random(latent_dim: int, temperature: float = 0.8, generator: torch.Generator | None = None) -> FaceSlot:
-    return FaceSlot(sample_prior(1, latent_dim, temperature, generator)[0], f"random (T={temperature:.1f})")
+def from_random(state, temperature: float = 0.8, generator: torch.Generator | None = None) -> FaceSlot:
+    """A random face drawn with the explorer's sampler (the fitted prior when the model has one)."""
+    return FaceSlot(state.sampler(temperature, generator), f"random (T={temperature:.1f})")
 
 
 def from_image(session, path: str | os.PathLike) -> FaceSlot:

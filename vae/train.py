@@ -29,6 +29,7 @@ from .atomic import atomic_write
 from .cache import FaceCache
 from .directions import compute_directions
 from .export import save_grid
+from .latent import fit_gaussian
 from .loss import vae_loss, warmup_beta
 from .metrics import autocast_for, encode_all, evaluate
 from .model import ConvVAE, VAEConfig
@@ -388,12 +389,16 @@ class Trainer:
             handle.write(buffer.getvalue())
 
     def _finalise_best(self) -> None:
-        """Add attribute directions (when the data has labels) to ``best.pt``."""
-        if not self.data.has_labels:
-            return
+        """Add the fitted latent prior and (for labelled data) attribute directions to ``best.pt``."""
         ckpt = checkpoint.load(self.best_path, self.device)
-        mu, _ = encode_all(ckpt.model, self.data, self.train_idx, device=self.device)
-        directions = compute_directions(mu, self.data.label_tensor(self.train_idx))
+        extras = latent_statistics(ckpt.model, self.data, self.train_idx, self.device)
         checkpoint.save(self.best_path, ckpt.model, history=ckpt.history, dataset=ckpt.dataset,
-                        training=ckpt.training, latent_kl=ckpt.latent_kl, directions=directions)
-        self.log(f"added {len(directions)} attribute directions to {self.best_path}")
+                        training=ckpt.training, latent_kl=ckpt.latent_kl, **extras)
+        self.log(f"added a fitted latent prior and {len(extras['directions'])} attribute directions to {self.best_path}")
+
+
+def latent_statistics(model, data: FaceCache, indices, device="cpu") -> dict:
+    """What a finished model carries about its training encodings: a fitted prior and attribute directions."""
+    mu, _ = encode_all(model, data, indices, device=device)
+    directions = compute_directions(mu, data.label_tensor(indices)) if data.has_labels else {}
+    return {"latent_prior": fit_gaussian(mu), "directions": directions}
