@@ -78,3 +78,12 @@ def test_load_latents_rejects_garbage(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(ValueError, match="bad.json"):
         export.load_latents(bad)
+
+
+def test_exports_get_normal_file_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = export.save_face(tmp_path / "f.png", torch.rand(3, 8, 8), size=16)
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644

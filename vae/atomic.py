@@ -13,6 +13,16 @@ class WriteError(OSError):
     """A file could not be written; the message names the path and the reason."""
 
 
+def _target_mode(path: Path) -> int:
+    """The existing file's permissions, or the usual ones for a new file (0666 less the umask)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     """Yield a file object whose contents replace ``path`` only if the block succeeds.
@@ -29,6 +39,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     except OSError as exc:
         raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:
+        os.fchmod(fd, _target_mode(path))
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()

@@ -1,0 +1,85 @@
+"""Render the README's screenshots of every panel, with the default model, at 1280×800.
+
+    QT_QPA_PLATFORM=offscreen python docs/make_screenshots.py [--out docs]
+
+The Map panel encodes 400 freshly generated faces and the Train panel runs a short training on
+them first, so the pictures show what a user sees after using each panel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import torch  # noqa: E402
+from PySide6.QtCore import QEventLoop, QSettings  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from gui.main_window import MainWindow  # noqa: E402
+from vae import synth  # noqa: E402
+from vae.session import ExplorerSession  # noqa: E402
+
+DEFAULT = ROOT / "resources" / "default_model.pt"
+
+
+def wait_for(signal) -> None:
+    loop = QEventLoop()
+    signal.connect(loop.quit)
+    loop.exec()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT)
+    args = parser.parse_args()
+    app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        os.environ["FACE_EXPLORER_CACHE"] = str(tmp / "cache")
+        faces = tmp / "faces"
+        synth.generate(faces, 400, seed=4242, size=256)
+        window = MainWindow(ExplorerSession.open(args.checkpoint), QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat))
+        window.resize(1280, 800)
+        window.show()
+        session = window.session
+        session.state.randomize(0.8, torch.Generator().manual_seed(11))
+        session.state.toggle_lock(session.dimension_order[0])
+        window.morph.slot_a.fill_from_source("current")
+        session.state.randomize(0.8, torch.Generator().manual_seed(5))
+        window.morph.slot_b.fill_from_source("current")
+        window.morph.timeline.setValue(4)
+        arith = window.arithmetic
+        arith.preset_analogy()
+        if session.checkpoint.directions:
+            arith.add_direction("glasses", 1.5)
+            arith.set_keep_fixed(["facial_hair"])
+        window.map_panel.load(str(faces))
+        wait_for(window.map_panel.background.finished)
+        window.map_panel.colour.setCurrentIndex(window.map_panel.colour.findData("hair_color"))
+        window.map_panel._hovered(None, [window.map_panel.scatter.points()[7]], None)
+        train = window.train
+        train.set_folder(str(faces))
+        train.epochs.setValue(3)
+        train.out_dir.setText(str(tmp / "run"))
+        train.ask_to_load = False
+        train.start()
+        wait_for(train.worker.done)
+        app.processEvents()
+        for panel in ("explore", "morph", "arithmetic", "map", "train"):
+            window.show_panel(panel)
+            app.processEvents()
+            window.grab().save(str(args.out / f"screenshot_{panel}.png"))
+            print(f"wrote {args.out / f'screenshot_{panel}.png'}")
+        window.close()
+
+
+if __name__ == "__main__":
+    main()
