@@ -2,7 +2,7 @@
 
     QT_QPA_PLATFORM=offscreen python docs/make_screenshots.py [--out docs]
 
-The Map panel encodes 400 freshly generated faces and the Train panel runs a short training on
+The Map panel encodes 1200 freshly generated faces and the Train panel runs a short training on
 them first, so the pictures show what a user sees after using each panel.
 """
 
@@ -45,7 +45,7 @@ def main() -> None:
         tmp = Path(tmp)
         os.environ["FACE_EXPLORER_CACHE"] = str(tmp / "cache")
         faces = tmp / "faces"
-        synth.generate(faces, 400, seed=4242, size=256)
+        synth.generate(faces, 1200, seed=4242, size=256)
         window = MainWindow(ExplorerSession.open(args.checkpoint), QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat))
         window.resize(1280, 800)
         window.show()
@@ -67,7 +67,8 @@ def main() -> None:
         window.map_panel._hovered(None, [window.map_panel.scatter.points()[7]], None)
         train = window.train
         train.set_folder(str(faces))
-        train.epochs.setValue(3)
+        train.epochs.setValue(6)
+        train.batch_size.setValue(32)
         train.out_dir.setText(str(tmp / "run"))
         train.ask_to_load = False
         train.start()

@@ -12,9 +12,9 @@ from PySide6.QtWidgets import (
     QButtonGroup, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
     QPlainTextEdit, QProgressBar, QPushButton, QRadioButton, QVBoxLayout, QWidget,
 )
-from torchvision.utils import make_grid
 
 from vae.cache import BUILTIN, BUILTIN_COUNT
+from vae.export import grid
 from vae.data import DataError, scan_folder
 from vae.train import TrainConfig
 
@@ -281,8 +281,7 @@ class TrainPanel(QWidget):
         m = event.metrics
         steps = self.plot.steps[-1] if self.plot.steps else event.epoch
         self.plot.add_validation(steps, m["val_loss"])
-        grid = make_grid(event.preview, nrow=8, padding=2, pad_value=1.0)
-        self.preview.setPixmap(to_pixmap(grid).scaledToWidth(max(300, self.preview.width() - 4)))
+        self.preview.setPixmap(to_pixmap(grid(event.preview, nrow=8)).scaledToWidth(max(300, self.preview.width() - 4)))
         self._append_log(f"epoch {event.epoch}/{event.epochs}: val loss {m['val_loss']:.1f} "
                          f"(recon {m['val_recon']:.1f}, KL {m['val_kl']:.1f}), SSIM {m['val_ssim']:.4f}, "
                          f"PSNR {m['val_psnr']:.2f} dB, active units {m['active_units']}"

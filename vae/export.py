@@ -10,10 +10,9 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
-from torchvision.transforms.functional import to_pil_image
-from torchvision.utils import make_grid
 
 from .atomic import WriteError, atomic_write
 
@@ -27,12 +26,20 @@ class ExportError(OSError):
 
 def to_pil(image: torch.Tensor, size: int | None = None) -> Image.Image:
     """A (3, H, W) image in [0, 1] as a PIL image, upscaled to ``size``×``size`` with Lanczos."""
-    pil = to_pil_image(image.detach().float().cpu().clamp(0, 1))
+    array = (image.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    pil = Image.fromarray(np.ascontiguousarray(array), "RGB")
     if size is not None and size != pil.width:
         if not MIN_EXPORT_SIZE <= size <= MAX_EXPORT_SIZE:
             raise ValueError(f"export size must be between {MIN_EXPORT_SIZE} and {MAX_EXPORT_SIZE}, got {size}")
         pil = pil.resize((size, size), Image.LANCZOS)
     return pil
+
+
+def grid(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> torch.Tensor:
+    """Images (N, 3, H, W) tiled into one (3, H', W') image on white, by ``torchvision.utils.make_grid``."""
+    from torchvision.utils import make_grid  # imported on use: torchvision takes seconds to import
+
+    return make_grid(images.detach().float().cpu().clamp(0, 1), nrow=nrow, padding=padding, pad_value=1.0)
 
 
 def sidecar_path(path: str | os.PathLike) -> Path:
@@ -116,8 +123,7 @@ def save_grid(
     padding: int = 2,
 ) -> Path:
     """A grid of images (N, 3, H, W) as one PNG via ``torchvision.utils.make_grid``."""
-    grid = make_grid(images.detach().float().cpu().clamp(0, 1), nrow=nrow, padding=padding, pad_value=1.0)
-    pil = to_pil(grid)
+    pil = to_pil(grid(images, nrow, padding))
     return _write_with_sidecar(Path(path), lambda h: pil.save(h, format="PNG"), latents, checkpoint, "grid")
 
 

@@ -6,7 +6,6 @@ from contextlib import nullcontext
 
 import numpy as np
 import torch
-from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
 from .latent import ACTIVE_UNIT_THRESHOLD
 from .loss import kl_per_dimension, vae_loss
@@ -36,6 +35,9 @@ def encode_all(model, cache, indices, batch_size: int = 256, device="cpu") -> tu
 @torch.no_grad()
 def evaluate(model, cache, indices, beta: float = 1.0, batch_size: int = 256, device="cpu") -> dict:
     """Loss terms, SSIM, PSNR and per-dimension KL over ``indices`` (model used in eval mode, z = μ)."""
+    # imported on use: torchmetrics loads torchvision's models (seconds), a cost the app's start-up avoids
+    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
     device = torch.device(device)
     was_training = model.training
     model.eval()
