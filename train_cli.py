@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def on_step(event):
         nonlocal bar
-        if bar is None or bar.total != event.steps_per_epoch or event.step == 1 or bar.n >= bar.total:
+        if bar is None or bar.desc != f"epoch {event.epoch}/{config.epochs}":
             if bar is not None:
                 bar.close()
             bar = tqdm(total=event.steps_per_epoch, desc=f"epoch {event.epoch}/{config.epochs}", unit="step",

@@ -24,7 +24,7 @@ import torch
 from . import synth
 from .atomic import atomic_write
 from .cartoonset import ATTRIBUTE_NAMES
-from .data import PREPROCESS_VERSION, DataError, FaceFile, ImageLoadError, is_validation, load_image_uint8, read_labels, scan_folder
+from .data import CROP_PADDING, PREPROCESS_VERSION, DataError, FaceFile, ImageLoadError, is_validation, load_image_uint8, read_labels, scan_folder
 
 BUILTIN = "builtin"
 BUILTIN_COUNT = 20_000
@@ -92,7 +92,8 @@ class FaceCache:
             "count": len(self),
             "image_size": self.image_size,
             "labelled": self.has_labels,
-            "preprocessing": f"alpha on white, crop to content (+{int(100 * 0.04)}% margin), square, Lanczos, v{PREPROCESS_VERSION}",
+            "preprocessing": (f"alpha on white, crop to content (+{CROP_PADDING:.0%} margin), square, Lanczos, "
+                              f"v{PREPROCESS_VERSION}"),
         }
 
     @property
