@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -25,14 +26,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _worker(rank, world, port, folder, cache_dir, out):
+def _worker(rank, world, port, folder, cache_dir, out, batch_size):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), FACE_EXPLORER_CACHE=cache_dir)
     torch.set_num_threads(1)
     dist.init_process_group("gloo", rank=rank, world_size=world)
     from vae.train import TrainConfig, Trainer
 
     data = open_folder(folder, 64, workers=1)
-    config = TrainConfig(epochs=2, batch_size=4, latent_dim=4, base_channels=8, device="cpu", seed=1)
+    config = TrainConfig(epochs=2, batch_size=batch_size, latent_dim=4, base_channels=8, device="cpu", seed=1)
     trainer = Trainer(config, data, out)
     trainer.run()
     params = {name: p.detach().clone() for name, p in trainer.model.named_parameters()}
@@ -43,13 +44,28 @@ def _worker(rank, world, port, folder, cache_dir, out):
 
 def test_two_ranks_end_with_identical_weights(tmp_path):
     folder = tmp_path / "faces"
-    write_good_faces(folder, 32, size=64)
+    write_good_faces(folder, 31, size=64)
     cache_dir = str(tmp_path / "cache")
     os.environ["FACE_EXPLORER_CACHE"] = cache_dir
-    open_folder(folder, 64, workers=1)
+    extra_seed = 100
+    while len(open_folder(folder, 64, workers=1).split()[0]) % 2 == 0:
+        write_good_faces(folder, 1, seed=extra_seed, size=64)
+        extra_seed += 1
+    train_size = len(open_folder(folder, 64, workers=1).split()[0])
+    assert train_size % 2 == 1
+    # An odd split and a batch equal to the smaller share: split naively, one rank would need one more
+    # step than the other and wait forever in its all-reduce. Every rank must take the same steps.
+    batch_size = (train_size - 1) // 2
     out = tmp_path / "run"
     out.mkdir()
-    mp.spawn(_worker, args=(2, free_port(), str(folder), cache_dir, str(out)), nprocs=2, join=True)
+    context = mp.spawn(_worker, args=(2, free_port(), str(folder), cache_dir, str(out), batch_size), nprocs=2,
+                       join=False)
+    deadline = time.monotonic() + 240
+    while not context.join(timeout=5):  # False while a rank is still running
+        if time.monotonic() > deadline:
+            for process in context.processes:
+                process.terminate()
+            pytest.fail("the two ranks did not finish (a rank waiting in an all-reduce the other never joined?)")
     a = torch.load(out / "params_rank0.pt")
     b = torch.load(out / "params_rank1.pt")
     assert a.keys() == b.keys()

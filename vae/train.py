@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DistributedSampler
 
 from . import checkpoint
 from .atomic import atomic_write
@@ -269,9 +270,8 @@ class Trainer:
                 json.dump({**asdict(cfg), "data": self.data.describe()}, handle, indent=1)
         self.model.train()
         status = "finished"
-        epoch = self.start_epoch
         for epoch in range(self.start_epoch, cfg.epochs):
-            order = epoch_permutation(self.train_idx, cfg.seed, epoch)[self.rank :: self.world]
+            order = self._epoch_order(epoch)
             first_step = self.start_step if epoch == self.start_epoch else 0
             if first_step == 0:
                 self.partial_sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "n": 0}
@@ -282,12 +282,23 @@ class Trainer:
                 status = "stopped"
                 break
             self._end_epoch(epoch)
-        else:
-            epoch = cfg.epochs
         if status == "finished" and self.rank == 0 and self.best_path.exists():
             self._finalise_best()
         return RunResult(status, len(self.history), self.best_path if self.best_path.exists() else None,
                          self.last_path if self.last_path.exists() else None, self.history)
+
+    def _epoch_order(self, epoch: int) -> np.ndarray:
+        """This process's training order for ``epoch``.
+
+        One process: a seeded permutation. Several: torch's DistributedSampler, which pads so that
+        every rank takes the same number of steps (DDP needs every rank in every all-reduce).
+        """
+        if self.world == 1:
+            return epoch_permutation(self.train_idx, self.config.seed, epoch)
+        sampler = DistributedSampler(range(len(self.train_idx)), num_replicas=self.world, rank=self.rank,
+                                     shuffle=True, seed=self.config.seed)
+        sampler.set_epoch(epoch)
+        return self.train_idx[np.fromiter(iter(sampler), dtype=np.int64)]
 
     def _train_epoch(self, epoch: int, order: np.ndarray, first_step: int) -> int | None:
         cfg = self.config
