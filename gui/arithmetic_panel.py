@@ -215,7 +215,10 @@ class ArithmeticPanel(QWidget):
         return row
 
     def _remove_term(self, row: TermRow, update: bool = True) -> None:
-        self.terms.remove(row)
+        self._remove_row(self.terms, row, update)
+
+    def _remove_row(self, rows: list, row: QWidget, update: bool) -> None:
+        rows.remove(row)
         row.setParent(None)
         row.deleteLater()
         if update:
@@ -242,11 +245,7 @@ class ArithmeticPanel(QWidget):
         return row
 
     def _remove_direction(self, row: DirectionRow, update: bool = True) -> None:
-        self.direction_rows.remove(row)
-        row.setParent(None)
-        row.deleteLater()
-        if update:
-            self.update_result()
+        self._remove_row(self.direction_rows, row, update)
 
     def set_keep_fixed(self, names: list[str]) -> None:
         for i in range(self.keep_fixed.count()):

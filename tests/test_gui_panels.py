@@ -149,3 +149,14 @@ def test_map_has_a_point_per_validation_face_and_click_loads_it(window, qtbot, t
     panel.pick(len(latent_map) - 1)
     assert torch.allclose(window.morph.slot_b.latent, latent_map.mu[-1])
     assert window.morph.slot_a.fill_from_source("dataset")
+
+
+def test_removing_rows_updates_the_result(window):
+    arith = window.arithmetic
+    arith.preset_analogy()
+    a, b, _ = (row.picker.latent for row in arith.terms)
+    direction = arith.add_direction("glasses", 1.0)
+    direction.remove_button.click()
+    arith.terms[2].remove_button.click()
+    assert len(arith.terms) == 2 and not arith.direction_rows
+    assert torch.allclose(arith.result, a + b, atol=1e-6)
