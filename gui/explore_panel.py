@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import torch
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider,
     QToolButton, QVBoxLayout, QWidget,
@@ -242,6 +241,3 @@ class ExplorePanel(QWidget):
         path = ask_save_path(self, "Export PNG", "face.png", "PNG image (*.png)", ".png")
         if path:
             self.export_path(path)
-
-    def face_pixmap(self) -> QPixmap:
-        return self.face.pixmap()

@@ -73,11 +73,9 @@ class FaceCache:
 
     def batch(self, indices) -> torch.Tensor:
         """Images at ``indices`` as a float tensor (B, 3, S, S) in [0, 1]."""
-        indices = np.asarray(indices)
-        array = self.images[np.sort(indices)] if len(indices) > 1 else self.images[indices]
-        if len(indices) > 1:
-            order = np.argsort(np.argsort(indices))
-            array = array[order]
+        indices = np.asarray(indices).reshape(-1)
+        order = np.argsort(indices)
+        array = self.images[indices[order]][np.argsort(order)]  # read the memory map in file order
         return torch.from_numpy(np.ascontiguousarray(array)).permute(0, 3, 1, 2).float().div_(255.0)
 
     def label_tensor(self, indices=None) -> torch.Tensor:

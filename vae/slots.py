@@ -10,8 +10,6 @@ import torch
 
 from .export import load_latents
 
-SOURCES = ("current", "random", "image", "latent", "dataset")
-
 
 @dataclass
 class FaceSlot:

@@ -42,6 +42,7 @@ GLASSES = [(30, 30, 34), (232, 96, 120), (246, 204, 64), (64, 112, 200), (246, 2
 DARK_LENS = (40, 34, 44)
 DARK_LENS_KINDS = {3, 7, 8, 9}
 FACIAL_HAIR_NONE_P = 0.55
+FACIAL_HAIR_BENEATH_MOUTH = {0, 7, 8, 13}  # stubble, chin strap, mutton chops, beard without moustache
 GLASSES_NONE_P = 0.45
 
 
@@ -351,7 +352,7 @@ def draw_hair_front(pen, face, style: HairStyle, color):
     f = style.family
     if f == 0:  # bald: a little shine
         pen.line(ellipse_points(face.cx - 30, face.top + 30, 26, 14, steps=12, start=3.6, end=4.6),
-                 color=_shade(color, 1.0), width=0)
+                 color=color, width=0)
         return
     if f == 1:  # buzz cut
         _cap(pen, face, color, style, "high", grow=2, grow_top=4)
@@ -394,7 +395,6 @@ def draw_hair_front(pen, face, style: HairStyle, color):
         _cap(pen, face, color, style, "swoop", grow=10, grow_top=18, below=0.25)
     elif f == 18:  # receding
         for s in (-1, 1):
-            pts = [face.point(math.pi + (0.05 if s < 0 else -0.05)) if False else None]
             x_out = face.cx + s * (face.rx + 8)
             pts = _smooth_curve([(x_out - s * 4, face.cy + 10), (x_out, face.cy - 50), (x_out - s * 18, face.top + 30),
                                  (x_out - s * 26, face.cy - 40), (x_out - s * 12, face.cy + 10)], steps=6)
@@ -450,7 +450,7 @@ def draw_eyes(pen, face, attrs, skin):
             lid = ellipse_points(x, y, width + 1.5, height + 1.5, a, steps=20, start=math.pi, end=2 * math.pi)
             cut = ellipse_points(x, y - height * 0.35, width + 1.5, height * 0.35, a, steps=20, start=0, end=math.pi)
             pen.poly(lid + cut, fill=skin, outline=None)
-            pen.line(cut[::-1] and list(reversed(cut)), width=2.0)
+            pen.line(cut[::-1], width=2.0)
             pen.line(lid, width=2.2)
         if attrs["eye_lashes"]:
             for k in range(3):
@@ -642,7 +642,7 @@ def draw_glasses(pen, face, kind, color, skin):
             pts = _heart_points(x, y, 22)
         elif kind == 4:
             pts = _smooth_curve([(x - 24, y - 16), (x + 24, y - 16), (x + 22 * 1.0, y + 6), (x + s * 6, y + 22),
-                                 (x - s * 10, y + 16), (x - 24, y - 16)][:: 1], steps=6)
+                                 (x - s * 10, y + 16), (x - 24, y - 16)], steps=6)
         elif kind == 5:
             pts = _rounded_rect(x, y + 2, 25, 13, 3)
         elif kind == 6:
@@ -699,10 +699,12 @@ def render_face(attrs: dict[str, int], size: int = CANVAS) -> Image.Image:
     draw_hair_back(pen, face, style, hair)
     draw_ears(pen, face, skin)
     pen.poly(face.outline(), fill=skin, width=2.8)
-    draw_facial_hair(pen, face, attrs["facial_hair"], hair, skin) if attrs["facial_hair"] in (0, 7, 8, 13) else None
+    beneath_mouth = attrs["facial_hair"] in FACIAL_HAIR_BENEATH_MOUTH
+    if beneath_mouth:
+        draw_facial_hair(pen, face, attrs["facial_hair"], hair, skin)
     draw_nose(pen, face, skin)
     draw_mouth(pen, face)
-    if attrs["facial_hair"] not in (0, 7, 8, 13):
+    if not beneath_mouth:
         draw_facial_hair(pen, face, attrs["facial_hair"], hair, skin)
     draw_eyes(pen, face, attrs, skin)
     draw_eyebrows(pen, face, attrs, hair)
