@@ -66,3 +66,14 @@ def test_session_randomizes_from_the_fitted_prior(tmp_path, tiny_model):
     session.state.randomize(1.0, torch.Generator().manual_seed(0))
     assert torch.allclose(session.state.values, torch.full((8,), 5.0), atol=0.1)
     assert "fitted" in session.facts()["random faces from"]
+
+
+def test_session_with_fitted_prior_opens_on_a_draw_from_it(tmp_path, tiny_model):
+    from vae import checkpoint
+
+    prior = {"mean": torch.full((8,), 5.0), "scale_tril": torch.eye(8) * 0.01}
+    checkpoint.save(tmp_path / "p.pt", tiny_model, latent_prior=prior)
+    first = ExplorerSession.open(tmp_path / "p.pt")
+    again = ExplorerSession.open(tmp_path / "p.pt")
+    assert torch.allclose(first.state.values, torch.full((8,), 5.0), atol=0.1)
+    assert torch.equal(first.state.values, again.state.values) and not first.state.can_undo

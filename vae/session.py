@@ -19,6 +19,7 @@ from .latent import ACTIVE_UNIT_THRESHOLD, rank_dimensions, sample_fitted, sampl
 
 SLIDER_RANGE = 3.0  # sliders span ±3 standard deviations of the prior
 HISTORY_LIMIT = 500
+OPENING_SEED, OPENING_TEMPERATURE = 2, 0.8  # the first face a model with a fitted prior shows
 
 
 class LatentState:
@@ -164,9 +165,16 @@ class ExplorerSession:
         self.checkpoint = ckpt
         self.model = ckpt.model.eval()
         self.renderer = FaceRenderer(self.model)
-        self.state = LatentState(self.model.latent_dim)
-        if ckpt.latent_prior is not None:
-            self.state.sampler = lambda t, g: sample_fitted(1, ckpt.latent_prior, t, g)[0]
+        if ckpt.latent_prior is None:
+            self.state = LatentState(self.model.latent_dim)
+        else:
+            # z = 0 can lie outside where the encodings live; open on a fixed draw from the fitted prior instead
+            def sampler(t, g):
+                return sample_fitted(1, ckpt.latent_prior, t, g)[0]
+
+            opening = sampler(OPENING_TEMPERATURE, torch.Generator().manual_seed(OPENING_SEED))
+            self.state = LatentState(self.model.latent_dim, opening)
+            self.state.sampler = sampler
         kl = ckpt.latent_kl
         self.latent_kl = kl.float() if torch.is_tensor(kl) and kl.numel() == self.model.latent_dim else None
 
