@@ -69,11 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image-size", type=int, choices=(64, 128), default=64, help="training resolution (default 64)")
     p.add_argument("--base-channels", type=_int_at_least(1), default=32, help="width of the first conv layer (default 32)")
     p.add_argument("--residual-blocks", type=_int_at_least(0), default=0, help="residual blocks at 4×4 (default 0)")
+    p.add_argument("--full-res-channels", type=_int_at_least(0), default=0,
+                   help="channels of an extra decoder stage at full resolution before the RGB output (default 0: none)")
     p.add_argument("--no-cosine", action="store_true", help="keep the learning rate constant (default: cosine decay)")
     p.add_argument("--out", default="runs/face-vae", help="run folder for checkpoints, metrics.csv and previews")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="auto uses CUDA (bf16 mixed precision) when present, else the CPU")
+    p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
+                   help="auto: bf16 autocast on CUDA, fp32 on the CPU; bf16 is also about 1.5x faster on CPUs "
+                        "with native bf16 (AVX512-BF16 or AMX)")
     p.add_argument("--limit", type=_int_at_least(1), default=None, help="use only the first N images of the folder")
     p.add_argument("--seed", type=int, default=0, help="random seed; runs on the CPU are reproducible (default 0)")
     p.add_argument("--builtin-count", type=_int_at_least(16), default=None,
@@ -104,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, beta=args.beta,
                              latent_dim=args.latent_dim, image_size=args.image_size, base_channels=args.base_channels,
-                             residual_blocks=args.residual_blocks, warmup_epochs=args.warmup_epochs,
-                             free_bits=args.free_bits, cosine=not args.no_cosine, seed=args.seed, device=args.device)
+                             residual_blocks=args.residual_blocks, full_res_channels=args.full_res_channels,
+                             warmup_epochs=args.warmup_epochs, free_bits=args.free_bits, cosine=not args.no_cosine,
+                             seed=args.seed, device=args.device, precision=args.precision)
         if rank != 0:
             dist.barrier()
         data = open_dataset(args.data, args.image_size, builtin_count=args.builtin_count or BUILTIN_COUNT,

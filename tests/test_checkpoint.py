@@ -82,3 +82,18 @@ def test_bad_checkpoints_raise_checkpoint_error(case, tiny_model, tmp_path, monk
 def test_unwritable_checkpoint_path(tiny_model, tmp_path):
     with pytest.raises(CheckpointError, match="does not exist"):
         checkpoint.save(tmp_path / "nope" / "m.pt", tiny_model)
+
+
+def test_latent_priors_load_as_mixtures(tiny_model, tmp_path):
+    single = {"mean": torch.zeros(8), "scale_tril": torch.eye(8)}  # the one-Gaussian form of earlier checkpoints
+    checkpoint.save(tmp_path / "single.pt", tiny_model, latent_prior=single)
+    prior = checkpoint.load(tmp_path / "single.pt").latent_prior
+    assert prior["weights"].shape == (1,) and prior["mean"].shape == (1, 8) and prior["scale_tril"].shape == (1, 8, 8)
+
+    mixture = {"weights": torch.tensor([0.25, 0.75]), "mean": torch.randn(2, 8), "scale_tril": torch.eye(8).repeat(2, 1, 1)}
+    checkpoint.save(tmp_path / "mixture.pt", tiny_model, latent_prior=mixture)
+    assert torch.equal(checkpoint.load(tmp_path / "mixture.pt").latent_prior["mean"], mixture["mean"])
+
+    wrong = dict(mixture, weights=torch.tensor([0.5, 0.25, 0.25]))
+    checkpoint.save(tmp_path / "wrong.pt", tiny_model, latent_prior=wrong)
+    assert checkpoint.load(tmp_path / "wrong.pt").latent_prior is None

@@ -111,3 +111,18 @@ def test_fitted_prior_matches_the_latents():
     assert torch.allclose(torch.cov(samples.T), torch.cov(z.T), atol=0.08)
     cold = latent.sample_fitted(3, prior, temperature=0.0)
     assert torch.allclose(cold, prior["mean"].expand(3, 3))
+
+
+def test_mixture_prior_samples_land_on_the_clusters():
+    g = torch.Generator().manual_seed(0)
+    centres = torch.tensor([[-4.0, -4.0], [-4.0, 4.0], [4.0, -4.0], [4.0, 4.0]])
+    z = centres[torch.randint(0, 4, (4000,), generator=g)] + 0.1 * torch.randn(4000, 2, generator=g)
+    mixture = latent.fit_mixture(z, components=4)
+    assert mixture["weights"].shape == (4,) and torch.isclose(mixture["weights"].sum(), torch.tensor(1.0))
+
+    def share_on_a_cluster(prior):
+        samples = latent.sample_fitted(2000, prior, generator=torch.Generator().manual_seed(1))
+        return (torch.cdist(samples, centres).min(1).values < 0.5).float().mean()
+
+    assert share_on_a_cluster(mixture) > 0.95
+    assert share_on_a_cluster(latent.fit_gaussian(z)) < 0.3

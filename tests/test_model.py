@@ -24,6 +24,18 @@ def test_residual_blocks_keep_shapes():
     assert recon.shape == (2, 3, 64, 64)
 
 
+def test_full_resolution_stage_adds_a_stage_and_keeps_shapes():
+    plain = ConvVAE(VAEConfig(image_size=64, latent_dim=4, base_channels=8))
+    model = ConvVAE(VAEConfig(image_size=64, latent_dim=4, base_channels=8, full_res_channels=6))
+    recon, _, _ = model(torch.rand(2, 3, 64, 64))
+    assert recon.shape == (2, 3, 64, 64) and 0 <= recon.min() and recon.max() <= 1
+    full_res = [m for m in model.decoder if type(m) is torch.nn.Conv2d]
+    assert len(full_res) == 1 and full_res[0].in_channels == 6 and full_res[0].kernel_size == (3, 3)
+    assert len(model.decoder) == len(plain.decoder) + 1
+    with pytest.raises(ValueError, match="full_res_channels"):
+        VAEConfig(full_res_channels=-1)
+
+
 def test_sample_is_seeded_and_temperature_scales():
     model = ConvVAE(VAEConfig(latent_dim=4, base_channels=8)).eval()
     a = model.sample(2, generator=torch.Generator().manual_seed(3))

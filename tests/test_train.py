@@ -43,7 +43,7 @@ def test_run_writes_checkpoints_metrics_and_previews(faces, tmp_path):
     assert steps[0].images_per_s > 0 and epochs[-1].preview.shape[0] == 2 * min(8, len(trainer.val_idx)) + 8
     best = checkpoint.load(run / "best.pt")
     assert "glasses" in best.directions and best.latent_kl.shape == (4,)
-    assert best.latent_prior["mean"].shape == (4,) and best.latent_prior["scale_tril"].shape == (4, 4)
+    assert best.latent_prior["mean"].shape[1] == 4 and best.latent_prior["scale_tril"].shape[1:] == (4, 4)
     assert best.dataset["count"] == 40
 
 
@@ -52,6 +52,18 @@ def test_same_seed_same_weights_on_cpu(faces, tmp_path):
     b = Trainer(small_config(epochs=1), faces, tmp_path / "b").run()
     wa, wb = checkpoint.load(a.last_path).model.state_dict(), checkpoint.load(b.last_path).model.state_dict()
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_bf16_precision_trains_on_cpu_and_is_reproducible(faces, tmp_path):
+    config = small_config(epochs=1, precision="bf16", full_res_channels=4)
+    a = Trainer(config, faces, tmp_path / "a").run()
+    b = Trainer(config, faces, tmp_path / "b").run()
+    assert all(torch.isfinite(torch.tensor(a.history[-1][k])) for k in ("train_loss", "val_loss"))
+    wa, wb = checkpoint.load(a.last_path).model.state_dict(), checkpoint.load(b.last_path).model.state_dict()
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert checkpoint.load(a.last_path).model.config.full_res_channels == 4
+    with pytest.raises(ValueError, match="precision"):
+        small_config(precision="fp8")
 
 
 def test_stop_and_resume_continue_exactly(faces, tmp_path):
@@ -111,7 +123,8 @@ def run_cli(*args, cwd=ROOT, env_cache=None):
 
 
 @pytest.mark.parametrize("flag,value", [("--epochs", "-1"), ("--batch-size", "0"), ("--latent-dim", "0"),
-                                        ("--image-size", "100"), ("--lr", "nan")])
+                                        ("--image-size", "100"), ("--lr", "nan"), ("--full-res-channels", "-2"),
+                                        ("--precision", "fp8")])
 def test_cli_rejects_bad_numbers(flag, value, tmp_path):
     proc = run_cli(flag, value, "--out", str(tmp_path / "r"))
     assert proc.returncode == 2
@@ -134,3 +147,18 @@ def test_cli_trains_and_resumes(tmp_path):
     proc = run_cli(*common, "--epochs", "2", "--resume", env_cache=tmp_path / "c")
     assert proc.returncode == 0, proc.stderr
     assert "resuming" in proc.stderr and len(checkpoint.load(tmp_path / "run" / "last.pt").history) == 2
+
+
+def test_package_default_drops_training_state_and_refits_the_prior(faces, tmp_path):
+    from vae.package_default import package
+
+    result = Trainer(small_config(epochs=1), faces, tmp_path / "run").run()
+    target = tmp_path / "default.pt"
+    package(str(result.best_path), str(target), data=str(tmp_path / "faces"))
+    packaged, source = checkpoint.load(target), checkpoint.load(result.best_path)
+    assert packaged.training is None and source.training is not None
+    assert target.stat().st_size < result.best_path.stat().st_size
+    assert "glasses" in packaged.directions and packaged.latent_prior["mean"].shape[1] == 4
+    z = torch.randn(2, 4)
+    with torch.no_grad():
+        assert torch.allclose(packaged.model.decode(z), source.model.decode(z), atol=0.02)

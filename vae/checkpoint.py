@@ -37,7 +37,7 @@ class Checkpoint:
     dataset: dict = field(default_factory=dict)
     directions: dict[str, torch.Tensor] = field(default_factory=dict)
     latent_kl: torch.Tensor | None = None
-    latent_prior: dict[str, torch.Tensor] | None = None  # Gaussian fitted to the training encodings
+    latent_prior: dict[str, torch.Tensor] | None = None  # Gaussian mixture fitted to the training encodings
     training: dict | None = None
     extra: dict = field(default_factory=dict)
 
@@ -143,13 +143,20 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpo
 
 
 def _checked_prior(prior, latent_dim: int):
+    """A stored latent prior in mixture form (one-Gaussian priors of older checkpoints included), or None."""
     if not isinstance(prior, dict):
         return None
     mean, tril = prior.get("mean"), prior.get("scale_tril")
-    if not (torch.is_tensor(mean) and torch.is_tensor(tril) and mean.shape == (latent_dim,)
-            and tril.shape == (latent_dim, latent_dim)):
+    if not (torch.is_tensor(mean) and torch.is_tensor(tril)):
         return None
-    return {"mean": mean.float(), "scale_tril": tril.float()}
+    if mean.dim() == 1:
+        mean, tril = mean.unsqueeze(0), tril.unsqueeze(0)
+    weights = prior.get("weights", torch.ones(1))
+    k = mean.shape[0]
+    if not (torch.is_tensor(weights) and weights.shape == (k,) and mean.shape == (k, latent_dim)
+            and tril.shape == (k, latent_dim, latent_dim) and bool((weights >= 0).all()) and float(weights.sum()) > 0):
+        return None
+    return {"weights": weights.float(), "mean": mean.float(), "scale_tril": tril.float()}
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> ConvVAE:

@@ -23,21 +23,41 @@ def _frames(n: int, like: torch.Tensor) -> torch.Tensor:
 
 
 def fit_gaussian(latents: torch.Tensor, jitter: float = 1e-5) -> dict[str, torch.Tensor]:
-    """Mean and Cholesky factor of a full-covariance Gaussian fitted to (N, D) latents.
-
-    Sampling this fitted prior instead of N(0, I) gives cleaner faces when the encodings do not
-    fill the standard normal (ex-post density estimation).
-    """
+    """A full-covariance Gaussian fitted to (N, D) latents, as a one-component :func:`fit_mixture` prior."""
     mean = latents.mean(0)
     cov = torch.cov(latents.T.double()) + jitter * torch.eye(latents.shape[1], dtype=torch.float64)
-    return {"mean": mean.float(), "scale_tril": torch.linalg.cholesky(cov).float()}
+    return {"weights": torch.ones(1), "mean": mean.float().unsqueeze(0),
+            "scale_tril": torch.linalg.cholesky(cov).float().unsqueeze(0)}
+
+
+def fit_mixture(latents: torch.Tensor, components: int = 32, seed: int = 0, max_points: int = 8000) -> dict[str, torch.Tensor]:
+    """A full-covariance Gaussian mixture fitted to (N, D) latents (ex-post density estimation).
+
+    Encodings of faces made of discrete parts cluster; sampling a mixture fitted to them instead
+    of N(0, I) or one Gaussian lands on faces rather than on blends between clusters. Fits
+    scikit-learn's EM to at most ``max_points`` latents (a seeded subset) and returns ``weights``
+    (K,), ``mean`` (K, D) and ``scale_tril`` (K, D, D).
+    """
+    from sklearn.mixture import GaussianMixture
+
+    if latents.shape[0] > max_points:
+        keep = torch.randperm(latents.shape[0], generator=torch.Generator().manual_seed(seed))[:max_points]
+        latents = latents[keep]
+    components = max(1, min(components, latents.shape[0] // (2 * latents.shape[1])))
+    if components == 1:
+        return fit_gaussian(latents)
+    gm = GaussianMixture(components, covariance_type="full", reg_covar=1e-5, random_state=seed)
+    gm.fit(latents.double().numpy())
+    return {"weights": torch.from_numpy(gm.weights_).float(), "mean": torch.from_numpy(gm.means_).float(),
+            "scale_tril": torch.linalg.cholesky(torch.from_numpy(gm.covariances_)).float()}
 
 
 def sample_fitted(n: int, prior: dict[str, torch.Tensor], temperature: float = 1.0,
                   generator: torch.Generator | None = None) -> torch.Tensor:
-    """``n`` draws from a :func:`fit_gaussian` prior, spread scaled by ``temperature``."""
-    eps = torch.randn(n, prior["mean"].numel(), generator=generator) * temperature
-    return prior["mean"] + eps @ prior["scale_tril"].T
+    """``n`` draws from a :func:`fit_mixture` prior; ``temperature`` scales each component's spread."""
+    component = torch.multinomial(prior["weights"], n, replacement=True, generator=generator)
+    eps = torch.randn(n, prior["mean"].shape[1], generator=generator) * temperature
+    return prior["mean"][component] + (prior["scale_tril"][component] @ eps.unsqueeze(-1)).squeeze(-1)
 
 
 def lerp(a: torch.Tensor, b: torch.Tensor, n: int) -> torch.Tensor:

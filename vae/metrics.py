@@ -11,10 +11,16 @@ from .latent import ACTIVE_UNIT_THRESHOLD
 from .loss import kl_per_dimension, vae_loss
 
 
-def autocast_for(device: torch.device):
-    """bf16 autocast on CUDA, nothing on CPU."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+PRECISIONS = ("auto", "bf16", "fp32")
+
+
+def autocast_for(device: torch.device, precision: str = "auto"):
+    """bf16 autocast for ``precision="bf16"``, and for "auto" on CUDA; plain fp32 otherwise.
+
+    CPUs with native bf16 (AVX512-BF16, AMX) train about 1.5× faster under bf16; others emulate it slowly.
+    """
+    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return nullcontext()
 
 

@@ -20,14 +20,15 @@ class VAEConfig:
     base_channels: int = 32
     max_channels: int = 256
     residual_blocks: int = 0
+    full_res_channels: int = 0  # >0: the decoder adds a stage at full resolution before a 3×3 conv to RGB
 
     def __post_init__(self):
         if self.image_size not in SUPPORTED_SIZES:
             raise ValueError(f"image_size must be one of {SUPPORTED_SIZES}, got {self.image_size}")
         if self.latent_dim < 1:
             raise ValueError(f"latent_dim must be at least 1, got {self.latent_dim}")
-        if self.base_channels < 1 or self.residual_blocks < 0:
-            raise ValueError("base_channels must be positive and residual_blocks non-negative")
+        if self.base_channels < 1 or self.residual_blocks < 0 or self.full_res_channels < 0:
+            raise ValueError("base_channels must be positive, residual_blocks and full_res_channels non-negative")
 
     @property
     def stages(self) -> int:
@@ -104,7 +105,11 @@ class ConvVAE(nn.Module):
         decoder += [ResidualBlock(top) for _ in range(cfg.residual_blocks)]
         for stage in reversed(range(1, n)):
             decoder.append(_up(cfg.channels(stage), cfg.channels(stage - 1)))
-        decoder += [nn.ConvTranspose2d(cfg.channels(0), 3, 4, 2, 1), nn.Sigmoid()]
+        if cfg.full_res_channels:
+            decoder += [_up(cfg.channels(0), cfg.full_res_channels), nn.Conv2d(cfg.full_res_channels, 3, 3, padding=1)]
+        else:
+            decoder.append(nn.ConvTranspose2d(cfg.channels(0), 3, 4, 2, 1))
+        decoder.append(nn.Sigmoid())
         self.decoder = nn.Sequential(*decoder)
 
     @property

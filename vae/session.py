@@ -219,5 +219,12 @@ class ExplorerSession:
             "epochs": ckpt.epochs,
             "val_ssim": ckpt.last_metric("val_ssim"),
             "directions": len(ckpt.directions),
-            "random faces from": "Gaussian fitted to training encodings" if ckpt.latent_prior else "N(0, I)",
+            "random faces from": _prior_name(ckpt.latent_prior),
         }
+
+
+def _prior_name(prior: dict | None) -> str:
+    if prior is None:
+        return "N(0, I)"
+    k = prior["weights"].numel()
+    return "Gaussian fitted to training encodings" if k == 1 else f"{k}-component Gaussian mixture fitted to training encodings"

@@ -30,9 +30,9 @@ from .atomic import atomic_write
 from .cache import FaceCache
 from .directions import compute_directions
 from .export import save_grid
-from .latent import fit_gaussian
+from .latent import fit_mixture
 from .loss import vae_loss, warmup_beta
-from .metrics import autocast_for, encode_all, evaluate
+from .metrics import PRECISIONS, autocast_for, encode_all, evaluate
 from .model import ConvVAE, VAEConfig
 
 
@@ -48,12 +48,14 @@ class TrainConfig:
     image_size: int = 64
     base_channels: int = 32
     residual_blocks: int = 0
+    full_res_channels: int = 0
     warmup_epochs: float = 1.0
     free_bits: float = 0.0
     cosine: bool = True
     grad_clip: float = 1000.0
     seed: int = 0
     device: str = "auto"
+    precision: str = "auto"  # "auto": bf16 autocast on CUDA, fp32 on the CPU; "bf16" or "fp32" on any device
 
     def __post_init__(self):
         checks = {
@@ -61,13 +63,15 @@ class TrainConfig:
             "beta": self.beta >= 0, "latent_dim": self.latent_dim >= 1, "warmup_epochs": self.warmup_epochs >= 0,
             "free_bits": self.free_bits >= 0, "grad_clip": self.grad_clip >= 0,
             "image_size": self.image_size in (64, 128), "base_channels": self.base_channels >= 1,
+            "full_res_channels": self.full_res_channels >= 0, "precision": self.precision in PRECISIONS,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             raise ValueError(f"invalid {bad[0]}: {getattr(self, bad[0])!r}")
 
     def model_config(self) -> VAEConfig:
-        return VAEConfig(self.image_size, self.latent_dim, self.base_channels, residual_blocks=self.residual_blocks)
+        return VAEConfig(self.image_size, self.latent_dim, self.base_channels, residual_blocks=self.residual_blocks,
+                         full_res_channels=self.full_res_channels)
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
@@ -162,9 +166,7 @@ class Trainer:
         self._running.set()
 
         torch.manual_seed(config.seed)
-        self.model = ConvVAE(config.model_config()).to(self.device)
-        if self.device.type == "cuda":
-            self.model = self.model.to(memory_format=torch.channels_last)
+        self.model = ConvVAE(config.model_config()).to(self.device, memory_format=torch.channels_last)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
         self.train_idx, self.val_idx = data.split()
         self.history: list[dict] = []
@@ -221,7 +223,7 @@ class Trainer:
             raise ValueError(f"cannot resume: {exc}") from exc
         state = ckpt.training or {}
         saved = state.get("config", {})
-        for key in ("latent_dim", "image_size", "base_channels", "residual_blocks"):
+        for key in ("latent_dim", "image_size", "base_channels", "residual_blocks", "full_res_channels"):
             if key in saved and saved[key] != getattr(self.config, key):
                 raise ValueError(f"cannot resume: the run in {self.out_dir} used {key}={saved[key]}, "
                                  f"not {getattr(self.config, key)}")
@@ -316,14 +318,12 @@ class Trainer:
             batch_idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
             if len(batch_idx) == 0:
                 continue
-            x = self.data.batch(batch_idx).to(self.device, non_blocking=True)
-            if self.device.type == "cuda":
-                x = x.contiguous(memory_format=torch.channels_last)
+            x = self.data.batch(batch_idx).to(self.device, non_blocking=True, memory_format=torch.channels_last)
             beta = warmup_beta(cfg.beta, epoch + step / steps, cfg.warmup_epochs)
             lr = self._scheduler_lr(epoch, step)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
-            with autocast_for(self.device):
+            with autocast_for(self.device, cfg.precision):
                 recon, mu, logvar = self.net(x)
             terms = vae_loss(recon, x, mu, logvar, beta, cfg.free_bits)
             if not torch.isfinite(terms.total):
@@ -409,7 +409,7 @@ class Trainer:
 
 
 def latent_statistics(model, data: FaceCache, indices, device="cpu") -> dict:
-    """What a finished model carries about its training encodings: a fitted prior and attribute directions."""
+    """What a finished model carries about its training encodings: a fitted mixture prior and attribute directions."""
     mu, _ = encode_all(model, data, indices, device=device)
     directions = compute_directions(mu, data.label_tensor(indices)) if data.has_labels else {}
-    return {"latent_prior": fit_gaussian(mu), "directions": directions}
+    return {"latent_prior": fit_mixture(mu), "directions": directions}
