@@ -43,6 +43,18 @@ def test_moving_a_slider_changes_the_face_and_undo_restores(window, qtbot):
     assert window.session.state.values[0] == pytest.approx(0.5)
 
 
+def test_long_slider_session_keeps_none_alive(window):
+    """PySide6 6.12.0 dropped a reference to None on every call returning nothing: after enough
+    slider moves Python 3.11 aborts ("deallocating None"). The app must not lose references."""
+    import sys
+
+    slider = window.explore.sliders[0].slider
+    before = sys.getrefcount(None)
+    for i in range(200):
+        slider.setValue(slider.minimum() + i % 50)
+    assert sys.getrefcount(None) > before - 1000  # 6.12.0 lost about 20 per move here
+
+
 def test_random_changes_face_respects_locks_and_decodes_once(window, qtbot):
     window.session.state.set_dim(2, 1.5)
     qtbot.mouseClick(window.explore.sliders[2].lock, Qt.MouseButton.LeftButton)
