@@ -54,7 +54,7 @@ class PngFolder(Dataset):
 
 def baseline_rate(folder: Path, config: TrainConfig, steps: int, device: torch.device) -> float:
     torch.manual_seed(0)
-    model = ConvVAE(config.model_config()).to(device)
+    model = ConvVAE(config.model_config()).to(device, memory_format=torch.channels_last)  # as the Trainer's
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     loader = DataLoader(PngFolder(folder, config.image_size), batch_size=config.batch_size, shuffle=True,
                         num_workers=os.cpu_count() or 1, drop_last=True, persistent_workers=False)
@@ -63,7 +63,7 @@ def baseline_rate(folder: Path, config: TrainConfig, steps: int, device: torch.d
         for x in loader:
             if done == 1:  # the first step (worker start-up, allocation) is not timed on either side
                 start, images = time.perf_counter(), 0
-            x = x.to(device)
+            x = x.to(device, memory_format=torch.channels_last)
             with autocast_for(device):
                 recon, mu, logvar = model(x)
             loss = vae_loss(recon, x, mu, logvar, config.beta).total
