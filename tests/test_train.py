@@ -84,6 +84,18 @@ def test_stop_and_resume_continue_exactly(faces, tmp_path):
     assert [round(r["val_loss"], 4) for r in a.history] == [round(r["val_loss"], 4) for r in b.history]
 
 
+def test_resume_with_more_epochs_extends_a_finished_run(faces, tmp_path):
+    first = Trainer(small_config(epochs=2), faces, tmp_path / "run").run()
+    before = checkpoint.load(first.last_path).model.state_dict()
+    extended = Trainer(small_config(epochs=4), faces, tmp_path / "run", resume=True).run()
+    assert extended.status == "finished" and [row["epoch"] for row in extended.history] == [1, 2, 3, 4]
+    assert extended.history[:2] == first.history
+    assert extended.history[2]["lr"] > extended.history[1]["lr"]  # the stretched cosine restarts higher
+    after = checkpoint.load(extended.last_path).model.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    assert checkpoint.load(extended.best_path).latent_prior is not None
+
+
 def test_pause_blocks_until_resumed(faces, tmp_path):
     import threading
 

@@ -31,11 +31,12 @@ BUILTIN_COUNT = 20_000
 BUILTIN_SEED = 2024
 BUILTIN_IMAGE_SIDE = 256
 VALIDATION_FRACTION = 0.05
+CACHE_ENV = "FACE_EXPLORER_CACHE"
 
 
 def cache_root() -> Path:
     """Where caches and the built-in dataset live: $FACE_EXPLORER_CACHE, else the user cache folder."""
-    env = os.environ.get("FACE_EXPLORER_CACHE")
+    env = os.environ.get(CACHE_ENV)
     if env:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"

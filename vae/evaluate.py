@@ -3,8 +3,9 @@
     python -m vae.evaluate resources/default_model.pt [--count 500] [--seed 777] [--grid out.png]
 
 The faces are drawn with a seed the built-in training set never uses, preprocessed exactly like
-training data, and reconstructed from μ. ``--grid`` saves rows of originals, reconstructions,
-samples from N(0, I) and, when the checkpoint has one, samples from its fitted latent prior.
+training data, and reconstructed from μ. ``--training-faces`` measures on the built-in training set's
+first faces instead: the gap between the two is overfitting. ``--grid`` saves rows of originals,
+reconstructions, samples from N(0, I) and, when the checkpoint has one, samples from its fitted prior.
 """
 
 from __future__ import annotations
@@ -13,53 +14,81 @@ import argparse
 import os
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from . import checkpoint, synth
-from .cache import BUILTIN_IMAGE_SIDE, BUILTIN_SEED, open_folder
-from .export import save_grid
+from .cache import BUILTIN_IMAGE_SIDE, BUILTIN_SEED, CACHE_ENV, open_folder
+from .export import ExportError, save_grid
 from .latent import sample_fitted
 from .metrics import evaluate
 
 HELD_OUT_SEED = 777
 
 
+@contextmanager
+def _cache_in(folder: Path):
+    """Point the dataset cache at ``folder`` for the duration of the block."""
+    saved = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(folder)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(CACHE_ENV, None)
+        else:
+            os.environ[CACHE_ENV] = saved
+
+
+def _grid_rows(ckpt, x: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Originals, reconstructions, N(0, I) samples and, when stored, fitted-prior samples."""
+    model, n = ckpt.model, x.shape[0]
+    with torch.no_grad():
+        rows = [x, model(x)[0], model.sample(n, temperature, torch.Generator().manual_seed(0))]
+        if ckpt.latent_prior is not None:
+            rows.append(model.decode(sample_fitted(n, ckpt.latent_prior, temperature, torch.Generator().manual_seed(0))))
+    return torch.cat(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vae.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint")
-    parser.add_argument("--count", type=int, default=500)
-    parser.add_argument("--seed", type=int, default=HELD_OUT_SEED)
+    parser.add_argument("--count", type=int, default=500, help="faces to generate (default 500)")
+    parser.add_argument("--seed", type=int, default=HELD_OUT_SEED, help=f"generator seed (default {HELD_OUT_SEED})")
+    parser.add_argument("--training-faces", action="store_true",
+                        help="measure on the first --count faces of the built-in training set instead "
+                             "(its validation faces left out)")
     parser.add_argument("--grid", type=Path, default=None, help="save a PNG: originals, reconstructions, samples")
     parser.add_argument("--temperature", type=float, default=1.0, help="prior temperature for the samples in --grid")
     args = parser.parse_args(argv)
+    if args.count < 2:
+        parser.error(f"--count must be at least 2, got {args.count}")
     if args.seed == BUILTIN_SEED:
-        parser.error(f"seed {BUILTIN_SEED} is the built-in training set's")
+        parser.error(f"seed {BUILTIN_SEED} is the built-in training set's (use --training-faces)")
+    seed = BUILTIN_SEED if args.training_faces else args.seed
     try:
         ckpt = checkpoint.load(args.checkpoint)
     except checkpoint.CheckpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     model = ckpt.model
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["FACE_EXPLORER_CACHE"] = str(Path(tmp) / "cache")
-        synth.generate(Path(tmp) / "faces", args.count, seed=args.seed, size=BUILTIN_IMAGE_SIDE)
+    with tempfile.TemporaryDirectory() as tmp, _cache_in(Path(tmp) / "cache"):
+        synth.generate(Path(tmp) / "faces", args.count, seed=seed, size=BUILTIN_IMAGE_SIDE)
         data = open_folder(Path(tmp) / "faces", model.image_size, log=lambda m: None)
-        indices = np.arange(len(data))
+        indices = data.split()[0] if args.training_faces else np.arange(len(data))
         result = evaluate(model, data, indices, beta=1.0)
-        if args.grid:
-            x = data.batch(indices[:16])
-            rows = [x]
-            with torch.no_grad():
-                rows.append(model(x)[0])
-                rows.append(model.sample(16, args.temperature, torch.Generator().manual_seed(0)))
-                if ckpt.latent_prior is not None:
-                    z = sample_fitted(16, ckpt.latent_prior, args.temperature, torch.Generator().manual_seed(0))
-                    rows.append(model.decode(z))
-            save_grid(args.grid, torch.cat(rows), nrow=16)
-    print(f"{args.checkpoint} on {len(indices)} new faces (seed {args.seed}): SSIM {result['ssim']:.4f}, "
+        grid = _grid_rows(ckpt, data.batch(indices[:16]), args.temperature) if args.grid else None
+    if grid is not None:
+        try:
+            save_grid(args.grid, grid, nrow=min(16, len(indices)))
+        except ExportError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    which = "built-in training faces" if args.training_faces else f"new faces (seed {seed})"
+    print(f"{args.checkpoint} on {len(indices)} {which}: SSIM {result['ssim']:.4f}, "
           f"PSNR {result['psnr']:.2f} dB, reconstruction {result['recon']:.1f}, KL {result['kl']:.1f} nats, "
           f"active units {result['active_units']}/{model.latent_dim}")
     return 0

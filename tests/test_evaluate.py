@@ -1,0 +1,69 @@
+import os
+import re
+
+import pytest
+from PIL import Image
+
+from tests.helpers import write_good_faces
+from vae import synth
+from vae.cache import BUILTIN_SEED, CACHE_ENV, open_folder
+from vae.data import is_validation
+from vae.evaluate import main
+from vae.train import TrainConfig, Trainer
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("evaluate")
+    write_good_faces(root / "faces", 32, size=64)
+    faces = open_folder(root / "faces", 64, workers=1)
+    config = TrainConfig(epochs=1, batch_size=8, latent_dim=4, base_channels=8, device="cpu", seed=5)
+    return Trainer(config, faces, root / "run").run().best_path
+
+
+def report(capsys) -> dict:
+    line = capsys.readouterr().out.strip()
+    match = re.search(r"on (\d+) (.+?): SSIM ([\d.]+), PSNR ([\d.]+) dB.*active units (\d+)/4", line)
+    assert match, line
+    return {"n": int(match[1]), "which": match[2], "ssim": float(match[3]), "psnr": float(match[4])}
+
+
+def test_reports_metrics_on_new_faces_and_saves_the_grid(trained, tmp_path, capsys):
+    grid = tmp_path / "grid.png"
+    os.environ.pop(CACHE_ENV, None)
+    assert main([str(trained), "--count", "12", "--grid", str(grid)]) == 0
+    result = report(capsys)
+    assert result["n"] == 12 and result["which"] == "new faces (seed 777)"
+    assert 0 < result["ssim"] <= 1 and result["psnr"] > 0
+    width, height = Image.open(grid).size
+    assert height > 3 * 64 and width > 12 * 64  # four rows (the run stored a fitted prior) of 12 faces
+    assert CACHE_ENV not in os.environ  # the temporary cache folder is not left behind in the environment
+
+
+def test_training_faces_leave_out_the_validation_split(trained, capsys):
+    assert main([str(trained), "--count", "40", "--training-faces"]) == 0
+    result = report(capsys)
+    names = [synth.face_name(BUILTIN_SEED, i, synth.random_attributes(synth.face_rng(BUILTIN_SEED, i)))
+             for i in range(40)]
+    assert result["which"] == "built-in training faces"
+    assert result["n"] == sum(not is_validation(name) for name in names) < 40
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seed", str(BUILTIN_SEED)], "training set"),
+    (["--count", "0"], "at least 2"),
+])
+def test_bad_arguments_exit_2(trained, args, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(trained), *args])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_bad_checkpoint_and_unwritable_grid_exit_2(trained, tmp_path, capsys):
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"not a checkpoint")
+    assert main([str(broken)]) == 2
+    assert "error:" in capsys.readouterr().err
+    (tmp_path / "file").write_text("x")
+    assert main([str(trained), "--count", "4", "--grid", str(tmp_path / "file" / "grid.png")]) == 2
+    assert "error:" in capsys.readouterr().err
