@@ -1,5 +1,6 @@
 import os
 import pickle
+import random
 
 import pytest
 import torch
@@ -45,7 +46,7 @@ def test_bad_checkpoints_raise_checkpoint_error(case, tiny_model, tmp_path, monk
     monkeypatch.chdir(tmp_path)
     path = tmp_path / f"{case}.pt"
     if case == "random":
-        path.write_bytes(os.urandom(4096))
+        path.write_bytes(random.Random(0).randbytes(4096))
     elif case == "truncated":
         checkpoint.save(path, tiny_model)
         data = path.read_bytes()
@@ -77,6 +78,16 @@ def test_bad_checkpoints_raise_checkpoint_error(case, tiny_model, tmp_path, monk
         assert "newer" in message
     if case.startswith("other"):
         assert "do not fit" in message
+
+
+def test_random_bytes_always_raise_checkpoint_error(tmp_path, recwarn):
+    """torch.load fails on garbage with IndexError, KeyError and more; all of them must become CheckpointError."""
+    path = tmp_path / "garbage.pt"
+    for seed in range(300):
+        data = random.Random(seed).randbytes(4096)
+        path.write_bytes(b"\x80\x02" + data[2:] if seed % 2 else data)  # odd seeds look like a pickle header
+        with pytest.raises(CheckpointError, match="not a readable checkpoint|refused to load|not a Face Explorer"):
+            checkpoint.load(path)
 
 
 def test_unwritable_checkpoint_path(tiny_model, tmp_path):
