@@ -6,7 +6,7 @@ from PIL import Image
 
 from tests.helpers import write_good_faces
 from vae import synth
-from vae.cache import BUILTIN_SEED, CACHE_ENV, open_folder
+from vae.cache import BUILTIN_SEED, open_folder
 from vae.data import is_validation
 from vae.evaluate import main
 from vae.train import TrainConfig, Trainer
@@ -16,7 +16,7 @@ from vae.train import TrainConfig, Trainer
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("evaluate")
     write_good_faces(root / "faces", 32, size=64)
-    faces = open_folder(root / "faces", 64, workers=1)
+    faces = open_folder(root / "faces", 64, workers=1, cache_dir=root / "cache")
     config = TrainConfig(epochs=1, batch_size=8, latent_dim=4, base_channels=8, device="cpu", seed=5)
     return Trainer(config, faces, root / "run").run().best_path
 
@@ -30,14 +30,14 @@ def report(capsys) -> dict:
 
 def test_reports_metrics_on_new_faces_and_saves_the_grid(trained, tmp_path, capsys):
     grid = tmp_path / "grid.png"
-    os.environ.pop(CACHE_ENV, None)
     assert main([str(trained), "--count", "12", "--grid", str(grid)]) == 0
     result = report(capsys)
     assert result["n"] == 12 and result["which"] == "new faces (seed 777)"
     assert 0 < result["ssim"] <= 1 and result["psnr"] > 0
     width, height = Image.open(grid).size
     assert height > 3 * 64 and width > 12 * 64  # four rows (the run stored a fitted prior) of 12 faces
-    assert CACHE_ENV not in os.environ  # the temporary cache folder is not left behind in the environment
+    assert not (tmp_path / "cache").exists()  # its faces are cached in a temporary folder, not the user's cache
+    assert os.environ["FACE_EXPLORER_CACHE"] == str(tmp_path / "cache")  # and the environment is left alone
 
 
 def test_training_faces_leave_out_the_validation_split(trained, capsys):

@@ -31,12 +31,11 @@ BUILTIN_COUNT = 20_000
 BUILTIN_SEED = 2024
 BUILTIN_IMAGE_SIDE = 256
 VALIDATION_FRACTION = 0.05
-CACHE_ENV = "FACE_EXPLORER_CACHE"
 
 
 def cache_root() -> Path:
     """Where caches and the built-in dataset live: $FACE_EXPLORER_CACHE, else the user cache folder."""
-    env = os.environ.get(CACHE_ENV)
+    env = os.environ.get("FACE_EXPLORER_CACHE")
     if env:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -133,8 +132,12 @@ def open_folder(
     progress: bool = False,
     log: Callable[[str], None] | None = None,
     limit: int | None = None,
+    cache_dir: str | os.PathLike | None = None,
 ) -> FaceCache:
-    """The cache of ``root`` at ``image_size``, built on first use (or when the folder changed)."""
+    """The cache of ``root`` at ``image_size``, built on first use (or when the folder changed).
+
+    It lives under ``cache_dir`` when given, else under :func:`cache_root`.
+    """
     log = log or (lambda message: print(message, file=sys.stderr))
     root = Path(root).expanduser().resolve()
     files = scan_folder(root)
@@ -142,7 +145,7 @@ def open_folder(
         files = files[:limit]
     key = _fingerprint(root, files, image_size)
     prefix = f"{root.name}-{hashlib.sha1(str(root).encode()).hexdigest()[:8]}-{image_size}-"
-    base = cache_root() / "datasets"
+    base = Path(cache_dir or cache_root()) / "datasets"
     entry = base / (prefix + key[:16])
     if not (entry / "meta.json").exists():
         _build(entry, root, files, image_size, workers, progress, log)

@@ -11,36 +11,20 @@ reconstructions, samples from N(0, I) and, when the checkpoint has one, samples 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from . import checkpoint, synth
-from .cache import BUILTIN_IMAGE_SIDE, BUILTIN_SEED, CACHE_ENV, open_folder
+from .cache import BUILTIN_IMAGE_SIDE, BUILTIN_SEED, open_folder
 from .export import ExportError, save_grid
 from .latent import sample_fitted
 from .metrics import evaluate
 
 HELD_OUT_SEED = 777
-
-
-@contextmanager
-def _cache_in(folder: Path):
-    """Point the dataset cache at ``folder`` for the duration of the block."""
-    saved = os.environ.get(CACHE_ENV)
-    os.environ[CACHE_ENV] = str(folder)
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop(CACHE_ENV, None)
-        else:
-            os.environ[CACHE_ENV] = saved
 
 
 def _grid_rows(ckpt, x: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -75,9 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     model = ckpt.model
-    with tempfile.TemporaryDirectory() as tmp, _cache_in(Path(tmp) / "cache"):
+    with tempfile.TemporaryDirectory() as tmp:
         synth.generate(Path(tmp) / "faces", args.count, seed=seed, size=BUILTIN_IMAGE_SIDE)
-        data = open_folder(Path(tmp) / "faces", model.image_size, log=lambda m: None)
+        data = open_folder(Path(tmp) / "faces", model.image_size, log=lambda m: None, cache_dir=Path(tmp) / "cache")
         indices = data.split()[0] if args.training_faces else np.arange(len(data))
         result = evaluate(model, data, indices, beta=1.0)
         grid = _grid_rows(ckpt, data.batch(indices[:16]), args.temperature) if args.grid else None
