@@ -148,3 +148,17 @@ def is_validation(name: str, fraction: float = 0.05) -> bool:
     """Deterministic split by a hash of the file name: adding files never moves others."""
     digest = hashlib.sha1(Path(name).name.encode()).digest()
     return int.from_bytes(digest[:4], "big") / 2**32 < fraction
+
+
+def holdout_split(names, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(kept indices, held-out indices): the ``count`` names with the smallest SHA-1 of the file name are held out.
+
+    Depends on the names alone (not their order or folder), so every script holds out the same faces.
+    """
+    names = [Path(name).name for name in names]
+    if not 0 <= count < len(names):
+        raise ValueError(f"cannot hold out {count} of {len(names)} images")
+    ranks = np.argsort([hashlib.sha1(name.encode()).hexdigest() for name in names], kind="stable")
+    held = np.zeros(len(names), dtype=bool)
+    held[ranks[:count]] = True
+    return np.flatnonzero(~held), np.flatnonzero(held)
