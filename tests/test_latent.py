@@ -126,3 +126,49 @@ def test_mixture_prior_samples_land_on_the_clusters():
 
     assert share_on_a_cluster(mixture) > 0.95
     assert share_on_a_cluster(latent.fit_gaussian(z)) < 0.3
+
+
+def _two_cluster_prior():
+    """A 2-component mixture in 3-D whose components disagree on dimension 0 and correlate 0 with 1."""
+    cov = torch.tensor([[1.0, 0.9, 0.0], [0.9, 1.0, 0.0], [0.0, 0.0, 0.25]])
+    tril = torch.linalg.cholesky(cov)
+    return {"weights": torch.tensor([0.5, 0.5]), "mean": torch.tensor([[-4.0, -4.0, 0.0], [4.0, 4.0, 1.0]]),
+            "scale_tril": torch.stack([tril, tril])}
+
+
+def test_condition_mixture_matches_the_closed_form():
+    prior = _two_cluster_prior()
+    cond = latent.condition_mixture(prior, [0], torch.tensor([4.5]))
+    assert cond["free"].tolist() == [1, 2]
+    # the locked value is 8.5σ from component 0's mean and 0.5σ from component 1's: all weight on 1
+    assert cond["weights"][1] > 0.999
+    # component 1: μ_1 + 0.9·(4.5 − 4) for dim 1, dim 2 independent; variance 1 − 0.81 = 0.19
+    assert torch.allclose(cond["mean"][1], torch.tensor([4.45, 1.0]), atol=1e-5)
+    cov = cond["scale_tril"][1] @ cond["scale_tril"][1].T
+    assert torch.allclose(cov, torch.tensor([[0.19, 0.0], [0.0, 0.25]]), atol=1e-5)
+
+
+def test_sample_conditional_keeps_locked_values_and_stays_likely():
+    prior = _two_cluster_prior()
+    g = torch.Generator().manual_seed(0)
+    z = latent.sample_conditional(500, prior, [2, 0], torch.tensor([1.0, 4.0]), 1.0, g)
+    assert torch.all(z[:, 0] == 4.0) and torch.all(z[:, 2] == 1.0)
+    assert abs(z[:, 1].mean() - 4.0) < 0.1 and abs(z[:, 1].std() - 0.19 ** 0.5) < 0.05
+    # drawing the free dimension independently of the lock lands between the clusters half the time
+    naive = latent.sample_fitted(500, prior, 1.0, g)
+    naive[:, 0], naive[:, 2] = 4.0, 1.0
+    assert latent.mixture_log_prob(prior, z).mean() > latent.mixture_log_prob(prior, naive).mean() + 10
+
+
+def test_condition_mixture_without_locks_is_the_prior_and_standard_prior_density():
+    prior = latent.standard_prior(4)
+    assert torch.equal(latent.condition_mixture(prior, [], torch.tensor([]))["mean"], prior["mean"])
+    expected = torch.distributions.MultivariateNormal(torch.zeros(4), torch.eye(4)).log_prob(torch.ones(4))
+    assert torch.allclose(latent.mixture_log_prob(prior, torch.ones(4)), expected, atol=1e-5)
+
+
+def test_typical_latent_is_the_densest_component_mean():
+    prior = _two_cluster_prior()
+    prior["weights"] = torch.tensor([0.2, 0.8])
+    assert torch.equal(latent.typical_latent(prior), prior["mean"][1])
+    assert torch.equal(latent.typical_latent(latent.standard_prior(3)), torch.zeros(3))

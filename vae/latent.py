@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Iterable, Sequence
 
 import torch
@@ -58,6 +59,84 @@ def sample_fitted(n: int, prior: dict[str, torch.Tensor], temperature: float = 1
     component = torch.multinomial(prior["weights"], n, replacement=True, generator=generator)
     eps = torch.randn(n, prior["mean"].shape[1], generator=generator) * temperature
     return prior["mean"][component] + (prior["scale_tril"][component] @ eps.unsqueeze(-1)).squeeze(-1)
+
+
+def standard_prior(latent_dim: int) -> dict[str, torch.Tensor]:
+    """N(0, I) in the mixture form of :func:`fit_mixture` (one component)."""
+    return {"weights": torch.ones(1), "mean": torch.zeros(1, latent_dim),
+            "scale_tril": torch.eye(latent_dim).unsqueeze(0)}
+
+
+def mixture_log_prob(prior: dict[str, torch.Tensor], z: torch.Tensor) -> torch.Tensor:
+    """Log-density of (N, D) latents under a :func:`fit_mixture` prior: shape (N,)."""
+    z = z.reshape(-1, prior["mean"].shape[1]).double()
+    tril = prior["scale_tril"].double()
+    diff = (z.unsqueeze(1) - prior["mean"].double().unsqueeze(0)).unsqueeze(-1)  # (N, K, D, 1)
+    white = torch.linalg.solve_triangular(tril.unsqueeze(0), diff, upper=False).squeeze(-1)
+    log_det = torch.log(torch.diagonal(tril, dim1=-2, dim2=-1)).sum(-1)
+    d = z.shape[1]
+    log_comp = -0.5 * (white ** 2).sum(-1) - log_det - 0.5 * d * math.log(2 * math.pi)
+    return torch.logsumexp(torch.log(prior["weights"].double()) + log_comp, dim=1).float()
+
+
+def typical_latent(prior: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The prior's most likely component mean: the component mean where the mixture density is highest."""
+    return prior["mean"][int(torch.argmax(mixture_log_prob(prior, prior["mean"])))].clone()
+
+
+def condition_mixture(prior: dict[str, torch.Tensor], dims: Sequence[int], values: torch.Tensor,
+                      jitter: float = 1e-6) -> dict[str, torch.Tensor]:
+    """The mixture ``prior`` conditioned on ``z[dims] = values``: a mixture over the other dimensions.
+
+    Each component's conditional is the closed-form Gaussian conditional
+    μ_f + Σ_fl Σ_ll⁻¹ (x − μ_l), Σ_ff − Σ_fl Σ_ll⁻¹ Σ_lf, and each component's weight is
+    re-weighted by how likely it makes the locked values: w_k ∝ π_k N(x; μ_l, Σ_ll). Returns a
+    prior dict over the free dimensions plus ``free`` (their indices, ascending).
+    """
+    d = prior["mean"].shape[1]
+    dims = [int(i) for i in dims]
+    x = torch.as_tensor(values, dtype=torch.float64).reshape(-1)
+    if x.numel() != len(dims) or len(set(dims)) != len(dims):
+        raise ValueError(f"need one value per distinct locked dimension, got dims {dims} and {x.numel()} values")
+    order = sorted(range(len(dims)), key=dims.__getitem__)
+    locked = torch.tensor([dims[i] for i in order], dtype=torch.long)
+    x = x[order] if dims else x
+    free = torch.tensor([i for i in range(d) if i not in set(dims)], dtype=torch.long)
+    if len(locked) == 0:
+        return {**prior, "free": free}
+    tril = prior["scale_tril"].double()
+    cov = tril @ tril.mT
+    mean = prior["mean"].double()
+    s_ll = cov[:, locked][:, :, locked] + jitter * torch.eye(len(locked), dtype=torch.float64)
+    s_fl = cov[:, free][:, :, locked]
+    s_ff = cov[:, free][:, :, free]
+    chol = torch.linalg.cholesky(s_ll)
+    diff = (x.unsqueeze(0) - mean[:, locked]).unsqueeze(-1)  # (K, l, 1)
+    white = torch.linalg.solve_triangular(chol, diff, upper=False)  # C⁻¹(x − μ_l)
+    proj = torch.linalg.solve_triangular(chol, s_fl.mT, upper=False)  # C⁻¹ Σ_lf
+    cond_mean = mean[:, free] + (proj.mT @ white).squeeze(-1)
+    cond_cov = s_ff - proj.mT @ proj + jitter * torch.eye(len(free), dtype=torch.float64)
+    log_lik = (-0.5 * (white.squeeze(-1) ** 2).sum(-1) - torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1))
+    weights = torch.softmax(torch.log(prior["weights"].double()) + log_lik, dim=0)
+    return {"weights": weights.float(), "mean": cond_mean.float(),
+            "scale_tril": torch.linalg.cholesky(cond_cov).float(), "free": free}
+
+
+def sample_conditional(n: int, prior: dict[str, torch.Tensor], dims: Sequence[int], values: torch.Tensor,
+                       temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``n`` draws (n, D) from ``prior`` given ``z[dims] = values``: locked dimensions keep their values
+    exactly, the others come from :func:`condition_mixture`."""
+    d = prior["mean"].shape[1]
+    dims = list(dims)
+    values = torch.as_tensor(values, dtype=torch.float32).reshape(-1)
+    out = torch.empty(n, d)
+    if dims:
+        out[:, dims] = values
+    if len(dims) == d:
+        return out
+    cond = condition_mixture(prior, dims, values)
+    out[:, cond["free"]] = sample_fitted(n, cond, temperature, generator)
+    return out
 
 
 def lerp(a: torch.Tensor, b: torch.Tensor, n: int) -> torch.Tensor:
