@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch.distributed as dist
     from tqdm import tqdm
 
+    from vae.atomic import WriteError
     from vae.cache import BUILTIN_COUNT, open_dataset
     from vae.data import DataError
     from vae.train import TrainConfig, Trainer, TrainingDiverged
@@ -121,9 +122,12 @@ def main(argv: list[str] | None = None) -> int:
             dist.barrier()
         if len(data) < 2:
             raise DataError(f"{args.data}: need at least 2 usable images, found {len(data)}")
-    except (DataError, ValueError) as exc:
+    except (DataError, ValueError, WriteError) as exc:
         err(str(exc))
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        err("interrupted while preparing the dataset; nothing was trained (the partial cache was removed)")
+        return EXIT_INTERRUPTED
 
     bar = None
 

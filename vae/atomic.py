@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
@@ -11,6 +13,61 @@ from typing import IO, Iterator
 
 class WriteError(OSError):
     """A file could not be written; the message names the path and the reason."""
+
+
+def _existing_ancestor(path: Path) -> Path:
+    path = Path(os.path.abspath(path))
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _megabytes(n: int) -> str:
+    return f"{max(1, round(n / 1e6)):,} MB"
+
+
+def write_error(path: str | os.PathLike, exc: OSError, need: int | None = None) -> WriteError:
+    """A :class:`WriteError` for ``exc`` raised while writing under ``path``, in one line.
+
+    A full disk reads "no space left on <path>: need about N MB"; a read-only place or a folder
+    that lies under a file says so.
+    """
+    path = Path(path)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        needed = f": need about {_megabytes(need)}" if need else ""
+        try:
+            free = f", {_megabytes(shutil.disk_usage(_existing_ancestor(path)).free)} free"
+        except OSError:
+            free = ""
+        return WriteError(f"no space left on {path}{needed}{free}")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return WriteError(f"cannot write {path}: {'read-only file system' if exc.errno == errno.EROFS else 'permission denied'}")
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        return WriteError(f"cannot write {path}: a part of that path is a file, not a folder")
+    return WriteError(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def make_folder(path: str | os.PathLike, what: str = "") -> Path:
+    """Create ``path`` (and its parents) or raise a one-line :class:`WriteError` naming it."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        error = write_error(path, exc)
+        raise WriteError(f"{error} ({what})" if what else str(error)) from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise WriteError(f"cannot write {path}: permission denied" + (f" ({what})" if what else ""))
+    return path
+
+
+def ensure_space(path: str | os.PathLike, need: int) -> None:
+    """Raise a :class:`WriteError` now if the file system holding ``path`` has less than ``need`` bytes free."""
+    try:
+        free = shutil.disk_usage(_existing_ancestor(Path(path))).free
+    except OSError:
+        return
+    if free < need:
+        raise WriteError(f"no space left on {path}: need about {_megabytes(need)}, {_megabytes(free)} free")
 
 
 def _target_mode(path: Path) -> int:
@@ -37,7 +94,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise write_error(path, exc) from exc
     try:
         os.fchmod(fd, _target_mode(path))
         with os.fdopen(fd, mode) as handle:
@@ -49,5 +106,5 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         if isinstance(exc, OSError) and not isinstance(exc, WriteError):
-            raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
+            raise write_error(path, exc) from exc
         raise

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -22,8 +21,9 @@ import numpy as np
 import torch
 
 from . import synth
-from .atomic import atomic_write
+from .atomic import WriteError, atomic_write, ensure_space, make_folder, write_error
 from .cartoonset import ATTRIBUTE_NAMES
+from .parallel import Cancelled, Throttle, ordered_map
 from .data import CROP_PADDING, PREPROCESS_VERSION, DataError, FaceFile, ImageLoadError, is_validation, load_image_uint8, read_labels, scan_folder
 
 BUILTIN = "builtin"
@@ -133,10 +133,14 @@ def open_folder(
     log: Callable[[str], None] | None = None,
     limit: int | None = None,
     cache_dir: str | os.PathLike | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    progress_cb: Callable[[int, int, str], None] | None = None,
 ) -> FaceCache:
     """The cache of ``root`` at ``image_size``, built on first use (or when the folder changed).
 
-    It lives under ``cache_dir`` when given, else under :func:`cache_root`.
+    It lives under ``cache_dir`` when given, else under :func:`cache_root`. While it is built,
+    ``progress_cb(done, total, what)`` reports progress and ``should_stop()`` is polled: when it
+    turns true, :class:`Cancelled` is raised, the workers are stopped and the partial cache removed.
     """
     log = log or (lambda message: print(message, file=sys.stderr))
     root = Path(root).expanduser().resolve()
@@ -148,7 +152,7 @@ def open_folder(
     base = Path(cache_dir or cache_root()) / "datasets"
     entry = base / (prefix + key[:16])
     if not (entry / "meta.json").exists():
-        _build(entry, root, files, image_size, workers, progress, log)
+        _build(entry, root, files, image_size, workers, progress, log, should_stop, progress_cb)
         for stale in base.glob(prefix + "*"):
             if stale != entry and not stale.name.endswith(".tmp"):
                 shutil.rmtree(stale, ignore_errors=True)
@@ -167,83 +171,121 @@ def _open(entry: Path) -> FaceCache:
     return FaceCache(entry, images, labels, files, meta)
 
 
-def _build(entry: Path, root: Path, files: list[FaceFile], image_size: int, workers, progress: bool, log) -> None:
-    tmp = entry.with_name(entry.name + f".{os.getpid()}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+def _build(entry: Path, root: Path, files: list[FaceFile], image_size: int, workers, progress: bool, log,
+           should_stop=None, progress_cb=None) -> None:
+    """Preprocess ``files`` into ``entry``, through a temporary folder renamed into place when complete.
+
+    Pixels are written through an ordinary file (not a memory map), so a full disk raises an
+    error here instead of killing the process with SIGBUS; any failure removes the temporary folder.
+    """
     n = len(files)
-    pixels = np.memmap(tmp / "images.u8", dtype=np.uint8, mode="w+", shape=(n, image_size, image_size, 3))
+    frame = image_size * image_size * 3
+    tmp = entry.with_name(entry.name + f".{os.getpid()}.tmp")
+    make_folder(entry.parent, "the dataset cache")
+    shutil.rmtree(tmp, ignore_errors=True)
+    make_folder(tmp, "the dataset cache")
+    need = n * (frame + 2 * len(ATTRIBUTE_NAMES)) + sum(len(str(f.image)) for f in files)
     labels = np.full((n, len(ATTRIBUTE_NAMES)), -1, dtype=np.int16)
     kept, skipped, csv_errors = [], [], []
-    jobs = ((face, image_size) for face in files)
+    jobs = [(face, image_size) for face in files]
     workers = workers or os.cpu_count() or 1
-    pool = ProcessPoolExecutor(workers) if workers > 1 and n > 16 else None
-    results = pool.map(_preprocess, jobs, chunksize=32) if pool else map(_preprocess, jobs)
-    if progress:
-        from tqdm import tqdm
-
-        results = tqdm(results, total=n, unit="img", desc=f"preprocessing {root.name} at {image_size}px")
+    results = ordered_map(_preprocess, jobs, workers if n > 16 else 1, chunk=16, should_stop=should_stop)
+    report = Throttle(progress_cb, n, f"preprocessing {root.name} at {image_size}px", bar=progress)
+    digest = hashlib.sha1()
     try:
-        for face, (array, label, error, csv_error) in zip(files, results):
-            rel = str(face.image.relative_to(root))
-            if csv_error:
-                csv_errors.append([rel, csv_error])
-            if array is None:
-                skipped.append([rel, error])
-                continue
-            pixels[len(kept)] = array
-            labels[len(kept)] = label
-            kept.append(rel)
+        ensure_space(tmp, need)
+        with open(tmp / "images.u8", "wb") as pixels:
+            for done, (face, (array, label, error, csv_error)) in enumerate(zip(files, results), 1):
+                rel = str(face.image.relative_to(root))
+                if csv_error:
+                    csv_errors.append([rel, csv_error])
+                if array is None:
+                    skipped.append([rel, error])
+                else:
+                    data = np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+                    pixels.write(data)
+                    digest.update(data)
+                    labels[len(kept)] = label
+                    kept.append(rel)
+                report(done)
+            pixels.flush()
+            os.fsync(pixels.fileno())
+        np.save(tmp / "labels.npy", labels[: len(kept)])
+        (tmp / "files.txt").write_text("".join(f"{name}\n" for name in kept))
+        meta = {
+            "source": str(root),
+            "count": len(kept),
+            "image_size": image_size,
+            "preprocess_version": PREPROCESS_VERSION,
+            "images_sha1": digest.hexdigest(),
+            "skipped": skipped,
+            "csv_errors": csv_errors,
+        }
+        with atomic_write(tmp / "meta.json", "w") as handle:
+            json.dump(meta, handle, indent=1)
+        if entry.exists():
+            shutil.rmtree(entry)
+        os.replace(tmp, entry)
+    except BaseException as exc:
+        results.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError) and not isinstance(exc, WriteError):
+            raise write_error(entry.parent, exc, need) from exc
+        raise
     finally:
-        if pool:
-            pool.shutdown()
-    pixels.flush()
-    del pixels
-    os.truncate(tmp / "images.u8", len(kept) * image_size * image_size * 3)
-    np.save(tmp / "labels.npy", labels[: len(kept)])
-    (tmp / "files.txt").write_text("".join(f"{name}\n" for name in kept))
-    meta = {
-        "source": str(root),
-        "count": len(kept),
-        "image_size": image_size,
-        "preprocess_version": PREPROCESS_VERSION,
-        "skipped": skipped,
-        "csv_errors": csv_errors,
-    }
-    with atomic_write(tmp / "meta.json", "w") as handle:
-        json.dump(meta, handle, indent=1)
+        report.close()
     if skipped:
         log(_summary([name for name, _ in skipped], "skipped unreadable") + f" (first: {skipped[0][1]})")
     if csv_errors:
         log(_summary([name for name, _ in csv_errors], "loaded without labels (malformed CSV)"))
-    if entry.exists():
-        shutil.rmtree(entry)
-    os.replace(tmp, entry)
 
 
-def builtin_folder(count: int = BUILTIN_COUNT, progress: bool = False, log: Callable[[str], None] | None = None) -> Path:
+BUILTIN_BYTES_PER_FACE = 40_000  # a generous estimate of one 256 px face's PNG and CSV
+
+
+def builtin_folder(count: int = BUILTIN_COUNT, progress: bool = False, log: Callable[[str], None] | None = None,
+                   should_stop: Callable[[], bool] | None = None,
+                   progress_cb: Callable[[int, int, str], None] | None = None) -> Path:
     """The built-in generated dataset, written once into the cache folder and reused."""
     folder = cache_root() / f"builtin-s{BUILTIN_SEED}-n{count}-v{synth.SYNTH_VERSION}"
     if (folder / ".complete").exists():
         return folder
     (log or (lambda m: print(m, file=sys.stderr)))(f"generating the built-in dataset ({count} faces) into {folder}")
     tmp = folder.with_name(folder.name + f".{os.getpid()}.tmp")
+    make_folder(folder.parent, "the built-in dataset")
     shutil.rmtree(tmp, ignore_errors=True)
-    synth.generate(tmp, count, seed=BUILTIN_SEED, size=BUILTIN_IMAGE_SIDE, progress=progress)
-    (tmp / ".complete").write_text("")
-    if folder.exists():
-        shutil.rmtree(folder)
-    os.replace(tmp, folder)
+    need = count * BUILTIN_BYTES_PER_FACE
+    try:
+        ensure_space(folder.parent, need)
+        synth.generate(tmp, count, seed=BUILTIN_SEED, size=BUILTIN_IMAGE_SIDE, progress=progress,
+                       should_stop=should_stop, progress_cb=progress_cb)
+        (tmp / ".complete").write_text("")
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError) and not isinstance(exc, WriteError):
+            raise write_error(folder.parent, exc, need) from exc
+        raise
     return folder
 
 
 def open_dataset(spec: str | os.PathLike, image_size: int = 64, *, builtin_count: int = BUILTIN_COUNT,
                  progress: bool = False, log: Callable[[str], None] | None = None, limit: int | None = None,
-                 workers: int | None = None) -> FaceCache:
-    """``"builtin"`` or a folder path → its :class:`FaceCache`."""
+                 workers: int | None = None, should_stop: Callable[[], bool] | None = None,
+                 progress_cb: Callable[[int, int, str], None] | None = None) -> FaceCache:
+    """``"builtin"`` or a folder path → its :class:`FaceCache`.
+
+    ``should_stop`` and ``progress_cb`` are passed to the preparation steps (see :func:`open_folder`);
+    :class:`Cancelled` is raised when ``should_stop()`` turns true while faces are generated or cached.
+    """
+    steps = {"workers": workers, "progress": progress, "log": log, "limit": limit,
+             "should_stop": should_stop, "progress_cb": progress_cb}
     if str(spec) == BUILTIN:
-        folder = builtin_folder(builtin_count, progress=progress, log=log)
-        cache = open_folder(folder, image_size, workers=workers, progress=progress, log=log, limit=limit)
+        folder = builtin_folder(builtin_count, progress=progress, log=log, should_stop=should_stop,
+                                progress_cb=progress_cb)
+        cache = open_folder(folder, image_size, **steps)
         cache.meta["source"] = f"built-in generated faces ({builtin_count})"
         return cache
-    return open_folder(spec, image_size, workers=workers, progress=progress, log=log, limit=limit)
+    return open_folder(spec, image_size, **steps)

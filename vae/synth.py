@@ -14,13 +14,15 @@ import math
 import os
 import random
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from PIL import Image, ImageDraw
 
 from .cartoonset import ATTRIBUTES, NO_FACIAL_HAIR, NO_GLASSES, format_csv
+from .atomic import write_error
+from .parallel import Throttle, ordered_map
 
 SYNTH_VERSION = 2  # bump when the drawing changes: the built-in dataset is regenerated
 SUPERSAMPLE = 3
@@ -728,31 +730,47 @@ def _write_one(args) -> str:
     attrs = random_attributes(face_rng(seed, index))
     name = face_name(seed, index, attrs)
     image = render_face(attrs, size)
-    image.save(out / f"{name}.png", compress_level=1)
-    (out / f"{name}.csv").write_text(format_csv(attrs))
+    # each file appears whole or not at all: a stopped worker leaves only a ".~" temporary behind
+    image.save(out / f".~{name}.png", format="PNG", compress_level=1)
+    os.replace(out / f".~{name}.png", out / f"{name}.png")
+    (out / f".~{name}.csv").write_text(format_csv(attrs))
+    os.replace(out / f".~{name}.csv", out / f"{name}.csv")
     return name
 
 
+def remove_partial_files(out: str | os.PathLike) -> None:
+    """Remove the temporaries a stopped :func:`generate` may leave in ``out``."""
+    for leftover in Path(out).glob(".~*"):
+        leftover.unlink(missing_ok=True)
+
+
 def generate(out: str | os.PathLike, count: int, seed: int = 0, size: int = CANVAS, workers: int | None = None,
-             progress: bool = False) -> list[str]:
-    """Write ``count`` faces into ``out`` using all cores; returns the file stems in index order."""
+             progress: bool = False, should_stop: Callable[[], bool] | None = None,
+             progress_cb: Callable[[int, int, str], None] | None = None) -> list[str]:
+    """Write ``count`` faces into ``out`` using all cores; returns the file stems in index order.
+
+    Raises :class:`vae.parallel.Cancelled` soon after ``should_stop()`` turns true;
+    ``progress_cb(done, total, "generating faces")`` is called as faces are written. However it
+    ends, no worker is left running and no partly written file is left in ``out``.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(out, seed, i, size) for i in range(count)]
     workers = workers or os.cpu_count() or 1
-    if workers == 1 or count < 8:
-        iterator = map(_write_one, jobs)
-        return _collect(iterator, count, progress)
-    with ProcessPoolExecutor(workers) as pool:
-        return _collect(pool.map(_write_one, jobs, chunksize=max(1, min(64, count // (workers * 8)))), count, progress)
-
-
-def _collect(iterator, count, progress):
-    if progress:
-        from tqdm import tqdm
-
-        iterator = tqdm(iterator, total=count, unit="face", desc="generating faces")
-    return list(iterator)
+    results = ordered_map(_write_one, jobs, workers if count >= 8 else 1, chunk=4, should_stop=should_stop)
+    report = Throttle(progress_cb, count, "generating faces", bar=progress)
+    names = []
+    try:
+        for name in results:
+            names.append(name)
+            report(len(names))
+    except BaseException:
+        results.close()
+        remove_partial_files(out)
+        raise
+    finally:
+        report.close()
+    return names
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -769,8 +787,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--size must be at least 32")
     try:
         generate(args.out, args.count, args.seed, args.size, args.workers, progress=sys.stderr.isatty())
+    except KeyboardInterrupt:
+        print(f"interrupted: the faces written so far are in {args.out}", file=sys.stderr)
+        return 130
     except OSError as exc:
-        print(f"error: cannot write to {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"error: {write_error(args.out, exc, args.count * args.size * args.size)}", file=sys.stderr)
         return 2
     print(f"wrote {args.count} faces to {args.out}")
     return 0

@@ -1,0 +1,118 @@
+"""Ordered parallel map over process workers that can be cancelled and cleans up after itself.
+
+Dataset preparation (generating the built-in faces, preprocessing a folder) runs through
+:func:`ordered_map`: results come back in job order, ``should_stop`` is polled while waiting, and
+however the iteration ends (finished, cancelled, an error, Ctrl-C, the consumer closing it) no
+worker process is left running.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import math
+import signal
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Callable, Iterator, Sequence
+
+POLL_SECONDS = 0.1
+
+
+class Cancelled(Exception):
+    """Dataset preparation was stopped by the caller (``should_stop()`` turned true)."""
+
+
+class Throttle:
+    """Reports progress to ``callback(done, total, what)`` at most every ``interval`` seconds (and at the end).
+
+    With ``bar`` true a tqdm bar on stderr shows the same count.
+    """
+
+    def __init__(self, callback: Callable[[int, int, str], None] | None, total: int, what: str,
+                 bar: bool = False, interval: float = 0.1):
+        self.callback, self.total, self.what, self.interval = callback, total, what, interval
+        self.last = -math.inf
+        self.bar = None
+        if bar:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="img", desc=what, file=sys.stderr)
+
+    def __call__(self, done: int) -> None:
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+        now = time.monotonic()
+        if self.callback and (done >= self.total or now - self.last >= self.interval):
+            self.last = now
+            self.callback(done, self.total, self.what)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _worker_init() -> None:
+    # Ctrl-C reaches the whole process group: only the parent decides what to do about it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _run_chunk(func: Callable, chunk: Sequence) -> list:
+    return [func(job) for job in chunk]
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Stop ``pool`` now: queued chunks are dropped and running workers are killed, then reaped."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+def ordered_map(func: Callable, jobs: Sequence, workers: int, chunk: int = 16,
+                should_stop: Callable[[], bool] | None = None) -> Iterator:
+    """Yield ``func(job)`` for every job, in order, on ``workers`` processes (in-process when 1).
+
+    Raises :class:`Cancelled` soon after ``should_stop()`` returns true. At most ``2 × workers``
+    chunks are in flight, so memory stays bounded however many jobs there are.
+    """
+    stop = should_stop or (lambda: False)
+    if workers <= 1 or len(jobs) <= chunk:
+        for job in jobs:
+            if stop():
+                raise Cancelled()
+            yield func(job)
+        return
+    chunks = iter([jobs[i:i + chunk] for i in range(0, len(jobs), chunk)])
+    pool = ProcessPoolExecutor(workers, initializer=_worker_init)
+    finished = False
+    try:
+        pending = collections.deque(pool.submit(_run_chunk, func, c) for c in itertools.islice(chunks, 2 * workers))
+        while pending:
+            head = pending[0]
+            if stop():
+                raise Cancelled()
+            while not head.done():
+                wait([head], timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+                if stop():
+                    raise Cancelled()
+            pending.popleft()
+            results = head.result()
+            following = next(chunks, None)
+            if following is not None:
+                pending.append(pool.submit(_run_chunk, func, following))
+            yield from results
+        finished = True
+    finally:
+        if finished:
+            pool.shutdown(wait=True)
+        else:
+            _terminate(pool)
