@@ -1,0 +1,138 @@
+"""Directions by example, and the attribute classifier that pseudo-labels unlabelled faces."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from tests.helpers import write_good_faces
+from vae import attribute_classifier as ac
+from vae.cache import open_folder
+from vae.cartoonset import ATTRIBUTE_NAMES, NO_FACIAL_HAIR, NO_GLASSES
+from vae.directions import compute_directions, direction_from_examples
+
+LABELS = Path(__file__).parent / "data" / "cartoonset_sample_labels.json"
+SHIPPED = Path(__file__).resolve().parents[1] / "resources" / "attribute_classifier.pt"
+COL = {name: i for i, name in enumerate(ATTRIBUTE_NAMES)}
+
+
+# ---------------------------------------------------------------- direction_from_examples
+def test_direction_points_from_without_to_with():
+    g = torch.Generator().manual_seed(0)
+    trait = torch.zeros(8)
+    trait[3] = 2.0
+    without = torch.randn(5, 8, generator=g) * 0.1
+    with_ = torch.randn(4, 8, generator=g) * 0.1 + trait
+    d = direction_from_examples(with_, without)
+    assert d.shape == (8,)
+    assert d.norm() == pytest.approx(1.0, abs=1e-6)
+    assert int(d.abs().argmax()) == 3 and d[3] > 0.95
+    assert torch.allclose(direction_from_examples(without, with_), -d)
+
+
+def test_single_examples_and_array_input():
+    d = direction_from_examples(np.array([[0.0, 3.0]]), np.array([[0.0, 1.0]]))
+    assert torch.equal(d, torch.tensor([0.0, 1.0]))
+
+
+@pytest.mark.parametrize("with_, without, message", [
+    (torch.zeros(0, 4), torch.ones(2, 4), "at least one face with"),
+    (torch.ones(2, 4), torch.ones(4), "at least one face without"),
+    (torch.ones(2, 4), torch.ones(2, 5), "latent sizes differ"),
+    (torch.full((2, 4), float("nan")), torch.ones(2, 4), "not all finite"),
+    (torch.ones(2, 4), torch.ones(3, 4), "same mean latent"),
+])
+def test_bad_examples_are_refused(with_, without, message):
+    with pytest.raises(ValueError, match=message):
+        direction_from_examples(with_, without)
+
+
+# ---------------------------------------------------------------- the classifier
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("faces")
+    write_good_faces(folder, 48, seed=3, size=96)
+    return open_folder(folder, 64, log=lambda m: None, cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+def test_targets_presence_and_hidden_eyes():
+    labels = torch.full((3, 18), -1, dtype=torch.int64)
+    labels[:, COL["glasses"]] = torch.tensor([NO_GLASSES, 0, 3])  # none, clear lenses, dark lenses
+    labels[:, COL["facial_hair"]] = torch.tensor([NO_FACIAL_HAIR, 2, -1])
+    labels[:, COL["eye_color"]] = torch.tensor([1, 2, 4])
+    t = ac.targets(labels)
+    assert t["glasses"].tolist() == [0, 1, 1]
+    assert t["facial_hair"].tolist() == [0, 1, -1]
+    assert t["eye_color"].tolist() == [1, 2, -1]  # behind dark lenses the eye colour is unknown
+
+
+def test_augment_keeps_shape_and_range():
+    x = torch.rand(6, 3, 64, 64)
+    y = ac.augment(x, torch.Generator().manual_seed(0))
+    assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1
+    assert not torch.equal(x, y)
+
+
+def test_pseudo_labels_threshold_and_encoding():
+    probs = {"glasses": torch.tensor([[0.05, 0.95], [0.97, 0.03], [0.4, 0.6]]),
+             "hair_color": torch.tensor([[0.0] * 9 + [1.0], [0.5, 0.5] + [0.0] * 8, [1.0] + [0.0] * 9])}
+    labels = ac.pseudo_labels(probs, threshold=0.9, attributes=("glasses", "hair_color"))
+    assert labels.shape == (3, 18)
+    assert labels[:, COL["glasses"]].tolist() == [ac.PRESENT, NO_GLASSES, -1]
+    assert labels[:, COL["hair_color"]].tolist() == [9, -1, 0]
+    assert (labels[:, COL["face_shape"]] == -1).all()
+
+
+def test_train_save_load_label_and_directions(labelled, tmp_path):
+    model, accuracy = ac.train(labelled, epochs=1, batch_size=16, log=lambda m: None)
+    assert set(accuracy) == set(ac.HEADS) and all(0.0 <= v <= 1.0 for v in accuracy.values())
+    path = tmp_path / "clf.pt"
+    ac.save(path, model, accuracy)
+    loaded = ac.load(path)
+    x = labelled.batch(np.arange(4))
+    for name, p in ac.predict(model.half().float(), x).items():
+        assert torch.allclose(p, ac.predict(loaded, x)[name], atol=1e-5)
+    labels = ac.label_cache(loaded, labelled, threshold=0.0)
+    assert labels.shape == (len(labelled), 18)
+    assert (labels[:, COL["glasses"]] >= 0).all() and (labels[:, COL["eye_lid"]] == -1).all()
+    labels[:, COL["glasses"]] = torch.tensor([ac.PRESENT, NO_GLASSES]).repeat(len(labelled) // 2)
+    mu = torch.randn(len(labelled), 6)
+    mu[labels[:, COL["glasses"]] == ac.PRESENT, 2] += 5
+    directions = compute_directions(mu, labels)
+    assert int(directions["glasses"].abs().argmax()) == 2
+
+
+def test_load_refuses_other_files(tmp_path, tiny_checkpoint):
+    (tmp_path / "notes.txt").write_text("hello")
+    for path, message in ((tmp_path / "notes.txt", "not a readable"), (tiny_checkpoint, "not an attribute classifier"),
+                          (tmp_path / "missing.pt", "no such file")):
+        with pytest.raises(ac.ClassifierError, match=message):
+            ac.load(path)
+
+
+def test_cli_label_and_bad_classifier(labelled, tmp_path, capsys):
+    model = ac.AttributeNet()
+    ac.save(tmp_path / "clf.pt", model)
+    folder = labelled.meta["source"]
+    assert ac.main(["label", str(tmp_path / "clf.pt"), folder, "--threshold", "0"]) == 0
+    out = capsys.readouterr().out
+    assert f"glasses: {len(labelled)}/{len(labelled)} faces labelled" in out
+    assert ac.main(["label", str(tmp_path / "nothing.pt"), folder]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_sample_labels_file_is_complete():
+    faces = json.loads(LABELS.read_text())["faces"]
+    assert len(faces) == 10
+    for values in faces.values():
+        assert set(values) == {"glasses", "facial_hair", "hair_color", "face_color", "eye_color"}
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no resources/attribute_classifier.pt")
+def test_shipped_classifier_on_the_real_samples(sample_dir):
+    score = ac.check(ac.load(SHIPPED), sample_dir, LABELS)
+    for attribute in ac.RELIABLE:
+        correct, total = score[attribute]
+        assert correct >= 0.8 * total, (attribute, score)
