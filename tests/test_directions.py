@@ -136,3 +136,43 @@ def test_shipped_classifier_on_the_real_samples(sample_dir):
     for attribute in ac.RELIABLE:
         correct, total = score[attribute]
         assert correct >= 0.8 * total, (attribute, score)
+
+
+def test_package_default_directions_from_classifier(labelled, tmp_path, tiny_checkpoint, capsys):
+    from vae import checkpoint, package_default
+
+    folder = tmp_path / "unlabelled"
+    folder.mkdir()
+    for png in sorted(Path(labelled.meta["source"]).glob("*.png")):
+        (folder / png.name).write_bytes(png.read_bytes())  # the faces without their CSVs
+    clf = tmp_path / "clf.pt"
+    ac.save(clf, ac.AttributeNet())
+    target = tmp_path / "packaged.pt"
+    args = [str(tiny_checkpoint), str(target), "--data", str(folder), "--directions-from", str(clf), "--threshold", "0"]
+    assert package_default.main(args) == 0
+    assert "attribute directions" in capsys.readouterr().out
+    assert checkpoint.load(target).latent_prior is not None
+    assert package_default.main(args[:2] + ["--data", str(folder), "--directions-from", str(tmp_path / "none.pt")]) == 2
+    assert "none.pt: no such file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        package_default.main(args[:2] + ["--directions-from", str(clf)])  # nothing to pseudo-label
+
+
+def test_classifier_directions_follow_the_pseudo_labels(labelled, monkeypatch, tiny_model):
+    """Faces the classifier calls 'with glasses' are encoded apart from the others: the direction points there."""
+    glasses = torch.tensor([i % 2 == 0 for i in range(len(labelled))])
+
+    def fake_label(classifier, cache, indices, threshold):
+        labels = torch.full((len(indices), 18), -1, dtype=torch.int64)
+        labels[:, COL["glasses"]] = torch.where(glasses[list(indices)], ac.PRESENT, NO_GLASSES)
+        return labels
+
+    def fake_encode(model, cache, indices, device="cpu"):
+        mu = torch.zeros(len(indices), 8)
+        mu[glasses[indices], 5] = 1.0
+        return mu, mu
+
+    monkeypatch.setattr(ac, "label_cache", fake_label)
+    monkeypatch.setattr("vae.metrics.encode_all", fake_encode)
+    directions = ac.classifier_directions(tiny_model, labelled, np.arange(len(labelled)), ac.AttributeNet(), 0.9)
+    assert torch.allclose(directions["glasses"], torch.eye(8)[5])

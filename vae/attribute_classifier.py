@@ -222,6 +222,24 @@ def label_cache(model: AttributeNet, cache, indices=None, threshold: float = 0.9
     return pseudo_labels({k: torch.cat(v) for k, v in probs.items()}, threshold, attributes)
 
 
+def classifier_directions(vae_model, cache, indices, classifier: AttributeNet, threshold: float = 0.9,
+                          faces64=None, device="cpu") -> dict[str, torch.Tensor]:
+    """Named attribute directions of ``vae_model`` from ``classifier``'s pseudo-labels of the faces at ``indices``.
+
+    ``faces64`` is the same folder cached at 64 px when ``cache`` is not (the classifier reads 64-px
+    faces); faces are matched by file name. See :func:`vae.directions.compute_directions`.
+    """
+    from .directions import compute_directions
+    from .metrics import encode_all
+
+    faces64 = cache if faces64 is None else faces64
+    position = {name: i for i, name in enumerate(faces64.files)}
+    indices = np.array([i for i in np.asarray(indices) if cache.files[i] in position], dtype=np.int64)
+    labels = label_cache(classifier, faces64, [position[cache.files[i]] for i in indices], threshold)
+    mu, _ = encode_all(vae_model, cache, indices, device=device)
+    return compute_directions(mu, labels)
+
+
 def save(path: str | os.PathLike, model: AttributeNet, accuracy: dict[str, float] | None = None) -> None:
     """Write the classifier (float16 weights) atomically."""
     payload = {"format": FORMAT, "version": 1, "heads": model.heads, "width": model.width, "image_size": IMAGE_SIZE,

@@ -5,6 +5,8 @@
 ``--data`` names the training data ('builtin' or a folder); the fitted latent prior and attribute
 directions are then computed afresh on its training split (for 'builtin', the built-in set of the
 size the checkpoint was trained on). Without it they are copied from the source checkpoint.
+``--directions-from CLASSIFIER.pt`` computes the directions from that attribute classifier's
+pseudo-labels of the ``--data`` faces instead (for folders without CSVs, such as the real faces).
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import checkpoint
+from . import attribute_classifier, checkpoint
 from .cache import BUILTIN, BUILTIN_COUNT, open_dataset
 from .train import latent_statistics
 
 
-def package(source: str, target: str, data: str | None = None) -> None:
-    """Copy ``source`` to ``target`` without training state, weights in float16."""
+def package(source: str, target: str, data: str | None = None, directions_from: str | None = None,
+            threshold: float = 0.9) -> dict:
+    """Copy ``source`` to ``target`` without training state, weights in float16; returns its directions."""
     ckpt = checkpoint.load(source)
+    classifier = attribute_classifier.load(directions_from) if directions_from is not None else None
     extras = {"directions": ckpt.directions, "latent_prior": ckpt.latent_prior}
     if data is not None:
         count = BUILTIN_COUNT
@@ -28,8 +32,14 @@ def package(source: str, target: str, data: str | None = None) -> None:
         cache = open_dataset(data, ckpt.model.image_size, builtin_count=count)
         train_idx, _ = cache.split()
         extras = latent_statistics(ckpt.model, cache, train_idx)
+        if classifier is not None:
+            faces64 = cache if cache.image_size == attribute_classifier.IMAGE_SIZE else open_dataset(
+                data, attribute_classifier.IMAGE_SIZE, builtin_count=count)
+            extras["directions"] = attribute_classifier.classifier_directions(ckpt.model, cache, train_idx, classifier,
+                                                                              threshold, faces64)
     checkpoint.save(target, ckpt.model, half=True, history=ckpt.history, dataset=ckpt.dataset,
                     latent_kl=ckpt.latent_kl, **extras)
+    return extras["directions"] or {}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,13 +48,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("target")
     parser.add_argument("--data", default=None,
                         help="training data ('builtin' or a folder) to compute the latent prior and directions on")
+    parser.add_argument("--directions-from", default=None, metavar="CLASSIFIER.pt",
+                        help="compute the directions from this attribute classifier's pseudo-labels of --data "
+                             "(e.g. resources/attribute_classifier.pt for the unlabelled real faces)")
+    parser.add_argument("--threshold", type=float, default=0.9,
+                        help="with --directions-from: the confidence a pseudo-label needs (default 0.9)")
     args = parser.parse_args(argv)
+    if args.directions_from and args.data is None:
+        parser.error("--directions-from needs --data (the faces to pseudo-label)")
     try:
-        package(args.source, args.target, args.data)
-    except checkpoint.CheckpointError as exc:
+        directions = package(args.source, args.target, args.data, args.directions_from, args.threshold)
+    except (checkpoint.CheckpointError, attribute_classifier.ClassifierError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"wrote {args.target}")
+    print(f"wrote {args.target} with {len(directions)} attribute directions: {', '.join(directions)}")
     return 0
 
 
