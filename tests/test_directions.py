@@ -176,3 +176,27 @@ def test_classifier_directions_follow_the_pseudo_labels(labelled, monkeypatch, t
     monkeypatch.setattr("vae.metrics.encode_all", fake_encode)
     directions = ac.classifier_directions(tiny_model, labelled, np.arange(len(labelled)), ac.AttributeNet(), 0.9)
     assert torch.allclose(directions["glasses"], torch.eye(8)[5])
+
+
+def test_direction_grid_script(labelled, tmp_path, tiny_model, capsys):
+    import importlib.util
+
+    from PIL import Image
+
+    from vae import checkpoint
+
+    spec = importlib.util.spec_from_file_location("make_direction_grid", Path(__file__).resolve().parents[1] / "docs"
+                                                  / "make_direction_grid.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    ckpt = tmp_path / "model.pt"
+    checkpoint.save(ckpt, tiny_model, directions={"glasses": torch.eye(8)[0], "hair_color:5": torch.eye(8)[1],
+                                                  "mine": torch.eye(8)[2]})
+    out = tmp_path / "grid.png"
+    args = [str(ckpt), "--data", labelled.meta["source"], "--out", str(out), "--held-out", "6", "--faces", "3"]
+    assert script.main(args) == 0
+    assert "glasses, hair_color:5, mine" in capsys.readouterr().out
+    with Image.open(out) as im:
+        assert im.size == (4 * script.TILE, script.HEADER + 3 * script.TILE)
+    assert script.main(args + ["--directions", "glasses", "eye_color:9"]) == 2
+    assert "no direction 'eye_color:9'" in capsys.readouterr().err

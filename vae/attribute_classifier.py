@@ -150,7 +150,7 @@ def train(cache, epochs: int = 6, batch_size: int = 128, lr: float = 2e-3, seed:
         order = train_idx[rng.permutation(len(train_idx))]
         for first in range(0, len(order), batch_size):
             idx = order[first : first + batch_size]
-            x = augment(cache.batch(idx), generator).to(device)
+            x = augment(cache.batch(idx).to(device), generator)
             loss, _ = loss_and_hits(model(x), {k: v[idx] for k, v in all_targets.items()})
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -1,0 +1,97 @@
+"""Render docs/directions_grid.png: held-out real faces moved along a checkpoint's attribute directions.
+
+    python docs/make_direction_grid.py CHECKPOINT [--data ../shared/cartoonset10k_128] [--out docs/directions_grid.png]
+                                      [--directions glasses facial_hair ...] [--strength 2] [--faces 8]
+
+Rows are the first ``--faces`` faces of the held-out split (vae.data.holdout_split, 500 faces),
+which the model never trained on. The first column is each face's reconstruction decode(μ); each
+further column is decode(μ + strength·d) for one direction d. Only model outputs are drawn, never
+the input images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+from PIL import Image, ImageDraw, ImageFont  # noqa: E402
+
+from gui.attributes import describe_direction  # noqa: E402
+from vae import checkpoint  # noqa: E402
+from vae.cache import open_folder  # noqa: E402
+from vae.data import DataError, holdout_split  # noqa: E402
+from vae.export import save_pil, to_pil  # noqa: E402
+
+DEFAULT_DATA = ROOT.parent / "shared" / "cartoonset10k_128"
+HELD_OUT = 500
+# Shown when --directions is not given: the first six the checkpoint has.
+PREFERRED = ["glasses", "facial_hair", "hair_color:5", "hair_color:0", "face_color:9", "face_color:1",
+             "hair_color:8", "eye_color:1", "hair_color:4", "face_color:5", "eye_color:2"]
+TILE = 128
+HEADER = 34
+
+
+def choose_directions(available: dict, wanted: list[str] | None, count: int = 6) -> list[str]:
+    """The directions to draw: ``wanted`` (each must exist), else the first ``count`` of PREFERRED present."""
+    if wanted:
+        missing = [name for name in wanted if name not in available]
+        if missing:
+            raise ValueError(f"the checkpoint has no direction {missing[0]!r} (it has: {', '.join(available) or 'none'})")
+        return wanted
+    chosen = [name for name in PREFERRED if name in available]
+    chosen += [name for name in available if name not in chosen]
+    if not chosen:
+        raise ValueError("the checkpoint has no attribute directions (package it with --directions-from)")
+    return chosen[:count]
+
+
+@torch.no_grad()
+def render(model, faces: torch.Tensor, directions: list[tuple[str, torch.Tensor]], strength: float) -> Image.Image:
+    """The grid as a PIL image: a header of direction names, then one row per face."""
+    model.eval()
+    mu, _ = model.encode(faces)
+    columns = [model.decode(mu)] + [model.decode(mu + strength * d / d.norm()) for _, d in directions]
+    titles = ["reconstruction"] + [f"{describe_direction(name)} {strength:+g}" for name, _ in directions]
+    sheet = Image.new("RGB", (TILE * len(columns), HEADER + TILE * len(faces)), "white")
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default(size=12)
+    for c, (title, images) in enumerate(zip(titles, columns)):
+        for line, text in enumerate(title.split(": ")):  # "hair colour: golden blonde +2" on two lines
+            draw.text((c * TILE + TILE // 2, 4 + 14 * line), text, fill=(30, 30, 30), font=font, anchor="ma")
+        for r, image in enumerate(images):
+            sheet.paste(to_pil(image, TILE), (c * TILE, HEADER + r * TILE))
+    return sheet
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"the real faces (default {DEFAULT_DATA})")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "directions_grid.png")
+    parser.add_argument("--directions", nargs="+", default=None, help="direction names (default: six the model has)")
+    parser.add_argument("--strength", type=float, default=2.0)
+    parser.add_argument("--faces", type=int, default=8)
+    parser.add_argument("--held-out", type=int, default=HELD_OUT, help=f"size of the held-out split (default {HELD_OUT})")
+    args = parser.parse_args(argv)
+    try:
+        ckpt = checkpoint.load(args.checkpoint)
+        names = choose_directions(ckpt.directions, args.directions)
+        cache = open_folder(args.data, ckpt.model.image_size)
+        _, held = holdout_split(cache.files, min(args.held_out, len(cache) - 1))
+    except (checkpoint.CheckpointError, DataError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    faces = cache.batch(held[: args.faces])
+    sheet = render(ckpt.model.float(), faces, [(name, ckpt.directions[name]) for name in names], args.strength)
+    save_pil(args.out, sheet)
+    print(f"wrote {args.out}: {len(faces)} held-out faces × {', '.join(names)} at strength {args.strength:g}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
