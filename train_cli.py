@@ -6,7 +6,8 @@ Examples:
   python train_cli.py --out runs/cartoonset --resume   # continue an interrupted run
   torchrun --nproc_per_node=4 train_cli.py --data ~/cartoonset100k   # several GPUs
 
-Exit codes: 0 finished, 2 bad arguments or data, 130 interrupted (a resumable checkpoint is saved).
+Exit codes: 0 finished, 2 bad arguments, data or run folder (or a full disk), 130 interrupted by Ctrl-C,
+143 terminated by SIGTERM (both save a resumable checkpoint first).
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ import os
 import signal
 import sys
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived; raised like KeyboardInterrupt so that every cleanup on the way out runs."""
 
 
 def _int_at_least(minimum: int):
@@ -74,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cosine", action="store_true", help="keep the learning rate constant (default: cosine decay)")
     p.add_argument("--out", default="runs/face-vae", help="run folder for checkpoints, metrics.csv and previews")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
+    p.add_argument("--force", action="store_true",
+                   help="with --resume: continue although --data, --batch-size or another training setting changed")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start a new run in an --out folder that already holds one, replacing it")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="auto uses CUDA (bf16 mixed precision) when present, else the CPU")
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
@@ -96,8 +105,15 @@ def main(argv: list[str] | None = None) -> int:
 
     from vae.atomic import WriteError
     from vae.cache import BUILTIN_COUNT, open_dataset
+    from vae.checkpoint import CheckpointError
     from vae.data import DataError
-    from vae.train import TrainConfig, Trainer, TrainingDiverged
+    from vae.model import VAEConfig
+    from vae.train import TrainConfig, Trainer, TrainingDiverged, check_run_folder
+
+    def terminate(signum, frame):
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, terminate)
 
     def err(message: str) -> None:
         tqdm.write(f"error: {message}", file=sys.stderr)
@@ -108,11 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     rank = dist.get_rank() if world > 1 else 0
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
     try:
-        config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, beta=args.beta,
-                             latent_dim=args.latent_dim, image_size=args.image_size, base_channels=args.base_channels,
-                             residual_blocks=args.residual_blocks, full_res_channels=args.full_res_channels,
+        model = VAEConfig(image_size=args.image_size, latent_dim=args.latent_dim, base_channels=args.base_channels,
+                          residual_blocks=args.residual_blocks, full_res_channels=args.full_res_channels)
+        config = TrainConfig(model=model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, beta=args.beta,
                              warmup_epochs=args.warmup_epochs, free_bits=args.free_bits, cosine=not args.no_cosine,
                              seed=args.seed, device=args.device, precision=args.precision)
+        if rank == 0:
+            check_run_folder(args.out, args.resume, args.overwrite)  # before a long dataset preparation
         if rank != 0:
             dist.barrier()
         data = open_dataset(args.data, args.image_size, builtin_count=args.builtin_count or BUILTIN_COUNT,
@@ -125,9 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, ValueError, WriteError) as exc:
         err(str(exc))
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated) as exc:
         err("interrupted while preparing the dataset; nothing was trained (the partial cache was removed)")
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
 
     bar = None
 
@@ -148,30 +166,30 @@ def main(argv: list[str] | None = None) -> int:
             bar.close()
         tqdm.write(f"epoch {event.epoch}/{event.epochs}: train {m['train_loss']:.1f} | val {m['val_loss']:.1f} "
                    f"(recon {m['val_recon']:.1f}, kl {m['val_kl']:.1f}) | SSIM {m['val_ssim']:.4f} PSNR {m['val_psnr']:.2f} dB"
-                   f" | active units {m['active_units']}/{config.latent_dim}{' | best' if event.is_best else ''}",
+                   f" | active units {m['active_units']}/{config.model.latent_dim}{' | best' if event.is_best else ''}",
                    file=sys.stderr)
 
     try:
-        trainer = Trainer(config, data, args.out, on_step=on_step, on_epoch=on_epoch, resume=args.resume,
-                          log=lambda m: tqdm.write(m, file=sys.stderr))
+        trainer = Trainer(config, data, args.out, on_step=on_step, on_epoch=on_epoch,
+                          log=lambda m: tqdm.write(m, file=sys.stderr) if rank == 0 else None)
     except ValueError as exc:
         err(str(exc))
         return EXIT_BAD_INPUT
+    received = []
 
     def interrupt(signum, frame):
-        if trainer._stop.is_set():
-            raise KeyboardInterrupt
-        tqdm.write("interrupted: finishing this step and saving a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
+        if trainer.stopping:
+            raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+        received.append(signum)
+        what = "terminated" if signum == signal.SIGTERM else "interrupted"
+        tqdm.write(f"{what}: finishing this step and saving a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
         trainer.stop()
 
     signal.signal(signal.SIGINT, interrupt)
-    if rank == 0:
-        tqdm.write(f"training on {len(data)} images ({data.meta.get('source')}) at {config.image_size}px, "
-                   f"latent {config.latent_dim}, device {trainer.device}" + (f" × {world} processes" if world > 1 else ""),
-                   file=sys.stderr)
+    signal.signal(signal.SIGTERM, interrupt)
     try:
-        result = trainer.run()
-    except TrainingDiverged as exc:
+        result = trainer.run(resume=args.resume, force=args.force, overwrite=args.overwrite)
+    except (TrainingDiverged, ValueError, WriteError, CheckpointError) as exc:
         err(str(exc))
         return EXIT_BAD_INPUT
     finally:
@@ -180,8 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         if world > 1:
             dist.destroy_process_group()
     if result.status == "stopped":
-        tqdm.write(f"interrupted; resume with: python train_cli.py --out {args.out} --resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        tqdm.write(f"{'terminated' if signal.SIGTERM in received else 'interrupted'}; resume with: "
+                   f"python train_cli.py --out {args.out} --resume", file=sys.stderr)
+        return EXIT_TERMINATED if signal.SIGTERM in received else EXIT_INTERRUPTED
     if rank == 0:
         tqdm.write(f"done: {result.epochs_done} epochs; best model {result.best_path}", file=sys.stderr)
     return EXIT_OK

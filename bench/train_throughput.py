@@ -54,9 +54,9 @@ class PngFolder(Dataset):
 
 def baseline_rate(folder: Path, config: TrainConfig, steps: int, device: torch.device) -> float:
     torch.manual_seed(0)
-    model = ConvVAE(config.model_config()).to(device, memory_format=torch.channels_last)  # as the Trainer's
+    model = ConvVAE(config.model).to(device, memory_format=torch.channels_last)  # as the Trainer's
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    loader = DataLoader(PngFolder(folder, config.image_size), batch_size=config.batch_size, shuffle=True,
+    loader = DataLoader(PngFolder(folder, config.model.image_size), batch_size=config.batch_size, shuffle=True,
                         num_workers=os.cpu_count() or 1, drop_last=True, persistent_workers=False)
     done, images, start = 0, 0, None
     while done < steps + 1:
@@ -79,7 +79,7 @@ def baseline_rate(folder: Path, config: TrainConfig, steps: int, device: torch.d
 
 def cached_rate(folder: Path, config: TrainConfig, steps: int, out: Path) -> tuple[float, float]:
     start = time.perf_counter()
-    cache = open_folder(folder, config.image_size, log=lambda m: None)
+    cache = open_folder(folder, config.model.image_size, log=lambda m: None)
     build_seconds = time.perf_counter() - start
     marks = []
 

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 from vae.cache import BUILTIN, BUILTIN_COUNT
 from vae.export import grid
 from vae.data import DataError, scan_folder
+from vae.model import VAEConfig
 from vae.train import TrainConfig
 
 from .controls import double_spin_box, spin_box
@@ -199,9 +200,9 @@ class TrainPanel(QWidget):
         return True
 
     def config(self) -> TrainConfig:
-        return TrainConfig(epochs=self.epochs.value(), batch_size=self.batch_size.value(), lr=self.lr.value(),
-                           beta=self.beta.value(), latent_dim=self.latent_dim.value(),
-                           image_size=int(self.image_size.currentText()))
+        model = VAEConfig(image_size=int(self.image_size.currentText()), latent_dim=self.latent_dim.value())
+        return TrainConfig(model=model, epochs=self.epochs.value(), batch_size=self.batch_size.value(),
+                           lr=self.lr.value(), beta=self.beta.value())
 
     # ------------------------------------------------------------ run control
     @property

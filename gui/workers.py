@@ -36,7 +36,7 @@ class TrainingWorker(QObject):
     def run(self) -> None:
         try:
             self.status.emit("preparing the dataset…")
-            cache = open_dataset(self.data, self.config.image_size, builtin_count=self.builtin_count,
+            cache = open_dataset(self.data, self.config.model.image_size, builtin_count=self.builtin_count,
                                  log=self.log.emit)
             self.data_ready.emit(len(cache), cache.has_labels)
             with self._lock:
@@ -44,10 +44,9 @@ class TrainingWorker(QObject):
                     self.status.emit("stopped before training began")
                     return
                 self.trainer = Trainer(self.config, cache, self.out_dir, on_step=self.progress.emit,
-                                       on_epoch=self.epoch_done.emit, log=self.log.emit, resume=self.resume,
-                                       step_every=self.step_every)
+                                       on_epoch=self.epoch_done.emit, log=self.log.emit, step_every=self.step_every)
             self.status.emit("training")
-            self.finished.emit(self.trainer.run())
+            self.finished.emit(self.trainer.run(resume=self.resume))
         except Exception as exc:  # every failure reaches the GUI as a message, never a dead thread
             self.error.emit(f"{exc.__class__.__name__}: {exc}" if not str(exc) else str(exc))
         finally:
@@ -66,7 +65,7 @@ class TrainingWorker(QObject):
 
     def resume_training(self) -> None:
         if self.trainer:
-            self.trainer.resume()
+            self.trainer.unpause()
 
 
 def start_in_thread(worker: QObject, thread: QThread) -> None:

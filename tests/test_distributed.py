@@ -30,10 +30,12 @@ def _worker(rank, world, port, folder, cache_dir, out, batch_size):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), FACE_EXPLORER_CACHE=cache_dir)
     torch.set_num_threads(1)
     dist.init_process_group("gloo", rank=rank, world_size=world)
+    from vae.model import VAEConfig
     from vae.train import TrainConfig, Trainer
 
     data = open_folder(folder, 64, workers=1)
-    config = TrainConfig(epochs=2, batch_size=batch_size, latent_dim=4, base_channels=8, device="cpu", seed=1)
+    config = TrainConfig(model=VAEConfig(latent_dim=4, base_channels=8), epochs=2, batch_size=batch_size, device="cpu",
+                         seed=1)
     trainer = Trainer(config, data, out)
     trainer.run()
     params = {name: p.detach().clone() for name, p in trainer.model.named_parameters()}

@@ -9,6 +9,7 @@ from vae import synth
 from vae.cache import BUILTIN_SEED, open_folder
 from vae.data import is_validation
 from vae.evaluate import main
+from vae.model import VAEConfig
 from vae.train import TrainConfig, Trainer
 
 
@@ -17,7 +18,7 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("evaluate")
     write_good_faces(root / "faces", 32, size=64)
     faces = open_folder(root / "faces", 64, workers=1, cache_dir=root / "cache")
-    config = TrainConfig(epochs=1, batch_size=8, latent_dim=4, base_channels=8, device="cpu", seed=5)
+    config = TrainConfig(model=VAEConfig(latent_dim=4, base_channels=8), epochs=1, batch_size=8, device="cpu", seed=5)
     return Trainer(config, faces, root / "run").run().best_path
 
 

@@ -1,4 +1,5 @@
 import csv
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ import torch
 from tests.helpers import write_good_faces
 from vae import checkpoint
 from vae.cache import open_folder
+from vae.model import VAEConfig
 from vae.train import TrainConfig, Trainer, TrainingDiverged
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,9 +23,13 @@ def faces(tmp_path):
     return open_folder(folder, 64, workers=1)
 
 
+ARCH = {f.name for f in dataclasses.fields(VAEConfig)}
+
+
 def small_config(**overrides):
-    base = dict(epochs=2, batch_size=8, latent_dim=4, base_channels=8, device="cpu", seed=3)
-    return TrainConfig(**{**base, **overrides})
+    arch = {"latent_dim": 4, "base_channels": 8, **{k: overrides.pop(k) for k in list(overrides) if k in ARCH}}
+    base = dict(epochs=2, batch_size=8, device="cpu", seed=3)
+    return TrainConfig(model=VAEConfig(**arch), **{**base, **overrides})
 
 
 def weights(model):
@@ -75,7 +81,7 @@ def test_stop_and_resume_continue_exactly(faces, tmp_path):
 
     first = Trainer(small_config(epochs=3), faces, tmp_path / "resumed", on_step=stop_after_seven)
     assert first.run().status == "stopped"
-    resumed = Trainer(small_config(epochs=3), faces, tmp_path / "resumed", resume=True).run()
+    resumed = Trainer(small_config(epochs=3), faces, tmp_path / "resumed").run(resume=True)
     assert resumed.status == "finished"
     a = checkpoint.load(straight.last_path)
     b = checkpoint.load(resumed.last_path)
@@ -87,7 +93,7 @@ def test_stop_and_resume_continue_exactly(faces, tmp_path):
 def test_resume_with_more_epochs_extends_a_finished_run(faces, tmp_path):
     first = Trainer(small_config(epochs=2), faces, tmp_path / "run").run()
     before = checkpoint.load(first.last_path).model.state_dict()
-    extended = Trainer(small_config(epochs=4), faces, tmp_path / "run", resume=True).run()
+    extended = Trainer(small_config(epochs=4), faces, tmp_path / "run").run(resume=True)
     assert extended.status == "finished" and [row["epoch"] for row in extended.history] == [1, 2, 3, 4]
     assert extended.history[:2] == first.history
     assert extended.history[2]["lr"] > extended.history[1]["lr"]  # the stretched cosine restarts higher
@@ -106,7 +112,7 @@ def test_pause_blocks_until_resumed(faces, tmp_path):
     thread.start()
     thread.join(0.5)
     assert thread.is_alive() and not events
-    trainer.resume()
+    trainer.unpause()
     thread.join(60)
     assert not thread.is_alive() and events
 
@@ -116,14 +122,14 @@ def test_non_finite_loss_stops_and_keeps_best(faces, tmp_path):
     Trainer(small_config(epochs=1), faces, run).run()
     best_before = (run / "best.pt").read_bytes()
     with pytest.raises(TrainingDiverged, match="non-finite"):
-        Trainer(small_config(epochs=5, lr=1e12, grad_clip=0), faces, run, resume=True).run()
+        Trainer(small_config(epochs=5, lr=1e12, grad_clip=0), faces, run).run(resume=True, force=True)
     assert (run / "best.pt").read_bytes() == best_before
 
 
 def test_resume_with_other_architecture_is_refused(faces, tmp_path):
     Trainer(small_config(epochs=1), faces, tmp_path / "run").run()
     with pytest.raises(ValueError, match="latent_dim=4"):
-        Trainer(small_config(epochs=2, latent_dim=6), faces, tmp_path / "run", resume=True)
+        Trainer(small_config(epochs=2, latent_dim=6), faces, tmp_path / "run").run(resume=True)
 
 
 def run_cli(*args, cwd=ROOT, env_cache=None):

@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
+from functools import reduce
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image, ImageChops, ImageFilter, ImageOps
 
 from .cartoonset import CsvFormatError, labels_vector, read_csv
 
@@ -23,7 +24,8 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 MIN_IMAGE_SIDE = 8
 CROP_PADDING = 0.04  # fraction of the content's size kept as margin around it
 BACKGROUND_TOLERANCE = 24  # per-channel difference from the corner colour that counts as content
-PREPROCESS_VERSION = 1  # bump when load_image changes what it returns
+EDGE_BLUR = 0.01  # blur (Gaussian σ, a fraction of the content's size) under which the content box is measured
+PREPROCESS_VERSION = 2  # bump when load_image changes what it returns
 
 
 class ImageLoadError(ValueError):
@@ -57,36 +59,86 @@ def _open_rgba(path: Path) -> Image.Image:
     return im.convert("RGBA")
 
 
-def content_box(rgba: Image.Image) -> tuple[int, int, int, int] | None:
-    """Bounding box of what is not background: opaque pixels, or pixels unlike the corners."""
-    alpha = rgba.getchannel("A")
-    if alpha.getextrema()[0] < 250:
-        return alpha.point(lambda a: 255 if a > 16 else 0).getbbox()
-    rgb = np.asarray(rgba.convert("RGB"), dtype=np.int16)
-    corners = np.stack([rgb[0, 0], rgb[0, -1], rgb[-1, 0], rgb[-1, -1]])
-    background = np.median(corners, axis=0)
-    mask = (np.abs(rgb - background).max(axis=2) > BACKGROUND_TOLERANCE).astype(np.uint8) * 255
-    return Image.fromarray(mask, "L").getbbox()
+def _edge(profile: np.ndarray, window: int) -> float | None:
+    """Sub-pixel position of the first rising edge of a 0–255 ``profile`` (pixel i spans [i, i+1]).
+
+    The edge is where the profile crosses half the height of the first step it climbs (its first
+    peak within ``window`` pixels): the half-maximum of a blurred edge, which lands on the same
+    place of the drawing whether the image is a sharp original or a downscaled copy of it.
+    """
+    above = np.flatnonzero(profile > BACKGROUND_TOLERANCE)
+    if not len(above):
+        return None
+    first = int(above[0])
+    rise = profile[first : first + window].astype(np.int16)
+    falls = np.flatnonzero(np.diff(rise) < 0)
+    peak = int(falls[0]) if len(falls) else len(rise) - 1
+    half = float(rise[peak]) / 2
+    i = first + int(np.argmax(rise >= half))
+    if i == 0:
+        return 0.0
+    low, high = float(profile[i - 1]), float(profile[i])
+    return i - 0.5 + (half - low) / (high - low)
+
+
+def _box(strength: np.ndarray, window: int) -> tuple[float, float, float, float] | None:
+    columns, rows = strength.max(axis=0), strength.max(axis=1)
+    left, top = _edge(columns, window), _edge(rows, window)
+    if left is None:
+        return None
+    return left, top, len(columns) - _edge(columns[::-1], window), len(rows) - _edge(rows[::-1], window)
+
+
+def content_box(rgba: Image.Image) -> tuple[float, float, float, float] | None:
+    """Sub-pixel bounding box (left, top, right, bottom) of what differs from the background.
+
+    The image is composited onto white; the background is white for images with transparency,
+    else the median of the four corners. The difference from the background is blurred in
+    proportion to the content's size (EDGE_BLUR of its larger side), and each side of the box
+    sits at the half-maximum of the content's edge (see :func:`_edge`). Blurred that way, a sharp
+    original and any downscaled copy of it look alike, so they get the same box relative to their
+    size, and cropping a crop again finds the same content.
+    """
+    return _content_box(_on_white(rgba), transparent=rgba.getchannel("A").getextrema()[0] < 250)
+
+
+def _content_box(rgb: Image.Image, transparent: bool) -> tuple[float, float, float, float] | None:
+    if transparent:
+        background = (255, 255, 255)
+    else:
+        corners = [rgb.getpixel(xy) for xy in ((0, 0), (rgb.width - 1, 0), (0, rgb.height - 1), (rgb.width - 1, rgb.height - 1))]
+        background = tuple(int(v) for v in np.median(np.array(corners), axis=0))
+    diff = ImageChops.difference(rgb, Image.new("RGB", rgb.size, background))
+    strength = reduce(ImageChops.lighter, diff.split())  # largest channel difference, "L"
+    rough = _box(np.asarray(strength), 4)
+    if rough is None:
+        return None
+    radius = EDGE_BLUR * max(rough[2] - rough[0], rough[3] - rough[1])
+    blurred = np.asarray(strength.filter(ImageFilter.GaussianBlur(radius)))
+    return _box(blurred, 2 + int(3 * (radius**2 + 0.5) ** 0.5)) or rough
+
+
+def _on_white(rgba: Image.Image) -> Image.Image:
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, rgba).convert("RGB")
 
 
 def preprocess(rgba: Image.Image, image_size: int) -> Image.Image:
-    """RGBA image → square RGB ``image_size``² on white, cropped to its content."""
-    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-    rgb = Image.alpha_composite(white, rgba).convert("RGB")
-    box = content_box(rgba)
-    if box is not None:
+    """RGBA image → square RGB ``image_size``² on white, its content centred with a margin of CROP_PADDING."""
+    rgb = _on_white(rgba)
+    box = _content_box(rgb, transparent=rgba.getchannel("A").getextrema()[0] < 250)
+    if box is None:
+        side = float(max(rgb.size))
+        cx, cy = rgb.width / 2, rgb.height / 2
+    else:
         x0, y0, x1, y1 = box
-        side = max(x1 - x0, y1 - y0)
-        side = max(int(round(side * (1 + 2 * CROP_PADDING))), MIN_IMAGE_SIDE)
+        side = max(x1 - x0, y1 - y0) * (1 + 2 * CROP_PADDING)
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        left, top = int(round(cx - side / 2)), int(round(cy - side / 2))
-        square = Image.new("RGB", (side, side), (255, 255, 255))
-        square.paste(rgb.crop((max(left, 0), max(top, 0), min(left + side, rgb.width), min(top + side, rgb.height))),
-                     (max(-left, 0), max(-top, 0)))
-        rgb = square
-    elif rgb.width != rgb.height:
-        rgb = ImageOps.pad(rgb, (max(rgb.size),) * 2, color=(255, 255, 255))
-    return rgb.resize((image_size, image_size), Image.LANCZOS, reducing_gap=3.0)
+    crop = (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
+    pad = int(np.ceil(max(0.0, -crop[0], -crop[1], crop[2] - rgb.width, crop[3] - rgb.height))) + 2
+    canvas = ImageOps.expand(rgb, pad, fill=(255, 255, 255))
+    shifted = tuple(v + pad for v in crop)
+    return canvas.resize((image_size, image_size), Image.LANCZOS, box=shifted, reducing_gap=3.0)
 
 
 def load_image_uint8(path: str | os.PathLike, image_size: int) -> np.ndarray:

@@ -26,29 +26,26 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
 from . import checkpoint
-from .atomic import atomic_write
+from .atomic import atomic_write, make_folder
 from .cache import FaceCache
 from .directions import compute_directions
 from .export import save_grid
 from .latent import fit_mixture
 from .loss import vae_loss, warmup_beta
 from .metrics import PRECISIONS, autocast_for, encode_all, evaluate
+from .lockfile import LockFile, LockHeld
 from .model import ConvVAE, VAEConfig
 
 
 @dataclass
 class TrainConfig:
-    """Hyperparameters of one run (stored in its checkpoints and ``config.json``)."""
+    """One run: the architecture (``model``) and the training settings (stored in checkpoints and ``config.json``)."""
 
+    model: VAEConfig = field(default_factory=VAEConfig)
     epochs: int = 20
     batch_size: int = 64
     lr: float = 1e-3
     beta: float = 1.0
-    latent_dim: int = 32
-    image_size: int = 64
-    base_channels: int = 32
-    residual_blocks: int = 0
-    full_res_channels: int = 0
     warmup_epochs: float = 1.0
     free_bits: float = 0.0
     cosine: bool = True
@@ -58,25 +55,31 @@ class TrainConfig:
     precision: str = "auto"  # "auto": bf16 autocast on CUDA, fp32 on the CPU; "bf16" or "fp32" on any device
 
     def __post_init__(self):
+        if not isinstance(self.model, VAEConfig):
+            raise ValueError(f"invalid model: expected a VAEConfig, got {type(self.model).__name__}")
         checks = {
             "epochs": self.epochs >= 1, "batch_size": self.batch_size >= 1, "lr": self.lr > 0,
-            "beta": self.beta >= 0, "latent_dim": self.latent_dim >= 1, "warmup_epochs": self.warmup_epochs >= 0,
-            "free_bits": self.free_bits >= 0, "grad_clip": self.grad_clip >= 0,
-            "image_size": self.image_size in (64, 128), "base_channels": self.base_channels >= 1,
-            "full_res_channels": self.full_res_channels >= 0, "precision": self.precision in PRECISIONS,
+            "beta": self.beta >= 0, "warmup_epochs": self.warmup_epochs >= 0,
+            "free_bits": self.free_bits >= 0, "grad_clip": self.grad_clip >= 0, "precision": self.precision in PRECISIONS,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             raise ValueError(f"invalid {bad[0]}: {getattr(self, bad[0])!r}")
 
-    def model_config(self) -> VAEConfig:
-        return VAEConfig(self.image_size, self.latent_dim, self.base_channels, residual_blocks=self.residual_blocks,
-                         full_res_channels=self.full_res_channels)
-
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        """From :func:`dataclasses.asdict` output; older flat dicts (architecture keys at the top) are read too."""
+        names = {f.name for f in fields(cls)} - {"model"}
+        arch_names = {f.name for f in fields(VAEConfig)}
+        arch = data.get("model") if isinstance(data.get("model"), dict) else {k: v for k, v in data.items() if k in arch_names}
+        return cls(model=VAEConfig.from_dict(arch), **{k: v for k, v in data.items() if k in names})
+
+    def changes_from(self, other: "TrainConfig") -> list[str]:
+        """``name=old → new`` for each setting that differs from ``other`` (the architecture field by field)."""
+        mine, theirs = asdict(self), asdict(other)
+        changed = [f"{k}={theirs['model'][k]} → {v}" for k, v in mine.pop("model").items() if theirs["model"].get(k) != v]
+        theirs.pop("model")
+        return changed + [f"{k}={theirs.get(k)} → {v}" for k, v in mine.items() if theirs.get(k) != v]
 
 
 @dataclass
@@ -139,14 +142,49 @@ METRIC_COLUMNS = ["epoch", "train_loss", "train_recon", "train_kl", "val_loss", 
                   "val_psnr", "active_units", "beta", "lr", "seconds"]
 
 
+class RunFolderError(ValueError):
+    """A run folder cannot be used as asked (it holds another run, or another process trains into it)."""
+
+
+TRAINING_SETTINGS = ("batch_size", "lr", "beta", "warmup_epochs", "free_bits", "cosine", "grad_clip", "seed", "precision")
+RUN_FILES = ("last.pt", "best.pt", "config.json", "metrics.csv")
+LOCK_NAME = "run.lock"
+
+
+def check_run_folder(out_dir: str | os.PathLike, resume: bool, overwrite: bool = False, lock: bool = True) -> None:
+    """Raise :class:`RunFolderError` if ``out_dir`` cannot take the run as asked (cheap; creates nothing).
+
+    A new run refuses a folder that holds one unless ``overwrite``; ``resume`` needs its ``last.pt``;
+    a folder another live process trains into is refused either way.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RunFolderError(f"{out_dir} is a file, not a run folder")
+    if resume and not (out_dir / "last.pt").exists():
+        raise RunFolderError(f"cannot resume: {out_dir} holds no last.pt (start a new run without --resume)")
+    if not resume and not overwrite and any((out_dir / name).exists() for name in RUN_FILES):
+        raise RunFolderError(f"{out_dir} already holds a run; use --resume to continue it or --out for a new one "
+                             "(--overwrite replaces it)")
+    held = LockFile(out_dir / LOCK_NAME, "training run")
+    holder = held.holder() if lock else None
+    if holder and not held.stale():
+        raise RunFolderError(f"{out_dir} is in use by another training run (PID {holder['pid']} on {holder['host']})")
+
+
 class Trainer:
-    """Trains a :class:`ConvVAE` on a cached dataset; see the module docstring."""
+    """Trains a :class:`ConvVAE` on a cached dataset; see the module docstring.
+
+    Constructing one only records its arguments; :meth:`run` seeds, picks the device, claims the
+    run folder and (with ``resume=True``) loads the saved state.
+    """
 
     def __init__(self, config: TrainConfig, data: FaceCache, out_dir: str | os.PathLike, *,
                  on_step: Callable[[StepEvent], None] | None = None,
                  on_epoch: Callable[[EpochEvent], None] | None = None,
                  log: Callable[[str], None] | None = None,
-                 resume: bool = False, step_every: int = 1):
+                 step_every: int = 1):
+        if data.image_size != config.model.image_size:
+            raise ValueError(f"dataset is cached at {data.image_size}px but the model expects {config.model.image_size}px")
         self.config = config
         self.data = data
         self.out_dir = Path(out_dir)
@@ -154,31 +192,14 @@ class Trainer:
         self.on_epoch = on_epoch or (lambda e: None)
         self.log = log or (lambda m: None)
         self.step_every = max(1, step_every)
+        self.train_idx, self.val_idx = data.split()
         self.rank, self.world = _dist_info()
-        self.device = pick_device(config.device)
-        if self.world > 1 and self.device.type == "cuda":
-            self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-            torch.cuda.set_device(self.device)
-        if data.image_size != config.image_size:
-            raise ValueError(f"dataset is cached at {data.image_size}px but the model expects {config.image_size}px")
+        self.device: torch.device | None = None
+        self.model: ConvVAE | None = None
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
-
-        torch.manual_seed(config.seed)
-        self.model = ConvVAE(config.model_config()).to(self.device, memory_format=torch.channels_last)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
-        self.train_idx, self.val_idx = data.split()
-        self.history: list[dict] = []
-        self.start_epoch, self.start_step = 0, 0
-        self.partial_sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "n": 0}
-        self.best_val = math.inf
-        if resume:
-            self._load_resume_state()
-        self.net = self.model
-        if self.world > 1:
-            self.net = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
-        self.preview_z = torch.randn(8, config.latent_dim, generator=torch.Generator().manual_seed(config.seed + 1))
+        self._paused_s = 0.0
 
     # ---------------------------------------------------------------- control from other threads
     def stop(self) -> None:
@@ -189,12 +210,56 @@ class Trainer:
     def pause(self) -> None:
         self._running.clear()
 
-    def resume(self) -> None:
+    def unpause(self) -> None:
         self._running.set()
 
     @property
     def paused(self) -> bool:
         return not self._running.is_set()
+
+    @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` was called."""
+        return self._stop.is_set()
+
+    # ---------------------------------------------------------------- setting up (inside run)
+    def _setup(self, resume: bool, force: bool) -> None:
+        cfg = self.config
+        self.device = pick_device(cfg.device)
+        if self.world > 1 and self.device.type == "cuda":
+            self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+            torch.cuda.set_device(self.device)
+        torch.manual_seed(cfg.seed)
+        self.model = ConvVAE(cfg.model).to(self.device, memory_format=torch.channels_last)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.history: list[dict] = []
+        self.start_epoch, self.start_step = 0, 0
+        self.partial_sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "n": 0}
+        self.best_val = math.inf
+        if resume:
+            self._load_resume_state(force)
+        self.net = self.model
+        if self.world > 1:
+            self.net = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        self.preview_z = torch.randn(8, cfg.model.latent_dim, generator=torch.Generator().manual_seed(cfg.seed + 1))
+
+    def _claim_folder(self, resume: bool, overwrite: bool) -> None:
+        """Take the run folder's lock, and refuse to start a new run over an existing one unless ``overwrite``."""
+        make_folder(self.out_dir, "the run folder")
+        self._lock = LockFile(self.out_dir / LOCK_NAME, "training run", log=self.log)
+        try:
+            self._lock.acquire()
+        except LockHeld as exc:
+            raise RunFolderError(str(exc)) from None
+        try:
+            check_run_folder(self.out_dir, resume, overwrite, lock=False)
+            if not resume and any((self.out_dir / name).exists() for name in RUN_FILES):
+                for path in [*(self.out_dir / name for name in RUN_FILES), *self.out_dir.glob("epoch_*.png")]:
+                    path.unlink(missing_ok=True)
+                self.log(f"--overwrite: removed the previous run in {self.out_dir}")
+        except BaseException:
+            self._lock.release()
+            raise
 
     # ---------------------------------------------------------------- paths and state
     @property
@@ -216,17 +281,23 @@ class Trainer:
         progress = (epoch + step / self.steps_per_epoch) / self.config.epochs
         return self.config.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
-    def _load_resume_state(self) -> None:
+    def _load_resume_state(self, force: bool) -> None:
         try:
             ckpt = checkpoint.load(self.last_path)
         except checkpoint.CheckpointError as exc:
             raise ValueError(f"cannot resume: {exc}") from exc
         state = ckpt.training or {}
-        saved = state.get("config", {})
-        for key in ("latent_dim", "image_size", "base_channels", "residual_blocks", "full_res_channels"):
-            if key in saved and saved[key] != getattr(self.config, key):
-                raise ValueError(f"cannot resume: the run in {self.out_dir} used {key}={saved[key]}, "
-                                 f"not {getattr(self.config, key)}")
+        saved = self._saved_config(state.get("config"))
+        if ckpt.model.config != self.config.model:
+            changed = [f"{k}={v}, not {getattr(self.config.model, k)}" for k, v in ckpt.model.config.to_dict().items()
+                       if v != getattr(self.config.model, k)]
+            raise ValueError(f"cannot resume: the run in {self.out_dir} used {'; '.join(changed)} "
+                             "(the architecture cannot change; start a new run with --out)")
+        changed = [c for c in (saved.changes_from(self.config) if saved else []) if c.split("=")[0] in TRAINING_SETTINGS]
+        old_data, new_data = ckpt.dataset or {}, self.data.describe()
+        for key in ("source", "count"):
+            if key in old_data and old_data[key] != new_data[key]:
+                changed.append(f"data {key}: {old_data[key]} → {new_data[key]}")
         self.model.load_state_dict(ckpt.model.state_dict())
         self.model.to(self.device)
         if "optimizer" in state:
@@ -236,11 +307,29 @@ class Trainer:
         self.start_step = int(state.get("step", 0))
         self.partial_sums = dict(state.get("partial_sums", self.partial_sums))
         self.best_val = float(state.get("best_val", math.inf))
+        if changed:
+            if not force:
+                raise RunFolderError(f"cannot resume {self.out_dir} as asked: {'; '.join(changed)} changed what is "
+                                     "trained; use --force to continue with the new settings, or --out for a new run")
+            self.log(f"--force: continuing {self.out_dir} with changed settings: {'; '.join(changed)}")
+            if self.start_step:
+                self.log(f"restarting epoch {self.start_epoch + 1} from its first step under the new settings")
+                self.start_step = 0
         if "rng" in state:
             torch.set_rng_state(state["rng"])
         if "cuda_rng" in state and torch.cuda.is_available():
             torch.cuda.set_rng_state(state["cuda_rng"])
         self.log(f"resuming {self.out_dir} at epoch {self.start_epoch + 1}, step {self.start_step}")
+
+    def _saved_config(self, saved) -> TrainConfig | None:
+        """The settings stored in ``last.pt``, or None when it holds none usable (older or damaged files)."""
+        if not isinstance(saved, dict):
+            return None
+        try:
+            return TrainConfig.from_dict(saved)
+        except (TypeError, ValueError) as exc:
+            self.log(f"warning: {self.last_path} holds unreadable training settings ({exc}); not compared")
+            return None
 
     def _training_state(self, epoch: int, step: int) -> dict:
         state = {
@@ -263,16 +352,35 @@ class Trainer:
                         training=self._training_state(epoch, step), **(extra or {}))
 
     # ---------------------------------------------------------------- the loop
-    def run(self) -> RunResult:
-        """Train until the configured number of epochs or until :meth:`stop`."""
+    def run(self, resume: bool = False, *, force: bool = False, overwrite: bool = False) -> RunResult:
+        """Train until the configured number of epochs or until :meth:`stop`.
+
+        ``resume=True`` continues the run saved in the folder's ``last.pt`` (``force=True`` accepts
+        changed training settings or data); a new run refuses a folder that holds one unless
+        ``overwrite=True``. A lock file keeps two runs out of one folder.
+        """
         cfg = self.config
         if self.rank == 0:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            with atomic_write(self.out_dir / "config.json", "w") as handle:
-                json.dump({**asdict(cfg), "data": self.data.describe()}, handle, indent=1)
+            self._claim_folder(resume, overwrite)
+        try:
+            self._setup(resume, force)
+            self.log(f"training on {len(self.data)} images ({self.data.meta.get('source')}) at {cfg.model.image_size}px, "
+                     f"latent {cfg.model.latent_dim}, device {self.device}"
+                     + (f" × {self.world} processes" if self.world > 1 else ""))
+            if self.rank == 0:
+                with atomic_write(self.out_dir / "config.json", "w") as handle:
+                    json.dump({**asdict(cfg), "data": self.data.describe()}, handle, indent=1)
+            return self._loop()
+        finally:
+            if self.rank == 0:
+                self._lock.release()
+
+    def _loop(self) -> RunResult:
+        cfg = self.config
         self.model.train()
         status = "finished"
         for epoch in range(self.start_epoch, cfg.epochs):
+            self._epoch_t0, self._paused_s = time.perf_counter(), 0.0
             order = self._epoch_order(epoch)
             first_step = self.start_step if epoch == self.start_epoch else 0
             if first_step == 0:
@@ -311,7 +419,9 @@ class Trainer:
             if self._stop.is_set():
                 return step
             if not self._running.is_set():
+                waited = time.perf_counter()
                 self._running.wait()
+                self._paused_s += time.perf_counter() - waited
                 t0, seen = time.perf_counter(), 0
                 if self._stop.is_set():
                     return step
@@ -352,7 +462,6 @@ class Trainer:
 
     def _end_epoch(self, epoch: int) -> None:
         cfg = self.config
-        t_start = time.perf_counter()
         n = max(self.partial_sums["n"], 1)
         val = evaluate(self.model, self.data, self.val_idx, cfg.beta, device=self.device)
         row = {
@@ -370,7 +479,8 @@ class Trainer:
         if is_best:
             self.best_val = val["loss"]
         preview = self._preview()
-        row["seconds"] = round(time.perf_counter() - t_start, 3)
+        # the epoch's wall time: its steps, validation and preview (time spent paused is left out)
+        row["seconds"] = round(time.perf_counter() - self._epoch_t0 - self._paused_s, 3)
         self.partial_sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "n": 0}
         if self.rank == 0:
             extra = {"latent_kl": val["kl_per_dim"]}
