@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--residual-blocks", type=_int_at_least(0), default=0, help="residual blocks at 4×4 (default 0)")
     p.add_argument("--full-res-channels", type=_int_at_least(0), default=0,
                    help="channels of an extra decoder stage at full resolution before the RGB output (default 0: none)")
+    p.add_argument("--decoder-width", type=_int_at_least(1), default=1,
+                   help="the decoder's channels as a multiple of the encoder's (default 1)")
     p.add_argument("--no-cosine", action="store_true", help="keep the learning rate constant (default: cosine decay)")
     p.add_argument("--out", default="runs/face-vae", help="run folder for checkpoints, metrics.csv and previews")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
@@ -125,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
     try:
         model = VAEConfig(image_size=args.image_size, latent_dim=args.latent_dim, base_channels=args.base_channels,
-                          residual_blocks=args.residual_blocks, full_res_channels=args.full_res_channels)
+                          residual_blocks=args.residual_blocks, full_res_channels=args.full_res_channels,
+                          decoder_width=args.decoder_width)
         config = TrainConfig(model=model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, beta=args.beta,
                              warmup_epochs=args.warmup_epochs, free_bits=args.free_bits, cosine=not args.no_cosine,
                              seed=args.seed, device=args.device, precision=args.precision)

@@ -68,3 +68,20 @@ def test_bad_checkpoint_and_unwritable_grid_exit_2(trained, tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     assert main([str(trained), "--count", "4", "--grid", str(tmp_path / "file" / "grid.png")]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_folder_mode_reports_held_out_and_latent_space_sharpness(trained, tmp_path, capsys):
+    write_good_faces(tmp_path / "real", 100, seed=3, size=96)
+    grid = tmp_path / "grid.png"
+    assert main([str(trained), "--data", str(tmp_path / "real"), "--grid", str(grid)]) == 0
+    out = capsys.readouterr().out
+    held_out = sum(is_validation(p.name) for p in (tmp_path / "real").glob("*.png"))
+    assert re.search(rf"on {held_out} held-out faces of .*: SSIM [\d.]+, PSNR", out), out
+    ratios = re.search(r"Random \(500, T=0.8\) ([\d.]+), morph middles ([\d.]+), A \+ \(B - C\) ([\d.]+)", out)
+    assert ratios and all(float(r) >= 0 for r in ratios.groups()), out
+    assert Image.open(grid).size[1] > 3 * 64  # reconstructions, Random, morph middles, arithmetic
+    assert main([str(trained), "--data", str(tmp_path / "real"), "--all-faces"]) == 0
+    assert "on 100 faces of" in capsys.readouterr().out
+    write_good_faces(tmp_path / "few", 2, size=96)
+    assert main([str(trained), "--data", str(tmp_path / "few"), "--all-faces"]) == 2
+    assert "need at least 3" in capsys.readouterr().err

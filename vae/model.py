@@ -21,14 +21,16 @@ class VAEConfig:
     max_channels: int = 256
     residual_blocks: int = 0
     full_res_channels: int = 0  # >0: the decoder adds a stage at full resolution before a 3×3 conv to RGB
+    decoder_width: int = 1  # the decoder's stages have this many times the encoder's channels
 
     def __post_init__(self):
         if self.image_size not in SUPPORTED_SIZES:
             raise ValueError(f"image_size must be one of {SUPPORTED_SIZES}, got {self.image_size}")
         if self.latent_dim < 1:
             raise ValueError(f"latent_dim must be at least 1, got {self.latent_dim}")
-        if self.base_channels < 1 or self.residual_blocks < 0 or self.full_res_channels < 0:
-            raise ValueError("base_channels must be positive, residual_blocks and full_res_channels non-negative")
+        if self.base_channels < 1 or self.decoder_width < 1 or self.residual_blocks < 0 or self.full_res_channels < 0:
+            raise ValueError("base_channels and decoder_width must be positive, residual_blocks and full_res_channels "
+                             "non-negative")
 
     @property
     def stages(self) -> int:
@@ -38,6 +40,10 @@ class VAEConfig:
     def channels(self, stage: int) -> int:
         """Channel count after encoder stage ``stage`` (0-based)."""
         return min(self.base_channels * 2**stage, self.max_channels)
+
+    def decoder_channels(self, stage: int) -> int:
+        """Channel count of the decoder at the resolution of encoder stage ``stage``."""
+        return self.channels(stage) * self.decoder_width
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -100,15 +106,16 @@ class ConvVAE(nn.Module):
         self.fc_mu = nn.Linear(top * 16, cfg.latent_dim)
         self.fc_logvar = nn.Linear(top * 16, cfg.latent_dim)
 
-        self.fc_decode = nn.Sequential(nn.Linear(cfg.latent_dim, top * 16), nn.ReLU(inplace=True))
-        decoder: list[nn.Module] = [nn.Unflatten(1, (top, 4, 4))]
-        decoder += [ResidualBlock(top) for _ in range(cfg.residual_blocks)]
+        dec_top = cfg.decoder_channels(n - 1)
+        self.fc_decode = nn.Sequential(nn.Linear(cfg.latent_dim, dec_top * 16), nn.ReLU(inplace=True))
+        decoder: list[nn.Module] = [nn.Unflatten(1, (dec_top, 4, 4))]
+        decoder += [ResidualBlock(dec_top) for _ in range(cfg.residual_blocks)]
         for stage in reversed(range(1, n)):
-            decoder.append(_up(cfg.channels(stage), cfg.channels(stage - 1)))
+            decoder.append(_up(cfg.decoder_channels(stage), cfg.decoder_channels(stage - 1)))
         if cfg.full_res_channels:
-            decoder += [_up(cfg.channels(0), cfg.full_res_channels), nn.Conv2d(cfg.full_res_channels, 3, 3, padding=1)]
+            decoder += [_up(cfg.decoder_channels(0), cfg.full_res_channels), nn.Conv2d(cfg.full_res_channels, 3, 3, padding=1)]
         else:
-            decoder.append(nn.ConvTranspose2d(cfg.channels(0), 3, 4, 2, 1))
+            decoder.append(nn.ConvTranspose2d(cfg.decoder_channels(0), 3, 4, 2, 1))
         decoder.append(nn.Sigmoid())
         self.decoder = nn.Sequential(*decoder)
 

@@ -1,0 +1,35 @@
+import torch
+from torchvision.transforms.functional import gaussian_blur
+
+from vae.latent import fit_gaussian
+from vae.quality import arithmetic_results, laplacian_energy, morph_middles, random_latents, sharpness_ratio
+
+
+def _edges(n=4, size=32):
+    images = torch.ones(n, 3, size, size)
+    images[:, :, 8:24, 8:24] = 0.1
+    return images
+
+
+def test_blur_lowers_the_sharpness_ratio():
+    sharp = _edges()
+    assert sharpness_ratio(sharp, sharp) == 1.0
+    assert sharpness_ratio(gaussian_blur(sharp, 5, 1.5), sharp) < 0.5
+    assert laplacian_energy(torch.full((2, 3, 16, 16), 0.5)).max() == 0
+
+
+def test_morph_middles_and_arithmetic_follow_the_app():
+    mu = torch.randn(7, 5)
+    middles = morph_middles(mu)
+    assert middles.shape == (3, 5)
+    bisector = mu[0] / mu[0].norm() + mu[1] / mu[1].norm()
+    direction = bisector / bisector.norm()
+    assert torch.allclose(middles[0] / middles[0].norm(), direction, atol=1e-4)  # slerp's middle bisects the angle
+    assert torch.allclose(arithmetic_results(mu), (mu[0:6:3] + mu[1:6:3] - mu[2:6:3]))
+
+
+def test_random_latents_sample_the_stored_prior():
+    prior = fit_gaussian(torch.randn(500, 3) * 0.1 + 5)
+    z = random_latents(400, 3, prior, temperature=1.0)
+    assert (z.mean(0) - 5).abs().max() < 0.05
+    assert random_latents(400, 3, None).std() < 1.0  # N(0, I) at the app's temperature 0.8
