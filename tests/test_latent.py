@@ -172,3 +172,19 @@ def test_typical_latent_is_the_densest_component_mean():
     prior["weights"] = torch.tensor([0.2, 0.8])
     assert torch.equal(latent.typical_latent(prior), prior["mean"][1])
     assert torch.equal(latent.typical_latent(latent.standard_prior(3)), torch.zeros(3))
+
+
+def test_denoise_to_prior_pulls_blends_onto_faces_and_leaves_faces_alone():
+    from vae.latent import denoise_to_prior, fit_mixture, mixture_log_prob
+
+    torch.manual_seed(0)
+    centres = torch.tensor([[3.0, 0.0, 0.0], [-3.0, 0.0, 0.0]])
+    points = torch.cat([c + 0.3 * torch.randn(400, 3) for c in centres])
+    prior = fit_mixture(points, components=2)
+    face = centres[0] + torch.tensor([0.1, -0.2, 0.1])
+    blend = torch.tensor([0.4, 0.0, 0.0])  # between the two clusters
+    moved = denoise_to_prior(torch.stack([face, blend]), prior, noise=1.0)
+    assert moved[1, 0].abs() > 1.5  # pulled into a cluster
+    assert (moved[0] - face).norm() < 0.15 * (moved[1] - blend).norm()  # a face moves far less
+    assert mixture_log_prob(prior, moved[1:]) > mixture_log_prob(prior, blend[None]) + 5
+    assert denoise_to_prior(blend, prior, noise=1.0).shape == blend.shape
