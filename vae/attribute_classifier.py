@@ -41,20 +41,19 @@ class ClassifierError(ValueError):
     """A classifier file cannot be used; the message names the file."""
 
 
-def _block(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-                         nn.Conv2d(cout, cout, 3, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+def _down(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
 class AttributeNet(nn.Module):
-    """A small CNN, 64×64 RGB in [0, 1] → one logit vector per attribute in ``heads``."""
+    """A small CNN (four strided convolutions, 64 → 4 px), 64×64 RGB in [0, 1] → logits per attribute in ``heads``."""
 
-    def __init__(self, heads: dict[str, int] | None = None, width: int = 24):
+    def __init__(self, heads: dict[str, int] | None = None, width: int = 16):
         super().__init__()
         self.heads = dict(heads or HEADS)
         self.width = width
-        chans = [3, width, 2 * width, 3 * width, 4 * width]
-        self.features = nn.Sequential(*[_block(a, b) for a, b in zip(chans, chans[1:])], nn.Flatten(),
+        chans = [3, width, 2 * width, 4 * width, 6 * width]
+        self.features = nn.Sequential(*[_down(a, b) for a, b in zip(chans, chans[1:])], nn.Flatten(),
                                       nn.Linear(chans[-1] * 16, 128), nn.ReLU(inplace=True), nn.Dropout(0.2))
         self.out = nn.ModuleDict({name: nn.Linear(128, n) for name, n in self.heads.items()})
 
