@@ -192,8 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, interrupt)
     try:
         result = trainer.run(resume=args.resume, force=args.force, overwrite=args.overwrite)
-    except (TrainingDiverged, ValueError, WriteError, CheckpointError) as exc:
-        err(str(exc))
+    except (TrainingDiverged, ValueError, OSError, CheckpointError) as exc:  # OSError: a full disk, a vanished folder
+        kept = f" (the last saved checkpoint is {trainer.last_path})" if trainer.last_path.exists() else ""
+        err(f"{exc}{kept}" if isinstance(exc, (OSError, CheckpointError)) else str(exc))
         return EXIT_BAD_INPUT
     finally:
         if bar is not None:

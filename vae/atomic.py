@@ -81,10 +81,12 @@ def _target_mode(path: Path) -> int:
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
+def atomic_write(path: str | os.PathLike, mode: str = "wb", need: int | None = None) -> Iterator[IO]:
     """Yield a file object whose contents replace ``path`` only if the block succeeds.
 
-    On any failure the temporary file is removed and the target is left untouched.
+    On any failure the temporary file is removed and the target is left untouched. The temporary
+    name is short (``.~`` and 8 random characters), so any legal file name can be written; ``need``
+    (bytes) is quoted when the disk is full.
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
@@ -92,9 +94,9 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         reason = "is a file, not a folder" if folder.exists() else "does not exist"
         raise WriteError(f"cannot write {path}: folder {folder} {reason}")
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        fd, tmp_name = tempfile.mkstemp(prefix=".~", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise write_error(path, exc) from exc
+        raise write_error(path, exc, need) from exc
     try:
         os.fchmod(fd, _target_mode(path))
         with os.fdopen(fd, mode) as handle:
@@ -106,5 +108,5 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         if isinstance(exc, OSError) and not isinstance(exc, WriteError):
-            raise write_error(path, exc) from exc
+            raise write_error(path, exc, need) from exc
         raise

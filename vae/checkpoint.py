@@ -72,11 +72,22 @@ def save(path: str | os.PathLike, model: ConvVAE, *, half: bool = False, **metad
     }
     path = Path(path)
     try:
-        with atomic_write(path) as handle:
+        with atomic_write(path, need=_tensor_bytes(payload) + 1_000_000) as handle:
             torch.save(payload, handle)
     except WriteError as exc:
         raise CheckpointError(str(exc)) from exc
     return path
+
+
+def _tensor_bytes(value) -> int:
+    """Bytes of the tensors in a nested payload (what a saved file mostly consists of)."""
+    if torch.is_tensor(value):
+        return value.numel() * value.element_size()
+    if isinstance(value, dict):
+        return sum(_tensor_bytes(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_tensor_bytes(v) for v in value)
+    return 0
 
 
 def _read(path: Path) -> dict:

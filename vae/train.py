@@ -293,7 +293,7 @@ class Trainer:
                        if v != getattr(self.config.model, k)]
             raise ValueError(f"cannot resume: the run in {self.out_dir} used {'; '.join(changed)} "
                              "(the architecture cannot change; start a new run with --out)")
-        changed = [c for c in (saved.changes_from(self.config) if saved else []) if c.split("=")[0] in TRAINING_SETTINGS]
+        changed = [c for c in (self.config.changes_from(saved) if saved else []) if c.split("=")[0] in TRAINING_SETTINGS]
         old_data, new_data = ckpt.dataset or {}, self.data.describe()
         for key in ("source", "count"):
             if key in old_data and old_data[key] != new_data[key]:
