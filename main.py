@@ -2,19 +2,24 @@
 
     python main.py [--checkpoint PATH] [--screenshot PNG [--panel explore|train|morph|arithmetic|map]]
 
-With no checkpoint it opens the pretrained default model in resources/. --screenshot lays the
-window out at 1280×800, saves it as a PNG and exits (works with QT_QPA_PLATFORM=offscreen).
-A checkpoint that cannot be opened prints one line on stderr and exits with code 2.
+With no checkpoint it opens the pretrained default model in resources/. The window (a start-up
+card) shows at once and the model loads after it is painted. --screenshot lays the window out at
+1280×800, saves it as a PNG and exits (works with QT_QPA_PLATFORM=offscreen). A checkpoint that
+cannot be opened, or a Qt that cannot reach the display, prints one line on stderr and exits with code 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import os
 import sys
 from pathlib import Path
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "resources" / "default_model.pt"
 SCREENSHOT_SIZE = (1280, 800)
+XCB_PACKAGES = ("libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 "
+                "libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,8 +33,58 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def platform_problem() -> str | None:
+    """Why Qt's X11 (xcb) platform plugin cannot start here, in one line, or None.
+
+    Qt aborts the whole process when its platform plugin fails to load; the usual cause on a bare
+    Linux is a missing xcb system library, so the plugin is loaded once here to name it first.
+    """
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if not sys.platform.startswith("linux") or (platform and not platform.startswith("xcb")):
+        return None
+    if not platform and os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    if not os.environ.get("DISPLAY"):
+        return ("no display: DISPLAY is not set (run the app inside a desktop session, or set "
+                "QT_QPA_PLATFORM=offscreen for --screenshot)")
+    import PySide6
+
+    plugin = Path(PySide6.__file__).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+    if not plugin.exists():
+        return None
+    try:
+        ctypes.CDLL(str(plugin))
+    except OSError as exc:
+        missing = str(exc).split(":")[0].strip() if ".so" in str(exc) else str(exc)
+        return (f"Qt cannot start its X11 platform plugin: {missing} is missing. Install the system libraries "
+                f"Qt needs: sudo apt-get install {XCB_PACKAGES}")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    problem = platform_problem()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication, QLabel
+
+    from gui import app_info
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName(app_info.APP_NAME)
+    card = None
+    if args.screenshot is None:
+        app_info.setup_logging()
+        card = QLabel(f"<h2>{app_info.APP_NAME}</h2><p>Loading the model…</p>")
+        card.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        card.setWindowTitle(app_info.APP_NAME)
+        card.resize(420, 200)
+        card.show()
+        app.processEvents()  # painted before the slow part: importing torch and reading the checkpoint
+
     import torch
 
     from vae.checkpoint import CheckpointError
@@ -44,12 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed is not None:
         session.state.randomize(0.8, torch.Generator().manual_seed(args.seed))
 
-    from PySide6.QtWidgets import QApplication
-
     from gui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("Face Explorer")
     window = MainWindow(session)
     if args.screenshot is not None:
         window.resize(*SCREENSHOT_SIZE)
@@ -62,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         window.close()
         return 0
     window.show()
+    card.close()
     return app.exec()
 
 

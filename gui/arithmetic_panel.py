@@ -1,43 +1,43 @@
-"""Arithmetic panel: weighted face terms plus attribute directions, with a live result."""
+"""Arithmetic panel: weighted face terms plus attribute directions, with a live result; directions by example."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+import torch
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
+    QComboBox, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListView, QListWidget, QListWidgetItem, QPushButton,
     QScrollArea, QSlider, QVBoxLayout, QWidget,
 )
 
+from vae import slots
 from vae.cache import open_folder
 from vae.directions import compute_directions
 from vae.latent import compose
 from vae.metrics import encode_all
+from vae.session import EXAMPLE_KINDS, ExplorerSession
 
+from .attributes import describe_direction
 from .controls import double_spin_box
-from .dialogs import ask_save_path, export_face
-from .explore_panel import FaceView
-from .slot_picker import SlotPicker
-from .workers import Background
+from .dialogs import ask_folder, ask_save_path
+from .explore_panel import export_face
+from .qt_images import to_pixmap
+from .widgets import FacePicker, FaceView, JobProgress, holding
+from .workers import Job, describe_error
 
 STRENGTH_STEPS = 100  # slider steps per unit of strength
-
-
-def describe_direction(name: str) -> str:
-    """Readable name of a direction key: 'hair_color:3' → 'hair color 3'."""
-    attr, _, value = name.partition(":")
-    text = attr.replace("_", " ")
-    return f"+{text}" if not value else f"{text} {value}"
+EXAMPLE_THUMB = 36
+ENCODE_BATCH = 256
 
 
 class TermRow(QWidget):
-    """One term of the sum: a face slot with a weight (negative to subtract)."""
+    """One term of the sum: a face picker with a weight (negative to subtract)."""
 
     changed = Signal()
     remove = Signal(object)
 
-    def __init__(self, title: str, context, weight: float = 1.0):
+    def __init__(self, title: str, session: ExplorerSession, faces_source, settings, weight: float = 1.0):
         super().__init__()
-        self.picker = SlotPicker(title, context, thumb=64)
+        self.picker = FacePicker(title, session, thumb=64, faces_source=faces_source, settings=settings)
         self.weight = double_spin_box(-3.0, 3.0, weight, 0.1, prefix="× ")
         self.remove_button = QPushButton("✕")
         self.remove_button.setFixedWidth(28)
@@ -62,11 +62,12 @@ class DirectionRow(QWidget):
         super().__init__()
         self.name = name
         self.label = QLabel(describe_direction(name))
-        self.label.setMinimumWidth(120)
+        self.label.setMinimumWidth(140)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(-3 * STRENGTH_STEPS, 3 * STRENGTH_STEPS)
         self.slider.setValue(round(strength * STRENGTH_STEPS))
         self.value_label = QLabel()
+        self.value_label.setMinimumWidth(40)
         self.remove_button = QPushButton("✕")
         self.remove_button.setFixedWidth(28)
         layout = QHBoxLayout(self)
@@ -88,15 +89,113 @@ class DirectionRow(QWidget):
         self.changed.emit()
 
 
+class ExamplesBox(QGroupBox):
+    """Define a direction by example: faces with a trait, faces without it, a name."""
+
+    error = Signal(str)
+    created = Signal(str)
+
+    def __init__(self, session: ExplorerSession):
+        super().__init__("New direction from examples")
+        self.session = session
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("name of the trait, e.g. “big hair”")
+        self.create_button = QPushButton("Create direction")
+        self.rows: dict[str, QLabel] = {}
+        self.counts: dict[str, QLabel] = {}
+        layout = QVBoxLayout(self)
+        hint = QLabel("Add faces that have the trait and faces that don't: the explorer's face (move through "
+                      "its history with Undo), or click faces in the Map after choosing “adds an example”.")
+        hint.setWordWrap(True)
+        hint.setStyleSheet("color: #505050;")
+        layout.addWidget(hint)
+        for kind, title in (("with", "With the trait"), ("without", "Without it")):
+            row = QHBoxLayout()
+            count = QLabel()
+            count.setMinimumWidth(120)
+            thumbs = QLabel()
+            thumbs.setMinimumHeight(EXAMPLE_THUMB + 2)
+            add = QPushButton("+ explorer face")
+            clear = QPushButton("Clear")
+            add.clicked.connect(lambda checked=False, k=kind: self.add_explorer_face(k))
+            clear.clicked.connect(lambda checked=False, k=kind: self._clear(k))
+            row.addWidget(count)
+            row.addWidget(thumbs, 1)
+            row.addWidget(add)
+            row.addWidget(clear)
+            layout.addLayout(row)
+            self.rows[kind], self.counts[kind] = thumbs, count
+            count.setProperty("title", title)
+        name_row = QHBoxLayout()
+        name_row.addWidget(self.name, 1)
+        name_row.addWidget(self.create_button)
+        layout.addLayout(name_row)
+        self.create_button.clicked.connect(self.create)
+        self.name.returnPressed.connect(self.create)
+        self._unsubscribe = [session.examples_changed.connect(self.refresh)]
+        self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])
+        self.refresh()
+
+    def add_explorer_face(self, kind: str) -> None:
+        self.session.add_example(kind, slots.from_current(self.session.state.values))
+
+    def _clear(self, kind: str) -> None:
+        for _ in range(len(self.session.examples[kind])):
+            self.session.remove_example(kind, 0)
+
+    def refresh(self) -> None:
+        for kind in EXAMPLE_KINDS:
+            examples = self.session.examples[kind]
+            label = self.counts[kind]
+            label.setText(f"{label.property('title')}: {len(examples)}")
+            if not examples:
+                self.rows[kind].clear()
+                continue
+            latents = torch.stack([slot.latent for slot in examples[-10:]])
+            images = self.session.renderer.render_batch(latents)
+            strip = torch.cat(list(images), dim=2)
+            self.rows[kind].setPixmap(to_pixmap(strip).scaledToHeight(EXAMPLE_THUMB))
+        ready = all(self.session.examples[kind] for kind in EXAMPLE_KINDS)
+        self.create_button.setEnabled(ready)
+
+    def create(self) -> bool:
+        try:
+            self.session.direction_from_examples(self.name.text())
+        except ValueError as exc:
+            self.error.emit(str(exc))
+            return False
+        self.created.emit(self.name.text().strip())
+        self.name.clear()
+        self.session.clear_examples()
+        return True
+
+
+def directions_from_folder(control, model, folder: str) -> dict:
+    """Encode a labelled folder (cancellable, with progress) and compute its attribute directions."""
+    cache = open_folder(folder, model.image_size, log=lambda m: None, should_stop=control.should_stop,
+                        progress_cb=control.progress)
+    if not cache.has_labels:
+        raise ValueError(f"{folder} has no Cartoon Set CSV labels to compute directions from")
+    indices = list(range(len(cache)))
+    mus = []
+    for start in range(0, len(indices), ENCODE_BATCH):
+        control.check()
+        mus.append(encode_all(model, cache, indices[start : start + ENCODE_BATCH])[0])
+        control.progress(min(start + ENCODE_BATCH, len(indices)), len(indices), "encoding faces")
+    return {"model": model, "folder": folder, "directions": compute_directions(torch.cat(mus), cache.label_tensor())}
+
+
 class ArithmeticPanel(QWidget):
     """Builds z = Σ wᵢ·faceᵢ + Σ sⱼ·directionⱼ and shows the decoded result live."""
 
     send_to_explorer = Signal(object)
     error = Signal(str)
 
-    def __init__(self, context):
+    def __init__(self, session: ExplorerSession, faces_source=None, settings=None):
         super().__init__()
-        self.context = context
+        self.session = session
+        self.faces_source = faces_source
+        self.settings = settings
         self.terms: list[TermRow] = []
         self.direction_rows: list[DirectionRow] = []
         self.result = None
@@ -117,32 +216,41 @@ class ArithmeticPanel(QWidget):
         self.add_direction_button = QPushButton("Add direction")
         self.directions_box = QVBoxLayout()
         self.keep_fixed = QListWidget()
-        self.keep_fixed.setMaximumHeight(110)
+        self.keep_fixed.setFlow(QListView.Flow.TopToBottom)
+        self.keep_fixed.setWrapping(True)
+        self.keep_fixed.setResizeMode(QListView.ResizeMode.Adjust)
+        self.keep_fixed.setGridSize(QSize(190, 24))
+        self.keep_fixed.setMinimumHeight(150)
         self.keep_fixed.setToolTip("Checked attributes stay as they are while the directions are applied")
         self.no_directions = QLabel()
         self.no_directions.setWordWrap(True)
         self.compute_button = QPushButton("Compute directions from a labelled folder…")
-        self.background = Background(self)
+        self.job = Job("directions", self)
+        self.job_progress = JobProgress(self.job)
+        self.examples = ExamplesBox(session)
         directions_group = QGroupBox("Attribute directions")
         d_layout = QVBoxLayout(directions_group)
         d_layout.addWidget(self.no_directions)
         d_layout.addWidget(self.compute_button)
+        d_layout.addWidget(self.job_progress)
         row = QHBoxLayout()
         row.addWidget(self.direction_choice, 1)
         row.addWidget(self.add_direction_button)
         d_layout.addLayout(row)
         d_layout.addLayout(self.directions_box)
-        d_layout.addWidget(QLabel("Keep fixed:"))
-        d_layout.addWidget(self.keep_fixed)
+        d_layout.addWidget(QLabel("Keep fixed while applying directions:"))
+        d_layout.addWidget(self.keep_fixed, 1)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(terms_group)
-        left_layout.addWidget(directions_group)
-        left_layout.addStretch(1)
+        left_layout.addWidget(directions_group, 1)
+        left_layout.addWidget(self.examples)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(left)
+        scroll.setMinimumWidth(560)
 
         self.face = FaceView(minimum=256)
         self.formula = QLabel()
@@ -158,21 +266,30 @@ class ArithmeticPanel(QWidget):
         right.addLayout(actions)
 
         layout = QHBoxLayout(self)
-        layout.addWidget(scroll, 1)
-        layout.addLayout(right, 1)
+        layout.addWidget(scroll, 3)
+        layout.addLayout(right, 2)
 
         self.add_term_button.clicked.connect(lambda: self.add_term())
         self.preset_button.clicked.connect(self.preset_analogy)
         self.add_direction_button.clicked.connect(lambda: self.add_direction(self.direction_choice.currentData()))
         self.keep_fixed.itemChanged.connect(lambda _: self.update_result())
-        self.send_button.clicked.connect(lambda: self.result is not None and self.send_to_explorer.emit(self.result))
+        self.send_button.clicked.connect(self.send_result)
         self.export_button.clicked.connect(self._ask_export)
         self.compute_button.clicked.connect(self._ask_compute)
-        self.background.finished.connect(self._directions_computed)
-        self.background.error.connect(self.error)
+        self.job.finished.connect(self._directions_computed)
+        self.job.errored.connect(self._compute_failed)
+        self.job.cancelled.connect(lambda: self.session.report("computing directions cancelled; nothing changed"))
+        self.job.running_changed.connect(lambda running: self.compute_button.setEnabled(not running))
+        self.examples.error.connect(self.error)
+        self.examples.created.connect(lambda name: self.add_direction(name, 1.0))
+        self._unsubscribe = [session.model_changed.connect(self.reset_for_session),
+                             session.directions_changed.connect(self._directions_changed)]
+        self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])
+        self.reset_for_session()
 
     # ------------------------------------------------------------ model
     def reset_for_session(self) -> None:
+        self.job.cancel()
         for row in list(self.terms):
             self._remove_term(row, update=False)
         for row in list(self.direction_rows):
@@ -180,8 +297,15 @@ class ArithmeticPanel(QWidget):
         self._refresh_direction_lists()
         self.preset_analogy()
 
+    def _directions_changed(self, names) -> None:
+        for row in [r for r in self.direction_rows if r.name not in names]:
+            self._remove_direction(row, update=False)
+        self._refresh_direction_lists()
+        self.update_result()
+
     def _refresh_direction_lists(self) -> None:
-        names = list(self.context.session.checkpoint.directions)
+        names = list(self.session.directions)
+        kept = set(self.kept_names())
         self.direction_choice.clear()
         self.keep_fixed.blockSignals(True)
         self.keep_fixed.clear()
@@ -190,19 +314,21 @@ class ArithmeticPanel(QWidget):
             item = QListWidgetItem(describe_direction(name))
             item.setData(Qt.ItemDataRole.UserRole, name)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Unchecked)
+            item.setCheckState(Qt.CheckState.Checked if name in kept else Qt.CheckState.Unchecked)
+            item.setToolTip(f"Keep “{describe_direction(name)}” as it is")
             self.keep_fixed.addItem(item)
         self.keep_fixed.blockSignals(False)
         has = bool(names)
         self.no_directions.setVisible(not has)
         self.no_directions.setText("This model has no attribute directions (it was trained on an unlabelled folder). "
-                                   "Compute them from a folder of Cartoon Set images with their CSV labels.")
+                                   "Compute them from a folder of Cartoon Set images with their CSV labels, or "
+                                   "define one from examples below.")
         for widget in (self.direction_choice, self.add_direction_button, self.keep_fixed):
             widget.setEnabled(has)
 
     # ------------------------------------------------------------ terms
     def add_term(self, weight: float = 1.0, source: str = "random") -> TermRow:
-        row = TermRow(f"Face {chr(ord('A') + len(self.terms))}", self.context, weight)
+        row = TermRow(f"Face {chr(ord('A') + len(self.terms))}", self.session, self.faces_source, self.settings, weight)
         row.changed.connect(self.update_result)
         row.remove.connect(self._remove_term)
         row.picker.error.connect(self.error)
@@ -225,7 +351,7 @@ class ArithmeticPanel(QWidget):
             self.update_result()
 
     def preset_analogy(self) -> None:
-        """A + 1·(B − C): A is the explorer's face, B and C random faces."""
+        """A + 1·(B − C): A follows the explorer's face, B and C are random faces."""
         for row in list(self.terms):
             self._remove_term(row, update=False)
         self.add_term(1.0, "current")
@@ -234,7 +360,7 @@ class ArithmeticPanel(QWidget):
 
     # ------------------------------------------------------------ directions
     def add_direction(self, name: str, strength: float = 1.0) -> DirectionRow | None:
-        if not name:
+        if not name or name not in self.session.directions:
             return None
         row = DirectionRow(name, strength)
         row.changed.connect(self.update_result)
@@ -258,34 +384,32 @@ class ArithmeticPanel(QWidget):
                 if self.keep_fixed.item(i).checkState() == Qt.CheckState.Checked]
 
     def _ask_compute(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Labelled dataset folder")
+        folder = ask_folder(self, "dataset", "Labelled dataset folder", self.settings)
         if folder:
             self.compute_directions_from(folder)
 
     def compute_directions_from(self, folder: str) -> bool:
-        """Encode a labelled folder off the GUI thread and attach its directions to the model."""
-        model = self.context.session.model
-
-        def work():
-            cache = open_folder(folder, model.image_size, log=lambda m: None)
-            if not cache.has_labels:
-                raise ValueError(f"{folder} has no Cartoon Set CSV labels")
-            mu, _ = encode_all(model, cache, list(range(len(cache))))
-            return compute_directions(mu, cache.label_tensor())
-
+        """Encode a labelled folder off the GUI thread (progress, Cancel) and give the model its directions."""
         self.no_directions.setText("computing directions…")
-        return self.background.start(work)
+        return self.job.start(directions_from_folder, self.session.model, folder)
 
-    def _directions_computed(self, directions: dict) -> None:
-        self.context.session.checkpoint.directions = directions
+    def _directions_computed(self, result: dict) -> None:
+        if result["model"] is not self.session.model:
+            return
+        directions = result["directions"]
+        self.session.set_directions(directions, note=f"computed {len(directions)} attribute directions from "
+                                                     f"{result['folder']}")
+
+    def _compute_failed(self, exc: BaseException) -> None:
         self._refresh_direction_lists()
+        self.error.emit(describe_error(exc))
 
     # ------------------------------------------------------------ result
     def update_result(self) -> None:
         terms = [(row.weight.value(), row.picker.latent) for row in self.terms if row.picker.latent is not None]
         if not terms:
             return
-        directions = self.context.session.checkpoint.directions
+        directions = self.session.directions
         applied = [(row.strength, directions[row.name]) for row in self.direction_rows]
         kept = [directions[name] for name in self.kept_names() if name not in {row.name for row in self.direction_rows}]
         try:
@@ -293,18 +417,23 @@ class ArithmeticPanel(QWidget):
         except ValueError as exc:
             self.error.emit(str(exc))
             return
-        self.face.set_image(self.context.session.renderer.render_batch(self.result.reshape(1, -1))[0])
+        self.face.set_image(self.session.render(self.result))
         parts = [f"{w:+.1f}·{chr(ord('A') + i)}" for i, (w, _) in enumerate(terms)]
         parts += [f"{row.strength:+.2f}·[{describe_direction(row.name)}]" for row in self.direction_rows]
         self.formula.setText("result = " + " ".join(parts).lstrip("+"))
 
+    def send_result(self) -> None:
+        """The result to the explorer; faces that follow the explorer keep theirs, so the result stays put."""
+        if self.result is not None:
+            with holding([row.picker for row in self.terms]):
+                self.send_to_explorer.emit(self.result)
+
     def export_path(self, path: str, size: int = 512) -> bool:
         if self.result is None:
             return False
-        image = self.context.session.renderer.render_batch(self.result.reshape(1, -1))[0]
-        return export_face(self, path, image, size, self.result, self.context.session.name)
+        return export_face(self, path, self.session.render(self.result), size, self.result)
 
     def _ask_export(self) -> None:
-        path = ask_save_path(self, "Export PNG", "arithmetic.png", "PNG image (*.png)", ".png")
+        path = ask_save_path(self, "Export PNG", "arithmetic.png", "PNG image (*.png)", ".png", "export", self.settings)
         if path:
             self.export_path(path)

@@ -1,17 +1,67 @@
-"""File dialogs shared by the panels."""
+"""File dialogs shared by the panels: they start in the last folder used for that kind of file."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QSettings, QStandardPaths
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from vae import export
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff)"
+LATENT_FILTER = "Latent JSON (*.json)"
+CHECKPOINT_FILTER = "Checkpoints (*.pt);;All files (*)"
+
+_settings: QSettings | None = None  # the app's settings; set by the main window
 
 
-def ask_save_path(parent: QWidget, title: str, default_name: str, file_filter: str, suffix: str) -> str | None:
+def use_settings(settings: QSettings) -> None:
+    """Remember last folders in ``settings`` (the main window's)."""
+    global _settings
+    _settings = settings
+
+
+def _store(settings: QSettings | None) -> QSettings:
+    return settings or _settings or QSettings("FaceExplorer", "FaceExplorer")
+
+
+def default_folder(kind: str) -> str:
+    """Where a dialog for ``kind`` opens the first time: Pictures for images, else the home folder."""
+    if kind in ("image", "export"):
+        pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+        if pictures and Path(pictures).is_dir():
+            return pictures
+    return str(Path.home())
+
+
+def last_folder(kind: str, settings: QSettings | None = None) -> str:
+    folder = _store(settings).value(f"folders/{kind}")
+    return str(folder) if folder and Path(str(folder)).is_dir() else default_folder(kind)
+
+
+def remember_folder(kind: str, path: str, settings: QSettings | None = None) -> None:
+    folder = Path(path) if Path(path).is_dir() else Path(path).parent
+    _store(settings).setValue(f"folders/{kind}", str(folder))
+
+
+def ask_open_path(parent: QWidget, kind: str, title: str, file_filter: str, settings: QSettings | None = None) -> str | None:
+    path, _ = QFileDialog.getOpenFileName(parent, title, last_folder(kind, settings), file_filter)
+    if path:
+        remember_folder(kind, path, settings)
+    return path or None
+
+
+def ask_folder(parent: QWidget, kind: str, title: str, settings: QSettings | None = None) -> str | None:
+    folder = QFileDialog.getExistingDirectory(parent, title, last_folder(kind, settings))
+    if folder:
+        remember_folder(kind, folder, settings)
+    return folder or None
+
+
+def ask_save_path(parent: QWidget, title: str, default_name: str, file_filter: str, suffix: str,
+                  kind: str = "export", settings: QSettings | None = None) -> str | None:
     """A save path ending in ``suffix``; an existing file is only replaced if the user agrees."""
-    path, _ = QFileDialog.getSaveFileName(parent, title, default_name, file_filter,
+    start = str(Path(last_folder(kind, settings)) / default_name)
+    path, _ = QFileDialog.getSaveFileName(parent, title, start, file_filter,
                                           options=QFileDialog.Option.DontConfirmOverwrite)
     if not path:
         return None
@@ -21,14 +71,5 @@ def ask_save_path(parent: QWidget, title: str, default_name: str, file_filter: s
         answer = QMessageBox.question(parent, "Replace file?", f"{path} already exists. Replace it?")
         if answer != QMessageBox.StandardButton.Yes:
             return None
+    remember_folder(kind, path, settings)
     return path
-
-
-def export_face(panel, path: str, image, size: int, latent, checkpoint_name: str) -> bool:
-    """Write one face PNG (+ latent JSON); on failure emit ``panel.error`` and return False."""
-    try:
-        export.save_face(path, image, size, latent, checkpoint_name)
-    except (export.ExportError, ValueError) as exc:
-        panel.error.emit(str(exc))
-        return False
-    return True

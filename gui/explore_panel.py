@@ -2,53 +2,71 @@
 
 from __future__ import annotations
 
-import torch
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
-    QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider,
-    QToolButton, QVBoxLayout, QWidget,
+    QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSlider, QStyle, QStyleOptionSlider, QToolButton,
+    QVBoxLayout, QWidget,
 )
 
 from vae import export
-from vae.data import ImageLoadError
 from vae.session import SLIDER_RANGE, ExplorerSession
 
 from .controls import double_spin_box, spin_box
-from .dialogs import ask_save_path, export_face
-from .qt_images import to_pixmap
+from .dialogs import IMAGE_FILTER, LATENT_FILTER, ask_open_path, ask_save_path
+from .widgets import FaceView, JobProgress
+from .workers import Job, describe_error
 
 STEPS_PER_UNIT = 100
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp)"
 LOCK_STYLE = ("QToolButton { font-size: 9px; color: #909090; border: 1px solid transparent; padding: 0 2px; }"
               "QToolButton:checked { color: white; background: #d9822b; border-radius: 3px; }")
+ACCENT = QColor("#2a82da")
+MUTED = QColor("#b8b8b8")
 
 
-class FaceView(QLabel):
-    """Shows one face, scaled smoothly to fill the widget's square."""
+class CentreSlider(QSlider):
+    """A vertical slider whose fill runs from the centre (0) to the handle, so 0 looks like 0."""
 
-    def __init__(self, minimum: int = 256):
-        super().__init__()
-        self.setMinimumSize(minimum, minimum)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setStyleSheet("background: white; border: 1px solid #c8c8c8;")
-        self._image: torch.Tensor | None = None
+    hovered = Signal(bool)
 
-    def set_image(self, image: torch.Tensor) -> None:
-        self._image = image
-        self._repaint()
+    def __init__(self, active: bool = True):
+        super().__init__(Qt.Orientation.Vertical)
+        self.active = active
+        self.setMouseTracking(True)
 
-    def _repaint(self) -> None:
-        if self._image is not None:
-            side = max(16, min(self.width(), self.height()) - 4)
-            self.setPixmap(to_pixmap(self._image, side))
+    def enterEvent(self, event):
+        super().enterEvent(event)
+        self.hovered.emit(True)
 
-    def resizeEvent(self, event):
-        super().resizeEvent(event)
-        self._repaint()
+    def leaveEvent(self, event):
+        super().leaveEvent(event)
+        self.hovered.emit(False)
 
-    def sizeHint(self) -> QSize:
-        return QSize(448, 448)
+    def _y(self, value: int) -> float:
+        option = QStyleOptionSlider()
+        self.initStyleOption(option)
+        handle = self.style().subControlRect(QStyle.ComplexControl.CC_Slider, option,
+                                             QStyle.SubControl.SC_SliderHandle, self)
+        span = self.height() - handle.height()
+        pos = QStyle.sliderPositionFromValue(self.minimum(), self.maximum(), value, span, upsideDown=True)
+        return pos + handle.height() / 2
+
+    def paintEvent(self, event):
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        x = self.width() / 2
+        top, bottom = self._y(self.maximum()), self._y(self.minimum())
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor("#e4e4e4"))
+        painter.drawRoundedRect(QRectF(x - 2, top, 4, bottom - top), 2, 2)
+        centre, here = self._y(0), self._y(self.value())
+        painter.setBrush(ACCENT if self.active else MUTED)
+        painter.drawRect(QRectF(x - 2, min(centre, here), 4, abs(here - centre)))
+        painter.setPen(QPen(QColor("#909090"), 1))
+        painter.drawLine(int(x - 5), int(centre), int(x + 5), int(centre))
+        painter.setPen(QPen(QColor("#5a5a5a" if self.isSliderDown() else "#808080"), 1))
+        painter.setBrush(QColor("white"))
+        painter.drawEllipse(QRectF(x - 6, here - 6, 12, 12))
 
 
 class LatentSlider(QWidget):
@@ -57,15 +75,18 @@ class LatentSlider(QWidget):
     moved = Signal(int, float)
     pressed = Signal()
     released = Signal()
-    lock_toggled = Signal(int)
+    lock_toggled = Signal(int, bool)
+    hovered = Signal(int, bool)
 
     def __init__(self, dim: int, active: bool, kl: float | None):
         super().__init__()
         self.dim = dim
-        self.slider = QSlider(Qt.Orientation.Vertical)
+        self.kl = kl
+        self.slider = CentreSlider(active)
         self.slider.setRange(-int(SLIDER_RANGE * STEPS_PER_UNIT), int(SLIDER_RANGE * STEPS_PER_UNIT))
         self.slider.setPageStep(STEPS_PER_UNIT // 2)
-        self.slider.setMinimumHeight(120)
+        self.slider.setMinimumHeight(110)
+        self.slider.setMinimumWidth(16)
         self.label = QLabel(f"z{dim}")
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.lock = QToolButton()
@@ -74,12 +95,9 @@ class LatentSlider(QWidget):
         self.lock.setStyleSheet(LOCK_STYLE)
         self.lock.setToolTip(f"Lock z{dim}: keep it when randomising")
         self.lock.setAutoRaise(True)
-        usage = f"KL {kl:.2f} nats" if kl is not None else "usage unknown"
-        self.setToolTip(f"z{dim}: {usage}" + ("" if active else " — unused by the model"))
         if not active:
             self.label.setText(f"z{dim}·")
             self.label.setStyleSheet("color: #a0a0a0;")
-            self.slider.setStyleSheet("QSlider::groove:vertical { background: #e6e6e6; width: 4px; }")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(1, 1, 1, 1)
         layout.setSpacing(1)
@@ -90,37 +108,57 @@ class LatentSlider(QWidget):
         self.slider.valueChanged.connect(lambda v: self.moved.emit(self.dim, v / STEPS_PER_UNIT))
         self.slider.sliderPressed.connect(self.pressed)
         self.slider.sliderReleased.connect(self.released)
-        self.lock.toggled.connect(self._lock_changed)
+        self.slider.hovered.connect(lambda inside: self.hovered.emit(self.dim, inside))
+        self.lock.toggled.connect(lambda checked: self.lock_toggled.emit(self.dim, checked))
+        self._describe()
 
-    def _lock_changed(self, checked: bool) -> None:
-        self.lock_toggled.emit(self.dim)
+    @property
+    def value(self) -> float:
+        return self.slider.value() / STEPS_PER_UNIT
 
-    def show_value(self, value: float, locked: bool) -> None:
+    def describe(self) -> str:
+        """``z5 = +1.25σ · KL 2.10 nats`` (what the value readout shows for this slider)."""
+        usage = f"KL {self.kl:.2f} nats" if self.kl is not None else "usage unknown"
+        return f"z{self.dim} = {self.value:+.2f}σ · {usage}" + ("" if self.active else " · unused by the model")
+
+    def _describe(self) -> None:
+        self.setToolTip(self.describe())
+
+    def show_value(self, value: float) -> None:
         """Reflect the state without emitting signals back into it."""
         self.slider.blockSignals(True)
         self.slider.setValue(round(max(-SLIDER_RANGE, min(SLIDER_RANGE, value)) * STEPS_PER_UNIT))
         self.slider.blockSignals(False)
+        self._describe()
+
+    def show_lock(self, locked: bool) -> None:
         self.lock.blockSignals(True)
         self.lock.setChecked(locked)
         self.lock.blockSignals(False)
 
 
 class ExplorePanel(QWidget):
-    """The face and its latent sliders, with Random/Reset/Encode/Load/Save/Export."""
+    """The face and its latent sliders, with Random/Reset/Zero/Encode/Load/Save/Export."""
 
     error = Signal(str)
 
-    def __init__(self):
+    def __init__(self, session: ExplorerSession, settings=None):
         super().__init__()
-        self.session: ExplorerSession | None = None
+        self.session = session
+        self.settings = settings
         self.sliders: dict[int, LatentSlider] = {}
         self.face = FaceView()
+        self._hover: int | None = None
+        self._dragging: int | None = None
 
         self.random_button = QPushButton("Random")
-        self.random_button.setToolTip("A new face from the prior (R); locked sliders stay")
+        self.random_button.setToolTip("A new face from the prior (R); locked sliders stay, and the others are drawn "
+                                      "to suit them")
         self.temperature = double_spin_box(0.0, 2.0, 0.8, 0.1, prefix="temperature ")
         self.reset_button = QPushButton("Reset")
-        self.reset_button.setToolTip("All sliders to zero: the average face (Home)")
+        self.reset_button.setToolTip("The model's typical face: the most likely mean of its fitted prior (Home)")
+        self.zero_button = QPushButton("Zero all")
+        self.zero_button.setToolTip("Every slider to 0 (Shift+Home)")
         self.encode_button = QPushButton("Encode image…")
         self.encode_button.setToolTip("Set the sliders to an image's encoding (or drop an image on the window)")
         self.load_button = QPushButton("Load latent…")
@@ -128,35 +166,52 @@ class ExplorePanel(QWidget):
         self.export_button = QPushButton("Export PNG…")
         self.export_size = spin_box(64, 1024, 512, suffix=" px")
         self.export_size.setSingleStep(64)
+        self.encoder = Job("encode image", self)
+        self.encode_progress = JobProgress(self.encoder)
 
         buttons = QHBoxLayout()
-        for widget in (self.random_button, self.temperature, self.reset_button, self.encode_button, self.load_button,
-                       self.save_button, self.export_button, self.export_size):
+        for widget in (self.random_button, self.temperature, self.reset_button, self.zero_button, self.encode_button,
+                       self.load_button, self.save_button, self.export_button, self.export_size):
             buttons.addWidget(widget)
         buttons.addStretch(1)
 
         self.slider_box = QGroupBox("Latent dimensions (±3σ), most used first")
-        self.slider_grid = QGridLayout(self.slider_box)
+        box_layout = QVBoxLayout(self.slider_box)
+        self.readout = QLabel("Point at a slider to see its value")
+        self.readout.setStyleSheet("color: #404040; font-family: monospace;")
+        box_layout.addWidget(self.readout)
+        self.slider_grid = QGridLayout()
         self.slider_grid.setSpacing(2)
+        box_layout.addLayout(self.slider_grid, 1)
 
         top = QHBoxLayout()
         top.addWidget(self.face, 5)
         top.addWidget(self.slider_box, 7)
         layout = QVBoxLayout(self)
         layout.addLayout(top, 1)
+        layout.addWidget(self.encode_progress)
         layout.addLayout(buttons)
 
         self.random_button.clicked.connect(self.randomize)
-        self.reset_button.clicked.connect(lambda: self.session and self.session.state.reset())
+        self.reset_button.clicked.connect(lambda: self.session.state.reset())
+        self.zero_button.clicked.connect(lambda: self.session.state.zero())
         self.encode_button.clicked.connect(self._ask_encode)
         self.load_button.clicked.connect(self._ask_load_latent)
         self.save_button.clicked.connect(self._ask_save_latent)
         self.export_button.clicked.connect(self.ask_export)
+        self.encoder.finished.connect(self._encoded)
+        self.encoder.errored.connect(lambda exc: self.error.emit(describe_error(exc)))
+
+        self._unsubscribe = [session.model_changed.connect(self.rebuild),
+                             session.values_changed.connect(self._values_changed),
+                             session.locks_changed.connect(self._locks_changed)]
+        self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])
+        self.rebuild()
 
     # ------------------------------------------------------------ model
-    def set_session(self, session: ExplorerSession) -> None:
-        """Show a (new) model: rebuild the sliders and observe its latent state."""
-        self.session = session
+    def rebuild(self) -> None:
+        """Show the session's (new) model: one slider per dimension, most used first."""
+        session = self.session
         for slider in self.sliders.values():
             slider.setParent(None)
             slider.deleteLater()
@@ -166,42 +221,79 @@ class ExplorePanel(QWidget):
         for position, dim in enumerate(session.dimension_order):
             slider = LatentSlider(dim, session.is_active(dim), None if kl is None else float(kl[dim]))
             slider.moved.connect(self._slider_moved)
-            slider.pressed.connect(session.state.begin_drag)
-            slider.released.connect(session.state.end_drag)
-            slider.lock_toggled.connect(session.state.toggle_lock)
+            slider.pressed.connect(lambda d=dim: self._drag(d, True))
+            slider.released.connect(lambda d=dim: self._drag(d, False))
+            slider.lock_toggled.connect(lambda d, locked: self.session.state.set_lock(d, locked))
+            slider.hovered.connect(self._hovered)
             self.slider_grid.addWidget(slider, position // columns, position % columns)
             self.sliders[dim] = slider
-        session.state.subscribe(self.refresh)
+        self._hover = self._dragging = None
         self.refresh()
+
+    def _drag(self, dim: int, down: bool) -> None:
+        if down:
+            self._dragging = dim
+            self.session.state.begin_drag()
+        else:
+            self._dragging = None
+            self.session.state.end_drag()
+        self._show_readout()
+
+    def _hovered(self, dim: int, inside: bool) -> None:
+        self._hover = dim if inside else (None if self._hover == dim else self._hover)
+        self._show_readout()
+
+    def _show_readout(self) -> None:
+        dim = self._dragging if self._dragging is not None else self._hover
+        if dim is not None and dim in self.sliders:
+            self.readout.setText(self.sliders[dim].describe())
 
     def _slider_moved(self, dim: int, value: float) -> None:
         self.session.state.set_dim(dim, value)
 
+    def _values_changed(self, dims) -> None:
+        values = self.session.state.values
+        for dim in dims:
+            if dim in self.sliders:
+                self.sliders[dim].show_value(float(values[dim]))
+        self._show_readout()
+        self.face.set_image(self.session.current_image())
+
+    def _locks_changed(self, locks) -> None:
+        for dim, slider in self.sliders.items():
+            slider.show_lock(dim in locks)
+
     def refresh(self) -> None:
-        """Pull the state into the widgets: every slider, then one decode."""
+        """Pull the whole state into the widgets: every slider and lock, then one decode."""
         state = self.session.state
         values = state.values
         for dim, slider in self.sliders.items():
-            slider.show_value(float(values[dim]), dim in state.locks)
+            slider.show_value(float(values[dim]))
+            slider.show_lock(dim in state.locks)
         self.face.set_image(self.session.current_image())
 
     # ------------------------------------------------------------ actions
     def randomize(self) -> None:
-        if self.session:
-            self.session.state.randomize(self.temperature.value())
+        self.session.state.randomize(self.temperature.value())
 
     def encode_path(self, path: str) -> bool:
-        """Set the latent to the encoding of an image file; False (and an error) if it cannot be read."""
-        try:
-            mu = self.session.encode_file(path)
-        except ImageLoadError as exc:
-            self.error.emit(str(exc))
-            return False
+        """Start encoding an image file off the GUI thread; the sliders move when it is done."""
+        session = self.session
+        model = session.model
+        started = self.encoder.start(lambda control: (model, path, session.encode_file(path)))
+        if started:
+            self.session.report(f"encoding {path}…")
+        return started
+
+    def _encoded(self, result) -> None:
+        model, path, mu = result
+        if model is not self.session.model:
+            return  # another model was opened meanwhile: this encoding belongs to the old one
         self.session.state.set_values(mu)
-        return True
+        self.session.report(f"encoded {path}")
 
     def _ask_encode(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Encode image", "", IMAGE_FILTER)
+        path = ask_open_path(self, "image", "Encode image", IMAGE_FILTER, self.settings)
         if path:
             self.encode_path(path)
 
@@ -209,35 +301,49 @@ class ExplorePanel(QWidget):
         try:
             latents = export.load_latents(path)
             self.session.state.set_values(latents[0])
-        except ValueError as exc:
+        except (ValueError, OSError) as exc:
             self.error.emit(str(exc))
             return False
+        self.session.report(f"loaded the latent in {path}")
         return True
 
     def _ask_load_latent(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load latent", "", "Latent JSON (*.json)")
+        path = ask_open_path(self, "latent", "Load latent", LATENT_FILTER, self.settings)
         if path:
             self.load_latent_path(path)
 
     def save_latent_path(self, path: str) -> bool:
         try:
-            export.save_latents(path, self.session.state.values, self.session.name)
-        except export.ExportError as exc:
+            written = export.save_latents(path, self.session.state.values, self.session.name)
+        except (export.ExportError, ValueError) as exc:
             self.error.emit(str(exc))
             return False
+        self.session.report(f"saved the latent to {written}")
         return True
 
     def _ask_save_latent(self) -> None:
-        path = ask_save_path(self, "Save latent", "face.json", "Latent JSON (*.json)", ".json")
+        path = ask_save_path(self, "Save latent", "face.json", LATENT_FILTER, ".json", "latent", self.settings)
         if path:
             self.save_latent_path(path)
 
     def export_path(self, path: str, size: int | None = None) -> bool:
         """Write the current face as a PNG (with its latent beside it)."""
-        return export_face(self, path, self.session.current_image(), size or self.export_size.value(),
-                           self.session.state.values, self.session.name)
+        size = size or self.export_size.value()
+        return export_face(self, path, self.session.current_image(), size, self.session.state.values)
 
     def ask_export(self) -> None:
-        path = ask_save_path(self, "Export PNG", "face.png", "PNG image (*.png)", ".png")
+        path = ask_save_path(self, "Export PNG", "face.png", "PNG image (*.png)", ".png", "export", self.settings)
         if path:
             self.export_path(path)
+
+
+def export_face(panel, path: str, image, size: int, latent) -> bool:
+    """Write one face PNG (+ latent JSON) and say so in the status bar; on failure emit ``panel.error``."""
+    session = panel.session
+    try:
+        written = export.save_face(path, image, size, latent, session.name)
+    except (export.ExportError, ValueError) as exc:
+        panel.error.emit(str(exc))
+        return False
+    session.report(f"wrote {written} ({size}×{size} px) and {export.sidecar_path(written).name}")
+    return True

@@ -1,43 +1,72 @@
-"""The main window: menus, shortcuts, status bar, and the Explore/Train/Morph/Arithmetic panels."""
+"""The main window: menus, shortcuts, status bar, and the Explore/Train/Morph/Arithmetic/Map panels.
+
+The window owns one :class:`~vae.session.ExplorerSession` for its whole life and hands it to every
+panel; panels never see the window. Status messages reach the status bar through the session's
+``status`` event; panels' errors reach a message box through their ``error`` signal.
+"""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QFileSystemWatcher, QSettings, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget
 
 from vae.checkpoint import CheckpointError
 from vae.data import IMAGE_SUFFIXES
 from vae.session import ExplorerSession
 
+from . import app_info, dialogs
 from .arithmetic_panel import ArithmeticPanel
 from .explore_panel import ExplorePanel
 from .map_panel import MapPanel
 from .morph_panel import MorphPanel
 from .train_panel import TrainPanel
 
-APP_NAME = "Face Explorer"
+APP_NAME = app_info.APP_NAME
 PANELS = ("explore", "train", "morph", "arithmetic", "map")
 MAX_RECENT = 8
+RELOAD_DELAY_MS = 300  # wait for a checkpoint being replaced to settle before reading it
+
+
+def format_facts(facts: dict) -> dict[str, str]:
+    """The model's facts as people read them: "val SSIM 0.949", "20,000 images"."""
+    def number(value, spec):
+        return "–" if value is None else format(value, spec)
+
+    rows = {
+        "Checkpoint": facts["checkpoint"],
+        "Trained on": f"{facts['dataset']}" + (f" ({facts['images']:,} images)" if facts.get("images") else ""),
+        "Image size": f"{facts['image_size']}×{facts['image_size']} px",
+        "Latent dimensions": str(facts["latent_dim"]),
+        "Epochs": str(facts["epochs"]),
+        "Validation SSIM": number(facts["val_ssim"], ".3f"),
+        "Validation PSNR": number(facts.get("val_psnr"), ".1f") + (" dB" if facts.get("val_psnr") is not None else ""),
+        "Attribute directions": str(facts["directions"]),
+        "Random faces from": facts["random faces from"],
+    }
+    return rows
 
 
 class MainWindow(QMainWindow):
-    """Face Explorer's window over one :class:`ExplorerSession` at a time."""
+    """Face Explorer's window over one :class:`ExplorerSession`."""
 
     def __init__(self, session: ExplorerSession, settings: QSettings | None = None):
         super().__init__()
         self.settings = settings or QSettings("FaceExplorer", "FaceExplorer")
+        dialogs.use_settings(self.settings)
         self.session = session
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
+        self._quit_when_idle = False
 
-        self.explore = ExplorePanel()
-        self.train = TrainPanel()
-        self.morph = MorphPanel(self)
-        self.arithmetic = ArithmeticPanel(self)
-        self.map_panel = MapPanel(self)
+        self.explore = ExplorePanel(session, self.settings)
+        self.train = TrainPanel(self.settings)
+        self.map_panel = MapPanel(session, self.settings)
+        self.morph = MorphPanel(session, self.map_panel.faces, self.settings)
+        self.arithmetic = ArithmeticPanel(session, self.map_panel.faces, self.settings)
         self.tabs = QTabWidget()
         for panel, title in ((self.explore, "Explore"), (self.train, "Train"), (self.morph, "Morph"),
                              (self.arithmetic, "Arithmetic"), (self.map_panel, "Map")):
@@ -46,14 +75,24 @@ class MainWindow(QMainWindow):
         self.facts_label = QLabel()
         self.statusBar().addPermanentWidget(self.facts_label)
 
-        for panel in (self.explore, self.morph, self.arithmetic, self.map_panel):
+        for panel in (self.explore, self.train, self.morph, self.arithmetic, self.map_panel):
             panel.error.connect(self.show_error)
         self.train.model_ready.connect(self.load_checkpoint)
+        self.train.loaded_model_path = lambda: self.session.path
         self.morph.send_to_explorer.connect(self.send_to_explorer)
         self.arithmetic.send_to_explorer.connect(self.send_to_explorer)
         self.map_panel.picked.connect(self._map_picked)
+        self.watcher = QFileSystemWatcher(self)
+        self.watcher.fileChanged.connect(self._model_file_changed)
+        self._reload_timer = QTimer(self, singleShot=True, interval=RELOAD_DELAY_MS)
+        self._reload_timer.timeout.connect(self._reload_model)
         self._build_menus()
-        self._set_session(session)
+        self._unsubscribe = [
+            session.status.connect(self.show_status),
+            session.model_changed.connect(self._model_changed),
+            session.history_changed.connect(self._history_changed),
+        ]
+        self._model_changed()
         geometry = self.settings.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -85,49 +124,73 @@ class MainWindow(QMainWindow):
         self.redo_action = self._action("&Redo", lambda: self.session.state.redo(), "Ctrl+Shift+Z", edit_menu)
         edit_menu.addSeparator()
         self._action("&Random face", self.explore.randomize, "R", edit_menu)
-        self._action("Re&set", lambda: self.session.state.reset(), "Home", edit_menu)
+        self._action("Re&set to the typical face", lambda: self.session.state.reset(), "Home", edit_menu)
+        self._action("&Zero all sliders", lambda: self.session.state.zero(), "Shift+Home", edit_menu)
+        self._action("Un&lock all sliders", lambda: self.session.state.clear_locks(), None, edit_menu)
 
         help_menu = self.menuBar().addMenu("&Help")
         self._action("&About Face Explorer", self.show_about, None, help_menu)
         self._refresh_recent()
 
-    def _refresh_history_actions(self) -> None:
-        self.undo_action.setEnabled(self.session.state.can_undo)
-        self.redo_action.setEnabled(self.session.state.can_redo)
+    def _history_changed(self, can_undo: bool, can_redo: bool) -> None:
+        self.undo_action.setEnabled(can_undo)
+        self.redo_action.setEnabled(can_redo)
 
     # ------------------------------------------------------------ model
-    def _set_session(self, session: ExplorerSession) -> None:
-        self.session = session
-        self.explore.set_session(session)
-        for panel in (self.morph, self.arithmetic, self.map_panel):
-            panel.reset_for_session()
-        session.state.subscribe(self._refresh_history_actions)
-        self._refresh_history_actions()
+    def _model_changed(self) -> None:
+        session = self.session
+        self._history_changed(session.state.can_undo, session.state.can_redo)
         facts = session.facts()
         ssim = f"{facts['val_ssim']:.3f}" if facts["val_ssim"] is not None else "–"
         self.facts_label.setText(
             f"{facts['checkpoint']} · data: {facts['dataset']} · {facts['image_size']}×{facts['image_size']} · "
             f"latent {facts['latent_dim']} · {facts['epochs']} epochs · val SSIM {ssim}")
         self.setWindowTitle(f"{APP_NAME} — {facts['checkpoint']}")
+        if self.watcher.files():
+            self.watcher.removePaths(self.watcher.files())
+        if session.path.exists():
+            self.watcher.addPath(str(session.path))
 
     def load_checkpoint(self, path: str) -> bool:
-        """Open a checkpoint; on failure show why and keep the current model."""
+        """Open a checkpoint; on any failure show why in a message box and keep the current model."""
         try:
-            session = ExplorerSession.open(path)
+            self.session.load(path)
         except CheckpointError as exc:
             self.show_error(str(exc))
             return False
-        self._set_session(session)
-        self.statusBar().showMessage(f"loaded {path}", 5000)
+        except (OSError, ValueError, RuntimeError) as exc:
+            self.show_error(f"{path}: cannot be opened as a checkpoint ({exc.__class__.__name__}: {exc})")
+            return False
+        self.show_status(f"loaded {path}")
         return True
 
+    def _model_file_changed(self, path: str) -> None:
+        self._reload_timer.start()  # a checkpoint is replaced by rename: wait for it to settle
+
+    def _reload_model(self) -> None:
+        """The loaded model's file changed on disk: read it again so every fact shown is the file's."""
+        path = self.session.path
+        if not path.exists():
+            self.show_status(f"{path} was removed; the model stays loaded")
+            return
+        try:
+            self.session.reload()
+        except CheckpointError as exc:
+            self.show_status(f"{path} changed but cannot be read ({exc}); the model stays as it was")
+            self.watcher.addPath(str(path))
+            return
+        facts = self.session.facts()
+        self.show_status(f"{path.name} changed on disk: reloaded ({facts['epochs']} epochs, "
+                         f"val SSIM {facts['val_ssim']:.3f})" if facts["val_ssim"] is not None else
+                         f"{path.name} changed on disk: reloaded")
+
     def _ask_checkpoint(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", "", "Checkpoints (*.pt);;All files (*)")
+        path = dialogs.ask_open_path(self, "checkpoint", "Open checkpoint", dialogs.CHECKPOINT_FILTER)
         if path:
             self.load_checkpoint(path)
 
     def _ask_dataset(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open dataset folder")
+        folder = dialogs.ask_folder(self, "dataset", "Open dataset folder")
         if folder:
             self.open_dataset_folder(folder)
 
@@ -157,28 +220,37 @@ class MainWindow(QMainWindow):
     def _map_picked(self, target: str, slot) -> None:
         if target == "explorer":
             self.send_to_explorer(slot.latent)
+        elif target in ("a", "b"):
+            (self.morph.slot_a if target == "a" else self.morph.slot_b).set_slot(slot, "dataset")
+            self.show_status(f"{slot.label} is now morph face {target.upper()}")
         else:
-            (self.morph.slot_a if target == "a" else self.morph.slot_b).set_slot(slot)
-            self.show_panel("morph")
-
-    def map_faces(self):
-        """The faces encoded in the Map panel, if any (a source for face slots)."""
-        return self.map_panel.map
+            self.session.add_example(target, slot)
+            count = len(self.session.examples[target])
+            self.show_status(f"{slot.label} added to the faces {target} the trait ({count} so far; "
+                             "name the direction in the Arithmetic panel)")
 
     # ------------------------------------------------------------ misc
     def show_panel(self, name: str) -> None:
         self.tabs.setCurrentIndex(PANELS.index(name))
 
+    def show_status(self, message: str) -> None:
+        self.statusBar().showMessage(message, 10000)
+
     def show_error(self, message: str) -> None:
         self.statusBar().showMessage(message, 10000)
         QMessageBox.warning(self, APP_NAME, message)
 
+    def about_html(self) -> str:
+        rows = "".join(f"<tr><td style='padding-right:12px;color:#505050'>{html.escape(k)}</td>"
+                       f"<td>{html.escape(v)}</td></tr>" for k, v in format_facts(self.session.facts()).items())
+        return (f"<h3>{APP_NAME} {app_info.version()}</h3>"
+                "<p>Train a variational autoencoder on cartoon faces and explore its latent space.</p>"
+                f"<table>{rows}</table>"
+                f"<p><b>Dataset</b>: {app_info.DATASET_ATTRIBUTION}</p>"
+                f"<p>Log file: <code>{html.escape(str(app_info.log_path()))}</code></p>")
+
     def show_about(self) -> None:
-        facts = self.session.facts()
-        lines = "".join(f"<tr><td>{k.replace('_', ' ')}</td><td>{v}</td></tr>" for k, v in facts.items())
-        QMessageBox.about(self, f"About {APP_NAME}",
-                          f"<h3>{APP_NAME}</h3><p>Train a VAE on cartoon faces and explore its latent space.</p>"
-                          f"<table>{lines}</table>")
+        QMessageBox.about(self, f"About {APP_NAME}", self.about_html())
 
     def dragEnterEvent(self, event):
         urls = event.mimeData().urls()
@@ -190,9 +262,36 @@ class MainWindow(QMainWindow):
         if self.explore.encode_path(path):
             self.show_panel("explore")
 
+    # ------------------------------------------------------------ quitting
+    def _jobs(self):
+        return [self.train.job, self.map_panel.job, self.arithmetic.job, self.morph.job, self.explore.encoder]
+
     def closeEvent(self, event):
-        self.train.shutdown()
-        for background in (self.morph.background, self.arithmetic.background, self.map_panel.background):
-            background.wait()
-        self.settings.setValue("geometry", self.saveGeometry())
-        super().closeEvent(event)
+        """Never blocks: a running training is stopped at its next step (after asking), other jobs are
+        cancelled, and the window closes once every job has ended."""
+        busy = [job for job in self._jobs() if job.busy]
+        if not busy:
+            self.settings.setValue("geometry", self.saveGeometry())
+            super().closeEvent(event)
+            return
+        event.ignore()
+        if self._quit_when_idle:
+            return
+        if self.train.running and not self.train.job.stopping:
+            answer = QMessageBox.question(
+                self, "Stop training and quit?",
+                "A training run is going. Stop training and quit?\n\n"
+                "The run stops at its next step and saves a resumable checkpoint (Train → Resume continues it).")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+            self.train.stop()
+        self._quit_when_idle = True
+        for job in busy:
+            job.cancel()
+            job.running_changed.connect(self._close_if_idle)
+        self.show_status("stopping background work before quitting…")
+        self.tabs.setEnabled(False)
+
+    def _close_if_idle(self, running: bool) -> None:
+        if not running and self._quit_when_idle and not any(job.busy for job in self._jobs()):
+            QTimer.singleShot(0, self.close)

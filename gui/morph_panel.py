@@ -5,36 +5,39 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QProgressBar,
-    QPushButton, QSlider, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QSlider,
+    QVBoxLayout, QWidget,
 )
 
 from vae import export
 from vae.latent import morph, ping_pong
+from vae.session import ExplorerSession
 
 from .controls import spin_box
 from .dialogs import ask_save_path
-from .explore_panel import FaceView
 from .qt_images import to_pixmap
-from .slot_picker import SlotPicker
-from .workers import Background
+from .widgets import FacePicker, FaceView, JobProgress, holding
+from .workers import Job, describe_error
 
 STRIP_ICON = 72
+STRIP_STYLE = ("QListWidget::item { border: 2px solid transparent; padding: 1px; }"
+               "QListWidget::item:selected { background: transparent; border: 2px solid #d9822b; color: black; }")
 
 
 class MorphPanel(QWidget):
-    """Interpolates between slots A and B; every frame is decoded in one batch."""
+    """Interpolates between faces A and B; every frame is decoded in one batch."""
 
     send_to_explorer = Signal(object)  # a latent
     error = Signal(str)
 
-    def __init__(self, context):
+    def __init__(self, session: ExplorerSession, faces_source=None, settings=None):
         super().__init__()
-        self.context = context
+        self.session = session
+        self.settings = settings
         self.latents = None
         self.images = None
-        self.slot_a = SlotPicker("Face A", context)
-        self.slot_b = SlotPicker("Face B", context)
+        self.slot_a = FacePicker("Face A", session, faces_source=faces_source, settings=settings)
+        self.slot_b = FacePicker("Face B", session, faces_source=faces_source, settings=settings)
         self.frames = spin_box(2, 120, 12, prefix="frames ")
         self.mode = QComboBox()
         self.mode.addItems(["slerp", "lerp"])
@@ -44,20 +47,20 @@ class MorphPanel(QWidget):
         self.play_button = QPushButton("Play")
         self.timeline = QSlider(Qt.Orientation.Horizontal)
         self.frame_label = QLabel("frame – of –")
+        self.send_button = QPushButton("Send frame to explorer")
         self.face = FaceView(minimum=240)
         self.strip = QListWidget()
         self.strip.setViewMode(QListView.ViewMode.IconMode)
         self.strip.setFlow(QListView.Flow.LeftToRight)
         self.strip.setWrapping(False)
         self.strip.setIconSize(QSize(STRIP_ICON, STRIP_ICON))
-        self.strip.setFixedHeight(STRIP_ICON + 34)
-        self.strip.setToolTip("Click a frame to send it to the explorer")
+        self.strip.setFixedHeight(STRIP_ICON + 38)
+        self.strip.setStyleSheet(STRIP_STYLE)
+        self.strip.setToolTip("Click a frame to show it; “Send frame to explorer” edits it there")
         self.export_strip_button = QPushButton("Export strip PNG…")
         self.export_gif_button = QPushButton("Export GIF…")
-        self.export_progress = QProgressBar()
-        self.export_progress.setRange(0, 0)  # busy indicator while an export runs
-        self.export_progress.hide()
-        self.background = Background(self)
+        self.job = Job("morph export", self)
+        self.export_progress = JobProgress(self.job, cancellable=False)
         self.timer = QTimer(self)
         self._order: list[int] = []
         self._cursor = 0
@@ -74,6 +77,7 @@ class MorphPanel(QWidget):
         timeline = QHBoxLayout()
         timeline.addWidget(self.timeline, 1)
         timeline.addWidget(self.frame_label)
+        timeline.addWidget(self.send_button)
         layout = QVBoxLayout(self)
         layout.addLayout(slots_row)
         layout.addLayout(options)
@@ -87,18 +91,21 @@ class MorphPanel(QWidget):
         self.frames.valueChanged.connect(self.rebuild)
         self.mode.currentTextChanged.connect(self.rebuild)
         self.timeline.valueChanged.connect(self.show_frame)
-        self.strip.itemClicked.connect(lambda item: self.send_to_explorer.emit(self.latents[self.strip.row(item)]))
+        self.strip.itemClicked.connect(lambda item: self.timeline.setValue(self.strip.row(item)))
+        self.send_button.clicked.connect(self._send_frame)
         self.play_button.clicked.connect(self.toggle_play)
         self.timer.timeout.connect(self._tick)
         self.fps.valueChanged.connect(lambda v: self.timer.setInterval(int(1000 / v)))
         self.export_strip_button.clicked.connect(self._ask_export_strip)
         self.export_gif_button.clicked.connect(self._ask_export_gif)
-        self.background.finished.connect(lambda path: self.context.statusBar().showMessage(f"wrote {path}", 5000))
-        self.background.error.connect(self.error)
-        self.background.running_changed.connect(self.export_progress.setVisible)
+        self.job.finished.connect(lambda path: self.session.report(f"wrote {path} and {export.sidecar_path(path).name}"))
+        self.job.errored.connect(lambda exc: self.error.emit(describe_error(exc)))
+        self._unsubscribe = [session.model_changed.connect(self.reset_for_session)]
+        self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])
+        self.reset_for_session()
 
     def reset_for_session(self) -> None:
-        """A new model: start from its current face and a random face."""
+        """A (new) model: A follows the explorer's face live, B is a random face."""
         self.stop()
         self.slot_a.blockSignals(True)
         self.slot_a.fill_from_source("current")
@@ -110,11 +117,13 @@ class MorphPanel(QWidget):
         if self.slot_a.latent is None or self.slot_b.latent is None:
             return
         self.latents = morph(self.slot_a.latent, self.slot_b.latent, self.frames.value(), self.mode.currentText())
-        self.images = self.context.session.renderer.render_batch(self.latents)
+        self.images = self.session.renderer.render_batch(self.latents)
         self.strip.clear()
         for k, image in enumerate(self.images):
-            item = QListWidgetItem(QIcon(to_pixmap(image, STRIP_ICON)), str(k + 1))
-            self.strip.addItem(item)
+            pixmap = to_pixmap(image, STRIP_ICON)
+            icon = QIcon(pixmap)
+            icon.addPixmap(pixmap, QIcon.Mode.Selected)  # no selection tint over the face
+            self.strip.addItem(QListWidgetItem(icon, str(k + 1)))
         self.timeline.blockSignals(True)
         self.timeline.setRange(0, len(self.latents) - 1)
         self.timeline.setValue(min(self.timeline.value(), len(self.latents) - 1))
@@ -128,6 +137,11 @@ class MorphPanel(QWidget):
         self.face.set_image(self.images[k])
         self.frame_label.setText(f"frame {k + 1} of {len(self.images)}")
         self.strip.setCurrentRow(k)
+
+    def _send_frame(self) -> None:
+        if self.latents is not None:
+            with holding([self.slot_a, self.slot_b]):
+                self.send_to_explorer.emit(self.latents[self.timeline.value()])
 
     # ------------------------------------------------------------ playback
     def toggle_play(self) -> None:
@@ -156,20 +170,22 @@ class MorphPanel(QWidget):
         if self.images is None:
             return False
         frames, latents = self._playback_frames()
-        return self.background.start(export.save_gif, path, frames, size, int(round(1000 / self.fps.value())), 0,
-                                     latents, self.context.session.name)
+        name = self.session.name
+        duration = int(round(1000 / self.fps.value()))
+        return self.job.start(lambda control: export.save_gif(path, frames, size, duration, 0, latents, name))
 
     def export_strip(self, path: str, size: int = 128) -> bool:
         if self.images is None:
             return False
-        return self.background.start(export.save_strip, path, self.images, size, self.latents, self.context.session.name)
+        images, latents, name = self.images, self.latents, self.session.name
+        return self.job.start(lambda control: export.save_strip(path, images, size, latents, name))
 
     def _ask_export_gif(self) -> None:
-        path = ask_save_path(self, "Export GIF", "morph.gif", "GIF animation (*.gif)", ".gif")
+        path = ask_save_path(self, "Export GIF", "morph.gif", "GIF animation (*.gif)", ".gif", "export", self.settings)
         if path:
             self.export_gif(path)
 
     def _ask_export_strip(self) -> None:
-        path = ask_save_path(self, "Export strip", "morph.png", "PNG image (*.png)", ".png")
+        path = ask_save_path(self, "Export strip", "morph.png", "PNG image (*.png)", ".png", "export", self.settings)
         if path:
             self.export_strip(path)

@@ -1,36 +1,34 @@
-"""Train panel: choose data and hyperparameters, watch the losses live, load the result."""
+"""Train panel: choose data and hyperparameters, watch the losses live, resume or extend a run, load the result."""
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QButtonGroup, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-    QPlainTextEdit, QProgressBar, QPushButton, QRadioButton, QVBoxLayout, QWidget,
+    QButtonGroup, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPlainTextEdit,
+    QProgressBar, QPushButton, QRadioButton, QVBoxLayout, QWidget,
 )
 
-from vae.cache import BUILTIN, BUILTIN_COUNT
-from vae.export import grid
+from vae import checkpoint
+from vae.cache import BUILTIN, BUILTIN_COUNT, open_dataset
 from vae.data import DataError, scan_folder
+from vae.export import grid
 from vae.model import VAEConfig
-from vae.train import TrainConfig
+from vae.train import EpochEvent, StepEvent, TrainConfig, Trainer
 
 from .controls import double_spin_box, spin_box
+from .dialogs import ask_folder
 from .qt_images import to_pixmap
-from .workers import TrainingWorker, start_in_thread
+from .workers import Job, describe_error, format_eta
 
 SMOOTHING = 0.9  # exponential moving average of the step losses
 
 
-def _format_eta(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "–"
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
+def default_runs_dir() -> Path:
+    return Path.home() / "Face Explorer runs"
 
 
 class LossPlot(pg.PlotWidget):
@@ -40,10 +38,13 @@ class LossPlot(pg.PlotWidget):
         super().__init__(background="w")
         self.setLabel("bottom", "step")
         self.setLabel("left", "loss per image")
-        self.addLegend(offset=(-10, 10))
+        legend = self.addLegend(offset=(-4, 4), colCount=4, brush=pg.mkBrush(255, 255, 255, 200),
+                                pen=pg.mkPen("#c8c8c8"))
+        legend.setZValue(10)
         self.showGrid(x=True, y=True, alpha=0.2)
         self.setClipToView(True)
         self.setDownsampling(auto=True, mode="peak")
+        self.getPlotItem().getViewBox().setDefaultPadding(0.12)
         self.curves = {
             "total": self.plot([], [], pen=pg.mkPen("#1f77b4", width=2), name="total"),
             "recon": self.plot([], [], pen=pg.mkPen("#2ca02c", width=1.5), name="reconstruction"),
@@ -76,20 +77,56 @@ class LossPlot(pg.PlotWidget):
         self.val.setData(self.val_x, self.val_y)
 
 
+def train(control, config: TrainConfig, data: str, out_dir: str, resume: bool, builtin_count: int, step_every: int):
+    """A training run as a :class:`~gui.workers.Job` function: prepare the data (cancellable), then train
+    until done or stopped (a stop saves a resumable checkpoint at the next step)."""
+    control.post(("log", "preparing the dataset…"))
+    cache = open_dataset(data, config.model.image_size, builtin_count=builtin_count,
+                         log=lambda message: control.post(("log", message)),
+                         should_stop=control.should_stop, progress_cb=control.progress)
+    control.post(("data", len(cache), cache.has_labels))
+    control.check()
+    trainer = Trainer(config, cache, out_dir, on_step=control.post, on_epoch=control.post,
+                      log=lambda message: control.post(("log", message)), step_every=step_every)
+    control.post(("trainer", trainer))
+    control.on_stop(trainer.stop)
+    return trainer.run(resume=resume, overwrite=not resume)  # the panel asked before replacing a run
+
+
+def run_state(out_dir: str | Path) -> dict | None:
+    """What a run folder holds: ``{"epoch", "step", "config"}`` from its ``last.pt``, or None if it has none."""
+    path = Path(out_dir) / "last.pt"
+    if not path.exists():
+        return None
+    try:
+        ckpt = checkpoint.load(path)
+    except checkpoint.CheckpointError:
+        return None
+    state = ckpt.training or {}
+    config = dict(state.get("config", {}))
+    config.update(config.pop("model", None) or {})  # the architecture is nested under "model" since the refactor
+    return {"epoch": int(state.get("epoch", ckpt.epochs)), "step": int(state.get("step", 0)), "config": config}
+
+
 class TrainPanel(QWidget):
-    """Runs a :class:`TrainingWorker` and shows its progress."""
+    """Runs training as a :class:`Job` and shows its progress."""
 
     model_ready = Signal(str)  # path of the trained checkpoint, when the user wants it loaded
     running_changed = Signal(bool)
+    error = Signal(str)
 
-    def __init__(self, runs_dir: str = "runs"):
+    def __init__(self, settings=None, runs_dir: str | Path | None = None):
         super().__init__()
-        self.thread: QThread | None = None
-        self.worker: TrainingWorker | None = None
+        self.settings = settings
+        self.runs_dir = Path(runs_dir) if runs_dir else default_runs_dir()
+        self.job = Job("training", self)
+        self.trainer: Trainer | None = None
+        self.config_running: TrainConfig | None = None
         self.last_result = None
         self.builtin_count = BUILTIN_COUNT
         self.step_every = 1
         self.ask_to_load = True
+        self.loaded_model_path = lambda: None  # the window tells which checkpoint the explorer shows
 
         self.builtin_radio = QRadioButton("Built-in generated faces")
         self.folder_radio = QRadioButton("Folder:")
@@ -100,10 +137,10 @@ class TrainPanel(QWidget):
         self.folder_edit = QLineEdit()
         self.folder_edit.setPlaceholderText("a Cartoon Set folder or any folder of face images")
         self.browse_button = QPushButton("Browse…")
-        self.data_info = QLabel("20,000 generated faces with all 18 labels (made once, then cached)")
+        self.data_info = QLabel(f"{BUILTIN_COUNT:,} generated faces with all 18 labels (made once, then cached)")
         self.data_info.setWordWrap(True)
 
-        self.epochs = spin_box(1, 1000, 20)
+        self.epochs = spin_box(1, 10000, 20)
         self.batch_size = spin_box(1, 4096, 64)
         self.lr = double_spin_box(1e-5, 1.0, 1e-3, 1e-4, decimals=5)
         self.beta = double_spin_box(0.0, 100.0, 1.0, 0.1)
@@ -111,9 +148,17 @@ class TrainPanel(QWidget):
         self.latent_dim = spin_box(2, 512, 32)
         self.image_size = QComboBox()
         self.image_size.addItems(["64", "128"])
-        self.out_dir = QLineEdit(str(Path(runs_dir) / time.strftime("run-%Y%m%d-%H%M%S")))
+        self.out_dir = QLineEdit(str(self.runs_dir / time.strftime("run-%Y%m%d-%H%M%S")))
+        self.out_browse = QPushButton("…")
+        self.out_browse.setFixedWidth(28)
+        self.out_browse.setToolTip("Choose the run folder (a folder with a run in it can be resumed)")
 
         self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Train a new model into the run folder")
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Continue the run in the run folder from its last checkpoint")
+        self.extend = spin_box(0, 10000, 0, prefix="extend by ", suffix=" epochs")
+        self.extend.setToolTip("Resume and train this many epochs beyond the run's planned end")
         self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("Stop")
         self.pause_button.setEnabled(False)
@@ -121,11 +166,13 @@ class TrainPanel(QWidget):
         self.progress = QProgressBar()
         self.eta = QLabel("")
         self.plot = LossPlot()
-        self.preview = QLabel("Reconstructions appear here after each epoch")
+        self.preview = QLabel("Reconstructions (middle row) and prior samples (bottom row) appear here after each epoch")
+        self.preview.setWordWrap(True)
         self.preview.setMinimumSize(300, 120)
         self.log_view = QPlainTextEdit()
         self.log_view.setReadOnly(True)
         self.log_view.setMaximumBlockCount(2000)
+        self.log_view.setMinimumHeight(140)
 
         data_box = QGroupBox("Dataset")
         data_layout = QVBoxLayout(data_box)
@@ -138,19 +185,21 @@ class TrainPanel(QWidget):
         data_layout.addWidget(self.data_info)
 
         params = QGroupBox("Hyperparameters")
-        form = QFormLayout(params)
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Batch size", self.batch_size)
-        form.addRow("Learning rate", self.lr)
-        form.addRow("β (KL weight)", self.beta)
-        form.addRow("Latent size", self.latent_dim)
-        form.addRow("Image size", self.image_size)
-        form.addRow("Run folder", self.out_dir)
+        form = QGridLayout(params)
+        for i, (label, widget) in enumerate((("Epochs", self.epochs), ("Batch size", self.batch_size),
+                                             ("Learning rate", self.lr), ("β (KL weight)", self.beta),
+                                             ("Latent size", self.latent_dim), ("Image size", self.image_size))):
+            form.addWidget(QLabel(label), i // 2, 2 * (i % 2))
+            form.addWidget(widget, i // 2, 2 * (i % 2) + 1)
+        form.addWidget(QLabel("Run folder"), 3, 0)
+        out_row = QHBoxLayout()
+        out_row.addWidget(self.out_dir, 1)
+        out_row.addWidget(self.out_browse)
+        form.addLayout(out_row, 3, 1, 1, 3)
 
         controls = QHBoxLayout()
-        controls.addWidget(self.start_button)
-        controls.addWidget(self.pause_button)
-        controls.addWidget(self.stop_button)
+        for widget in (self.start_button, self.resume_button, self.extend, self.pause_button, self.stop_button):
+            controls.addWidget(widget)
 
         left = QVBoxLayout()
         left.addWidget(data_box)
@@ -169,10 +218,18 @@ class TrainPanel(QWidget):
         layout.addLayout(right, 3)
 
         self.browse_button.clicked.connect(self._browse)
+        self.out_browse.clicked.connect(self._browse_out)
         self.folder_edit.editingFinished.connect(self.describe_folder)
         self.start_button.clicked.connect(self.start)
+        self.resume_button.clicked.connect(self.resume)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop)
+        self.job.event.connect(self._on_event)
+        self.job.progress.connect(self._on_preparation)
+        self.job.finished.connect(self._on_finished)
+        self.job.cancelled.connect(lambda: self._append_log("stopped while preparing the dataset; nothing was trained"))
+        self.job.errored.connect(self._on_error)
+        self.job.running_changed.connect(self._set_running)
 
     # ------------------------------------------------------------ dataset choice
     def set_folder(self, folder: str) -> None:
@@ -181,9 +238,14 @@ class TrainPanel(QWidget):
         self.describe_folder()
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Dataset folder")
+        folder = ask_folder(self, "dataset", "Dataset folder", self.settings)
         if folder:
             self.set_folder(folder)
+
+    def _browse_out(self) -> None:
+        folder = ask_folder(self, "runs", "Run folder", self.settings)
+        if folder:
+            self.out_dir.setText(folder)
 
     def describe_folder(self) -> bool:
         """Show how many images the chosen folder holds and whether labels were found."""
@@ -204,81 +266,167 @@ class TrainPanel(QWidget):
         return TrainConfig(model=model, epochs=self.epochs.value(), batch_size=self.batch_size.value(),
                            lr=self.lr.value(), beta=self.beta.value())
 
+    def _show_config(self, saved: dict) -> None:
+        """Put a saved run's hyperparameters into the fields."""
+        for key, box in (("batch_size", self.batch_size), ("latent_dim", self.latent_dim)):
+            if key in saved:
+                box.setValue(int(saved[key]))
+        for key, box in (("lr", self.lr), ("beta", self.beta)):
+            if key in saved:
+                box.setValue(float(saved[key]))
+        if "image_size" in saved:
+            self.image_size.setCurrentText(str(saved["image_size"]))
+
     # ------------------------------------------------------------ run control
     @property
     def running(self) -> bool:
-        return self.thread is not None and self.thread.isRunning()
+        return self.job.busy
 
-    def start(self) -> None:
-        if self.running:
-            return
+    def _data_spec(self) -> str | None:
         if self.folder_radio.isChecked() and not self.describe_folder():
             self._append_log(self.data_info.text())
-            return
-        data = BUILTIN if self.builtin_radio.isChecked() else self.folder_edit.text().strip()
+            return None
+        return BUILTIN if self.builtin_radio.isChecked() else self.folder_edit.text().strip()
+
+    def _holds_loaded_model(self, out_dir: Path) -> bool:
+        loaded = self.loaded_model_path()
+        return loaded is not None and Path(loaded).resolve().parent == out_dir.resolve()
+
+    def start(self) -> bool:
+        """Start a new run; a run folder that already holds a run is only reused if the user says so."""
+        if self.running:
+            return False
+        out_dir = Path(self.out_dir.text().strip())
+        existing = run_state(out_dir) if out_dir.name else None
+        if existing is not None or (out_dir / "best.pt").exists():
+            choice = self._ask_reuse(out_dir, existing)
+            if choice == "resume":
+                return self.resume()
+            if choice != "replace":
+                return False
+        return self._launch(resume=False, epochs=self.epochs.value())
+
+    def _ask_reuse(self, out_dir: Path, existing: dict | None) -> str:
+        """Ask what to do with a run folder that holds a run: "resume", "replace" or "cancel"."""
+        done = f"it stopped at epoch {existing['epoch']} of {existing['config'].get('epochs', '?')}" if existing else "it holds a finished model"
+        loaded = (" The model you are exploring is in this folder and would be replaced."
+                  if self._holds_loaded_model(out_dir) else "")
+        box = QMessageBox(QMessageBox.Icon.Warning, "Run folder in use",
+                          f"{out_dir} already holds a training run ({done}).{loaded}\n\n"
+                          "Resume it, or start over and replace its checkpoints?", parent=self)
+        resume = box.addButton("Resume", QMessageBox.ButtonRole.AcceptRole) if existing else None
+        replace = box.addButton("Start over", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        return "resume" if clicked is resume and resume is not None else "replace" if clicked is replace else "cancel"
+
+    def resume(self) -> bool:
+        """Continue the run in the run folder from its ``last.pt`` (to its planned end plus "extend by")."""
+        if self.running:
+            return False
+        out_dir = Path(self.out_dir.text().strip())
+        state = run_state(out_dir)
+        if state is None:
+            self.error.emit(f"{out_dir} holds no resumable run (no readable last.pt); choose the folder of a run")
+            return False
+        saved = state["config"]
+        self._show_config(saved)
+        planned = int(saved.get("epochs", state["epoch"]))
+        target = planned + self.extend.value()
+        if state["epoch"] >= target and state["step"] == 0:
+            self.error.emit(f"the run in {out_dir} has finished its {state['epoch']} epochs; "
+                            "set “extend by” to train it further")
+            return False
+        self.epochs.setValue(target)
+        return self._launch(resume=True, epochs=target)
+
+    def _launch(self, resume: bool, epochs: int) -> bool:
+        data = self._data_spec()
+        if data is None:
+            return False
         try:
             config = self.config()
+            config.epochs = epochs
         except ValueError as exc:
             self._append_log(f"error: {exc}")
-            return
+            return False
         self.plot.clear_data()
         self.progress.setValue(0)
         self.last_result = None
-        self.worker = TrainingWorker(config, data, self.out_dir.text().strip(), builtin_count=self.builtin_count,
-                                     step_every=self.step_every)
-        self.thread = QThread(self)
-        self.worker.status.connect(self._append_log)
-        self.worker.log.connect(self._append_log)
-        self.worker.data_ready.connect(self._data_ready)
-        self.worker.progress.connect(self._on_step)
-        self.worker.epoch_done.connect(self._on_epoch)
-        self.worker.finished.connect(self._on_finished)
-        self.worker.error.connect(self._on_error)
-        self.worker.done.connect(self._on_done)
-        start_in_thread(self.worker, self.thread)
-        self._set_running(True)
+        self.trainer = None
+        self.config_running = config
+        out_dir = self.out_dir.text().strip()
+        if resume:
+            self._append_log(f"resuming {out_dir} to epoch {epochs}")
+        return self.job.start(train, config, data, out_dir, resume, self.builtin_count, self.step_every)
 
     def toggle_pause(self) -> None:
-        if not self.worker or not self.worker.trainer:
+        if self.trainer is None:
             return
-        if self.worker.trainer.paused:
-            self.worker.resume_training()
+        if self.trainer.paused:
+            self.trainer.unpause()
             self.pause_button.setText("Pause")
-            self._append_log("resumed")
+            self._append_log("continuing")
         else:
-            self.worker.pause()
-            self.pause_button.setText("Resume")
+            self.trainer.pause()
+            self.pause_button.setText("Continue")
             self._append_log("paused")
 
     def stop(self) -> None:
-        if self.worker:
-            self._append_log("stopping: saving a resumable checkpoint…")
-            self.worker.stop()
+        """Stop at the next step (saving a resumable checkpoint) or interrupt dataset preparation; returns at once."""
+        if self.running and not self.job.stopping:
+            self._append_log("stopping: saving a resumable checkpoint…" if self.trainer else "stopping dataset preparation…")
+            self.job.cancel()
+            self.pause_button.setEnabled(False)
+            self.stop_button.setEnabled(False)
 
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
+        self.resume_button.setEnabled(not running)
+        self.extend.setEnabled(not running)
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
         self.pause_button.setText("Pause")
+        if not running:
+            self.trainer = None
         self.running_changed.emit(running)
 
-    # ------------------------------------------------------------ worker events (GUI thread)
+    # ------------------------------------------------------------ job events (GUI thread)
     def _append_log(self, message: str) -> None:
         self.log_view.appendPlainText(message)
 
-    def _data_ready(self, count: int, labelled: bool) -> None:
-        self._append_log(f"dataset ready: {count:,} images" + (" with labels" if labelled else " (unlabelled)"))
+    def _on_event(self, event) -> None:
+        if isinstance(event, StepEvent):
+            self._on_step(event)
+        elif isinstance(event, EpochEvent):
+            self._on_epoch(event)
+        elif event[0] == "log":
+            self._append_log(event[1])
+        elif event[0] == "data":
+            self._append_log(f"dataset ready: {event[1]:,} images" + (" with labels" if event[2] else " (unlabelled)"))
+        elif event[0] == "trainer":
+            self.trainer = event[1]
+            if self.job.stopping:
+                self.trainer.stop()
 
-    def _on_step(self, event) -> None:
+    def _on_preparation(self, done: int, total: int, what: str, eta: float) -> None:
+        if self.trainer is not None:
+            return
+        self.progress.setMaximum(max(total, 1))
+        self.progress.setValue(done)
+        self.eta.setText(f"{what}: {done:,} / {total:,} · ETA {format_eta(eta)}")
+
+    def _on_step(self, event: StepEvent) -> None:
+        epochs = self.config_running.epochs
         global_step = (event.epoch - 1) * event.steps_per_epoch + event.step
-        total_steps = self.worker.config.epochs * event.steps_per_epoch
-        self.progress.setMaximum(total_steps)
+        self.progress.setMaximum(epochs * event.steps_per_epoch)
         self.progress.setValue(global_step)
-        self.eta.setText(f"epoch {event.epoch}/{self.worker.config.epochs} · step {event.step}/{event.steps_per_epoch}"
-                         f" · {event.images_per_s:.0f} images/s · ETA {_format_eta(event.eta_s)}")
+        self.eta.setText(f"epoch {event.epoch}/{epochs} · step {event.step}/{event.steps_per_epoch}"
+                         f" · {event.images_per_s:.0f} images/s · ETA {format_eta(event.eta_s)}")
         self.plot.add_step(global_step, event.loss, event.recon, event.kl)
 
-    def _on_epoch(self, event) -> None:
+    def _on_epoch(self, event: EpochEvent) -> None:
         m = event.metrics
         steps = self.plot.steps[-1] if self.plot.steps else event.epoch
         self.plot.add_validation(steps, m["val_loss"])
@@ -291,27 +439,14 @@ class TrainPanel(QWidget):
     def _on_finished(self, result) -> None:
         self.last_result = result
         if result.status == "stopped":
-            self._append_log(f"stopped; resumable checkpoint: {result.last_path}")
+            self._append_log(f"stopped after {result.epochs_done} epoch(s); resumable checkpoint: {result.last_path} "
+                             "(Resume continues from it)")
             return
         self._append_log(f"finished {result.epochs_done} epochs; best model: {result.best_path}")
         if result.best_path and self.ask_to_load:
-            from PySide6.QtWidgets import QMessageBox
-
             answer = QMessageBox.question(self, "Training finished", "Load the new model into the explorer?")
             if answer == QMessageBox.StandardButton.Yes:
                 self.model_ready.emit(str(result.best_path))
 
-    def _on_error(self, message: str) -> None:
-        self._append_log(f"error: {message}")
-
-    def _on_done(self) -> None:
-        if self.thread is not None:
-            self.thread.quit()
-            self.thread.wait()
-        self._set_running(False)
-
-    def shutdown(self) -> None:
-        """Stop a running training and wait for its thread (window closing)."""
-        if self.running:
-            self.worker.stop()
-            self.thread.wait()
+    def _on_error(self, exc: BaseException) -> None:
+        self._append_log(f"error: {describe_error(exc)}")

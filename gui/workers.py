@@ -1,143 +1,182 @@
-"""Long work off the GUI thread: a training worker moved to a QThread."""
+"""Long work off the GUI thread, in one place.
+
+A :class:`Job` owns its thread from start to end: it runs one function at a time in a fresh
+QThread, forwards the function's progress and events to the GUI thread, and reports exactly one
+outcome (``finished``, ``cancelled`` or ``errored``) after the thread has ended. The GUI thread
+never waits on the thread: cleanup follows ``QThread.finished``. An error's traceback goes to the
+log (``logging``); ``errored`` carries the exception itself.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
+from typing import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from vae.cache import BUILTIN_COUNT, open_dataset
-from vae.train import TrainConfig, Trainer
+from vae.cache import Cancelled  # dataset preparation raises it when its should_stop() turns true
+
+log = logging.getLogger("face_explorer")
 
 
-class TrainingWorker(QObject):
-    """Runs the shared training engine; every outcome ends with ``done`` (emitted from ``finally``)."""
+class JobControl:
+    """What a job's function is given: ask whether to stop, report progress, post events (any thread)."""
 
-    status = Signal(str)  # what it is doing before steps start (dataset preparation)
-    data_ready = Signal(int, bool)  # image count, labels found
-    progress = Signal(object)  # vae.train.StepEvent
-    epoch_done = Signal(object)  # vae.train.EpochEvent
-    log = Signal(str)
-    finished = Signal(object)  # vae.train.RunResult
-    error = Signal(str)
-    done = Signal()
-
-    def __init__(self, config: TrainConfig, data: str, out_dir: str, resume: bool = False,
-                 builtin_count: int = BUILTIN_COUNT, step_every: int = 1):
-        super().__init__()
-        self.config, self.data, self.out_dir, self.resume = config, data, out_dir, resume
-        self.builtin_count = builtin_count
-        self.step_every = step_every
-        self.trainer: Trainer | None = None
-        self._stop_requested = threading.Event()
+    def __init__(self, worker: "_Worker"):
+        self._worker = worker
+        self._stop = threading.Event()
+        self._on_stop: list[Callable[[], None]] = []
         self._lock = threading.Lock()
 
-    @Slot()
-    def run(self) -> None:
-        try:
-            self.status.emit("preparing the dataset…")
-            cache = open_dataset(self.data, self.config.model.image_size, builtin_count=self.builtin_count,
-                                 log=self.log.emit)
-            self.data_ready.emit(len(cache), cache.has_labels)
-            with self._lock:
-                if self._stop_requested.is_set():
-                    self.status.emit("stopped before training began")
-                    return
-                self.trainer = Trainer(self.config, cache, self.out_dir, on_step=self.progress.emit,
-                                       on_epoch=self.epoch_done.emit, log=self.log.emit, step_every=self.step_every)
-            self.status.emit("training")
-            self.finished.emit(self.trainer.run(resume=self.resume))
-        except Exception as exc:  # every failure reaches the GUI as a message, never a dead thread
-            self.error.emit(f"{exc.__class__.__name__}: {exc}" if not str(exc) else str(exc))
-        finally:
-            self.done.emit()
+    def should_stop(self) -> bool:
+        return self._stop.is_set()
 
-    # These are called from the GUI thread; the trainer's controls are thread-safe events.
-    def stop(self) -> None:
+    def check(self) -> None:
+        """Raise :class:`Cancelled` if the job was asked to stop."""
+        if self._stop.is_set():
+            raise Cancelled()
+
+    def progress(self, done: int, total: int, what: str = "") -> None:
+        self._worker.progress.emit(int(done), int(total), what)
+
+    def post(self, payload: object) -> None:
+        self._worker.event.emit(payload)
+
+    def on_stop(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when the job is asked to stop (at once if it already was)."""
         with self._lock:
-            self._stop_requested.set()
-            if self.trainer:
-                self.trainer.stop()
+            self._on_stop.append(callback)
+            stopped = self._stop.is_set()
+        if stopped:
+            callback()
 
-    def pause(self) -> None:
-        if self.trainer:
-            self.trainer.pause()
-
-    def resume_training(self) -> None:
-        if self.trainer:
-            self.trainer.unpause()
-
-
-def start_in_thread(worker: QObject, thread: QThread) -> None:
-    """Move ``worker`` to ``thread`` and start it; the thread quits when the worker is done."""
-    worker.moveToThread(thread)
-    thread.started.connect(worker.run)
-    worker.done.connect(thread.quit)
-    thread.start()
+    def request_stop(self) -> None:
+        with self._lock:
+            self._stop.set()
+            callbacks = list(self._on_stop)
+        for callback in callbacks:
+            callback()
 
 
-class FunctionWorker(QObject):
-    """Runs one function off the GUI thread: ``finished(result)`` or ``error(message)``, then ``done``."""
-
-    finished = Signal(object)
-    error = Signal(str)
+class _Worker(QObject):
+    progress = Signal(int, int, str)
+    event = Signal(object)
+    outcome = Signal(str, object)  # "finished" | "cancelled" | "errored", value
     done = Signal()
 
-    def __init__(self, fn, *args, **kwargs):
+    def __init__(self, fn, args, kwargs):
         super().__init__()
         self.fn, self.args, self.kwargs = fn, args, kwargs
+        self.control = JobControl(self)
 
     @Slot()
     def run(self) -> None:
         try:
-            self.finished.emit(self.fn(*self.args, **self.kwargs))
-        except Exception as exc:  # reported to the GUI, never lost in the thread
-            self.error.emit(str(exc) or exc.__class__.__name__)
+            result = self.fn(self.control, *self.args, **self.kwargs)
+            self.outcome.emit("finished", result)
+        except Cancelled:
+            self.outcome.emit("cancelled", None)
+        except Exception as exc:  # every failure reaches the GUI as the exception, never a dead thread
+            log.error("%s failed", getattr(self.fn, "__name__", "a background job"), exc_info=exc)
+            self.outcome.emit("errored", exc)
         finally:
             self.done.emit()
 
 
-class Background(QObject):
-    """Keeps a function worker and its thread alive until it is done; at most one job at a time.
+class Job(QObject):
+    """Runs ``fn(control, *args, **kwargs)`` off the GUI thread, one call at a time; see the module docstring.
 
-    ``finished``/``error`` are emitted after the thread has ended, so a new job can start at once.
+    ``progress(done, total, what, eta_s)`` estimates the time left from the rate so far (NaN until known).
     """
 
+    started = Signal()
+    progress = Signal(int, int, str, float)
+    event = Signal(object)
     finished = Signal(object)
-    error = Signal(str)
+    cancelled = Signal()
+    errored = Signal(object)
     running_changed = Signal(bool)
 
-    def __init__(self, parent=None):
+    def __init__(self, name: str = "job", parent: QObject | None = None):
         super().__init__(parent)
-        self.thread: QThread | None = None
-        self.worker: FunctionWorker | None = None
+        self.name = name
+        self._thread: QThread | None = None
+        self._worker: _Worker | None = None
+        self._outcome: tuple[str, object] | None = None
+        self._progress_start: tuple[float, int] | None = None
 
     @property
     def busy(self) -> bool:
-        return self.thread is not None
+        return self._thread is not None
 
-    def start(self, fn, *args, **kwargs) -> bool:
+    @property
+    def stopping(self) -> bool:
+        return self._worker is not None and self._worker.control.should_stop()
+
+    def start(self, fn: Callable, *args, **kwargs) -> bool:
+        """Start ``fn`` in a new thread; False (and nothing started) while a call is still running."""
         if self.busy:
             return False
-        self.worker = FunctionWorker(fn, *args, **kwargs)
-        self.thread = QThread()
+        self._worker = _Worker(fn, args, kwargs)
+        self._thread = QThread()
         self._outcome = None
-        self.worker.finished.connect(lambda result: setattr(self, "_outcome", (self.finished, result)))
-        self.worker.error.connect(lambda message: setattr(self, "_outcome", (self.error, message)))
-        self.worker.done.connect(self._done)
-        start_in_thread(self.worker, self.thread)
+        self._progress_start = None
+        self._worker.moveToThread(self._thread)
+        self._worker.progress.connect(self._on_progress)
+        self._worker.event.connect(self.event)
+        self._worker.outcome.connect(self._store_outcome)
+        self._worker.done.connect(self._thread.quit)
+        self._thread.started.connect(self._worker.run)
+        self._thread.finished.connect(self._ended)
+        self._thread.start()
         self.running_changed.emit(True)
+        self.started.emit()
         return True
 
-    def _done(self) -> None:
-        self.thread.quit()
-        self.thread.wait()
-        self.thread = self.worker = None
-        self.running_changed.emit(False)
-        if self._outcome is not None:
-            signal, value = self._outcome
-            signal.emit(value)
+    def cancel(self) -> None:
+        """Ask the running call to stop (its function sees ``should_stop()``); returns at once."""
+        if self._worker is not None:
+            self._worker.control.request_stop()
 
-    def wait(self) -> None:
-        if self.thread is not None:
-            self.thread.wait()
+    def _on_progress(self, done: int, total: int, what: str) -> None:
+        now = time.perf_counter()
+        if self._progress_start is None or done < self._progress_start[1]:
+            self._progress_start = (now, done)
+        t0, d0 = self._progress_start
+        rate = (done - d0) / (now - t0) if now > t0 and done > d0 else 0.0
+        eta = (total - done) / rate if rate > 0 else float("nan")
+        self.progress.emit(done, total, what, eta)
+
+    def _store_outcome(self, kind: str, value: object) -> None:
+        self._outcome = (kind, value)
+
+    def _ended(self) -> None:
+        thread, worker = self._thread, self._worker
+        self._thread = self._worker = None
+        thread.deleteLater()
+        worker.deleteLater()
+        self.running_changed.emit(False)
+        kind, value = self._outcome or ("errored", RuntimeError(f"{self.name} ended without a result"))
+        if kind == "finished":
+            self.finished.emit(value)
+        elif kind == "cancelled":
+            self.cancelled.emit()
+        else:
+            self.errored.emit(value)
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for the user: the exception's message, or its class name when it has none."""
+    return str(exc) or exc.__class__.__name__
+
+
+def format_eta(seconds: float) -> str:
+    """``m:ss`` or ``h:mm:ss``; ``–`` while unknown."""
+    if not seconds == seconds or seconds in (float("inf"), float("-inf")):
+        return "–"
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    return f"{seconds // 60}:{seconds % 60:02d}"

@@ -10,6 +10,7 @@ from PySide6.QtCore import QPoint, Qt, QTimer  # noqa: E402
 
 from tests.helpers import write_good_faces  # noqa: E402
 from vae import checkpoint  # noqa: E402
+from vae.train import StepEvent  # noqa: E402
 
 
 @pytest.fixture
@@ -77,20 +78,26 @@ def test_shortcuts_random_and_reset(window, qtbot):
     assert torch.equal(window.session.state.values, torch.zeros(8))
 
 
-def test_encode_image_sets_sliders_to_mu(window, sample_dir):
+def encode(window, qtbot, path):
+    with qtbot.waitSignal(window.explore.encoder.running_changed, timeout=30000,
+                          check_params_cb=lambda running: not running):
+        assert window.explore.encode_path(str(path))
+
+
+def test_encode_image_sets_sliders_to_mu(window, qtbot, sample_dir):
     path = sorted(sample_dir.glob("*.png"))[0]
-    assert window.explore.encode_path(str(path))
+    encode(window, qtbot, path)
     mu = window.session.encode_file(path)
     assert torch.allclose(window.session.state.values, mu)
     for dim, widget in window.explore.sliders.items():
         assert widget.slider.value() == round(max(-3, min(3, float(mu[dim]))) * 100)
 
 
-def test_encode_bad_image_reports_error(window, tmp_path, warnings):
+def test_encode_bad_image_reports_error(window, qtbot, tmp_path, warnings):
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"nope")
     before = window.session.state.values
-    assert not window.explore.encode_path(str(bad))
+    encode(window, qtbot, bad)
     assert warnings and "bad.png" in warnings[-1]
     assert torch.equal(window.session.state.values, before)
 
@@ -162,7 +169,7 @@ def test_training_run_reports_progress_and_finishes(window, qtbot, small_folder,
     steps = []
     with qtbot.waitSignal(panel.running_changed, timeout=5000):
         panel.start()
-    panel.worker.progress.connect(steps.append)
+    panel.job.event.connect(lambda e: isinstance(e, StepEvent) and steps.append(e))
     with qtbot.waitSignal(panel.running_changed, timeout=120000):
         pass
     assert panel.last_result is not None and panel.last_result.status == "finished"
@@ -170,14 +177,13 @@ def test_training_run_reports_progress_and_finishes(window, qtbot, small_folder,
     assert panel.progress.value() == panel.progress.maximum()
     assert not panel.preview.pixmap().isNull()
     assert (tmp_path / "run" / "best.pt").exists()
-    assert not panel.thread.isRunning()
+    assert not panel.job.busy
 
 
 def test_stop_mid_run_leaves_a_resumable_checkpoint(window, qtbot, small_folder, tmp_path):
     panel = _setup_training(window, small_folder, tmp_path, epochs=200)
     panel.start()
-    with qtbot.waitSignal(panel.worker.progress, timeout=120000):
-        pass
+    qtbot.waitUntil(lambda: bool(panel.plot.steps), timeout=120000)
     with qtbot.waitSignal(panel.running_changed, timeout=120000):
         panel.stop()
     assert panel.last_result.status == "stopped"
@@ -197,7 +203,7 @@ def test_training_error_is_reported_and_thread_ends(window, qtbot, tmp_path):
     with qtbot.waitSignal(panel.running_changed, timeout=60000):
         pass
     assert "no usable images" in panel.log_view.toPlainText()
-    assert not panel.thread.isRunning() and panel.start_button.isEnabled()
+    assert not panel.job.busy and panel.start_button.isEnabled()
 
 
 def test_event_loop_keeps_ticking_while_training(window, qtbot, small_folder, tmp_path):
@@ -236,7 +242,7 @@ def test_bad_checkpoint_on_command_line_exits_2(tmp_path, capsys):
     assert err.count("\n") == 1 and "x.pt" in err
 
 
-def test_dropping_an_image_encodes_it(window, sample_dir):
+def test_dropping_an_image_encodes_it(window, qtbot, sample_dir):
     from PySide6.QtCore import QMimeData, QPointF, QUrl
     from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
@@ -250,6 +256,7 @@ def test_dropping_an_image_encodes_it(window, sample_dir):
     window.show_panel("train")
     drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                       Qt.KeyboardModifier.NoModifier)
-    window.dropEvent(drop)
+    with qtbot.waitSignal(window.explore.encoder.finished, timeout=30000):
+        window.dropEvent(drop)
     assert torch.allclose(window.session.state.values, window.session.encode_file(path))
     assert window.tabs.currentWidget() is window.explore

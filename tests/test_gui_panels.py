@@ -46,7 +46,7 @@ def test_morph_endpoints_and_timeline(window, qtbot):
     assert morph.strip.count() == 9
 
 
-def test_lerp_mode_and_filmstrip_click_sends_to_explorer(window, qtbot):
+def test_lerp_mode_and_send_frame_to_explorer(window, qtbot):
     morph = window.morph
     morph.mode.setCurrentText("lerp")
     mid = morph.latents[len(morph.latents) // 2]
@@ -57,7 +57,9 @@ def test_lerp_mode_and_filmstrip_click_sends_to_explorer(window, qtbot):
     item = morph.strip.item(4)
     rect = morph.strip.visualItemRect(item)
     qtbot.mouseClick(morph.strip.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    assert torch.allclose(window.session.state.values, morph.latents[4])
+    frame = morph.latents[4].clone()
+    morph.send_button.click()
+    assert torch.allclose(window.session.state.values, frame)
     assert window.tabs.currentWidget() is window.explore
 
 
@@ -75,12 +77,12 @@ def test_gif_export_has_every_frame_and_the_duration(window, qtbot, tmp_path):
     morph.frames.setValue(6)
     morph.loop.setChecked(False)
     morph.fps.setValue(20)
-    with qtbot.waitSignal(morph.background.finished, timeout=30000):
+    with qtbot.waitSignal(morph.job.finished, timeout=30000):
         assert morph.export_gif(str(tmp_path / "m.gif"))
     with Image.open(tmp_path / "m.gif") as im:
         assert im.n_frames == 6 and im.info["duration"] == 50
     assert (tmp_path / "m.json").exists()
-    with qtbot.waitSignal(morph.background.finished, timeout=30000):
+    with qtbot.waitSignal(morph.job.finished, timeout=30000):
         assert morph.export_strip(str(tmp_path / "s.png"), size=40)
     with Image.open(tmp_path / "s.png") as im:
         assert im.size == (240, 40)
@@ -125,7 +127,7 @@ def test_unlabelled_model_offers_to_compute_directions(qtbot, make_window, tiny_
     assert not arith.no_directions.isHidden() and "no attribute directions" in arith.no_directions.text()
     assert not arith.add_direction_button.isEnabled()
     write_good_faces(tmp_path / "labelled", 30, size=64)
-    with qtbot.waitSignal(arith.background.finished, timeout=60000):
+    with qtbot.waitSignal(arith.job.finished, timeout=60000):
         arith.compute_directions_from(str(tmp_path / "labelled"))
     assert "glasses" in win.session.checkpoint.directions
     assert arith.add_direction_button.isEnabled() and arith.direction_choice.count() > 0
@@ -135,7 +137,7 @@ def test_map_has_a_point_per_validation_face_and_click_loads_it(window, qtbot, t
     folder = tmp_path / "faces"
     write_good_faces(folder, 60, size=64)
     panel = window.map_panel
-    with qtbot.waitSignal(panel.background.finished, timeout=60000):
+    with qtbot.waitSignal(panel.job.finished, timeout=60000):
         panel.load(str(folder))
     latent_map = panel.map
     from vae.latent_map import map_indices

@@ -1,18 +1,34 @@
+"""The explorer's model layer without Qt: typed events, locks, undo, prior, directions."""
+
 import torch
 
-from vae.session import ExplorerSession, FaceRenderer, LatentState
+from vae import checkpoint
+from vae.latent import mixture_log_prob, sample_fitted, typical_latent
+from vae.session import Event, ExplorerSession, FaceRenderer, LatentState
+from vae.slots import FaceSlot
 
 
-def test_set_values_is_one_step_and_one_notification():
+def test_event_connect_returns_an_unsubscribe():
+    event = Event("x")
+    seen = []
+    unsubscribe = event.connect(seen.append)
+    event.emit(1)
+    unsubscribe()
+    event.emit(2)
+    assert seen == [1] and len(event) == 0
+
+
+def test_set_values_is_one_step_and_one_notification_naming_the_dims():
     state = LatentState(4)
-    calls = []
-    state.subscribe(lambda: calls.append(1))
-    state.set_values(torch.ones(4))
-    assert len(calls) == 1 and state.can_undo
+    values, history = [], []
+    state.values_changed.connect(values.append)
+    state.history_changed.connect(lambda u, r: history.append((u, r)))
+    state.set_values(torch.tensor([0.0, 1.0, 0.0, 2.0]))
+    assert values == [(1, 3)] and history == [(True, False)]
     state.undo()
-    assert torch.equal(state.values, torch.zeros(4)) and state.can_redo
+    assert torch.equal(state.values, torch.zeros(4)) and state.can_redo and history[-1] == (False, True)
     state.redo()
-    assert torch.equal(state.values, torch.ones(4))
+    assert state.values.tolist() == [0.0, 1.0, 0.0, 2.0] and values[-1] == (1, 3)
 
 
 def test_drag_collapses_into_one_undo_step():
@@ -29,15 +45,61 @@ def test_drag_collapses_into_one_undo_step():
     assert not state.can_undo
 
 
-def test_randomize_respects_locks():
+def test_locks_are_read_only_and_evented():
+    state = LatentState(8)
+    seen = []
+    state.locks_changed.connect(seen.append)
+    state.set_lock(3, True)
+    state.set_lock(3, True)  # no change: no event
+    state.toggle_lock(5)
+    assert state.locks == frozenset({3, 5}) and seen == [frozenset({3}), frozenset({3, 5})]
+    assert not hasattr(state.locks, "add")
+    state.clear_locks()
+    assert state.locks == frozenset() and len(seen) == 3
+
+
+def test_randomize_respects_locks_and_reset_and_zero():
     state = LatentState(8)
     state.set_dim(3, 2.5)
-    state.toggle_lock(3)
+    state.set_lock(3, True)
     state.randomize(1.0, torch.Generator().manual_seed(0))
     assert state.values[3] == 2.5
     assert (state.values != 0).sum() == 8
     state.reset()
-    assert torch.equal(state.values, torch.zeros(8))
+    assert torch.equal(state.values, torch.zeros(8))  # N(0, I): the typical face is z = 0
+
+
+def _prior_two_clusters(dim=8):
+    g = torch.Generator().manual_seed(1)
+    a = torch.randn(dim, dim, generator=g) * 0.3
+    tril = torch.linalg.cholesky(a @ a.T + 0.05 * torch.eye(dim))
+    return {"weights": torch.tensor([0.3, 0.7]), "mean": torch.stack([torch.full((dim,), -2.0), torch.full((dim,), 2.0)]),
+            "scale_tril": torch.stack([tril, tril])}
+
+
+def test_random_with_locks_draws_from_the_conditional_prior():
+    """Locked dims keep their values; the others are as likely under the prior as unlocked Random's."""
+    prior = _prior_two_clusters()
+    state = LatentState(8, prior=prior)
+    g = torch.Generator().manual_seed(3)
+    unlocked, locked = [], []
+    for _ in range(100):
+        state.clear_locks()
+        state.randomize(1.0, g)
+        unlocked.append(state.values)
+        for dim in (0, 1, 2):
+            state.set_lock(dim, True)
+        kept = state.values[:3].clone()
+        state.randomize(1.0, g)
+        assert torch.equal(state.values[:3], kept)
+        locked.append(state.values)
+    unlocked_lp = mixture_log_prob(prior, torch.stack(unlocked)).mean()
+    locked_lp = mixture_log_prob(prior, torch.stack(locked)).mean()
+    assert locked_lp > unlocked_lp - 1.0
+    # drawing the free dims independently of the locked ones (the old behaviour) is far less likely
+    naive = sample_fitted(100, prior, 1.0, g)
+    naive[:, :3] = torch.stack(locked)[:, :3].flip(0)
+    assert mixture_log_prob(prior, naive).mean() < locked_lp - 5.0
 
 
 def test_renderer_skips_unchanged_latents(tiny_model):
@@ -57,23 +119,67 @@ def test_session_orders_dimensions_by_kl(tiny_checkpoint):
     assert session.facts()["val_ssim"] == 0.5
 
 
-def test_session_randomizes_from_the_fitted_prior(tmp_path, tiny_model):
-    from vae import checkpoint
-
-    prior = {"mean": torch.full((8,), 5.0), "scale_tril": torch.eye(8) * 0.01}
+def test_session_randomizes_from_the_fitted_prior_and_resets_to_its_typical_face(tmp_path, tiny_model):
+    prior = _prior_two_clusters()
     checkpoint.save(tmp_path / "p.pt", tiny_model, latent_prior=prior)
     session = ExplorerSession.open(tmp_path / "p.pt")
-    session.state.randomize(1.0, torch.Generator().manual_seed(0))
-    assert torch.allclose(session.state.values, torch.full((8,), 5.0), atol=0.1)
+    session.state.randomize(0.01, torch.Generator().manual_seed(0))
+    assert min((session.state.values - m).norm() for m in prior["mean"]) < 0.1
     assert "fitted" in session.facts()["random faces from"]
+    session.state.reset()
+    assert torch.equal(session.state.values, typical_latent(prior))
+    session.state.zero()
+    assert torch.equal(session.state.values, torch.zeros(8))
 
 
 def test_session_with_fitted_prior_opens_on_a_draw_from_it(tmp_path, tiny_model):
-    from vae import checkpoint
-
     prior = {"mean": torch.full((8,), 5.0), "scale_tril": torch.eye(8) * 0.01}
     checkpoint.save(tmp_path / "p.pt", tiny_model, latent_prior=prior)
     first = ExplorerSession.open(tmp_path / "p.pt")
     again = ExplorerSession.open(tmp_path / "p.pt")
     assert torch.allclose(first.state.values, torch.full((8,), 5.0), atol=0.1)
     assert torch.equal(first.state.values, again.state.values) and not first.state.can_undo
+
+
+def test_loading_another_model_swaps_state_and_relinks_events(tiny_checkpoint, tmp_path):
+    from vae.model import ConvVAE, VAEConfig
+
+    session = ExplorerSession.open(tiny_checkpoint)
+    old_state = session.state
+    models, values = [], []
+    session.model_changed.connect(lambda: models.append(session.model.latent_dim))
+    session.values_changed.connect(values.append)
+    other = tmp_path / "other.pt"
+    checkpoint.save(other, ConvVAE(VAEConfig(latent_dim=5, base_channels=4)))
+    session.load(other)
+    assert models == [5] and session.state is not old_state
+    old_state.set_dim(0, 1.0)  # the old state is no longer heard
+    assert values == []
+    session.state.set_dim(0, 1.0)
+    assert values == [(0,)]
+
+
+def test_reload_keeps_the_latent_and_shows_the_files_new_facts(tiny_checkpoint, tiny_model):
+    session = ExplorerSession.open(tiny_checkpoint)
+    session.state.set_dim(1, 0.7)
+    checkpoint.save(tiny_checkpoint, tiny_model, history=[{"epoch": 1, "val_ssim": 0.5}, {"epoch": 2, "val_ssim": 0.8}])
+    session.reload()
+    assert session.facts()["epochs"] == 2 and session.facts()["val_ssim"] == 0.8
+    assert session.state.values[1] == torch.tensor(0.7)
+
+
+def test_directions_change_only_through_the_session(tiny_checkpoint):
+    session = ExplorerSession.open(tiny_checkpoint)
+    seen, status = [], []
+    session.directions_changed.connect(seen.append)
+    session.status.connect(status.append)
+    session.directions["x"] = torch.ones(8)  # a copy: changes nothing
+    assert session.directions == {}
+    with_trait = [FaceSlot(torch.tensor([1.0, 2, 0, 0, 0, 0, 0, 0]), "a"), FaceSlot(torch.tensor([3.0, 2, 0, 0, 0, 0, 0, 0]), "b")]
+    for slot in with_trait:
+        session.add_example("with", slot)
+    session.add_example("without", FaceSlot(torch.tensor([0.0, 2, 0, 0, 0, 0, 0, 0]), "c"))
+    direction = session.direction_from_examples("  wide ")
+    assert torch.allclose(direction, torch.tensor([1.0, 0, 0, 0, 0, 0, 0, 0]))
+    assert seen == [("wide",)] and "wide" in status[-1] and "2 face(s) with" in status[-1]
+    assert torch.equal(session.directions["wide"], direction)

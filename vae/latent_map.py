@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
 
-from .cache import FaceCache, open_dataset
+from .cache import BUILTIN_COUNT, Cancelled, FaceCache, open_dataset
 from .cartoonset import ATTRIBUTE_NAMES
 from .latent import project_2d
 from .metrics import encode_all
@@ -55,9 +56,29 @@ def map_indices(cache: FaceCache, max_points: int = MAX_POINTS) -> np.ndarray:
     return val[:max_points]
 
 
-def build_map(model, spec: str, max_points: int = MAX_POINTS, log=None) -> LatentMap:
-    """Encode the validation faces of ``spec`` ('builtin' or a folder) and project them with PCA."""
-    cache = open_dataset(spec, model.image_size, log=log or (lambda m: None))
+def build_map(model, spec: str, max_points: int = MAX_POINTS, log=None, *, min_points: int = 0,
+              builtin_count: int = BUILTIN_COUNT, should_stop: Callable[[], bool] | None = None,
+              progress_cb: Callable[[int, int, str], None] | None = None, batch_size: int = 256,
+              limit: int | None = None) -> LatentMap:
+    """Encode the validation faces of ``spec`` ('builtin' or a folder) and project them with PCA.
+
+    When the validation split has fewer than ``min_points`` faces, the first faces of the whole set are
+    used instead (up to ``max_points``). ``limit`` reads only a folder's first files (see
+    :func:`~vae.cache.open_folder`). Preparation and encoding can be stopped (``should_stop`` →
+    :class:`~vae.cache.Cancelled`) and report ``progress_cb(done, total, what)``.
+    """
+    stop = should_stop or (lambda: False)
+    cache = open_dataset(spec, model.image_size, builtin_count=builtin_count, log=log or (lambda m: None),
+                         should_stop=should_stop, progress_cb=progress_cb, limit=limit)
     indices = map_indices(cache, max_points)
-    mu, _ = encode_all(model, cache, indices)
+    if len(indices) < min_points:
+        indices = np.arange(min(len(cache), max_points))
+    mus = []
+    for start in range(0, len(indices), batch_size):
+        if stop():
+            raise Cancelled()
+        mus.append(encode_all(model, cache, indices[start : start + batch_size])[0])
+        if progress_cb:
+            progress_cb(min(start + batch_size, len(indices)), len(indices), "encoding faces")
+    mu = torch.cat(mus)
     return LatentMap(cache, indices, mu, project_2d(mu), cache.label_tensor(indices))

@@ -1,8 +1,10 @@
-"""The explorer's model layer: the current latent, its locks and undo history, and the decoder.
+"""The explorer's model layer: the loaded model, the latent being explored, its prior and directions.
 
-No Qt here: the app's panels observe a :class:`LatentState` and push edits back into it, and
-tests drive it directly. Several changes applied at once (random, reset, load) are one update:
-one undo step and one notification, so the face is decoded once.
+No Qt here. An :class:`ExplorerSession` lives as long as the app; loading another checkpoint swaps
+what it holds and emits ``model_changed``. Panels are given the session, subscribe to the specific
+:class:`Event` they show (each ``connect`` returns a function that disconnects it) and write edits
+back through the session. Several changes applied at once (random, reset, load) are one update:
+one undo step and one ``values_changed``, so the face is decoded once.
 """
 
 from __future__ import annotations
@@ -15,39 +17,69 @@ import torch
 
 from . import checkpoint as checkpoint_mod
 from .data import load_image
-from .latent import ACTIVE_UNIT_THRESHOLD, rank_dimensions, sample_fitted, sample_prior
+from .directions import direction_from_examples
+from .latent import (
+    ACTIVE_UNIT_THRESHOLD, rank_dimensions, sample_conditional, sample_fitted, standard_prior,
+    typical_latent,
+)
+from .slots import FaceSlot
 
 SLIDER_RANGE = 3.0  # sliders span ±3 standard deviations of the prior
 HISTORY_LIMIT = 500
 OPENING_SEED, OPENING_TEMPERATURE = 2, 0.8  # the first face a model with a fitted prior shows
 
 
-class LatentState:
-    """The latent vector being explored, with per-dimension locks and undo/redo."""
+class Event:
+    """A typed notification: ``connect(callback)`` returns a function that disconnects it."""
 
-    def __init__(self, latent_dim: int, values: torch.Tensor | None = None):
+    def __init__(self, name: str):
+        self.name = name
+        self._callbacks: list[Callable] = []
+
+    def connect(self, callback: Callable) -> Callable[[], None]:
+        self._callbacks.append(callback)
+        return lambda: self.disconnect(callback)
+
+    def disconnect(self, callback: Callable) -> None:
+        if callback in self._callbacks:
+            self._callbacks.remove(callback)
+
+    def emit(self, *args) -> None:
+        for callback in list(self._callbacks):
+            callback(*args)
+
+    def __len__(self) -> int:
+        return len(self._callbacks)
+
+
+class LatentState:
+    """The latent vector being explored, with per-dimension locks and undo/redo.
+
+    Events: ``values_changed(dims)`` (a tuple of the dimensions that changed), ``locks_changed(locks)``
+    (a frozenset) and ``history_changed(can_undo, can_redo)``.
+    """
+
+    def __init__(self, latent_dim: int, values: torch.Tensor | None = None, prior: dict | None = None,
+                 home: torch.Tensor | None = None):
         self.latent_dim = latent_dim
+        self.prior = prior if prior is not None else standard_prior(latent_dim)
+        self.home = torch.zeros(latent_dim) if home is None else self._checked(home)
         self._values = torch.zeros(latent_dim) if values is None else self._checked(values)
-        self.locks: set[int] = set()
+        self._locks: frozenset[int] = frozenset()
         self._undo: list[torch.Tensor] = []
         self._redo: list[torch.Tensor] = []
         self._dragging = False
-        self._listeners: list[Callable[[], None]] = []
-        self.sampler: Callable[[float, torch.Generator | None], torch.Tensor] = (
-            lambda temperature, generator: sample_prior(1, latent_dim, temperature, generator)[0])
-
-    # ------------------------------------------------------------ observation
-    def subscribe(self, listener: Callable[[], None]) -> None:
-        """Call ``listener()`` after every change of values, locks or history."""
-        self._listeners.append(listener)
-
-    def _notify(self) -> None:
-        for listener in list(self._listeners):
-            listener()
+        self.values_changed = Event("values_changed")
+        self.locks_changed = Event("locks_changed")
+        self.history_changed = Event("history_changed")
 
     @property
     def values(self) -> torch.Tensor:
         return self._values.clone()
+
+    @property
+    def locks(self) -> frozenset[int]:
+        return self._locks
 
     def _checked(self, values) -> torch.Tensor:
         values = torch.as_tensor(values, dtype=torch.float32).reshape(-1).clone()
@@ -56,6 +88,11 @@ class LatentState:
         if not torch.isfinite(values).all():
             raise ValueError("latent values must be finite")
         return values
+
+    def _changed(self, old: torch.Tensor) -> None:
+        dims = tuple(torch.nonzero(old != self._values).flatten().tolist())
+        self.values_changed.emit(dims)
+        self.history_changed.emit(self.can_undo, self.can_redo)
 
     # ------------------------------------------------------------ edits
     def _record(self) -> None:
@@ -69,8 +106,8 @@ class LatentState:
         if torch.equal(new, self._values):
             return
         self._record()
-        self._values = new
-        self._notify()
+        old, self._values = self._values, new
+        self._changed(old)
 
     def set_dim(self, dim: int, value: float) -> None:
         """Change one dimension. During a drag every move shares the drag's single undo step."""
@@ -79,8 +116,9 @@ class LatentState:
             return
         if not self._dragging:
             self._record()
+        old = self._values.clone()
         self._values[dim] = value
-        self._notify()
+        self._changed(old)
 
     def begin_drag(self) -> None:
         """Start a slider drag: the moves until :meth:`end_drag` collapse into one undo step."""
@@ -93,22 +131,43 @@ class LatentState:
             self._dragging = False
             if self._undo and torch.equal(self._undo[-1], self._values):
                 self._undo.pop()  # the drag ended where it began: nothing to undo
-            self._notify()
+            self.history_changed.emit(self.can_undo, self.can_redo)
+
+    def sample(self, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One draw from the prior at ``temperature``, ignoring locks."""
+        return sample_fitted(1, self.prior, temperature, generator)[0]
 
     def randomize(self, temperature: float = 1.0, generator: torch.Generator | None = None) -> None:
-        """A sample from :attr:`sampler` at ``temperature``; locked dimensions keep their values."""
-        new = self.sampler(temperature, generator)
-        for dim in self.locks:
-            new[dim] = self._values[dim]
+        """A draw from the prior at ``temperature``; locked dimensions keep their values and the others are
+        drawn from the prior conditioned on them (:func:`~vae.latent.sample_conditional`)."""
+        dims = sorted(self._locks)
+        new = sample_conditional(1, self.prior, dims, self._values[dims], temperature, generator)[0]
         self.set_values(new)
 
     def reset(self) -> None:
-        """All dimensions to zero (the prior's mean)."""
+        """Back to the model's typical face (the prior's most likely component mean; zero for N(0, I))."""
+        self.set_values(self.home)
+
+    def zero(self) -> None:
+        """Every dimension to zero."""
         self.set_values(torch.zeros(self.latent_dim))
 
+    # ------------------------------------------------------------ locks
+    def set_lock(self, dim: int, locked: bool) -> None:
+        if not 0 <= dim < self.latent_dim:
+            raise ValueError(f"no dimension {dim} in a latent of {self.latent_dim}")
+        new = self._locks | {dim} if locked else self._locks - {dim}
+        if new != self._locks:
+            self._locks = frozenset(new)
+            self.locks_changed.emit(self._locks)
+
     def toggle_lock(self, dim: int) -> None:
-        self.locks ^= {dim}
-        self._notify()
+        self.set_lock(dim, dim not in self._locks)
+
+    def clear_locks(self) -> None:
+        if self._locks:
+            self._locks = frozenset()
+            self.locks_changed.emit(self._locks)
 
     # ------------------------------------------------------------ history
     @property
@@ -119,17 +178,27 @@ class LatentState:
     def can_redo(self) -> bool:
         return bool(self._redo)
 
+    def recent(self, count: int = 12) -> list[torch.Tensor]:
+        """The latest distinct faces of the history, newest first (the current one included)."""
+        faces: list[torch.Tensor] = []
+        for z in [self._values] + self._undo[::-1]:
+            if not any(torch.equal(z, f) for f in faces):
+                faces.append(z.clone())
+            if len(faces) == count:
+                break
+        return faces
+
     def undo(self) -> None:
         if self._undo:
             self._redo.append(self._values)
-            self._values = self._undo.pop()
-            self._notify()
+            old, self._values = self._values, self._undo.pop()
+            self._changed(old)
 
     def redo(self) -> None:
         if self._redo:
             self._undo.append(self._values)
-            self._values = self._redo.pop()
-            self._notify()
+            old, self._values = self._values, self._redo.pop()
+            self._changed(old)
 
 
 class FaceRenderer:
@@ -155,37 +224,89 @@ class FaceRenderer:
     @torch.inference_mode()
     def render_batch(self, z: torch.Tensor) -> torch.Tensor:
         """(N, 3, S, S) images for (N, D) latents, decoded as one batch."""
-        return self.model.decode(z.float()).clamp(0, 1)
+        return self.model.decode(z.reshape(-1, self.model.latent_dim).float()).clamp(0, 1)
+
+
+EXAMPLE_KINDS = ("with", "without")
 
 
 class ExplorerSession:
-    """A loaded checkpoint plus the latent being explored: what every panel of the app shares."""
+    """What every panel of the app shares: the loaded checkpoint, the latent being explored, its prior and
+    directions, and the faces picked as examples of a trait.
+
+    Events (see :class:`Event`): ``model_changed()``, ``values_changed(dims)``, ``locks_changed(locks)``,
+    ``history_changed(can_undo, can_redo)``, ``directions_changed(names)``, ``examples_changed()`` and
+    ``status(message)``.
+    """
 
     def __init__(self, ckpt: checkpoint_mod.Checkpoint):
-        self.checkpoint = ckpt
-        self.model = ckpt.model.eval()
-        self.renderer = FaceRenderer(self.model)
-        if ckpt.latent_prior is None:
-            self.state = LatentState(self.model.latent_dim)
-        else:
-            # z = 0 can lie outside where the encodings live; open on a fixed draw from the fitted prior instead
-            def sampler(t, g):
-                return sample_fitted(1, ckpt.latent_prior, t, g)[0]
-
-            opening = sampler(OPENING_TEMPERATURE, torch.Generator().manual_seed(OPENING_SEED))
-            self.state = LatentState(self.model.latent_dim, opening)
-            self.state.sampler = sampler
-        kl = ckpt.latent_kl
-        self.latent_kl = kl.float() if torch.is_tensor(kl) and kl.numel() == self.model.latent_dim else None
+        self.model_changed = Event("model_changed")
+        self.values_changed = Event("values_changed")
+        self.locks_changed = Event("locks_changed")
+        self.history_changed = Event("history_changed")
+        self.directions_changed = Event("directions_changed")
+        self.examples_changed = Event("examples_changed")
+        self.status = Event("status")
+        self._unlink_state: list[Callable[[], None]] = []
+        self.examples: dict[str, list[FaceSlot]] = {kind: [] for kind in EXAMPLE_KINDS}
+        self._install(ckpt)
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> "ExplorerSession":
         """Load a checkpoint (raises :class:`~vae.checkpoint.CheckpointError`)."""
         return cls(checkpoint_mod.load(path))
 
+    # ------------------------------------------------------------ the model
+    def _install(self, ckpt: checkpoint_mod.Checkpoint, values: torch.Tensor | None = None) -> None:
+        self.checkpoint = ckpt
+        self.model = ckpt.model.eval()
+        self.renderer = FaceRenderer(self.model)
+        dim = self.model.latent_dim
+        prior = ckpt.latent_prior
+        home = typical_latent(prior) if prior is not None else torch.zeros(dim)
+        if values is None and prior is not None:
+            # z = 0 can lie outside where the encodings live; open on a fixed draw from the fitted prior instead
+            values = sample_fitted(1, prior, OPENING_TEMPERATURE, torch.Generator().manual_seed(OPENING_SEED))[0]
+        for unlink in self._unlink_state:
+            unlink()
+        self.state = LatentState(dim, values, prior, home)
+        self._unlink_state = [
+            self.state.values_changed.connect(self.values_changed.emit),
+            self.state.locks_changed.connect(self.locks_changed.emit),
+            self.state.history_changed.connect(self.history_changed.emit),
+        ]
+        kl = ckpt.latent_kl
+        self.latent_kl = kl.float() if torch.is_tensor(kl) and kl.numel() == dim else None
+        self._directions = dict(ckpt.directions)
+        self.examples = {kind: [] for kind in EXAMPLE_KINDS}
+
+    def load(self, path: str | os.PathLike) -> None:
+        """Open another checkpoint in place; on :class:`~vae.checkpoint.CheckpointError` the current one stays."""
+        self.set_checkpoint(checkpoint_mod.load(path))
+
+    def set_checkpoint(self, ckpt: checkpoint_mod.Checkpoint, keep_values: bool = False) -> None:
+        """Show ``ckpt`` (keeping the current latent when asked and the sizes match); emits ``model_changed``."""
+        values = self.state.values if keep_values and ckpt.model.latent_dim == self.state.latent_dim else None
+        self._install(ckpt, values)
+        self.model_changed.emit()
+        self.directions_changed.emit(tuple(self._directions))
+        self.examples_changed.emit()
+
+    def reload(self) -> None:
+        """Read the model's file again (it changed on disk), keeping the latent being explored."""
+        self.set_checkpoint(checkpoint_mod.load(self.checkpoint.path), keep_values=True)
+
     @property
     def name(self) -> str:
         return Path(self.checkpoint.path).name
+
+    @property
+    def path(self) -> Path:
+        return Path(self.checkpoint.path)
+
+    @property
+    def prior(self) -> dict:
+        return self.state.prior
 
     @property
     def dimension_order(self) -> list[int]:
@@ -200,12 +321,72 @@ class ExplorerSession:
     def current_image(self) -> torch.Tensor:
         return self.renderer.render(self.state.values)
 
+    def render(self, z: torch.Tensor) -> torch.Tensor:
+        """The (3, S, S) face of one latent (not the explorer's: no caching)."""
+        return self.renderer.render_batch(z.reshape(1, -1))[0]
+
     @torch.inference_mode()
     def encode_file(self, path: str | os.PathLike) -> torch.Tensor:
         """μ of an image file (raises :class:`~vae.data.ImageLoadError`)."""
         x = load_image(path, self.model.image_size).unsqueeze(0)
         mu, _ = self.model.encode(x)
         return mu[0]
+
+    # ------------------------------------------------------------ directions
+    @property
+    def directions(self) -> dict[str, torch.Tensor]:
+        """Named unit directions (a copy: change them through :meth:`set_directions`/:meth:`add_direction`)."""
+        return dict(self._directions)
+
+    def set_directions(self, directions: dict[str, torch.Tensor], note: str | None = None) -> None:
+        """Replace the model's directions; emits ``directions_changed``."""
+        self._directions = {name: torch.as_tensor(d, dtype=torch.float32).reshape(-1) for name, d in directions.items()}
+        self.checkpoint.directions = dict(self._directions)
+        self.directions_changed.emit(tuple(self._directions))
+        if note:
+            self.report(note)
+
+    def add_direction(self, name: str, direction: torch.Tensor) -> None:
+        if direction.numel() != self.model.latent_dim:
+            raise ValueError(f"direction {name!r} has {direction.numel()} values; this model uses {self.model.latent_dim}")
+        self.set_directions({**self._directions, name: direction})
+
+    # ------------------------------------------------------------ directions by example
+    def add_example(self, kind: str, slot: FaceSlot) -> None:
+        """Keep ``slot`` as a face that has (``"with"``) or lacks (``"without"``) the trait being defined."""
+        if kind not in EXAMPLE_KINDS:
+            raise ValueError(f"example kind must be one of {EXAMPLE_KINDS}, got {kind!r}")
+        self.examples[kind].append(slot)
+        self.examples_changed.emit()
+
+    def remove_example(self, kind: str, index: int) -> None:
+        del self.examples[kind][index]
+        self.examples_changed.emit()
+
+    def clear_examples(self) -> None:
+        self.examples = {kind: [] for kind in EXAMPLE_KINDS}
+        self.examples_changed.emit()
+
+    def direction_from_examples(self, name: str) -> torch.Tensor:
+        """Store the direction from the faces without the trait to those with it under ``name``.
+
+        Raises ValueError when a group is empty, the name is blank or the two groups' means coincide.
+        """
+        name = name.strip()
+        if not name:
+            raise ValueError("give the trait a name")
+        with_mu, without_mu = ([slot.latent.reshape(-1) for slot in self.examples[kind]] for kind in EXAMPLE_KINDS)
+        if not with_mu or not without_mu:
+            raise ValueError("pick at least one face with the trait and one without it")
+        direction = direction_from_examples(torch.stack(with_mu), torch.stack(without_mu))
+        self.add_direction(name, direction)
+        self.report(f"direction “{name}” from {len(with_mu)} face(s) with and {len(without_mu)} without the trait")
+        return direction
+
+    # ------------------------------------------------------------ status
+    def report(self, message: str) -> None:
+        """Tell the user something happened (the window shows it in its status bar)."""
+        self.status.emit(message)
 
     def facts(self) -> dict:
         """What the status bar and the About box show about the model."""
@@ -218,7 +399,8 @@ class ExplorerSession:
             "latent_dim": self.model.latent_dim,
             "epochs": ckpt.epochs,
             "val_ssim": ckpt.last_metric("val_ssim"),
-            "directions": len(ckpt.directions),
+            "val_psnr": ckpt.last_metric("val_psnr"),
+            "directions": len(self._directions),
             "random faces from": _prior_name(ckpt.latent_prior),
         }
 

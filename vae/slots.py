@@ -25,7 +25,7 @@ def from_current(values: torch.Tensor) -> FaceSlot:
 
 def from_random(state, temperature: float = 0.8, generator: torch.Generator | None = None) -> FaceSlot:
     """A random face drawn with the explorer's sampler (the fitted prior when the model has one)."""
-    return FaceSlot(state.sampler(temperature, generator), f"random (T={temperature:.1f})")
+    return FaceSlot(state.sample(temperature, generator), f"random (T={temperature:.1f})")
 
 
 def from_image(session, path: str | os.PathLike) -> FaceSlot:

@@ -1,0 +1,46 @@
+"""The app's name, version, dataset attribution and log file (what the About box shows)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from importlib import metadata
+from pathlib import Path
+
+APP_NAME = "Face Explorer"
+DATASET_ATTRIBUTION = (
+    "Cartoon Set: An Image Dataset of Random Cartoons — Forrester Cole, Inbar Mosseri, Dilip Krishnan, "
+    "Aaron Sarna, Aaron Maschinot, Bill Freeman, Shiraz Fuman (Google). CC-BY 4.0, "
+    "<a href='https://google.github.io/cartoonset/'>https://google.github.io/cartoonset/</a>"
+)
+
+
+def version() -> str:
+    try:
+        return metadata.version("face-explorer")
+    except metadata.PackageNotFoundError:
+        return "(development checkout)"
+
+
+def log_path() -> Path:
+    """Where the app writes its log: $FACE_EXPLORER_LOG, else face-explorer.log in the user's state folder."""
+    env = os.environ.get("FACE_EXPLORER_LOG")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "face-explorer" / "face-explorer.log"
+
+
+def setup_logging() -> Path | None:
+    """Send the app's log (background errors with their tracebacks) to :func:`log_path`; None if it cannot be written."""
+    path = log_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("face_explorer")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return path

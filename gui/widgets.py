@@ -1,0 +1,261 @@
+"""Widgets several panels share: the face view, the face picker and the progress row of a long job."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack, contextmanager
+
+import torch
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
+)
+
+from vae import slots
+from vae.data import ImageLoadError
+from vae.session import ExplorerSession
+
+from .dialogs import IMAGE_FILTER, LATENT_FILTER, ask_open_path
+from .qt_images import to_pixmap
+from .workers import Job, describe_error, format_eta
+
+
+class FaceView(QLabel):
+    """Shows one face, scaled smoothly to fill the widget's square."""
+
+    def __init__(self, minimum: int = 256):
+        super().__init__()
+        self.setMinimumSize(minimum, minimum)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setStyleSheet("background: white; border: 1px solid #c8c8c8;")
+        self._image: torch.Tensor | None = None
+
+    def set_image(self, image: torch.Tensor | None) -> None:
+        self._image = image
+        if image is None:
+            self.clear()
+        self._repaint()
+
+    def _repaint(self) -> None:
+        if self._image is not None:
+            side = max(16, min(self.width(), self.height()) - 4)
+            self.setPixmap(to_pixmap(self._image, side))
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._repaint()
+
+    def sizeHint(self) -> QSize:
+        return QSize(448, 448)
+
+
+class JobProgress(QWidget):
+    """A long job's progress: a bar with "done / total what · ETA", and Cancel. Hidden while the job is idle."""
+
+    def __init__(self, job: Job, cancellable: bool = True):
+        super().__init__()
+        self.job = job
+        self.bar = QProgressBar()
+        self.bar.setTextVisible(False)
+        self.bar.setRange(0, 0)
+        self.label = QLabel("starting…")
+        self.label.setStyleSheet("color: #505050;")
+        self.cancel_button = QPushButton("Cancel")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.bar, 1)
+        layout.addWidget(self.label)
+        layout.addWidget(self.cancel_button)
+        self.cancel_button.setVisible(cancellable)
+        self.cancel_button.clicked.connect(self._cancel)
+        job.progress.connect(self.show_progress)
+        job.running_changed.connect(self._running)
+        self.hide()
+
+    def _running(self, running: bool) -> None:
+        if running:
+            self.bar.setRange(0, 0)
+            self.label.setText("starting…")
+            self.cancel_button.setEnabled(True)
+        self.setVisible(running)
+
+    def _cancel(self) -> None:
+        self.cancel_button.setEnabled(False)
+        self.label.setText("cancelling…")
+        self.job.cancel()
+
+    def show_progress(self, done: int, total: int, what: str, eta: float) -> None:
+        if self.job.stopping:
+            return
+        if total > 0:
+            self.bar.setRange(0, total)
+            self.bar.setValue(done)
+        text = f"{what}: {done:,} / {total:,}" if total > 0 else what
+        self.label.setText(f"{text} · ETA {format_eta(eta)}" if total > 0 and done < total else text)
+
+
+SOURCE_LABELS = {
+    "current": "Explorer face (live)",
+    "random": "Random face",
+    "image": "Image file…",
+    "latent": "Latent JSON…",
+    "dataset": "Dataset face (from the Map)",
+}
+
+
+def holding(pickers):
+    """A context in which every picker in ``pickers`` keeps its face (see :meth:`FacePicker.held`)."""
+    stack = ExitStack()
+    for picker in pickers:
+        stack.enter_context(picker.held())
+    return stack
+
+
+class FacePicker(QWidget):
+    """A face slot: shows the face it holds and where it came from; choosing a source applies it at once.
+
+    With the "Explorer face" source the slot follows the explorer live. ``faces_source`` is a callable
+    returning the Map's faces (or None) for the "Dataset face" source.
+    """
+
+    changed = Signal()
+    error = Signal(str)
+
+    def __init__(self, title: str, session: ExplorerSession, thumb: int = 72, faces_source=None, settings=None):
+        super().__init__()
+        self.session = session
+        self.faces_source = faces_source or (lambda: None)
+        self.settings = settings
+        self.slot: slots.FaceSlot | None = None
+        self.kind: str | None = None
+        self._held = False
+        self._stale = False
+        self.thumb_size = thumb
+        self.title = QLabel(f"<b>{title}</b>")
+        self.thumb = QLabel()
+        self.thumb.setFixedSize(thumb, thumb)
+        self.thumb.setStyleSheet("background: white; border: 1px solid #c8c8c8;")
+        self.caption = QLabel("–")
+        self.caption.setStyleSheet("color: #606060;")
+        self.source = QComboBox()
+        for key, label in SOURCE_LABELS.items():
+            self.source.addItem(label, key)
+        self.source.setToolTip("Choose where this face comes from; choosing Random again draws a new face")
+        text = QVBoxLayout()
+        text.addWidget(self.title)
+        text.addWidget(self.caption)
+        text.addWidget(self.source)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.thumb)
+        layout.addLayout(text, 1)
+        self.encoder = Job("encode image", self)
+        self.encoder.finished.connect(self._encoded)
+        self.encoder.errored.connect(self._encode_failed)
+        self.source.activated.connect(lambda index: self.fill_from_source(self.source.itemData(index)))
+        self._unsubscribe = [session.values_changed.connect(self._explorer_changed),
+                             session.model_changed.connect(self._model_changed)]
+        self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])
+
+    def set_slot(self, slot: slots.FaceSlot, kind: str = "dataset") -> None:
+        """Hold ``slot`` (from source ``kind``): the thumbnail, caption and dropdown all show it."""
+        self.slot, self.kind, self._stale = slot, kind, False
+        self.source.blockSignals(True)
+        self.source.setCurrentIndex(self.source.findData(kind))
+        self.source.blockSignals(False)
+        self.caption.setText(slot.label)
+        self.caption.setToolTip(slot.label)
+        self.thumb.setPixmap(to_pixmap(self.session.render(slot.latent), self.thumb_size - 2))
+        self.changed.emit()
+
+    @contextmanager
+    def held(self):
+        """Keep the face while the panel itself changes the explorer (sending its result there)."""
+        self._held = True
+        try:
+            yield
+        finally:
+            self._held = False
+
+    def _explorer_changed(self, dims) -> None:
+        if self.kind == "current" and not self._held:
+            if self.isVisible():
+                self.set_slot(slots.from_current(self.session.state.values), "current")
+            else:
+                self._stale = True  # caught up when shown: a hidden panel does not decode on every slider move
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        if self._stale and self.kind == "current":
+            self.set_slot(slots.from_current(self.session.state.values), "current")
+        self._stale = False
+
+    @property
+    def latent(self):
+        if self._stale and self.kind == "current":
+            self.set_slot(slots.from_current(self.session.state.values), "current")
+            self._stale = False
+        return None if self.slot is None else self.slot.latent
+
+    def _model_changed(self) -> None:
+        self.clear()
+
+    def fill_from_source(self, source: str | None = None, path: str | None = None) -> bool:
+        """Fill the slot from ``source`` (default: the dropdown's choice); file sources ask for a path."""
+        session = self.session
+        source = source or self.source.currentData()
+        try:
+            if source == "current":
+                slot = slots.from_current(session.state.values)
+            elif source == "random":
+                slot = slots.from_random(session.state)
+            elif source == "image":
+                path = path or ask_open_path(self, "image", "Face image", IMAGE_FILTER, self.settings)
+                if not path:
+                    self._show_kind()
+                    return False
+                return self._encode_in_background(path)
+            elif source == "latent":
+                path = path or ask_open_path(self, "latent", "Latent JSON", LATENT_FILTER, self.settings)
+                if not path:
+                    self._show_kind()
+                    return False
+                slot = slots.from_latent_file(path, session.model.latent_dim)
+            else:
+                faces = self.faces_source()
+                if faces is None:
+                    self._show_kind()
+                    self.error.emit("Encode faces in the Map panel first, then click one there or pick one here.")
+                    return False
+                slot = faces.random_slot()
+        except (ImageLoadError, ValueError, OSError) as exc:
+            self._show_kind()
+            self.error.emit(str(exc))
+            return False
+        self.set_slot(slot, source)
+        return True
+
+    def _encode_in_background(self, path: str) -> bool:
+        """Encode an image off the GUI thread; the slot changes when it is done."""
+        session = self.session
+        self.caption.setText(f"encoding {path}…")
+        return self.encoder.start(lambda control: slots.from_image(session, path))
+
+    def _encoded(self, slot: slots.FaceSlot) -> None:
+        self.set_slot(slot, "image")
+
+    def _encode_failed(self, exc: BaseException) -> None:
+        self._show_kind()
+        self.caption.setText(self.slot.label if self.slot else "–")
+        self.error.emit(describe_error(exc))
+
+    def _show_kind(self) -> None:
+        """Put the dropdown back on what the slot holds (a cancelled or failed choice changes nothing)."""
+        self.source.blockSignals(True)
+        self.source.setCurrentIndex(max(0, self.source.findData(self.kind)))
+        self.source.blockSignals(False)
+
+    def clear(self) -> None:
+        self.slot = self.kind = None
+        self.thumb.clear()
+        self.caption.setText("–")

@@ -1,0 +1,370 @@
+"""Issue 13's findings as a person meets them: quitting, progress and Cancel, messages, Resume, Random with
+locks, Reset, feedback, and the polish items (pytest-qt, offscreen)."""
+
+import time
+
+import pytest
+import torch
+
+pytest.importorskip("PySide6")
+from PySide6.QtCore import QPoint, Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
+
+from tests.helpers import write_good_faces  # noqa: E402
+from vae import checkpoint  # noqa: E402
+from vae.latent import typical_latent  # noqa: E402
+
+
+@pytest.fixture
+def prior_checkpoint(tmp_path, tiny_model):
+    g = torch.Generator().manual_seed(1)
+    a = torch.randn(8, 8, generator=g) * 0.3
+    tril = torch.linalg.cholesky(a @ a.T + 0.05 * torch.eye(8))
+    prior = {"weights": torch.tensor([0.3, 0.7]), "mean": torch.stack([torch.full((8,), -1.0), torch.full((8,), 1.0)]),
+             "scale_tril": torch.stack([tril, tril])}
+    path = tmp_path / "prior.pt"
+    checkpoint.save(path, tiny_model, latent_prior=prior, latent_kl=torch.linspace(2, 0.5, 8),
+                    history=[{"epoch": 1, "val_ssim": 0.949125517941139, "val_psnr": 28.97}],
+                    dataset={"source": "test faces", "count": 10})
+    return path
+
+
+@pytest.fixture
+def window(make_window, prior_checkpoint):
+    return make_window(prior_checkpoint)
+
+
+@pytest.fixture
+def small_folder(tmp_path):
+    folder = tmp_path / "faces"
+    write_good_faces(folder, 30, size=64)
+    return folder
+
+
+@pytest.fixture
+def questions(monkeypatch):
+    """Answers every QMessageBox.question with the answer in ``questions.answer``; records the titles."""
+    class Questions(list):
+        answer = QMessageBox.StandardButton.Yes
+
+    asked = Questions()
+
+    def question(parent, title, text, *args, **kwargs):
+        asked.append((title, text))
+        return asked.answer
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    return asked
+
+
+def start_training(window, folder, out_dir, epochs, qtbot):
+    panel = window.train
+    panel.set_folder(str(folder))
+    panel.epochs.setValue(epochs)
+    panel.batch_size.setValue(8)
+    panel.latent_dim.setValue(4)
+    panel.out_dir.setText(str(out_dir))
+    panel.ask_to_load = False
+    assert panel.start()
+    return panel
+
+
+def gui_gaps(qtbot, until, timeout):
+    """Run the event loop until ``until()``; the longest pause between 10 ms timer ticks, in seconds."""
+    ticks = [time.perf_counter()]
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(10)
+    qtbot.waitUntil(until, timeout=timeout)
+    timer.stop()
+    ticks.append(time.perf_counter())
+    return max(b - a for a, b in zip(ticks, ticks[1:]))
+
+
+# ---------------------------------------------------------------- 1. quitting while training runs
+def test_quit_while_training_asks_stops_at_the_next_step_and_never_blocks(window, qtbot, small_folder, tmp_path,
+                                                                          questions):
+    panel = start_training(window, small_folder, tmp_path / "run", 500, qtbot)
+    qtbot.waitUntil(lambda: bool(panel.plot.steps), timeout=120000)
+    t0 = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - t0 < 0.1  # close() returns at once: the GUI thread never waits on the run
+    assert questions and questions[0][0] == "Stop training and quit?"
+    longest = gui_gaps(qtbot, lambda: not window.isVisible(), timeout=1000)
+    assert time.perf_counter() - t0 < 1.0 and longest < 0.1
+    assert panel.last_result.status == "stopped" and not panel.job.busy
+    state = checkpoint.load(tmp_path / "run" / "last.pt").training
+    assert state["epoch"] * 4 + state["step"] >= 1  # the position was saved: Resume continues from it
+
+
+def test_answering_no_keeps_training_and_the_window(window, qtbot, small_folder, tmp_path, questions):
+    questions.answer = QMessageBox.StandardButton.No
+    panel = start_training(window, small_folder, tmp_path / "run", 500, qtbot)
+    qtbot.waitUntil(lambda: bool(panel.plot.steps), timeout=120000)
+    window.close()
+    assert window.isVisible() and panel.job.busy and not panel.job.stopping
+    with qtbot.waitSignal(panel.running_changed, timeout=60000):
+        panel.stop()
+
+
+def test_quit_interrupts_dataset_preparation(window, qtbot, tmp_path, questions):
+    from vae.cache import cache_root
+
+    panel = window.train
+    panel.builtin_count = 4000  # minutes of face generation: quitting must not wait for it
+    panel.out_dir.setText(str(tmp_path / "run"))
+    assert panel.start()
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=60000)
+    assert "generating faces" in panel.eta.text() and "ETA" in panel.eta.text()
+    t0 = time.perf_counter()
+    window.close()
+    longest = gui_gaps(qtbot, lambda: not window.isVisible(), timeout=3000)
+    assert time.perf_counter() - t0 < 3.0 and longest < 0.1
+    assert not any(p.name.endswith(".tmp") for p in cache_root().iterdir())
+    assert not (tmp_path / "run" / "last.pt").exists()
+
+
+# ---------------------------------------------------------------- 2. long work: quick default, progress, Cancel
+def test_map_default_source_is_quick_and_encoding_shows_progress_and_cancels(window, qtbot):
+    from gui.map_panel import QUICK_COUNT
+
+    panel = window.map_panel
+    spec, count = panel.source.currentData()
+    assert (spec, count) == ("builtin", QUICK_COUNT) and QUICK_COUNT <= 2000  # not 20,000 new faces
+    seen = []
+    panel.job.progress.connect(lambda done, total, what, eta: seen.append((done, total, what)))
+    panel._ask_load()
+    qtbot.waitUntil(lambda: bool(seen) and not panel.job_progress.isHidden(), timeout=60000)
+    assert seen[-1][1] == QUICK_COUNT and " / " in panel.job_progress.label.text()
+    with qtbot.waitSignal(panel.job.cancelled, timeout=10000):
+        panel.job_progress.cancel_button.click()
+    assert panel.map is None and "Cancelled" in panel.status.text() and panel.load_button.isEnabled()
+
+
+def test_compute_directions_reports_progress_and_says_what_it_did(window, qtbot, tmp_path):
+    write_good_faces(tmp_path / "labelled", 30, size=64)
+    arith = window.arithmetic
+    progress = []
+    arith.job.progress.connect(lambda *args: progress.append(args))
+    with qtbot.waitSignal(arith.job.finished, timeout=60000):
+        arith.compute_directions_from(str(tmp_path / "labelled"))
+    assert progress and progress[-1][2] == "encoding faces"
+    assert "glasses" in window.session.directions and arith.direction_choice.count() > 0
+    assert "attribute directions from" in window.statusBar().currentMessage()
+
+
+# ---------------------------------------------------------------- 3. not a checkpoint
+@pytest.mark.parametrize("name,content", [("README.md", b"# Face Explorer\n\nA readme.\n"),
+                                          ("face.json", b'{"format": "face-explorer-latent", "latents": [[0.1]]}')])
+def test_opening_a_file_that_is_not_a_checkpoint_says_so_plainly(window, tmp_path, warnings, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    old_model = window.session.model
+    assert not window.load_checkpoint(str(path))
+    assert window.session.model is old_model
+    assert name in warnings[-1] and "not a" in warnings[-1].lower() and "run code" not in warnings[-1]
+
+
+def test_opening_a_png_as_a_checkpoint_says_so_plainly(window, tmp_path, warnings):
+    from PIL import Image
+
+    Image.new("RGB", (8, 8)).save(tmp_path / "face.png")
+    assert not window.load_checkpoint(str(tmp_path / "face.png"))
+    assert "face.png" in warnings[-1] and "run code" not in warnings[-1]
+
+
+# ---------------------------------------------------------------- 4. Resume, extend, reuse warning, facts refresh
+def test_resume_continues_at_the_right_epoch_and_extend_adds_epochs(window, qtbot, small_folder, tmp_path):
+    panel = start_training(window, small_folder, tmp_path / "run", 1, qtbot)
+    qtbot.waitUntil(lambda: not panel.job.busy, timeout=120000)
+    assert panel.last_result.epochs_done == 1
+    # a finished run cannot be resumed without extending it
+    errors = []
+    panel.error.connect(errors.append)
+    assert not panel.resume() and "extend" in errors[-1]
+    panel.extend.setValue(1)
+    assert panel.resume()
+    qtbot.waitUntil(lambda: not panel.job.busy, timeout=120000)
+    assert "resuming" in panel.log_view.toPlainText() and "at epoch 2" in panel.log_view.toPlainText()
+    assert panel.last_result.epochs_done == 2
+    assert [row["epoch"] for row in checkpoint.load(tmp_path / "run" / "last.pt").history] == [1, 2]
+
+
+def test_start_on_a_used_run_folder_asks_first(window, qtbot, small_folder, tmp_path, monkeypatch):
+    panel = start_training(window, small_folder, tmp_path / "run", 1, qtbot)
+    qtbot.waitUntil(lambda: not panel.job.busy, timeout=120000)
+    asked = []
+    monkeypatch.setattr(panel, "_ask_reuse", lambda out_dir, state: asked.append(state) or "cancel")
+    before = (tmp_path / "run" / "best.pt").stat().st_mtime_ns
+    assert not panel.start()
+    assert asked and asked[0]["epoch"] == 1 and not panel.job.busy
+    assert (tmp_path / "run" / "best.pt").stat().st_mtime_ns == before
+
+
+def test_facts_refresh_when_the_loaded_model_file_changes(window, qtbot, prior_checkpoint, tiny_model):
+    assert "1 epochs" in window.facts_label.text()
+    checkpoint.save(prior_checkpoint, tiny_model, history=[{"epoch": k, "val_ssim": 0.9} for k in (1, 2, 3)])
+    qtbot.waitUntil(lambda: "3 epochs" in window.facts_label.text(), timeout=5000)
+    assert "0.900" in window.facts_label.text() and "reloaded" in window.statusBar().currentMessage()
+
+
+# ---------------------------------------------------------------- 5, 6. Random with locks, Reset, Zero all
+def test_random_with_locks_keeps_them_and_draws_likely_faces(window, qtbot):
+    from vae.latent import mixture_log_prob
+
+    session = window.session
+    order = session.dimension_order
+    for dim in order[:3]:
+        qtbot.mouseClick(window.explore.sliders[dim].lock, Qt.MouseButton.LeftButton)
+    assert session.state.locks == frozenset(order[:3])
+    kept = session.state.values[order[:3]]
+    draws = []
+    for _ in range(20):
+        qtbot.mouseClick(window.explore.random_button, Qt.MouseButton.LeftButton)
+        assert torch.equal(session.state.values[order[:3]], kept)
+        draws.append(session.state.values)
+    session.state.clear_locks()
+    free = []
+    for _ in range(20):
+        window.explore.randomize()
+        free.append(session.state.values)
+    assert not any(w.lock.isChecked() for w in window.explore.sliders.values())
+    locked_lp = mixture_log_prob(session.prior, torch.stack(draws)).mean()
+    free_lp = mixture_log_prob(session.prior, torch.stack(free)).mean()
+    assert locked_lp > free_lp - 2.0
+
+
+def test_reset_lands_on_the_typical_face_and_zero_all_on_zero(window, qtbot):
+    qtbot.keyClick(window, Qt.Key.Key_R)
+    qtbot.keyClick(window, Qt.Key.Key_Home)
+    assert torch.equal(window.session.state.values, typical_latent(window.session.prior))
+    qtbot.mouseClick(window.explore.zero_button, Qt.MouseButton.LeftButton)
+    assert torch.equal(window.session.state.values, torch.zeros(8))
+    window.session.state.undo()
+    assert torch.equal(window.session.state.values, typical_latent(window.session.prior))
+
+
+# ---------------------------------------------------------------- 7. feedback
+def test_save_latent_and_export_say_what_was_written_where(window, tmp_path):
+    assert window.explore.save_latent_path(str(tmp_path / "z.json"))
+    assert str(tmp_path / "z.json") in window.statusBar().currentMessage()
+    assert window.explore.export_path(str(tmp_path / "f.png"), 128)
+    message = window.statusBar().currentMessage()
+    assert str(tmp_path / "f.png") in message and "128×128" in message and "f.json" in message
+
+
+# ---------------------------------------------------------------- polish
+def test_dialogs_start_in_the_last_folder_of_their_kind(window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from gui import dialogs
+
+    starts = []
+    chosen = tmp_path / "pictures" / "me.png"
+    chosen.parent.mkdir()
+
+    def fake_open(parent, title, start, file_filter):
+        starts.append(start)
+        return str(chosen), ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", fake_open)
+    assert dialogs.ask_open_path(window, "image", "x", dialogs.IMAGE_FILTER) == str(chosen)
+    dialogs.ask_open_path(window, "image", "x", dialogs.IMAGE_FILTER)
+    dialogs.ask_open_path(window, "latent", "x", dialogs.LATENT_FILTER)
+    assert starts[1] == str(chosen.parent) and starts[2] != str(chosen.parent)
+    assert "work/main" not in starts[0]
+
+
+def test_face_picker_shows_what_it_holds_and_follows_the_explorer(window, qtbot):
+    picker = window.morph.slot_a
+    assert picker.source.currentData() == "current" and picker.caption.text() == "explorer face"
+    window.session.state.set_dim(0, 2.5)
+    assert torch.equal(picker.latent, window.session.state.values)  # live, not a stale copy
+    picker.source.setCurrentIndex(picker.source.findData("random"))
+    picker.source.activated.emit(picker.source.currentIndex())  # choosing applies at once: no Set button
+    assert picker.kind == "random" and picker.caption.text().startswith("random")
+    window.session.state.set_dim(0, -1.0)
+    assert not torch.equal(picker.latent, window.session.state.values)
+
+
+def test_filmstrip_click_shows_the_frame_without_changing_tabs(window, qtbot):
+    morph = window.morph
+    window.show_panel("morph")
+    rect = morph.strip.visualItemRect(morph.strip.item(4))
+    qtbot.mouseClick(morph.strip.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert morph.timeline.value() == 4 and window.tabs.currentWidget() is morph
+    frame = morph.latents[4].clone()
+    morph.send_button.click()
+    assert torch.allclose(window.session.state.values, frame)
+
+
+def test_map_legend_hover_words_and_clean_state_on_a_new_model(window, qtbot, tmp_path, tiny_checkpoint):
+    write_good_faces(tmp_path / "faces", 40, size=64)
+    panel = window.map_panel
+    with qtbot.waitSignal(panel.job.finished, timeout=60000):
+        panel.load(str(tmp_path / "faces"))
+    panel.colour.setCurrentIndex(panel.colour.findData("hair_color"))
+    names = [label.text for _, label in panel.legend.items]
+    assert names and all(not n.isdigit() for n in names)
+    assert set(names) <= {"black", "dark brown", "brown", "auburn", "ginger", "golden blonde", "light blonde", "grey",
+                          "white", "blue-grey"}
+    text = panel.describe_point(0)
+    assert text.startswith("cs") and "hair colour:" in text
+    window.load_checkpoint(str(tiny_checkpoint))
+    assert panel.map is None and not panel.scatter.data.size and panel.preview._image is None
+    assert panel.colour.count() == 1 and not panel.colour.isEnabled()
+
+
+def test_slider_readout_shows_the_value_under_the_pointer(window, qtbot):
+    widget = window.explore.sliders[window.session.dimension_order[0]]
+    widget.slider.setValue(125)
+    widget.slider.hovered.emit(True)
+    assert f"z{widget.dim} = +1.25σ" in window.explore.readout.text()
+
+
+def test_about_shows_formatted_figures_version_attribution_and_log(window):
+    from gui import app_info
+
+    text = window.about_html()
+    assert "0.949" in text and "0.949125" not in text
+    assert app_info.version() in text and "Forrester Cole" in text and "CC-BY 4.0" in text
+    assert str(app_info.log_path()) in text
+
+
+def test_background_errors_carry_the_exception_and_log_the_traceback(qtbot, caplog):
+    from gui.workers import Job
+
+    def fail(control):
+        raise KeyError("broken on purpose")
+
+    job = Job("test")
+    with qtbot.waitSignal(job.errored, timeout=5000) as blocker:
+        job.start(fail)
+    assert isinstance(blocker.args[0], KeyError)
+    assert "Traceback" in caplog.text or any(r.exc_info for r in caplog.records)
+
+
+def test_keep_fixed_names_values_as_people_do(make_window, tmp_path, tiny_model):
+    dirs = {"hair_color:0": torch.nn.functional.normalize(torch.randn(8), dim=0),
+            "glasses": torch.nn.functional.normalize(torch.randn(8), dim=0)}
+    checkpoint.save(tmp_path / "d.pt", tiny_model, directions=dirs)
+    win = make_window(tmp_path / "d.pt")
+    names = [win.arithmetic.keep_fixed.item(i).text() for i in range(win.arithmetic.keep_fixed.count())]
+    assert names == ["hair colour: black", "+glasses"]
+
+
+def test_direction_by_example_from_explorer_faces_and_map(window, qtbot):
+    arith = window.arithmetic
+    session = window.session
+    session.state.set_values(torch.full((8,), 1.0))
+    arith.examples.add_explorer_face("with")
+    session.state.set_values(torch.full((8,), -1.0))
+    arith.examples.add_explorer_face("without")
+    arith.examples.name.setText("bright")
+    with qtbot.waitSignal(arith.examples.created):
+        arith.examples.create_button.click()
+    assert "bright" in session.directions
+    assert arith.direction_choice.findData("bright") >= 0
+    assert [row.name for row in arith.direction_rows] == ["bright"]
+    assert torch.allclose(session.directions["bright"], torch.full((8,), 8 ** -0.5))
+    assert "bright" in window.statusBar().currentMessage()
