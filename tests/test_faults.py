@@ -287,3 +287,116 @@ def test_signal_during_dataset_preparation_stops_workers_and_cleans_up(big_faces
         "error: interrupted while preparing the dataset; nothing was trained (the partial cache was removed)"]
     assert _wait_for(lambda: all(_gone(pid) for pid in workers), timeout=10)
     assert list((cache / "datasets").iterdir()) == []
+
+
+# ---------------------------------------------------------------- class 2: image size before decoding
+def _one_bit_png(path: Path, side: int) -> None:
+    """A valid, white 1-bit PNG of side × side written without ever holding it decoded (a 20 KB bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\x00" + b"\xff" * ((side + 7) // 8)
+    packer = zlib.compressobj(9)
+    body = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
+                     + chunk(b"IDAT", body) + chunk(b"IEND", b""))
+
+
+def _load_in_child(path: Path, env: dict | None = None) -> tuple[str, float, float]:
+    """Load ``path`` with vae.data.load_image in a fresh process: (outcome, seconds, peak MB of that process)."""
+    code = ("import resource, sys, time; from vae.data import load_image, ImageLoadError\n"
+            "t = time.perf_counter()\n"
+            "try:\n    load_image(sys.argv[1], 64); outcome = 'loaded'\n"
+            "except ImageLoadError as exc:\n    outcome = str(exc)\n"
+            "print(outcome); print(time.perf_counter() - t); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, **(env or {})}, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    outcome, seconds, peak = proc.stdout.strip().splitlines()[-3:]
+    return outcome, float(seconds), float(peak)
+
+
+def test_a_20kb_png_bomb_is_refused_before_decoding(tmp_path):
+    bomb = tmp_path / "bomb.png"
+    _one_bit_png(bomb, 13_000)
+    assert bomb.stat().st_size < 100_000
+    outcome, seconds, peak = _load_in_child(bomb)
+    assert f"{bomb}: image is too large (13000×13000 = 169 Mpx; the limit is 100 Mpx" in outcome
+    assert seconds < 2 and peak < 1000  # was 48 s and 12 GB
+    outcome, _, _ = _load_in_child(bomb, {"FACE_EXPLORER_MAX_MPX": "20"})
+    assert "the limit is 20 Mpx" in outcome
+
+
+def test_a_large_valid_image_loads_quickly_in_bounded_memory(tmp_path):
+    from PIL import Image
+
+    from vae import synth
+
+    face = synth.render_face(synth.random_attributes(synth.face_rng(1, 0)), 500).convert("RGB")
+    canvas = Image.new("RGB", (8000, 8000), "white")
+    canvas.paste(face.resize((5000, 5000)), (1500, 1500))
+    canvas.save(tmp_path / "big.png", compress_level=1)
+    del canvas
+    outcome, seconds, peak = _load_in_child(tmp_path / "big.png")
+    assert outcome == "loaded" and peak < 1200, (seconds, peak)  # was 4.8 GB and 20 s
+
+
+def test_bomb_in_a_dataset_is_a_skipped_file(faces, tmp_path):
+    folder = tmp_path / "faces"
+    copy_run(faces, folder)
+    _one_bit_png(folder / "bomb.png", 13_000)
+    from vae.cache import open_folder
+
+    data = open_folder(folder, 64, workers=1, cache_dir=tmp_path / "c", log=lambda m: None)
+    assert len(data) == 24 and [name for name, _ in data.skipped] == ["bomb.png"]
+    assert "too large" in data.skipped[0][1]
+
+
+# ---------------------------------------------------------------- class 6: defensive folder walk
+def test_folder_walk_skips_and_lists_what_is_not_an_image_file(faces, tmp_path, monkeypatch):
+    import struct
+
+    from PIL import ImageOps
+
+    from vae.cache import open_folder
+
+    folder = tmp_path / "faces"
+    copy_run(faces, folder)
+    names = sorted(p.name for p in folder.glob("*.png"))
+    (folder / "dangling.png").symlink_to(tmp_path / "nowhere.png")
+    (folder / "loop.png").symlink_to(folder / "loop.png")
+    os.mkfifo(folder / "fifo.png")
+    os.close(os.open(bytes(folder) + b"/bad\xff.png", os.O_CREAT | os.O_WRONLY))
+    sub = tmp_path / "elsewhere"
+    sub.mkdir()
+    (sub / "linked.png").write_bytes((folder / names[0]).read_bytes())
+    (sub / "back").symlink_to(folder)  # a loop: elsewhere/back → faces → linked → elsewhere
+    (folder / "linked").symlink_to(sub)
+    # Cartoon Set CSVs with a byte-order mark or an upper-case extension
+    (folder / (names[1][:-4] + ".csv")).rename(folder / (names[1][:-4] + ".CSV"))
+    csv = folder / (names[2][:-4] + ".csv")
+    csv.write_bytes(b"\xef\xbb\xbf" + csv.read_bytes())
+    calls = []
+
+    def bad_exif(image, *args, **kwargs):
+        calls.append(1)
+        raise (struct.error if len(calls) % 2 else TypeError)("malformed EXIF")
+
+    monkeypatch.setattr(ImageOps, "exif_transpose", bad_exif)
+    messages = []
+    start = time.monotonic()
+    data = open_folder(folder, 64, workers=1, cache_dir=tmp_path / "c", log=messages.append)
+    assert time.monotonic() - start < 120
+    skipped = dict(data.skipped)
+    assert skipped["dangling.png"] == "dangling symbolic link"
+    assert skipped["loop.png"] == "symbolic link loop"
+    assert skipped["fifo.png"].startswith("not a regular file")
+    assert skipped["bad\\xff.png"] == "the file name is not valid UTF-8"
+    assert any("already walked" in reason for reason in skipped.values())
+    assert len(data) == 25 and "linked/linked.png" in data.files and calls  # EXIF errors leave the pixels usable
+    for name in names[1:3]:
+        assert (data.labels[data.files.index(name)] >= 0).all(), name
+    assert any("skipped unreadable" in m and "dangling.png" in m for m in messages)

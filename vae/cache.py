@@ -106,8 +106,11 @@ def _fingerprint(root: Path, files: list[FaceFile], image_size: int) -> str:
             if path is None:
                 digest.update(b"-|")
                 continue
-            st = path.stat()
-            digest.update(f"{path.relative_to(root)}|{st.st_size}|{st.st_mtime_ns}|".encode())
+            try:
+                st = path.stat()
+                digest.update(f"{path.relative_to(root)}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}|".encode())
+            except OSError:  # vanished since the folder was read: the build reports it as unreadable
+                digest.update(f"{path.relative_to(root)}|gone|".encode())
     return digest.hexdigest()
 
 
@@ -144,7 +147,8 @@ def open_folder(
     """
     log = log or (lambda message: print(message, file=sys.stderr))
     root = Path(root).expanduser().resolve()
-    files = scan_folder(root)
+    unusable: list[list[str]] = []
+    files = scan_folder(root, unusable)
     if limit:
         files = files[:limit]
     key = _fingerprint(root, files, image_size)
@@ -152,7 +156,7 @@ def open_folder(
     base = Path(cache_dir or cache_root()) / "datasets"
     entry = base / (prefix + key[:16])
     if not (entry / "meta.json").exists():
-        _build(entry, root, files, image_size, workers, progress, log, should_stop, progress_cb)
+        _build(entry, root, files, image_size, workers, progress, log, should_stop, progress_cb, unusable)
         for stale in base.glob(prefix + "*"):
             if stale != entry and not stale.name.endswith(".tmp"):
                 shutil.rmtree(stale, ignore_errors=True)
@@ -172,7 +176,7 @@ def _open(entry: Path) -> FaceCache:
 
 
 def _build(entry: Path, root: Path, files: list[FaceFile], image_size: int, workers, progress: bool, log,
-           should_stop=None, progress_cb=None) -> None:
+           should_stop=None, progress_cb=None, unusable=()) -> None:
     """Preprocess ``files`` into ``entry``, through a temporary folder renamed into place when complete.
 
     Pixels are written through an ordinary file (not a memory map), so a full disk raises an
@@ -186,7 +190,7 @@ def _build(entry: Path, root: Path, files: list[FaceFile], image_size: int, work
     make_folder(tmp, "the dataset cache")
     need = n * (frame + 2 * len(ATTRIBUTE_NAMES)) + sum(len(str(f.image)) for f in files)
     labels = np.full((n, len(ATTRIBUTE_NAMES)), -1, dtype=np.int16)
-    kept, skipped, csv_errors = [], [], []
+    kept, skipped, csv_errors = [], [list(entry) for entry in unusable], []
     jobs = [(face, image_size) for face in files]
     workers = workers or os.cpu_count() or 1
     results = ordered_map(_preprocess, jobs, workers if n > 16 else 1, chunk=16, should_stop=should_stop)

@@ -7,8 +7,11 @@ and the result is resized with antialiasing.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
+import stat
 import warnings
 from functools import reduce
 from dataclasses import dataclass
@@ -18,13 +21,15 @@ import numpy as np
 import torch
 from PIL import Image, ImageChops, ImageFilter, ImageOps
 
-from .cartoonset import CsvFormatError, labels_vector, read_csv
+from .cartoonset import CsvFormatError, labels_vector, parse_csv
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 MIN_IMAGE_SIDE = 8
 CROP_PADDING = 0.04  # fraction of the content's size kept as margin around it
 BACKGROUND_TOLERANCE = 24  # per-channel difference from the corner colour that counts as content
 EDGE_BLUR = 0.01  # blur (Gaussian σ, a fraction of the content's size) under which the content box is measured
+WORKING_SIDE_FACTOR = 8  # images are reduced early to no less than 8× the output side
+DEFAULT_MAX_MPX = 100  # pixel budget in megapixels (an 8000×8000 photo is 64)
 PREPROCESS_VERSION = 2  # bump when load_image changes what it returns
 
 
@@ -36,27 +41,79 @@ class DataError(ValueError):
     """A dataset folder cannot be used at all; the message names the path."""
 
 
-def _open_rgba(path: Path) -> Image.Image:
+def max_image_pixels() -> int:
+    """The pixel budget: images declaring more pixels are refused before decoding ($FACE_EXPLORER_MAX_MPX, default 100)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(path) as im:
-                im.load()
-                im = ImageOps.exif_transpose(im)
+        return max(1, int(float(os.environ.get("FACE_EXPLORER_MAX_MPX", DEFAULT_MAX_MPX)) * 1_000_000))
+    except ValueError:
+        return DEFAULT_MAX_MPX * 1_000_000
+
+
+def _to_8bit(im: Image.Image) -> Image.Image:
+    """16-bit or 32-bit greyscale → 8-bit "L", in integer arithmetic."""
+    values = np.asarray(im)
+    if values.dtype.kind == "f":  # 32-bit float pixels: rounded to integers first
+        values = np.nan_to_num(values, nan=0.0, posinf=65535.0, neginf=0.0).round()
+    values = np.clip(values, 0, 65535).astype(np.int64)
+    top = 65535 if values.max(initial=0) > 255 else 255
+    return Image.fromarray((values * 255 // top).astype(np.uint8), "L")
+
+
+def _open_rgba(path: Path, working_side: int | None = None) -> Image.Image:
+    """Decode ``path`` to RGBA, refusing it (:class:`ImageLoadError`) before decoding if it is over the pixel budget.
+
+    With ``working_side``, a larger image is decoded at a reduced scale (JPEG draft) and reduced by
+    an integer factor right away, so its side stays at least ``working_side``: the working memory
+    of one image is then bounded by the budget once, not several float copies of it.
+    """
+    try:
+        info = os.stat(path)
     except FileNotFoundError as exc:
         raise ImageLoadError(f"{path}: no such file") from exc
+    except OSError as exc:
+        raise ImageLoadError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise ImageLoadError(f"{path}: not a regular file")
+    if info.st_size == 0:
+        raise ImageLoadError(f"{path}: empty file")
+    budget = max_image_pixels()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the budget below decides instead
+            with Image.open(path) as im:
+                width, height = im.size
+                if width * height > budget:
+                    raise ImageLoadError(f"{path}: image is too large ({width}×{height} = {width * height / 1e6:.0f} Mpx; "
+                                         f"the limit is {budget / 1e6:.0f} Mpx, set FACE_EXPLORER_MAX_MPX to change it)")
+                if working_side and im.format == "JPEG" and min(width, height) > 2 * working_side:
+                    im.draft("RGB", (working_side, working_side))
+                im.load()
+                factor = min(im.size) // working_side if working_side else 1
+                if factor >= 2:
+                    with contextlib.suppress(ValueError):  # modes Pillow cannot reduce are used as they are
+                        im = im.reduce(factor)
+                im = _exif_transposed(im)
+    except ImageLoadError:
+        raise
     except Image.DecompressionBombError as exc:
         raise ImageLoadError(f"{path}: image is too large") from exc
-    except (OSError, SyntaxError, ValueError, Image.UnidentifiedImageError, EOFError) as exc:
-        reason = "empty file" if path.exists() and path.stat().st_size == 0 else "not a readable image (corrupt or truncated)"
-        raise ImageLoadError(f"{path}: {reason}") from exc
+    except MemoryError as exc:
+        raise ImageLoadError(f"{path}: image is too large to decode in the memory available") from exc
+    except Exception as exc:  # Pillow raises many kinds on damaged files (OSError, SyntaxError, struct.error, …)
+        raise ImageLoadError(f"{path}: not a readable image (corrupt or truncated)") from exc
     if min(im.size) < MIN_IMAGE_SIDE:
         raise ImageLoadError(f"{path}: image is too small ({im.width}×{im.height}; at least {MIN_IMAGE_SIDE} px a side)")
     if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
-        values = np.asarray(im, dtype=np.float64)
-        top = 65535.0 if values.max(initial=0) > 255 else 255.0
-        im = Image.fromarray(np.clip(values / top * 255.0, 0, 255).astype(np.uint8), "L")
+        im = _to_8bit(im)
     return im.convert("RGBA")
+
+
+def _exif_transposed(im: Image.Image) -> Image.Image:
+    """``im`` turned upright by its EXIF orientation; as it is when the EXIF data is malformed."""
+    try:
+        return ImageOps.exif_transpose(im)
+    except Exception:  # malformed EXIF raises TypeError, struct.error, KeyError, …: the pixels are still good
+        return im
 
 
 def _edge(profile: np.ndarray, window: int) -> float | None:
@@ -143,7 +200,8 @@ def preprocess(rgba: Image.Image, image_size: int) -> Image.Image:
 
 def load_image_uint8(path: str | os.PathLike, image_size: int) -> np.ndarray:
     """Like :func:`load_image`, as a (H, W, 3) uint8 array (what the cache stores)."""
-    return np.asarray(preprocess(_open_rgba(Path(path)), image_size), dtype=np.uint8)
+    return np.asarray(preprocess(_open_rgba(Path(path), working_side=WORKING_SIDE_FACTOR * image_size), image_size),
+                      dtype=np.uint8)
 
 
 def load_image(path: str | os.PathLike, image_size: int = 64) -> torch.Tensor:
@@ -163,8 +221,33 @@ class FaceFile:
     csv: Path | None
 
 
-def scan_folder(root: str | os.PathLike) -> list[FaceFile]:
-    """Every image under ``root`` (subfolders included), sorted, each paired with its CSV."""
+def _entry_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be a dataset image (None if it is a readable regular file)."""
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the file name is not valid UTF-8"
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return "dangling symbolic link" if path.is_symlink() else "vanished while the folder was read"
+    except OSError as exc:
+        return "symbolic link loop" if exc.errno == errno.ELOOP else f"cannot be read ({exc.strerror or exc})"
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file (a folder, FIFO, socket or device)"
+    if not os.access(path, os.R_OK):
+        return "cannot be read (permission denied)"
+    return None
+
+
+def scan_folder(root: str | os.PathLike, skipped: list[list[str]] | None = None) -> list[FaceFile]:
+    """Every image under ``root`` (subfolders included), sorted, each paired with its CSV.
+
+    Symbolic links to folders are followed once (a folder reached twice is not walked again).
+    Entries that cannot be images (dangling or looping links, FIFOs, sockets, devices, unreadable
+    files, names that are not UTF-8) are left out; each is appended to ``skipped`` as
+    ``[relative name, reason]``. A CSV matches its image case-insensitively (``.csv`` or ``.CSV``).
+    """
     root = Path(root).expanduser()
     if not root.exists():
         raise DataError(f"dataset folder {root} does not exist")
@@ -172,26 +255,66 @@ def scan_folder(root: str | os.PathLike) -> list[FaceFile]:
         raise DataError(f"{root} is a file, not a dataset folder")
     if not os.access(root, os.R_OK | os.X_OK):
         raise DataError(f"dataset folder {root} cannot be read (permission denied)")
+    skipped = skipped if skipped is not None else []
     found = []
-    for folder, dirs, names in os.walk(root):
+    seen_folders = set()
+
+    def unreadable(exc: OSError) -> None:
+        skipped.append([_relative(Path(exc.filename or root), root), f"folder cannot be read ({exc.strerror or exc})"])
+
+    for folder, dirs, names in os.walk(root, onerror=unreadable, followlinks=True):
+        try:
+            info = os.stat(folder)
+        except OSError:
+            dirs[:] = []
+            continue
+        if (info.st_dev, info.st_ino) in seen_folders:  # a link back to a folder already walked
+            dirs[:] = []
+            skipped.append([_relative(Path(folder), root), "folder already walked (symbolic link loop or duplicate)"])
+            continue
+        seen_folders.add((info.st_dev, info.st_ino))
         dirs.sort()
-        stems = {n for n in names if n.lower().endswith(".csv")}
+        csvs = {n[:-4]: n for n in names if n.lower().endswith(".csv")}
         for name in sorted(names):
             path = Path(folder) / name
-            if path.suffix.lower() in IMAGE_SUFFIXES:
-                csv_name = path.stem + ".csv"
-                found.append(FaceFile(path, Path(folder) / csv_name if csv_name in stems else None))
+            if path.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            problem = _entry_problem(path)
+            if problem:
+                skipped.append([_relative(path, root), problem])
+                continue
+            csv = csvs.get(path.stem)
+            if csv is not None and _entry_problem(Path(folder) / csv):
+                csv = None
+            found.append(FaceFile(path, Path(folder) / csv if csv else None))
     if not found:
-        raise DataError(f"dataset folder {root} holds no PNG, JPEG or WebP images")
+        raise DataError(f"dataset folder {root} holds no PNG, JPEG or WebP images"
+                        + (f" it can read ({len(skipped)} entries skipped, e.g. {skipped[0][0]}: {skipped[0][1]})"
+                           if skipped else ""))
     return found
 
 
+def _relative(path: Path, root: Path) -> str:
+    try:
+        text = str(path.relative_to(root))
+    except ValueError:
+        text = str(path)
+    return os.fsencode(text).decode("utf-8", "backslashreplace")  # undecodable bytes shown as \xNN
+
+
 def read_labels(face: FaceFile) -> tuple[list[int], str | None]:
-    """The 18 attribute values (−1 where unknown) and an error message if the CSV was malformed."""
+    """The 18 attribute values (−1 where unknown) and an error message if the CSV was malformed.
+
+    A UTF-8 byte-order mark at the start of the file is accepted.
+    """
     if face.csv is None:
         return labels_vector(None), None
     try:
-        return labels_vector(read_csv(face.csv)), None
+        text = face.csv.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        return labels_vector(None), f"{face.csv}: cannot read ({exc.__class__.__name__})"
+    try:
+        return labels_vector(parse_csv(text, face.csv)), None
     except CsvFormatError as exc:
         return labels_vector(None), str(exc)
 
