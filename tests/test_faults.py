@@ -400,3 +400,75 @@ def test_folder_walk_skips_and_lists_what_is_not_an_image_file(faces, tmp_path, 
     for name in names[1:3]:
         assert (data.labels[data.files.index(name)] >= 0).all(), name
     assert any("skipped unreadable" in m and "dangling.png" in m for m in messages)
+
+
+# ---------------------------------------------------------------- class 7: checkpoints checked before building
+def _hand_made_checkpoint(path: Path, config: dict, **metadata) -> Path:
+    import torch
+
+    from vae.checkpoint import FORMAT_NAME, FORMAT_VERSION
+    from vae.model import ConvVAE, VAEConfig
+
+    state = ConvVAE(VAEConfig(latent_dim=4, base_channels=4)).state_dict()
+    torch.save({"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "config": config, "state_dict": state,
+                **metadata}, path)
+    return path
+
+
+@pytest.mark.parametrize("key,value,expected", [
+    ("latent_dim", 10**9, "latent_dim must be between 1 and 1024, got 1000000000"),
+    ("latent_dim", 10**6, "latent_dim must be between 1 and 1024"),
+    ("residual_blocks", 10**5, "residual_blocks must be between 0 and 32"),
+    ("base_channels", 10**4, "base_channels must be between 1 and 512"),
+    ("full_res_channels", -1, "full_res_channels must be between 0 and 512"),
+    ("image_size", 4096, "image_size must be between 64 and 128"),
+    ("latent_dim", "32", "latent_dim must be a whole number, got '32'"),
+    ("latent_dim", 4.0, "latent_dim must be a whole number, got 4.0"),
+    ("residual_blocks", True, "residual_blocks must be a whole number, got True"),
+    ("latent_dim", None, "latent_dim must be a whole number, got None"),
+])
+def test_checkpoint_config_is_bounded_before_the_model_is_built(tmp_path, key, value, expected):
+    from vae.checkpoint import CheckpointError, load
+
+    path = _hand_made_checkpoint(tmp_path / "bad.pt", {"image_size": 64, "latent_dim": 4, "base_channels": 4, key: value})
+    start = time.monotonic()
+    with pytest.raises(CheckpointError) as info:
+        load(path)
+    assert time.monotonic() - start < 5 and str(path) in str(info.value) and expected in str(info.value)
+
+
+@pytest.mark.parametrize("config", [[1, 2], "latent", 7, {"latent_dim": 4, "bogus": 1}])
+def test_checkpoint_config_of_the_wrong_shape_is_an_error(tmp_path, config):
+    from vae.checkpoint import CheckpointError, load
+
+    with pytest.raises(CheckpointError, match="invalid model config"):
+        load(_hand_made_checkpoint(tmp_path / "bad.pt", config))
+
+
+def test_mistyped_metadata_is_ignored_with_a_warning(tmp_path):
+    import torch
+
+    from vae.checkpoint import load
+
+    config = {"image_size": 64, "latent_dim": 4, "base_channels": 4}
+    nan_prior = {"weights": torch.ones(1), "mean": torch.full((1, 4), float("nan")), "scale_tril": torch.eye(4)[None]}
+    path = _hand_made_checkpoint(tmp_path / "odd.pt", config, history=5, dataset=[1, 2], training="x",
+                                 directions={"smile": "up", "glasses": torch.ones(7)}, latent_kl=torch.ones(3),
+                                 latent_prior=nan_prior)
+    ckpt = load(path)
+    assert ckpt.history == [] and ckpt.dataset == {} and ckpt.directions == {} and ckpt.training is None
+    assert ckpt.latent_kl is None and ckpt.latent_prior is None
+    assert sorted(w.split("malformed ")[1] for w in ckpt.warnings) == [
+        "dataset", "directions", "history", "latent_kl", "latent_prior", "training"]
+
+
+@pytest.mark.parametrize("content,seems", [(b"\x89PNG\r\n\x1a\n" + bytes(64), "a PNG image"),
+                                           (b'{"latents": [[1, 2]]}', "a JSON file"),
+                                           (b"# Face Explorer\n\nA README.\n", "a text file"), (b"", "an empty file")])
+def test_a_file_that_is_not_a_checkpoint_says_what_it_seems_to_be(tmp_path, content, seems):
+    from vae.checkpoint import NotACheckpoint, load
+
+    path = tmp_path / "model.pt"
+    path.write_bytes(content)
+    with pytest.raises(NotACheckpoint, match=f"{path}: not a checkpoint: it is {seems}"):
+        load(path)

@@ -26,6 +26,39 @@ class CheckpointError(Exception):
     """A file is not a usable checkpoint; the message names the file and the problem."""
 
 
+class NotACheckpoint(CheckpointError):
+    """The file is not a checkpoint at all (an image, a text or JSON file, an empty file, …)."""
+
+
+class UnsafeCheckpoint(CheckpointError):
+    """The file holds objects other than tensors and plain data (it could run code); it was not loaded."""
+
+
+_SIGNATURES = [(b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+               (b"RIFF", "a RIFF file (WebP image or audio)"), (b"%PDF", "a PDF document")]
+
+
+def _what_it_seems(path: Path) -> str | None:
+    """What a file that torch cannot read looks like ("a PNG image", "a JSON file", …), from its first bytes."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return None
+    if not head:
+        return "an empty file"
+    if head.startswith((b"PK\x03\x04", b"\x80")):  # torch's zip or legacy pickle format: torch decides
+        return None
+    for signature, what in _SIGNATURES:
+        if head.startswith(signature):
+            return what
+    try:
+        text = head.decode("utf-8").lstrip("\ufeff \t\r\n")
+    except UnicodeDecodeError:
+        return None
+    return "a JSON file" if text[:1] in ("{", "[") else "a text file"
+
+
 @dataclass
 class Checkpoint:
     """A loaded checkpoint: the model (eval mode) and everything saved beside it."""
@@ -39,6 +72,7 @@ class Checkpoint:
     latent_prior: dict[str, torch.Tensor] | None = None  # Gaussian mixture fitted to the training encodings
     training: dict | None = None
     extra: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # stored metadata that was ignored because it was malformed
 
     @property
     def epochs(self) -> int:
@@ -95,16 +129,19 @@ def _read(path: Path) -> dict:
         raise CheckpointError(f"{path}: no such checkpoint file")
     if path.is_dir():
         raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
+    seems = _what_it_seems(path)
+    if seems is not None:
+        raise NotACheckpoint(f"{path}: not a checkpoint: it is {seems}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise CheckpointError(
+        raise UnsafeCheckpoint(
             f"{path}: refused to load: the file holds objects other than weights (it could run code)"
         ) from exc
     except Exception as exc:  # torch.load on damaged bytes raises almost any error (IndexError, KeyError, …)
         raise CheckpointError(f"{path}: not a readable checkpoint (damaged, truncated or another format)") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
-        raise CheckpointError(f"{path}: not a Face Explorer checkpoint (a bare state_dict or another program's file?)")
+        raise NotACheckpoint(f"{path}: not a Face Explorer checkpoint (a bare state_dict or another program's file?)")
     version = payload.get("format_version")
     if not isinstance(version, int) or version < 1:
         raise CheckpointError(f"{path}: checkpoint has no valid format version")
@@ -139,16 +176,37 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpo
         ) from exc
     model.to(device).eval()
     known = {"history", "dataset", "directions", "latent_kl", "latent_prior", "training"}
+    problems: list[str] = []
+
+    def checked(name, value, ok, default):
+        if value is None or ok(value):
+            return default if value is None else value
+        problems.append(f"{path}: ignored malformed {name}")
+        return default
+
+    dim = config.latent_dim
+    history = checked("history", payload.get("history"), lambda v: isinstance(v, list) and all(isinstance(r, dict) for r in v), [])
+    dataset = checked("dataset", payload.get("dataset"), lambda v: isinstance(v, dict), {})
+    directions = checked("directions", payload.get("directions"), lambda v: isinstance(v, dict) and all(
+        isinstance(k, str) and torch.is_tensor(t) and t.shape == (dim,) and bool(torch.isfinite(t).all())
+        for k, t in v.items()), {})
+    latent_kl = checked("latent_kl", payload.get("latent_kl"),
+                        lambda v: torch.is_tensor(v) and v.shape == (dim,) and bool(torch.isfinite(v).all()), None)
+    training = checked("training", payload.get("training"), lambda v: isinstance(v, dict), None)
+    prior = _checked_prior(payload.get("latent_prior"), dim)
+    if payload.get("latent_prior") is not None and prior is None:
+        problems.append(f"{path}: ignored malformed latent_prior")
     return Checkpoint(
         path=path,
         model=model,
-        history=list(payload.get("history") or []),
-        dataset=dict(payload.get("dataset") or {}),
-        directions={k: v.float() for k, v in (payload.get("directions") or {}).items()},
-        latent_kl=payload.get("latent_kl"),
-        latent_prior=_checked_prior(payload.get("latent_prior"), config.latent_dim),
-        training=payload.get("training"),
+        history=list(history),
+        dataset=dict(dataset),
+        directions={k: v.float() for k, v in directions.items()},
+        latent_kl=latent_kl,
+        latent_prior=prior,
+        training=training,
         extra={k: v for k, v in payload.items() if k not in known | _RESERVED},
+        warnings=problems,
     )
 
 
@@ -165,6 +223,8 @@ def _checked_prior(prior, latent_dim: int):
     k = mean.shape[0]
     if not (torch.is_tensor(weights) and weights.shape == (k,) and mean.shape == (k, latent_dim)
             and tril.shape == (k, latent_dim, latent_dim) and bool((weights >= 0).all()) and float(weights.sum()) > 0):
+        return None
+    if not all(bool(torch.isfinite(t).all()) for t in (weights, mean, tril)):
         return None
     return {"weights": weights.float(), "mean": mean.float(), "scale_tril": tril.float()}
 

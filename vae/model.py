@@ -9,6 +9,8 @@ import torch
 from torch import nn
 
 SUPPORTED_SIZES = (64, 128)
+CONFIG_LIMITS = {"image_size": (64, 128), "latent_dim": (1, 1024), "base_channels": (1, 512), "max_channels": (1, 2048),
+                 "residual_blocks": (0, 32), "full_res_channels": (0, 512), "decoder_width": (1, 8)}
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,12 @@ class VAEConfig:
     decoder_width: int = 1  # the decoder's stages have this many times the encoder's channels
 
     def __post_init__(self):
+        for name, (low, high) in CONFIG_LIMITS.items():  # checked before any layer is built (files can hold anything)
+            value = getattr(self, name, None)
+            if type(value) is not int:
+                raise ValueError(f"{name} must be a whole number, got {value!r}")
+            if not low <= value <= high:
+                raise ValueError(f"{name} must be between {low} and {high}, got {value}")
         if self.image_size not in SUPPORTED_SIZES:
             raise ValueError(f"image_size must be one of {SUPPORTED_SIZES}, got {self.image_size}")
         if self.latent_dim < 1:
