@@ -29,25 +29,30 @@ from vae.export import save_pil, to_pil  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "cartoonset10k_128"
 HELD_OUT = 500
-# Shown when --directions is not given: the first six the checkpoint has.
-PREFERRED = ["glasses", "facial_hair", "hair_color:5", "hair_color:0", "face_color:9", "face_color:1",
-             "hair_color:8", "eye_color:1", "hair_color:4", "face_color:5", "eye_color:2"]
+# Shown when --directions is not given: the checkpoint's directions taken in turns from these lists.
+PREFERRED = [["glasses"], ["facial_hair"], [f"hair_color:{v}" for v in (5, 0, 8, 4, 3, 1, 6, 7, 2, 9)],
+             [f"face_color:{v}" for v in (9, 1, 10, 0, 8, 2, 7, 3, 6, 4, 5)], [f"eye_color:{v}" for v in (1, 2, 0, 3, 4)]]
 TILE = 128
 HEADER = 34
 
 
 def choose_directions(available: dict, wanted: list[str] | None, count: int = 6) -> list[str]:
-    """The directions to draw: ``wanted`` (each must exist), else the first ``count`` of PREFERRED present."""
+    """The directions to draw: ``wanted`` (each must exist), else ``count`` of the checkpoint's, in turns from PREFERRED."""
     if wanted:
         missing = [name for name in wanted if name not in available]
         if missing:
             raise ValueError(f"the checkpoint has no direction {missing[0]!r} (it has: {', '.join(available) or 'none'})")
         return wanted
-    chosen = [name for name in PREFERRED if name in available]
-    chosen += [name for name in available if name not in chosen]
+    queues = [[name for name in group if name in available] for group in PREFERRED]
+    chosen: list[str] = []
+    while len(chosen) < count and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < count:
+                chosen.append(queue.pop(0))
+    chosen += [name for name in available if name not in chosen][: count - len(chosen)]
     if not chosen:
         raise ValueError("the checkpoint has no attribute directions (package it with --directions-from)")
-    return chosen[:count]
+    return chosen
 
 
 @torch.no_grad()
