@@ -17,7 +17,7 @@ from vae.cache import BUILTIN, BUILTIN_COUNT, open_dataset
 from vae.data import DataError, scan_folder
 from vae.export import grid
 from vae.model import VAEConfig
-from vae.train import EpochEvent, StepEvent, TrainConfig, Trainer
+from vae.train import RUN_FILES, EpochEvent, StepEvent, TrainConfig, Trainer
 
 from .controls import double_spin_box, spin_box
 from .dialogs import ask_folder
@@ -77,7 +77,8 @@ class LossPlot(pg.PlotWidget):
         self.val.setData(self.val_x, self.val_y)
 
 
-def train(control, config: TrainConfig, data: str, out_dir: str, resume: bool, builtin_count: int, step_every: int):
+def train(control, config: TrainConfig, data: str, out_dir: str, resume: bool, builtin_count: int, step_every: int,
+          overwrite: bool = False):
     """A training run as a :class:`~gui.workers.Job` function: prepare the data (cancellable), then train
     until done or stopped (a stop saves a resumable checkpoint at the next step)."""
     control.post(("log", "preparing the dataset…"))
@@ -90,7 +91,7 @@ def train(control, config: TrainConfig, data: str, out_dir: str, resume: bool, b
                       log=lambda message: control.post(("log", message)), step_every=step_every)
     control.post(("trainer", trainer))
     control.on_stop(trainer.stop)
-    return trainer.run(resume=resume, overwrite=not resume)  # the panel asked before replacing a run
+    return trainer.run(resume=resume, overwrite=overwrite)  # the panel asked before replacing a run
 
 
 def run_state(out_dir: str | Path) -> dict | None:
@@ -103,9 +104,12 @@ def run_state(out_dir: str | Path) -> dict | None:
     except checkpoint.CheckpointError:
         return None
     state = ckpt.training or {}
-    config = dict(state.get("config", {}))
-    config.update(config.pop("model", None) or {})  # the architecture is nested under "model" since the refactor
-    return {"epoch": int(state.get("epoch", ckpt.epochs)), "step": int(state.get("step", 0)), "config": config}
+    try:
+        config = TrainConfig.from_dict(state["config"])
+    except (KeyError, TypeError, ValueError):
+        config = None
+    return {"epoch": int(state.get("epoch", ckpt.epochs)), "step": int(state.get("step", 0)), "config": config,
+            "data": ckpt.dataset.get("source")}
 
 
 class TrainPanel(QWidget):
@@ -266,16 +270,13 @@ class TrainPanel(QWidget):
         return TrainConfig(model=model, epochs=self.epochs.value(), batch_size=self.batch_size.value(),
                            lr=self.lr.value(), beta=self.beta.value())
 
-    def _show_config(self, saved: dict) -> None:
+    def _show_config(self, saved: TrainConfig) -> None:
         """Put a saved run's hyperparameters into the fields."""
-        for key, box in (("batch_size", self.batch_size), ("latent_dim", self.latent_dim)):
-            if key in saved:
-                box.setValue(int(saved[key]))
-        for key, box in (("lr", self.lr), ("beta", self.beta)):
-            if key in saved:
-                box.setValue(float(saved[key]))
-        if "image_size" in saved:
-            self.image_size.setCurrentText(str(saved["image_size"]))
+        self.batch_size.setValue(saved.batch_size)
+        self.latent_dim.setValue(saved.model.latent_dim)
+        self.lr.setValue(saved.lr)
+        self.beta.setValue(saved.beta)
+        self.image_size.setCurrentText(str(saved.model.image_size))
 
     # ------------------------------------------------------------ run control
     @property
@@ -298,17 +299,24 @@ class TrainPanel(QWidget):
             return False
         out_dir = Path(self.out_dir.text().strip())
         existing = run_state(out_dir) if out_dir.name else None
-        if existing is not None or (out_dir / "best.pt").exists():
+        holds_run = existing is not None or any((out_dir / name).exists() for name in RUN_FILES)
+        if holds_run:
             choice = self._ask_reuse(out_dir, existing)
             if choice == "resume":
                 return self.resume()
             if choice != "replace":
                 return False
-        return self._launch(resume=False, epochs=self.epochs.value())
+        try:
+            config = self.config()
+        except ValueError as exc:
+            self._append_log(f"error: {exc}")
+            return False
+        return self._launch(config, resume=False, overwrite=holds_run)
 
     def _ask_reuse(self, out_dir: Path, existing: dict | None) -> str:
         """Ask what to do with a run folder that holds a run: "resume", "replace" or "cancel"."""
-        done = f"it stopped at epoch {existing['epoch']} of {existing['config'].get('epochs', '?')}" if existing else "it holds a finished model"
+        planned = existing["config"].epochs if existing and existing["config"] else "?"
+        done = f"it is at epoch {existing['epoch']} of {planned}" if existing else "it holds a finished model"
         loaded = (" The model you are exploring is in this folder and would be replaced."
                   if self._holds_loaded_model(out_dir) else "")
         box = QMessageBox(QMessageBox.Icon.Warning, "Run folder in use",
@@ -331,26 +339,29 @@ class TrainPanel(QWidget):
             self.error.emit(f"{out_dir} holds no resumable run (no readable last.pt); choose the folder of a run")
             return False
         saved = state["config"]
+        if saved is None:
+            self.error.emit(f"{out_dir / 'last.pt'} holds no training settings to resume with")
+            return False
         self._show_config(saved)
-        planned = int(saved.get("epochs", state["epoch"]))
-        target = planned + self.extend.value()
+        if state["data"] and Path(str(state["data"])).is_dir():
+            self.set_folder(str(state["data"]))  # the run's own data: resuming on other data is refused
+        elif str(state["data"]).startswith("built-in"):
+            self.builtin_radio.setChecked(True)
+        target = saved.epochs + self.extend.value()
         if state["epoch"] >= target and state["step"] == 0:
             self.error.emit(f"the run in {out_dir} has finished its {state['epoch']} epochs; "
                             "set “extend by” to train it further")
             return False
         self.epochs.setValue(target)
-        return self._launch(resume=True, epochs=target)
+        saved.epochs = target
+        return self._launch(saved, resume=True)
 
-    def _launch(self, resume: bool, epochs: int) -> bool:
+    def _launch(self, config: TrainConfig, resume: bool, overwrite: bool = False) -> bool:
+        """Start the job; ``config`` is the whole run (a resumed run keeps its saved architecture and settings)."""
         data = self._data_spec()
         if data is None:
             return False
-        try:
-            config = self.config()
-            config.epochs = epochs
-        except ValueError as exc:
-            self._append_log(f"error: {exc}")
-            return False
+        epochs = config.epochs
         self.plot.clear_data()
         self.progress.setValue(0)
         self.last_result = None
@@ -359,7 +370,7 @@ class TrainPanel(QWidget):
         out_dir = self.out_dir.text().strip()
         if resume:
             self._append_log(f"resuming {out_dir} to epoch {epochs}")
-        return self.job.start(train, config, data, out_dir, resume, self.builtin_count, self.step_every)
+        return self.job.start(train, config, data, out_dir, resume, self.builtin_count, self.step_every, overwrite)
 
     def toggle_pause(self) -> None:
         if self.trainer is None:
