@@ -278,10 +278,11 @@ class MainWindow(QMainWindow):
         if self._quit_when_idle:
             return
         if self.train.running and not self.train.job.stopping:
-            answer = QMessageBox.question(
-                self, "Stop training and quit?",
-                "A training run is going. Stop training and quit?\n\n"
-                "The run stops at its next step and saves a resumable checkpoint (Train → Resume continues it).")
+            what = ("The run stops at its next step and saves a resumable checkpoint (Train → Resume continues it)."
+                    if self.train.trainer is not None else
+                    "It is still preparing its dataset: that stops at once, and nothing has been trained yet.")
+            answer = QMessageBox.question(self, "Stop training and quit?",
+                                          f"A training run is going. Stop training and quit?\n\n{what}")
             if answer != QMessageBox.StandardButton.Yes:
                 return
             self.train.stop()
