@@ -118,6 +118,7 @@ class MapPanel(QWidget):
         self.map = None
         self.scatter.clear()
         self.legend.clear()
+        self.legend.hide()
         self.preview.set_image(None)
         self.preview_label.setText("Point at a face")
         self.source.clear()
@@ -174,6 +175,7 @@ class MapPanel(QWidget):
 
     def redraw(self) -> None:
         self.legend.clear()
+        self.legend.hide()
         if self.map is None:
             return
         name = self.colour.currentData()
@@ -198,6 +200,7 @@ class MapPanel(QWidget):
                 self.legend.addItem(sample, attributes.value_name(name, v))
             if len(shown) > 16:
                 self.legend.addItem(pg.ScatterPlotItem(size=0), f"… {len(shown) - 16} more")
+        self.legend.setVisible(bool(self.legend.items))
         xy = self.map.xy.numpy()
         self.scatter.setData(x=xy[:, 0], y=xy[:, 1], brush=brushes, data=list(range(len(self.map))))
 
