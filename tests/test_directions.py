@@ -86,8 +86,13 @@ def test_pseudo_labels_threshold_and_encoding():
 
 
 def test_train_save_load_label_and_directions(labelled, tmp_path):
-    model, accuracy = ac.train(labelled, epochs=1, batch_size=16, log=lambda m: None)
+    epochs = []
+    model, accuracy = ac.train(labelled, epochs=1, batch_size=16, log=lambda m: None,
+                               on_epoch=lambda m, acc: epochs.append(acc))
     assert set(accuracy) == set(ac.HEADS) and all(0.0 <= v <= 1.0 for v in accuracy.values())
+    assert len(epochs) == 1
+    again, _ = ac.train(labelled, epochs=1, batch_size=16, log=lambda m: None, model=model)
+    assert again is model  # continued, not started afresh
     path = tmp_path / "clf.pt"
     ac.save(path, model, accuracy)
     loaded = ac.load(path)
