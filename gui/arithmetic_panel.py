@@ -216,7 +216,7 @@ class ArithmeticPanel(QWidget):
         self.add_direction_button = QPushButton("Add direction")
         self.directions_box = QVBoxLayout()
         self.keep_fixed = QListWidget()
-        self.keep_fixed.setFlow(QListView.Flow.TopToBottom)
+        self.keep_fixed.setFlow(QListView.Flow.LeftToRight)
         self.keep_fixed.setWrapping(True)
         self.keep_fixed.setResizeMode(QListView.ResizeMode.Adjust)
         self.keep_fixed.setGridSize(QSize(190, 24))

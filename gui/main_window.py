@@ -38,7 +38,8 @@ def format_facts(facts: dict) -> dict[str, str]:
 
     rows = {
         "Checkpoint": facts["checkpoint"],
-        "Trained on": f"{facts['dataset']}" + (f" ({facts['images']:,} images)" if facts.get("images") else ""),
+        "Trained on": f"{facts['dataset']}" + (f" ({facts['images']:,} images)" if facts.get("images")
+                                               and str(facts["images"]) not in str(facts["dataset"]) else ""),
         "Image size": f"{facts['image_size']}×{facts['image_size']} px",
         "Latent dimensions": str(facts["latent_dim"]),
         "Epochs": str(facts["epochs"]),

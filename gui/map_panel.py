@@ -62,6 +62,8 @@ class MapPanel(QWidget):
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.colour = QComboBox()
+        self.colour.setMinimumContentsLength(24)
+        self.colour.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.target = QComboBox()
         for key, label in TARGETS.items():
             self.target.addItem(f"click {label}", key)
@@ -69,7 +71,7 @@ class MapPanel(QWidget):
         self.plot.setLabel("bottom", "principal component 1")
         self.plot.setLabel("left", "principal component 2")
         self.scatter = pg.ScatterPlotItem(size=7, hoverable=True, hoverSize=12, hoverPen=pg.mkPen("k", width=1.5),
-                                          pen=pg.mkPen(None))
+                                          pen=pg.mkPen(None), tip=None)
         self.plot.addItem(self.scatter)
         self.legend = self.plot.addLegend(offset=(-4, 4), brush=pg.mkBrush(255, 255, 255, 210), pen=pg.mkPen("#c8c8c8"))
         self.preview = FaceView(minimum=200)
