@@ -17,42 +17,14 @@ import os
 import signal
 import sys
 
+from vae.cli_args import SEED_MAX, float_range, int_range
+from vae.model import CONFIG_LIMITS
+
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
 
 
 class Terminated(BaseException):
     """SIGTERM arrived; raised like KeyboardInterrupt so that every cleanup on the way out runs."""
-
-
-def _int_at_least(minimum: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
-        return value
-
-    return parse
-
-
-def _float_above(minimum: float, inclusive: bool):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        ok = value >= minimum if inclusive else value > minimum
-        if not ok or value == float("inf"):  # NaN fails both comparisons
-            raise argparse.ArgumentTypeError(f"must be a finite number {'≥' if inclusive else '>'} {minimum:g}, got {text}")
-        return value
-
-    return parse
-
-
-_positive_float = _float_above(0.0, inclusive=False)
-_non_negative_float = _float_above(0.0, inclusive=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,22 +33,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default="builtin",
                    help="'builtin' (generated cartoon faces, made once and cached) or a folder of images, "
                         "e.g. an unpacked Cartoon Set (subfolders are walked; CSV labels are used when present)")
-    p.add_argument("--epochs", type=_int_at_least(1), default=20, help="number of epochs (default 20)")
-    p.add_argument("--batch-size", type=_int_at_least(1), default=64, help="images per step and process (default 64)")
-    p.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate (default 1e-3)")
-    p.add_argument("--beta", type=_non_negative_float, default=1.0,
+    p.add_argument("--epochs", type=int_range(1, 100_000), default=20, help="number of epochs (default 20)")
+    p.add_argument("--batch-size", type=int_range(1, 65_536), default=64, help="images per step and process (default 64)")
+    p.add_argument("--lr", type=float_range(0.0, 10.0, low_inclusive=False), default=1e-3, help="Adam learning rate (default 1e-3)")
+    p.add_argument("--beta", type=float_range(0.0, 1e4), default=1.0,
                    help="weight of the KL term; the loss is per-image summed squared error + beta·KL (default 1.0)")
-    p.add_argument("--warmup-epochs", type=_non_negative_float, default=1.0,
+    p.add_argument("--warmup-epochs", type=float_range(0.0, 100_000.0), default=1.0,
                    help="ramp beta from 0 over this many epochs, against posterior collapse (default 1)")
-    p.add_argument("--free-bits", type=_non_negative_float, default=0.0,
+    p.add_argument("--free-bits", type=float_range(0.0, 100.0), default=0.0,
                    help="minimum KL per latent dimension in nats before it is penalised (default 0: off)")
-    p.add_argument("--latent-dim", type=_int_at_least(1), default=32, help="latent dimensions (default 32)")
+    p.add_argument("--latent-dim", type=int_range(*CONFIG_LIMITS["latent_dim"]), default=32, help="latent dimensions (default 32)")
     p.add_argument("--image-size", type=int, choices=(64, 128), default=64, help="training resolution (default 64)")
-    p.add_argument("--base-channels", type=_int_at_least(1), default=32, help="width of the first conv layer (default 32)")
-    p.add_argument("--residual-blocks", type=_int_at_least(0), default=0, help="residual blocks at 4×4 (default 0)")
-    p.add_argument("--full-res-channels", type=_int_at_least(0), default=0,
+    p.add_argument("--base-channels", type=int_range(*CONFIG_LIMITS["base_channels"]), default=32, help="width of the first conv layer (default 32)")
+    p.add_argument("--residual-blocks", type=int_range(*CONFIG_LIMITS["residual_blocks"]), default=0, help="residual blocks at 4×4 (default 0)")
+    p.add_argument("--full-res-channels", type=int_range(*CONFIG_LIMITS["full_res_channels"]), default=0,
                    help="channels of an extra decoder stage at full resolution before the RGB output (default 0: none)")
-    p.add_argument("--decoder-width", type=_int_at_least(1), default=1,
+    p.add_argument("--decoder-width", type=int_range(*CONFIG_LIMITS["decoder_width"]), default=1,
                    help="the decoder's channels as a multiple of the encoder's (default 1)")
     p.add_argument("--no-cosine", action="store_true", help="keep the learning rate constant (default: cosine decay)")
     p.add_argument("--out", default="runs/face-vae", help="run folder for checkpoints, metrics.csv and previews")
@@ -90,9 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
                    help="auto: bf16 autocast on CUDA, fp32 on the CPU; bf16 is also about 1.7x faster on CPUs "
                         "with native bf16 (AVX512-BF16 or AMX)")
-    p.add_argument("--limit", type=_int_at_least(1), default=None, help="use only the first N images of the folder")
-    p.add_argument("--seed", type=int, default=0, help="random seed; runs on the CPU are reproducible (default 0)")
-    p.add_argument("--builtin-count", type=_int_at_least(16), default=None,
+    p.add_argument("--limit", type=int_range(1, 100_000_000), default=None, help="use only the first N images of the folder")
+    p.add_argument("--seed", type=int_range(0, SEED_MAX), default=0, help="random seed; runs on the CPU are reproducible (default 0)")
+    p.add_argument("--builtin-count", type=int_range(16, 1_000_000), default=None,
                    help="size of the built-in dataset (default 20000)")
     return p
 

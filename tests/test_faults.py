@@ -472,3 +472,97 @@ def test_a_file_that_is_not_a_checkpoint_says_what_it_seems_to_be(tmp_path, cont
     path.write_bytes(content)
     with pytest.raises(NotACheckpoint, match=f"{path}: not a checkpoint: it is {seems}"):
         load(path)
+
+
+# ---------------------------------------------------------------- class 8: latents from files
+@pytest.mark.parametrize("text,expected", [
+    ('{"latents": [[NaN, 0, 0, 0]]}', "value 1 of latent 1 is nan"),
+    ('{"latents": [[0, Infinity, 0, 0]]}', "value 2 of latent 1 is inf"),
+    ('{"latents": [[0, 0, 1e30, 0]]}', "value 3 of latent 1 is 1e+30, outside ±1000"),
+    ('{"latents": [[0, 0, 0, 1' + "0" * 400 + ']]}', "value 4 of latent 1 is too large"),
+    ('{"latents": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
+    ('{"latents": [[0, 0, 0]]}', "holds latents of 3 values; this model uses 4"),
+    ('{"latents": [[0, 0, 0, 0], [0, 0]]}', "latent 2 has 2 values"),
+    ('{"latents": [["a", 0, 0, 0]]}', "value 1 of latent 1 is not a number (str)"),
+    ('{"latents": [[true, 0, 0, 0]]}', "value 1 of latent 1 is not a number (bool)"),
+    ('{"latents": [[[0], 0, 0, 0]]}', "nested too deeply"),
+    ('{"latents": []}', "expected a latent vector"),
+    ('{"latents": [0, [0, 0, 0, 0]]}', "mixes numbers and lists"),
+    ('[1, 2, 3, 4]', 'no "latents" list'),
+    ('{"latents": [[0, 0', "not a latent file"),
+])
+def test_every_bad_latent_file_is_one_value_error_naming_the_file(tmp_path, text, expected):
+    from vae.export import load_latents
+    from vae.slots import from_latent_file
+
+    path = tmp_path / "face.json"
+    path.write_text(text)
+    for read in (lambda: load_latents(path, 4), lambda: from_latent_file(path, 4)):
+        with pytest.raises(ValueError) as info:
+            read()
+        assert str(path) in str(info.value) and expected in str(info.value)
+        assert "\n" not in str(info.value)
+
+
+def test_slots_refuse_non_finite_latents_from_any_door():
+    import torch
+
+    from vae.slots import FaceSlot, from_current
+
+    assert torch.equal(from_current(torch.ones(4)).latent, torch.ones(4))
+    for bad in (torch.tensor([0.0, float("nan"), 0.0, 0.0]), torch.tensor([0.0, 0.0, float("inf"), 0.0]),
+                torch.full((4,), 1e30), torch.zeros(2, 4)):
+        with pytest.raises(ValueError, match="explorer face"):
+            FaceSlot(bad, "explorer face")
+
+
+def test_a_good_latent_file_round_trips(tmp_path):
+    import torch
+
+    from vae.export import load_latents, save_latents
+
+    latents = torch.randn(3, 4)
+    save_latents(tmp_path / "ok.json", latents)
+    assert torch.allclose(load_latents(tmp_path / "ok.json", 4), latents)
+
+
+# ---------------------------------------------------------------- class 9: export names
+@pytest.mark.parametrize("length", [242, 250, 255])
+def test_exports_with_the_longest_legal_names(tmp_path, length):
+    import torch
+
+    from vae.export import save_face
+
+    name = "f" * (length - 4) + ".png"
+    path = save_face(tmp_path / name, torch.rand(3, 64, 64), size=64)
+    assert path.exists() and len(path.name.encode()) == length
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+# ---------------------------------------------------------------- class 10: CLI numbers
+@pytest.mark.parametrize("flag,value,allowed", [
+    ("--seed", "-1", "between 0 and 4294967295"), ("--seed", "1" + "0" * 23, "between 0 and 4294967295"),
+    ("--free-bits", "1e308", "in [0, 100]"), ("--free-bits", "inf", "in [0, 100]"), ("--lr", "0", "in (0, 10]"),
+    ("--beta", "-0.5", "in [0, 10000]"), ("--epochs", "0", "between 1 and 100000"),
+    ("--batch-size", "10000000", "between 1 and 65536"), ("--latent-dim", "1000000", "between 1 and 1024"),
+    ("--residual-blocks", "100000", "between 0 and 32"), ("--base-channels", "1e3", "is not a whole number"),
+    ("--warmup-epochs", "nan", "in [0, 100000]"), ("--builtin-count", "3", "between 16 and 1000000"),
+])
+def test_train_cli_numbers_outside_their_range_exit_2_naming_flag_and_range(flag, value, allowed, capsys):
+    import train_cli
+
+    with pytest.raises(SystemExit) as info:
+        train_cli.main([flag, value])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and f"argument {flag}: " in err and allowed in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("flag,value,allowed", [("--workers", "-1", "between 1 and 256"), ("--workers", "0", "between 1 and 256"),
+                                                ("--size", "1000000", "between 32 and 4096"),
+                                                ("--count", "0", "between 1 and 10000000"),
+                                                ("--seed", "-5", "between 0 and 4294967295")])
+def test_synth_cli_numbers_outside_their_range_exit_2(flag, value, allowed, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "vae.synth", "--out", str(tmp_path / "o"), flag, value],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 2 and f"argument {flag}: " in proc.stderr and allowed in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "o").exists()

@@ -15,9 +15,11 @@ import torch
 from PIL import Image
 
 from .atomic import WriteError, atomic_write
+from .latent_io import validate_latent
 
 MIN_EXPORT_SIZE, MAX_EXPORT_SIZE = 16, 4096
 SIDECAR_FORMAT = "face-explorer-latents"
+MAX_LATENT_FILE_BYTES = 50_000_000
 
 
 class ExportError(OSError):
@@ -89,17 +91,26 @@ def save_latents(path: str | os.PathLike, latents: torch.Tensor, checkpoint: str
     return path
 
 
-def load_latents(path: str | os.PathLike) -> torch.Tensor:
-    """Latents (n, D) from a sidecar or latent JSON; ValueError with the file named if malformed."""
+def load_latents(path: str | os.PathLike, latent_dim: int | None = None) -> torch.Tensor:
+    """Latents (n, D) from a sidecar or latent JSON; ValueError naming the file if it is unusable.
+
+    Every value is checked by :func:`vae.latent_io.validate_latent` (finite, bounded, one length,
+    ``latent_dim`` when given).
+    """
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
-        latents = torch.tensor(data["latents"], dtype=torch.float32)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: not a latent file ({exc.__class__.__name__}: {exc})") from exc
-    if latents.ndim != 2 or latents.shape[0] == 0:
-        raise ValueError(f"{path}: not a latent file (expected a list of latent vectors)")
-    return latents
+        if path.stat().st_size > MAX_LATENT_FILE_BYTES:
+            raise ValueError(f"{path}: too large for a latent file ({path.stat().st_size / 1e6:.0f} MB)")
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except RecursionError:
+        raise ValueError(f"{path}: not a latent file (nested too deeply)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot be read ({exc.__class__.__name__}: {exc})") from exc
+    except ValueError as exc:  # json.JSONDecodeError, and very long integers
+        raise ValueError(f"{path}: not a latent file ({exc})") from exc
+    if not isinstance(data, dict) or "latents" not in data:
+        raise ValueError(f"{path}: not a latent file (no \"latents\" list)")
+    return validate_latent(data["latents"], latent_dim, str(path))
 
 
 def save_face(

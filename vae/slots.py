@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from .export import load_latents
+from .latent_io import validate_latent
 
 
 @dataclass
@@ -17,6 +18,12 @@ class FaceSlot:
 
     latent: torch.Tensor
     label: str
+
+    def __post_init__(self):  # every door into a slot: finite, bounded, one vector
+        latent = validate_latent(self.latent, None, self.label)
+        if latent.shape[0] != 1:
+            raise ValueError(f"{self.label}: a slot holds one latent, got {latent.shape[0]}")
+        self.latent = latent[0]
 
 
 def from_current(values: torch.Tensor) -> FaceSlot:
@@ -35,7 +42,4 @@ def from_image(session, path: str | os.PathLike) -> FaceSlot:
 
 def from_latent_file(path: str | os.PathLike, latent_dim: int) -> FaceSlot:
     """The first latent of a saved JSON; ValueError if it does not fit the model."""
-    latent = load_latents(path)[0]
-    if latent.numel() != latent_dim:
-        raise ValueError(f"{path}: holds a latent of {latent.numel()} values; this model uses {latent_dim}")
-    return FaceSlot(latent, Path(path).name)
+    return FaceSlot(load_latents(path, latent_dim)[0], Path(path).name)

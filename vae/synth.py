@@ -13,6 +13,7 @@ import hashlib
 import math
 import os
 import random
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from PIL import Image, ImageDraw
 
 from .cartoonset import ATTRIBUTES, NO_FACIAL_HAIR, NO_GLASSES, format_csv
 from .atomic import write_error
+from .cli_args import SEED_MAX, int_range
 from .parallel import Throttle, ordered_map
 
 SYNTH_VERSION = 2  # bump when the drawing changes: the built-in dataset is regenerated
@@ -773,23 +775,30 @@ def generate(out: str | os.PathLike, count: int, seed: int = 0, size: int = CANV
     return names
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: raised like KeyboardInterrupt so the workers are stopped and temporaries removed."""
+
+
+def _terminated(signum, frame):
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vae.synth", description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="folder to write cs<digits>.png/.csv pairs into")
-    parser.add_argument("--count", type=int, default=1000, help="number of faces (default 1000)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same files")
-    parser.add_argument("--size", type=int, default=CANVAS, help="image side in pixels (default 500, as the real set)")
-    parser.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    parser.add_argument("--count", type=int_range(1, 10_000_000), default=1000, help="number of faces (default 1000)")
+    parser.add_argument("--seed", type=int_range(0, SEED_MAX), default=0,
+                        help="random seed; the same seed gives the same files")
+    parser.add_argument("--size", type=int_range(32, 4096), default=CANVAS,
+                        help="image side in pixels (default 500, as the real set)")
+    parser.add_argument("--workers", type=int_range(1, 256), default=None, help="processes (default: all cores)")
     args = parser.parse_args(argv)
-    if args.count < 1:
-        parser.error("--count must be at least 1")
-    if args.size < 32:
-        parser.error("--size must be at least 32")
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         generate(args.out, args.count, args.seed, args.size, args.workers, progress=sys.stderr.isatty())
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated) as exc:
         print(f"interrupted: the faces written so far are in {args.out}", file=sys.stderr)
-        return 130
+        return 143 if isinstance(exc, Terminated) else 130
     except OSError as exc:
         print(f"error: {write_error(args.out, exc, args.count * args.size * args.size)}", file=sys.stderr)
         return 2
