@@ -85,3 +85,11 @@ def test_box_is_measured_to_a_fraction_of_a_pixel():
 def test_blank_image_is_padded_to_a_square():
     x = _tensor(preprocess(Image.new("RGBA", (40, 20), (0, 0, 0, 0)), 32))
     assert x.shape == (3, 32, 32) and x.min() > 0.99
+
+
+def test_an_edge_stays_between_the_pixels_that_hold_it():
+    from vae.data import _edge
+
+    profile = np.array([0, 0, 24, 25, 24, 0, 0, 0, 0, 200, 255], dtype=np.uint8)  # a faint speck, then content
+    assert 1.5 <= _edge(profile, 4) <= 3.0
+    assert _edge(np.array([0, 0, 255, 255], dtype=np.uint8), 4) == 2.0

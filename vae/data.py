@@ -135,7 +135,7 @@ def _edge(profile: np.ndarray, window: int) -> float | None:
     if i == 0:
         return 0.0
     low, high = float(profile[i - 1]), float(profile[i])
-    return i - 0.5 + (half - low) / (high - low)
+    return i - 0.5 + min(max((half - low) / (high - low), 0.0), 1.0)
 
 
 def _box(strength: np.ndarray, window: int) -> tuple[float, float, float, float] | None:
@@ -156,7 +156,7 @@ def content_box(rgba: Image.Image) -> tuple[float, float, float, float] | None:
     original and any downscaled copy of it look alike, so they get the same box relative to their
     size, and cropping a crop again finds the same content.
     """
-    return _content_box(_on_white(rgba), transparent=rgba.getchannel("A").getextrema()[0] < 250)
+    return _content_box(_on_white(rgba), _is_transparent(rgba))
 
 
 def _content_box(rgb: Image.Image, transparent: bool) -> tuple[float, float, float, float] | None:
@@ -175,6 +175,10 @@ def _content_box(rgb: Image.Image, transparent: bool) -> tuple[float, float, flo
     return _box(blurred, 2 + int(3 * (radius**2 + 0.5) ** 0.5)) or rough
 
 
+def _is_transparent(rgba: Image.Image) -> bool:
+    return rgba.getchannel("A").getextrema()[0] < 250
+
+
 def _on_white(rgba: Image.Image) -> Image.Image:
     white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     return Image.alpha_composite(white, rgba).convert("RGB")
@@ -183,7 +187,7 @@ def _on_white(rgba: Image.Image) -> Image.Image:
 def preprocess(rgba: Image.Image, image_size: int) -> Image.Image:
     """RGBA image → square RGB ``image_size``² on white, its content centred with a margin of CROP_PADDING."""
     rgb = _on_white(rgba)
-    box = _content_box(rgb, transparent=rgba.getchannel("A").getextrema()[0] < 250)
+    box = _content_box(rgb, _is_transparent(rgba))
     if box is None:
         side = float(max(rgb.size))
         cx, cy = rgb.width / 2, rgb.height / 2
