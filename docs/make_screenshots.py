@@ -2,7 +2,7 @@
 
     QT_QPA_PLATFORM=offscreen python docs/make_screenshots.py [--out docs]
 
-The Map panel encodes 1200 freshly generated faces and the Train panel runs a short training on
+The Map panel encodes 600 freshly generated faces and the Train panel runs a short training on
 them first, so the pictures show what a user sees after using each panel.
 """
 
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
 from vae import synth  # noqa: E402
 from vae.session import ExplorerSession  # noqa: E402
+from vae.slots import FaceSlot  # noqa: E402
 
 DEFAULT = ROOT / "resources" / "default_model.pt"
 
@@ -45,16 +46,16 @@ def main() -> None:
         tmp = Path(tmp)
         os.environ["FACE_EXPLORER_CACHE"] = str(tmp / "cache")
         faces = tmp / "faces"
-        synth.generate(faces, 1200, seed=4242, size=256)
+        synth.generate(faces, 600, seed=4242, size=256)
         window = MainWindow(ExplorerSession.open(args.checkpoint), QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat))
         window.resize(1280, 800)
         window.show()
         session = window.session
         session.state.randomize(0.8, torch.Generator().manual_seed(11))
-        session.state.toggle_lock(session.dimension_order[0])
-        window.morph.slot_a.fill_from_source("current")
+        window.morph.slot_a.set_slot(FaceSlot(session.state.values, "random (T=0.8)"), "random")
         session.state.randomize(0.8, torch.Generator().manual_seed(5))
-        window.morph.slot_b.fill_from_source("current")
+        window.morph.slot_b.set_slot(FaceSlot(session.state.values, "random (T=0.8)"), "random")
+        session.state.set_lock(session.dimension_order[0], True)
         window.morph.timeline.setValue(4)
         arith = window.arithmetic
         arith.preset_analogy()
@@ -62,17 +63,17 @@ def main() -> None:
             arith.add_direction("glasses", 1.5)
             arith.set_keep_fixed(["facial_hair"])
         window.map_panel.load(str(faces))
-        wait_for(window.map_panel.background.finished)
+        wait_for(window.map_panel.job.finished)
         window.map_panel.colour.setCurrentIndex(window.map_panel.colour.findData("hair_color"))
         window.map_panel._hovered(None, [window.map_panel.scatter.points()[7]], None)
         train = window.train
         train.set_folder(str(faces))
-        train.epochs.setValue(6)
+        train.epochs.setValue(3)
         train.batch_size.setValue(32)
         train.out_dir.setText(str(tmp / "run"))
         train.ask_to_load = False
         train.start()
-        wait_for(train.worker.done)
+        wait_for(train.job.running_changed)  # start() has announced the run: this is its end
         app.processEvents()
         for panel in ("explore", "morph", "arithmetic", "map", "train"):
             window.show_panel(panel)
