@@ -7,6 +7,7 @@ import multiprocessing
 import os
 
 import pytest
+from pathlib import Path
 
 from tests.helpers import write_good_faces
 from vae import cache as cache_mod
@@ -127,3 +128,83 @@ def test_unwritable_cache_folder_is_a_one_line_error(tmp_path, kind, monkeypatch
         if kind == "read-only":
             place.chmod(0o700)
     assert "\n" not in str(info.value) and str(place) in str(info.value)
+
+
+def _damage_truncate(entry):
+    path = entry / "images.u8"
+    os.truncate(path, path.stat().st_size - 100)
+
+
+def _damage_flip(entry):
+    path = entry / "images.u8"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage,reason", [
+    (_damage_truncate, "images.u8 holds"),
+    (_damage_flip, "do not match their checksum"),
+    (lambda e: (e / "labels.npy").unlink(), "labels.npy or files.txt is missing"),
+    (lambda e: (e / "files.txt").unlink(), "labels.npy or files.txt is missing"),
+    (lambda e: (e / "files.txt").write_text("a.png\n"), "files.txt lists 1 files, not 20"),
+    (lambda e: (e / "meta.json").write_text("{not json"), "meta.json is unreadable"),
+    (lambda e: (e / "labels.npy").write_bytes(b"garbage"), "labels.npy or files.txt is missing or unreadable"),
+])
+def test_a_damaged_cache_is_reported_and_rebuilt(tmp_path, damage, reason):
+    folder = tmp_path / "faces"
+    write_good_faces(folder, 20)
+    first = cache_mod.open_folder(folder, 64, workers=1, cache_dir=tmp_path / "c")
+    expected = first.batch(range(20)).clone()
+    damage(first.path)
+    messages = []
+    again = cache_mod.open_folder(folder, 64, workers=1, cache_dir=tmp_path / "c", log=messages.append)
+    assert any("is damaged" in m and reason in m for m in messages), messages
+    assert again.path == first.path and len(again) == 20 and (again.batch(range(20)) == expected).all()
+    quiet = []
+    cache_mod.open_folder(folder, 64, workers=1, cache_dir=tmp_path / "c", log=quiet.append)
+    assert quiet == []  # whole again: reused without a rebuild
+
+
+def test_an_image_replaced_with_the_same_size_and_mtime_is_noticed(tmp_path):
+    folder = tmp_path / "faces"
+    names = write_good_faces(folder, 20)
+    first = cache_mod.open_folder(folder, 64, workers=1, cache_dir=tmp_path / "c")
+    a, b = folder / f"{names[0]}.png", folder / f"{names[1]}.png"
+    size = max(a.stat().st_size, b.stat().st_size)
+    stat_a = a.stat()
+    replacement = folder / "replacement.tmp"
+    replacement.write_bytes(b.read_bytes() + bytes(size - b.stat().st_size))  # PNG ignores bytes after IEND
+    if a.stat().st_size < size:
+        a.write_bytes(a.read_bytes() + bytes(size - a.stat().st_size))
+        os.utime(a, ns=(stat_a.st_atime_ns, stat_a.st_mtime_ns))
+        first = cache_mod.open_folder(folder, 64, workers=1, cache_dir=tmp_path / "c")
+        stat_a = a.stat()
+    os.utime(replacement, ns=(stat_a.st_atime_ns, stat_a.st_mtime_ns))
+    os.replace(replacement, a)  # same name, size and mtime; new inode
+    again = cache_mod.open_folder(folder, 64, workers=1, cache_dir=tmp_path / "c")
+    row = again.files.index(a.name)
+    assert again.path != first.path
+    assert (again.batch([row]) == again.batch([again.files.index(b.name)])).all()
+
+
+def test_two_processes_building_one_cache_build_it_once(tmp_path):
+    import subprocess
+    import sys
+
+    folder = tmp_path / "faces"
+    write_good_faces(folder, 150, size=128)
+    code = ("import sys; from vae.cache import open_folder\n"
+            "log = []\n"
+            "data = open_folder(sys.argv[1], 64, workers=1, cache_dir=sys.argv[2], log=log.append)\n"
+            "print(len(data), data.path, 'waited' if any('waiting for another process' in m for m in log) else '')")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(folder), str(tmp_path / "c")], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1])
+             for _ in range(2)]
+    outputs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    counts = {out.split()[0] for out, _ in outputs}
+    paths = {out.split()[1] for out, _ in outputs}
+    assert counts == {"150"} and len(paths) == 1
+    entries = sorted(p.name for p in (tmp_path / "c" / "datasets").iterdir())
+    assert entries == [Path(paths.pop()).name]  # no second copy, no temporary, no lock left

@@ -8,11 +8,13 @@ folder's contents (names, sizes, modification times) and the preprocessing setti
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -23,6 +25,7 @@ import torch
 from . import synth
 from .atomic import WriteError, atomic_write, ensure_space, make_folder, write_error
 from .cartoonset import ATTRIBUTE_NAMES
+from .lockfile import LockFile
 from .parallel import Cancelled, Throttle, ordered_map
 from .data import CROP_PADDING, PREPROCESS_VERSION, DataError, FaceFile, ImageLoadError, is_validation, load_image_uint8, read_labels, scan_folder
 
@@ -155,24 +158,112 @@ def open_folder(
     prefix = f"{root.name}-{hashlib.sha1(str(root).encode()).hexdigest()[:8]}-{image_size}-"
     base = Path(cache_dir or cache_root()) / "datasets"
     entry = base / (prefix + key[:16])
-    if not (entry / "meta.json").exists():
-        _build(entry, root, files, image_size, workers, progress, log, should_stop, progress_cb, unusable)
-        for stale in base.glob(prefix + "*"):
-            if stale != entry and not stale.name.endswith(".tmp"):
-                shutil.rmtree(stale, ignore_errors=True)
-    cache = _open(entry)
+    cache = _verified(entry)
+    if isinstance(cache, str):
+        make_folder(base, "the dataset cache")
+        lock = LockFile(base / (entry.name + ".lock"), "dataset cache build")
+        _wait_for_lock(lock, root, should_stop, log)
+        try:
+            cache = _verified(entry)  # a concurrent builder may have finished it meanwhile
+            if isinstance(cache, str):
+                if cache != "not built yet":
+                    log(f"the cache of {root} is damaged ({cache}); rebuilding it")
+                _build(entry, root, files, image_size, workers, progress, log, should_stop, progress_cb, unusable)
+                _remove_stale(base, prefix, entry)
+                cache = _verified(entry)
+                if isinstance(cache, str):
+                    raise DataError(f"the cache of {root} in {entry} cannot be read back ({cache})")
+        finally:
+            lock.release()
     if not len(cache):
         raise DataError(f"dataset folder {root} holds no usable images ({_summary([s[0] for s in cache.skipped], 'skipped')})")
     return cache
 
 
-def _open(entry: Path) -> FaceCache:
-    meta = json.loads((entry / "meta.json").read_text())
-    n, s = meta["count"], meta["image_size"]
-    images = np.memmap(entry / "images.u8", dtype=np.uint8, mode="r", shape=(n, s, s, 3)) if n else np.zeros((0, s, s, 3), np.uint8)
-    labels = np.load(entry / "labels.npy")
-    files = (entry / "files.txt").read_text().splitlines()
+def _wait_for_lock(lock: LockFile, root: Path, should_stop, log) -> None:
+    """Take ``lock``; while another live process builds the same cache, wait (cancellable) and say so once."""
+    told = False
+    while not lock.try_acquire():
+        if should_stop and should_stop():
+            raise Cancelled()
+        if not told:
+            holder = lock.holder()
+            log(f"waiting for another process (PID {holder['pid'] if holder else '?'}) that is caching {root}")
+            told = True
+        time.sleep(0.2)
+
+
+def _remove_stale(base: Path, prefix: str, entry: Path) -> None:
+    """Older caches of the same folder, and temporaries left by builders that are no longer running."""
+    for stale in base.glob(prefix + "*"):
+        if stale == entry or stale.suffix == ".lock":
+            continue
+        if stale.suffix == ".tmp":
+            pid = stale.name.rsplit(".", 2)[-2]
+            if not pid.isdigit() or _process_alive(int(pid)):
+                continue
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _verified(entry: Path) -> FaceCache | str:
+    """The cache at ``entry`` if it is whole, else why not (a short phrase).
+
+    Sizes and lengths are checked every time; the pixels' checksum when the pixel file changed
+    since it was last verified (the result is remembered in ``verified.json``).
+    """
+    if not (entry / "meta.json").exists():
+        return "not built yet"
+    try:
+        meta = json.loads((entry / "meta.json").read_text())
+        n, s = int(meta["count"]), int(meta["image_size"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "meta.json is unreadable"
+    pixels = entry / "images.u8"
+    try:
+        info = pixels.stat()
+    except OSError:
+        return "images.u8 is missing"
+    if info.st_size != n * s * s * 3:
+        return f"images.u8 holds {info.st_size:,} bytes, not {n * s * s * 3:,}"
+    try:
+        labels = np.load(entry / "labels.npy")
+        files = (entry / "files.txt").read_text(encoding="utf-8").splitlines()
+    except (OSError, ValueError, EOFError):
+        return "labels.npy or files.txt is missing or unreadable"
+    if labels.shape != (n, len(ATTRIBUTE_NAMES)):
+        return f"labels.npy has shape {labels.shape}, not {(n, len(ATTRIBUTE_NAMES))}"
+    if len(files) != n:
+        return f"files.txt lists {len(files)} files, not {n}"
+    stamp = {"size": info.st_size, "mtime_ns": info.st_mtime_ns, "ino": info.st_ino}
+    if meta.get("images_sha1") and _read_json(entry / "verified.json") != stamp:
+        digest = hashlib.sha1()
+        with open(pixels, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(block)
+        if digest.hexdigest() != meta["images_sha1"]:
+            return "the pixels do not match their checksum"
+        with contextlib.suppress(OSError):
+            with atomic_write(entry / "verified.json", "w") as handle:
+                json.dump(stamp, handle)
+    images = np.memmap(pixels, dtype=np.uint8, mode="r", shape=(n, s, s, 3)) if n else np.zeros((0, s, s, 3), np.uint8)
     return FaceCache(entry, images, labels, files, meta)
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def _build(entry: Path, root: Path, files: list[FaceFile], image_size: int, workers, progress: bool, log,
@@ -254,9 +345,21 @@ def builtin_folder(count: int = BUILTIN_COUNT, progress: bool = False, log: Call
     folder = cache_root() / f"builtin-s{BUILTIN_SEED}-n{count}-v{synth.SYNTH_VERSION}"
     if (folder / ".complete").exists():
         return folder
-    (log or (lambda m: print(m, file=sys.stderr)))(f"generating the built-in dataset ({count} faces) into {folder}")
-    tmp = folder.with_name(folder.name + f".{os.getpid()}.tmp")
+    log = log or (lambda m: print(m, file=sys.stderr))
     make_folder(folder.parent, "the built-in dataset")
+    lock = LockFile(folder.with_name(folder.name + ".lock"), "built-in dataset generation")
+    _wait_for_lock(lock, folder, should_stop, log)
+    try:
+        if not (folder / ".complete").exists():  # else another process made it while this one waited
+            _generate_builtin(folder, count, progress, log, should_stop, progress_cb)
+    finally:
+        lock.release()
+    return folder
+
+
+def _generate_builtin(folder: Path, count: int, progress: bool, log, should_stop, progress_cb) -> None:
+    log(f"generating the built-in dataset ({count} faces) into {folder}")
+    tmp = folder.with_name(folder.name + f".{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     need = count * BUILTIN_BYTES_PER_FACE
     try:
@@ -272,7 +375,6 @@ def builtin_folder(count: int = BUILTIN_COUNT, progress: bool = False, log: Call
         if isinstance(exc, OSError) and not isinstance(exc, WriteError):
             raise write_error(folder.parent, exc, need) from exc
         raise
-    return folder
 
 
 def open_dataset(spec: str | os.PathLike, image_size: int = 64, *, builtin_count: int = BUILTIN_COUNT,
