@@ -67,7 +67,7 @@ def test_failed_write_keeps_old_file(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(Image.Image, "save", broken)
-    with pytest.raises(export.ExportError, match="No space left"):
+    with pytest.raises(export.ExportError, match=f"no space left on {target}"):
         export.save_face(target, torch.rand(3, 8, 8), size=16)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["face.png"]
