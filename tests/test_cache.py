@@ -208,3 +208,16 @@ def test_two_processes_building_one_cache_build_it_once(tmp_path):
     assert counts == {"150"} and len(paths) == 1
     entries = sorted(p.name for p in (tmp_path / "c" / "datasets").iterdir())
     assert entries == [Path(paths.pop()).name]  # no second copy, no temporary, no lock left
+
+
+def test_a_full_disk_while_taking_the_lock_leaves_no_lock(tmp_path, monkeypatch):
+    from vae import lockfile
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(lockfile.json, "dump", full)
+    lock = lockfile.LockFile(tmp_path / "x.lock", "test")
+    with pytest.raises(WriteError, match=f"no space left on {tmp_path / 'x.lock'}"):
+        lock.try_acquire()
+    assert list(tmp_path.iterdir()) == []

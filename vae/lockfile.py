@@ -76,8 +76,13 @@ class LockFile:
                 continue
             except OSError as exc:
                 raise write_error(self.path, exc) from exc
-            with os.fdopen(fd, "w") as handle:
-                json.dump({"pid": os.getpid(), "host": socket.gethostname()}, handle)
+            try:
+                with os.fdopen(fd, "w") as handle:
+                    json.dump({"pid": os.getpid(), "host": socket.gethostname()}, handle)
+            except OSError as exc:  # a full disk: leave no empty lock behind
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
+                raise write_error(self.path, exc) from exc
             self.held = True
             return True
         return False
