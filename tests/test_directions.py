@@ -75,7 +75,7 @@ def test_augment_keeps_shape_and_range():
     assert not torch.equal(x, y)
 
 
-def test_pseudo_labels_threshold_and_encoding():
+def test_pseudo_labels_rank_presence_and_threshold_colours():
     probs = {"glasses": torch.tensor([[0.05, 0.95], [0.97, 0.03], [0.4, 0.6]]),
              "hair_color": torch.tensor([[0.0] * 9 + [1.0], [0.5, 0.5] + [0.0] * 8, [1.0] + [0.0] * 9])}
     labels = ac.pseudo_labels(probs, threshold=0.9, attributes=("glasses", "hair_color"))
@@ -83,6 +83,9 @@ def test_pseudo_labels_threshold_and_encoding():
     assert labels[:, COL["glasses"]].tolist() == [ac.PRESENT, NO_GLASSES, -1]
     assert labels[:, COL["hair_color"]].tolist() == [9, -1, 0]
     assert (labels[:, COL["face_shape"]] == -1).all()
+    p = torch.linspace(0.5, 0.9, 8)  # all above one half: ranking still finds the likeliest and the least likely
+    ranked = ac.pseudo_labels({"glasses": torch.stack([1 - p, p], 1)}, attributes=("glasses",), presence_fraction=0.25)
+    assert ranked[:, COL["glasses"]].tolist() == [NO_GLASSES] * 2 + [-1] * 4 + [ac.PRESENT] * 2
 
 
 def test_train_save_load_label_and_directions(labelled, tmp_path):
@@ -99,7 +102,7 @@ def test_train_save_load_label_and_directions(labelled, tmp_path):
     x = labelled.batch(np.arange(4))
     for name, p in ac.predict(model.half().float(), x).items():
         assert torch.allclose(p, ac.predict(loaded, x)[name], atol=1e-5)
-    labels = ac.label_cache(loaded, labelled, threshold=0.0)
+    labels = ac.label_cache(loaded, labelled, threshold=0.0, presence_fraction=0.5)
     assert labels.shape == (len(labelled), 18)
     assert (labels[:, COL["glasses"]] >= 0).all() and (labels[:, COL["eye_lid"]] == -1).all()
     labels[:, COL["glasses"]] = torch.tensor([ac.PRESENT, NO_GLASSES]).repeat(len(labelled) // 2)
@@ -123,7 +126,8 @@ def test_cli_label_and_bad_classifier(labelled, tmp_path, capsys):
     folder = labelled.meta["source"]
     assert ac.main(["label", str(tmp_path / "clf.pt"), folder, "--threshold", "0"]) == 0
     out = capsys.readouterr().out
-    assert f"glasses: {len(labelled)}/{len(labelled)} faces labelled" in out
+    assert f"glasses: {len(labelled) // 2}/{len(labelled)} faces labelled" in out  # the top and bottom quarters
+    assert f"hair_color: {len(labelled)}/{len(labelled)} faces labelled" in out
     assert ac.main(["label", str(tmp_path / "nothing.pt"), folder]) == 2
     assert "no such file" in capsys.readouterr().err
 
@@ -138,9 +142,10 @@ def test_sample_labels_file_is_complete():
 @pytest.mark.skipif(not SHIPPED.exists(), reason="no resources/attribute_classifier.pt")
 def test_shipped_classifier_on_the_real_samples(sample_dir):
     score = ac.check(ac.load(SHIPPED), sample_dir, LABELS)
-    for attribute in ac.RELIABLE:
+    # what the ac.RELIABLE directions are made of, at the accuracy measured when it was committed
+    for attribute, least in (("glasses (ranked)", 0.75), ("hair_color", 0.8), ("hair_group", 1.0), ("face_color", 0.9)):
         correct, total = score[attribute]
-        assert correct >= 0.8 * total, (attribute, score)
+        assert correct >= least * total, (attribute, score)
 
 
 def test_package_default_directions_from_classifier(labelled, tmp_path, tiny_checkpoint, capsys):
