@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="compute the directions from this attribute classifier's pseudo-labels of --data "
                              "(e.g. resources/attribute_classifier.pt for the unlabelled real faces)")
     parser.add_argument("--threshold", type=float, default=0.9,
-                        help="with --directions-from: the confidence a pseudo-label needs (default 0.9)")
+                        help="with --directions-from: the confidence a colour pseudo-label needs (default 0.9)")
     args = parser.parse_args(argv)
     if args.directions_from and args.data is None:
         parser.error("--directions-from needs --data (the faces to pseudo-label)")
