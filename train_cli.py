@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ramp beta from 0 over this many epochs, against posterior collapse (default 1)")
     p.add_argument("--free-bits", type=float_range(0.0, 100.0), default=0.0,
                    help="minimum KL per latent dimension in nats before it is penalised (default 0: off)")
+    p.add_argument("--holdout", type=int_range(0, 100_000_000), default=0,
+                   help="validate on the N images whose file names hash lowest (vae.data.holdout_split) and never train "
+                        "on them; every script holds out the same faces (default 0: a 5%% hash split)")
     p.add_argument("--latent-dim", type=int_range(*CONFIG_LIMITS["latent_dim"]), default=32, help="latent dimensions (default 32)")
     p.add_argument("--image-size", type=int, choices=(64, 128), default=64, help="training resolution (default 64)")
     p.add_argument("--base-channels", type=int_range(*CONFIG_LIMITS["base_channels"]), default=32, help="width of the first conv layer (default 32)")
@@ -103,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                           decoder_width=args.decoder_width)
         config = TrainConfig(model=model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, beta=args.beta,
                              warmup_epochs=args.warmup_epochs, free_bits=args.free_bits, cosine=not args.no_cosine,
-                             seed=args.seed, device=args.device, precision=args.precision)
+                             seed=args.seed, device=args.device, precision=args.precision, holdout=args.holdout)
         if rank == 0:
             check_run_folder(args.out, args.resume, args.overwrite)  # before a long dataset preparation
         if rank != 0:

@@ -82,6 +82,10 @@ def test_folder_mode_reports_held_out_and_latent_space_sharpness(trained, tmp_pa
     assert Image.open(grid).size[1] > 3 * 64  # reconstructions, Random, morph middles, arithmetic
     assert main([str(trained), "--data", str(tmp_path / "real"), "--all-faces"]) == 0
     assert "on 100 faces of" in capsys.readouterr().out
+    assert main([str(trained), "--data", str(tmp_path / "real"), "--held-out", "20"]) == 0
+    assert "on 20 held-out faces of" in capsys.readouterr().out
+    assert main([str(trained), "--data", str(tmp_path / "real"), "--held-out", "100"]) == 2
+    assert "cannot hold out 100 of 100 images" in capsys.readouterr().err
     write_good_faces(tmp_path / "few", 2, size=96)
     assert main([str(trained), "--data", str(tmp_path / "few"), "--all-faces"]) == 2
     assert "need at least 3" in capsys.readouterr().err

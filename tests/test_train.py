@@ -53,6 +53,18 @@ def test_run_writes_checkpoints_metrics_and_previews(faces, tmp_path):
     assert best.dataset["count"] == 40
 
 
+def test_holdout_faces_are_validated_on_and_never_trained_on(faces, tmp_path):
+    from vae.data import holdout_split
+
+    trainer = Trainer(small_config(epochs=1, holdout=6), faces, tmp_path / "run")
+    kept, held = holdout_split(faces.files, 6)
+    assert sorted(trainer.val_idx) == sorted(held) and not set(trainer.train_idx) & set(held)
+    assert len(trainer.train_idx) == len(faces) - 6
+    assert trainer.run().status == "finished"
+    with pytest.raises(ValueError, match="cannot hold out 40 of 40"):
+        Trainer(small_config(holdout=40), faces, tmp_path / "other")
+
+
 def test_same_seed_same_weights_on_cpu(faces, tmp_path):
     a = Trainer(small_config(epochs=1), faces, tmp_path / "a").run()
     b = Trainer(small_config(epochs=1), faces, tmp_path / "b").run()

@@ -32,23 +32,29 @@ from .data import DataError
 from .export import ExportError, save_grid
 from .latent import sample_fitted
 from .metrics import encode_all, evaluate
+from .train import training_split
 from .quality import APP_TEMPERATURE, arithmetic_results, decode, morph_middles, random_latents, sharpness_ratio
 
 HELD_OUT_SEED = 777
 RANDOM_COUNT = 500
 
 
-def evaluate_folder(ckpt, folder, all_faces: bool = False, cache_dir=None) -> tuple[dict, torch.Tensor]:
+def evaluate_folder(ckpt, folder, all_faces: bool = False, cache_dir=None,
+                    held_out: int | None = None) -> tuple[dict, torch.Tensor]:
     """Reconstruction and latent-space figures on a folder's held-out faces, and a grid of model outputs.
 
     Returns (figures, grid): SSIM, PSNR, KL, active units, the faces' count, and the sharpness ratios
     of Random (RANDOM_COUNT draws at the app's temperature), morph middles and A + (B − C) against
     the held-out faces themselves; the grid's rows are 16 reconstructions, Random faces, morph
-    middles and arithmetic results.
+    middles and arithmetic results. The held-out faces are the folder's 5 % validation split, or with
+    ``held_out`` the faces of :func:`vae.data.holdout_split` (what ``train_cli.py --holdout`` leaves out).
     """
     model = ckpt.model.eval()
     data = open_folder(folder, model.image_size, log=lambda m: None, cache_dir=cache_dir)
-    indices = np.arange(len(data)) if all_faces else data.split()[1]
+    try:
+        indices = np.arange(len(data)) if all_faces else training_split(data, held_out or 0)[1]
+    except ValueError as exc:
+        raise DataError(f"{folder}: {exc}") from None
     if len(indices) < 3:
         raise DataError(f"{folder}: {len(indices)} {'' if all_faces else 'held-out '}face(s); the measures need at least 3"
                         + ("" if all_faces else " (--all-faces uses every face, for a folder never trained on)"))
@@ -87,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
                              "(its validation faces left out)")
     parser.add_argument("--data", type=Path, default=None,
                         help="measure on this folder's held-out faces (e.g. the real Cartoon Set) instead of generated ones")
+    parser.add_argument("--held-out", type=int, default=None, metavar="N",
+                        help="with --data: the N faces that train_cli.py --holdout N leaves out (default: the 5%% "
+                             "validation split)")
     parser.add_argument("--all-faces", action="store_true", help="with --data: every face of the folder, not its held-out split")
     parser.add_argument("--grid", type=Path, default=None, help="save a PNG: originals, reconstructions, samples")
     parser.add_argument("--temperature", type=float, default=1.0, help="prior temperature for the samples in --grid")
@@ -125,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _report_folder(args, ckpt) -> int:
     try:
-        figures, grid = evaluate_folder(ckpt, args.data, args.all_faces)
+        figures, grid = evaluate_folder(ckpt, args.data, args.all_faces, held_out=args.held_out)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

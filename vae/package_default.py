@@ -16,7 +16,7 @@ import sys
 
 from . import attribute_classifier, checkpoint
 from .cache import BUILTIN, BUILTIN_COUNT, open_dataset
-from .train import latent_statistics
+from .train import latent_statistics, training_split
 
 
 def package(source: str, target: str, data: str | None = None, directions_from: str | None = None,
@@ -30,7 +30,8 @@ def package(source: str, target: str, data: str | None = None, directions_from: 
         if data == BUILTIN and isinstance(ckpt.dataset.get("count"), int):
             count = ckpt.dataset["count"]  # the built-in set the model was trained on
         cache = open_dataset(data, ckpt.model.image_size, builtin_count=count)
-        train_idx, _ = cache.split()
+        holdout = ((ckpt.training or {}).get("config") or {}).get("holdout", 0)
+        train_idx, _ = training_split(cache, holdout if isinstance(holdout, int) else 0)
         extras = latent_statistics(ckpt.model, cache, train_idx)
         if classifier is not None:
             faces64 = cache if cache.image_size == attribute_classifier.IMAGE_SIZE else open_dataset(

@@ -28,6 +28,7 @@ from torch.utils.data import DistributedSampler
 from . import checkpoint
 from .atomic import atomic_write, make_folder
 from .cache import FaceCache
+from .data import holdout_split
 from .directions import compute_directions
 from .export import save_grid
 from .latent import fit_mixture
@@ -53,6 +54,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"  # "auto": bf16 autocast on CUDA, fp32 on the CPU; "bf16" or "fp32" on any device
+    holdout: int = 0  # >0: validate on (and never train on) the N faces of vae.data.holdout_split; 0: a 5 % hash split
 
     def __post_init__(self):
         if not isinstance(self.model, VAEConfig):
@@ -60,7 +62,7 @@ class TrainConfig:
         checks = {
             "epochs": self.epochs >= 1, "batch_size": self.batch_size >= 1, "lr": self.lr > 0,
             "beta": self.beta >= 0, "warmup_epochs": self.warmup_epochs >= 0,
-            "free_bits": self.free_bits >= 0, "grad_clip": self.grad_clip >= 0, "precision": self.precision in PRECISIONS,
+            "free_bits": self.free_bits >= 0, "holdout": self.holdout >= 0, "grad_clip": self.grad_clip >= 0, "precision": self.precision in PRECISIONS,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -132,6 +134,11 @@ def _dist_info() -> tuple[int, int]:
     return 0, 1
 
 
+def training_split(data: FaceCache, holdout: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(train indices, validation indices): the ``holdout`` faces of :func:`vae.data.holdout_split`, or a 5 % hash split."""
+    return holdout_split(data.files, holdout) if holdout else data.split()
+
+
 def epoch_permutation(indices: np.ndarray, seed: int, epoch: int) -> np.ndarray:
     """The training order of epoch ``epoch`` (0-based): a function of seed and epoch alone."""
     rng = np.random.default_rng([seed, epoch])
@@ -146,7 +153,8 @@ class RunFolderError(ValueError):
     """A run folder cannot be used as asked (it holds another run, or another process trains into it)."""
 
 
-TRAINING_SETTINGS = ("batch_size", "lr", "beta", "warmup_epochs", "free_bits", "cosine", "grad_clip", "seed", "precision")
+TRAINING_SETTINGS = ("batch_size", "lr", "beta", "warmup_epochs", "free_bits", "cosine", "grad_clip", "seed", "precision",
+                     "holdout")
 RUN_FILES = ("last.pt", "best.pt", "config.json", "metrics.csv")
 LOCK_NAME = "run.lock"
 
@@ -192,7 +200,7 @@ class Trainer:
         self.on_epoch = on_epoch or (lambda e: None)
         self.log = log or (lambda m: None)
         self.step_every = max(1, step_every)
-        self.train_idx, self.val_idx = data.split()
+        self.train_idx, self.val_idx = training_split(data, config.holdout)
         self.rank, self.world = _dist_info()
         self.device: torch.device | None = None
         self.model: ConvVAE | None = None
