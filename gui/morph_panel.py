@@ -172,13 +172,20 @@ class MorphPanel(QWidget):
         frames, latents = self._playback_frames()
         name = self.session.name
         duration = int(round(1000 / self.fps.value()))
-        return self.job.start(lambda control: export.save_gif(path, frames, size, duration, 0, latents, name))
+        return self._start_export(lambda control: export.save_gif(path, frames, size, duration, 0, latents, name))
 
     def export_strip(self, path: str, size: int = 128) -> bool:
         if self.images is None:
             return False
         images, latents, name = self.images, self.latents, self.session.name
-        return self.job.start(lambda control: export.save_strip(path, images, size, latents, name))
+        return self._start_export(lambda control: export.save_strip(path, images, size, latents, name))
+
+    def _start_export(self, write) -> bool:
+        """Run ``write`` off the GUI thread; while an export runs, say so instead of dropping the request."""
+        if self.job.busy:
+            self.session.report("an export is still being written; export again when it has finished")
+            return False
+        return self.job.start(write)
 
     def _ask_export_gif(self) -> None:
         path = ask_save_path(self, "Export GIF", "morph.gif", "GIF animation (*.gif)", ".gif", "export", self.settings)

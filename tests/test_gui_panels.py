@@ -88,6 +88,17 @@ def test_gif_export_has_every_frame_and_the_duration(window, qtbot, tmp_path):
         assert im.size == (240, 40)
 
 
+def test_a_second_export_while_one_runs_says_it_is_busy(window, qtbot, tmp_path):
+    morph = window.morph
+    morph.frames.setValue(60)
+    with qtbot.waitSignal(morph.job.finished, timeout=60000):
+        assert morph.export_gif(str(tmp_path / "first.gif"), size=512)
+        assert not morph.export_gif(str(tmp_path / "second.gif"))
+        assert "still being written" in window.statusBar().currentMessage()
+    assert (tmp_path / "first.gif").exists() and not (tmp_path / "second.gif").exists()
+    assert "first.gif" in window.statusBar().currentMessage()
+
+
 def test_arithmetic_result_equals_hand_computation(window):
     arith = window.arithmetic
     arith.preset_analogy()
