@@ -282,11 +282,19 @@ class MainWindow(QMainWindow):
             what = ("The run stops at its next step and saves a resumable checkpoint (Train → Resume continues it)."
                     if self.train.trainer is not None else
                     "It is still preparing its dataset: that stops at once, and nothing has been trained yet.")
-            answer = QMessageBox.question(self, "Stop training and quit?",
-                                          f"A training run is going. Stop training and quit?\n\n{what}")
+            offer, self.train.ask_to_load = self.train.ask_to_load, False  # no "load the new model?" over this
+            try:
+                answer = QMessageBox.question(self, "Stop training and quit?",
+                                              f"A training run is going. Stop training and quit?\n\n{what}")
+            finally:
+                self.train.ask_to_load = offer
             if answer != QMessageBox.StandardButton.Yes:
                 return
             self.train.stop()
+            busy = [job for job in busy if job.busy]  # the run may have ended while the question was open
+            if not busy:
+                QTimer.singleShot(0, self.close)
+                return
         self._quit_when_idle = True
         for job in busy:
             job.cancel()

@@ -109,6 +109,25 @@ def test_answering_no_keeps_training_and_the_window(window, qtbot, small_folder,
         panel.stop()
 
 
+def test_a_run_that_ends_while_the_quit_question_is_open_still_quits(window, qtbot, small_folder, tmp_path,
+                                                                    monkeypatch):
+    panel = start_training(window, small_folder, tmp_path / "run", 2, qtbot)
+    panel.ask_to_load = True
+    qtbot.waitUntil(lambda: bool(panel.plot.steps), timeout=120000)
+    asked = []
+
+    def answer_when_the_run_has_ended(parent, title, text, *args, **kwargs):
+        asked.append(title)
+        qtbot.waitUntil(lambda: not panel.job.busy, timeout=120000)  # the user reads the question meanwhile
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", answer_when_the_run_has_ended)
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=3000)
+    assert asked == ["Stop training and quit?"]  # no "Training finished, load it?" on top of the quit question
+    assert panel.last_result.status == "finished" and panel.ask_to_load
+
+
 def test_quit_interrupts_dataset_preparation(window, qtbot, tmp_path, questions):
     from vae.cache import cache_root
 

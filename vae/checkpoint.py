@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import pickletools
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,28 @@ class UnsafeCheckpoint(CheckpointError):
 
 _SIGNATURES = [(b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
                (b"RIFF", "a RIFF file (WebP image or audio)"), (b"%PDF", "a PDF document")]
+
+
+IMPORTING_OPCODES = {"GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE"}
+SCAN_LIMIT = 256 * 2**20
+
+
+def _imports_objects(path: Path) -> bool:
+    """True if ``path`` is a whole pickle (bare, or a torch zip's data.pkl) that imports functions or classes.
+
+    Only read with :mod:`pickletools` (nothing is imported or run); damaged bytes are not a whole pickle.
+    """
+    try:
+        if path.stat().st_size > SCAN_LIMIT:
+            return False
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                data = archive.read(next(n for n in archive.namelist() if n.endswith("data.pkl")))
+        else:
+            data = path.read_bytes()
+        return any(op.name in IMPORTING_OPCODES for op, _, _ in pickletools.genops(data))
+    except Exception:  # not a whole pickle: damaged or another format
+        return False
 
 
 def _what_it_seems(path: Path) -> str | None:
@@ -135,9 +159,11 @@ def _read(path: Path) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise UnsafeCheckpoint(
-            f"{path}: refused to load: the file holds objects other than weights (it could run code)"
-        ) from exc
+        if _imports_objects(path):  # a well-formed pickle that names functions or classes: code, not damage
+            raise UnsafeCheckpoint(
+                f"{path}: refused to load: the file holds objects other than weights (it could run code)"
+            ) from exc
+        raise CheckpointError(f"{path}: not a readable checkpoint (damaged, truncated or another format)") from exc
     except Exception as exc:  # torch.load on damaged bytes raises almost any error (IndexError, KeyError, …)
         raise CheckpointError(f"{path}: not a readable checkpoint (damaged, truncated or another format)") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
