@@ -68,23 +68,51 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
 
-    from PySide6.QtCore import Qt
+    from PySide6.QtCore import QEvent, QObject, Qt, QTimer
     from PySide6.QtWidgets import QApplication, QLabel
 
     from gui import app_info
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(app_info.APP_NAME)
-    card = None
-    if args.screenshot is None:
-        app_info.setup_logging()
-        card = QLabel(f"<h2>{app_info.APP_NAME}</h2><p>Loading the model…</p>")
-        card.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        card.setWindowTitle(app_info.APP_NAME)
-        card.resize(420, 200)
-        card.show()
-        app.processEvents()  # painted before the slow part: importing torch and reading the checkpoint
+    if args.screenshot is not None:
+        return _screenshot(args, app)
+    app_info.setup_logging()
+    card = QLabel(f"<h2>{app_info.APP_NAME}</h2><p>Loading the model…</p>")
+    card.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    card.setWindowTitle(app_info.APP_NAME)
+    card.resize(420, 200)
+    opened = []
 
+    def open_window():  # the slow part (importing torch, reading the checkpoint), once the card is on screen
+        if opened:
+            return
+        opened.append(None)
+        session = _open_session(args)
+        if session is None:
+            app.exit(2)
+            return
+        from gui.main_window import MainWindow
+
+        opened[0] = MainWindow(session)
+        opened[0].show()
+        card.close()
+
+    class FirstPaint(QObject):
+        def eventFilter(self, watched, event):
+            if event.type() == QEvent.Type.Paint:
+                QTimer.singleShot(50, open_window)  # after the paint has reached the screen
+            return False
+
+    painted = FirstPaint(card)
+    card.installEventFilter(painted)
+    card.show()
+    QTimer.singleShot(3000, open_window)  # in case no paint event arrives (a hidden or unmapped card)
+    return app.exec()
+
+
+def _open_session(args):
+    """The explorer session for ``--checkpoint`` (or the default model); None after printing why it cannot open."""
     import torch
 
     from vae.checkpoint import CheckpointError
@@ -95,26 +123,30 @@ def main(argv: list[str] | None = None) -> int:
         session = ExplorerSession.open(path)
     except CheckpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return None
     if args.seed is not None:
         session.state.randomize(0.8, torch.Generator().manual_seed(args.seed))
+    return session
 
+
+def _screenshot(args, app) -> int:
+    """Lay the window out at SCREENSHOT_SIZE, save it as ``args.screenshot`` and return the exit code."""
+    session = _open_session(args)
+    if session is None:
+        return 2
     from gui.main_window import MainWindow
 
     window = MainWindow(session)
-    if args.screenshot is not None:
-        window.resize(*SCREENSHOT_SIZE)
-        window.show_panel(args.panel)
-        window.show()
-        app.processEvents()
-        if not window.grab().save(str(args.screenshot), "PNG"):
-            print(f"error: cannot write screenshot {args.screenshot}", file=sys.stderr)
-            return 2
-        window.close()
-        return 0
+    window.resize(*SCREENSHOT_SIZE)
+    window.show_panel(args.panel)
     window.show()
-    card.close()
-    return app.exec()
+    app.processEvents()
+    ok = window.grab().save(str(args.screenshot), "PNG")
+    window.close()
+    if not ok:
+        print(f"error: cannot write screenshot {args.screenshot}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":

@@ -41,6 +41,9 @@ def setup_logging() -> Path | None:
         return None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logger = logging.getLogger("face_explorer")
+    for old in [h for h in logger.handlers if isinstance(h, logging.FileHandler)]:  # one log file at a time
+        logger.removeHandler(old)
+        old.close()
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     return path

@@ -11,8 +11,9 @@ SAMPLE_DIR = Path(__file__).resolve().parents[2] / "shared" / "cartoonset_sample
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
-    """Every test gets its own dataset cache folder."""
+    """Every test gets its own dataset cache folder and app log (never the user's)."""
     monkeypatch.setenv("FACE_EXPLORER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("FACE_EXPLORER_LOG", str(tmp_path / "face-explorer.log"))
 
 
 @pytest.fixture

@@ -242,6 +242,34 @@ def test_bad_checkpoint_on_command_line_exits_2(tmp_path, capsys):
     assert err.count("\n") == 1 and "x.pt" in err
 
 
+def test_start_up_card_is_painted_before_the_model_loads(monkeypatch):
+    import main
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QApplication, QLabel
+
+    painted, seen = [], []
+
+    class Paints(QObject):
+        def eventFilter(self, watched, event):
+            if event.type() == QEvent.Type.Paint and isinstance(watched, QLabel) and watched.isWindow():
+                painted.append(watched.text())
+            return False
+
+    spy = Paints()
+    QApplication.instance().installEventFilter(spy)
+
+    def open_session(args):
+        seen.append(list(painted))
+        return None
+
+    monkeypatch.setattr(main, "_open_session", open_session)
+    try:
+        assert main.main([]) == 2
+    finally:
+        QApplication.instance().removeEventFilter(spy)
+    assert len(seen) == 1 and any("Loading the model" in text for text in seen[0])
+
+
 def test_dropping_an_image_encodes_it(window, qtbot, sample_dir):
     from PySide6.QtCore import QMimeData, QPointF, QUrl
     from PySide6.QtGui import QDragEnterEvent, QDropEvent
