@@ -24,6 +24,8 @@ ACCENT = QColor("#2a82da")
 MUTED = QColor("#b8b8b8")
 
 
+READOUT_HINT = "Point at a slider to see its value"
+
 class CentreSlider(QSlider):
     """A vertical slider whose fill runs from the centre (0) to the handle, so 0 looks like 0."""
 
@@ -177,7 +179,7 @@ class ExplorePanel(QWidget):
 
         self.slider_box = QGroupBox("Latent dimensions (±3σ), most used first")
         box_layout = QVBoxLayout(self.slider_box)
-        self.readout = QLabel("Point at a slider to see its value")
+        self.readout = QLabel(READOUT_HINT)
         self.readout.setStyleSheet("color: #404040; font-family: monospace;")
         box_layout.addWidget(self.readout)
         self.slider_grid = QGridLayout()
@@ -247,6 +249,8 @@ class ExplorePanel(QWidget):
         dim = self._dragging if self._dragging is not None else self._hover
         if dim is not None and dim in self.sliders:
             self.readout.setText(self.sliders[dim].describe())
+        else:  # no value shown that the sliders may since have left
+            self.readout.setText(READOUT_HINT)
 
     def _slider_moved(self, dim: int, value: float) -> None:
         self.session.state.set_dim(dim, value)

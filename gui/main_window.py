@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
             self.tabs.addTab(panel, title)
         self.setCentralWidget(self.tabs)
         self.facts_label = QLabel()
+        self.facts_label.setContentsMargins(16, 0, 4, 0)  # apart from the messages on its left
         self.statusBar().addPermanentWidget(self.facts_label)
 
         for panel in (self.explore, self.train, self.morph, self.arithmetic, self.map_panel):

@@ -26,7 +26,7 @@ def test_progress_reaches_the_total(tmp_path):
     data = cache_mod.open_folder(folder, 64, workers=2, cache_dir=tmp_path / "cache",
                                  progress_cb=lambda done, total, what: seen.append((done, total, what)))
     assert len(data) == 40
-    assert seen[-1][:2] == (40, 40) and "preprocessing faces" in seen[-1][2]
+    assert seen[-1][:2] == (40, 40) and seen[-1][2] == "preparing faces at 64px"
     assert [d for d, _, _ in seen] == sorted(d for d, _, _ in seen)
 
 

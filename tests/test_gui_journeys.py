@@ -341,6 +341,9 @@ def test_slider_readout_shows_the_value_under_the_pointer(window, qtbot):
     widget.slider.setValue(125)
     widget.slider.hovered.emit(True)
     assert f"z{widget.dim} = +1.25σ" in window.explore.readout.text()
+    widget.slider.hovered.emit(False)
+    window.explore.randomize()  # the value moves while no slider is pointed at: no stale figure stays
+    assert "σ" not in window.explore.readout.text()
 
 
 def test_about_shows_formatted_figures_version_attribution_and_log(window):

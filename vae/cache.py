@@ -285,7 +285,7 @@ def _build(entry: Path, root: Path, files: list[FaceFile], image_size: int, work
     jobs = [(face, image_size) for face in files]
     workers = workers or os.cpu_count() or 1
     results = ordered_map(_preprocess, jobs, workers if n > 16 else 1, chunk=16, should_stop=should_stop)
-    report = Throttle(progress_cb, n, f"preprocessing {root.name} at {image_size}px", bar=progress)
+    report = Throttle(progress_cb, n, f"preparing faces at {image_size}px", bar=progress)
     digest = hashlib.sha1()
     try:
         ensure_space(tmp, need)
