@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths
@@ -71,5 +72,6 @@ def ask_save_path(parent: QWidget, title: str, default_name: str, file_filter: s
         answer = QMessageBox.question(parent, "Replace file?", f"{path} already exists. Replace it?")
         if answer != QMessageBox.StandardButton.Yes:
             return None
-    remember_folder(kind, path, settings)
+    if os.access(Path(path).parent, os.W_OK):  # a folder the export cannot write to is not offered again
+        remember_folder(kind, path, settings)
     return path

@@ -2,6 +2,7 @@
 locks, Reset, feedback, and the polish items (pytest-qt, offscreen)."""
 
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -294,6 +295,22 @@ def test_dialogs_start_in_the_last_folder_of_their_kind(window, tmp_path, monkey
     dialogs.ask_open_path(window, "latent", "x", dialogs.LATENT_FILTER)
     assert starts[1] == str(chosen.parent) and starts[2] != str(chosen.parent)
     assert "work/main" not in starts[0]
+
+
+def test_a_save_folder_that_cannot_be_written_is_not_remembered(window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from gui import dialogs
+
+    good, bad = tmp_path / "out", tmp_path / "locked"
+    good.mkdir()
+    bad.mkdir()
+    answers = iter([str(good / "a.png"), str(bad / "b.png")])
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kw: (next(answers), ""))
+    monkeypatch.setattr(dialogs.os, "access", lambda path, mode: Path(path) != bad)  # root writes anywhere
+    assert dialogs.ask_save_path(window, "x", "f.png", "PNG (*.png)", ".png") == str(good / "a.png")
+    assert dialogs.ask_save_path(window, "x", "f.png", "PNG (*.png)", ".png") == str(bad / "b.png")
+    assert dialogs.last_folder("export") == str(good)
 
 
 def test_face_picker_shows_what_it_holds_and_follows_the_explorer(window, qtbot):
