@@ -10,6 +10,7 @@ import torch
 from tests.helpers import write_good_faces
 from vae import checkpoint
 from vae.cache import open_folder
+from vae.data import holdout_split
 from vae.model import VAEConfig
 from vae.train import TrainConfig, Trainer, TrainingDiverged
 
@@ -54,8 +55,6 @@ def test_run_writes_checkpoints_metrics_and_previews(faces, tmp_path):
 
 
 def test_holdout_faces_are_validated_on_and_never_trained_on(faces, tmp_path):
-    from vae.data import holdout_split
-
     trainer = Trainer(small_config(epochs=1, holdout=6), faces, tmp_path / "run")
     kept, held = holdout_split(faces.files, 6)
     assert sorted(trainer.val_idx) == sorted(held) and not set(trainer.train_idx) & set(held)
@@ -192,3 +191,20 @@ def test_package_default_drops_training_state_and_refits_the_prior(faces, tmp_pa
     z = torch.randn(2, 4)
     with torch.no_grad():
         assert torch.allclose(packaged.model.decode(z), source.model.decode(z), atol=0.02)
+
+
+def test_package_default_refits_on_the_runs_own_training_split_and_names_the_data(faces, tmp_path, monkeypatch):
+    from vae import package_default
+    from vae.session import ExplorerSession
+
+    result = Trainer(small_config(epochs=1, holdout=6), faces, tmp_path / "run").run()
+    fitted_on = []
+    real_statistics = package_default.latent_statistics
+    monkeypatch.setattr(package_default, "latent_statistics",
+                        lambda model, data, idx: fitted_on.append(set(idx)) or real_statistics(model, data, idx))
+    target = tmp_path / "default.pt"
+    package_default.package(str(result.best_path), str(target), data=str(tmp_path / "faces"),
+                            dataset_name="forty test faces")
+    held = set(holdout_split(faces.files, 6)[1])
+    assert len(fitted_on[0]) == len(faces) - 6 and not fitted_on[0] & held  # the held-out faces stay out
+    assert ExplorerSession.open(target).facts()["dataset"] == "forty test faces"

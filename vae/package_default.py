@@ -20,8 +20,11 @@ from .train import latent_statistics, training_split
 
 
 def package(source: str, target: str, data: str | None = None, directions_from: str | None = None,
-            threshold: float = 0.9) -> dict:
-    """Copy ``source`` to ``target`` without training state, weights in float16; returns its directions."""
+            threshold: float = 0.9, dataset_name: str | None = None) -> dict:
+    """Copy ``source`` to ``target`` without training state, weights in float16; returns its directions.
+
+    ``dataset_name`` names the training data for people (the app shows it instead of the folder's path).
+    """
     ckpt = checkpoint.load(source)
     classifier = attribute_classifier.load(directions_from) if directions_from is not None else None
     extras = {"directions": ckpt.directions, "latent_prior": ckpt.latent_prior}
@@ -38,7 +41,8 @@ def package(source: str, target: str, data: str | None = None, directions_from: 
                 data, attribute_classifier.IMAGE_SIZE, builtin_count=count)
             extras["directions"] = attribute_classifier.classifier_directions(ckpt.model, cache, train_idx, classifier,
                                                                               threshold, faces64)
-    checkpoint.save(target, ckpt.model, half=True, history=ckpt.history, dataset=ckpt.dataset,
+    dataset = {**ckpt.dataset, "name": dataset_name} if dataset_name else ckpt.dataset
+    checkpoint.save(target, ckpt.model, half=True, history=ckpt.history, dataset=dataset,
                     latent_kl=ckpt.latent_kl, **extras)
     return extras["directions"] or {}
 
@@ -54,11 +58,14 @@ def main(argv: list[str] | None = None) -> int:
                              "(e.g. resources/attribute_classifier.pt for the unlabelled real faces)")
     parser.add_argument("--threshold", type=float, default=0.9,
                         help="with --directions-from: the confidence a colour pseudo-label needs (default 0.9)")
+    parser.add_argument("--dataset-name", default=None,
+                        help="what the app calls the training data (default: the data folder's path)")
     args = parser.parse_args(argv)
     if args.directions_from and args.data is None:
         parser.error("--directions-from needs --data (the faces to pseudo-label)")
     try:
-        directions = package(args.source, args.target, args.data, args.directions_from, args.threshold)
+        directions = package(args.source, args.target, args.data, args.directions_from, args.threshold,
+                             args.dataset_name)
     except (checkpoint.CheckpointError, attribute_classifier.ClassifierError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

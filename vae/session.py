@@ -393,7 +393,7 @@ class ExplorerSession:
         ckpt = self.checkpoint
         return {
             "checkpoint": self.name,
-            "dataset": ckpt.dataset.get("source", "unknown"),
+            "dataset": str(ckpt.dataset.get("name") or ckpt.dataset.get("source", "unknown")),
             "images": ckpt.dataset.get("count"),
             "image_size": self.model.image_size,
             "latent_dim": self.model.latent_dim,
