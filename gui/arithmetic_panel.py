@@ -17,7 +17,7 @@ from vae.metrics import encode_all
 from vae.session import EXAMPLE_KINDS, ExplorerSession
 
 from .attributes import describe_direction
-from .controls import double_spin_box
+from .controls import double_spin_box, wheel_only_when_focused
 from .dialogs import ask_folder, ask_save_path
 from .explore_panel import export_face
 from .qt_images import to_pixmap
@@ -39,6 +39,7 @@ class TermRow(QWidget):
         super().__init__()
         self.picker = FacePicker(title, session, thumb=64, faces_source=faces_source, settings=settings)
         self.weight = double_spin_box(-3.0, 3.0, weight, 0.1, prefix="× ")
+        wheel_only_when_focused(self.weight, self.picker.source)
         self.remove_button = QPushButton("✕")
         self.remove_button.setFixedWidth(28)
         self.remove_button.setToolTip("Remove this term")
@@ -66,6 +67,7 @@ class DirectionRow(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(-3 * STRENGTH_STEPS, 3 * STRENGTH_STEPS)
         self.slider.setValue(round(strength * STRENGTH_STEPS))
+        wheel_only_when_focused(self.slider)
         self.value_label = QLabel()
         self.value_label.setMinimumWidth(40)
         self.remove_button = QPushButton("✕")
@@ -213,6 +215,7 @@ class ArithmeticPanel(QWidget):
         terms_layout.addLayout(buttons)
 
         self.direction_choice = QComboBox()
+        wheel_only_when_focused(self.direction_choice)
         self.add_direction_button = QPushButton("Add direction")
         self.directions_box = QVBoxLayout()
         self.keep_fixed = QListWidget()

@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox, QWidget
+
+
+class _WheelWhenFocused(QObject):
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.Wheel and not watched.hasFocus():
+            event.ignore()  # the wheel scrolls the page this control sits in
+            return True
+        return False
+
+
+_WHEEL_FILTER = _WheelWhenFocused()
+
+
+def wheel_only_when_focused(*widgets: QWidget) -> None:
+    """Controls in a scrolled column: the mouse wheel changes them only after a click, never while scrolling past."""
+    for widget in widgets:
+        widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        widget.installEventFilter(_WHEEL_FILTER)
 
 
 def spin_box(minimum: int, maximum: int, value: int, prefix: str = "", suffix: str = "") -> QSpinBox:

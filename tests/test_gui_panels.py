@@ -99,6 +99,32 @@ def test_a_second_export_while_one_runs_says_it_is_busy(window, qtbot, tmp_path)
     assert "first.gif" in window.statusBar().currentMessage()
 
 
+def test_scrolling_past_the_arithmetic_controls_changes_none_of_them(window, qtbot):
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    arith = window.arithmetic
+    window.show_panel("arithmetic")
+    row = arith.add_direction("glasses", 1.0)
+    controls = [arith.direction_choice, row.slider, arith.terms[0].weight]
+    before = [arith.direction_choice.currentIndex(), row.slider.value(), arith.terms[0].weight.value()]
+
+    def wheel(widget):
+        centre = QPointF(widget.rect().center())
+        event = QWheelEvent(centre, QPointF(widget.mapToGlobal(centre.toPoint())), QPoint(0, 0), QPoint(0, -120),
+                            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(widget, event)
+
+    for widget in controls:
+        wheel(widget)
+    assert [arith.direction_choice.currentIndex(), row.slider.value(), arith.terms[0].weight.value()] == before
+    row.slider.setFocus()
+    qtbot.waitUntil(row.slider.hasFocus, timeout=2000)
+    wheel(row.slider)  # once clicked (focused), the wheel adjusts it as usual
+    assert row.slider.value() != before[1]
+
+
 def test_arithmetic_result_equals_hand_computation(window):
     arith = window.arithmetic
     arith.preset_analogy()
