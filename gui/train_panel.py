@@ -127,6 +127,7 @@ class TrainPanel(QWidget):
         self.trainer: Trainer | None = None
         self.config_running: TrainConfig | None = None
         self.last_result = None
+        self._plotted_run: str | None = None  # the run folder whose curves the plot shows
         self.builtin_count = BUILTIN_COUNT
         self.step_every = 1
         self.ask_to_load = True
@@ -362,12 +363,14 @@ class TrainPanel(QWidget):
         if data is None:
             return False
         epochs = config.epochs
-        self.plot.clear_data()
+        out_dir = self.out_dir.text().strip()
+        if not (resume and self._plotted_run == out_dir):  # Resume and extend carry on the curves shown
+            self.plot.clear_data()
+        self._plotted_run = out_dir
         self.progress.setValue(0)
         self.last_result = None
         self.trainer = None
         self.config_running = config
-        out_dir = self.out_dir.text().strip()
         if resume:
             self._append_log(f"resuming {out_dir} to epoch {epochs}")
         return self.job.start(train, config, data, out_dir, resume, self.builtin_count, self.step_every, overwrite)

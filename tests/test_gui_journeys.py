@@ -205,10 +205,14 @@ def test_resume_continues_at_the_right_epoch_and_extend_adds_epochs(window, qtbo
     panel.error.connect(errors.append)
     assert not panel.resume() and "extend" in errors[-1]
     panel.extend.setValue(1)
+    first_steps, first_validations = list(panel.plot.steps), list(panel.plot.val_x)
     assert panel.resume()
     qtbot.waitUntil(lambda: not panel.job.busy, timeout=120000)
     assert "resuming" in panel.log_view.toPlainText() and "at epoch 2" in panel.log_view.toPlainText()
     assert panel.last_result.epochs_done == 2
+    # the plot carries on the run's curves: epoch 1's steps and validation point stay, epoch 2's follow them
+    assert panel.plot.steps[:len(first_steps)] == first_steps and len(panel.plot.steps) > len(first_steps)
+    assert panel.plot.val_x[:1] == first_validations and len(panel.plot.val_x) == 2
     assert [row["epoch"] for row in checkpoint.load(tmp_path / "run" / "last.pt").history] == [1, 2]
 
 
