@@ -77,7 +77,8 @@ def test_folder_mode_reports_held_out_and_latent_space_sharpness(trained, tmp_pa
     out = capsys.readouterr().out
     held_out = sum(is_validation(p.name) for p in (tmp_path / "real").glob("*.png"))
     assert re.search(rf"on {held_out} held-out faces of .*: SSIM [\d.]+, PSNR", out), out
-    ratios = re.search(r"Random \(500, T=0.8\) ([\d.]+), morph middles ([\d.]+), A \+ \(B - C\) ([\d.]+)", out)
+    ratios = re.search(r"Random \(500, T=0.8\) ([\d.]+), morph middles ([\d.]+), A \+ \(B - C\) ([\d.]+); "
+                       r"reconstructions ([\d.]+)", out)
     assert ratios and all(float(r) >= 0 for r in ratios.groups()), out
     assert Image.open(grid).size[1] > 3 * 64  # reconstructions, Random, morph middles, arithmetic
     assert main([str(trained), "--data", str(tmp_path / "real"), "--all-faces"]) == 0

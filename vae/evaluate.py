@@ -44,7 +44,7 @@ def evaluate_folder(ckpt, folder, all_faces: bool = False, cache_dir=None,
     """Reconstruction and latent-space figures on a folder's held-out faces, and a grid of model outputs.
 
     Returns (figures, grid): SSIM, PSNR, KL, active units, the faces' count, and the sharpness ratios
-    of Random (RANDOM_COUNT draws at the app's temperature), morph middles and A + (B − C) against
+    of the reconstructions, Random (RANDOM_COUNT draws at the app's temperature), morph middles and A + (B − C) against
     the held-out faces themselves; the grid's rows are 16 reconstructions, Random faces, morph
     middles and arithmetic results. The held-out faces are the folder's 5 % validation split, or with
     ``held_out`` the faces of :func:`vae.data.holdout_split` (what ``train_cli.py --holdout`` leaves out).
@@ -66,10 +66,11 @@ def evaluate_folder(ckpt, folder, all_faces: bool = False, cache_dir=None,
         "morph": decode(model, morph_middles(mu)),
         "arithmetic": decode(model, arithmetic_results(mu)),
     }
+    recon = decode(model, mu)
     figures.update({f"sharpness_{name}": sharpness_ratio(images, real) for name, images in outputs.items()})
+    figures["sharpness_reconstruction"] = sharpness_ratio(recon, real)  # what the decoder draws at best
     figures["count"] = len(indices)
-    recon = decode(model, mu[:16])
-    grid = torch.cat([recon] + [images[:16] for images in outputs.values()])
+    grid = torch.cat([recon[:16]] + [images[:16] for images in outputs.values()])
     return figures, grid
 
 
@@ -150,7 +151,7 @@ def _report_folder(args, ckpt) -> int:
           f"active units {figures['active_units']}/{ckpt.model.latent_dim}")
     print(f"sharpness vs. real faces (Laplacian energy ratio): Random ({RANDOM_COUNT}, T={APP_TEMPERATURE}) "
           f"{figures['sharpness_random']:.2f}, morph middles {figures['sharpness_morph']:.2f}, "
-          f"A + (B - C) {figures['sharpness_arithmetic']:.2f}")
+          f"A + (B - C) {figures['sharpness_arithmetic']:.2f}; reconstructions {figures['sharpness_reconstruction']:.2f}")
     return 0
 
 
