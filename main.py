@@ -2,7 +2,8 @@
 
     python main.py [--checkpoint PATH] [--screenshot PNG [--panel explore|train|morph|arithmetic|map]]
 
-With no checkpoint it opens the pretrained default model in resources/. The window (a start-up
+With no checkpoint it opens the pretrained default model in resources/: the 128×128 one when it is
+there and this machine decodes it fast enough (vae.default_choice), else the 64×64 one. The window (a start-up
 card) shows at once and the model loads after it is painted. --screenshot lays the window out at
 1280×800, saves it as a PNG and exits (works with QT_QPA_PLATFORM=offscreen). A checkpoint that
 cannot be opened, or a Qt that cannot reach the display, prints one line on stderr and exits with code 2.
@@ -12,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import logging
 import os
 import sys
 from pathlib import Path
 
-DEFAULT_MODEL = Path(__file__).resolve().parent / "resources" / "default_model.pt"
 SCREENSHOT_SIZE = (1280, 800)
 XCB_PACKAGES = ("libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 "
                 "libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3")
@@ -25,7 +26,8 @@ XCB_PACKAGES = ("libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libx
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="face-explorer", description="Explore a cartoon-face VAE's latent space.")
     parser.add_argument("--checkpoint", type=Path, default=None,
-                        help=f"model checkpoint to open (default: the pretrained {DEFAULT_MODEL.name})")
+                        help="model checkpoint to open (default: the pretrained default_model_128.pt where it is fast "
+                             "enough here, else default_model.pt)")
     parser.add_argument("--screenshot", type=Path, default=None, help="render the window to this PNG and exit")
     parser.add_argument("--panel", choices=("explore", "train", "morph", "arithmetic", "map"), default="explore",
                         help="panel to show (with --screenshot)")
@@ -116,11 +118,16 @@ def _open_session(args):
     import torch
 
     from vae.checkpoint import CheckpointError
+    from vae.default_choice import choose_default
     from vae.session import ExplorerSession
 
-    path = args.checkpoint or DEFAULT_MODEL
     try:
-        session = ExplorerSession.open(path)
+        if args.checkpoint is None:
+            choice = choose_default()
+            logging.getLogger("face_explorer").info("default model: %s", choice.reason)
+            session = ExplorerSession(choice.checkpoint)
+        else:
+            session = ExplorerSession.open(args.checkpoint)
     except CheckpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None

@@ -45,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--holdout", type=int_range(0, 100_000_000), default=0,
                    help="validate on the N images whose file names hash lowest (vae.data.holdout_split) and never train "
                         "on them; every script holds out the same faces (default 0: a 5%% hash split)")
+    p.add_argument("--flip", action="store_true",
+                   help="mirror a random half of each training batch left to right: twice the faces to learn from, "
+                        "less overfitting on small datasets (default: off)")
+    p.add_argument("--init-from", default="", metavar="CHECKPOINT",
+                   help="start a new run from the layers of a trained model that line up (vae.grow), e.g. a 128×128 "
+                        "run with --base-channels 16 from the 64×64 model (default: random weights)")
     p.add_argument("--latent-dim", type=int_range(*CONFIG_LIMITS["latent_dim"]), default=32, help="latent dimensions (default 32)")
     p.add_argument("--image-size", type=int, choices=(64, 128), default=64, help="training resolution (default 64)")
     p.add_argument("--base-channels", type=int_range(*CONFIG_LIMITS["base_channels"]), default=32, help="width of the first conv layer (default 32)")
@@ -82,9 +88,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from vae.atomic import WriteError
     from vae.cache import BUILTIN_COUNT, open_dataset
+    from vae import checkpoint
     from vae.checkpoint import CheckpointError
     from vae.data import DataError
-    from vae.model import VAEConfig
+    from vae.grow import grow_from
+    from vae.model import ConvVAE, VAEConfig
     from vae.train import TrainConfig, Trainer, TrainingDiverged, check_run_folder
 
     def terminate(signum, frame):
@@ -106,9 +114,12 @@ def main(argv: list[str] | None = None) -> int:
                           decoder_width=args.decoder_width)
         config = TrainConfig(model=model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, beta=args.beta,
                              warmup_epochs=args.warmup_epochs, free_bits=args.free_bits, cosine=not args.no_cosine,
-                             seed=args.seed, device=args.device, precision=args.precision, holdout=args.holdout)
+                             seed=args.seed, device=args.device, precision=args.precision, holdout=args.holdout,
+                             flip=args.flip, init_from=args.init_from)
         if rank == 0:
             check_run_folder(args.out, args.resume, args.overwrite)  # before a long dataset preparation
+            if args.init_from and not args.resume:
+                grow_from(ConvVAE(model), checkpoint.load(args.init_from).model)  # a bad or mismatched one fails now
         if rank != 0:
             dist.barrier()
         data = open_dataset(args.data, args.image_size, builtin_count=args.builtin_count or BUILTIN_COUNT,
@@ -118,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             dist.barrier()
         if len(data) < 2:
             raise DataError(f"{args.data}: need at least 2 usable images, found {len(data)}")
-    except (DataError, ValueError, WriteError) as exc:
+    except (DataError, ValueError, WriteError, CheckpointError) as exc:
         err(str(exc))
         return EXIT_BAD_INPUT
     except (KeyboardInterrupt, Terminated) as exc:

@@ -1,6 +1,7 @@
 """Explorer latency: slider move → repainted face, and many-slider updates batched vs one by one.
 
     QT_QPA_PLATFORM=offscreen python bench/slider_latency.py [--checkpoint PATH] [--moves 300]
+    QT_QPA_PLATFORM=offscreen python bench/slider_latency.py --untrained 128 [--full-res-channels 16]
 
 Each move sets one slider the way a drag does (valueChanged → LatentState → decode → pixmap) and
 forces the face view to repaint; the time covers all of it. The second figure compares "Random"
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gui.main_window import MainWindow  # noqa: E402
 from vae import checkpoint  # noqa: E402
+from vae.default_choice import DECODE_BUDGET_MS, decode_ms  # noqa: E402
 from vae.model import ConvVAE, VAEConfig  # noqa: E402
 from vae.session import ExplorerSession  # noqa: E402
 
@@ -36,8 +38,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT)
     parser.add_argument("--moves", type=int, default=300)
+    parser.add_argument("--untrained", type=int, choices=(64, 128), default=None,
+                        help="time an untrained model of this image size instead (the time does not depend on the weights)")
+    parser.add_argument("--full-res-channels", type=int, default=16, help="with --untrained (default 16)")
     args = parser.parse_args()
-    if args.checkpoint.exists():
+    if args.untrained:
+        config = VAEConfig(image_size=args.untrained, full_res_channels=args.full_res_channels)
+        print(f"timing an untrained model: {config}")
+        ckpt = checkpoint.Checkpoint(path=Path("untrained.pt"), model=ConvVAE(config).eval())
+    elif args.checkpoint.exists():
         ckpt = checkpoint.load(args.checkpoint)
     else:
         print(f"{args.checkpoint} not found: timing an untrained model of the default architecture")
@@ -63,6 +72,8 @@ def main() -> None:
     times = np.array(times[20:]) * 1000
     p50, p95 = np.percentile(times, [50, 95])
     print(f"slider move → repainted face over {args.moves} moves: p50 {p50:.2f} ms, p95 {p95:.2f} ms (budget 16 ms)")
+    print(f"decode alone (vae.default_choice.decode_ms, what the app times at start-up): {decode_ms(session.model):.2f} ms "
+          f"(the 128 model opens by default under {DECODE_BUDGET_MS:g} ms)")
 
     def naive_random():
         z = torch.randn(session.model.latent_dim)

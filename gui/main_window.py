@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         for panel in (self.explore, self.train, self.morph, self.arithmetic, self.map_panel):
             panel.error.connect(self.show_error)
         self.train.model_ready.connect(self.load_checkpoint)
+        self.train.dataset_used.connect(self.remember_dataset)
         self.train.loaded_model_path = lambda: self.session.path
         self.morph.send_to_explorer.connect(self.send_to_explorer)
         self.arithmetic.send_to_explorer.connect(self.send_to_explorer)
@@ -198,11 +199,15 @@ class MainWindow(QMainWindow):
 
     def open_dataset_folder(self, folder: str) -> None:
         """Choose a folder for training (Train panel) and remember it."""
+        self.remember_dataset(folder)
+        self.train.set_folder(folder)
+        self.show_panel("train")
+
+    def remember_dataset(self, folder: str) -> None:
+        """Put ``folder`` first in File → Recent folders."""
         recent = [f for f in self.recent_folders() if f != folder]
         self.settings.setValue("recent_folders", [folder] + recent[: MAX_RECENT - 1])
         self._refresh_recent()
-        self.train.set_folder(folder)
-        self.show_panel("train")
 
     def recent_folders(self) -> list[str]:
         value = self.settings.value("recent_folders") or []

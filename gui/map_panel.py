@@ -16,7 +16,7 @@ from vae.synth import SYNTH_VERSION
 
 from . import attributes
 from .dialogs import ask_folder
-from .widgets import FaceView, JobProgress
+from .widgets import FaceView, JobProgress, legend_beside
 from .workers import Job, describe_error
 
 QUICK_COUNT = 1000  # faces generated for the Map when nothing else is at hand (seconds, not minutes)
@@ -73,7 +73,7 @@ class MapPanel(QWidget):
         self.scatter = pg.ScatterPlotItem(size=7, hoverable=True, hoverSize=12, hoverPen=pg.mkPen("k", width=1.5),
                                           pen=pg.mkPen(None), tip=None)
         self.plot.addItem(self.scatter)
-        self.legend = self.plot.addLegend(offset=(-4, 4), brush=pg.mkBrush(255, 255, 255, 210), pen=pg.mkPen("#c8c8c8"))
+        self.legend = legend_beside(self.plot.getPlotItem())
         self.preview = FaceView(minimum=200)
         self.preview_label = QLabel("Point at a face")
         self.preview_label.setWordWrap(True)

@@ -22,6 +22,7 @@ from vae.train import RUN_FILES, EpochEvent, StepEvent, TrainConfig, Trainer
 from .controls import double_spin_box, spin_box
 from .dialogs import ask_folder
 from .qt_images import to_pixmap
+from .widgets import legend_above
 from .workers import Job, describe_error, format_eta
 
 SMOOTHING = 0.9  # exponential moving average of the step losses
@@ -38,9 +39,7 @@ class LossPlot(pg.PlotWidget):
         super().__init__(background="w")
         self.setLabel("bottom", "step")
         self.setLabel("left", "loss per image")
-        legend = self.addLegend(offset=(-4, 4), colCount=4, brush=pg.mkBrush(255, 255, 255, 200),
-                                pen=pg.mkPen("#c8c8c8"))
-        legend.setZValue(10)
+        legend_above(self.getPlotItem())
         self.showGrid(x=True, y=True, alpha=0.2)
         self.setClipToView(True)
         self.setDownsampling(auto=True, mode="peak")
@@ -116,6 +115,7 @@ class TrainPanel(QWidget):
     """Runs training as a :class:`Job` and shows its progress."""
 
     model_ready = Signal(str)  # path of the trained checkpoint, when the user wants it loaded
+    dataset_used = Signal(str)  # a dataset folder a run was started on (for File → Recent folders)
     running_changed = Signal(bool)
     error = Signal(str)
 
@@ -235,6 +235,7 @@ class TrainPanel(QWidget):
         self.job.cancelled.connect(lambda: self._append_log("stopped while preparing the dataset; nothing was trained"))
         self.job.errored.connect(self._on_error)
         self.job.running_changed.connect(self._set_running)
+        self._restore_settings()
 
     # ------------------------------------------------------------ dataset choice
     def set_folder(self, folder: str) -> None:
@@ -278,6 +279,36 @@ class TrainPanel(QWidget):
         self.lr.setValue(saved.lr)
         self.beta.setValue(saved.beta)
         self.image_size.setCurrentText(str(saved.model.image_size))
+
+    SETTING_FIELDS = ("epochs", "batch_size", "lr", "beta", "latent_dim")
+
+    def _save_settings(self) -> None:
+        """Remember the hyperparameters and the dataset choice for the next launch."""
+        if self.settings is None:
+            return
+        for name in self.SETTING_FIELDS:
+            self.settings.setValue(f"train/{name}", getattr(self, name).value())
+        self.settings.setValue("train/image_size", self.image_size.currentText())
+        self.settings.setValue("train/folder", self.folder_edit.text().strip() if self.folder_radio.isChecked() else "")
+
+    def _restore_settings(self) -> None:
+        if self.settings is None:
+            return
+        for name in self.SETTING_FIELDS:
+            widget = getattr(self, name)
+            value = self.settings.value(f"train/{name}")
+            try:
+                if value is not None:
+                    widget.setValue(type(widget.value())(value))
+            except (TypeError, ValueError):
+                pass  # a hand-edited settings file: keep the default
+        if self.settings.value("train/image_size") in ("64", "128"):
+            self.image_size.setCurrentText(self.settings.value("train/image_size"))
+        folder = self.settings.value("train/folder")
+        if isinstance(folder, str) and folder:
+            self.folder_edit.setText(folder)
+            self.folder_radio.setChecked(True)
+            self.describe_folder()
 
     # ------------------------------------------------------------ run control
     @property
@@ -373,6 +404,9 @@ class TrainPanel(QWidget):
         self.config_running = config
         if resume:
             self._append_log(f"resuming {out_dir} to epoch {epochs}")
+        self._save_settings()
+        if data != BUILTIN:
+            self.dataset_used.emit(data)
         return self.job.start(train, config, data, out_dir, resume, self.builtin_count, self.step_every, overwrite)
 
     def toggle_pause(self) -> None:

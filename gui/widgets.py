@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import ExitStack, contextmanager
 
+import pyqtgraph as pg
 import torch
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
@@ -259,3 +260,23 @@ class FacePicker(QWidget):
         self.slot = self.kind = None
         self.thumb.clear()
         self.caption.setText("–")
+
+
+def legend_above(plot_item: pg.PlotItem, columns: int = 2, rows: int = 2) -> pg.LegendItem:
+    """A legend of up to ``columns × rows`` entries in the plot's title row, above the data, so it never
+    hides a curve or a point. Curves added afterwards with ``name=`` appear in it."""
+    legend = pg.LegendItem(colCount=columns, verSpacing=-6)
+    plot_item.titleLabel.setVisible(False)
+    plot_item.layout.removeItem(plot_item.titleLabel)
+    plot_item.layout.addItem(legend, 0, 1, alignment=Qt.AlignmentFlag.AlignRight)
+    plot_item.layout.setRowFixedHeight(0, 20 * rows)
+    plot_item.legend = legend
+    return legend
+
+
+def legend_beside(plot_item: pg.PlotItem) -> pg.LegendItem:
+    """A one-column legend right of the plotted area, so it never hides a point. Filled by ``addItem``."""
+    legend = pg.LegendItem(colCount=1, verSpacing=-6)
+    legend.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)  # its own height, not the plot's
+    plot_item.layout.addItem(legend, 2, 3, alignment=Qt.AlignmentFlag.AlignTop)
+    return legend

@@ -1,6 +1,5 @@
 """The app driven as a person would: pytest-qt, offscreen."""
 
-
 import pytest
 import torch
 from PIL import Image
@@ -8,6 +7,7 @@ from PIL import Image
 pytest.importorskip("PySide6")
 from PySide6.QtCore import QPoint, Qt, QTimer  # noqa: E402
 
+from gui.train_panel import TrainPanel  # noqa: E402
 from tests.helpers import write_good_faces  # noqa: E402
 from vae import checkpoint  # noqa: E402
 from vae.train import StepEvent  # noqa: E402
@@ -178,6 +178,25 @@ def test_training_run_reports_progress_and_finishes(window, qtbot, small_folder,
     assert not panel.preview.pixmap().isNull()
     assert (tmp_path / "run" / "best.pt").exists()
     assert not panel.job.busy
+    assert window.recent_folders()[0] == str(small_folder) and window.recent_menu.isEnabled()
+
+
+def test_the_train_tab_remembers_its_settings_for_the_next_launch(window, qtbot, small_folder, tmp_path):
+    panel = _setup_training(window, small_folder, tmp_path, epochs=1)
+    panel.lr.setValue(0.0005)
+    panel.beta.setValue(0.2)
+    with qtbot.waitSignal(panel.running_changed, timeout=5000):
+        panel.start()
+    with qtbot.waitSignal(panel.running_changed, timeout=120000):
+        pass
+    later = TrainPanel(window.settings)
+    qtbot.addWidget(later)
+    assert (later.epochs.value(), later.batch_size.value(), later.latent_dim.value()) == (1, 8, 4)
+    assert later.lr.value() == pytest.approx(0.0005) and later.beta.value() == pytest.approx(0.2)
+    assert later.folder_radio.isChecked() and later.folder_edit.text() == str(small_folder)
+    assert "30 images" in later.data_info.text()
+    window.settings.setValue("train/epochs", "many")  # a hand-edited settings file keeps the default
+    assert TrainPanel(window.settings).epochs.value() == 20
 
 
 def test_stop_mid_run_leaves_a_resumable_checkpoint(window, qtbot, small_folder, tmp_path):

@@ -12,7 +12,7 @@ from vae import checkpoint
 from vae.cache import open_folder
 from vae.data import holdout_split
 from vae.model import VAEConfig
-from vae.train import TrainConfig, Trainer, TrainingDiverged
+from vae.train import TrainConfig, Trainer, TrainingDiverged, mirror_half
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,6 +62,27 @@ def test_holdout_faces_are_validated_on_and_never_trained_on(faces, tmp_path):
     assert trainer.run().status == "finished"
     with pytest.raises(ValueError, match="cannot hold out 40 of 40"):
         Trainer(small_config(holdout=40), faces, tmp_path / "other")
+
+
+def test_mirror_half_flips_about_half_the_images_and_repeats_for_the_same_step():
+    x = torch.rand(64, 3, 8, 8)
+    out = mirror_half(x, seed=0, epoch=2, step=5)
+    flipped = [bool(torch.equal(out[i], x[i].flip(-1))) for i in range(64)]
+    kept = [bool(torch.equal(out[i], x[i])) for i in range(64)]
+    assert all(f != k for f, k in zip(flipped, kept)) and 16 < sum(flipped) < 48
+    assert torch.equal(out, mirror_half(x, seed=0, epoch=2, step=5))
+    assert not torch.equal(out, mirror_half(x, seed=0, epoch=2, step=6))
+
+
+def test_flip_training_is_reproducible_changes_the_weights_and_is_a_resume_setting(faces, tmp_path):
+    flipped = Trainer(small_config(epochs=1, flip=True), faces, tmp_path / "a").run()
+    again = Trainer(small_config(epochs=1, flip=True), faces, tmp_path / "b").run()
+    plain = Trainer(small_config(epochs=1), faces, tmp_path / "c").run()
+    wa, wb, wc = (checkpoint.load(r.last_path).model.state_dict() for r in (flipped, again, plain))
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert not all(torch.equal(wa[k], wc[k]) for k in wa)
+    with pytest.raises(ValueError, match="flip"):
+        Trainer(small_config(epochs=2), faces, tmp_path / "a").run(resume=True)
 
 
 def test_same_seed_same_weights_on_cpu(faces, tmp_path):

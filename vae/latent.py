@@ -31,11 +31,12 @@ def fit_gaussian(latents: torch.Tensor, jitter: float = 1e-5) -> dict[str, torch
             "scale_tril": torch.linalg.cholesky(cov).float().unsqueeze(0)}
 
 
-def fit_mixture(latents: torch.Tensor, components: int = 32, seed: int = 0, max_points: int = 8000) -> dict[str, torch.Tensor]:
+def fit_mixture(latents: torch.Tensor, components: int = 128, seed: int = 0, max_points: int = 8000) -> dict[str, torch.Tensor]:
     """A full-covariance Gaussian mixture fitted to (N, D) latents (ex-post density estimation).
 
     Encodings of faces made of discrete parts cluster; sampling a mixture fitted to them instead
-    of N(0, I) or one Gaussian lands on faces rather than on blends between clusters. Fits
+    of N(0, I) or one Gaussian lands on faces rather than on blends between clusters; the more
+    components, the crisper the draws (capped so that each has about 2·D points). Fits
     scikit-learn's EM to at most ``max_points`` latents (a seeded subset) and returns ``weights``
     (K,), ``mean`` (K, D) and ``scale_tril`` (K, D, D).
     """

@@ -31,6 +31,7 @@ from .cache import FaceCache
 from .data import holdout_split
 from .directions import compute_directions
 from .export import save_grid
+from .grow import grow_from
 from .latent import fit_mixture
 from .loss import vae_loss, warmup_beta
 from .metrics import PRECISIONS, autocast_for, encode_all, evaluate
@@ -55,6 +56,8 @@ class TrainConfig:
     device: str = "auto"
     precision: str = "auto"  # "auto": bf16 autocast on CUDA, fp32 on the CPU; "bf16" or "fp32" on any device
     holdout: int = 0  # >0: validate on (and never train on) the N faces of vae.data.holdout_split; 0: a 5 % hash split
+    flip: bool = False  # mirror a random half of each training batch left to right (augmentation)
+    init_from: str = ""  # a checkpoint whose matching layers start a new run (vae.grow), e.g. the 64×64 model for a 128 one
 
     def __post_init__(self):
         if not isinstance(self.model, VAEConfig):
@@ -139,6 +142,13 @@ def training_split(data: FaceCache, holdout: int = 0) -> tuple[np.ndarray, np.nd
     return holdout_split(data.files, holdout) if holdout else data.split()
 
 
+def mirror_half(x: torch.Tensor, seed: int, epoch: int, step: int) -> torch.Tensor:
+    """``x`` with a random half of its images mirrored left to right; the choice depends on seed, epoch and step alone."""
+    chosen = np.random.default_rng([seed, epoch, step, 1]).random(x.shape[0]) < 0.5
+    mask = torch.from_numpy(chosen).to(x.device).view(-1, 1, 1, 1)
+    return torch.where(mask, x.flip(-1), x)
+
+
 def epoch_permutation(indices: np.ndarray, seed: int, epoch: int) -> np.ndarray:
     """The training order of epoch ``epoch`` (0-based): a function of seed and epoch alone."""
     rng = np.random.default_rng([seed, epoch])
@@ -154,7 +164,7 @@ class RunFolderError(ValueError):
 
 
 TRAINING_SETTINGS = ("batch_size", "lr", "beta", "warmup_epochs", "free_bits", "cosine", "grad_clip", "seed", "precision",
-                     "holdout")
+                     "holdout", "flip")
 RUN_FILES = ("last.pt", "best.pt", "config.json", "metrics.csv")
 LOCK_NAME = "run.lock"
 
@@ -246,6 +256,9 @@ class Trainer:
         self.best_val = math.inf
         if resume:
             self._load_resume_state(force)
+        elif cfg.init_from:
+            copied, total = grow_from(self.model, checkpoint.load(cfg.init_from).model)
+            self.log(f"started from {cfg.init_from}: {copied} of {total} weight tensors copied")
         self.net = self.model
         if self.world > 1:
             self.net = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
@@ -437,6 +450,8 @@ class Trainer:
             if len(batch_idx) == 0:
                 continue
             x = self.data.batch(batch_idx).to(self.device, non_blocking=True, memory_format=torch.channels_last)
+            if cfg.flip:
+                x = mirror_half(x, cfg.seed, epoch, step * self.world + self.rank)
             beta = warmup_beta(cfg.beta, epoch + step / steps, cfg.warmup_epochs)
             lr = self._scheduler_lr(epoch, step)
             for group in self.optimizer.param_groups:

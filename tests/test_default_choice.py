@@ -1,0 +1,39 @@
+"""The app's default model: the 128×128 one where it decodes fast enough, else the 64×64 one."""
+
+import torch
+
+from vae import checkpoint
+from vae.default_choice import choose_default, decode_ms
+from vae.model import ConvVAE, VAEConfig
+
+
+def save(path, size):
+    torch.manual_seed(0)
+    checkpoint.save(path, ConvVAE(VAEConfig(image_size=size, latent_dim=8, base_channels=8)).eval())
+    return path
+
+
+def test_the_128_model_opens_when_it_decodes_within_the_budget(tmp_path):
+    sharp, small = save(tmp_path / "m128.pt", 128), save(tmp_path / "m64.pt", 64)
+    choice = choose_default(sharp, small, budget_ms=10_000)
+    assert choice.checkpoint.model.image_size == 128 and "m128.pt" in choice.reason
+
+
+def test_a_slow_128_model_falls_back_to_the_64_model_and_says_why(tmp_path):
+    sharp, small = save(tmp_path / "m128.pt", 128), save(tmp_path / "m64.pt", 64)
+    choice = choose_default(sharp, small, budget_ms=0.0)
+    assert choice.checkpoint.model.image_size == 64
+    assert "m128.pt takes" in choice.reason and "budget 0 ms" in choice.reason
+
+
+def test_a_missing_or_unreadable_128_model_falls_back(tmp_path):
+    small = save(tmp_path / "m64.pt", 64)
+    assert choose_default(tmp_path / "absent.pt", small).checkpoint.model.image_size == 64
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"not a checkpoint")
+    choice = choose_default(broken, small)
+    assert choice.checkpoint.model.image_size == 64 and "broken.pt cannot be read" in choice.reason
+
+
+def test_decode_ms_is_a_positive_time():
+    assert decode_ms(ConvVAE(VAEConfig(latent_dim=4, base_channels=4)).eval(), repeats=3) > 0
