@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListView, QListWidget, QListWidgetItem, QPushButton,
+    QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListView, QListWidget, QListWidgetItem, QPushButton,
     QScrollArea, QSlider, QVBoxLayout, QWidget,
 )
 
@@ -258,11 +258,15 @@ class ArithmeticPanel(QWidget):
         self.face = FaceView(minimum=256)
         self.formula = QLabel()
         self.formula.setWordWrap(True)
+        self.snap = QCheckBox("Snap the result to the nearest faces")
+        self.snap.setToolTip("Arithmetic often lands between the faces the model knows, which decode broken and noisy;\n"
+                             "snapped, the result is drawn to the nearest faces of the model's fitted prior")
         self.send_button = QPushButton("Send to explorer")
         self.export_button = QPushButton("Export PNG…")
         right = QVBoxLayout()
         right.addWidget(self.face, 1)
         right.addWidget(self.formula)
+        right.addWidget(self.snap)
         actions = QHBoxLayout()
         actions.addWidget(self.send_button)
         actions.addWidget(self.export_button)
@@ -276,6 +280,7 @@ class ArithmeticPanel(QWidget):
         self.preset_button.clicked.connect(self.preset_analogy)
         self.add_direction_button.clicked.connect(lambda: self.add_direction(self.direction_choice.currentData()))
         self.keep_fixed.itemChanged.connect(lambda _: self.update_result())
+        self.snap.toggled.connect(lambda _: self.update_result())
         self.send_button.clicked.connect(self.send_result)
         self.export_button.clicked.connect(self._ask_export)
         self.compute_button.clicked.connect(self._ask_compute)
@@ -293,6 +298,8 @@ class ArithmeticPanel(QWidget):
     # ------------------------------------------------------------ model
     def reset_for_session(self) -> None:
         self.job.cancel()
+        self.snap.setEnabled(self.session.can_snap)
+        self.snap.setChecked(self.session.can_snap)
         for row in list(self.terms):
             self._remove_term(row, update=False)
         for row in list(self.direction_rows):
@@ -416,14 +423,16 @@ class ArithmeticPanel(QWidget):
         applied = [(row.strength, directions[row.name]) for row in self.direction_rows]
         kept = [directions[name] for name in self.kept_names() if name not in {row.name for row in self.direction_rows}]
         try:
-            self.result = compose(terms, applied, kept)
+            result = compose(terms, applied, kept)
         except ValueError as exc:
             self.error.emit(str(exc))
             return
+        snapped = self.snap.isChecked() and self.snap.isEnabled()
+        self.result = self.session.snap_to_faces(result) if snapped else result
         self.face.set_image(self.session.render(self.result))
         parts = [f"{w:+.1f}·{chr(ord('A') + i)}" for i, (w, _) in enumerate(terms)]
         parts += [f"{row.strength:+.2f}·[{describe_direction(row.name)}]" for row in self.direction_rows]
-        self.formula.setText("result = " + " ".join(parts).lstrip("+"))
+        self.formula.setText("result = " + " ".join(parts).lstrip("+") + (", snapped to the nearest faces" if snapped else ""))
 
     def send_result(self) -> None:
         """The result to the explorer; faces that follow the explorer keep theirs, so the result stays put."""

@@ -77,10 +77,10 @@ def test_folder_mode_reports_held_out_and_latent_space_sharpness(trained, tmp_pa
     out = capsys.readouterr().out
     held_out = sum(is_validation(p.name) for p in (tmp_path / "real").glob("*.png"))
     assert re.search(rf"on {held_out} held-out faces of .*: SSIM [\d.]+, PSNR", out), out
-    ratios = re.search(r"Random \(500, T=0.8\) ([\d.]+), morph middles ([\d.]+), A \+ \(B - C\) ([\d.]+); "
-                       r"reconstructions ([\d.]+)", out)
+    ratios = re.search(r"Random \(500, T=0.8\) ([\d.]+), morph middles ([\d.]+), A \+ \(B - C\) ([\d.]+) "
+                       r"\(snapped to faces, as the app shows it: ([\d.]+)\); reconstructions ([\d.]+)", out)
     assert ratios and all(float(r) >= 0 for r in ratios.groups()), out
-    assert Image.open(grid).size[1] > 3 * 64  # reconstructions, Random, morph middles, arithmetic
+    assert Image.open(grid).size[1] > 4 * 64  # reconstructions, Random, morph middles, arithmetic raw and snapped
     assert main([str(trained), "--data", str(tmp_path / "real"), "--all-faces"]) == 0
     assert "on 100 faces of" in capsys.readouterr().out
     assert main([str(trained), "--data", str(tmp_path / "real"), "--held-out", "20"]) == 0

@@ -413,3 +413,23 @@ def test_direction_by_example_from_explorer_faces_and_map(window, qtbot):
     assert [row.name for row in arith.direction_rows] == ["bright"]
     assert torch.allclose(session.directions["bright"], torch.full((8,), 8 ** -0.5))
     assert "bright" in window.statusBar().currentMessage()
+
+
+def test_arithmetic_snaps_its_result_to_the_nearest_faces_when_the_model_has_a_fitted_prior(window, make_window,
+                                                                                         tiny_checkpoint):
+    from vae.latent import SNAP_NOISE, compose, denoise_to_prior
+
+    arith = window.arithmetic
+    arith.preset_analogy()
+    assert arith.snap.isEnabled() and arith.snap.isChecked()
+    terms = [(row.weight.value(), row.picker.latent) for row in arith.terms]
+    raw = compose(terms)
+    assert torch.allclose(arith.result, denoise_to_prior(raw, window.session.prior, SNAP_NOISE), atol=1e-5)
+    assert not torch.allclose(arith.result, raw, atol=1e-3) and "snapped" in arith.formula.text()
+    arith.snap.setChecked(False)
+    assert torch.allclose(arith.result, raw, atol=1e-6) and "snapped" not in arith.formula.text()
+    arith.snap.setChecked(True)
+    arith.send_button.click()
+    assert torch.allclose(window.session.state.values, arith.result)
+    plain = make_window(tiny_checkpoint)  # no fitted prior: nothing to snap to
+    assert not plain.arithmetic.snap.isEnabled() and not plain.arithmetic.snap.isChecked()

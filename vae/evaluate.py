@@ -30,7 +30,7 @@ from . import checkpoint, synth
 from .cache import BUILTIN_IMAGE_SIDE, BUILTIN_SEED, open_folder
 from .data import DataError
 from .export import ExportError, save_grid
-from .latent import sample_fitted
+from .latent import SNAP_NOISE, denoise_to_prior, sample_fitted
 from .metrics import encode_all, evaluate
 from .train import training_split
 from .quality import APP_TEMPERATURE, arithmetic_results, decode, morph_middles, random_latents, sharpness_ratio
@@ -46,7 +46,8 @@ def evaluate_folder(ckpt, folder, all_faces: bool = False, cache_dir=None,
     Returns (figures, grid): SSIM, PSNR, KL, active units, the faces' count, and the sharpness ratios
     of the reconstructions, Random (RANDOM_COUNT draws at the app's temperature), morph middles and A + (B − C) against
     the held-out faces themselves; the grid's rows are 16 reconstructions, Random faces, morph
-    middles and arithmetic results. The held-out faces are the folder's 5 % validation split, or with
+    middles and arithmetic results (then, with a fitted prior, the arithmetic results snapped to faces as
+    the app shows them). The held-out faces are the folder's 5 % validation split, or with
     ``held_out`` the faces of :func:`vae.data.holdout_split` (what ``train_cli.py --holdout`` leaves out).
     """
     model = ckpt.model.eval()
@@ -66,6 +67,8 @@ def evaluate_folder(ckpt, folder, all_faces: bool = False, cache_dir=None,
         "morph": decode(model, morph_middles(mu)),
         "arithmetic": decode(model, arithmetic_results(mu)),
     }
+    if ckpt.latent_prior is not None:  # what the Arithmetic panel shows by default
+        outputs["arithmetic_snapped"] = decode(model, denoise_to_prior(arithmetic_results(mu), ckpt.latent_prior, SNAP_NOISE))
     recon = decode(model, mu)
     figures.update({f"sharpness_{name}": sharpness_ratio(images, real) for name, images in outputs.items()})
     figures["sharpness_reconstruction"] = sharpness_ratio(recon, real)  # what the decoder draws at best
@@ -151,7 +154,10 @@ def _report_folder(args, ckpt) -> int:
           f"active units {figures['active_units']}/{ckpt.model.latent_dim}")
     print(f"sharpness vs. real faces (Laplacian energy ratio): Random ({RANDOM_COUNT}, T={APP_TEMPERATURE}) "
           f"{figures['sharpness_random']:.2f}, morph middles {figures['sharpness_morph']:.2f}, "
-          f"A + (B - C) {figures['sharpness_arithmetic']:.2f}; reconstructions {figures['sharpness_reconstruction']:.2f}")
+          f"A + (B - C) {figures['sharpness_arithmetic']:.2f}"
+          + (f" (snapped to faces, as the app shows it: {figures['sharpness_arithmetic_snapped']:.2f})"
+             if "sharpness_arithmetic_snapped" in figures else "")
+          + f"; reconstructions {figures['sharpness_reconstruction']:.2f}")
     return 0
 
 

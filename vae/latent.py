@@ -140,6 +140,9 @@ def sample_conditional(n: int, prior: dict[str, torch.Tensor], dims: Sequence[in
     return out
 
 
+SNAP_NOISE = 0.6  # the app's snap: how far (in latent units) a result may lie from the faces and still be drawn to them
+
+
 def denoise_to_prior(z: torch.Tensor, prior: dict[str, torch.Tensor], noise: float = 0.5) -> torch.Tensor:
     """Move (N, D) latents to where faces are: E[x | z] for z = x + N(0, noise²·I), x ~ the mixture ``prior``.
 

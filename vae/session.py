@@ -19,7 +19,7 @@ from . import checkpoint as checkpoint_mod
 from .data import load_image
 from .directions import direction_from_examples
 from .latent import (
-    ACTIVE_UNIT_THRESHOLD, rank_dimensions, sample_conditional, sample_fitted, standard_prior,
+    ACTIVE_UNIT_THRESHOLD, SNAP_NOISE, denoise_to_prior, rank_dimensions, sample_conditional, sample_fitted, standard_prior,
     typical_latent,
 )
 from .slots import FaceSlot
@@ -320,6 +320,19 @@ class ExplorerSession:
 
     def current_image(self) -> torch.Tensor:
         return self.renderer.render(self.state.values)
+
+    @property
+    def can_snap(self) -> bool:
+        """Whether the model has a fitted prior to snap latents onto (see :meth:`snap_to_faces`)."""
+        return self.checkpoint.latent_prior is not None
+
+    def snap_to_faces(self, z: torch.Tensor) -> torch.Tensor:
+        """``z`` drawn toward the nearest faces of the fitted prior (:func:`~vae.latent.denoise_to_prior`).
+
+        A + (B − C) of real faces often lands between the faces the model knows and decodes to a
+        broken, noisy face; snapped, it decodes to a clean one. ``z`` is returned as is without a fitted prior.
+        """
+        return denoise_to_prior(z, self.prior, SNAP_NOISE) if self.can_snap else z
 
     def render(self, z: torch.Tensor) -> torch.Tensor:
         """The (3, S, S) face of one latent (not the explorer's: no caching)."""
