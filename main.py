@@ -90,14 +90,17 @@ def main(argv: list[str] | None = None) -> int:
         if opened:
             return
         opened.append(None)
-        session = _open_session(args)
-        if session is None:
+        opening = _open_session(args)
+        if opening is None:
             app.exit(2)
             return
         from gui.main_window import MainWindow
 
+        session, note = opening
         opened[0] = MainWindow(session)
         opened[0].show()
+        if note:
+            session.report(note)
         card.close()
 
     class FirstPaint(QObject):
@@ -114,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _open_session(args):
-    """The explorer session for ``--checkpoint`` (or the default model); None after printing why it cannot open."""
+    """(session, note) for ``--checkpoint``, or for the default model with a note on which one opened and why;
+    None after printing why it cannot open."""
     import torch
 
     from vae.checkpoint import CheckpointError
@@ -125,25 +129,25 @@ def _open_session(args):
         if args.checkpoint is None:
             choice = choose_default()
             logging.getLogger("face_explorer").info("default model: %s", choice.reason)
-            session = ExplorerSession(choice.checkpoint)
+            session, note = ExplorerSession(choice.checkpoint), choice.reason
         else:
-            session = ExplorerSession.open(args.checkpoint)
+            session, note = ExplorerSession.open(args.checkpoint), None
     except CheckpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None
     if args.seed is not None:
         session.state.randomize(0.8, torch.Generator().manual_seed(args.seed))
-    return session
+    return session, note
 
 
 def _screenshot(args, app) -> int:
     """Lay the window out at SCREENSHOT_SIZE, save it as ``args.screenshot`` and return the exit code."""
-    session = _open_session(args)
-    if session is None:
+    opening = _open_session(args)
+    if opening is None:
         return 2
     from gui.main_window import MainWindow
 
-    window = MainWindow(session)
+    window = MainWindow(opening[0])
     window.resize(*SCREENSHOT_SIZE)
     window.show_panel(args.panel)
     window.show()

@@ -1,7 +1,7 @@
 """Explorer latency: slider move → repainted face, and many-slider updates batched vs one by one.
 
     QT_QPA_PLATFORM=offscreen python bench/slider_latency.py [--checkpoint PATH] [--moves 300]
-    QT_QPA_PLATFORM=offscreen python bench/slider_latency.py --untrained 128 [--full-res-channels 16]
+    QT_QPA_PLATFORM=offscreen python bench/slider_latency.py --untrained 128 [--base-channels 16] [--full-res-channels 16]
 
 Each move sets one slider the way a drag does (valueChanged → LatentState → decode → pixmap) and
 forces the face view to repaint; the time covers all of it. The second figure compares "Random"
@@ -40,10 +40,13 @@ def main() -> None:
     parser.add_argument("--moves", type=int, default=300)
     parser.add_argument("--untrained", type=int, choices=(64, 128), default=None,
                         help="time an untrained model of this image size instead (the time does not depend on the weights)")
+    parser.add_argument("--base-channels", type=int, default=16,
+                        help="with --untrained (default 16: the 128 model grown from the 64 one with vae.grow)")
     parser.add_argument("--full-res-channels", type=int, default=16, help="with --untrained (default 16)")
     args = parser.parse_args()
     if args.untrained:
-        config = VAEConfig(image_size=args.untrained, full_res_channels=args.full_res_channels)
+        config = VAEConfig(image_size=args.untrained, base_channels=args.base_channels,
+                           full_res_channels=args.full_res_channels)
         print(f"timing an untrained model: {config}")
         ckpt = checkpoint.Checkpoint(path=Path("untrained.pt"), model=ConvVAE(config).eval())
     elif args.checkpoint.exists():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListView, QListWidget, QListWidgetItem, QPushButton,
     QScrollArea, QSlider, QVBoxLayout, QWidget,
@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
 from vae import slots
 from vae.cache import open_folder
 from vae.directions import compute_directions
-from vae.latent import compose
+from vae.latent import compose, weighted_sum
 from vae.metrics import encode_all
 from vae.session import EXAMPLE_KINDS, ExplorerSession
 
@@ -201,6 +201,7 @@ class ArithmeticPanel(QWidget):
         self.terms: list[TermRow] = []
         self.direction_rows: list[DirectionRow] = []
         self.result = None
+        self._could_snap = False  # whether the previous model had a prior to snap to
 
         self.terms_box = QVBoxLayout()
         self.add_term_button = QPushButton("Add face")
@@ -298,12 +299,15 @@ class ArithmeticPanel(QWidget):
     # ------------------------------------------------------------ model
     def reset_for_session(self) -> None:
         self.job.cancel()
-        self.snap.setEnabled(self.session.can_snap)
-        self.snap.setChecked(self.session.can_snap)
         for row in list(self.terms):
             self._remove_term(row, update=False)
         for row in list(self.direction_rows):
             self._remove_direction(row, update=False)
+        with QSignalBlocker(self.snap):  # the old model's rows are gone: nothing to recompute
+            could_snap, self._could_snap = self._could_snap, self.session.can_snap
+            self.snap.setEnabled(self.session.can_snap)
+            if not self.session.can_snap or not could_snap:  # a user's choice holds while models can snap
+                self.snap.setChecked(self.session.can_snap)
         self._refresh_direction_lists()
         self.preset_analogy()
 
@@ -422,13 +426,15 @@ class ArithmeticPanel(QWidget):
         directions = self.session.directions
         applied = [(row.strength, directions[row.name]) for row in self.direction_rows]
         kept = [directions[name] for name in self.kept_names() if name not in {row.name for row in self.direction_rows}]
+        snapped = self.snap.isChecked() and self.snap.isEnabled()
         try:
-            result = compose(terms, applied, kept)
+            faces = weighted_sum(terms)
+            if snapped:  # the faces' sum only: the directions then apply in full, with Keep fixed honoured
+                faces = self.session.snap_to_faces(faces)
+            self.result = compose([(1.0, faces)], applied, kept)
         except ValueError as exc:
             self.error.emit(str(exc))
             return
-        snapped = self.snap.isChecked() and self.snap.isEnabled()
-        self.result = self.session.snap_to_faces(result) if snapped else result
         self.face.set_image(self.session.render(self.result))
         parts = [f"{w:+.1f}·{chr(ord('A') + i)}" for i, (w, _) in enumerate(terms)]
         parts += [f"{row.strength:+.2f}·[{describe_direction(row.name)}]" for row in self.direction_rows]

@@ -305,10 +305,10 @@ class TrainPanel(QWidget):
         if self.settings.value("train/image_size") in ("64", "128"):
             self.image_size.setCurrentText(self.settings.value("train/image_size"))
         folder = self.settings.value("train/folder")
-        if isinstance(folder, str) and folder:
+        if isinstance(folder, str) and folder:  # not walked now (a big or unmounted folder would hold up start-up)
             self.folder_edit.setText(folder)
             self.folder_radio.setChecked(True)
-            self.describe_folder()
+            self.data_info.setText("the folder of your last run; it is checked when you start")
 
     # ------------------------------------------------------------ run control
     @property

@@ -37,3 +37,21 @@ def test_a_missing_or_unreadable_128_model_falls_back(tmp_path):
 
 def test_decode_ms_is_a_positive_time():
     assert decode_ms(ConvVAE(VAEConfig(latent_dim=4, base_channels=4)).eval(), repeats=3) > 0
+
+
+def test_without_the_64_model_the_128_model_opens_even_when_slow(tmp_path):
+    sharp = save(tmp_path / "m128.pt", 128)
+    choice = choose_default(sharp, tmp_path / "absent.pt", budget_ms=0.0)
+    assert choice.checkpoint.model.image_size == 128 and "absent.pt is missing" in choice.reason
+
+
+def test_the_app_says_which_default_model_it_opened(monkeypatch, tmp_path):
+    import main
+    from vae import default_choice
+
+    sharp, small = save(tmp_path / "m128.pt", 128), save(tmp_path / "m64.pt", 64)
+    monkeypatch.setattr(default_choice, "DEFAULT_128", sharp)
+    monkeypatch.setattr(default_choice, "DEFAULT_64", small)
+    monkeypatch.setattr(default_choice, "DECODE_BUDGET_MS", 0.0)
+    session, note = main._open_session(main.build_parser().parse_args([]))
+    assert session.model.image_size == 64 and note.startswith("opened m64.pt: m128.pt takes")

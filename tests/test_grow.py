@@ -1,6 +1,7 @@
 """Starting a 128×128 model from a trained 64×64 one (vae.grow) and train_cli.py --init-from."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,10 +23,11 @@ def models():
     return small, big
 
 
-def test_the_layers_that_line_up_are_copied_and_compute_the_same():
+def test_the_layers_that_line_up_are_copied_whole_and_compute_the_same():
     small, big = models()
+    untouched = big.encoder[1][1].running_mean.clone()
     copied, total = grow_from(big, small)
-    assert copied > total // 2
+    assert total == sum(p.numel() for p in big.parameters()) and total // 2 < copied < total
     z = torch.randn(3, 8)
     with torch.no_grad():
         a, b = small.fc_decode(z), big.fc_decode(z)
@@ -33,16 +35,32 @@ def test_the_layers_that_line_up_are_copied_and_compute_the_same():
             a, b = small.decoder[index](a), big.decoder[index](b)
         assert torch.equal(a, b) and a.shape[-1] == 64
         assert torch.equal(small.decoder[-2].weight, big.decoder[-2].weight)
-        x = torch.rand(2, 3, 64, 64)
-        deep_small = small.encoder[1:](small.encoder[0](x))
-        assert torch.equal(small.fc_mu.weight, big.fc_mu.weight) and deep_small.shape[1] == big.fc_mu.in_features
+        assert torch.equal(small.fc_mu.weight, big.fc_mu.weight)
         assert torch.equal(small.encoder[1][0].weight, big.encoder[2][0].weight)
+    # the 64px model's first stage reads RGB, the 128px one's second reads 4 channels: neither its conv nor its
+    # batch norm is copied
+    assert torch.equal(big.encoder[1][1].running_mean, untouched)
 
 
-def test_growing_needs_the_same_latent_size():
+def test_growing_needs_the_same_latent_size_blocks_and_a_stage_that_lines_up():
     small, _ = models()
-    with pytest.raises(ValueError, match="latent-16 model from a latent-8"):
+    with pytest.raises(ValueError, match="latent_dim=16 from one with latent_dim=8"):
         grow_from(ConvVAE(VAEConfig(image_size=128, latent_dim=16, base_channels=4)), small)
+    with pytest.raises(ValueError, match="residual_blocks=1 from one with residual_blocks=0"):
+        grow_from(ConvVAE(VAEConfig(image_size=128, latent_dim=8, base_channels=4, residual_blocks=1)), small)
+    with pytest.raises(ValueError, match=r"no convolution stage .*\(try --base-channels 4\)"):
+        grow_from(ConvVAE(VAEConfig(image_size=128, latent_dim=8, base_channels=8, full_res_channels=4)), small)
+
+
+def test_residual_blocks_and_stages_keep_their_places():
+    torch.manual_seed(0)
+    small = ConvVAE(VAEConfig(image_size=64, latent_dim=8, base_channels=8, max_channels=16, residual_blocks=1))
+    big = ConvVAE(VAEConfig(image_size=128, latent_dim=8, base_channels=4, max_channels=16, residual_blocks=1))
+    grow_from(big, small)
+    stages = small.config.stages
+    assert torch.equal(small.encoder[stages].body[0].weight, big.encoder[stages + 1].body[0].weight)  # the block
+    assert torch.equal(small.encoder[stages - 1][0].weight, big.encoder[stages][0].weight)  # the 8→4 stage
+    assert torch.equal(small.decoder[1].body[0].weight, big.decoder[1].body[0].weight)
 
 
 def test_train_cli_init_from_starts_from_the_copied_layers_and_refuses_a_bad_checkpoint(tmp_path):
@@ -55,7 +73,7 @@ def test_train_cli_init_from_starts_from_the_copied_layers_and_refuses_a_bad_che
     proc = subprocess.run([*common, "--init-from", str(source), "--out", str(tmp_path / "run")],
                           capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "weight tensors copied" in proc.stderr + proc.stdout
+    assert re.search(r"started from .*small.pt: [\d,]+ of the model's [\d,]+ weights copied", proc.stderr + proc.stdout)
     assert json.loads((tmp_path / "run" / "config.json").read_text())["init_from"] == str(source)
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"nothing")
@@ -63,3 +81,22 @@ def test_train_cli_init_from_starts_from_the_copied_layers_and_refuses_a_bad_che
                           capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 2 and "bad.pt" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "other" / "last.pt").exists()
+
+
+def test_resuming_keeps_how_the_run_began(tmp_path):
+    from tests.helpers import write_good_faces
+    from vae.cache import open_folder
+    from vae.train import TrainConfig, Trainer
+
+    small, _ = models()
+    source = tmp_path / "small.pt"
+    checkpoint.save(source, small)
+    write_good_faces(tmp_path / "faces", 12, size=128)
+    data = open_folder(tmp_path / "faces", 128, workers=1)
+    arch = VAEConfig(image_size=128, latent_dim=8, base_channels=4, full_res_channels=4)
+    Trainer(TrainConfig(model=arch, epochs=1, batch_size=4, device="cpu", init_from=str(source)), data, tmp_path / "run").run()
+    logs = []
+    Trainer(TrainConfig(model=arch, epochs=2, batch_size=4, device="cpu", init_from="other.pt"), data, tmp_path / "run",
+            log=logs.append).run(resume=True)
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["init_from"] == str(source)
+    assert any("--init-from is not used when resuming" in line for line in logs)

@@ -194,6 +194,8 @@ def test_the_train_tab_remembers_its_settings_for_the_next_launch(window, qtbot,
     assert (later.epochs.value(), later.batch_size.value(), later.latent_dim.value()) == (1, 8, 4)
     assert later.lr.value() == pytest.approx(0.0005) and later.beta.value() == pytest.approx(0.2)
     assert later.folder_radio.isChecked() and later.folder_edit.text() == str(small_folder)
+    assert "last run" in later.data_info.text()  # not walked at start-up
+    later.describe_folder()
     assert "30 images" in later.data_info.text()
     window.settings.setValue("train/epochs", "many")  # a hand-edited settings file keeps the default
     assert TrainPanel(window.settings).epochs.value() == 20

@@ -415,21 +415,32 @@ def test_direction_by_example_from_explorer_faces_and_map(window, qtbot):
     assert "bright" in window.statusBar().currentMessage()
 
 
-def test_arithmetic_snaps_its_result_to_the_nearest_faces_when_the_model_has_a_fitted_prior(window, make_window,
-                                                                                         tiny_checkpoint):
-    from vae.latent import SNAP_NOISE, compose, denoise_to_prior
+def test_arithmetic_snaps_its_result_to_the_nearest_faces_when_the_model_has_a_fitted_prior(window, tmp_path):
+    from vae.latent import SNAP_NOISE, compose, denoise_to_prior, weighted_sum
+    from vae.model import ConvVAE, VAEConfig
 
     arith = window.arithmetic
     arith.preset_analogy()
     assert arith.snap.isEnabled() and arith.snap.isChecked()
     terms = [(row.weight.value(), row.picker.latent) for row in arith.terms]
     raw = compose(terms)
-    assert torch.allclose(arith.result, denoise_to_prior(raw, window.session.prior, SNAP_NOISE), atol=1e-5)
+    snapped = denoise_to_prior(raw, window.session.prior, SNAP_NOISE)
+    assert torch.allclose(arith.result, snapped, atol=1e-5)
     assert not torch.allclose(arith.result, raw, atol=1e-3) and "snapped" in arith.formula.text()
+    direction = torch.nn.functional.normalize(torch.randn(8), dim=0)
+    window.session.add_direction("smile", direction)
+    arith.add_direction("smile", 2.0)
+    assert torch.allclose(arith.result, snapped + 2.0 * direction, atol=1e-5)  # the edit applies in full, after the snap
     arith.snap.setChecked(False)
-    assert torch.allclose(arith.result, raw, atol=1e-6) and "snapped" not in arith.formula.text()
-    arith.snap.setChecked(True)
+    assert torch.allclose(arith.result, raw + 2.0 * direction, atol=1e-5) and "snapped" not in arith.formula.text()
     arith.send_button.click()
     assert torch.allclose(window.session.state.values, arith.result)
-    plain = make_window(tiny_checkpoint)  # no fitted prior: nothing to snap to
-    assert not plain.arithmetic.snap.isEnabled() and not plain.arithmetic.snap.isChecked()
+
+    window.session.load(str(window.session.path))  # another model that can snap: the user's choice holds
+    assert arith.snap.isEnabled() and not arith.snap.isChecked()
+    smaller = tmp_path / "smaller.pt"
+    checkpoint.save(smaller, ConvVAE(VAEConfig(latent_dim=4, base_channels=4)))
+    assert window.load_checkpoint(str(smaller))  # no fitted prior, and a smaller latent: nothing stale is recomputed
+    assert not arith.snap.isEnabled() and not arith.snap.isChecked() and arith.result.shape == (4,)
+    assert window.load_checkpoint(str(window.session.path.parent / "prior.pt"))
+    assert arith.snap.isEnabled() and arith.snap.isChecked() and arith.result.shape == (8,)

@@ -2,42 +2,66 @@
 
 A 128×128 model with half the base channels of a 64×64 one has the same layers at 32×32 and
 below, plus one stage more at each end. :func:`grow_from` copies every layer that lines up:
-encoder stages counted from the deep end, decoder stages from the 4×4 start, the fully connected
-layers and the RGB output convolution. Only the new full-resolution stages start untrained.
+encoder stages counted from the deep end, decoder stages from the 4×4 start, the residual blocks,
+the fully connected layers and the RGB output convolution. A layer is copied whole or not at all,
+and only the stages at the new resolution start untrained.
 """
 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 
 import torch
 
 from .model import ConvVAE
 
+MUST_MATCH = ("latent_dim", "residual_blocks", "decoder_width")
+LAYER = re.compile(r"((?:encoder|decoder)\.\d+|[^.]+)\.(.+)")  # "encoder.3.0.weight" → ("encoder.3", "0.weight")
 
-def _target_name(name: str, source: ConvVAE, target: ConvVAE) -> str:
-    kind, _, rest = name.partition(".")
-    match = re.match(r"(\d+)\.(.*)", rest)
+
+def _target_layer(layer: str, source: ConvVAE, target: ConvVAE) -> str:
+    """The name in ``target`` of ``source``'s layer ``layer`` (e.g. ``encoder.2`` or ``fc_mu``)."""
+    match = re.fullmatch(r"(encoder|decoder)\.(\d+)", layer)
     if match is None:
-        return name
-    index, tail = int(match.group(1)), match.group(2)
-    if kind == "encoder":
-        return f"encoder.{index + len(target.encoder) - len(source.encoder)}.{tail}"
-    if kind == "decoder" and index == len(source.decoder) - 2:  # the convolution to RGB before the sigmoid
-        return f"decoder.{len(target.decoder) - 2}.{tail}"
-    return name
+        return layer
+    kind, index = match.group(1), int(match.group(2))
+    if kind == "encoder":  # stages, then residual blocks: shifted by the extra stages in front
+        return f"encoder.{index + target.config.stages - source.config.stages}"
+    if index == len(source.decoder) - 2:  # the convolution to RGB before the sigmoid
+        return f"decoder.{len(target.decoder) - 2}"
+    return layer  # the 4×4 start, residual blocks and up-stages keep their places
 
 
 @torch.no_grad()
 def grow_from(target: ConvVAE, source: ConvVAE) -> tuple[int, int]:
-    """Copy ``source``'s weights into the matching layers of ``target``; returns (tensors copied, tensors in target)."""
-    if source.latent_dim != target.latent_dim:
-        raise ValueError(f"cannot start a latent-{target.latent_dim} model from a latent-{source.latent_dim} one")
-    mine = target.state_dict()
-    copied = 0
+    """Copy ``source``'s layers into the matching layers of ``target``.
+
+    Returns (weights copied, weights in ``target``), counted in parameters. Raises ``ValueError``
+    when the two differ in latent size, residual blocks or decoder width, or when no convolution
+    stage lines up (then only the fully connected layers would match, wired to random convolutions).
+    """
+    for name in MUST_MATCH:
+        if getattr(source.config, name) != getattr(target.config, name):
+            raise ValueError(f"cannot start a model with {name}={getattr(target.config, name)} from one with "
+                             f"{name}={getattr(source.config, name)}")
+    layers: dict[str, dict[str, torch.Tensor]] = defaultdict(dict)
     for name, value in source.state_dict().items():
-        goal = _target_name(name, source, target)
-        if goal in mine and mine[goal].shape == value.shape and mine[goal].dtype == value.dtype:
-            mine[goal].copy_(value)
-            copied += 1
-    return copied, len(mine)
+        layer, rest = LAYER.fullmatch(name).groups()
+        layers[layer][rest] = value
+    mine = target.state_dict()
+    parameters = {name for name, _ in target.named_parameters()}
+    copied, conv_stages = 0, 0
+    for layer, tensors in layers.items():
+        goal = _target_layer(layer, source, target)
+        names = {f"{goal}.{tail}": value for tail, value in tensors.items()}
+        if all(n in mine and mine[n].shape == v.shape for n, v in names.items()):
+            for n, v in names.items():
+                mine[n].copy_(v)
+            copied += sum(v.numel() for n, v in names.items() if n in parameters)
+            conv_stages += layer.startswith(("encoder.", "decoder.")) and layer != f"decoder.{len(source.decoder) - 2}"
+    if not conv_stages:
+        half = source.config.base_channels * source.image_size // target.image_size
+        raise ValueError(f"no convolution stage of the {source.image_size}px model lines up with this "
+                         f"{target.image_size}px one (try --base-channels {max(1, half)})")
+    return copied, sum(p.numel() for p in target.parameters())

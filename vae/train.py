@@ -15,7 +15,7 @@ import math
 import os
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable
 
@@ -258,7 +258,7 @@ class Trainer:
             self._load_resume_state(force)
         elif cfg.init_from:
             copied, total = grow_from(self.model, checkpoint.load(cfg.init_from).model)
-            self.log(f"started from {cfg.init_from}: {copied} of {total} weight tensors copied")
+            self.log(f"started from {cfg.init_from}: {copied:,} of the model's {total:,} weights copied")
         self.net = self.model
         if self.world > 1:
             self.net = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
@@ -314,6 +314,10 @@ class Trainer:
                        if v != getattr(self.config.model, k)]
             raise ValueError(f"cannot resume: the run in {self.out_dir} used {'; '.join(changed)} "
                              "(the architecture cannot change; start a new run with --out)")
+        if saved is not None and self.config.init_from != saved.init_from:
+            if self.config.init_from:
+                self.log(f"--init-from is not used when resuming: the weights come from {self.last_path}")
+            self.config = replace(self.config, init_from=saved.init_from)  # config.json keeps how the run began
         changed = [c for c in (self.config.changes_from(saved) if saved else []) if c.split("=")[0] in TRAINING_SETTINGS]
         old_data, new_data = ckpt.dataset or {}, self.data.describe()
         for key in ("source", "count"):
@@ -390,7 +394,7 @@ class Trainer:
                      + (f" × {self.world} processes" if self.world > 1 else ""))
             if self.rank == 0:
                 with atomic_write(self.out_dir / "config.json", "w") as handle:
-                    json.dump({**asdict(cfg), "data": self.data.describe()}, handle, indent=1)
+                    json.dump({**asdict(self.config), "data": self.data.describe()}, handle, indent=1)
             return self._loop()
         finally:
             if self.rank == 0:
