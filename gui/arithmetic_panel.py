@@ -201,7 +201,6 @@ class ArithmeticPanel(QWidget):
         self.terms: list[TermRow] = []
         self.direction_rows: list[DirectionRow] = []
         self.result = None
-        self._could_snap = False  # whether the previous model had a prior to snap to
 
         self.terms_box = QVBoxLayout()
         self.add_term_button = QPushButton("Add face")
@@ -260,6 +259,7 @@ class ArithmeticPanel(QWidget):
         self.formula = QLabel()
         self.formula.setWordWrap(True)
         self.snap = QCheckBox("Snap the result to the nearest faces")
+        self.snap.setEnabled(False)  # enabled while the model has a fitted prior (reset_for_session)
         self.snap.setToolTip("Arithmetic often lands between the faces the model knows, which decode broken and noisy;\n"
                              "snapped, the result is drawn to the nearest faces of the model's fitted prior")
         self.send_button = QPushButton("Send to explorer")
@@ -304,7 +304,7 @@ class ArithmeticPanel(QWidget):
         for row in list(self.direction_rows):
             self._remove_direction(row, update=False)
         with QSignalBlocker(self.snap):  # the old model's rows are gone: nothing to recompute
-            could_snap, self._could_snap = self._could_snap, self.session.can_snap
+            could_snap = self.snap.isEnabled()  # the previous model's
             self.snap.setEnabled(self.session.can_snap)
             if not self.session.can_snap or not could_snap:  # a user's choice holds while models can snap
                 self.snap.setChecked(self.session.can_snap)

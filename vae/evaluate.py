@@ -62,13 +62,14 @@ def evaluate_folder(ckpt, folder, all_faces: bool = False, cache_dir=None,
     figures = evaluate(model, data, indices, beta=1.0)
     real = data.batch(indices)
     mu, _ = encode_all(model, data, indices)
+    arithmetic = arithmetic_results(mu)
     outputs = {
         "random": decode(model, random_latents(RANDOM_COUNT, model.latent_dim, ckpt.latent_prior)),
         "morph": decode(model, morph_middles(mu)),
-        "arithmetic": decode(model, arithmetic_results(mu)),
+        "arithmetic": decode(model, arithmetic),
     }
     if ckpt.latent_prior is not None:  # what the Arithmetic panel shows by default
-        outputs["arithmetic_snapped"] = decode(model, denoise_to_prior(arithmetic_results(mu), ckpt.latent_prior, SNAP_NOISE))
+        outputs["arithmetic_snapped"] = decode(model, denoise_to_prior(arithmetic, ckpt.latent_prior, SNAP_NOISE))
     recon = decode(model, mu)
     figures.update({f"sharpness_{name}": sharpness_ratio(images, real) for name, images in outputs.items()})
     figures["sharpness_reconstruction"] = sharpness_ratio(recon, real)  # what the decoder draws at best

@@ -20,17 +20,18 @@ MUST_MATCH = ("latent_dim", "residual_blocks", "decoder_width")
 LAYER = re.compile(r"((?:encoder|decoder)\.\d+|[^.]+)\.(.+)")  # "encoder.3.0.weight" → ("encoder.3", "0.weight")
 
 
+def _rgb_layer(model: ConvVAE) -> str:
+    """The decoder's convolution to RGB, before the sigmoid."""
+    return f"decoder.{len(model.decoder) - 2}"
+
+
 def _target_layer(layer: str, source: ConvVAE, target: ConvVAE) -> str:
     """The name in ``target`` of ``source``'s layer ``layer`` (e.g. ``encoder.2`` or ``fc_mu``)."""
-    match = re.fullmatch(r"(encoder|decoder)\.(\d+)", layer)
-    if match is None:
-        return layer
-    kind, index = match.group(1), int(match.group(2))
-    if kind == "encoder":  # stages, then residual blocks: shifted by the extra stages in front
-        return f"encoder.{index + target.config.stages - source.config.stages}"
-    if index == len(source.decoder) - 2:  # the convolution to RGB before the sigmoid
-        return f"decoder.{len(target.decoder) - 2}"
-    return layer  # the 4×4 start, residual blocks and up-stages keep their places
+    if layer == _rgb_layer(source):
+        return _rgb_layer(target)
+    if layer.startswith("encoder."):  # stages, then residual blocks: shifted by the extra stages in front
+        return f"encoder.{int(layer.split('.')[1]) + target.config.stages - source.config.stages}"
+    return layer  # fully connected layers, the 4×4 start, residual blocks and up-stages keep their places
 
 
 @torch.no_grad()
@@ -59,7 +60,7 @@ def grow_from(target: ConvVAE, source: ConvVAE) -> tuple[int, int]:
             for n, v in names.items():
                 mine[n].copy_(v)
             copied += sum(v.numel() for n, v in names.items() if n in parameters)
-            conv_stages += layer.startswith(("encoder.", "decoder.")) and layer != f"decoder.{len(source.decoder) - 2}"
+            conv_stages += layer.startswith(("encoder.", "decoder.")) and layer != _rgb_layer(source)
     if not conv_stages:
         half = source.config.base_channels * source.image_size // target.image_size
         raise ValueError(f"no convolution stage of the {source.image_size}px model lines up with this "
