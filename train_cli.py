@@ -18,13 +18,10 @@ import signal
 import sys
 
 from vae.cli_args import SEED_MAX, float_range, int_range
+from vae.interrupts import Terminated, own_signal_handlers, raise_terminated
 from vae.model import CONFIG_LIMITS
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
-
-
-class Terminated(BaseException):
-    """SIGTERM arrived; raised like KeyboardInterrupt so that every cleanup on the way out runs."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Train as the arguments say; returns the exit code (the caller's signal handlers are kept)."""
+    with own_signal_handlers():
+        return _train(argv)
+
+
+def _train(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
 
@@ -95,10 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     from vae.model import ConvVAE, VAEConfig
     from vae.train import TrainConfig, Trainer, TrainingDiverged, check_run_folder
 
-    def terminate(signum, frame):
-        raise Terminated()
-
-    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGTERM, raise_terminated)
 
     def err(message: str) -> None:
         tqdm.write(f"error: {message}", file=sys.stderr)

@@ -1,4 +1,5 @@
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,16 @@ def private_cache(tmp_path, monkeypatch):
     """Every test gets its own dataset cache folder and app log (never the user's)."""
     monkeypatch.setenv("FACE_EXPLORER_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("FACE_EXPLORER_LOG", str(tmp_path / "face-explorer.log"))
+
+
+@pytest.fixture(autouse=True)
+def no_worker_pool_left_running():
+    """No test may leave a worker pool behind: its manager thread would hold up the interpreter's exit."""
+    yield
+    managers = [t for t in threading.enumerate() if type(t).__name__ == "_ExecutorManagerThread"]
+    for thread in managers:
+        thread.join(5)
+    assert not [t for t in managers if t.is_alive()], "a worker pool is still running after the test"
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ def cli(*args, cache):
     stderr, sys.stderr = sys.stderr, io.StringIO()
     try:
         code = train_cli.main([str(a) for a in args])
+        assert {s: signal.getsignal(s) for s in saved_signals} == saved_signals, "main() left its signal handlers"
         return subprocess.CompletedProcess(args, code, "", sys.stderr.getvalue())
     finally:
         sys.stderr = stderr

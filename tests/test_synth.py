@@ -1,6 +1,8 @@
 import hashlib
+import signal
 
 import numpy as np
+
 import pytest
 from PIL import Image
 
@@ -100,6 +102,8 @@ def test_csv_parse_and_errors():
         parse_csv('"hair", 200, 111')
 
 
-def test_cli_writes_files(tmp_path):
+def test_cli_writes_files_and_keeps_the_callers_signal_handlers(tmp_path):
+    before = signal.getsignal(signal.SIGTERM)
     assert synth.main(["--out", str(tmp_path), "--count", "3", "--seed", "1", "--size", "64", "--workers", "1"]) == 0
+    assert signal.getsignal(signal.SIGTERM) is before
     assert len(list(tmp_path.glob("cs*.png"))) == 3 and len(list(tmp_path.glob("cs*.csv"))) == 3

@@ -11,13 +11,16 @@ from __future__ import annotations
 import collections
 import itertools
 import math
+import os
 import signal
 import sys
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Callable, Iterator, Sequence
 
 POLL_SECONDS = 0.1
+PARENT_POLL_SECONDS = 1.0
 
 
 class Cancelled(Exception):
@@ -53,28 +56,24 @@ class Throttle:
             self.bar.close()
 
 
-def _worker_init() -> None:
-    # Ctrl-C reaches the whole process group: only the parent decides what to do about it.
+def _worker_init(parent: int) -> None:
+    # Signals sent to the whole process group are the parent's to act on: it stops the workers
+    # between chunks. A worker killed while sending a chunk's result would leave the executor
+    # blocked on half a message for ever, and the parent's exit with it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker once the process that started it is gone (killed, say): no orphan is left running."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)
 
 
 def _run_chunk(func: Callable, chunk: Sequence) -> list:
     return [func(job) for job in chunk]
-
-
-def _terminate(pool: ProcessPoolExecutor) -> None:
-    """Stop ``pool`` now: queued chunks are dropped and running workers are killed, then reaped."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        if process.is_alive():
-            process.terminate()
-    for process in processes:
-        process.join(timeout=5)
-        if process.is_alive():
-            process.kill()
-            process.join()
 
 
 def ordered_map(func: Callable, jobs: Sequence, workers: int, chunk: int = 16,
@@ -92,8 +91,7 @@ def ordered_map(func: Callable, jobs: Sequence, workers: int, chunk: int = 16,
             yield func(job)
         return
     chunks = iter([jobs[i:i + chunk] for i in range(0, len(jobs), chunk)])
-    pool = ProcessPoolExecutor(workers, initializer=_worker_init)
-    finished = False
+    pool = ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(os.getpid(),))
     try:
         pending = collections.deque(pool.submit(_run_chunk, func, c) for c in itertools.islice(chunks, 2 * workers))
         while pending:
@@ -110,9 +108,6 @@ def ordered_map(func: Callable, jobs: Sequence, workers: int, chunk: int = 16,
             if following is not None:
                 pending.append(pool.submit(_run_chunk, func, following))
             yield from results
-        finished = True
     finally:
-        if finished:
-            pool.shutdown(wait=True)
-        else:
-            _terminate(pool)
+        # queued chunks are dropped; those running finish (a chunk takes well under a second)
+        pool.shutdown(wait=True, cancel_futures=True)

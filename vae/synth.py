@@ -24,6 +24,7 @@ from PIL import Image, ImageDraw
 from .cartoonset import ATTRIBUTES, NO_FACIAL_HAIR, NO_GLASSES, format_csv
 from .atomic import write_error
 from .cli_args import SEED_MAX, int_range
+from .interrupts import Terminated, own_signal_handlers, raise_terminated
 from .parallel import Throttle, ordered_map
 
 SYNTH_VERSION = 2  # bump when the drawing changes: the built-in dataset is regenerated
@@ -775,14 +776,6 @@ def generate(out: str | os.PathLike, count: int, seed: int = 0, size: int = CANV
     return names
 
 
-class Terminated(BaseException):
-    """SIGTERM arrived: raised like KeyboardInterrupt so the workers are stopped and temporaries removed."""
-
-
-def _terminated(signum, frame):
-    raise Terminated()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vae.synth", description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="folder to write cs<digits>.png/.csv pairs into")
@@ -793,7 +786,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="image side in pixels (default 500, as the real set)")
     parser.add_argument("--workers", type=int_range(1, 256), default=None, help="processes (default: all cores)")
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminated)
+    with own_signal_handlers():
+        signal.signal(signal.SIGTERM, raise_terminated)
+        return _write(args)
+
+
+def _write(args: argparse.Namespace) -> int:
     try:
         generate(args.out, args.count, args.seed, args.size, args.workers, progress=sys.stderr.isatty())
     except (KeyboardInterrupt, Terminated) as exc:

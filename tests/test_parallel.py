@@ -1,0 +1,96 @@
+"""The process pool behind dataset preparation: however it is stopped, nothing is left to hang the exit."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from vae.parallel import Cancelled, ordered_map
+
+ROOT = Path(__file__).resolve().parents[1]
+BIG = 4_000_000  # a chunk's result far larger than a pipe holds, so it is still being sent when the pool stops
+
+
+def big_result(job: int) -> bytes:
+    return bytes(BIG)
+
+
+def pool_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if type(t).__name__ == "_ExecutorManagerThread"]
+
+
+def test_results_come_back_in_order_from_several_workers():
+    assert list(ordered_map(abs, list(range(-50, 0)), workers=2, chunk=4)) == list(range(50, 0, -1))
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_cancelling_while_results_are_in_flight_leaves_no_pool_behind(trial):
+    received = []
+    with pytest.raises(Cancelled):
+        for item in ordered_map(big_result, list(range(64)), workers=2, chunk=2, should_stop=lambda: len(received) >= 3):
+            received.append(len(item))
+    assert 3 <= len(received) < 64 and set(received) == {BIG}
+    assert multiprocessing.active_children() == []
+    assert pool_threads() == []  # a manager thread still waiting on half a result would block the interpreter's exit
+
+
+def test_a_consumer_that_stops_early_leaves_no_pool_behind():
+    results = ordered_map(big_result, list(range(64)), workers=2, chunk=2)
+    next(results)
+    results.close()
+    assert multiprocessing.active_children() == [] and pool_threads() == []
+
+
+SCRIPT = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {root!r})
+    from tests.test_parallel import big_result
+    from vae.parallel import ordered_map
+    for n, item in enumerate(ordered_map(big_result, list(range(400)), workers=2, chunk=2)):
+        if n == 2:
+            print("running", flush=True)
+""")
+
+
+def test_workers_ignore_group_signals_and_the_interrupted_parent_exits(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT.format(root=str(ROOT))], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert proc.stdout.readline() == "running\n"
+        workers = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        assert len(workers) == 2
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal reaches every process of the group
+        assert proc.wait(60) != 0
+    finally:
+        proc.kill()
+    _, err = proc.communicate()
+    assert "KeyboardInterrupt" in err
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def test_workers_end_when_their_parent_is_killed(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT.format(root=str(ROOT))], stdout=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        assert proc.stdout.readline() == "running\n"
+        workers = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        assert len(workers) == 2
+    finally:
+        proc.kill()
+        proc.wait(10)
+    deadline = time.monotonic() + 20
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
