@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -16,8 +17,7 @@ from vae import checkpoint
 from vae.cache import BUILTIN, BUILTIN_COUNT, open_dataset
 from vae.data import DataError, scan_folder
 from vae.export import grid
-from vae.model import VAEConfig
-from vae.train import RUN_FILES, EpochEvent, StepEvent, TrainConfig, Trainer
+from vae.train import DEFAULT_MODEL_RECIPE, RUN_FILES, EpochEvent, StepEvent, TrainConfig, Trainer
 
 from .controls import double_spin_box, spin_box
 from .dialogs import ask_folder
@@ -145,12 +145,15 @@ class TrainPanel(QWidget):
         self.data_info = QLabel(f"{BUILTIN_COUNT:,} generated faces with all 18 labels (made once, then cached)")
         self.data_info.setWordWrap(True)
 
+        recipe = DEFAULT_MODEL_RECIPE
         self.epochs = spin_box(1, 10000, 20)
-        self.batch_size = spin_box(1, 4096, 64)
-        self.lr = double_spin_box(1e-5, 1.0, 1e-3, 1e-4, decimals=5)
-        self.beta = double_spin_box(0.0, 100.0, 1.0, 0.1)
-        self.beta.setToolTip("Weight of the KL term: loss = summed squared error per image + β·KL")
-        self.latent_dim = spin_box(2, 512, 32)
+        self.batch_size = spin_box(1, 4096, recipe.batch_size)
+        self.lr = double_spin_box(1e-5, 1.0, recipe.lr, 1e-4, decimals=5)
+        self.beta = double_spin_box(0.0, 100.0, recipe.beta, 0.01, decimals=3)
+        self.beta.setToolTip("Weight of the KL term: loss = summed squared error per image + β·KL.\n"
+                             f"{recipe.beta} (the default model's) gives sharp faces; the model's fitted prior keeps "
+                             "Random on faces. Higher β: smoother, blurrier faces.")
+        self.latent_dim = spin_box(2, 512, recipe.model.latent_dim)
         self.image_size = QComboBox()
         self.image_size.addItems(["64", "128"])
         self.out_dir = QLineEdit(str(self.runs_dir / time.strftime("run-%Y%m%d-%H%M%S")))
@@ -268,9 +271,11 @@ class TrainPanel(QWidget):
         return True
 
     def config(self) -> TrainConfig:
-        model = VAEConfig(image_size=int(self.image_size.currentText()), latent_dim=self.latent_dim.value())
-        return TrainConfig(model=model, epochs=self.epochs.value(), batch_size=self.batch_size.value(),
-                           lr=self.lr.value(), beta=self.beta.value())
+        """The default model's recipe with the fields' values."""
+        recipe = DEFAULT_MODEL_RECIPE
+        model = replace(recipe.model, image_size=int(self.image_size.currentText()), latent_dim=self.latent_dim.value())
+        return replace(recipe, model=model, epochs=self.epochs.value(), batch_size=self.batch_size.value(),
+                       lr=self.lr.value(), beta=self.beta.value())
 
     def _show_config(self, saved: TrainConfig) -> None:
         """Put a saved run's hyperparameters into the fields."""

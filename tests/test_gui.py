@@ -1,5 +1,7 @@
 """The app driven as a person would: pytest-qt, offscreen."""
 
+from pathlib import Path
+
 import pytest
 import torch
 from PIL import Image
@@ -10,7 +12,7 @@ from PySide6.QtCore import QPoint, Qt, QTimer  # noqa: E402
 from gui.train_panel import TrainPanel  # noqa: E402
 from tests.helpers import write_good_faces  # noqa: E402
 from vae import checkpoint  # noqa: E402
-from vae.train import StepEvent  # noqa: E402
+from vae.train import DEFAULT_MODEL_RECIPE, StepEvent  # noqa: E402
 
 
 @pytest.fixture
@@ -179,6 +181,19 @@ def test_training_run_reports_progress_and_finishes(window, qtbot, small_folder,
     assert (tmp_path / "run" / "best.pt").exists()
     assert not panel.job.busy
     assert window.recent_folders()[0] == str(small_folder) and window.recent_menu.isEnabled()
+
+
+def test_the_train_tab_starts_from_the_recipe_of_the_shipped_model(qtbot):
+    panel = TrainPanel(None)
+    qtbot.addWidget(panel)
+    config = panel.config()
+    shipped = checkpoint.load(Path(__file__).resolve().parents[1] / "resources" / "default_model.pt").model.config
+    assert config.model == shipped  # the same architecture as the default model, full-resolution stage included
+    assert (config.beta, config.lr, config.batch_size) == (DEFAULT_MODEL_RECIPE.beta, DEFAULT_MODEL_RECIPE.lr,
+                                                           DEFAULT_MODEL_RECIPE.batch_size) == (0.02, 1e-3, 64)
+    panel.image_size.setCurrentText("128")
+    panel.beta.setValue(0.5)
+    assert panel.config().model.image_size == 128 and panel.config().beta == 0.5
 
 
 def test_the_train_tab_remembers_its_settings_for_the_next_launch(window, qtbot, small_folder, tmp_path):
