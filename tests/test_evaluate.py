@@ -82,12 +82,21 @@ def test_folder_mode_reports_held_out_and_latent_space_sharpness(trained, tmp_pa
     assert ratios and all(float(r) >= 0 for r in ratios.groups()), out
     assert Image.open(grid).size[1] > 3 * 64
     _, faces = evaluate_folder(checkpoint.load(trained), tmp_path / "real")
-    # reconstructions, Random, morph middles, arithmetic raw and snapped (the run stored a prior)
-    assert len(faces) == min(16, held_out) + 16 + min(16, held_out // 2) + 2 * min(16, held_out // 3)
+    # one row each: reconstructions, Random, morph middles, arithmetic raw and snapped (the run stored a prior)
+    assert len(faces) == 5 * min(16, held_out)
+    _, few = evaluate_folder(checkpoint.load(trained), tmp_path / "real", all_faces=True, held_out=None)
+    assert len(few) == 5 * 16
+    write_good_faces(tmp_path / "ten", 10, seed=4, size=96)
+    _, ten = evaluate_folder(checkpoint.load(trained), tmp_path / "ten", all_faces=True)
+    assert len(ten) == 5 * 10  # 5 morph middles and 3 arithmetic results padded to rows of 10
+    assert (ten[20:30].amin(dim=(1, 2, 3)) == 1).tolist() == [False] * 5 + [True] * 5
     assert main([str(trained), "--data", str(tmp_path / "real"), "--all-faces"]) == 0
     assert "on 100 faces of" in capsys.readouterr().out
-    assert main([str(trained), "--data", str(tmp_path / "real"), "--held-out", "20"]) == 0
-    assert "on 20 held-out faces of" in capsys.readouterr().out
+    assert main([str(trained), "--data", str(tmp_path / "real"), "--held-out", "20", "--decoder-bound"]) == 0
+    out = capsys.readouterr().out
+    assert "on 20 held-out faces of" in out
+    bound = re.search(r"decoder bound on 20 of them: SSIM ([\d.]+) with each latent optimised .*, ([\d.]+) from the encoder", out)
+    assert bound and float(bound.group(1)) >= float(bound.group(2)), out  # (this tiny model ignores its latents)
     assert main([str(trained), "--data", str(tmp_path / "real"), "--held-out", "100"]) == 2
     assert "cannot hold out 100 of 100 images" in capsys.readouterr().err
     write_good_faces(tmp_path / "few", 2, size=96)

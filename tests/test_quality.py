@@ -2,7 +2,7 @@ import torch
 from torchvision.transforms.functional import gaussian_blur
 
 from vae.latent import fit_gaussian
-from vae.quality import arithmetic_results, laplacian_energy, morph_middles, random_latents, sharpness_ratio
+from vae.quality import arithmetic_results, fit_latents, laplacian_energy, morph_middles, random_latents, sharpness_ratio
 
 
 def _edges(n=4, size=32):
@@ -33,3 +33,17 @@ def test_random_latents_sample_the_stored_prior():
     z = random_latents(400, 3, prior, temperature=1.0)
     assert (z.mean(0) - 5).abs().max() < 0.05
     assert random_latents(400, 3, None).std() < 1.0  # N(0, I) at the app's temperature 0.8
+
+
+def test_fit_latents_finds_latents_the_decoder_turns_into_the_images(tiny_model):
+    torch.manual_seed(1)
+    target = torch.randn(6, tiny_model.latent_dim)
+    with torch.no_grad():
+        images = tiny_model.decode(target)
+        start = torch.zeros_like(target)
+        before = (tiny_model.decode(start) - images).pow(2).mean()
+    fitted = fit_latents(tiny_model, images, start, steps=200, lr=0.05)
+    with torch.no_grad():
+        after = (tiny_model.decode(fitted) - images).pow(2).mean()
+    assert after < 0.1 * before
+    assert all(p.requires_grad for p in tiny_model.parameters())  # the model is left trainable

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torchmetrics.functional.image import structural_similarity_index_measure
 
 from . import checkpoint, synth
 from .cache import BUILTIN_IMAGE_SIDE, BUILTIN_SEED, open_folder
@@ -33,14 +34,17 @@ from .export import ExportError, save_grid
 from .latent import SNAP_NOISE, denoise_to_prior, sample_fitted
 from .metrics import encode_all, evaluate
 from .train import training_split
-from .quality import APP_TEMPERATURE, arithmetic_results, decode, morph_middles, random_latents, sharpness_ratio
+from .quality import (APP_TEMPERATURE, arithmetic_results, decode, fit_latents, morph_middles, random_latents,
+                      sharpness_ratio)
 
 HELD_OUT_SEED = 777
 RANDOM_COUNT = 500
+BOUND_FACES = 200
+BOUND_STEPS = 100
 
 
 def evaluate_folder(ckpt, folder, all_faces: bool = False, cache_dir=None,
-                    held_out: int | None = None) -> tuple[dict, torch.Tensor]:
+                    held_out: int | None = None, decoder_bound: bool = False) -> tuple[dict, torch.Tensor]:
     """Reconstruction and latent-space figures on a folder's held-out faces, and a grid of model outputs.
 
     Returns (figures, grid): SSIM, PSNR, KL, active units, the faces' count, and the sharpness ratios
@@ -49,6 +53,9 @@ def evaluate_folder(ckpt, folder, all_faces: bool = False, cache_dir=None,
     middles and arithmetic results (then, with a fitted prior, the arithmetic results snapped to faces as
     the app shows them). The held-out faces are the folder's 5 % validation split, or with
     ``held_out`` the faces of :func:`vae.data.holdout_split` (what ``train_cli.py --holdout`` leaves out).
+    With ``decoder_bound``, ``ssim_decoder_bound`` is the SSIM on the first BOUND_FACES of them when each
+    face's latent is optimised against the fixed decoder (:func:`vae.quality.fit_latents`), next to
+    ``ssim_encoder`` from μ on the same faces: what a better encoder alone could gain.
     """
     model = ckpt.model.eval()
     data = open_folder(folder, model.image_size, log=lambda m: None, cache_dir=cache_dir)
@@ -74,8 +81,28 @@ def evaluate_folder(ckpt, folder, all_faces: bool = False, cache_dir=None,
     figures.update({f"sharpness_{name}": sharpness_ratio(images, real) for name, images in outputs.items()})
     figures["sharpness_reconstruction"] = sharpness_ratio(recon, real)  # what the decoder draws at best
     figures["count"] = len(indices)
-    grid = torch.cat([recon[:16]] + [images[:16] for images in outputs.values()])
+    if decoder_bound:
+        figures.update(_decoder_bound(model, real[:BOUND_FACES], mu[:BOUND_FACES]))
+    width = grid_width(len(indices))
+    grid = torch.cat([_row(images, width) for images in [recon, *outputs.values()]])
     return figures, grid
+
+
+def _decoder_bound(model, images: torch.Tensor, mu: torch.Tensor) -> dict:
+    fitted = fit_latents(model, images, mu, steps=BOUND_STEPS)
+    ssim = lambda z: structural_similarity_index_measure(decode(model, z), images, data_range=1.0).item()  # noqa: E731
+    return {"ssim_encoder": ssim(mu), "ssim_decoder_bound": ssim(fitted), "bound_faces": len(images)}
+
+
+def grid_width(faces: int) -> int:
+    """Faces per row of :func:`evaluate_folder`'s grid: 16, or fewer for a folder of fewer faces."""
+    return min(16, faces)
+
+
+def _row(images: torch.Tensor, width: int) -> torch.Tensor:
+    """The first ``width`` images, white ones filling the row when there are fewer (one category per row)."""
+    row = images[:width]
+    return torch.cat([row, row.new_ones(width - len(row), *row.shape[1:])]) if len(row) < width else row
 
 
 def _grid_rows(ckpt, x: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -103,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
                              "validation split)")
     parser.add_argument("--all-faces", action="store_true", help="with --data: every face of the folder, not its held-out split")
     parser.add_argument("--grid", type=Path, default=None, help="save a PNG: originals, reconstructions, samples")
+    parser.add_argument("--decoder-bound", action="store_true",
+                        help=f"with --data: also the SSIM when each face's latent is optimised against the fixed decoder "
+                             f"({BOUND_FACES} faces, {BOUND_STEPS} Adam steps): what a better encoder alone could reach")
     parser.add_argument("--temperature", type=float, default=1.0, help="prior temperature for the samples in --grid")
     args = parser.parse_args(argv)
     if args.count < 2:
@@ -139,13 +169,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _report_folder(args, ckpt) -> int:
     try:
-        figures, grid = evaluate_folder(ckpt, args.data, args.all_faces, held_out=args.held_out)
+        figures, grid = evaluate_folder(ckpt, args.data, args.all_faces, held_out=args.held_out,
+                                        decoder_bound=args.decoder_bound)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.grid:
         try:
-            save_grid(args.grid, grid, nrow=min(16, figures["count"]))
+            save_grid(args.grid, grid, nrow=grid_width(figures["count"]))
         except ExportError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -159,6 +190,9 @@ def _report_folder(args, ckpt) -> int:
           + (f" (snapped to faces, as the app shows it: {figures['sharpness_arithmetic_snapped']:.2f})"
              if "sharpness_arithmetic_snapped" in figures else "")
           + f"; reconstructions {figures['sharpness_reconstruction']:.2f}")
+    if "ssim_decoder_bound" in figures:
+        print(f"decoder bound on {figures['bound_faces']} of them: SSIM {figures['ssim_decoder_bound']:.4f} with each "
+              f"latent optimised against the fixed decoder, {figures['ssim_encoder']:.4f} from the encoder's μ")
     return 0
 
 
