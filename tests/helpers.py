@@ -1,4 +1,4 @@
-"""Builders for test datasets: good faces and every kind of bad file."""
+"""Builders for test datasets (good faces and every kind of bad file), and a process check."""
 
 from __future__ import annotations
 
@@ -41,3 +41,12 @@ def write_bad_files(folder: Path) -> dict[str, str]:
     return {"corrupt.png": "skip", "truncated.png": "skip", "zero.png": "skip", "text.png": "skip",
             "tiny.png": "skip", "sixteen.png": "load", "grey.png": "load", "palette.png": "load", "photo.jpg": "load",
             "badcsv.png": "load", "goodcsv.png": "load"}
+
+
+def process_gone(pid: int) -> bool:
+    """True when process ``pid`` has ended (a zombie waiting to be reaped counts as ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state == "Z"

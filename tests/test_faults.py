@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import write_good_faces
+from tests.helpers import process_gone, write_good_faces
 from vae import checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -219,14 +219,6 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state == "Z"
-
-
 class Stderr:
     """Collects a process's stderr on a thread so a test can wait for a line."""
 
@@ -286,7 +278,7 @@ def test_signal_during_dataset_preparation_stops_workers_and_cleans_up(big_faces
     assert "Traceback" not in err.text
     assert [line for line in err.text.splitlines() if line.strip()] == [
         "error: interrupted while preparing the dataset; nothing was trained (the partial cache was removed)"]
-    assert _wait_for(lambda: all(_gone(pid) for pid in workers), timeout=10)
+    assert _wait_for(lambda: all(process_gone(pid) for pid in workers), timeout=10)
     assert list((cache / "datasets").iterdir()) == []
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import process_gone
 from vae.parallel import Cancelled, ordered_map
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +23,15 @@ BIG = 4_000_000  # a chunk's result far larger than a pipe holds, so it is still
 
 def big_result(job: int) -> bytes:
     return bytes(BIG)
+
+
+def all_gone(pids: list[str], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not all(process_gone(int(pid)) for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def pool_threads() -> list[threading.Thread]:
@@ -74,10 +84,7 @@ def test_workers_ignore_group_signals_and_the_interrupted_parent_exits(tmp_path)
         proc.kill()
     _, err = proc.communicate()
     assert "KeyboardInterrupt" in err
-    deadline = time.monotonic() + 10
-    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+    assert all_gone(workers, timeout=10)
 
 
 def test_workers_end_when_their_parent_is_killed(tmp_path):
@@ -90,7 +97,30 @@ def test_workers_end_when_their_parent_is_killed(tmp_path):
     finally:
         proc.kill()
         proc.wait(10)
-    deadline = time.monotonic() + 20
-    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+    assert all_gone(workers, timeout=20)
+
+
+def dies_at_seven(job: int) -> bytes:
+    if job == 7:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer would
+    return bytes(BIG)
+
+
+DYING = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {root!r})
+    from concurrent.futures.process import BrokenProcessPool
+    from tests.test_parallel import dies_at_seven
+    from vae.parallel import ordered_map
+    try:
+        for item in ordered_map(dies_at_seven, list(range(64)), workers=2, chunk=2):
+            pass
+    except BrokenProcessPool:
+        print("broken", flush=True)
+""")
+
+
+def test_a_worker_that_dies_breaks_the_map_instead_of_hanging_it():
+    proc = subprocess.run([sys.executable, "-c", DYING.format(root=str(ROOT))], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.stdout == "broken\n" and proc.returncode == 0, proc.stderr

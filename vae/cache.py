@@ -322,8 +322,10 @@ def _build(entry: Path, root: Path, files: list[FaceFile], image_size: int, work
             shutil.rmtree(entry)
         os.replace(tmp, entry)
     except BaseException as exc:
-        results.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            results.close()
+        finally:  # a second Ctrl-C while the workers wind down still removes the partial cache
+            shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(exc, OSError) and not isinstance(exc, WriteError):
             raise write_error(entry.parent, exc, need) from exc
         raise

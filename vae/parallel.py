@@ -21,6 +21,7 @@ from typing import Callable, Iterator, Sequence
 
 POLL_SECONDS = 0.1
 PARENT_POLL_SECONDS = 1.0
+STOP_GRACE_SECONDS = 30.0
 
 
 class Cancelled(Exception):
@@ -56,13 +57,12 @@ class Throttle:
             self.bar.close()
 
 
-def _worker_init(parent: int) -> None:
+def _worker_init() -> None:
     # Signals sent to the whole process group are the parent's to act on: it stops the workers
-    # between chunks. A worker killed while sending a chunk's result would leave the executor
-    # blocked on half a message for ever, and the parent's exit with it.
+    # between chunks (see _stop).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -74,6 +74,26 @@ def _exit_with_parent(parent: int) -> None:
 
 def _run_chunk(func: Callable, chunk: Sequence) -> list:
     return [func(job) for job in chunk]
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Drop the queued chunks, let those handed to workers finish, and wait until the pool has wound down.
+
+    A worker is never killed while it may be sending a result: the pool's manager thread would wait
+    for the rest of that message for ever, and the interpreter's exit with it. Survivors are killed
+    only once the pool is broken (a worker died, so no result is read any more) or after
+    STOP_GRACE_SECONDS (a job that never returns).
+    """
+    manager = pool._executor_manager_thread
+    processes = list((pool._processes or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    while manager is not None and manager.is_alive():
+        manager.join(POLL_SECONDS)
+        if pool._broken or time.monotonic() > deadline:
+            for process in processes:
+                if process.is_alive():
+                    process.kill()
 
 
 def ordered_map(func: Callable, jobs: Sequence, workers: int, chunk: int = 16,
@@ -91,7 +111,7 @@ def ordered_map(func: Callable, jobs: Sequence, workers: int, chunk: int = 16,
             yield func(job)
         return
     chunks = iter([jobs[i:i + chunk] for i in range(0, len(jobs), chunk)])
-    pool = ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(workers, initializer=_worker_init)
     try:
         pending = collections.deque(pool.submit(_run_chunk, func, c) for c in itertools.islice(chunks, 2 * workers))
         while pending:
@@ -109,5 +129,4 @@ def ordered_map(func: Callable, jobs: Sequence, workers: int, chunk: int = 16,
                 pending.append(pool.submit(_run_chunk, func, following))
             yield from results
     finally:
-        # queued chunks are dropped; those running finish (a chunk takes well under a second)
-        pool.shutdown(wait=True, cancel_futures=True)
+        _stop(pool)

@@ -63,6 +63,7 @@ def fit_latents(model, images: torch.Tensor, start: torch.Tensor, steps: int = 1
     How well their decodings match ``images`` bounds what any encoder could reach with this decoder.
     """
     model.eval()
+    trainable = [parameter.requires_grad for parameter in model.parameters()]
     for parameter in model.parameters():
         parameter.requires_grad_(False)
     try:
@@ -74,5 +75,5 @@ def fit_latents(model, images: torch.Tensor, start: torch.Tensor, steps: int = 1
             optimiser.step()
         return z.detach()
     finally:
-        for parameter in model.parameters():
-            parameter.requires_grad_(True)
+        for parameter, flag in zip(model.parameters(), trainable):
+            parameter.requires_grad_(flag)

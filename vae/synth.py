@@ -768,8 +768,10 @@ def generate(out: str | os.PathLike, count: int, seed: int = 0, size: int = CANV
             names.append(name)
             report(len(names))
     except BaseException:
-        results.close()
-        remove_partial_files(out)
+        try:
+            results.close()
+        finally:  # a second Ctrl-C while the workers wind down still removes the temporaries
+            remove_partial_files(out)
         raise
     finally:
         report.close()

@@ -71,7 +71,6 @@ class TrainConfig:
         if bad:
             raise ValueError(f"invalid {bad[0]}: {getattr(self, bad[0])!r}")
 
-
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
         """From :func:`dataclasses.asdict` output; older flat dicts (architecture keys at the top) are read too."""
