@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import process_gone, write_good_faces
+from tests.helpers import child_processes, process_gone, write_good_faces
 from vae import checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -206,17 +206,6 @@ def test_full_disk_while_saving_a_checkpoint_is_one_line_exit_2(faces, tmp_path,
 
 
 # ---------------------------------------------------------------- class 4: signals
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 class Stderr:
@@ -268,8 +257,8 @@ def test_signal_during_dataset_preparation_stops_workers_and_cleans_up(big_faces
     err = Stderr(proc)
     try:
         building = lambda: any(p.name.endswith(".tmp") for p in (cache / "datasets").glob("*"))  # noqa: E731
-        assert _wait_for(lambda: building() and len(_children(proc.pid)) >= 2, timeout=300), err.text
-        workers = _children(proc.pid)
+        assert _wait_for(lambda: building() and len(child_processes(proc.pid)) >= 2, timeout=300), err.text
+        workers = child_processes(proc.pid)
         proc.send_signal(signum)
         assert proc.wait(60) == code
     finally:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import process_gone
+from tests.helpers import child_processes, process_gone
 from vae.parallel import Cancelled, ordered_map
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,9 +25,9 @@ def big_result(job: int) -> bytes:
     return bytes(BIG)
 
 
-def all_gone(pids: list[str], timeout: float) -> bool:
+def all_gone(pids: list[int], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
-    while not all(process_gone(int(pid)) for pid in pids):
+    while not all(process_gone(pid) for pid in pids):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)
@@ -71,13 +71,23 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_workers_ignore_group_signals_and_the_interrupted_parent_exits(tmp_path):
+def start_mapping() -> tuple[subprocess.Popen, list[int]]:
+    """A process in its own session running SCRIPT, once its map is under way, and its two workers."""
     proc = subprocess.Popen([sys.executable, "-c", SCRIPT.format(root=str(ROOT))], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         assert proc.stdout.readline() == "running\n"
-        workers = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        workers = child_processes(proc.pid)
         assert len(workers) == 2
+    except BaseException:
+        proc.kill()
+        raise
+    return proc, workers
+
+
+def test_workers_ignore_group_signals_and_the_interrupted_parent_exits():
+    proc, workers = start_mapping()
+    try:
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal reaches every process of the group
         assert proc.wait(60) != 0
     finally:
@@ -87,16 +97,10 @@ def test_workers_ignore_group_signals_and_the_interrupted_parent_exits(tmp_path)
     assert all_gone(workers, timeout=10)
 
 
-def test_workers_end_when_their_parent_is_killed(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT.format(root=str(ROOT))], stdout=subprocess.PIPE,
-                            text=True, start_new_session=True)
-    try:
-        assert proc.stdout.readline() == "running\n"
-        workers = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
-        assert len(workers) == 2
-    finally:
-        proc.kill()
-        proc.wait(10)
+def test_workers_end_when_their_parent_is_killed():
+    proc, workers = start_mapping()
+    proc.kill()
+    proc.communicate(timeout=10)
     assert all_gone(workers, timeout=20)
 
 

@@ -82,16 +82,16 @@ def evaluate_folder(ckpt, folder, all_faces: bool = False, cache_dir=None,
     figures["sharpness_reconstruction"] = sharpness_ratio(recon, real)  # what the decoder draws at best
     figures["count"] = len(indices)
     if decoder_bound:
-        figures.update(_decoder_bound(model, real[:BOUND_FACES], mu[:BOUND_FACES]))
+        figures.update(_decoder_bound(model, real[:BOUND_FACES], mu[:BOUND_FACES], recon[:BOUND_FACES]))
     width = grid_width(len(indices))
     grid = torch.cat([_row(images, width) for images in [recon, *outputs.values()]])
     return figures, grid
 
 
-def _decoder_bound(model, images: torch.Tensor, mu: torch.Tensor) -> dict:
-    fitted = fit_latents(model, images, mu, steps=BOUND_STEPS)
-    ssim = lambda z: structural_similarity_index_measure(decode(model, z), images, data_range=1.0).item()  # noqa: E731
-    return {"ssim_encoder": ssim(mu), "ssim_decoder_bound": ssim(fitted), "bound_faces": len(images)}
+def _decoder_bound(model, images: torch.Tensor, mu: torch.Tensor, recon: torch.Tensor) -> dict:
+    fitted = decode(model, fit_latents(model, images, mu, steps=BOUND_STEPS))
+    ssim = lambda decoded: structural_similarity_index_measure(decoded, images, data_range=1.0).item()  # noqa: E731
+    return {"ssim_encoder": ssim(recon), "ssim_decoder_bound": ssim(fitted), "bound_faces": len(images)}
 
 
 def grid_width(faces: int) -> int:
