@@ -20,6 +20,7 @@ import sys
 from vae.cli_args import SEED_MAX, float_range, int_range
 from vae.interrupts import Terminated, own_signal_handlers, raise_terminated
 from vae.model import CONFIG_LIMITS
+from vae.train import DEFAULT_MODEL_RECIPE as RECIPE
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
 
@@ -31,10 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="'builtin' (generated cartoon faces, made once and cached) or a folder of images, "
                         "e.g. an unpacked Cartoon Set (subfolders are walked; CSV labels are used when present)")
     p.add_argument("--epochs", type=int_range(1, 100_000), default=20, help="number of epochs (default 20)")
-    p.add_argument("--batch-size", type=int_range(1, 65_536), default=64, help="images per step and process (default 64)")
-    p.add_argument("--lr", type=float_range(0.0, 10.0, low_inclusive=False), default=1e-3, help="Adam learning rate (default 1e-3)")
-    p.add_argument("--beta", type=float_range(0.0, 1e4), default=1.0,
-                   help="weight of the KL term; the loss is per-image summed squared error + beta·KL (default 1.0)")
+    p.add_argument("--batch-size", type=int_range(1, 65_536), default=RECIPE.batch_size,
+                   help=f"images per step and process (default {RECIPE.batch_size})")
+    p.add_argument("--lr", type=float_range(0.0, 10.0, low_inclusive=False), default=RECIPE.lr,
+                   help=f"Adam learning rate (default {RECIPE.lr:g})")
+    p.add_argument("--beta", type=float_range(0.0, 1e4), default=RECIPE.beta,
+                   help="weight of the KL term; the loss is per-image summed squared error + beta·KL "
+                        f"(default {RECIPE.beta:g}, the default model's: sharp faces)")
     p.add_argument("--warmup-epochs", type=float_range(0.0, 100_000.0), default=1.0,
                    help="ramp beta from 0 over this many epochs, against posterior collapse (default 1)")
     p.add_argument("--free-bits", type=float_range(0.0, 100.0), default=0.0,
@@ -48,12 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init-from", default="", metavar="CHECKPOINT",
                    help="start a new run from the layers of a trained model that line up (vae.grow), e.g. a 128×128 "
                         "run with --base-channels 16 from the 64×64 model (default: random weights)")
-    p.add_argument("--latent-dim", type=int_range(*CONFIG_LIMITS["latent_dim"]), default=32, help="latent dimensions (default 32)")
-    p.add_argument("--image-size", type=int, choices=(64, 128), default=64, help="training resolution (default 64)")
-    p.add_argument("--base-channels", type=int_range(*CONFIG_LIMITS["base_channels"]), default=32, help="width of the first conv layer (default 32)")
+    model = RECIPE.model
+    p.add_argument("--latent-dim", type=int_range(*CONFIG_LIMITS["latent_dim"]), default=model.latent_dim,
+                   help=f"latent dimensions (default {model.latent_dim})")
+    p.add_argument("--image-size", type=int, choices=(64, 128), default=model.image_size,
+                   help=f"training resolution (default {model.image_size})")
+    p.add_argument("--base-channels", type=int_range(*CONFIG_LIMITS["base_channels"]), default=model.base_channels,
+                   help=f"width of the first conv layer (default {model.base_channels})")
     p.add_argument("--residual-blocks", type=int_range(*CONFIG_LIMITS["residual_blocks"]), default=0, help="residual blocks at 4×4 (default 0)")
-    p.add_argument("--full-res-channels", type=int_range(*CONFIG_LIMITS["full_res_channels"]), default=0,
-                   help="channels of an extra decoder stage at full resolution before the RGB output (default 0: none)")
+    p.add_argument("--full-res-channels", type=int_range(*CONFIG_LIMITS["full_res_channels"]),
+                   default=model.full_res_channels,
+                   help="channels of an extra decoder stage at full resolution before the RGB output; it draws the "
+                        f"thin outlines (default {model.full_res_channels}; 0: none)")
     p.add_argument("--decoder-width", type=int_range(*CONFIG_LIMITS["decoder_width"]), default=1,
                    help="the decoder's channels as a multiple of the encoder's (default 1)")
     p.add_argument("--no-cosine", action="store_true", help="keep the learning rate constant (default: cosine decay)")
@@ -174,26 +184,35 @@ def _train(argv: list[str] | None) -> int:
         tqdm.write(f"{what}: finishing this step and saving a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
         trainer.stop()
 
+    def kept() -> str:
+        return f" (the last saved checkpoint is {trainer.last_path})" if trainer.last_path.exists() else ""
+
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
     try:
-        result = trainer.run(resume=args.resume, force=args.force, overwrite=args.overwrite)
+        try:
+            result = trainer.run(resume=args.resume, force=args.force, overwrite=args.overwrite)
+        finally:
+            if bar is not None:
+                bar.close()
+            if world > 1:
+                dist.destroy_process_group()
+        if result.status == "stopped":
+            tqdm.write(f"{'terminated' if signal.SIGTERM in received else 'interrupted'}; resume with: "
+                       f"python train_cli.py --out {args.out} --resume", file=sys.stderr)
+            return EXIT_TERMINATED if signal.SIGTERM in received else EXIT_INTERRUPTED
+        if rank == 0:
+            tqdm.write(f"done: {result.epochs_done} epochs; best model {result.best_path}", file=sys.stderr)
+        return EXIT_OK
     except (TrainingDiverged, ValueError, OSError, CheckpointError) as exc:  # OSError: a full disk, a vanished folder
-        kept = f" (the last saved checkpoint is {trainer.last_path})" if trainer.last_path.exists() else ""
-        err(f"{exc}{kept}" if isinstance(exc, (OSError, CheckpointError)) else str(exc))
+        err(f"{exc}{kept()}" if isinstance(exc, (OSError, CheckpointError)) else str(exc))
         return EXIT_BAD_INPUT
-    finally:
-        if bar is not None:
-            bar.close()
-        if world > 1:
-            dist.destroy_process_group()
-    if result.status == "stopped":
-        tqdm.write(f"{'terminated' if signal.SIGTERM in received else 'interrupted'}; resume with: "
-                   f"python train_cli.py --out {args.out} --resume", file=sys.stderr)
-        return EXIT_TERMINATED if signal.SIGTERM in received else EXIT_INTERRUPTED
-    if rank == 0:
-        tqdm.write(f"done: {result.epochs_done} epochs; best model {result.best_path}", file=sys.stderr)
-    return EXIT_OK
+    except (KeyboardInterrupt, Terminated) as exc:  # a second signal: stop without waiting for the step to finish
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        err(f"aborted{kept()}; resume with: python train_cli.py --out {args.out} --resume" if kept()
+            else "aborted before the first checkpoint; nothing was saved")
+        return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

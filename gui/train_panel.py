@@ -287,10 +287,21 @@ class TrainPanel(QWidget):
 
     SETTING_FIELDS = ("epochs", "batch_size", "lr", "beta", "latent_dim")
 
+    @staticmethod
+    def recipe_mark() -> str:
+        """The default recipe's values of the remembered fields, saved beside them.
+
+        Hyperparameters saved under another recipe (an older version's defaults, β 1) are not
+        restored: the fields start from the current one instead.
+        """
+        recipe = DEFAULT_MODEL_RECIPE
+        return f"batch {recipe.batch_size}, lr {recipe.lr:g}, beta {recipe.beta:g}, latent {recipe.model.latent_dim}"
+
     def _save_settings(self) -> None:
         """Remember the hyperparameters and the dataset choice for the next launch."""
         if self.settings is None:
             return
+        self.settings.setValue("train/recipe", self.recipe_mark())
         for name in self.SETTING_FIELDS:
             self.settings.setValue(f"train/{name}", getattr(self, name).value())
         self.settings.setValue("train/image_size", self.image_size.currentText())
@@ -299,7 +310,8 @@ class TrainPanel(QWidget):
     def _restore_settings(self) -> None:
         if self.settings is None:
             return
-        for name in self.SETTING_FIELDS:
+        same_recipe = self.settings.value("train/recipe") == self.recipe_mark()
+        for name in self.SETTING_FIELDS if same_recipe else ():
             widget = getattr(self, name)
             value = self.settings.value(f"train/{name}")
             try:

@@ -214,6 +214,10 @@ def test_the_train_tab_remembers_its_settings_for_the_next_launch(window, qtbot,
     assert "30 images" in later.data_info.text()
     window.settings.setValue("train/epochs", "many")  # a hand-edited settings file keeps the default
     assert TrainPanel(window.settings).epochs.value() == 20
+    window.settings.remove("train/recipe")  # saved by a version with other defaults (β 1): the recipe's values instead
+    older = TrainPanel(window.settings)
+    assert older.beta.value() == pytest.approx(DEFAULT_MODEL_RECIPE.beta) and older.batch_size.value() == 64
+    assert older.folder_edit.text() == str(small_folder)  # the dataset choice is still remembered
 
 
 def test_stop_mid_run_leaves_a_resumable_checkpoint(window, qtbot, small_folder, tmp_path):

@@ -170,6 +170,28 @@ def test_sigint_saves_exits_130_and_resumes(reference_run, tmp_path):
     resume_and_compare(ref_tmp, folder, out, ref_last, atol=1e-5)
 
 
+def test_second_sigint_aborts_the_step_without_a_traceback(reference_run, tmp_path):
+    ref_tmp, folder, _ = reference_run
+    out = tmp_path / "run"
+    # one slow step per epoch (the whole folder, full width), so the second Ctrl-C lands while it runs
+    proc = start_training(ref_tmp, folder, out, 3, "--batch-size", "48", "--base-channels", "32",
+                          "--full-res-channels", "16")
+    watcher = Watcher(proc)
+    watcher.wait_for("epoch 2/3")
+    proc.send_signal(signal.SIGINT)
+    watcher.wait_for("Ctrl-C again to abort")
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=120) == 130
+    watcher.wait_for("--resume")
+    assert "Traceback" not in watcher.text
+    assert f"error: aborted (the last saved checkpoint is {out / 'last.pt'})" in watcher.text
+    assert checkpoint.load(out / "last.pt").training["epoch"] >= 1  # the saved one is whole
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".~")]  # no temporary file left behind
+    resumed = cli(ref_tmp, "--data", str(folder), "--epochs", "3", "--out", str(out), "--seed", "5", "--resume", *SMALL,
+                  "--batch-size", "48", "--base-channels", "32", "--full-res-channels", "16")  # the lock was released
+    assert resumed.returncode == 0, resumed.stderr
+
+
 # 5 ------------------------------------------------------------------------------------------
 def test_non_finite_loss_stops_and_keeps_best(reference_run, tmp_path):
     ref_tmp, folder, _ = reference_run

@@ -12,7 +12,7 @@ from vae import checkpoint
 from vae.cache import open_folder
 from vae.data import holdout_split
 from vae.model import VAEConfig
-from vae.train import TrainConfig, Trainer, TrainingDiverged, mirror_half
+from vae.train import DEFAULT_MODEL_RECIPE, TrainConfig, Trainer, TrainingDiverged, mirror_half
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -197,6 +197,19 @@ def test_cli_trains_and_resumes(tmp_path):
     proc = run_cli(*common, "--epochs", "2", "--resume", env_cache=tmp_path / "c")
     assert proc.returncode == 0, proc.stderr
     assert "resuming" in proc.stderr and len(checkpoint.load(tmp_path / "run" / "last.pt").history) == 2
+
+
+def test_cli_defaults_are_the_default_models_recipe():
+    import train_cli
+
+    args = train_cli.build_parser().parse_args([])
+    model = VAEConfig(image_size=args.image_size, latent_dim=args.latent_dim, base_channels=args.base_channels,
+                      residual_blocks=args.residual_blocks, full_res_channels=args.full_res_channels,
+                      decoder_width=args.decoder_width)
+    assert model == DEFAULT_MODEL_RECIPE.model
+    assert (args.batch_size, args.lr, args.beta) == (DEFAULT_MODEL_RECIPE.batch_size, DEFAULT_MODEL_RECIPE.lr,
+                                                     DEFAULT_MODEL_RECIPE.beta) == (64, 1e-3, 0.02)
+    assert checkpoint.load(ROOT / "resources" / "default_model.pt").model.config == model
 
 
 def test_package_default_drops_training_state_and_refits_the_prior(faces, tmp_path):
