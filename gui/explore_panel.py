@@ -66,7 +66,9 @@ class CentreSlider(QSlider):
         painter.drawRect(QRectF(x - 2, min(centre, here), 4, abs(here - centre)))
         painter.setPen(QPen(QColor("#909090"), 1))
         painter.drawLine(int(x - 5), int(centre), int(x + 5), int(centre))
-        painter.setPen(QPen(QColor("#5a5a5a" if self.isSliderDown() else "#808080"), 1))
+        focused = self.hasFocus()  # the arrow keys move it: show it as the palette's focus ring does
+        painter.setPen(QPen(ACCENT if focused else QColor("#5a5a5a" if self.isSliderDown() else "#808080"),
+                            2 if focused else 1))
         painter.setBrush(QColor("white"))
         painter.drawEllipse(QRectF(x - 6, here - 6, 12, 12))
 
@@ -86,6 +88,7 @@ class LatentSlider(QWidget):
         self.kl = kl
         self.slider = CentreSlider(active)
         self.slider.setRange(-int(SLIDER_RANGE * STEPS_PER_UNIT), int(SLIDER_RANGE * STEPS_PER_UNIT))
+        self.slider.setSingleStep(STEPS_PER_UNIT // 10)  # arrow keys: 0.1σ, Page Up/Down: 0.5σ
         self.slider.setPageStep(STEPS_PER_UNIT // 2)
         self.slider.setMinimumHeight(110)
         self.slider.setMinimumWidth(16)

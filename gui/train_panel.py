@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPlainTextEdit,
     QProgressBar, QPushButton, QRadioButton, QVBoxLayout, QWidget,
@@ -45,11 +45,13 @@ class LossPlot(pg.PlotWidget):
         self.setDownsampling(auto=True, mode="peak")
         self.getPlotItem().getViewBox().setDefaultPadding(0.12)
         self.curves = {
-            "total": self.plot([], [], pen=pg.mkPen("#1f77b4", width=2), name="total"),
+            "total": self.plot([], [], pen=pg.mkPen("#1f77b4", width=2, style=Qt.PenStyle.DashLine), name="total"),
             "recon": self.plot([], [], pen=pg.mkPen("#2ca02c", width=1.5), name="reconstruction"),
             "kl": self.plot([], [], pen=pg.mkPen("#d62728", width=1.5), name="KL"),
         }
+        self.curves["total"].setZValue(1)  # dashed on top: at a small β it runs right over the reconstruction
         self.val = self.plot([], [], pen=None, symbol="o", symbolBrush="#ff7f0e", symbolSize=8, name="validation")
+        self.val.scatter.setBrush("#ff7f0e")  # the legend draws the scatter's own colours, set only with data otherwise
         self.clear_data()
 
     def clear_data(self) -> None:
@@ -111,8 +113,17 @@ def run_state(out_dir: str | Path) -> dict | None:
             "data": ckpt.dataset.get("source")}
 
 
+def unfinished(state: dict | None) -> bool:
+    """Whether a :func:`run_state` is a run that stopped before its planned end."""
+    if state is None or state["config"] is None:
+        return False
+    return state["step"] > 0 or state["epoch"] < state["config"].epochs
+
+
 class TrainPanel(QWidget):
     """Runs training as a :class:`Job` and shows its progress."""
+
+    BUILTIN_INFO = f"{BUILTIN_COUNT:,} generated faces with all 18 labels (made once, then cached)"
 
     model_ready = Signal(str)  # path of the trained checkpoint, when the user wants it loaded
     dataset_used = Signal(str)  # a dataset folder a run was started on (for File → Recent folders)
@@ -128,6 +139,7 @@ class TrainPanel(QWidget):
         self.config_running: TrainConfig | None = None
         self.last_result = None
         self._plotted_run: str | None = None  # the run folder whose curves the plot shows
+        self._last_step: StepEvent | None = None
         self.builtin_count = BUILTIN_COUNT
         self.step_every = 1
         self.ask_to_load = True
@@ -142,7 +154,7 @@ class TrainPanel(QWidget):
         self.folder_edit = QLineEdit()
         self.folder_edit.setPlaceholderText("a Cartoon Set folder or any folder of face images")
         self.browse_button = QPushButton("Browse…")
-        self.data_info = QLabel(f"{BUILTIN_COUNT:,} generated faces with all 18 labels (made once, then cached)")
+        self.data_info = QLabel(self.BUILTIN_INFO)
         self.data_info.setWordWrap(True)
 
         recipe = DEFAULT_MODEL_RECIPE
@@ -227,7 +239,10 @@ class TrainPanel(QWidget):
 
         self.browse_button.clicked.connect(self._browse)
         self.out_browse.clicked.connect(self._browse_out)
+        self.folder_edit.textEdited.connect(self._check_folder_radio)  # typing a folder chooses it
         self.folder_edit.editingFinished.connect(self.describe_folder)
+        self.builtin_radio.toggled.connect(lambda on: on and self.data_info.setText(self.BUILTIN_INFO))
+        self.folder_radio.toggled.connect(lambda on: on and self.folder_edit.text().strip() and self.describe_folder())
         self.start_button.clicked.connect(self.start)
         self.resume_button.clicked.connect(self.resume)
         self.pause_button.clicked.connect(self.toggle_pause)
@@ -243,8 +258,14 @@ class TrainPanel(QWidget):
     # ------------------------------------------------------------ dataset choice
     def set_folder(self, folder: str) -> None:
         self.folder_edit.setText(folder)
-        self.folder_radio.setChecked(True)
+        self._check_folder_radio()
         self.describe_folder()
+
+    def _check_folder_radio(self) -> None:
+        """Select "Folder" without walking the folder (its toggled handler would)."""
+        self.folder_radio.blockSignals(True)
+        self.folder_radio.setChecked(True)
+        self.folder_radio.blockSignals(False)
 
     def _browse(self) -> None:
         folder = ask_folder(self, "dataset", "Dataset folder", self.settings)
@@ -306,6 +327,7 @@ class TrainPanel(QWidget):
             self.settings.setValue(f"train/{name}", getattr(self, name).value())
         self.settings.setValue("train/image_size", self.image_size.currentText())
         self.settings.setValue("train/folder", self.folder_edit.text().strip() if self.folder_radio.isChecked() else "")
+        self.settings.setValue("train/run_folder", self.out_dir.text().strip())
 
     def _restore_settings(self) -> None:
         if self.settings is None:
@@ -324,8 +346,11 @@ class TrainPanel(QWidget):
         folder = self.settings.value("train/folder")
         if isinstance(folder, str) and folder:  # not walked now (a big or unmounted folder would hold up start-up)
             self.folder_edit.setText(folder)
-            self.folder_radio.setChecked(True)
+            self._check_folder_radio()
             self.data_info.setText("the folder of your last run; it is checked when you start")
+        run_folder = self.settings.value("train/run_folder")
+        if isinstance(run_folder, str) and run_folder and unfinished(run_state(run_folder)):
+            self.out_dir.setText(run_folder)  # Resume continues it; Start still asks before replacing it
 
     # ------------------------------------------------------------ run control
     @property
@@ -419,6 +444,7 @@ class TrainPanel(QWidget):
         self.last_result = None
         self.trainer = None
         self.config_running = config
+        self._last_step = None
         if resume:
             self._append_log(f"resuming {out_dir} to epoch {epochs}")
         self._save_settings()
@@ -437,6 +463,7 @@ class TrainPanel(QWidget):
             self.trainer.pause()
             self.pause_button.setText("Continue")
             self._append_log("paused")
+            self.eta.setText(f"paused at {self._position()} · Continue carries on")
 
     def stop(self) -> None:
         """Stop at the next step (saving a resumable checkpoint) or interrupt dataset preparation; returns at once."""
@@ -483,6 +510,7 @@ class TrainPanel(QWidget):
         self.eta.setText(f"{what}: {done:,} / {total:,} · ETA {format_eta(eta)}")
 
     def _on_step(self, event: StepEvent) -> None:
+        self._last_step = event
         epochs = self.config_running.epochs
         global_step = (event.epoch - 1) * event.steps_per_epoch + event.step
         self.progress.setMaximum(epochs * event.steps_per_epoch)
@@ -501,12 +529,21 @@ class TrainPanel(QWidget):
                          f"PSNR {m['val_psnr']:.2f} dB, active units {m['active_units']}"
                          + (" — best so far" if event.is_best else ""))
 
+    def _position(self) -> str:
+        """Where the run is: "epoch 3/20, step 7/118" from the last step shown."""
+        event = self._last_step
+        if event is None:
+            return "the start"
+        return f"epoch {event.epoch}/{self.config_running.epochs}, step {event.step}/{event.steps_per_epoch}"
+
     def _on_finished(self, result) -> None:
         self.last_result = result
         if result.status == "stopped":
             self._append_log(f"stopped after {result.epochs_done} epoch(s); resumable checkpoint: {result.last_path} "
                              "(Resume continues from it)")
+            self.eta.setText(f"stopped at {self._position()} · Resume continues from there")
             return
+        self.eta.setText(f"finished {result.epochs_done} epochs")
         self._append_log(f"finished {result.epochs_done} epochs; best model: {result.best_path}")
         if result.best_path and self.ask_to_load:
             answer = QMessageBox.question(self, "Training finished", "Load the new model into the explorer?")
@@ -515,3 +552,4 @@ class TrainPanel(QWidget):
 
     def _on_error(self, exc: BaseException) -> None:
         self._append_log(f"error: {describe_error(exc)}")
+        self.eta.setText("stopped by an error (see the log below)")

@@ -9,7 +9,7 @@ from PIL import Image
 pytest.importorskip("PySide6")
 from PySide6.QtCore import QPoint, Qt, QTimer  # noqa: E402
 
-from gui.train_panel import TrainPanel  # noqa: E402
+from gui.train_panel import LossPlot, TrainPanel  # noqa: E402
 from tests.helpers import write_good_faces  # noqa: E402
 from vae import checkpoint  # noqa: E402
 from vae.train import DEFAULT_MODEL_RECIPE, StepEvent  # noqa: E402
@@ -44,6 +44,21 @@ def test_moving_a_slider_changes_the_face_and_undo_restores(window, qtbot):
     assert torch.equal(face_of(window), before_face)
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert window.session.state.values[0] == pytest.approx(0.5)
+    qtbot.keyClick(slider, Qt.Key.Key_Up)  # an arrow key is a visible step, not 0.01σ
+    assert window.session.state.values[0] == pytest.approx(0.6)
+
+
+def test_a_clicked_slider_takes_the_keyboard_and_shows_it(window, qtbot):
+    slider = window.explore.sliders[1].slider
+    qtbot.mouseClick(slider, Qt.MouseButton.LeftButton, pos=slider.rect().center())
+    assert slider.hasFocus()
+    focused = slider.grab().toImage()
+    slider.clearFocus()
+    assert slider.grab().toImage() != focused  # the handle's focus ring is gone
+    slider.setFocus()
+    start = window.session.state.values[1].item()
+    qtbot.keyClick(slider, Qt.Key.Key_Down)
+    assert window.session.state.values[1].item() == pytest.approx(start - 0.1)
 
 
 def test_long_slider_session_keeps_none_alive(window):
@@ -212,6 +227,7 @@ def test_the_train_tab_remembers_its_settings_for_the_next_launch(window, qtbot,
     assert "last run" in later.data_info.text()  # not walked at start-up
     later.describe_folder()
     assert "30 images" in later.data_info.text()
+    assert later.out_dir.text() != str(tmp_path / "run")  # that run finished: a new run folder
     window.settings.setValue("train/epochs", "many")  # a hand-edited settings file keeps the default
     assert TrainPanel(window.settings).epochs.value() == 20
     window.settings.remove("train/recipe")  # saved by a version with other defaults (β 1): the recipe's values instead
@@ -224,11 +240,30 @@ def test_stop_mid_run_leaves_a_resumable_checkpoint(window, qtbot, small_folder,
     panel = _setup_training(window, small_folder, tmp_path, epochs=200)
     panel.start()
     qtbot.waitUntil(lambda: bool(panel.plot.steps), timeout=120000)
+    panel.toggle_pause()
+    assert panel.eta.text().startswith("paused at epoch ")
     with qtbot.waitSignal(panel.running_changed, timeout=120000):
         panel.stop()
     assert panel.last_result.status == "stopped"
     state = checkpoint.load(tmp_path / "run" / "last.pt").training
     assert state["epoch"] * 4 + state["step"] >= 1  # 4 steps an epoch: it stopped part-way, position saved
+    assert panel.eta.text().startswith("stopped at epoch ") and "Resume" in panel.eta.text()
+    later = TrainPanel(window.settings)  # the next launch offers the stopped run to Resume
+    qtbot.addWidget(later)
+    assert later.out_dir.text() == str(tmp_path / "run")
+
+
+def test_typing_a_folder_chooses_it_and_the_description_follows_the_choice(window, qtbot, small_folder):
+    panel = window.train
+    assert panel.builtin_radio.isChecked()
+    qtbot.keyClicks(panel.folder_edit, str(small_folder))
+    assert panel.folder_radio.isChecked()
+    qtbot.keyClick(panel.folder_edit, Qt.Key.Key_Return)
+    assert "30 images" in panel.data_info.text()
+    panel.builtin_radio.click()  # the tab is not shown here: a click as the button receives it
+    assert panel.data_info.text() == panel.BUILTIN_INFO
+    panel.folder_radio.click()
+    assert "30 images" in panel.data_info.text()
 
 
 def test_training_error_is_reported_and_thread_ends(window, qtbot, tmp_path):
@@ -328,3 +363,10 @@ def test_dropping_an_image_encodes_it(window, qtbot, sample_dir):
         window.dropEvent(drop)
     assert torch.allclose(window.session.state.values, window.session.encode_file(path))
     assert window.tabs.currentWidget() is window.explore
+
+
+def test_the_loss_plot_legend_matches_its_points_before_any_data(qtbot):
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    assert plot.val.scatter.opts["brush"].color().name() == "#ff7f0e"  # the legend's marker, drawn at once
+    assert plot.curves["total"].zValue() > plot.curves["recon"].zValue()  # total stays visible over reconstruction
