@@ -390,13 +390,17 @@ class TrainPanel(QWidget):
     def _ask_reuse(self, out_dir: Path, existing: dict | None) -> str:
         """Ask what to do with a run folder that holds a run: "resume", "replace" or "cancel"."""
         planned = existing["config"].epochs if existing and existing["config"] else "?"
-        done = f"it is at epoch {existing['epoch']} of {planned}" if existing else "it holds a finished model"
+        can_resume = unfinished(existing)
+        done = (f"it is at epoch {existing['epoch']} of {planned}" if can_resume
+                else f"it finished its {existing['epoch']} epochs" if existing else "it holds a finished model")
         loaded = (" The model you are exploring is in this folder and would be replaced."
                   if self._holds_loaded_model(out_dir) else "")
         box = QMessageBox(QMessageBox.Icon.Warning, "Run folder in use",
                           f"{out_dir} already holds a training run ({done}).{loaded}\n\n"
-                          "Resume it, or start over and replace its checkpoints?", parent=self)
-        resume = box.addButton("Resume", QMessageBox.ButtonRole.AcceptRole) if existing else None
+                          + ("Resume it, or start over and replace its checkpoints?" if can_resume
+                             else "Start over and replace its checkpoints? (Resume with “extend by” trains it further.)"),
+                          parent=self)
+        resume = box.addButton("Resume", QMessageBox.ButtonRole.AcceptRole) if can_resume else None
         replace = box.addButton("Start over", QMessageBox.ButtonRole.DestructiveRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.exec()

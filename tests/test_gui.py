@@ -8,8 +8,9 @@ from PIL import Image
 
 pytest.importorskip("PySide6")
 from PySide6.QtCore import QPoint, Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
-from gui.train_panel import LossPlot, TrainPanel  # noqa: E402
+from gui.train_panel import LossPlot, TrainPanel, run_state  # noqa: E402
 from tests.helpers import write_good_faces  # noqa: E402
 from vae import checkpoint  # noqa: E402
 from vae.train import DEFAULT_MODEL_RECIPE, StepEvent  # noqa: E402
@@ -211,7 +212,7 @@ def test_the_train_tab_starts_from_the_recipe_of_the_shipped_model(qtbot):
     assert panel.config().model.image_size == 128 and panel.config().beta == 0.5
 
 
-def test_the_train_tab_remembers_its_settings_for_the_next_launch(window, qtbot, small_folder, tmp_path):
+def test_the_train_tab_remembers_its_settings_for_the_next_launch(window, qtbot, small_folder, tmp_path, monkeypatch):
     panel = _setup_training(window, small_folder, tmp_path, epochs=1)
     panel.lr.setValue(0.0005)
     panel.beta.setValue(0.2)
@@ -234,6 +235,10 @@ def test_the_train_tab_remembers_its_settings_for_the_next_launch(window, qtbot,
     older = TrainPanel(window.settings)
     assert older.beta.value() == pytest.approx(DEFAULT_MODEL_RECIPE.beta) and older.batch_size.value() == 64
     assert older.folder_edit.text() == str(small_folder)  # the dataset choice is still remembered
+    offered = []
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: offered.append([b.text() for b in box.buttons()]) or 0)
+    assert panel._ask_reuse(tmp_path / "run", run_state(tmp_path / "run")) == "cancel"
+    assert "Start over" in offered[0] and "Resume" not in offered[0]  # the run finished: nothing to resume
 
 
 def test_stop_mid_run_leaves_a_resumable_checkpoint(window, qtbot, small_folder, tmp_path):
