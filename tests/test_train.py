@@ -47,7 +47,9 @@ def test_run_writes_checkpoints_metrics_and_previews(faces, tmp_path):
     rows = list(csv.DictReader((run / "metrics.csv").open()))
     assert [int(r["epoch"]) for r in rows] == [1, 2]
     assert 0 < float(rows[-1]["val_ssim"]) <= 1 and float(rows[-1]["val_psnr"]) > 0
-    assert steps[0].images_per_s > 0 and epochs[-1].preview.shape[0] == 2 * min(8, len(trainer.val_idx)) + 8
+    assert steps[0].images_per_s > 0 and epochs[-1].preview.shape[0] == 24  # rows: faces, reconstructions, samples
+    shown = len(trainer.val_idx)
+    assert shown < 8 and (epochs[-1].preview[shown:8] == 1).all() and (epochs[-1].preview[8 + shown:16] == 1).all()
     best = checkpoint.load(run / "best.pt")
     assert "glasses" in best.directions and best.latent_kl.shape == (4,)
     assert best.latent_prior["mean"].shape[1] == 4 and best.latent_prior["scale_tril"].shape[1:] == (4, 4)
