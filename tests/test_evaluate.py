@@ -2,6 +2,7 @@ import os
 import re
 
 import pytest
+import torch
 from PIL import Image
 
 from tests.helpers import write_good_faces
@@ -97,6 +98,15 @@ def test_folder_mode_reports_held_out_and_latent_space_sharpness(trained, tmp_pa
     assert "on 20 held-out faces of" in out
     bound = re.search(r"decoder bound on 20 of them: SSIM ([\d.]+) with each latent optimised .*, ([\d.]+) from the encoder", out)
     assert bound and float(bound.group(1)) >= float(bound.group(2)), out  # (this tiny model ignores its latents)
+    assert main([str(trained), "--data", str(tmp_path / "real"), "--held-out", "20", "--training-faces",
+                 "--count", "30"]) == 0
+    assert "on 30 training faces of" in capsys.readouterr().out
+    _, seen = evaluate_folder(checkpoint.load(trained), tmp_path / "real", held_out=20, training=30)
+    assert len(seen) == 5 * 16 and not torch.equal(seen, evaluate_folder(checkpoint.load(trained), tmp_path / "real",
+                                                                          held_out=20)[1])  # other faces
+    with pytest.raises(SystemExit):
+        main([str(trained), "--data", str(tmp_path / "real"), "--all-faces", "--training-faces"])
+    assert "exclude each other" in capsys.readouterr().err
     assert main([str(trained), "--data", str(tmp_path / "real"), "--held-out", "100"]) == 2
     assert "cannot hold out 100 of 100 images" in capsys.readouterr().err
     write_good_faces(tmp_path / "few", 2, size=96)

@@ -43,8 +43,8 @@ BOUND_FACES = 200
 BOUND_STEPS = 100
 
 
-def evaluate_folder(ckpt, folder, all_faces: bool = False, cache_dir=None,
-                    held_out: int | None = None, decoder_bound: bool = False) -> tuple[dict, torch.Tensor]:
+def evaluate_folder(ckpt, folder, all_faces: bool = False, cache_dir=None, held_out: int | None = None,
+                    decoder_bound: bool = False, training: int = 0) -> tuple[dict, torch.Tensor]:
     """Reconstruction and latent-space figures on a folder's held-out faces, and a grid of model outputs.
 
     Returns (figures, grid): SSIM, PSNR, KL, active units, the faces' count, and the sharpness ratios
@@ -55,14 +55,16 @@ def evaluate_folder(ckpt, folder, all_faces: bool = False, cache_dir=None,
     ``held_out`` the faces of :func:`vae.data.holdout_split` (what ``train_cli.py --holdout`` leaves out).
     With ``decoder_bound``, ``ssim_decoder_bound`` is the SSIM on the first BOUND_FACES of them when each
     face's latent is optimised against the fixed decoder (:func:`vae.quality.fit_latents`), next to
-    ``ssim_encoder`` from μ on the same faces: what a better encoder alone could gain.
+    ``ssim_encoder`` from μ on the same faces: what a better encoder alone could gain. With ``training``
+    > 0, the first ``training`` faces of the training split instead (how much better seen faces fare).
     """
     model = ckpt.model.eval()
     data = open_folder(folder, model.image_size, log=lambda m: None, cache_dir=cache_dir)
     try:
-        indices = np.arange(len(data)) if all_faces else training_split(data, held_out or 0)[1]
+        train_idx, held_idx = training_split(data, held_out or 0)
     except ValueError as exc:
         raise DataError(f"{folder}: {exc}") from None
+    indices = np.arange(len(data)) if all_faces else train_idx[:training] if training else held_idx
     if len(indices) < 3:
         raise DataError(f"{folder}: {len(indices)} {'' if all_faces else 'held-out '}face(s); the measures need at least 3"
                         + ("" if all_faces else " (--all-faces uses every face, for a folder never trained on)"))
@@ -122,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=HELD_OUT_SEED, help=f"generator seed (default {HELD_OUT_SEED})")
     parser.add_argument("--training-faces", action="store_true",
                         help="measure on the first --count faces of the built-in training set instead "
-                             "(its validation faces left out)")
+                             "(its validation faces left out); with --data, on the first --count faces of the folder's "
+                             "training split")
     parser.add_argument("--data", type=Path, default=None,
                         help="measure on this folder's held-out faces (e.g. the real Cartoon Set) instead of generated ones")
     parser.add_argument("--held-out", type=int, default=None, metavar="N",
@@ -137,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.count < 2:
         parser.error(f"--count must be at least 2, got {args.count}")
+    if args.all_faces and args.training_faces:
+        parser.error("--all-faces and --training-faces exclude each other")
     if args.seed == BUILTIN_SEED:
         parser.error(f"seed {BUILTIN_SEED} is the built-in training set's (use --training-faces)")
     seed = BUILTIN_SEED if args.training_faces else args.seed
@@ -170,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
 def _report_folder(args, ckpt) -> int:
     try:
         figures, grid = evaluate_folder(ckpt, args.data, args.all_faces, held_out=args.held_out,
-                                        decoder_bound=args.decoder_bound)
+                                        decoder_bound=args.decoder_bound,
+                                        training=args.count if args.training_faces else 0)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -180,7 +186,7 @@ def _report_folder(args, ckpt) -> int:
         except ExportError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-    which = "faces" if args.all_faces else "held-out faces"
+    which = "faces" if args.all_faces else "training faces" if args.training_faces else "held-out faces"
     print(f"{args.checkpoint} on {figures['count']} {which} of {args.data}: SSIM {figures['ssim']:.4f}, "
           f"PSNR {figures['psnr']:.2f} dB, reconstruction {figures['recon']:.1f}, KL {figures['kl']:.1f} nats, "
           f"active units {figures['active_units']}/{ckpt.model.latent_dim}")
