@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -32,11 +33,19 @@ def default_runs_dir() -> Path:
     return Path.home() / "Face Explorer runs"
 
 
+class StepAxis(pg.AxisItem):
+    """An axis of whole steps: no 0.2-step ticks at the start of a run."""
+
+    def tickValues(self, minVal, maxVal, size):
+        levels = [(spacing, values) for spacing, values in super().tickValues(minVal, maxVal, size) if spacing >= 1]
+        return levels or [(1.0, [float(v) for v in range(math.ceil(minVal), math.floor(maxVal) + 1)])]
+
+
 class LossPlot(pg.PlotWidget):
     """Smoothed step losses (total, reconstruction, KL) and validation loss per epoch."""
 
     def __init__(self):
-        super().__init__(background="w")
+        super().__init__(background="w", axisItems={"bottom": StepAxis("bottom")})
         self.setLabel("bottom", "step")
         self.setLabel("left", "loss per image")
         legend_above(self.getPlotItem())

@@ -375,3 +375,7 @@ def test_the_loss_plot_legend_matches_its_points_before_any_data(qtbot):
     qtbot.addWidget(plot)
     assert plot.val.scatter.opts["brush"].color().name() == "#ff7f0e"  # the legend's marker, drawn at once
     assert plot.curves["total"].zValue() > plot.curves["recon"].zValue()  # total stays visible over reconstruction
+    axis = plot.getPlotItem().getAxis("bottom")
+    for low, high in ((0.5, 2.5), (0, 1000)):  # two steps, a long run: whole steps only
+        ticks = [v for _, values in axis.tickValues(low, high, 400) for v in values]
+        assert ticks and all(float(v).is_integer() for v in ticks)
