@@ -171,6 +171,9 @@ class ExplorePanel(QWidget):
         self.export_button = QPushButton("Export PNG…")
         self.export_size = spin_box(64, 1024, 512, suffix=" px")
         self.export_size.setSingleStep(64)
+        self.export_size.setToolTip("Side of the exported PNG; the face is enlarged from the model's resolution (Lanczos)")
+        self.temperature.setToolTip("How far Random strays from typical faces: lower gives safer, more average faces, "
+                                    "higher more unusual ones (0.8: the app's default)")
         self.encoder = Job("encode image", self)
         self.encode_progress = JobProgress(self.encoder)
 
