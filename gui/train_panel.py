@@ -119,7 +119,7 @@ def run_state(out_dir: str | Path) -> dict | None:
     except (KeyError, TypeError, ValueError):
         config = None
     return {"epoch": int(state.get("epoch", ckpt.epochs)), "step": int(state.get("step", 0)), "config": config,
-            "data": ckpt.dataset.get("source")}
+            "data": ckpt.dataset.get("source"), "history": ckpt.history}
 
 
 def unfinished(state: dict | None) -> bool:
@@ -149,6 +149,7 @@ class TrainPanel(QWidget):
         self.last_result = None
         self._plotted_run: str | None = None  # the run folder whose curves the plot shows
         self._last_step: StepEvent | None = None
+        self._history_to_plot: list[dict] = []  # a resumed run's saved epochs, drawn at its first step
         self.builtin_count = BUILTIN_COUNT
         self.step_every = 1
         self.ask_to_load = True
@@ -441,17 +442,22 @@ class TrainPanel(QWidget):
             return False
         self.epochs.setValue(target)
         saved.epochs = target
-        return self._launch(saved, resume=True)
+        return self._launch(saved, resume=True, history=state["history"])
 
-    def _launch(self, config: TrainConfig, resume: bool, overwrite: bool = False) -> bool:
-        """Start the job; ``config`` is the whole run (a resumed run keeps its saved architecture and settings)."""
+    def _launch(self, config: TrainConfig, resume: bool, overwrite: bool = False, history: list | None = None) -> bool:
+        """Start the job; ``config`` is the whole run (a resumed run keeps its saved architecture and settings).
+
+        A resumed run not on the plot yet gets its saved epochs (``history``) drawn at its first step.
+        """
         data = self._data_spec()
         if data is None:
             return False
         epochs = config.epochs
         out_dir = self.out_dir.text().strip()
+        self._history_to_plot = []
         if not (resume and self._plotted_run == out_dir):  # Resume and extend carry on the curves shown
             self.plot.clear_data()
+            self._history_to_plot = history or []
         self._plotted_run = out_dir
         self.progress.setValue(0)
         self.last_result = None
@@ -524,6 +530,11 @@ class TrainPanel(QWidget):
 
     def _on_step(self, event: StepEvent) -> None:
         self._last_step = event
+        for row in self._history_to_plot:  # the epochs before a resume: their mean losses, at their last step
+            step = row["epoch"] * event.steps_per_epoch
+            self.plot.add_step(step, row["train_loss"], row["train_recon"], row["train_kl"])
+            self.plot.add_validation(step, row["val_loss"])
+        self._history_to_plot = []
         epochs = self.config_running.epochs
         global_step = (event.epoch - 1) * event.steps_per_epoch + event.step
         self.progress.setMaximum(epochs * event.steps_per_epoch)

@@ -11,6 +11,7 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import QPoint, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
+from gui.train_panel import TrainPanel  # noqa: E402
 from tests.helpers import write_good_faces  # noqa: E402
 from vae import checkpoint  # noqa: E402
 from vae.latent import typical_latent  # noqa: E402
@@ -214,6 +215,17 @@ def test_resume_continues_at_the_right_epoch_and_extend_adds_epochs(window, qtbo
     assert panel.plot.steps[:len(first_steps)] == first_steps and len(panel.plot.steps) > len(first_steps)
     assert panel.plot.val_x[:1] == first_validations and len(panel.plot.val_x) == 2
     assert [row["epoch"] for row in checkpoint.load(tmp_path / "run" / "last.pt").history] == [1, 2]
+    # after a relaunch the plot starts from the saved epochs: their losses, then the resumed steps
+    later = TrainPanel(window.settings)
+    qtbot.addWidget(later)
+    later.ask_to_load = False
+    later.out_dir.setText(str(tmp_path / "run"))
+    later.extend.setValue(1)
+    assert later.resume()
+    qtbot.waitUntil(lambda: not later.job.busy, timeout=120000)
+    steps_per_epoch = len(first_steps)
+    assert later.plot.val_x == [steps_per_epoch, 2 * steps_per_epoch, 3 * steps_per_epoch]
+    assert later.plot.steps[:2] == [steps_per_epoch, 2 * steps_per_epoch] and len(later.plot.steps) == 2 + steps_per_epoch
 
 
 def test_start_on_a_used_run_folder_asks_first(window, qtbot, small_folder, tmp_path, monkeypatch):
