@@ -59,13 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"training resolution (default {model.image_size})")
     p.add_argument("--base-channels", type=int_range(*CONFIG_LIMITS["base_channels"]), default=model.base_channels,
                    help=f"width of the first conv layer (default {model.base_channels})")
-    p.add_argument("--residual-blocks", type=int_range(*CONFIG_LIMITS["residual_blocks"]), default=0, help="residual blocks at 4×4 (default 0)")
+    p.add_argument("--residual-blocks", type=int_range(*CONFIG_LIMITS["residual_blocks"]), default=model.residual_blocks,
+                   help=f"residual blocks at 4×4 (default {model.residual_blocks})")
     p.add_argument("--full-res-channels", type=int_range(*CONFIG_LIMITS["full_res_channels"]),
                    default=model.full_res_channels,
                    help="channels of an extra decoder stage at full resolution before the RGB output; it draws the "
                         f"thin outlines (default {model.full_res_channels}; 0: none)")
-    p.add_argument("--decoder-width", type=int_range(*CONFIG_LIMITS["decoder_width"]), default=1,
-                   help="the decoder's channels as a multiple of the encoder's (default 1)")
+    p.add_argument("--decoder-width", type=int_range(*CONFIG_LIMITS["decoder_width"]), default=model.decoder_width,
+                   help=f"the decoder's channels as a multiple of the encoder's (default {model.decoder_width})")
     p.add_argument("--no-cosine", action="store_true", help="keep the learning rate constant (default: cosine decay)")
     p.add_argument("--out", default="runs/face-vae", help="run folder for checkpoints, metrics.csv and previews")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
