@@ -211,7 +211,8 @@ def _train(argv: list[str] | None) -> int:
     except (KeyboardInterrupt, Terminated) as exc:  # a second signal: stop without waiting for the step to finish
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        err(f"aborted{kept()}; resume with: python train_cli.py --out {args.out} --resume" if kept()
+        saved = kept()
+        err(f"aborted{saved}; resume with: python train_cli.py --out {args.out} --resume" if saved
             else "aborted before the first checkpoint; nothing was saved")
         return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
 

@@ -59,8 +59,9 @@ class LossPlot(pg.PlotWidget):
             "kl": self.plot([], [], pen=pg.mkPen("#d62728", width=1.5), name="KL"),
         }
         self.curves["total"].setZValue(1)  # dashed on top: at a small β it runs right over the reconstruction
-        self.val = self.plot([], [], pen=None, symbol="o", symbolBrush="#ff7f0e", symbolSize=8, name="validation")
-        self.val.scatter.setBrush("#ff7f0e")  # the legend draws the scatter's own colours, set only with data otherwise
+        validation = "#ff7f0e"
+        self.val = self.plot([], [], pen=None, symbol="o", symbolBrush=validation, symbolSize=8, name="validation")
+        self.val.scatter.setBrush(validation)  # the legend draws the scatter's own colours, set only with data otherwise
         self.clear_data()
 
     def clear_data(self) -> None:
@@ -150,6 +151,7 @@ class TrainPanel(QWidget):
         self._plotted_run: str | None = None  # the run folder whose curves the plot shows
         self._last_step: StepEvent | None = None
         self._history_to_plot: list[dict] = []  # a resumed run's saved epochs, drawn at its first step
+        self._last_run_folder: str | None = None  # the run folder of the last launch, checked when first shown
         self.builtin_count = BUILTIN_COUNT
         self.step_every = 1
         self.ask_to_load = True
@@ -178,7 +180,8 @@ class TrainPanel(QWidget):
         self.latent_dim = spin_box(2, 512, recipe.model.latent_dim)
         self.image_size = QComboBox()
         self.image_size.addItems(["64", "128"])
-        self.out_dir = QLineEdit(str(self.runs_dir / time.strftime("run-%Y%m%d-%H%M%S")))
+        self._new_run_folder = str(self.runs_dir / time.strftime("run-%Y%m%d-%H%M%S"))
+        self.out_dir = QLineEdit(self._new_run_folder)
         self.out_browse = QPushButton("…")
         self.out_browse.setFixedWidth(28)
         self.out_browse.setToolTip("Choose the run folder (a folder with a run in it can be resumed)")
@@ -359,8 +362,15 @@ class TrainPanel(QWidget):
             self._check_folder_radio()
             self.data_info.setText("the folder of your last run; it is checked when you start")
         run_folder = self.settings.value("train/run_folder")
-        if isinstance(run_folder, str) and run_folder and unfinished(run_state(run_folder)):
-            self.out_dir.setText(run_folder)  # Resume continues it; Start still asks before replacing it
+        if isinstance(run_folder, str) and run_folder:
+            self._last_run_folder = run_folder  # read when the tab is first shown, not at start-up
+
+    def showEvent(self, event) -> None:
+        """The first time the tab is shown, offer the last run again if it stopped part-way."""
+        super().showEvent(event)
+        folder, self._last_run_folder = self._last_run_folder, None
+        if folder and self.out_dir.text() == self._new_run_folder and unfinished(run_state(folder)):
+            self.out_dir.setText(folder)  # Resume continues it; Start still asks before replacing it
 
     # ------------------------------------------------------------ run control
     @property

@@ -228,6 +228,7 @@ def test_the_train_tab_remembers_its_settings_for_the_next_launch(window, qtbot,
     assert "last run" in later.data_info.text()  # not walked at start-up
     later.describe_folder()
     assert "30 images" in later.data_info.text()
+    later.show()
     assert later.out_dir.text() != str(tmp_path / "run")  # that run finished: a new run folder
     window.settings.setValue("train/epochs", "many")  # a hand-edited settings file keeps the default
     assert TrainPanel(window.settings).epochs.value() == 20
@@ -255,6 +256,8 @@ def test_stop_mid_run_leaves_a_resumable_checkpoint(window, qtbot, small_folder,
     assert panel.eta.text().startswith("stopped at epoch ") and "Resume" in panel.eta.text()
     later = TrainPanel(window.settings)  # the next launch offers the stopped run to Resume
     qtbot.addWidget(later)
+    assert later.out_dir.text() != str(tmp_path / "run")  # not read at start-up: when the tab is shown
+    later.show()
     assert later.out_dir.text() == str(tmp_path / "run")
 
 

@@ -30,7 +30,7 @@ from torchmetrics.functional.image import structural_similarity_index_measure
 from . import checkpoint, synth
 from .cache import BUILTIN_IMAGE_SIDE, BUILTIN_SEED, open_folder
 from .data import DataError
-from .export import ExportError, save_grid
+from .export import ExportError, grid_row, save_grid
 from .latent import SNAP_NOISE, denoise_to_prior, sample_fitted
 from .metrics import encode_all, evaluate
 from .train import training_split
@@ -86,7 +86,7 @@ def evaluate_folder(ckpt, folder, all_faces: bool = False, cache_dir=None, held_
     if decoder_bound:
         figures.update(_decoder_bound(model, real[:BOUND_FACES], mu[:BOUND_FACES], recon[:BOUND_FACES]))
     width = grid_width(len(indices))
-    grid = torch.cat([_row(images, width) for images in [recon, *outputs.values()]])
+    grid = torch.cat([grid_row(images, width) for images in [recon, *outputs.values()]])
     return figures, grid
 
 
@@ -99,12 +99,6 @@ def _decoder_bound(model, images: torch.Tensor, mu: torch.Tensor, recon: torch.T
 def grid_width(faces: int) -> int:
     """Faces per row of :func:`evaluate_folder`'s grid: 16, or fewer for a folder of fewer faces."""
     return min(16, faces)
-
-
-def _row(images: torch.Tensor, width: int) -> torch.Tensor:
-    """The first ``width`` images, white ones filling the row when there are fewer (one category per row)."""
-    row = images[:width]
-    return torch.cat([row, row.new_ones(width - len(row), *row.shape[1:])]) if len(row) < width else row
 
 
 def _grid_rows(ckpt, x: torch.Tensor, temperature: float) -> torch.Tensor:

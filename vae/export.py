@@ -44,6 +44,12 @@ def grid(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> torch.Tensor:
     return make_grid(images.detach().float().cpu().clamp(0, 1), nrow=nrow, padding=padding, pad_value=1.0)
 
 
+def grid_row(images: torch.Tensor, width: int) -> torch.Tensor:
+    """The first ``width`` images, white ones filling the row when there are fewer: one kind of face per grid row."""
+    row = images[:width]
+    return torch.cat([row, row.new_ones(width - len(row), *row.shape[1:])]) if len(row) < width else row
+
+
 def sidecar_path(path: str | os.PathLike) -> Path:
     """The JSON file that accompanies an exported image."""
     return Path(path).with_suffix(".json")

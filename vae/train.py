@@ -30,7 +30,7 @@ from .atomic import atomic_write, make_folder
 from .cache import FaceCache
 from .data import holdout_split
 from .directions import compute_directions
-from .export import save_grid
+from .export import grid_row, save_grid
 from .grow import grow_from
 from .latent import fit_mixture
 from .loss import vae_loss, warmup_beta
@@ -533,8 +533,7 @@ class Trainer:
         with autocast_for(self.device):
             recon, _, _ = self.model(x)
             samples = self.model.decode(self.preview_z.to(self.device))
-        blank = torch.ones(8 - len(x), *x.shape[1:], device=x.device)  # rows of 8 even for a tiny validation set
-        return torch.cat([x, blank, recon.float(), blank, samples.float()]).cpu()
+        return torch.cat([grid_row(x, 8), grid_row(recon.float(), 8), samples.float()]).cpu()  # rows of 8
 
     def _write_metrics(self) -> None:
         buffer = io.StringIO()
