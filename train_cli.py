@@ -18,7 +18,7 @@ import signal
 import sys
 
 from vae.cli_args import SEED_MAX, float_range, int_range
-from vae.interrupts import Terminated, own_signal_handlers, raise_terminated
+from vae.interrupts import StopThenAbort, Terminated, own_signal_handlers, raise_terminated
 from vae.model import CONFIG_LIMITS
 from vae.train import DEFAULT_MODEL_RECIPE as RECIPE
 
@@ -175,15 +175,11 @@ def _train(argv: list[str] | None) -> int:
     except ValueError as exc:
         err(str(exc))
         return EXIT_BAD_INPUT
-    received = []
-
-    def interrupt(signum, frame):
-        if trainer.stopping:
-            raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
-        received.append(signum)
+    def announce(signum):
         what = "terminated" if signum == signal.SIGTERM else "interrupted"
         tqdm.write(f"{what}: finishing this step and saving a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
-        trainer.stop()
+
+    interrupt = StopThenAbort(trainer.stop, announce)
 
     def kept() -> str:
         return f" (the last saved checkpoint is {trainer.last_path})" if trainer.last_path.exists() else ""
@@ -199,9 +195,9 @@ def _train(argv: list[str] | None) -> int:
             if world > 1:
                 dist.destroy_process_group()
         if result.status == "stopped":
-            tqdm.write(f"{'terminated' if signal.SIGTERM in received else 'interrupted'}; resume with: "
+            tqdm.write(f"{'terminated' if interrupt.terminated else 'interrupted'}; resume with: "
                        f"python train_cli.py --out {args.out} --resume", file=sys.stderr)
-            return EXIT_TERMINATED if signal.SIGTERM in received else EXIT_INTERRUPTED
+            return EXIT_TERMINATED if interrupt.terminated else EXIT_INTERRUPTED
         if rank == 0:
             tqdm.write(f"done: {result.epochs_done} epochs; best model {result.best_path}", file=sys.stderr)
         return EXIT_OK

@@ -27,6 +27,33 @@ def no_worker_pool_left_running():
     assert not [t for t in managers if t.is_alive()], "a worker pool is still running after the test"
 
 
+@pytest.fixture(autouse=True)
+def no_dialog_waits_for_an_answer(monkeypatch):
+    """A message box no test expected fails that test instead of waiting for a click for ever.
+
+    Tests that expect a box replace these (``warnings``, ``questions`` or their own patch). An
+    unexpected question is answered Yes, so a window closed while it still runs a job stops it.
+    """
+    from PySide6.QtWidgets import QDialog, QMessageBox
+
+    unexpected = []
+
+    def answer(reply):
+        def shown(*args, **kwargs):
+            texts = [a for a in args if isinstance(a, str)]
+            unexpected.append(" / ".join(texts) or "a dialog")
+            return reply
+        return shown
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    for name in ("warning", "information", "critical", "about"):
+        monkeypatch.setattr(QMessageBox, name, answer(QMessageBox.StandardButton.Ok))
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: answer(QMessageBox.StandardButton.Cancel)(box.text()))
+    monkeypatch.setattr(QDialog, "exec", lambda dialog: answer(QDialog.DialogCode.Rejected)(dialog.windowTitle()))
+    yield
+    assert not unexpected, f"unexpected dialogs: {unexpected}"
+
+
 @pytest.fixture
 def tiny_checkpoint(tmp_path, tiny_model):
     """A small checkpoint file with per-dimension KL (two dimensions marked unused)."""

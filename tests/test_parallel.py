@@ -42,6 +42,37 @@ def test_results_come_back_in_order_from_several_workers():
     assert list(ordered_map(abs, list(range(-50, 0)), workers=2, chunk=4)) == list(range(50, 0, -1))
 
 
+HELD = threading.Lock()
+
+
+def under_the_lock(job: int) -> int:
+    with HELD:
+        return job
+
+
+def test_a_lock_held_by_another_thread_is_not_inherited_by_the_workers():
+    # The app prepares data on a worker thread while other threads run. Workers forked from this
+    # process would start with HELD locked for ever; spawned workers start clean.
+    taken, release = threading.Event(), threading.Event()
+
+    def hold():
+        with HELD:
+            taken.set()
+            release.wait(120)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    taken.wait(10)
+    deadline = time.monotonic() + 60
+    try:
+        results = list(ordered_map(under_the_lock, list(range(40)), workers=2, chunk=4,
+                                   should_stop=lambda: time.monotonic() > deadline))
+    finally:
+        release.set()
+        holder.join()
+    assert results == list(range(40))
+
+
 @pytest.mark.parametrize("trial", range(3))
 def test_cancelling_while_results_are_in_flight_leaves_no_pool_behind(trial):
     received = []
@@ -72,13 +103,14 @@ SCRIPT = textwrap.dedent("""
 
 
 def start_mapping() -> tuple[subprocess.Popen, list[int]]:
-    """A process in its own session running SCRIPT, once its map is under way, and its two workers."""
+    """A process in its own session running SCRIPT, once its map is under way, and every process it
+    started: its two workers and multiprocessing's resource tracker."""
     proc = subprocess.Popen([sys.executable, "-c", SCRIPT.format(root=str(ROOT))], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         assert proc.stdout.readline() == "running\n"
         workers = child_processes(proc.pid)
-        assert len(workers) == 2
+        assert len(workers) == 3
     except BaseException:
         proc.kill()
         raise
@@ -102,6 +134,22 @@ def test_workers_end_when_their_parent_is_killed():
     proc.kill()
     proc.communicate(timeout=10)
     assert all_gone(workers, timeout=20)
+
+
+def test_workers_still_starting_when_their_parent_is_killed_end_too():
+    # A spawned worker takes a moment to start; killed before it is up, the parent must not leave it orphaned.
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT.format(root=str(ROOT))], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(child_processes(proc.pid)) < 3:  # the resource tracker and both workers have been started
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.01)
+        started = child_processes(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait(10)
+    assert all_gone(started, timeout=20)
 
 
 def dies_at_seven(job: int) -> bytes:

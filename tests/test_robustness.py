@@ -20,6 +20,7 @@ from tests.helpers import write_bad_files, write_good_faces
 from vae import checkpoint, export
 from vae.checkpoint import CheckpointError
 from vae.data import ImageLoadError, load_image
+from vae.interrupts import StopThenAbort, Terminated
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--batch-size", "8", "--latent-dim", "4", "--base-channels", "8", "--device", "cpu"]
@@ -170,26 +171,39 @@ def test_sigint_saves_exits_130_and_resumes(reference_run, tmp_path):
     resume_and_compare(ref_tmp, folder, out, ref_last, atol=1e-5)
 
 
-def test_second_sigint_aborts_the_step_without_a_traceback(reference_run, tmp_path):
+def test_a_second_signal_aborts_without_a_traceback(reference_run, tmp_path):
     ref_tmp, folder, _ = reference_run
     out = tmp_path / "run"
-    # one slow step per epoch (the whole folder, full width), so the second Ctrl-C lands while it runs
     proc = start_training(ref_tmp, folder, out, 3, "--batch-size", "48", "--base-channels", "32",
                           "--full-res-channels", "16")
     watcher = Watcher(proc)
     watcher.wait_for("epoch 2/3")
+    # Both signals wait while the process is stopped, so the second one comes before the step can end:
+    # Python handles SIGINT first (finish the step), then SIGTERM (abort).
+    proc.send_signal(signal.SIGSTOP)
     proc.send_signal(signal.SIGINT)
-    watcher.wait_for("Ctrl-C again to abort")
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=120) == 130
+    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signal.SIGCONT)
+    assert proc.wait(timeout=120) == 143
     watcher.wait_for("--resume")
-    assert "Traceback" not in watcher.text
+    assert "Traceback" not in watcher.text and "Ctrl-C again to abort" in watcher.text
     assert f"error: aborted (the last saved checkpoint is {out / 'last.pt'})" in watcher.text
     assert checkpoint.load(out / "last.pt").training["epoch"] >= 1  # the saved one is whole
     assert not [p.name for p in out.iterdir() if p.name.startswith(".~")]  # no temporary file left behind
     resumed = cli(ref_tmp, "--data", str(folder), "--epochs", "3", "--out", str(out), "--seed", "5", "--resume", *SMALL,
                   "--batch-size", "48", "--base-channels", "32", "--full-res-channels", "16")  # the lock was released
     assert resumed.returncode == 0, resumed.stderr
+
+
+@pytest.mark.parametrize(("second", "raised"), [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, Terminated)])
+def test_the_first_signal_stops_and_the_second_raises(second, raised):
+    calls = []
+    handler = StopThenAbort(lambda: calls.append("stop"), lambda signum: calls.append(signum))
+    handler(signal.SIGINT, None)
+    assert calls == [signal.SIGINT, "stop"] and not handler.terminated
+    with pytest.raises(raised):
+        handler(second, None)
+    assert calls == [signal.SIGINT, "stop"]
 
 
 # 5 ------------------------------------------------------------------------------------------

@@ -1,15 +1,17 @@
 """SIGTERM as an exception for the command-line tools, and their signal handlers kept to themselves.
 
 Raised like KeyboardInterrupt, :class:`Terminated` lets every cleanup on the way out run (workers
-stopped, temporaries removed, a checkpoint saved). :func:`own_signal_handlers` puts the caller's
-handlers back when a tool's ``main`` returns, so running it in-process (as the tests do) changes nothing.
+stopped, temporaries removed, a checkpoint saved). :class:`StopThenAbort` is the handler of a long
+job: the first signal asks it to stop cleanly, a second one aborts. :func:`own_signal_handlers` puts
+the caller's handlers back when a tool's ``main`` returns, so running it in-process (as the tests do)
+changes nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import signal
-from typing import Iterator
+from typing import Callable, Iterator
 
 
 class Terminated(BaseException):
@@ -19,6 +21,28 @@ class Terminated(BaseException):
 def raise_terminated(signum, frame) -> None:
     """A SIGTERM handler that raises :class:`Terminated`."""
     raise Terminated()
+
+
+class StopThenAbort:
+    """A SIGINT and SIGTERM handler: the first signal calls ``announce(signum)`` and ``stop()``, and
+    the job finishes what it is doing; any later one raises at once (KeyboardInterrupt for SIGINT,
+    :class:`Terminated` for SIGTERM)."""
+
+    def __init__(self, stop: Callable[[], None], announce: Callable[[int], None]):
+        self.stop, self.announce = stop, announce
+        self.received: list[int] = []
+
+    def __call__(self, signum, frame) -> None:
+        if self.received:
+            raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+        self.received.append(signum)
+        self.announce(signum)
+        self.stop()
+
+    @property
+    def terminated(self) -> bool:
+        """Whether the first signal was SIGTERM."""
+        return self.received[:1] == [signal.SIGTERM]
 
 
 @contextlib.contextmanager

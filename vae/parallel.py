@@ -4,6 +4,11 @@ Dataset preparation (generating the built-in faces, preprocessing a folder) runs
 :func:`ordered_map`: results come back in job order, ``should_stop`` is polled while waiting, and
 however the iteration ends (finished, cancelled, an error, Ctrl-C, the consumer closing it) no
 worker process is left running.
+
+Workers are fresh interpreters (``spawn``), never forks of the caller: the app prepares data on a
+worker thread while Qt's and torch's threads run, and ``fork`` copies whatever locks those threads
+hold at that moment into the child, where nobody will ever release them. Starting them costs about
+a second, once per map.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import collections
 import itertools
 import math
+import multiprocessing
 import os
 import signal
 import sys
@@ -57,16 +63,17 @@ class Throttle:
             self.bar.close()
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int) -> None:
     # Signals sent to the whole process group are the parent's to act on: it stops the workers
     # between chunks (see _stop).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 
 def _exit_with_parent(parent: int) -> None:
-    """End this worker once the process that started it is gone (killed, say): no orphan is left running."""
+    """End this worker once ``parent``, the process that started it, is gone (killed, say; perhaps
+    while this worker was still starting): no orphan is left running."""
     while os.getppid() == parent:
         time.sleep(PARENT_POLL_SECONDS)
     os._exit(1)
@@ -111,7 +118,8 @@ def ordered_map(func: Callable, jobs: Sequence, workers: int, chunk: int = 16,
             yield func(job)
         return
     chunks = iter([jobs[i:i + chunk] for i in range(0, len(jobs), chunk)])
-    pool = ProcessPoolExecutor(workers, initializer=_worker_init)
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_init, initargs=(os.getpid(),))
     try:
         pending = collections.deque(pool.submit(_run_chunk, func, c) for c in itertools.islice(chunks, 2 * workers))
         while pending:
