@@ -285,9 +285,10 @@ class MainWindow(QMainWindow):
         if self._quit_when_idle:
             return
         if self.train.running and not self.train.job.stopping:
-            what = ("The run stops at its next step and saves a resumable checkpoint (Train → Resume continues it)."
-                    if self.train.trainer is not None else
-                    "It is still preparing its dataset: that stops at once, and nothing has been trained yet.")
+            resumable = "stops at its next step and saves a resumable checkpoint (Train → Resume continues it)"
+            what = (f"Training goes on until you answer; then it {resumable}." if self.train.trainer is not None else
+                    "It is preparing its dataset. If it still is when you answer, that stops at once and nothing "
+                    f"is trained; if training has begun by then, it {resumable}.")
             offer, self.train.ask_to_load = self.train.ask_to_load, False  # no "load the new model?" over this
             try:
                 answer = QMessageBox.question(self, "Stop training and quit?",

@@ -33,6 +33,9 @@ def default_runs_dir() -> Path:
     return Path.home() / "Face Explorer runs"
 
 
+PREVIEW_HINT = "After each epoch: validation faces, their reconstructions below them, then prior samples"
+
+
 class StepAxis(pg.AxisItem):
     """An axis of whole steps: no 0.2-step ticks at the start of a run."""
 
@@ -73,6 +76,7 @@ class LossPlot(pg.PlotWidget):
         for curve in self.curves.values():
             curve.setData([], [])
         self.val.setData([], [])
+        self.enableAutoRange()  # the next run's axes fit its own losses, not the last run's
 
     def add_step(self, step: int, total: float, recon: float, kl: float) -> None:
         self.steps.append(step)
@@ -199,7 +203,7 @@ class TrainPanel(QWidget):
         self.progress = QProgressBar()
         self.eta = QLabel("")
         self.plot = LossPlot()
-        self.preview = QLabel("After each epoch: validation faces, their reconstructions below them, then prior samples")
+        self.preview = QLabel(PREVIEW_HINT)
         self.preview.setWordWrap(True)
         self.preview.setMinimumSize(300, 120)
         self.log_view = QPlainTextEdit()
@@ -467,11 +471,14 @@ class TrainPanel(QWidget):
         self._history_to_plot = []
         if not (resume and self._plotted_run == out_dir):  # Resume and extend carry on the curves shown
             self.plot.clear_data()
+            self.preview.clear()
+            self.preview.setText(PREVIEW_HINT)
             self._history_to_plot = history or []
         self._plotted_run = out_dir
         self.progress.setValue(0)
         self.last_result = None
         self.trainer = None
+        self.eta.setText("preparing the dataset…")
         self.config_running = config
         self._last_step = None
         if resume:
@@ -577,8 +584,9 @@ class TrainPanel(QWidget):
                              "(Resume continues from it)")
             self.eta.setText(f"stopped at {self._position()} · Resume continues from there")
             return
-        self.eta.setText(f"finished {result.epochs_done} epochs")
-        self._append_log(f"finished {result.epochs_done} epochs; best model: {result.best_path}")
+        epochs = f"{result.epochs_done} epoch{'s' if result.epochs_done != 1 else ''}"
+        self.eta.setText(f"finished {epochs}")
+        self._append_log(f"finished {epochs}; best model: {result.best_path}")
         if result.best_path and self.ask_to_load:
             answer = QMessageBox.question(self, "Training finished", "Load the new model into the explorer?")
             if answer == QMessageBox.StandardButton.Yes:

@@ -92,6 +92,7 @@ def test_quit_while_training_asks_stops_at_the_next_step_and_never_blocks(window
     window.close()
     assert time.perf_counter() - t0 < 0.1  # close() returns at once: the GUI thread never waits on the run
     assert questions and questions[0][0] == "Stop training and quit?"
+    assert "Training goes on until you answer; then it stops at its next step" in questions[0][1]
     # the run finishes its step and writes last.pt in its own thread; meanwhile the GUI keeps ticking
     # (bounds measured on the shared, loaded 2-core test machine at nice 15: about 1.4 s and 0.14 s)
     longest = gui_gaps(qtbot, lambda: not window.isVisible(), timeout=3000)
@@ -143,6 +144,7 @@ def test_quit_interrupts_dataset_preparation(window, qtbot, tmp_path, questions)
     window.close()
     longest = gui_gaps(qtbot, lambda: not window.isVisible(), timeout=3000)
     assert time.perf_counter() - t0 < 3.0 and longest < 0.2  # (measured here: 0.6 s and 0.15 s)
+    assert "If it still is when you answer, that stops at once and nothing is trained" in questions[0][1]
     assert not any(p.name.endswith(".tmp") for p in cache_root().iterdir())
     assert not (tmp_path / "run" / "last.pt").exists()
 
@@ -226,6 +228,16 @@ def test_resume_continues_at_the_right_epoch_and_extend_adds_epochs(window, qtbo
     steps_per_epoch = len(first_steps)
     assert later.plot.val_x == [steps_per_epoch, 2 * steps_per_epoch, 3 * steps_per_epoch]
     assert later.plot.steps[:2] == [steps_per_epoch, 2 * steps_per_epoch] and len(later.plot.steps) == 2 + steps_per_epoch
+
+
+def test_a_new_run_starts_with_a_clean_status_preview_and_plot(window, qtbot, small_folder, tmp_path):
+    panel = start_training(window, small_folder, tmp_path / "first", 1, qtbot)
+    qtbot.waitUntil(lambda: not panel.job.busy, timeout=120000)
+    assert panel.eta.text() == "finished 1 epoch" and not panel.preview.pixmap().isNull()
+    start_training(window, small_folder, tmp_path / "second", 1, qtbot)
+    assert panel.eta.text() == "preparing the dataset…" and panel.preview.pixmap().isNull()
+    assert panel.plot.steps == [] and all(panel.plot.getPlotItem().getViewBox().autoRangeEnabled())
+    qtbot.waitUntil(lambda: not panel.job.busy, timeout=120000)
 
 
 def test_start_on_a_used_run_folder_asks_first(window, qtbot, small_folder, tmp_path, monkeypatch):

@@ -42,6 +42,13 @@ def test_results_come_back_in_order_from_several_workers():
     assert list(ordered_map(abs, list(range(-50, 0)), workers=2, chunk=4)) == list(range(50, 0, -1))
 
 
+def test_the_preparation_jobs_modules_import_no_torch():
+    # spawned workers import the module of their job: torch would add seconds to every start and to Stop
+    code = "import sys, vae.data, vae.synth; print(sorted(m for m in ('torch', 'PySide6') if m in sys.modules))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.stdout == "[]\n", proc.stderr
+
+
 HELD = threading.Lock()
 
 

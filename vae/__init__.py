@@ -1,9 +1,17 @@
 """Face Explorer's core: a convolutional VAE for cartoon faces, its data, training and latent tools.
 
-Plain PyTorch; nothing here imports Qt.
+Plain PyTorch; nothing here imports Qt. Importing the package itself imports no submodule: the
+dataset-preparation workers load only what they use (torch alone takes seconds to import).
 """
 
-from .checkpoint import CheckpointError, load_model
-from .model import ConvVAE, VAEConfig
+import importlib
 
-__all__ = ["CheckpointError", "ConvVAE", "VAEConfig", "load_model"]
+_EXPORTS = {"CheckpointError": "checkpoint", "load_model": "checkpoint", "ConvVAE": "model", "VAEConfig": "model"}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -27,7 +27,7 @@ from .atomic import WriteError, atomic_write, ensure_space, make_folder, write_e
 from .cartoonset import ATTRIBUTE_NAMES
 from .lockfile import LockFile
 from .parallel import Cancelled, Throttle, ordered_map
-from .data import CROP_PADDING, PREPROCESS_VERSION, DataError, FaceFile, ImageLoadError, is_validation, load_image_uint8, read_labels, scan_folder
+from .data import CROP_PADDING, PREPROCESS_VERSION, DataError, FaceFile, is_validation, load_face, scan_folder
 
 BUILTIN = "builtin"
 BUILTIN_COUNT = 20_000
@@ -115,15 +115,6 @@ def _fingerprint(root: Path, files: list[FaceFile], image_size: int) -> str:
             except OSError:  # vanished since the folder was read: the build reports it as unreadable
                 digest.update(f"{path.relative_to(root)}|gone|".encode())
     return digest.hexdigest()
-
-
-def _preprocess(job: tuple[FaceFile, int]):
-    face, image_size = job
-    labels, csv_error = read_labels(face)
-    try:
-        return load_image_uint8(face.image, image_size), labels, None, csv_error
-    except ImageLoadError as exc:
-        return None, labels, str(exc), csv_error
 
 
 def _summary(names: list[str], what: str) -> str:
@@ -284,7 +275,7 @@ def _build(entry: Path, root: Path, files: list[FaceFile], image_size: int, work
     kept, skipped, csv_errors = [], [list(entry) for entry in unusable], []
     jobs = [(face, image_size) for face in files]
     workers = workers or os.cpu_count() or 1
-    results = ordered_map(_preprocess, jobs, workers if n > 16 else 1, chunk=16, should_stop=should_stop)
+    results = ordered_map(load_face, jobs, workers if n > 16 else 1, chunk=16, should_stop=should_stop)
     report = Throttle(progress_cb, n, f"preparing faces at {image_size}px", bar=progress)
     digest = hashlib.sha1()
     try:

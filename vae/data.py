@@ -16,12 +16,15 @@ import warnings
 from functools import reduce
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, ImageChops, ImageFilter, ImageOps
 
 from .cartoonset import CsvFormatError, labels_vector, parse_csv
+
+if TYPE_CHECKING:
+    import torch
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 MIN_IMAGE_SIDE = 8
@@ -213,6 +216,8 @@ def load_image(path: str | os.PathLike, image_size: int = 64) -> torch.Tensor:
 
     Raises :class:`ImageLoadError` (naming the file) for anything that is not a usable image.
     """
+    import torch  # here: the dataset-preparation workers import this module and never need torch
+
     array = load_image_uint8(path, image_size)
     return torch.from_numpy(array.copy()).permute(2, 0, 1).float().div_(255.0)
 
@@ -321,6 +326,16 @@ def read_labels(face: FaceFile) -> tuple[list[int], str | None]:
         return labels_vector(parse_csv(text, face.csv)), None
     except CsvFormatError as exc:
         return labels_vector(None), str(exc)
+
+
+def load_face(job: tuple[FaceFile, int]) -> tuple[np.ndarray | None, list[int], str | None, str | None]:
+    """One face for the cache: its (H, W, 3) uint8 image (None if unusable), labels, image error, CSV error."""
+    face, image_size = job
+    labels, csv_error = read_labels(face)
+    try:
+        return load_image_uint8(face.image, image_size), labels, None, csv_error
+    except ImageLoadError as exc:
+        return None, labels, str(exc), csv_error
 
 
 def is_validation(name: str, fraction: float = 0.05) -> bool:
