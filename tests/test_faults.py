@@ -293,7 +293,7 @@ def _load_in_child(path: Path, env: dict | None = None) -> tuple[str, float, flo
     The peak is the process's resident high-water mark, reset after the imports (``/proc/self/clear_refs``), less
     what the process held then: what importing torch takes differs between machines, the load's own memory does not.
     """
-    code = ("import sys, time; from vae.data import load_image, ImageLoadError\n"
+    code = ("import sys, time, torch; from vae.data import load_image, ImageLoadError\n"  # torch: load_image's own import
             "def kb(key):\n"
             "    return next(int(line.split()[1]) for line in open('/proc/self/status') if line.startswith(key + ':'))\n"
             "open('/proc/self/clear_refs', 'w').write('5')\n"
