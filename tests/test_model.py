@@ -85,3 +85,12 @@ def test_warmup_ramps_beta():
     assert warmup_beta(1.5, 1, 2) == pytest.approx(0.75)
     assert warmup_beta(1.5, 5, 2) == 1.5
     assert warmup_beta(1.5, 0, 0) == 1.5
+
+
+def test_the_package_exports_resolve_on_first_use():
+    import vae
+    from vae.checkpoint import load_model
+
+    assert vae.ConvVAE is ConvVAE and vae.load_model is load_model and "VAEConfig" in dir(vae)
+    with pytest.raises(AttributeError):
+        vae.no_such_name

@@ -4,7 +4,7 @@ Plain PyTorch; nothing here imports Qt. Importing the package itself imports no 
 dataset-preparation workers load only what they use (torch alone takes seconds to import).
 """
 
-import importlib
+from importlib import import_module as _import_module
 
 _EXPORTS = {"CheckpointError": "checkpoint", "load_model": "checkpoint", "ConvVAE": "model", "VAEConfig": "model"}
 
@@ -13,5 +13,9 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name: str):
     if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        return getattr(_import_module(f".{_EXPORTS[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
