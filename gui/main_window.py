@@ -24,6 +24,7 @@ from .explore_panel import ExplorePanel
 from .map_panel import MapPanel
 from .morph_panel import MorphPanel
 from .train_panel import TrainPanel
+from .workers import collect_garbage_in_gui_thread
 
 APP_NAME = app_info.APP_NAME
 PANELS = ("explore", "train", "morph", "arithmetic", "map")
@@ -56,6 +57,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, session: ExplorerSession, settings: QSettings | None = None):
         super().__init__()
+        self._garbage_collector = collect_garbage_in_gui_thread()
         self.settings = settings or QSettings("FaceExplorer", "FaceExplorer")
         dialogs.use_settings(self.settings)
         self.session = session

@@ -167,6 +167,19 @@ class Job(QObject):
             self.errored.emit(value)
 
 
+def collect_garbage_in_gui_thread():
+    """Turn automatic garbage collection off and collect on a GUI-thread timer instead (pyqtgraph's
+    ``GarbageCollector``); keep the returned object alive.
+
+    A collection that starts in a worker thread destroys the GUI thread's unreachable Qt objects
+    there, and PySide can deadlock doing so: the object's destructor holds Qt's connection lock while
+    it waits for the GIL, and the GUI thread holds the GIL while it waits for that lock.
+    """
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    return GarbageCollector(interval=1.0)
+
+
 def describe_error(exc: BaseException) -> str:
     """One line for the user: the exception's message, or its class name when it has none."""
     return str(exc) or exc.__class__.__name__

@@ -1,3 +1,4 @@
+import gc
 import os
 import threading
 from pathlib import Path
@@ -15,6 +16,16 @@ def private_cache(tmp_path, monkeypatch):
     """Every test gets its own dataset cache folder and app log (never the user's)."""
     monkeypatch.setenv("FACE_EXPLORER_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("FACE_EXPLORER_LOG", str(tmp_path / "face-explorer.log"))
+
+
+@pytest.fixture(autouse=True)
+def garbage_collected_in_the_main_thread():
+    """Each test's garbage is collected here, in the GUI thread. The app's windows turn automatic
+    collection off (gui.workers.collect_garbage_in_gui_thread), and a collection in a worker thread
+    could destroy Qt objects from an earlier test there."""
+    yield
+    gc.collect()
+    gc.enable()
 
 
 @pytest.fixture(autouse=True)

@@ -382,3 +382,30 @@ def test_the_loss_plot_legend_matches_its_points_before_any_data(qtbot):
     for low, high in ((0.5, 2.5), (0, 1000)):  # two steps, a long run: whole steps only
         ticks = [v for _, values in axis.tickValues(low, high, 400) for v in values]
         assert ticks and all(float(v).is_integer() for v in ticks)
+
+
+def test_garbage_is_collected_in_the_gui_thread_only(window, qtbot):
+    import gc
+    import threading
+
+    collecting = []
+
+    def record(phase, info):
+        if phase == "start":
+            collecting.append(threading.current_thread() is threading.main_thread())
+
+    gc.callbacks.append(record)
+    try:
+        def make_cycles():  # far more than one generation's threshold of cyclic garbage
+            for _ in range(50_000):
+                cycle = []
+                cycle.append(cycle)
+
+        worker = threading.Thread(target=make_cycles)
+        worker.start()
+        worker.join()
+        assert collecting == []  # nothing collected in the worker thread
+        qtbot.waitUntil(lambda: bool(collecting), timeout=5000)  # the window's timer collects it
+        assert all(collecting)
+    finally:
+        gc.callbacks.remove(record)
