@@ -175,6 +175,7 @@ def _train(argv: list[str] | None) -> int:
     except ValueError as exc:
         err(str(exc))
         return EXIT_BAD_INPUT
+
     def announce(signum):
         what = "terminated" if signum == signal.SIGTERM else "interrupted"
         tqdm.write(f"{what}: finishing this step and saving a checkpoint (Ctrl-C again to abort)", file=sys.stderr)

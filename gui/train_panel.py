@@ -471,8 +471,7 @@ class TrainPanel(QWidget):
         self._history_to_plot = []
         if not (resume and self._plotted_run == out_dir):  # Resume and extend carry on the curves shown
             self.plot.clear_data()
-            self.preview.clear()
-            self.preview.setText(PREVIEW_HINT)
+            self.preview.setText(PREVIEW_HINT)  # replaces the last run's picture
             self._history_to_plot = history or []
         self._plotted_run = out_dir
         self.progress.setValue(0)

@@ -30,19 +30,19 @@ class StopThenAbort:
 
     def __init__(self, stop: Callable[[], None], announce: Callable[[int], None]):
         self.stop, self.announce = stop, announce
-        self.received: list[int] = []
+        self.first: int | None = None  # the first signal received
 
     def __call__(self, signum, frame) -> None:
-        if self.received:
+        if self.first is not None:
             raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
-        self.received.append(signum)
+        self.first = signum
         self.announce(signum)
         self.stop()
 
     @property
     def terminated(self) -> bool:
         """Whether the first signal was SIGTERM."""
-        return self.received[:1] == [signal.SIGTERM]
+        return self.first == signal.SIGTERM
 
 
 @contextlib.contextmanager
