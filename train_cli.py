@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ramp beta from 0 over this many epochs, against posterior collapse (default 1)")
     p.add_argument("--free-bits", type=float_range(0.0, 100.0), default=0.0,
                    help="minimum KL per latent dimension in nats before it is penalised (default 0: off)")
+    p.add_argument("--weight-decay", type=float_range(0.0, 10.0), default=0.0,
+                   help="AdamW's decoupled weight decay, against memorising the training faces (default 0: plain Adam)")
     p.add_argument("--holdout", type=int_range(0, 100_000_000), default=0,
                    help="validate on the N images whose file names hash lowest (vae.data.holdout_split) and never train "
                         "on them; every script holds out the same faces (default 0: a 5%% hash split)")
@@ -124,7 +126,8 @@ def _train(argv: list[str] | None) -> int:
                           residual_blocks=args.residual_blocks, full_res_channels=args.full_res_channels,
                           decoder_width=args.decoder_width)
         config = TrainConfig(model=model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, beta=args.beta,
-                             warmup_epochs=args.warmup_epochs, free_bits=args.free_bits, cosine=not args.no_cosine,
+                             warmup_epochs=args.warmup_epochs, free_bits=args.free_bits, weight_decay=args.weight_decay,
+                             cosine=not args.no_cosine,
                              seed=args.seed, device=args.device, precision=args.precision, holdout=args.holdout,
                              flip=args.flip, init_from=args.init_from)
         if rank == 0:

@@ -21,10 +21,10 @@ from vae.session import ExplorerSession
 from . import app_info, dialogs
 from .arithmetic_panel import ArithmeticPanel
 from .explore_panel import ExplorePanel
+from .garbage import GuiThreadGarbageCollector
 from .map_panel import MapPanel
 from .morph_panel import MorphPanel
 from .train_panel import TrainPanel
-from .workers import collect_garbage_in_gui_thread
 
 APP_NAME = app_info.APP_NAME
 PANELS = ("explore", "train", "morph", "arithmetic", "map")
@@ -57,7 +57,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, session: ExplorerSession, settings: QSettings | None = None):
         super().__init__()
-        self._garbage_collector = collect_garbage_in_gui_thread()
+        self._garbage_collector = GuiThreadGarbageCollector(self)
         self.settings = settings or QSettings("FaceExplorer", "FaceExplorer")
         dialogs.use_settings(self.settings)
         self.session = session

@@ -98,6 +98,7 @@ class Job(QObject):
     cancelled = Signal()
     errored = Signal(object)
     running_changed = Signal(bool)
+    _running: set["Job"] = set()  # every job whose thread has not ended, in any window (GUI thread only)
 
     def __init__(self, name: str = "job", parent: QObject | None = None):
         super().__init__(parent)
@@ -110,6 +111,11 @@ class Job(QObject):
     @property
     def busy(self) -> bool:
         return self._thread is not None
+
+    @classmethod
+    def any_running(cls) -> bool:
+        """Whether any job's thread is still running."""
+        return bool(cls._running)
 
     @property
     def stopping(self) -> bool:
@@ -131,6 +137,7 @@ class Job(QObject):
         self._thread.started.connect(self._worker.run)
         self._thread.finished.connect(self._ended)
         self._thread.start()
+        Job._running.add(self)
         self.running_changed.emit(True)
         self.started.emit()
         return True
@@ -155,6 +162,7 @@ class Job(QObject):
     def _ended(self) -> None:
         thread, worker = self._thread, self._worker
         self._thread = self._worker = None
+        Job._running.discard(self)
         thread.deleteLater()
         worker.deleteLater()
         self.running_changed.emit(False)
@@ -165,19 +173,6 @@ class Job(QObject):
             self.cancelled.emit()
         else:
             self.errored.emit(value)
-
-
-def collect_garbage_in_gui_thread():
-    """Turn automatic garbage collection off and collect on a GUI-thread timer instead (pyqtgraph's
-    ``GarbageCollector``); keep the returned object alive.
-
-    A collection that starts in a worker thread destroys the GUI thread's unreachable Qt objects
-    there, and PySide can deadlock doing so: the object's destructor holds Qt's connection lock while
-    it waits for the GIL, and the GUI thread holds the GIL while it waits for that lock.
-    """
-    from pyqtgraph.util.garbage_collector import GarbageCollector
-
-    return GarbageCollector(interval=1.0)
 
 
 def describe_error(exc: BaseException) -> str:

@@ -21,7 +21,7 @@ def private_cache(tmp_path, monkeypatch):
 @pytest.fixture(autouse=True)
 def garbage_collected_in_the_main_thread():
     """Each test's garbage is collected here, in the GUI thread. The app's windows turn automatic
-    collection off (gui.workers.collect_garbage_in_gui_thread), and a collection in a worker thread
+    collection off (gui.garbage.GuiThreadGarbageCollector), and a collection in a worker thread
     could destroy Qt objects from an earlier test there."""
     yield
     gc.collect()

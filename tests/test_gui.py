@@ -409,3 +409,35 @@ def test_garbage_is_collected_in_the_gui_thread_only(window, qtbot):
         assert all(collecting)
     finally:
         gc.callbacks.remove(record)
+
+
+def test_a_full_collection_waits_until_no_job_runs(window, qtbot):
+    import gc
+    import threading
+
+    from gui.workers import Job
+
+    generations = []
+
+    def record(phase, info):
+        if phase == "start":
+            generations.append(info["generation"])
+
+    release = threading.Event()
+    job = Job("waits", window)
+    job.start(lambda control: release.wait(60))
+    gc.callbacks.append(record)
+    try:
+        for _ in range(gc.get_threshold()[2] + 1):  # each collection of generation 1 counts towards a full one
+            gc.collect(1)
+        generations.clear()
+        window._garbage_collector.collect_due()
+        assert 2 not in generations  # deferred while the job runs
+        release.set()
+        qtbot.waitUntil(lambda: not job.busy, timeout=10000)
+        assert not Job.any_running()
+        window._garbage_collector.collect_due()
+        assert generations[-1] == 2
+    finally:
+        release.set()
+        gc.callbacks.remove(record)

@@ -87,6 +87,21 @@ def test_flip_training_is_reproducible_changes_the_weights_and_is_a_resume_setti
         Trainer(small_config(epochs=2), faces, tmp_path / "a").run(resume=True)
 
 
+def test_weight_decay_shrinks_the_weights_and_is_a_resume_setting(faces, tmp_path):
+    plain = Trainer(small_config(), faces, tmp_path / "a").run()
+    decayed = Trainer(small_config(weight_decay=10.0), faces, tmp_path / "b").run()
+    norms = [sum(float(w.norm()) ** 2 for k, w in checkpoint.load(r.last_path).model.state_dict().items()
+                 if k.endswith("weight")) for r in (plain, decayed)]
+    assert norms[1] < 0.9 * norms[0]
+    with pytest.raises(ValueError, match="weight_decay"):
+        Trainer(small_config(epochs=3), faces, tmp_path / "b").run(resume=True)
+    forced = Trainer(small_config(epochs=3, weight_decay=0.5), faces, tmp_path / "a")
+    assert forced.run(resume=True, force=True).status == "finished"
+    assert all(g["weight_decay"] == 0.5 for g in forced.optimizer.param_groups)
+    with pytest.raises(ValueError, match="invalid weight_decay"):
+        small_config(weight_decay=-1.0)
+
+
 def test_same_seed_same_weights_on_cpu(faces, tmp_path):
     a = Trainer(small_config(epochs=1), faces, tmp_path / "a").run()
     b = Trainer(small_config(epochs=1), faces, tmp_path / "b").run()

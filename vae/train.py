@@ -50,6 +50,7 @@ class TrainConfig:
     beta: float = 1.0
     warmup_epochs: float = 1.0
     free_bits: float = 0.0
+    weight_decay: float = 0.0  # >0: AdamW's decoupled weight decay, a regulariser against memorising the training faces
     cosine: bool = True
     grad_clip: float = 1000.0
     seed: int = 0
@@ -65,7 +66,7 @@ class TrainConfig:
         checks = {
             "epochs": self.epochs >= 1, "batch_size": self.batch_size >= 1, "lr": self.lr > 0,
             "beta": self.beta >= 0, "warmup_epochs": self.warmup_epochs >= 0,
-            "free_bits": self.free_bits >= 0, "holdout": self.holdout >= 0, "grad_clip": self.grad_clip >= 0, "precision": self.precision in PRECISIONS,
+            "free_bits": self.free_bits >= 0, "weight_decay": self.weight_decay >= 0, "holdout": self.holdout >= 0, "grad_clip": self.grad_clip >= 0, "precision": self.precision in PRECISIONS,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -171,7 +172,7 @@ class RunFolderError(ValueError):
 
 
 TRAINING_SETTINGS = ("batch_size", "lr", "beta", "warmup_epochs", "free_bits", "cosine", "grad_clip", "seed", "precision",
-                     "holdout", "flip")
+                     "holdout", "flip", "weight_decay")
 RUN_FILES = ("last.pt", "best.pt", "config.json", "metrics.csv")
 LOCK_NAME = "run.lock"
 
@@ -256,7 +257,7 @@ class Trainer:
             torch.cuda.set_device(self.device)
         torch.manual_seed(cfg.seed)
         self.model = ConvVAE(cfg.model).to(self.device, memory_format=torch.channels_last)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.history: list[dict] = []
         self.start_epoch, self.start_step = 0, 0
         self.partial_sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "n": 0}
@@ -334,6 +335,10 @@ class Trainer:
         self.model.to(self.device)
         if "optimizer" in state:
             self.optimizer.load_state_dict(state["optimizer"])
+            for group in self.optimizer.param_groups:  # a forced resume decays as asked, not as saved (runs before AdamW used Adam)
+                group["weight_decay"] = self.config.weight_decay
+                if "decoupled_weight_decay" in group:
+                    group["decoupled_weight_decay"] = True
         self.history = ckpt.history
         self.start_epoch = int(state.get("epoch", len(self.history)))
         self.start_step = int(state.get("step", 0))
