@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int_range(1, 65_536), default=RECIPE.batch_size,
                    help=f"images per step and process (default {RECIPE.batch_size})")
     p.add_argument("--lr", type=float_range(0.0, 10.0, low_inclusive=False), default=RECIPE.lr,
-                   help=f"Adam learning rate (default {RECIPE.lr:g})")
+                   help=f"learning rate (default {RECIPE.lr:g})")
     p.add_argument("--beta", type=float_range(0.0, 1e4), default=RECIPE.beta,
                    help="weight of the KL term; the loss is per-image summed squared error + beta·KL "
                         f"(default {RECIPE.beta:g}, the default model's: sharp faces)")

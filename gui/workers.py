@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from vae.cache import Cancelled  # dataset preparation raises it when its should_stop() turns true
@@ -98,7 +99,9 @@ class Job(QObject):
     cancelled = Signal()
     errored = Signal(object)
     running_changed = Signal(bool)
-    _running: set["Job"] = set()  # every job whose thread has not ended, in any window (GUI thread only)
+    # Every job thread not yet ended, in any window, with its worker (GUI thread only). Holding them
+    # here keeps both alive until the thread ends, even when the Job itself is deleted before that.
+    _running: dict[QThread, "_Worker"] = {}
 
     def __init__(self, name: str = "job", parent: QObject | None = None):
         super().__init__(parent)
@@ -114,7 +117,9 @@ class Job(QObject):
 
     @classmethod
     def any_running(cls) -> bool:
-        """Whether any job's thread is still running."""
+        """Whether any job's thread is still running (in any window, deleted jobs' threads included)."""
+        for thread in [t for t in cls._running if not shiboken6.isValid(t) or not t.isRunning()]:
+            del cls._running[thread]
         return bool(cls._running)
 
     @property
@@ -137,7 +142,7 @@ class Job(QObject):
         self._thread.started.connect(self._worker.run)
         self._thread.finished.connect(self._ended)
         self._thread.start()
-        Job._running.add(self)
+        Job._running[self._thread] = self._worker
         self.running_changed.emit(True)
         self.started.emit()
         return True
@@ -162,7 +167,7 @@ class Job(QObject):
     def _ended(self) -> None:
         thread, worker = self._thread, self._worker
         self._thread = self._worker = None
-        Job._running.discard(self)
+        Job._running.pop(thread, None)
         thread.deleteLater()
         worker.deleteLater()
         self.running_changed.emit(False)

@@ -411,10 +411,11 @@ def test_garbage_is_collected_in_the_gui_thread_only(window, qtbot):
         gc.callbacks.remove(record)
 
 
-def test_a_full_collection_waits_until_no_job_runs(window, qtbot):
+def test_a_full_collection_waits_while_a_job_runs(window, qtbot):
     import gc
     import threading
 
+    from gui import garbage
     from gui.workers import Job
 
     generations = []
@@ -423,6 +424,7 @@ def test_a_full_collection_waits_until_no_job_runs(window, qtbot):
         if phase == "start":
             generations.append(info["generation"])
 
+    collector = window._garbage_collector
     release = threading.Event()
     job = Job("waits", window)
     job.start(lambda control: release.wait(60))
@@ -430,14 +432,44 @@ def test_a_full_collection_waits_until_no_job_runs(window, qtbot):
     try:
         for _ in range(gc.get_threshold()[2] + 1):  # each collection of generation 1 counts towards a full one
             gc.collect(1)
+        assert gc.get_count()[2] > collector.thresholds[2]
+        collector.last_full_collection -= garbage.FULL_COLLECTION_GAP_S + 1  # a minute since the last one
         generations.clear()
-        window._garbage_collector.collect_due()
-        assert 2 not in generations  # deferred while the job runs
+        collector.collect_due()
+        assert 2 not in generations  # held while the job runs
+        collector.last_full_collection -= garbage.FULL_COLLECTION_GAP_WHILE_A_JOB_RUNS_S  # five minutes, job or not
+        collector.collect_due()
+        assert generations[-1] == 2
+        for _ in range(gc.get_threshold()[2] + 1):
+            gc.collect(1)
         release.set()
         qtbot.waitUntil(lambda: not job.busy, timeout=10000)
         assert not Job.any_running()
-        window._garbage_collector.collect_due()
+        generations.clear()
+        collector.collect_due()
+        assert 2 not in generations  # at most one a minute
+        collector.last_full_collection -= garbage.FULL_COLLECTION_GAP_S
+        collector.collect_due()
         assert generations[-1] == 2
     finally:
         release.set()
         gc.callbacks.remove(record)
+
+
+def test_a_job_deleted_while_its_thread_runs_does_not_count_as_running_after_it_ends(qtbot):
+    import threading
+
+    import shiboken6
+    from PySide6.QtCore import QObject
+
+    from gui.workers import Job
+
+    owner = QObject()
+    release = threading.Event()
+    job = Job("orphaned", owner)
+    job.start(lambda control: release.wait(60))
+    assert Job.any_running()
+    shiboken6.delete(owner)  # e.g. a panel row removed while its encoder runs
+    del job
+    release.set()
+    qtbot.waitUntil(lambda: not Job.any_running(), timeout=10000)

@@ -100,6 +100,8 @@ def test_weight_decay_shrinks_the_weights_and_is_a_resume_setting(faces, tmp_pat
     assert all(g["weight_decay"] == 0.5 for g in forced.optimizer.param_groups)
     with pytest.raises(ValueError, match="invalid weight_decay"):
         small_config(weight_decay=-1.0)
+    with pytest.raises(ValueError, match="invalid weight_decay: 10 with lr 0.1"):
+        small_config(weight_decay=10.0, lr=0.1)
 
 
 def test_same_seed_same_weights_on_cpu(faces, tmp_path):

@@ -1,6 +1,6 @@
 """The training engine shared by ``train_cli.py`` and the app's training panel.
 
-A :class:`Trainer` runs Adam over a :class:`~vae.cache.FaceCache`, reports events through
+A :class:`Trainer` runs Adam (AdamW with ``weight_decay``) over a :class:`~vae.cache.FaceCache`, reports events through
 callbacks, writes ``last.pt``/``best.pt`` atomically every epoch and can be paused, resumed
 and stopped from another thread. Launched under ``torchrun`` it trains with
 DistributedDataParallel; only rank 0 writes.
@@ -71,6 +71,9 @@ class TrainConfig:
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             raise ValueError(f"invalid {bad[0]}: {getattr(self, bad[0])!r}")
+        if self.lr * self.weight_decay >= 1:
+            raise ValueError(f"invalid weight_decay: {self.weight_decay:g} with lr {self.lr:g} (their product must be "
+                             "below 1: each step multiplies the weights by 1 − lr·weight_decay)")
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
