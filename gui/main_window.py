@@ -25,6 +25,7 @@ from .garbage import GuiThreadGarbageCollector
 from .map_panel import MapPanel
 from .morph_panel import MorphPanel
 from .train_panel import TrainPanel
+from .workers import Job
 
 APP_NAME = app_info.APP_NAME
 PANELS = ("explore", "train", "morph", "arithmetic", "map")
@@ -272,8 +273,9 @@ class MainWindow(QMainWindow):
             self.show_panel("explore")
 
     # ------------------------------------------------------------ quitting
-    def _jobs(self):
-        return [self.train.job, self.map_panel.job, self.arithmetic.job, self.morph.job, self.explore.encoder]
+    def _jobs(self) -> list[Job]:
+        """Every background job of the window, the face pickers' encoders included."""
+        return self.findChildren(Job)
 
     def closeEvent(self, event):
         """Never blocks: a running training is stopped at its next step (after asking), other jobs are

@@ -149,6 +149,29 @@ def test_quit_interrupts_dataset_preparation(window, qtbot, tmp_path, questions)
     assert not (tmp_path / "run" / "last.pt").exists()
 
 
+def test_quitting_waits_for_a_face_pickers_encoder_too(window, qtbot):
+    import threading
+
+    from vae.cache import Cancelled
+
+    release = threading.Event()
+
+    def encode(control):  # an image still being encoded when the window is closed
+        release.wait(60)
+        assert control.should_stop()  # closing cancelled it
+        raise Cancelled
+
+    picker = window.morph.slot_a
+    assert picker.encoder.start(encode)
+    try:
+        window.close()
+        assert window.isVisible()  # the window closes once the encoder's thread has ended, never under it
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10000)
+    assert not picker.encoder.busy
+
+
 # ---------------------------------------------------------------- 2. long work: quick default, progress, Cancel
 def test_map_default_source_is_quick_and_encoding_shows_progress_and_cancels(window, qtbot):
     from gui.map_panel import QUICK_COUNT
