@@ -28,7 +28,7 @@ FULL_COLLECTION_GAP_WHILE_A_JOB_RUNS_S = 300.0
 
 
 class GuiThreadGarbageCollector(QObject):
-    """Collects on a GUI-thread timer, generation by generation, as the automatic collector would."""
+    """Collects on a GUI-thread timer, generation by generation, by the automatic collector's thresholds."""
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)

@@ -1,7 +1,7 @@
 """The training engine shared by ``train_cli.py`` and the app's training panel.
 
-A :class:`Trainer` runs Adam (AdamW with ``weight_decay``) over a :class:`~vae.cache.FaceCache`, reports events through
-callbacks, writes ``last.pt``/``best.pt`` atomically every epoch and can be paused, resumed
+A :class:`Trainer` runs Adam (AdamW with ``weight_decay``) over a :class:`~vae.cache.FaceCache`,
+reports events through callbacks, writes ``last.pt``/``best.pt`` atomically every epoch and can be paused, resumed
 and stopped from another thread. Launched under ``torchrun`` it trains with
 DistributedDataParallel; only rank 0 writes.
 """
