@@ -384,76 +384,78 @@ def test_the_loss_plot_legend_matches_its_points_before_any_data(qtbot):
         assert ticks and all(float(v).is_integer() for v in ticks)
 
 
-def test_garbage_is_collected_in_the_gui_thread_only(window, qtbot):
+@pytest.fixture
+def collections():
+    """(generation, whether in the main thread) of each garbage collection that starts during the test."""
     import gc
     import threading
 
-    collecting = []
+    started = []
 
     def record(phase, info):
         if phase == "start":
-            collecting.append(threading.current_thread() is threading.main_thread())
+            started.append((info["generation"], threading.current_thread() is threading.main_thread()))
 
     gc.callbacks.append(record)
-    try:
-        def make_cycles():  # far more than one generation's threshold of cyclic garbage
-            for _ in range(50_000):
-                cycle = []
-                cycle.append(cycle)
-
-        worker = threading.Thread(target=make_cycles)
-        worker.start()
-        worker.join()
-        assert collecting == []  # nothing collected in the worker thread
-        qtbot.waitUntil(lambda: bool(collecting), timeout=5000)  # the window's timer collects it
-        assert all(collecting)
-    finally:
-        gc.callbacks.remove(record)
+    yield started
+    gc.callbacks.remove(record)
 
 
-def test_a_full_collection_waits_while_a_job_runs(window, qtbot):
+def test_garbage_is_collected_in_the_gui_thread_only(window, qtbot, collections):
+    import threading
+
+    def make_cycles():  # far more than one generation's threshold of cyclic garbage
+        for _ in range(50_000):
+            cycle = []
+            cycle.append(cycle)
+
+    worker = threading.Thread(target=make_cycles)
+    collections.clear()  # from here on
+    worker.start()
+    worker.join()
+    assert collections == []  # nothing collected in the worker thread
+    qtbot.waitUntil(lambda: bool(collections), timeout=5000)  # the window's timer collects it
+    assert all(in_main for _, in_main in collections)
+
+
+def test_a_full_collection_waits_while_a_job_runs(window, qtbot, collections):
     import gc
     import threading
 
     from gui import garbage
     from gui.workers import Job
 
-    generations = []
-
-    def record(phase, info):
-        if phase == "start":
-            generations.append(info["generation"])
+    def generations():
+        return [generation for generation, _ in collections]
 
     collector = window._garbage_collector
     release = threading.Event()
     job = Job("waits", window)
     job.start(lambda control: release.wait(60))
-    gc.callbacks.append(record)
     try:
         for _ in range(gc.get_threshold()[2] + 1):  # each collection of generation 1 counts towards a full one
             gc.collect(1)
         assert gc.get_count()[2] > collector.thresholds[2]
         collector.last_full_collection -= garbage.FULL_COLLECTION_GAP_S + 1  # a minute since the last one
-        generations.clear()
+        collections.clear()
         collector.collect_due()
-        assert 2 not in generations  # held while the job runs
+        assert 2 not in generations()  # held while the job runs
         collector.last_full_collection -= garbage.FULL_COLLECTION_GAP_WHILE_A_JOB_RUNS_S  # five minutes, job or not
         collector.collect_due()
-        assert generations[-1] == 2
+        assert generations()[-1] == 2
         for _ in range(gc.get_threshold()[2] + 1):
             gc.collect(1)
         release.set()
         qtbot.waitUntil(lambda: not job.busy, timeout=10000)
         assert not Job.any_running()
-        generations.clear()
+        collections.clear()
         collector.collect_due()
-        assert 2 not in generations  # at most one a minute
+        assert 2 not in generations()  # at most one a minute
         collector.last_full_collection -= garbage.FULL_COLLECTION_GAP_S
         collector.collect_due()
-        assert generations[-1] == 2
+        assert generations()[-1] == 2
     finally:
         release.set()
-        gc.callbacks.remove(record)
 
 
 def test_a_job_deleted_while_its_thread_runs_does_not_count_as_running_after_it_ends(qtbot):
