@@ -19,7 +19,7 @@ import sys
 
 from vae.cli_args import SEED_MAX, float_range, int_range
 from vae.interrupts import StopThenAbort, Terminated, own_signal_handlers, raise_terminated
-from vae.model import CONFIG_LIMITS
+from vae.model import CONFIG_LIMITS, UPSAMPLING
 from vae.train import DEFAULT_MODEL_RECIPE as RECIPE
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                         f"thin outlines (default {model.full_res_channels}; 0: none)")
     p.add_argument("--decoder-width", type=int_range(*CONFIG_LIMITS["decoder_width"]), default=model.decoder_width,
                    help=f"the decoder's channels as a multiple of the encoder's (default {model.decoder_width})")
+    p.add_argument("--upsample", choices=UPSAMPLING, default=model.upsample,
+                   help="how the decoder doubles the resolution: 'transposed' convolutions, or 'resize' (nearest "
+                        f"neighbour, then a 3×3 convolution: no checkerboard patterns) (default {model.upsample})")
     p.add_argument("--no-cosine", action="store_true", help="keep the learning rate constant (default: cosine decay)")
     p.add_argument("--out", default="runs/face-vae", help="run folder for checkpoints, metrics.csv and previews")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
@@ -124,7 +127,7 @@ def _train(argv: list[str] | None) -> int:
     try:
         model = VAEConfig(image_size=args.image_size, latent_dim=args.latent_dim, base_channels=args.base_channels,
                           residual_blocks=args.residual_blocks, full_res_channels=args.full_res_channels,
-                          decoder_width=args.decoder_width)
+                          decoder_width=args.decoder_width, upsample=args.upsample)
         config = TrainConfig(model=model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, beta=args.beta,
                              warmup_epochs=args.warmup_epochs, free_bits=args.free_bits, weight_decay=args.weight_decay,
                              cosine=not args.no_cosine,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths
@@ -72,6 +72,15 @@ def ask_save_path(parent: QWidget, title: str, default_name: str, file_filter: s
         answer = QMessageBox.question(parent, "Replace file?", f"{path} already exists. Replace it?")
         if answer != QMessageBox.StandardButton.Yes:
             return None
-    if os.access(Path(path).parent, os.W_OK):  # a folder the export cannot write to is not offered again
+    if can_create_files_in(Path(path).parent):  # a folder the export cannot write to is not offered again
         remember_folder(kind, path, settings)
     return path
+
+
+def can_create_files_in(folder: Path) -> bool:
+    """Whether a file can be created in ``folder``: tried, since permission bits do not bind root."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False

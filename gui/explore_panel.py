@@ -19,17 +19,19 @@ from .workers import Job, describe_error
 
 STEPS_PER_UNIT = 100
 LOCK_STYLE = ("QToolButton { font-size: 9px; color: #909090; border: 1px solid transparent; padding: 0 2px; }"
-              "QToolButton:checked { color: white; background: #d9822b; border-radius: 3px; }")
+              "QToolButton:checked { color: white; background: #d9822b; border-radius: 3px; }"
+              "QToolButton:focus { border: 1px solid #2a82da; border-radius: 3px; }")  # Tab reaches it: show it
 ACCENT = QColor("#2a82da")
 MUTED = QColor("#b8b8b8")
 
 
-READOUT_HINT = "Point at a slider to see its value"
+READOUT_HINT = "Point at a slider, or Tab to one, to see its value"
 
 class CentreSlider(QSlider):
     """A vertical slider whose fill runs from the centre (0) to the handle, so 0 looks like 0."""
 
     hovered = Signal(bool)
+    focused = Signal(bool)
 
     def __init__(self, active: bool = True):
         super().__init__(Qt.Orientation.Vertical)
@@ -43,6 +45,14 @@ class CentreSlider(QSlider):
     def leaveEvent(self, event):
         super().leaveEvent(event)
         self.hovered.emit(False)
+
+    def focusInEvent(self, event):
+        super().focusInEvent(event)
+        self.focused.emit(True)
+
+    def focusOutEvent(self, event):
+        super().focusOutEvent(event)
+        self.focused.emit(False)
 
     def _y(self, value: int) -> float:
         option = QStyleOptionSlider()
@@ -81,6 +91,7 @@ class LatentSlider(QWidget):
     released = Signal()
     lock_toggled = Signal(int, bool)
     hovered = Signal(int, bool)
+    focused = Signal(int, bool)
 
     def __init__(self, dim: int, active: bool, kl: float | None):
         super().__init__()
@@ -114,6 +125,7 @@ class LatentSlider(QWidget):
         self.slider.sliderPressed.connect(self.pressed)
         self.slider.sliderReleased.connect(self.released)
         self.slider.hovered.connect(lambda inside: self.hovered.emit(self.dim, inside))
+        self.slider.focused.connect(lambda has: self.focused.emit(self.dim, has))
         self.lock.toggled.connect(lambda checked: self.lock_toggled.emit(self.dim, checked))
         self._describe()
 
@@ -155,6 +167,7 @@ class ExplorePanel(QWidget):
         self.face = FaceView()
         self._hover: int | None = None
         self._dragging: int | None = None
+        self._focus: int | None = None  # the slider the arrow keys move
 
         self.random_button = QPushButton("Random")
         self.random_button.setToolTip("A new face from the prior (R); locked sliders stay, and the others are drawn "
@@ -233,9 +246,10 @@ class ExplorePanel(QWidget):
             slider.released.connect(lambda d=dim: self._drag(d, False))
             slider.lock_toggled.connect(lambda d, locked: self.session.state.set_lock(d, locked))
             slider.hovered.connect(self._hovered)
+            slider.focused.connect(self._focused)
             self.slider_grid.addWidget(slider, position // columns, position % columns)
             self.sliders[dim] = slider
-        self._hover = self._dragging = None
+        self._hover = self._dragging = self._focus = None
         self.refresh()
 
     def _drag(self, dim: int, down: bool) -> None:
@@ -251,8 +265,13 @@ class ExplorePanel(QWidget):
         self._hover = dim if inside else (None if self._hover == dim else self._hover)
         self._show_readout()
 
+    def _focused(self, dim: int, has: bool) -> None:
+        self._focus = dim if has else (None if self._focus == dim else self._focus)
+        self._show_readout()
+
     def _show_readout(self) -> None:
-        dim = self._dragging if self._dragging is not None else self._hover
+        """The value of the slider being dragged, else the one under the pointer, else the one with the focus."""
+        dim = next((d for d in (self._dragging, self._hover, self._focus) if d is not None), None)
         if dim is not None and dim in self.sliders:
             self.readout.setText(self.sliders[dim].describe())
         else:  # no value shown that the sliders may since have left
@@ -309,7 +328,7 @@ class ExplorePanel(QWidget):
 
     def load_latent_path(self, path: str) -> bool:
         try:
-            latents = export.load_latents(path)
+            latents = export.load_latents(path, self.session.model.latent_dim)  # a wrong length names the file
             self.session.state.set_values(latents[0])
         except (ValueError, OSError) as exc:
             self.error.emit(str(exc))

@@ -10,9 +10,9 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import QFileSystemWatcher, QSettings, QTimer
+from PySide6.QtCore import QEventLoop, QFileSystemWatcher, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QTabWidget
 
 from vae.checkpoint import CheckpointError
 from vae.data import IMAGE_SUFFIXES
@@ -31,16 +31,17 @@ APP_NAME = app_info.APP_NAME
 PANELS = ("explore", "train", "morph", "arithmetic", "map")
 MAX_RECENT = 8
 RELOAD_DELAY_MS = 300  # wait for a checkpoint being replaced to settle before reading it
+QUIT_QUESTION = "Stop training and quit?"
 
 
 def format_facts(facts: dict) -> dict[str, str]:
-    """The model's facts as people read them: "val SSIM 0.949", "20,000 images"."""
+    """The model's facts as people read them: "val SSIM 0.949", "a folder of 20,000 images" (held-out ones included)."""
     def number(value, spec):
         return "–" if value is None else format(value, spec)
 
     rows = {
         "Checkpoint": facts["checkpoint"],
-        "Trained on": f"{facts['dataset']}" + (f" ({facts['images']:,} images)" if facts.get("images")
+        "Trained on": f"{facts['dataset']}" + (f" (a folder of {facts['images']:,} images)" if facts.get("images")
                                                and str(facts["images"]) not in str(facts["dataset"]) else ""),
         "Image size": f"{facts['image_size']}×{facts['image_size']} px",
         "Latent dimensions": str(facts["latent_dim"]),
@@ -159,13 +160,20 @@ class MainWindow(QMainWindow):
 
     def load_checkpoint(self, path: str) -> bool:
         """Open a checkpoint; on any failure show why in a message box and keep the current model."""
+        self.statusBar().showMessage(f"opening {path}…")  # loading takes a moment: say so before it starts
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)  # paint the message
+        error = None
         try:
             self.session.load(path)
         except CheckpointError as exc:
-            self.show_error(str(exc))
-            return False
+            error = str(exc)
         except (OSError, ValueError, RuntimeError) as exc:
-            self.show_error(f"{path}: cannot be opened as a checkpoint ({exc.__class__.__name__}: {exc})")
+            error = f"{path}: cannot be opened as a checkpoint ({exc.__class__.__name__}: {exc})"
+        finally:
+            QApplication.restoreOverrideCursor()
+        if error:
+            self.show_error(error)
             return False
         self.show_status(f"loaded {path}")
         return True
@@ -294,10 +302,12 @@ class MainWindow(QMainWindow):
                     "It is preparing its dataset. If it still is when you answer, that stops at once and nothing "
                     f"is trained; if training has begun by then, it {resumable}.")
             offer, self.train.ask_to_load = self.train.ask_to_load, False  # no "load the new model?" over this
+            self.train.job.running_changed.connect(self._answer_quit_question_when_training_ends)
             try:
-                answer = QMessageBox.question(self, "Stop training and quit?",
+                answer = QMessageBox.question(self, QUIT_QUESTION,
                                               f"A training run is going. Stop training and quit?\n\n{what}")
             finally:
+                self.train.job.running_changed.disconnect(self._answer_quit_question_when_training_ends)
                 self.train.ask_to_load = offer
             if answer != QMessageBox.StandardButton.Yes:
                 return
@@ -312,6 +322,13 @@ class MainWindow(QMainWindow):
             job.running_changed.connect(self._close_if_idle)
         self.show_status("stopping background work before quitting…")
         self.tabs.setEnabled(False)
+
+    @staticmethod
+    def _answer_quit_question_when_training_ends(running: bool) -> None:
+        """A run that ends while the quit question is open makes the question moot: quit, as asked."""
+        box = QApplication.activeModalWidget()
+        if not running and isinstance(box, QMessageBox) and box.windowTitle() == QUIT_QUESTION:
+            box.button(QMessageBox.StandardButton.Yes).click()
 
     def _close_if_idle(self, running: bool) -> None:
         if not running and self._quit_when_idle and not any(job.busy for job in self._jobs()):

@@ -127,6 +127,11 @@ def run_state(out_dir: str | Path) -> dict | None:
             "data": ckpt.dataset.get("source"), "history": ckpt.history}
 
 
+def epoch_count(n: int) -> str:
+    """"1 epoch", "40 epochs"."""
+    return f"{n} epoch{'' if n == 1 else 's'}"
+
+
 def unfinished(state: dict | None) -> bool:
     """Whether a :func:`run_state` is a run that stopped before its planned end."""
     if state is None or state["config"] is None:
@@ -262,6 +267,7 @@ class TrainPanel(QWidget):
         self.folder_radio.toggled.connect(lambda on: on and self.folder_edit.text().strip() and self.describe_folder())
         self.start_button.clicked.connect(self.start)
         self.resume_button.clicked.connect(self.resume)
+        self.out_dir.textChanged.connect(self._update_resume_button)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop)
         self.job.event.connect(self._on_event)
@@ -271,6 +277,7 @@ class TrainPanel(QWidget):
         self.job.errored.connect(self._on_error)
         self.job.running_changed.connect(self._set_running)
         self._restore_settings()
+        self._update_resume_button()
 
     # ------------------------------------------------------------ dataset choice
     def set_folder(self, folder: str) -> None:
@@ -373,8 +380,12 @@ class TrainPanel(QWidget):
         """The first time the tab is shown, offer the last run again if it stopped part-way."""
         super().showEvent(event)
         folder, self._last_run_folder = self._last_run_folder, None
-        if folder and self.out_dir.text() == self._new_run_folder and unfinished(run_state(folder)):
+        state = run_state(folder) if folder and self.out_dir.text() == self._new_run_folder else None
+        if unfinished(state):
             self.out_dir.setText(folder)  # Resume continues it; Start still asks before replacing it
+            into = f" and {state['step']} steps into the next" if state["step"] else ""
+            self._append_log(f"{folder} holds your last run, stopped after {epoch_count(state['epoch'])} of "
+                             f"{state['config'].epochs}{into}: Resume continues it")
 
     # ------------------------------------------------------------ run control
     @property
@@ -416,7 +427,7 @@ class TrainPanel(QWidget):
         planned = existing["config"].epochs if existing and existing["config"] else "?"
         can_resume = unfinished(existing)
         done = (f"it is at epoch {existing['epoch']} of {planned}" if can_resume
-                else f"it finished its {existing['epoch']} epochs" if existing else "it holds a finished model")
+                else f"it finished its {epoch_count(existing['epoch'])}" if existing else "it holds a finished model")
         loaded = (" The model you are exploring is in this folder and would be replaced."
                   if self._holds_loaded_model(out_dir) else "")
         box = QMessageBox(QMessageBox.Icon.Warning, "Run folder in use",
@@ -451,7 +462,7 @@ class TrainPanel(QWidget):
             self.builtin_radio.setChecked(True)
         target = saved.epochs + self.extend.value()
         if state["epoch"] >= target and state["step"] == 0:
-            self.error.emit(f"the run in {out_dir} has finished its {state['epoch']} epochs; "
+            self.error.emit(f"the run in {out_dir} has finished its {epoch_count(state['epoch'])}; "
                             "set “extend by” to train it further")
             return False
         self.epochs.setValue(target)
@@ -508,9 +519,17 @@ class TrainPanel(QWidget):
             self.pause_button.setEnabled(False)
             self.stop_button.setEnabled(False)
 
+    def _update_resume_button(self) -> None:
+        """Resume is offered while no run goes and the run folder holds a checkpoint to continue."""
+        folder = self.out_dir.text().strip()
+        can = not self.running and bool(folder) and (Path(folder) / "last.pt").is_file()
+        self.resume_button.setEnabled(can)
+        self.resume_button.setToolTip("Continue the run in the run folder from its last checkpoint" if can or self.running
+                                      else "The run folder holds no run to resume (no last.pt)")
+
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
-        self.resume_button.setEnabled(not running)
+        self._update_resume_button()
         self.extend.setEnabled(not running)
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
@@ -579,11 +598,11 @@ class TrainPanel(QWidget):
     def _on_finished(self, result) -> None:
         self.last_result = result
         if result.status == "stopped":
-            self._append_log(f"stopped after {result.epochs_done} epoch(s); resumable checkpoint: {result.last_path} "
+            self._append_log(f"stopped after {epoch_count(result.epochs_done)}; resumable checkpoint: {result.last_path} "
                              "(Resume continues from it)")
             self.eta.setText(f"stopped at {self._position()} · Resume continues from there")
             return
-        epochs = f"{result.epochs_done} epoch{'s' if result.epochs_done != 1 else ''}"
+        epochs = epoch_count(result.epochs_done)
         self.eta.setText(f"finished {epochs}")
         self._append_log(f"finished {epochs}; best model: {result.best_path}")
         if result.best_path and self.ask_to_load:

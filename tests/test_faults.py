@@ -416,6 +416,8 @@ def _hand_made_checkpoint(path: Path, config: dict, **metadata) -> Path:
     ("latent_dim", 4.0, "latent_dim must be a whole number, got 4.0"),
     ("residual_blocks", True, "residual_blocks must be a whole number, got True"),
     ("latent_dim", None, "latent_dim must be a whole number, got None"),
+    ("upsample", "bicubic", "upsample must be one of ('transposed', 'resize'), got 'bicubic'"),
+    ("upsample", [1], "upsample must be one of ('transposed', 'resize'), got [1]"),
 ])
 def test_checkpoint_config_is_bounded_before_the_model_is_built(tmp_path, key, value, expected):
     from vae.checkpoint import CheckpointError, load

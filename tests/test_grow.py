@@ -16,15 +16,16 @@ from vae.model import ConvVAE, VAEConfig
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def models():
+def models(upsample="transposed"):
     torch.manual_seed(0)
-    small = ConvVAE(VAEConfig(image_size=64, latent_dim=8, base_channels=8, full_res_channels=4)).eval()
-    big = ConvVAE(VAEConfig(image_size=128, latent_dim=8, base_channels=4, full_res_channels=4)).eval()
+    small = ConvVAE(VAEConfig(image_size=64, latent_dim=8, base_channels=8, full_res_channels=4, upsample=upsample)).eval()
+    big = ConvVAE(VAEConfig(image_size=128, latent_dim=8, base_channels=4, full_res_channels=4, upsample=upsample)).eval()
     return small, big
 
 
-def test_the_layers_that_line_up_are_copied_whole_and_compute_the_same():
-    small, big = models()
+@pytest.mark.parametrize("upsample", ["transposed", "resize"])
+def test_the_layers_that_line_up_are_copied_whole_and_compute_the_same(upsample):
+    small, big = models(upsample)
     untouched = big.encoder[1][1].running_mean.clone()
     copied, total = grow_from(big, small)
     assert total == sum(p.numel() for p in big.parameters()) and total // 2 < copied < total
@@ -48,6 +49,8 @@ def test_growing_needs_the_same_latent_size_blocks_and_a_stage_that_lines_up():
         grow_from(ConvVAE(VAEConfig(image_size=128, latent_dim=16, base_channels=4)), small)
     with pytest.raises(ValueError, match="residual_blocks=1 from one with residual_blocks=0"):
         grow_from(ConvVAE(VAEConfig(image_size=128, latent_dim=8, base_channels=4, residual_blocks=1)), small)
+    with pytest.raises(ValueError, match="upsample=resize from one with upsample=transposed"):
+        grow_from(ConvVAE(VAEConfig(image_size=128, latent_dim=8, base_channels=4, upsample="resize")), small)
     with pytest.raises(ValueError, match=r"no convolution stage .*\(try --base-channels 4\)"):
         grow_from(ConvVAE(VAEConfig(image_size=128, latent_dim=8, base_channels=8, full_res_channels=4)), small)
 

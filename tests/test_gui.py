@@ -138,6 +138,15 @@ def test_save_and_load_latent(window, tmp_path):
     assert torch.allclose(window.session.state.values, saved)
 
 
+def test_a_latent_file_of_another_length_is_refused_by_name(window, tmp_path, warnings):
+    short = tmp_path / "short.json"
+    short.write_text('{"latents": [[0.1, 0.2, 0.3]]}')
+    before = window.session.state.values
+    assert not window.explore.load_latent_path(str(short))
+    assert f"{short}: holds latents of 3 values; this model uses {window.session.model.latent_dim}" in warnings[-1]
+    assert torch.equal(window.session.state.values, before)
+
+
 def test_bad_checkpoint_keeps_the_old_model(window, tmp_path, warnings):
     bad = tmp_path / "broken.pt"
     bad.write_bytes(b"garbage")
@@ -145,6 +154,25 @@ def test_bad_checkpoint_keeps_the_old_model(window, tmp_path, warnings):
     assert not window.load_checkpoint(str(bad))
     assert window.session is old
     assert warnings and "broken.pt" in warnings[-1]
+
+
+def test_opening_a_checkpoint_says_so_with_a_busy_cursor_until_it_ends(window, tmp_path, warnings, monkeypatch):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    seen = []
+    real_load = window.session.load
+
+    def load(path):
+        seen.append((window.statusBar().currentMessage(), QApplication.overrideCursor().shape()))
+        return real_load(path)
+
+    monkeypatch.setattr(window.session, "load", load)
+    bad = tmp_path / "broken.pt"
+    bad.write_bytes(b"garbage")
+    assert not window.load_checkpoint(str(bad))
+    assert seen == [(f"opening {bad}…", Qt.CursorShape.WaitCursor)]
+    assert QApplication.overrideCursor() is None and "broken.pt" in warnings[-1]  # the cursor is back for the error
 
 
 def test_open_other_checkpoint_rebuilds_sliders(window, tmp_path):
@@ -244,6 +272,7 @@ def test_the_train_tab_remembers_its_settings_for_the_next_launch(window, qtbot,
 
 def test_stop_mid_run_leaves_a_resumable_checkpoint(window, qtbot, small_folder, tmp_path):
     panel = _setup_training(window, small_folder, tmp_path, epochs=200)
+    assert not panel.resume_button.isEnabled() and "no run to resume" in panel.resume_button.toolTip()
     panel.start()
     qtbot.waitUntil(lambda: bool(panel.plot.steps), timeout=120000)
     panel.toggle_pause()
@@ -258,7 +287,10 @@ def test_stop_mid_run_leaves_a_resumable_checkpoint(window, qtbot, small_folder,
     qtbot.addWidget(later)
     assert later.out_dir.text() != str(tmp_path / "run")  # not read at start-up: when the tab is shown
     later.show()
-    assert later.out_dir.text() == str(tmp_path / "run")
+    assert later.out_dir.text() == str(tmp_path / "run") and later.resume_button.isEnabled()
+    into = f" and {state['step']} steps into the next" if state["step"] else ""
+    assert f"{tmp_path / 'run'} holds your last run, stopped after {state['epoch']} epoch{'' if state['epoch'] == 1 else 's'}" \
+        f" of 200{into}: Resume continues it" in later.log_view.toPlainText()
 
 
 def test_typing_a_folder_chooses_it_and_the_description_follows_the_choice(window, qtbot, small_folder):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 pytest.importorskip("PySide6")
-from PySide6.QtCore import QPoint, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from gui.train_panel import TrainPanel  # noqa: E402
@@ -129,6 +129,32 @@ def test_a_run_that_ends_while_the_quit_question_is_open_still_quits(window, qtb
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=3000)
     assert asked == ["Stop training and quit?"]  # no "Training finished, load it?" on top of the quit question
     assert panel.last_result.status == "finished" and panel.ask_to_load
+
+
+def test_the_quit_question_answers_itself_when_the_run_ends_meanwhile(window, qtbot, small_folder, tmp_path,
+                                                                     monkeypatch):
+    panel = start_training(window, small_folder, tmp_path / "run", 3, qtbot)
+    qtbot.waitUntil(lambda: bool(panel.plot.steps), timeout=120000)
+    boxes = []
+
+    def modal_question(parent, title, text, *args, **kwargs):  # as Qt's own: a modal box in its own event loop
+        box = QMessageBox(QMessageBox.Icon.Question, title, text,
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
+        boxes.append(box)
+        QTimer.singleShot(120000, box.button(QMessageBox.StandardButton.No).click)  # a user who gives up waiting
+        box.setModal(True)  # what exec() does, which the autouse fixture stubs: show it, wait in its own loop
+        loop = QEventLoop()
+        box.finished.connect(loop.quit)
+        box.show()
+        loop.exec()
+        return box.standardButton(box.clickedButton())
+
+    monkeypatch.setattr(QMessageBox, "question", modal_question)
+    window.close()  # returns once the question is answered
+    assert [box.windowTitle() for box in boxes] == ["Stop training and quit?"]
+    assert boxes[0].clickedButton() is boxes[0].button(QMessageBox.StandardButton.Yes)
+    assert panel.last_result.status == "finished"  # the run ended by itself, and the question with it
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=3000)
 
 
 def test_quit_interrupts_dataset_preparation(window, qtbot, tmp_path, questions):
@@ -353,12 +379,12 @@ def test_a_save_folder_that_cannot_be_written_is_not_remembered(window, tmp_path
 
     from gui import dialogs
 
-    good, bad = tmp_path / "out", tmp_path / "locked"
+    good, bad = tmp_path / "out", Path("/proc")  # no one creates files in /proc, root included
+    if not bad.is_dir():
+        pytest.skip("needs /proc, a folder where no one can create files")
     good.mkdir()
-    bad.mkdir()
     answers = iter([str(good / "a.png"), str(bad / "b.png")])
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kw: (next(answers), ""))
-    monkeypatch.setattr(dialogs.os, "access", lambda path, mode: Path(path) != bad)  # root writes anywhere
     assert dialogs.ask_save_path(window, "x", "f.png", "PNG (*.png)", ".png") == str(good / "a.png")
     assert dialogs.ask_save_path(window, "x", "f.png", "PNG (*.png)", ".png") == str(bad / "b.png")
     assert dialogs.last_folder("export") == str(good)
@@ -414,6 +440,18 @@ def test_slider_readout_shows_the_value_under_the_pointer(window, qtbot):
     assert "σ" not in window.explore.readout.text()
 
 
+def test_slider_readout_follows_the_keyboard_focus(window, qtbot):
+    window.show()
+    qtbot.waitExposed(window)
+    widget = window.explore.sliders[window.session.dimension_order[3]]
+    widget.slider.setFocus()
+    qtbot.waitUntil(widget.slider.hasFocus)
+    qtbot.keyClick(widget.slider, Qt.Key.Key_PageUp)  # +0.5σ
+    assert f"z{widget.dim} = {widget.value:+.2f}σ" in window.explore.readout.text() and widget.value != 0
+    widget.lock.setFocus()  # Tab's next stop: the readout no longer names a slider the keys do not move
+    qtbot.waitUntil(lambda: "σ" not in window.explore.readout.text())
+
+
 def test_about_shows_formatted_figures_version_attribution_and_log(window):
     from gui import app_info
 
@@ -463,7 +501,7 @@ def test_direction_by_example_from_explorer_faces_and_map(window, qtbot):
 
 
 def test_arithmetic_snaps_its_result_to_the_nearest_faces_when_the_model_has_a_fitted_prior(window, tmp_path):
-    from vae.latent import SNAP_NOISE, compose, denoise_to_prior, weighted_sum
+    from vae.latent import SNAP_NOISE, compose, denoise_to_prior
     from vae.model import ConvVAE, VAEConfig
 
     arith = window.arithmetic

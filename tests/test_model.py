@@ -36,6 +36,30 @@ def test_full_resolution_stage_adds_a_stage_and_keeps_shapes():
         VAEConfig(full_res_channels=-1)
 
 
+@pytest.mark.parametrize("full_res", [0, 6])
+def test_resize_upsampling_keeps_shapes_and_uses_no_transposed_convolution(full_res):
+    model = ConvVAE(VAEConfig(image_size=64, latent_dim=4, base_channels=8, full_res_channels=full_res, upsample="resize"))
+    recon, _, _ = model(torch.rand(2, 3, 64, 64))
+    assert recon.shape == (2, 3, 64, 64) and 0 <= recon.min() and recon.max() <= 1
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in model.modules())
+    assert sum(isinstance(m, torch.nn.Upsample) for m in model.modules()) == 4
+    with pytest.raises(ValueError, match="upsample must be one of"):
+        VAEConfig(upsample="bilinear")
+
+
+@torch.no_grad()
+def test_resize_upsampling_draws_no_checkerboard_on_a_flat_input():
+    torch.manual_seed(0)
+    flat = torch.ones(1, 256, 8, 8)  # the first up-stage reads the 4×4 start's 256 channels
+    inside = (slice(None), slice(None), slice(2, -2), slice(2, -2))  # away from the zero padding
+    resize = ConvVAE(VAEConfig(upsample="resize")).decoder[1][0]
+    out = resize(flat)[inside]
+    assert out.shape[-1] == 12 and torch.allclose(out, out[..., :1, :1].expand_as(out), atol=1e-6)
+    transposed = ConvVAE(VAEConfig()).decoder[1][0]
+    out = transposed(flat)[inside]
+    assert (out[..., 0::2, 0::2] - out[..., 1::2, 1::2]).abs().max() > 1e-2  # a period-2 pattern
+
+
 def test_sample_is_seeded_and_temperature_scales():
     model = ConvVAE(VAEConfig(latent_dim=4, base_channels=8)).eval()
     a = model.sample(2, generator=torch.Generator().manual_seed(3))

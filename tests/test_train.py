@@ -224,7 +224,7 @@ def test_cli_defaults_are_the_default_models_recipe():
     args = train_cli.build_parser().parse_args([])
     model = VAEConfig(image_size=args.image_size, latent_dim=args.latent_dim, base_channels=args.base_channels,
                       residual_blocks=args.residual_blocks, full_res_channels=args.full_res_channels,
-                      decoder_width=args.decoder_width)
+                      decoder_width=args.decoder_width, upsample=args.upsample)
     assert model == DEFAULT_MODEL_RECIPE.model
     assert (args.batch_size, args.lr, args.beta) == (DEFAULT_MODEL_RECIPE.batch_size, DEFAULT_MODEL_RECIPE.lr,
                                                      DEFAULT_MODEL_RECIPE.beta) == (64, 1e-3, 0.02)

@@ -55,7 +55,7 @@ def choose_default(sharp: str | os.PathLike | None = None, fallback: str | os.Pa
     sharp, fallback = Path(sharp or DEFAULT_128), Path(fallback or DEFAULT_64)
     budget_ms = DECODE_BUDGET_MS if budget_ms is None else budget_ms
     if not sharp.exists():
-        return DefaultChoice(checkpoint.load(fallback), f"opened {fallback.name} ({sharp.name} is not installed)")
+        return DefaultChoice(checkpoint.load(fallback), f"opened {fallback.name}")  # the usual case: no 128×128 model
     if not fallback.exists():
         return DefaultChoice(checkpoint.load(sharp), f"opened {sharp.name} ({fallback.name} is missing)")
     try:

@@ -16,7 +16,7 @@ import torch
 
 from .model import ConvVAE
 
-MUST_MATCH = ("latent_dim", "residual_blocks", "decoder_width")
+MUST_MATCH = ("latent_dim", "residual_blocks", "decoder_width", "upsample")
 LAYER = re.compile(r"((?:encoder|decoder)\.\d+|[^.]+)\.(.+)")  # "encoder.3.0.weight" → ("encoder.3", "0.weight")
 
 
@@ -39,7 +39,7 @@ def grow_from(target: ConvVAE, source: ConvVAE) -> tuple[int, int]:
     """Copy ``source``'s layers into the matching layers of ``target``.
 
     Returns (weights copied, weights in ``target``), counted in parameters. Raises ``ValueError``
-    when the two differ in latent size, residual blocks or decoder width, or when no convolution
+    when the two differ in latent size, residual blocks, decoder width or upsampling, or when no convolution
     stage lines up (then only the fully connected layers would match, wired to random convolutions).
     """
     for name in MUST_MATCH:

@@ -1,4 +1,8 @@
-"""Convolutional VAE: strided-conv encoder to μ and log σ², transposed-conv decoder with sigmoid output."""
+"""Convolutional VAE: strided-conv encoder to μ and log σ², upsampling decoder with sigmoid output.
+
+The decoder doubles the resolution with transposed convolutions, or (``upsample="resize"``) with a
+nearest-neighbour resize followed by a 3×3 convolution, which cannot draw checkerboard patterns.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import torch
 from torch import nn
 
 SUPPORTED_SIZES = (64, 128)
+UPSAMPLING = ("transposed", "resize")
 CONFIG_LIMITS = {"image_size": (64, 128), "latent_dim": (1, 1024), "base_channels": (1, 512), "max_channels": (1, 2048),
                  "residual_blocks": (0, 32), "full_res_channels": (0, 512), "decoder_width": (1, 8)}
 
@@ -24,6 +29,7 @@ class VAEConfig:
     residual_blocks: int = 0
     full_res_channels: int = 0  # >0: the decoder adds a stage at full resolution before a 3×3 conv to RGB
     decoder_width: int = 1  # the decoder's stages have this many times the encoder's channels
+    upsample: str = "transposed"  # how the decoder doubles the resolution: "transposed" conv, or "resize" then conv
 
     def __post_init__(self):
         for name, (low, high) in CONFIG_LIMITS.items():  # checked before any layer is built (files can hold anything)
@@ -32,6 +38,8 @@ class VAEConfig:
                 raise ValueError(f"{name} must be a whole number, got {value!r}")
             if not low <= value <= high:
                 raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+        if self.upsample not in UPSAMPLING:
+            raise ValueError(f"upsample must be one of {UPSAMPLING}, got {self.upsample!r}")
         if self.image_size not in SUPPORTED_SIZES:
             raise ValueError(f"image_size must be one of {SUPPORTED_SIZES}, got {self.image_size}")
         if self.latent_dim < 1:
@@ -87,10 +95,15 @@ def _down(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
-def _up(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
-    )
+def _doubling(cin: int, cout: int, upsample: str, bias: bool = False) -> nn.Module:
+    """A layer that doubles the resolution: a 4×4 transposed conv, or a nearest resize then a 3×3 conv."""
+    if upsample == "resize":
+        return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, padding=1, bias=bias))
+    return nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=bias)
+
+
+def _up(cin: int, cout: int, upsample: str) -> nn.Sequential:
+    return nn.Sequential(_doubling(cin, cout, upsample), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
 class ConvVAE(nn.Module):
@@ -119,11 +132,12 @@ class ConvVAE(nn.Module):
         decoder: list[nn.Module] = [nn.Unflatten(1, (dec_top, 4, 4))]
         decoder += [ResidualBlock(dec_top) for _ in range(cfg.residual_blocks)]
         for stage in reversed(range(1, n)):
-            decoder.append(_up(cfg.decoder_channels(stage), cfg.decoder_channels(stage - 1)))
+            decoder.append(_up(cfg.decoder_channels(stage), cfg.decoder_channels(stage - 1), cfg.upsample))
         if cfg.full_res_channels:
-            decoder += [_up(cfg.decoder_channels(0), cfg.full_res_channels), nn.Conv2d(cfg.full_res_channels, 3, 3, padding=1)]
+            decoder += [_up(cfg.decoder_channels(0), cfg.full_res_channels, cfg.upsample),
+                        nn.Conv2d(cfg.full_res_channels, 3, 3, padding=1)]
         else:
-            decoder.append(nn.ConvTranspose2d(cfg.decoder_channels(0), 3, 4, 2, 1))
+            decoder.append(_doubling(cfg.decoder_channels(0), 3, cfg.upsample, bias=True))
         decoder.append(nn.Sigmoid())
         self.decoder = nn.Sequential(*decoder)
 

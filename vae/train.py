@@ -428,7 +428,9 @@ class Trainer:
             stopped_at = self._train_epoch(epoch, order, first_step)
             if stopped_at is not None:
                 self._save(self.last_path, epoch, stopped_at)
-                self.log(f"stopped in epoch {epoch + 1} at step {stopped_at}; saved {self.last_path}")
+                where = (f"after epoch {epoch}" if stopped_at == 0 else
+                         f"in epoch {epoch + 1} after step {stopped_at} of {self.steps_per_epoch}")
+                self.log(f"stopped {where}; saved {self.last_path}")
                 status = "stopped"
                 break
             self._end_epoch(epoch)
