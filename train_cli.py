@@ -18,7 +18,7 @@ import signal
 import sys
 
 from vae.cli_args import SEED_MAX, float_range, int_range
-from vae.interrupts import StopThenAbort, Terminated, own_signal_handlers, raise_terminated
+from vae.interrupts import StopThenAbort, Terminated, own_signal_handlers, raise_terminated, stop_between_chunks
 from vae.model import CONFIG_LIMITS, UPSAMPLING
 from vae.train import DEFAULT_MODEL_RECIPE as RECIPE
 
@@ -112,6 +112,7 @@ def _train(argv: list[str] | None) -> int:
     from vae.data import DataError
     from vae.grow import grow_from
     from vae.model import ConvVAE, VAEConfig
+    from vae.parallel import Cancelled
     from vae.train import TrainConfig, Trainer, TrainingDiverged, check_run_folder
 
     signal.signal(signal.SIGTERM, raise_terminated)
@@ -139,9 +140,13 @@ def _train(argv: list[str] | None) -> int:
                 grow_from(ConvVAE(model), checkpoint.load(args.init_from).model)  # a bad or mismatched one fails now
         if rank != 0:
             dist.barrier()
-        data = open_dataset(args.data, args.image_size, builtin_count=args.builtin_count or BUILTIN_COUNT,
-                            progress=rank == 0 and sys.stderr.isatty(), limit=args.limit,
-                            log=lambda m: tqdm.write(m, file=sys.stderr) if rank == 0 else None)
+        with stop_between_chunks() as preparation:
+            data = open_dataset(args.data, args.image_size, builtin_count=args.builtin_count or BUILTIN_COUNT,
+                                progress=rank == 0 and sys.stderr.isatty(), limit=args.limit,
+                                log=lambda m: tqdm.write(m, file=sys.stderr) if rank == 0 else None,
+                                should_stop=lambda: preparation.requested)
+            if preparation.requested:  # the signal came as the preparation ended
+                raise Cancelled()
         if rank == 0 and world > 1:
             dist.barrier()
         if len(data) < 2:
@@ -149,9 +154,10 @@ def _train(argv: list[str] | None) -> int:
     except (DataError, ValueError, WriteError, CheckpointError) as exc:
         err(str(exc))
         return EXIT_BAD_INPUT
-    except (KeyboardInterrupt, Terminated) as exc:
+    except (KeyboardInterrupt, Terminated, Cancelled) as exc:
         err("interrupted while preparing the dataset; nothing was trained (the partial cache was removed)")
-        return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+        terminated = isinstance(exc, Terminated) or isinstance(exc, Cancelled) and preparation.terminated
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
     bar = None
 

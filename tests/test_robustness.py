@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from tests.helpers import write_bad_files, write_good_faces
 from vae import checkpoint, export
 from vae.checkpoint import CheckpointError
 from vae.data import ImageLoadError, load_image
-from vae.interrupts import StopThenAbort, Terminated
+from vae.interrupts import StopThenAbort, Terminated, stop_between_chunks
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--batch-size", "8", "--latent-dim", "4", "--base-channels", "8", "--device", "cpu"]
@@ -204,6 +205,34 @@ def test_the_first_signal_stops_and_the_second_raises(second, raised):
     with pytest.raises(raised):
         handler(second, None)
     assert calls == [signal.SIGINT, "stop"]
+
+
+def test_work_with_worker_processes_hears_the_first_signal_as_a_request_and_the_second_at_once():
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    with pytest.raises(Terminated):
+        with stop_between_chunks() as handler:
+            os.kill(os.getpid(), signal.SIGTERM)  # Python runs the handler before the next line
+            assert handler.requested and handler.terminated  # recorded, nothing raised mid-work
+            os.kill(os.getpid(), signal.SIGTERM)
+    assert {signum: signal.getsignal(signum) for signum in before} == before
+
+
+def test_synth_cli_stops_between_chunks_on_sigterm_without_a_traceback(tmp_path):
+    from tests.helpers import child_processes
+
+    proc = subprocess.Popen([sys.executable, "-m", "vae.synth", "--out", str(tmp_path / "faces"), "--count", "3000",
+                             "--size", "256", "--workers", "2"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(child_processes(proc.pid)) < 2:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err and f"interrupted: the faces written so far are in {tmp_path / 'faces'}" in err
+    assert len(list((tmp_path / "faces").glob("cs*.png"))) < 3000
 
 
 # 5 ------------------------------------------------------------------------------------------

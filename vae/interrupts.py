@@ -4,7 +4,7 @@ Raised like KeyboardInterrupt, :class:`Terminated` lets every cleanup on the way
 stopped, temporaries removed, a checkpoint saved). :class:`StopThenAbort` is the handler of a long
 job: the first signal asks it to stop cleanly, a second one aborts. :func:`own_signal_handlers` puts
 the caller's handlers back when a tool's ``main`` returns, so running it in-process (as the tests do)
-changes nothing.
+changes nothing. :func:`stop_between_chunks` is the handler of work that starts worker processes.
 """
 
 from __future__ import annotations
@@ -40,9 +40,34 @@ class StopThenAbort:
         self.stop()
 
     @property
+    def requested(self) -> bool:
+        """Whether a signal has asked the job to stop."""
+        return self.first is not None
+
+    @property
     def terminated(self) -> bool:
         """Whether the first signal was SIGTERM."""
         return self.first == signal.SIGTERM
+
+
+@contextlib.contextmanager
+def stop_between_chunks() -> Iterator[StopThenAbort]:
+    """SIGINT and SIGTERM for a block that runs worker processes (dataset preparation, face generation).
+
+    The first signal only records itself: the block polls ``handler.requested`` as its
+    ``should_stop`` and stops between chunks. Raised at once, the signal could land while a worker
+    process is being started, which then dies on its half-sent start-up data and prints a traceback.
+    A second signal raises at once. The previous handlers are back after the block.
+    """
+    handler = StopThenAbort(lambda: None, lambda signum: None)
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum in saved:
+        signal.signal(signum, handler)
+    try:
+        yield handler
+    finally:
+        for signum, previous in saved.items():
+            signal.signal(signum, previous)
 
 
 @contextlib.contextmanager

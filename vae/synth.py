@@ -24,8 +24,8 @@ from PIL import Image, ImageDraw
 from .cartoonset import ATTRIBUTES, NO_FACIAL_HAIR, NO_GLASSES, format_csv
 from .atomic import write_error
 from .cli_args import SEED_MAX, int_range
-from .interrupts import Terminated, own_signal_handlers, raise_terminated
-from .parallel import Throttle, ordered_map
+from .interrupts import Terminated, own_signal_handlers, raise_terminated, stop_between_chunks
+from .parallel import Cancelled, Throttle, ordered_map
 
 SYNTH_VERSION = 2  # bump when the drawing changes: the built-in dataset is regenerated
 SUPERSAMPLE = 3
@@ -795,10 +795,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _write(args: argparse.Namespace) -> int:
     try:
-        generate(args.out, args.count, args.seed, args.size, args.workers, progress=sys.stderr.isatty())
-    except (KeyboardInterrupt, Terminated) as exc:
+        with stop_between_chunks() as interrupt:
+            generate(args.out, args.count, args.seed, args.size, args.workers, progress=sys.stderr.isatty(),
+                     should_stop=lambda: interrupt.requested)
+    except (KeyboardInterrupt, Terminated, Cancelled) as exc:
         print(f"interrupted: the faces written so far are in {args.out}", file=sys.stderr)
-        return 143 if isinstance(exc, Terminated) else 130
+        terminated = isinstance(exc, Terminated) or isinstance(exc, Cancelled) and interrupt.terminated
+        return 143 if terminated else 130
     except OSError as exc:
         print(f"error: {write_error(args.out, exc, args.count * args.size * args.size)}", file=sys.stderr)
         return 2
