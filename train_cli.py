@@ -125,6 +125,7 @@ def _train(argv: list[str] | None) -> int:
         dist.init_process_group(backend="nccl" if torch.cuda.is_available() and args.device != "cpu" else "gloo")
     rank = dist.get_rank() if world > 1 else 0
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+    preparation = None
     try:
         model = VAEConfig(image_size=args.image_size, latent_dim=args.latent_dim, base_channels=args.base_channels,
                           residual_blocks=args.residual_blocks, full_res_channels=args.full_res_channels,
@@ -140,7 +141,9 @@ def _train(argv: list[str] | None) -> int:
                 grow_from(ConvVAE(model), checkpoint.load(args.init_from).model)  # a bad or mismatched one fails now
         if rank != 0:
             dist.barrier()
-        with stop_between_chunks() as preparation:
+        announce = lambda signum: tqdm.write("stopping the dataset preparation (Ctrl-C again to abort)",  # noqa: E731
+                                             file=sys.stderr)
+        with stop_between_chunks(announce) as preparation:
             data = open_dataset(args.data, args.image_size, builtin_count=args.builtin_count or BUILTIN_COUNT,
                                 progress=rank == 0 and sys.stderr.isatty(), limit=args.limit,
                                 log=lambda m: tqdm.write(m, file=sys.stderr) if rank == 0 else None,
@@ -156,7 +159,7 @@ def _train(argv: list[str] | None) -> int:
         return EXIT_BAD_INPUT
     except (KeyboardInterrupt, Terminated, Cancelled) as exc:
         err("interrupted while preparing the dataset; nothing was trained (the partial cache was removed)")
-        terminated = isinstance(exc, Terminated) or isinstance(exc, Cancelled) and preparation.terminated
+        terminated = isinstance(exc, Terminated) or preparation is not None and preparation.terminated
         return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
     bar = None

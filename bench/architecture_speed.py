@@ -1,7 +1,7 @@
 """Training speed, and quality at equal training time, of the decoder and recipe variants.
 
     python bench/architecture_speed.py [--steps K] [--rounds R] [--device auto|cpu|cuda]
-    python bench/architecture_speed.py --data ../cartoonset10k_128 --minutes 5 [--variants shipped,resize]
+    python bench/architecture_speed.py --data ../cartoonset10k_128 --minutes 5 [--variants "shipped,resize then conv"]
 
 Every variant is the default model's recipe (64×64, latent 32, full-resolution stage 16, β 0.02,
 bf16 autocast, batch 64) with one change: a twice-as-wide decoder, two residual blocks at 4×4,

@@ -278,6 +278,8 @@ class ExplorePanel(QWidget):
             self.readout.setText(READOUT_HINT)
 
     def _slider_moved(self, dim: int, value: float) -> None:
+        if dim == self._focus and self._dragging is None:
+            self._hover = None  # moved by the keyboard: its value, not the one under a resting pointer
         self.session.state.set_dim(dim, value)
 
     def _values_changed(self, dims) -> None:

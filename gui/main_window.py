@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QFileSystemWatcher, QSettings, Qt, QTimer
+from PySide6.QtCore import QFileSystemWatcher, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QTabWidget
 
@@ -161,8 +161,8 @@ class MainWindow(QMainWindow):
     def load_checkpoint(self, path: str) -> bool:
         """Open a checkpoint; on any failure show why in a message box and keep the current model."""
         self.statusBar().showMessage(f"opening {path}…")  # loading takes a moment: say so before it starts
+        self.statusBar().repaint()
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)  # paint the message
         error = None
         try:
             self.session.load(path)
@@ -172,6 +172,7 @@ class MainWindow(QMainWindow):
             error = f"{path}: cannot be opened as a checkpoint ({exc.__class__.__name__}: {exc})"
         finally:
             QApplication.restoreOverrideCursor()
+            self.statusBar().clearMessage()
         if error:
             self.show_error(error)
             return False

@@ -383,9 +383,10 @@ class TrainPanel(QWidget):
         state = run_state(folder) if folder and self.out_dir.text() == self._new_run_folder else None
         if unfinished(state):
             self.out_dir.setText(folder)  # Resume continues it; Start still asks before replacing it
-            into = f" and {state['step']} steps into the next" if state["step"] else ""
-            self._append_log(f"{folder} holds your last run, stopped after {epoch_count(state['epoch'])} of "
-                             f"{state['config'].epochs}{into}: Resume continues it")
+            planned = state["config"].epochs
+            where = (f"in epoch {state['epoch'] + 1} of {planned} after step {state['step']}" if state["step"]
+                     else f"after {epoch_count(state['epoch'])} of {planned}")
+            self._append_log(f"{folder} holds your last run, stopped {where}: Resume continues it")
 
     # ------------------------------------------------------------ run control
     @property

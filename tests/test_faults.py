@@ -246,26 +246,31 @@ def big_faces(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("signum,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_signal_during_dataset_preparation_stops_workers_and_cleans_up(big_faces, tmp_path, signum, code):
+@pytest.mark.parametrize("signum,code,whole_group", [(signal.SIGTERM, 143, False), (signal.SIGINT, 130, False),
+                                                     (signal.SIGINT, 130, True)])  # a terminal's Ctrl-C: every process
+def test_signal_during_dataset_preparation_stops_workers_and_cleans_up(big_faces, tmp_path, signum, code, whole_group):
     folder = big_faces
     cache = tmp_path / "c"
     env = {**os.environ, "FACE_EXPLORER_CACHE": str(cache)}
     proc = subprocess.Popen([sys.executable, str(ROOT / "train_cli.py"), "--data", str(folder), *SMALL,
                              "--image-size", "128", "--out", str(tmp_path / "run")],
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=whole_group)
     err = Stderr(proc)
     try:
         building = lambda: any(p.name.endswith(".tmp") for p in (cache / "datasets").glob("*"))  # noqa: E731
         assert _wait_for(lambda: building() and len(child_processes(proc.pid)) >= 2, timeout=300), err.text
         workers = child_processes(proc.pid)
-        proc.send_signal(signum)
+        if whole_group:
+            os.killpg(proc.pid, signum)  # workers still starting get it too: they must not die with a traceback
+        else:
+            proc.send_signal(signum)
         assert proc.wait(60) == code
     finally:
         proc.kill()
     err.thread.join(10)
     assert "Traceback" not in err.text
     assert [line for line in err.text.splitlines() if line.strip()] == [
+        "stopping the dataset preparation (Ctrl-C again to abort)",
         "error: interrupted while preparing the dataset; nothing was trained (the partial cache was removed)"]
     assert _wait_for(lambda: all(process_gone(pid) for pid in workers), timeout=10)
     assert list((cache / "datasets").iterdir()) == []

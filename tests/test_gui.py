@@ -288,9 +288,9 @@ def test_stop_mid_run_leaves_a_resumable_checkpoint(window, qtbot, small_folder,
     assert later.out_dir.text() != str(tmp_path / "run")  # not read at start-up: when the tab is shown
     later.show()
     assert later.out_dir.text() == str(tmp_path / "run") and later.resume_button.isEnabled()
-    into = f" and {state['step']} steps into the next" if state["step"] else ""
-    assert f"{tmp_path / 'run'} holds your last run, stopped after {state['epoch']} epoch{'' if state['epoch'] == 1 else 's'}" \
-        f" of 200{into}: Resume continues it" in later.log_view.toPlainText()
+    where = (f"in epoch {state['epoch'] + 1} of 200 after step {state['step']}" if state["step"] else
+             f"after {state['epoch']} epoch{'' if state['epoch'] == 1 else 's'} of 200")
+    assert f"{tmp_path / 'run'} holds your last run, stopped {where}: Resume continues it" in later.log_view.toPlainText()
 
 
 def test_typing_a_folder_chooses_it_and_the_description_follows_the_choice(window, qtbot, small_folder):

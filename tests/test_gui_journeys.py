@@ -448,7 +448,12 @@ def test_slider_readout_follows_the_keyboard_focus(window, qtbot):
     qtbot.waitUntil(widget.slider.hasFocus)
     qtbot.keyClick(widget.slider, Qt.Key.Key_PageUp)  # +0.5σ
     assert f"z{widget.dim} = {widget.value:+.2f}σ" in window.explore.readout.text() and widget.value != 0
-    widget.lock.setFocus()  # Tab's next stop: the readout no longer names a slider the keys do not move
+    other = window.explore.sliders[window.session.dimension_order[5]]
+    other.slider.hovered.emit(True)  # the pointer rests on another slider
+    assert f"z{other.dim} = " in window.explore.readout.text()
+    qtbot.keyClick(widget.slider, Qt.Key.Key_PageUp)  # the keys move the focused one: its value shows
+    assert f"z{widget.dim} = {widget.value:+.2f}σ" in window.explore.readout.text()
+    widget.lock.setFocus()  # its lock toggle: the readout no longer names a slider the keys do not move
     qtbot.waitUntil(lambda: "σ" not in window.explore.readout.text())
 
 

@@ -209,10 +209,12 @@ def test_the_first_signal_stops_and_the_second_raises(second, raised):
 
 def test_work_with_worker_processes_hears_the_first_signal_as_a_request_and_the_second_at_once():
     before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    announced = []
     with pytest.raises(Terminated):
-        with stop_between_chunks() as handler:
+        with stop_between_chunks(announced.append) as handler:
             os.kill(os.getpid(), signal.SIGTERM)  # Python runs the handler before the next line
-            assert handler.requested and handler.terminated  # recorded, nothing raised mid-work
+            assert handler.requested and handler.terminated  # recorded and announced, nothing raised mid-work
+            assert announced == [signal.SIGTERM]
             os.kill(os.getpid(), signal.SIGTERM)
     assert {signum: signal.getsignal(signum) for signum in before} == before
 

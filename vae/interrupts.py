@@ -51,15 +51,15 @@ class StopThenAbort:
 
 
 @contextlib.contextmanager
-def stop_between_chunks() -> Iterator[StopThenAbort]:
+def stop_between_chunks(announce: Callable[[int], None]) -> Iterator[StopThenAbort]:
     """SIGINT and SIGTERM for a block that runs worker processes (dataset preparation, face generation).
 
-    The first signal only records itself: the block polls ``handler.requested`` as its
-    ``should_stop`` and stops between chunks. Raised at once, the signal could land while a worker
-    process is being started, which then dies on its half-sent start-up data and prints a traceback.
-    A second signal raises at once. The previous handlers are back after the block.
+    The first signal calls ``announce(signum)`` and is recorded: the block polls ``handler.requested``
+    as its ``should_stop`` and stops between chunks. Raised at once, the signal could land while a
+    worker process is being started, which then dies on its half-sent start-up data and prints a
+    traceback. A second signal raises at once. The previous handlers are back after the block.
     """
-    handler = StopThenAbort(lambda: None, lambda signum: None)
+    handler = StopThenAbort(lambda: None, announce)
     saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     for signum in saved:
         signal.signal(signum, handler)

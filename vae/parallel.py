@@ -83,6 +83,22 @@ def _run_chunk(func: Callable, chunk: Sequence) -> list:
     return [func(job) for job in chunk]
 
 
+def _submit(pool: ProcessPoolExecutor, func: Callable, chunk: Sequence):
+    """``pool.submit``, with SIGINT and SIGTERM blocked in this thread while it may start a worker.
+
+    A started worker inherits the mask, so a Ctrl-C sent to the whole process group cannot kill it
+    while it is still importing (with a traceback) before :func:`_worker_init` ignores such signals;
+    signals meant for this process arrive once they are unblocked.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks, and no process groups to signal
+        return pool.submit(_run_chunk, func, chunk)
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        return pool.submit(_run_chunk, func, chunk)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
 def _stop(pool: ProcessPoolExecutor) -> None:
     """Drop the queued chunks, let those handed to workers finish, and wait until the pool has wound down.
 
@@ -121,7 +137,7 @@ def ordered_map(func: Callable, jobs: Sequence, workers: int, chunk: int = 16,
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_worker_init, initargs=(os.getpid(),))
     try:
-        pending = collections.deque(pool.submit(_run_chunk, func, c) for c in itertools.islice(chunks, 2 * workers))
+        pending = collections.deque(_submit(pool, func, c) for c in itertools.islice(chunks, 2 * workers))
         while pending:
             head = pending[0]
             if stop():
@@ -134,7 +150,7 @@ def ordered_map(func: Callable, jobs: Sequence, workers: int, chunk: int = 16,
             results = head.result()
             following = next(chunks, None)
             if following is not None:
-                pending.append(pool.submit(_run_chunk, func, following))
+                pending.append(_submit(pool, func, following))
             yield from results
     finally:
         _stop(pool)

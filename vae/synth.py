@@ -794,13 +794,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _write(args: argparse.Namespace) -> int:
+    interrupt = None
     try:
-        with stop_between_chunks() as interrupt:
+        with stop_between_chunks(lambda signum: print("stopping (Ctrl-C again to abort)", file=sys.stderr)) as interrupt:
             generate(args.out, args.count, args.seed, args.size, args.workers, progress=sys.stderr.isatty(),
                      should_stop=lambda: interrupt.requested)
+            if interrupt.requested:  # the signal came as the last faces were written
+                raise Cancelled()
     except (KeyboardInterrupt, Terminated, Cancelled) as exc:
         print(f"interrupted: the faces written so far are in {args.out}", file=sys.stderr)
-        terminated = isinstance(exc, Terminated) or isinstance(exc, Cancelled) and interrupt.terminated
+        terminated = isinstance(exc, Terminated) or interrupt is not None and interrupt.terminated
         return 143 if terminated else 130
     except OSError as exc:
         print(f"error: {write_error(args.out, exc, args.count * args.size * args.size)}", file=sys.stderr)

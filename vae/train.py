@@ -428,8 +428,8 @@ class Trainer:
             stopped_at = self._train_epoch(epoch, order, first_step)
             if stopped_at is not None:
                 self._save(self.last_path, epoch, stopped_at)
-                where = (f"after epoch {epoch}" if stopped_at == 0 else
-                         f"in epoch {epoch + 1} after step {stopped_at} of {self.steps_per_epoch}")
+                where = (f"in epoch {epoch + 1} after step {stopped_at} of {self.steps_per_epoch}" if stopped_at
+                         else f"after epoch {epoch}" if epoch else "before the first step")
                 self.log(f"stopped {where}; saved {self.last_path}")
                 status = "stopped"
                 break
