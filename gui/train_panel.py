@@ -379,6 +379,7 @@ class TrainPanel(QWidget):
     def showEvent(self, event) -> None:
         """The first time the tab is shown, offer the last run again if it stopped part-way."""
         super().showEvent(event)
+        self._update_resume_button()  # the run folder may have changed on disk meanwhile
         folder, self._last_run_folder = self._last_run_folder, None
         state = run_state(folder) if folder and self.out_dir.text() == self._new_run_folder else None
         if unfinished(state):

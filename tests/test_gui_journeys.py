@@ -466,6 +466,15 @@ def test_about_shows_formatted_figures_version_attribution_and_log(window):
     assert str(app_info.log_path()) in text
 
 
+def test_the_facts_count_the_folder_not_the_faces_trained_on():
+    from gui.main_window import format_facts
+
+    facts = {"checkpoint": "m.pt", "dataset": "Cartoon Set", "images": 8000, "image_size": 64, "latent_dim": 32,
+             "epochs": 3, "val_ssim": None, "val_psnr": None, "directions": 0, "random faces from": "N(0, I)"}
+    assert format_facts(facts)["Trained on"] == "Cartoon Set (a folder of 8,000 images)"  # held-out faces included
+    assert format_facts({**facts, "dataset": "8000 faces"})["Trained on"] == "8000 faces"
+
+
 def test_background_errors_carry_the_exception_and_log_the_traceback(qtbot, caplog):
     from gui.workers import Job
 
