@@ -148,8 +148,6 @@ def _train(argv: list[str] | None) -> int:
                                 progress=rank == 0 and sys.stderr.isatty(), limit=args.limit,
                                 log=lambda m: tqdm.write(m, file=sys.stderr) if rank == 0 else None,
                                 should_stop=lambda: preparation.requested)
-            if preparation.requested:  # the signal came as the preparation ended
-                raise Cancelled()
         if rank == 0 and world > 1:
             dist.barrier()
         if len(data) < 2:

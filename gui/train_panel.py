@@ -198,7 +198,6 @@ class TrainPanel(QWidget):
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Train a new model into the run folder")
         self.resume_button = QPushButton("Resume")
-        self.resume_button.setToolTip("Continue the run in the run folder from its last checkpoint")
         self.extend = spin_box(0, 10000, 0, prefix="extend by ", suffix=" epoch(s)")
         self.extend.setToolTip("Resume and train this many epochs beyond the run's planned end")
         self.pause_button = QPushButton("Pause")

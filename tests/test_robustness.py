@@ -219,6 +219,16 @@ def test_work_with_worker_processes_hears_the_first_signal_as_a_request_and_the_
     assert {signum: signal.getsignal(signum) for signum in before} == before
 
 
+def test_a_signal_that_comes_as_the_work_ends_still_cancels_it():
+    from vae.parallel import Cancelled
+
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    with pytest.raises(Cancelled):
+        with stop_between_chunks(lambda signum: None):
+            os.kill(os.getpid(), signal.SIGINT)  # after the last poll: nothing stops the block itself
+    assert {signum: signal.getsignal(signum) for signum in before} == before
+
+
 def test_synth_cli_stops_between_chunks_on_sigterm_without_a_traceback(tmp_path):
     from tests.helpers import child_processes
 

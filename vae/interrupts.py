@@ -55,19 +55,21 @@ def stop_between_chunks(announce: Callable[[int], None]) -> Iterator[StopThenAbo
     """SIGINT and SIGTERM for a block that runs worker processes (dataset preparation, face generation).
 
     The first signal calls ``announce(signum)`` and is recorded: the block polls ``handler.requested``
-    as its ``should_stop`` and stops between chunks. Raised at once, the signal could land while a
-    worker process is being started, which then dies on its half-sent start-up data and prints a
-    traceback. A second signal raises at once. The previous handlers are back after the block.
+    as its ``should_stop`` and stops between chunks; a block that ends anyway raises
+    :class:`~vae.parallel.Cancelled` (the signal came as its work ended). Raised at once, the signal
+    could land while a worker process is being started, which then dies on its half-sent start-up
+    data and prints a traceback. A second signal raises at once. The previous handlers are back
+    after the block.
     """
+    from .parallel import Cancelled
+
     handler = StopThenAbort(lambda: None, announce)
-    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    for signum in saved:
-        signal.signal(signum, handler)
-    try:
+    with own_signal_handlers():
+        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGTERM, handler)
         yield handler
-    finally:
-        for signum, previous in saved.items():
-            signal.signal(signum, previous)
+        if handler.requested:
+            raise Cancelled()
 
 
 @contextlib.contextmanager

@@ -799,8 +799,6 @@ def _write(args: argparse.Namespace) -> int:
         with stop_between_chunks(lambda signum: print("stopping (Ctrl-C again to abort)", file=sys.stderr)) as interrupt:
             generate(args.out, args.count, args.seed, args.size, args.workers, progress=sys.stderr.isatty(),
                      should_stop=lambda: interrupt.requested)
-            if interrupt.requested:  # the signal came as the last faces were written
-                raise Cancelled()
     except (KeyboardInterrupt, Terminated, Cancelled) as exc:
         print(f"interrupted: the faces written so far are in {args.out}", file=sys.stderr)
         terminated = isinstance(exc, Terminated) or interrupt is not None and interrupt.terminated
