@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
+from train_throughput import trainer_images_per_second  # noqa: E402  (this folder is on sys.path when run as a script)
 
 from vae import synth  # noqa: E402
 from vae.cache import open_folder  # noqa: E402
@@ -56,23 +57,6 @@ class CompiledTrainer(Trainer):
 
 def _trainer(config: TrainConfig, compiled: bool, data, out: Path, on_step) -> Trainer:
     return (CompiledTrainer if compiled else Trainer)(config, data, out, on_step=on_step)
-
-
-def images_per_second(config: TrainConfig, compiled: bool, data, steps: int, out: Path) -> float:
-    """Images/s over ``steps`` Trainer steps after WARMUP_STEPS untimed ones."""
-    marks: list[float] = []
-
-    def on_step(event):
-        marks.append(time.perf_counter())
-        if len(marks) > WARMUP_STEPS + steps:
-            trainer.stop()
-
-    trainer = _trainer(config, compiled, data, out, on_step)
-    need = (WARMUP_STEPS + steps + 2) * config.batch_size
-    trainer.train_idx = trainer.train_idx.repeat(need // len(trainer.train_idx) + 1)
-    trainer.run(overwrite=True)
-    timed = marks[WARMUP_STEPS:]
-    return (len(timed) - 1) * config.batch_size / (timed[-1] - timed[0])
 
 
 def quality_after(config: TrainConfig, compiled: bool, data, seconds: float, out: Path) -> dict:
@@ -114,7 +98,8 @@ def main() -> None:
         faces = open_folder(tmp / "faces", 64, log=lambda m: None, cache_dir=tmp / "cache")
         for _ in range(args.rounds):
             for name, (config, compiled) in variants.items():
-                rates[name].append(images_per_second(config, compiled, faces, args.steps, tmp / "run"))
+                trainer = _trainer(config, compiled, faces, tmp / "run", on_step=None)
+                rates[name].append(trainer_images_per_second(trainer, args.steps, WARMUP_STEPS))
         print(f"device: {device}, {torch.get_num_threads()} threads, bf16 autocast, median of {args.rounds} rounds")
         speed = {name: statistics.median(r) for name, r in rates.items()}
         for name, rate in speed.items():

@@ -77,22 +77,30 @@ def baseline_rate(folder: Path, config: TrainConfig, steps: int, device: torch.d
     return images / (time.perf_counter() - start)
 
 
-def cached_rate(folder: Path, config: TrainConfig, steps: int, out: Path) -> tuple[float, float]:
-    start = time.perf_counter()
-    cache = open_folder(folder, config.model.image_size, log=lambda m: None)
-    build_seconds = time.perf_counter() - start
-    marks = []
+def trainer_images_per_second(trainer: Trainer, steps: int, warmup_steps: int = 0) -> float:
+    """Images/s of ``trainer`` over ``steps`` steps; the first ``warmup_steps`` + 1 (start-up, allocation) are
+    not timed. It stops the trainer through its step callback, which it replaces."""
+    marks: list[float] = []
 
     def on_step(event):
         marks.append(time.perf_counter())
-        if len(marks) >= steps + 1:
+        if len(marks) > warmup_steps + steps:
             trainer.stop()
 
-    trainer = Trainer(config, cache, out, on_step=on_step)
-    trainer.train_idx = trainer.train_idx.repeat(max(1, (steps + 1) * config.batch_size // len(trainer.train_idx) + 1))
-    trainer.run()
-    timed_steps = len(marks) - 1
-    return timed_steps * config.batch_size / (marks[-1] - marks[0]), build_seconds
+    trainer.on_step = on_step
+    need = (warmup_steps + steps + 2) * trainer.config.batch_size
+    trainer.train_idx = trainer.train_idx.repeat(need // len(trainer.train_idx) + 1)
+    trainer.run(overwrite=True)
+    timed = marks[warmup_steps:]
+    return (len(timed) - 1) * trainer.config.batch_size / (timed[-1] - timed[0])
+
+
+def cached_rate(folder: Path, config: TrainConfig, steps: int, out: Path) -> tuple[float, float]:
+    """Images/s of the Trainer on the preprocessing cache of ``folder``, and the seconds the cache took to build."""
+    start = time.perf_counter()
+    cache = open_folder(folder, config.model.image_size, log=lambda m: None)
+    build_seconds = time.perf_counter() - start
+    return trainer_images_per_second(Trainer(config, cache, out), steps), build_seconds
 
 
 def main() -> None:

@@ -138,8 +138,13 @@ class ExamplesBox(QGroupBox):
         self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])
         self.refresh()
 
-    def add_explorer_face(self, kind: str) -> None:
-        self.session.add_example(kind, slots.from_current(self.session.state.values))
+    def add_explorer_face(self, kind: str) -> bool:
+        try:
+            self.session.add_example(kind, slots.from_current(self.session.state.values))
+        except ValueError as exc:
+            self.error.emit(str(exc))
+            return False
+        return True
 
     def _clear(self, kind: str) -> None:
         for _ in range(len(self.session.examples[kind])):
@@ -319,7 +324,7 @@ class ArithmeticPanel(QWidget):
 
     def _refresh_direction_lists(self) -> None:
         names = list(self.session.directions)
-        kept = set(self.kept_names())
+        kept = {item.data(Qt.ItemDataRole.UserRole) for item in self._checked_items()}
         self.direction_choice.clear()
         self.keep_fixed.blockSignals(True)
         self.keep_fixed.clear()
@@ -329,9 +334,9 @@ class ArithmeticPanel(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, name)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if name in kept else Qt.CheckState.Unchecked)
-            item.setToolTip(f"Keep “{describe_direction(name)}” as it is")
             self.keep_fixed.addItem(item)
         self.keep_fixed.blockSignals(False)
+        self._grey_out_applied_directions()
         has = bool(names)
         self.no_directions.setVisible(not has)
         self.no_directions.setText("This model has no attribute directions (it was trained on an unlabelled folder). "
@@ -381,11 +386,27 @@ class ArithmeticPanel(QWidget):
         row.remove.connect(self._remove_direction)
         self.direction_rows.append(row)
         self.directions_box.addWidget(row)
+        self._grey_out_applied_directions()
         self.update_result()
         return row
 
     def _remove_direction(self, row: DirectionRow, update: bool = True) -> None:
         self._remove_row(self.direction_rows, row, update)
+        self._grey_out_applied_directions()
+
+    def _grey_out_applied_directions(self) -> None:
+        """An applied direction cannot also stay fixed: its Keep fixed entry is disabled while it is applied."""
+        applied = {row.name for row in self.direction_rows}
+        self.keep_fixed.blockSignals(True)
+        for i in range(self.keep_fixed.count()):
+            item = self.keep_fixed.item(i)
+            name = item.data(Qt.ItemDataRole.UserRole)
+            enabled = name not in applied
+            flags = item.flags()
+            item.setFlags(flags | Qt.ItemFlag.ItemIsEnabled if enabled else flags & ~Qt.ItemFlag.ItemIsEnabled)
+            item.setToolTip(f"Keep “{describe_direction(name)}” as it is" if enabled else
+                            f"“{describe_direction(name)}” is applied above, so it cannot also stay fixed")
+        self.keep_fixed.blockSignals(False)
 
     def set_keep_fixed(self, names: list[str]) -> None:
         for i in range(self.keep_fixed.count()):
@@ -393,9 +414,14 @@ class ArithmeticPanel(QWidget):
             item.setCheckState(Qt.CheckState.Checked if item.data(Qt.ItemDataRole.UserRole) in names
                                else Qt.CheckState.Unchecked)
 
+    def _checked_items(self) -> list[QListWidgetItem]:
+        items = map(self.keep_fixed.item, range(self.keep_fixed.count()))
+        return [item for item in items if item.checkState() == Qt.CheckState.Checked]
+
     def kept_names(self) -> list[str]:
-        return [self.keep_fixed.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.keep_fixed.count())
-                if self.keep_fixed.item(i).checkState() == Qt.CheckState.Checked]
+        """The directions to keep fixed: checked, and not applied themselves."""
+        return [item.data(Qt.ItemDataRole.UserRole) for item in self._checked_items()
+                if item.flags() & Qt.ItemFlag.ItemIsEnabled]
 
     def _ask_compute(self) -> None:
         folder = ask_folder(self, "dataset", "Labelled dataset folder", self.settings)
@@ -425,7 +451,7 @@ class ArithmeticPanel(QWidget):
             return
         directions = self.session.directions
         applied = [(row.strength, directions[row.name]) for row in self.direction_rows]
-        kept = [directions[name] for name in self.kept_names() if name not in {row.name for row in self.direction_rows}]
+        kept = [directions[name] for name in self.kept_names()]
         snapped = self.snap.isChecked() and self.snap.isEnabled()
         try:
             faces = weighted_sum(terms)

@@ -243,7 +243,11 @@ class MainWindow(QMainWindow):
             (self.morph.slot_a if target == "a" else self.morph.slot_b).set_slot(slot, "dataset")
             self.show_status(f"{slot.label} is now morph face {target.upper()}")
         else:
-            self.session.add_example(target, slot)
+            try:
+                self.session.add_example(target, slot)
+            except ValueError as exc:
+                self.show_error(str(exc))
+                return
             count = len(self.session.examples[target])
             self.show_status(f"{slot.label} added to the faces {target} the trait ({count} so far; "
                              "name the direction in the Arithmetic panel)")

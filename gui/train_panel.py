@@ -10,7 +10,7 @@ from pathlib import Path
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QButtonGroup, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPlainTextEdit,
+    QButtonGroup, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
     QProgressBar, QPushButton, QRadioButton, QVBoxLayout, QWidget,
 )
 
@@ -23,7 +23,7 @@ from vae.train import DEFAULT_MODEL_RECIPE, RUN_FILES, EpochEvent, StepEvent, Tr
 from .controls import double_spin_box, spin_box
 from .dialogs import ask_folder
 from .qt_images import to_pixmap
-from .widgets import legend_above
+from .widgets import LogView, legend_above
 from .workers import Job, describe_error, format_eta
 
 SMOOTHING = 0.9  # exponential moving average of the step losses
@@ -210,9 +210,7 @@ class TrainPanel(QWidget):
         self.preview = QLabel(PREVIEW_HINT)
         self.preview.setWordWrap(True)
         self.preview.setMinimumSize(300, 120)
-        self.log_view = QPlainTextEdit()
-        self.log_view.setReadOnly(True)
-        self.log_view.setMaximumBlockCount(2000)
+        self.log_view = LogView()
         self.log_view.setMinimumHeight(140)
 
         data_box = QGroupBox("Dataset")
@@ -541,7 +539,7 @@ class TrainPanel(QWidget):
 
     # ------------------------------------------------------------ job events (GUI thread)
     def _append_log(self, message: str) -> None:
-        self.log_view.appendPlainText(message)
+        self.log_view.append_line(message)
 
     def _on_event(self, event) -> None:
         if isinstance(event, StepEvent):

@@ -1,4 +1,4 @@
-"""Widgets several panels share: the face view, the face picker and the progress row of a long job."""
+"""Widgets of the panels: the face view, the face picker, the progress row of a long job, the training log."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pyqtgraph as pg
 import torch
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
+    QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
 )
 
 from vae import slots
@@ -18,6 +18,36 @@ from vae.session import ExplorerSession
 from .dialogs import IMAGE_FILTER, LATENT_FILTER, ask_open_path
 from .qt_images import to_pixmap
 from .workers import Job, describe_error, format_eta
+
+
+class LogView(QPlainTextEdit):
+    """A read-only log that keeps showing its newest line, also after a resize, until the user scrolls up."""
+
+    def __init__(self, max_lines: int = 2000):
+        super().__init__()
+        self.setReadOnly(True)
+        self.setMaximumBlockCount(max_lines)
+        self.follows = True
+        bar = self.verticalScrollBar()
+        bar.actionTriggered.connect(lambda _action: self._user_scrolled())
+        bar.sliderReleased.connect(self._user_scrolled)
+
+    def _user_scrolled(self) -> None:
+        bar = self.verticalScrollBar()
+        self.follows = bar.sliderPosition() >= bar.maximum()
+
+    def append_line(self, message: str) -> None:
+        self.appendPlainText(message)
+        self._keep_following()
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._keep_following()
+
+    def _keep_following(self) -> None:
+        if self.follows:
+            bar = self.verticalScrollBar()
+            bar.setValue(bar.maximum())
 
 
 class FaceView(QLabel):
@@ -104,6 +134,10 @@ SOURCE_LABELS = {
 }
 
 
+KEPT = "kept"  # a slot that followed the explorer until the panel sent its result there
+KEPT_CAPTION = "the explorer's face before Send"
+
+
 def holding(pickers):
     """A context in which every picker in ``pickers`` keeps its face (see :meth:`FacePicker.held`)."""
     stack = ExitStack()
@@ -142,6 +176,7 @@ class FacePicker(QWidget):
         for key, label in SOURCE_LABELS.items():
             self.source.addItem(label, key)
         self.source.setToolTip("Choose where this face comes from; choosing Random again draws a new face")
+        self.source.setPlaceholderText("Kept face")  # shown for a KEPT slot, which no source makes
         text = QVBoxLayout()
         text.addWidget(self.title)
         text.addWidget(self.caption)
@@ -171,12 +206,21 @@ class FacePicker(QWidget):
 
     @contextmanager
     def held(self):
-        """Keep the face while the panel itself changes the explorer (sending its result there)."""
+        """Keep the face while the panel itself changes the explorer (sending its result there).
+
+        A slot that followed the explorer and now differs from it stops following: it keeps the face it
+        had, and says so, instead of claiming to be the explorer's face.
+        """
         self._held = True
         try:
             yield
         finally:
             self._held = False
+            if self.kind == "current" and not torch.equal(self.slot.latent, self.session.state.values.reshape(-1)):
+                self.kind = KEPT
+                self.caption.setText(KEPT_CAPTION)
+                self.caption.setToolTip(KEPT_CAPTION)
+                self._show_kind()
 
     def _explorer_changed(self, dims) -> None:
         if self.kind == "current" and not self._held:
@@ -253,7 +297,7 @@ class FacePicker(QWidget):
     def _show_kind(self) -> None:
         """Put the dropdown back on what the slot holds (a cancelled or failed choice changes nothing)."""
         self.source.blockSignals(True)
-        self.source.setCurrentIndex(max(0, self.source.findData(self.kind)))
+        self.source.setCurrentIndex(-1 if self.kind == KEPT else max(0, self.source.findData(self.kind)))
         self.source.blockSignals(False)
 
     def clear(self) -> None:

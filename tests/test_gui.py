@@ -11,6 +11,7 @@ from PySide6.QtCore import QPoint, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from gui.train_panel import LossPlot, TrainPanel, run_state  # noqa: E402
+from gui.widgets import LogView  # noqa: E402
 from tests.helpers import write_good_faces  # noqa: E402
 from vae import checkpoint  # noqa: E402
 from vae.train import DEFAULT_MODEL_RECIPE, StepEvent  # noqa: E402
@@ -320,6 +321,28 @@ def test_training_error_is_reported_and_thread_ends(window, qtbot, tmp_path):
         pass
     assert "no usable images" in panel.log_view.toPlainText()
     assert not panel.job.busy and panel.start_button.isEnabled()
+
+
+def test_the_training_log_keeps_showing_its_newest_line_until_the_user_scrolls_up(qtbot):
+    log = LogView()
+    qtbot.addWidget(log)
+    log.resize(400, 300)
+    log.show()
+    for i in range(200):
+        log.append_line(f"epoch {i}")
+    bar = log.verticalScrollBar()
+    assert bar.value() == bar.maximum() > 0
+    log.resize(400, 120)  # the window made smaller: the newest line stays in view
+    log.append_line("epoch 200")
+    assert bar.value() == bar.maximum()
+    bar.triggerAction(bar.SliderAction.SliderPageStepSub)  # the user scrolls up to read
+    reading = bar.value()
+    log.append_line("epoch 201")
+    log.resize(400, 100)
+    assert bar.value() == reading < bar.maximum()
+    bar.triggerAction(bar.SliderAction.SliderToMaximum)  # and back down: it follows again
+    log.append_line("epoch 202")
+    assert bar.value() == bar.maximum()
 
 
 def test_event_loop_keeps_ticking_while_training(window, qtbot, small_folder, tmp_path):

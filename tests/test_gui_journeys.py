@@ -497,13 +497,16 @@ def test_keep_fixed_names_values_as_people_do(make_window, tmp_path, tiny_model)
     assert names == ["hair colour: black", "+glasses"]
 
 
-def test_direction_by_example_from_explorer_faces_and_map(window, qtbot):
+def test_direction_by_example_from_explorer_faces_and_map(window, qtbot, warnings):
     arith = window.arithmetic
     session = window.session
     session.state.set_values(torch.full((8,), 1.0))
-    arith.examples.add_explorer_face("with")
+    assert arith.examples.add_explorer_face("with")
+    assert not arith.examples.add_explorer_face("without")  # the same face cannot both have and lack the trait
+    assert "already among the faces with the trait" in warnings[-1]
+    assert arith.examples.counts["without"].text() == "Without it: 0"
     session.state.set_values(torch.full((8,), -1.0))
-    arith.examples.add_explorer_face("without")
+    assert arith.examples.add_explorer_face("without")
     arith.examples.name.setText("bright")
     with qtbot.waitSignal(arith.examples.created):
         arith.examples.create_button.click()

@@ -149,10 +149,40 @@ def test_direction_strength_moves_along_it(window):
     assert ((arith.result - base).norm() - 1.5).abs() < 1e-5
 
 
+def test_an_applied_direction_cannot_also_be_kept_fixed(window):
+    arith = window.arithmetic
+    base = arith.result.clone()
+    arith.set_keep_fixed(["glasses", "facial_hair"])
+    item = arith.keep_fixed.item(arith.keep_fixed.count() - 2)
+    assert item.data(Qt.ItemDataRole.UserRole) == "glasses" and item.flags() & Qt.ItemFlag.ItemIsEnabled
+    row = arith.add_direction("glasses", 1.0)
+    assert not item.flags() & Qt.ItemFlag.ItemIsEnabled and "applied above" in item.toolTip()
+    assert arith.kept_names() == ["facial_hair"]
+    glasses = window.session.checkpoint.directions["glasses"]
+    assert (arith.result - base) @ glasses > 0.5  # applied, not cancelled by keeping it fixed
+    row.remove_button.click()
+    assert item.flags() & Qt.ItemFlag.ItemIsEnabled and item.checkState() == Qt.CheckState.Checked
+    assert arith.kept_names() == ["glasses", "facial_hair"]
+
+
 def test_send_result_to_explorer_and_export(window, tmp_path):
     arith = window.arithmetic
+    window.show_panel("arithmetic")
+    face_a = arith.terms[0].picker
+    assert face_a.source.currentText() == "Explorer face (live)"
+    before = face_a.latent.clone()
+    result = arith.result.clone()
     arith.send_button.click()
     assert torch.allclose(window.session.state.values, arith.result)
+    # A followed the explorer; it keeps its face, so the result stays put, and no longer claims to be live
+    assert torch.equal(face_a.latent, before) and torch.equal(arith.result, result)
+    assert face_a.source.currentIndex() == -1 and face_a.source.currentText() == ""
+    assert face_a.caption.text() == "the explorer's face before Send"
+    window.explore.random_button.click()  # a later explorer change leaves it alone too
+    assert torch.equal(face_a.latent, before)
+    face_a.source.activated.emit(face_a.source.findData("current"))  # chosen again: it follows again
+    assert torch.equal(face_a.latent, window.session.state.values)
+    assert face_a.source.currentText() == "Explorer face (live)"
     assert arith.export_path(str(tmp_path / "r.png"), size=128)
     with Image.open(tmp_path / "r.png") as im:
         assert im.size == (128, 128)

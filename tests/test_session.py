@@ -1,5 +1,6 @@
 """The explorer's model layer without Qt: typed events, locks, undo, prior, directions."""
 
+import pytest
 import torch
 
 from vae import checkpoint
@@ -179,6 +180,10 @@ def test_directions_change_only_through_the_session(tiny_checkpoint):
     for slot in with_trait:
         session.add_example("with", slot)
     session.add_example("without", FaceSlot(torch.tensor([0.0, 2, 0, 0, 0, 0, 0, 0]), "c"))
+    for kind in ("with", "without"):  # a face already given counts once, and on one side only
+        with pytest.raises(ValueError, match="^a is already among the faces with the trait"):
+            session.add_example(kind, FaceSlot(torch.tensor([1.0, 2, 0, 0, 0, 0, 0, 0]), "a"))
+    assert [len(session.examples[kind]) for kind in ("with", "without")] == [2, 1]
     direction = session.direction_from_examples("  wide ")
     assert torch.allclose(direction, torch.tensor([1.0, 0, 0, 0, 0, 0, 0, 0]))
     assert seen == [("wide",)] and "wide" in status[-1] and "2 face(s) with" in status[-1]

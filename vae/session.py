@@ -366,9 +366,16 @@ class ExplorerSession:
 
     # ------------------------------------------------------------ directions by example
     def add_example(self, kind: str, slot: FaceSlot) -> None:
-        """Keep ``slot`` as a face that has (``"with"``) or lacks (``"without"``) the trait being defined."""
+        """Keep ``slot`` as a face that has (``"with"``) or lacks (``"without"``) the trait being defined.
+
+        Raises ValueError for a face already among the examples: twice in a group it would count double,
+        in both groups it would both have and lack the trait.
+        """
         if kind not in EXAMPLE_KINDS:
             raise ValueError(f"example kind must be one of {EXAMPLE_KINDS}, got {kind!r}")
+        for group in EXAMPLE_KINDS:
+            if any(torch.equal(slot.latent, other.latent) for other in self.examples[group]):
+                raise ValueError(f"{slot.label} is already among the faces {group} the trait: pick another face")
         self.examples[kind].append(slot)
         self.examples_changed.emit()
 
