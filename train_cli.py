@@ -18,7 +18,9 @@ import signal
 import sys
 
 from vae.cli_args import SEED_MAX, float_range, int_range
-from vae.interrupts import StopThenAbort, Terminated, own_signal_handlers, raise_terminated, stop_between_chunks
+from vae.interrupts import (
+    StopThenAbort, Terminated, ended_by_sigterm, own_signal_handlers, raise_terminated, stop_between_chunks,
+)
 from vae.model import CONFIG_LIMITS, UPSAMPLING
 from vae.train import DEFAULT_MODEL_RECIPE as RECIPE
 
@@ -157,8 +159,7 @@ def _train(argv: list[str] | None) -> int:
         return EXIT_BAD_INPUT
     except (KeyboardInterrupt, Terminated, Cancelled) as exc:
         err("interrupted while preparing the dataset; nothing was trained (the partial cache was removed)")
-        terminated = isinstance(exc, Terminated) or preparation is not None and preparation.terminated
-        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+        return EXIT_TERMINATED if ended_by_sigterm(exc, preparation) else EXIT_INTERRUPTED
 
     bar = None
 

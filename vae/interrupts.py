@@ -72,6 +72,12 @@ def stop_between_chunks(announce: Callable[[int], None]) -> Iterator[StopThenAbo
             raise Cancelled()
 
 
+def ended_by_sigterm(exc: BaseException, handler: StopThenAbort | None) -> bool:
+    """Whether an interruption that raised ``exc`` came from SIGTERM: raised as :class:`Terminated`, or
+    heard first by ``handler`` (a :func:`stop_between_chunks` block ended by a signal raises Cancelled)."""
+    return isinstance(exc, Terminated) or handler is not None and handler.terminated
+
+
 @contextlib.contextmanager
 def own_signal_handlers() -> Iterator[None]:
     """Restore the SIGINT and SIGTERM handlers on the way out of the block, however it ends."""

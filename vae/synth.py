@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw
 from .cartoonset import ATTRIBUTES, NO_FACIAL_HAIR, NO_GLASSES, format_csv
 from .atomic import write_error
 from .cli_args import SEED_MAX, int_range
-from .interrupts import Terminated, own_signal_handlers, raise_terminated, stop_between_chunks
+from .interrupts import Terminated, ended_by_sigterm, own_signal_handlers, raise_terminated, stop_between_chunks
 from .parallel import Cancelled, Throttle, ordered_map
 
 SYNTH_VERSION = 2  # bump when the drawing changes: the built-in dataset is regenerated
@@ -801,8 +801,7 @@ def _write(args: argparse.Namespace) -> int:
                      should_stop=lambda: interrupt.requested)
     except (KeyboardInterrupt, Terminated, Cancelled) as exc:
         print(f"interrupted: the faces written so far are in {args.out}", file=sys.stderr)
-        terminated = isinstance(exc, Terminated) or interrupt is not None and interrupt.terminated
-        return 143 if terminated else 130
+        return 143 if ended_by_sigterm(exc, interrupt) else 130
     except OSError as exc:
         print(f"error: {write_error(args.out, exc, args.count * args.size * args.size)}", file=sys.stderr)
         return 2
