@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import torch
-from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListView, QListWidget, QListWidgetItem, QPushButton,
+    QComboBox, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListView, QListWidget, QListWidgetItem, QPushButton,
     QScrollArea, QSlider, QVBoxLayout, QWidget,
 )
 
@@ -17,7 +17,7 @@ from vae.metrics import encode_all
 from vae.session import EXAMPLE_KINDS, ExplorerSession
 
 from .attributes import describe_direction
-from .controls import double_spin_box, wheel_only_when_focused
+from .controls import double_spin_box, refresh_snap_box, snap_box, wheel_only_when_focused
 from .dialogs import ask_folder, ask_save_path
 from .explore_panel import export_face
 from .qt_images import to_pixmap
@@ -263,9 +263,8 @@ class ArithmeticPanel(QWidget):
         self.face = FaceView(minimum=256)
         self.formula = QLabel()
         self.formula.setWordWrap(True)
-        self.snap = QCheckBox("Snap the result to the nearest faces")
-        self.snap.setEnabled(False)  # enabled while the model has a fitted prior (reset_for_session)
-        self.snap.setToolTip("Arithmetic often lands between the faces the model knows, which decode broken and noisy;\n"
+        self.snap = snap_box("Snap the result to the nearest faces",
+                             "Arithmetic often lands between the faces the model knows, which decode broken and noisy;\n"
                              "snapped, the result is drawn to the nearest faces of the model's fitted prior")
         self.send_button = QPushButton("Send to explorer")
         self.export_button = QPushButton("Export PNG…")
@@ -308,11 +307,7 @@ class ArithmeticPanel(QWidget):
             self._remove_term(row, update=False)
         for row in list(self.direction_rows):
             self._remove_direction(row, update=False)
-        with QSignalBlocker(self.snap):  # the old model's rows are gone: nothing to recompute
-            could_snap = self.snap.isEnabled()  # the previous model's
-            self.snap.setEnabled(self.session.can_snap)
-            if not self.session.can_snap or not could_snap:  # a user's choice holds while models can snap
-                self.snap.setChecked(self.session.can_snap)
+        refresh_snap_box(self.snap, self.session.can_snap)  # silently: the old model's rows are gone
         self._refresh_direction_lists()
         self.preset_analogy()
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox, QWidget
+from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt
+from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QSpinBox, QWidget
 
 
 class _WheelWhenFocused(QObject):
@@ -42,3 +42,23 @@ def double_spin_box(minimum: float, maximum: float, value: float, step: float, d
     box.setValue(value)
     box.setPrefix(prefix)
     return box
+
+
+def snap_box(text: str, tooltip: str) -> QCheckBox:
+    """A "snap to faces" check box, off until :func:`refresh_snap_box` finds a model that can snap."""
+    box = QCheckBox(text)
+    box.setEnabled(False)
+    box.setToolTip(tooltip)
+    return box
+
+
+def refresh_snap_box(box: QCheckBox, can_snap: bool) -> None:
+    """A new model: the box is enabled where it has a fitted prior, and on by default (silently).
+
+    A choice the user made holds from one model that can snap to the next.
+    """
+    with QSignalBlocker(box):
+        could_snap = box.isEnabled()
+        box.setEnabled(can_snap)
+        if not can_snap or not could_snap:
+            box.setChecked(can_snap)

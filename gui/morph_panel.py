@@ -13,7 +13,7 @@ from vae import export
 from vae.latent import morph, ping_pong
 from vae.session import ExplorerSession
 
-from .controls import spin_box
+from .controls import refresh_snap_box, snap_box, spin_box
 from .dialogs import ask_save_path
 from .qt_images import to_pixmap
 from .widgets import FacePicker, FaceView, JobProgress, holding
@@ -44,6 +44,9 @@ class MorphPanel(QWidget):
         self.fps = spin_box(1, 60, 12, suffix=" fps")
         self.loop = QCheckBox("ping-pong")
         self.loop.setChecked(True)
+        self.snap = snap_box("snap to faces",
+                             "Blends of two faces decode ghosted; snapped, each frame between A and B is drawn to the\n"
+                             "nearest faces of the model's fitted prior, most in the middle (A and B stay as they are)")
         self.play_button = QPushButton("Play")
         self.timeline = QSlider(Qt.Orientation.Horizontal)
         self.frame_label = QLabel("frame – of –")
@@ -69,7 +72,7 @@ class MorphPanel(QWidget):
         slots_row.addWidget(self.slot_a, 1)
         slots_row.addWidget(self.slot_b, 1)
         options = QHBoxLayout()
-        for w in (self.frames, self.mode, self.play_button, self.fps, self.loop):
+        for w in (self.frames, self.mode, self.snap, self.play_button, self.fps, self.loop):
             options.addWidget(w)
         options.addStretch(1)
         for w in (self.export_progress, self.export_strip_button, self.export_gif_button):
@@ -90,6 +93,7 @@ class MorphPanel(QWidget):
             picker.error.connect(self.error)
         self.frames.valueChanged.connect(self.rebuild)
         self.mode.currentTextChanged.connect(self.rebuild)
+        self.snap.toggled.connect(self.rebuild)
         self.timeline.valueChanged.connect(self.show_frame)
         self.strip.itemClicked.connect(lambda item: self.timeline.setValue(self.strip.row(item)))
         self.send_button.clicked.connect(self._send_frame)
@@ -107,6 +111,7 @@ class MorphPanel(QWidget):
     def reset_for_session(self) -> None:
         """A (new) model: A follows the explorer's face live, B is a random face."""
         self.stop()
+        refresh_snap_box(self.snap, self.session.can_snap)  # silently: filling B rebuilds the frames
         self.slot_a.blockSignals(True)
         self.slot_a.fill_from_source("current")
         self.slot_a.blockSignals(False)
@@ -117,6 +122,8 @@ class MorphPanel(QWidget):
         if self.slot_a.latent is None or self.slot_b.latent is None:
             return
         self.latents = morph(self.slot_a.latent, self.slot_b.latent, self.frames.value(), self.mode.currentText())
+        if self.snap.isChecked():
+            self.latents = self.session.snap_morph(self.latents)
         self.images = self.session.renderer.render_batch(self.latents)
         self.strip.clear()
         for k, image in enumerate(self.images):

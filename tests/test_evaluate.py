@@ -78,19 +78,23 @@ def test_folder_mode_reports_held_out_and_latent_space_sharpness(trained, tmp_pa
     out = capsys.readouterr().out
     held_out = sum(is_validation(p.name) for p in (tmp_path / "real").glob("*.png"))
     assert re.search(rf"on {held_out} held-out faces of .*: SSIM [\d.]+, PSNR", out), out
-    ratios = re.search(r"Random \(500, T=0.8\) ([\d.]+), morph middles ([\d.]+), A \+ \(B - C\) ([\d.]+) "
-                       r"\(snapped to faces, as the app shows it: ([\d.]+)\); reconstructions ([\d.]+)", out)
+    ratios = re.search(r"Random \(500, T=0.8\) ([\d.]+), morph middles ([\d.]+) \(snapped to faces, as the app shows it: "
+                       r"([\d.]+)\), A \+ \(B - C\) ([\d.]+) \(snapped to faces, as the app shows it: ([\d.]+)\); "
+                       r"reconstructions ([\d.]+)", out)
     assert ratios and all(float(r) >= 0 for r in ratios.groups()), out
     assert Image.open(grid).size[1] > 3 * 64
     _, faces = evaluate_folder(checkpoint.load(trained), tmp_path / "real")
-    # one row each: reconstructions, Random, morph middles, arithmetic raw and snapped (the run stored a prior)
-    assert len(faces) == 5 * min(16, held_out)
+    # one row each: reconstructions, Random, morph middles and arithmetic, each raw and snapped (the run stored a prior)
+    assert len(faces) == 6 * min(16, held_out)
     _, few = evaluate_folder(checkpoint.load(trained), tmp_path / "real", all_faces=True, held_out=None)
-    assert len(few) == 5 * 16
+    assert len(few) == 6 * 16
     write_good_faces(tmp_path / "ten", 10, seed=4, size=96)
     _, ten = evaluate_folder(checkpoint.load(trained), tmp_path / "ten", all_faces=True)
-    assert len(ten) == 5 * 10  # 5 morph middles and 3 arithmetic results padded to rows of 10
-    assert (ten[20:30].amin(dim=(1, 2, 3)) == 1).tolist() == [False] * 5 + [True] * 5
+    assert len(ten) == 6 * 10  # 5 morph middles and 3 arithmetic results padded to rows of 10
+    for row in (2, 3):
+        assert (ten[10 * row:10 * row + 10].amin(dim=(1, 2, 3)) == 1).tolist() == [False] * 5 + [True] * 5
+    for row in (4, 5):
+        assert (ten[10 * row:10 * row + 10].amin(dim=(1, 2, 3)) == 1).tolist() == [False] * 3 + [True] * 7
     assert main([str(trained), "--data", str(tmp_path / "real"), "--all-faces"]) == 0
     assert "on 100 faces of" in capsys.readouterr().out
     assert main([str(trained), "--data", str(tmp_path / "real"), "--held-out", "20", "--decoder-bound"]) == 0
@@ -102,7 +106,7 @@ def test_folder_mode_reports_held_out_and_latent_space_sharpness(trained, tmp_pa
                  "--count", "30"]) == 0
     assert "on 30 training faces of" in capsys.readouterr().out
     _, seen = evaluate_folder(checkpoint.load(trained), tmp_path / "real", held_out=20, training=30)
-    assert len(seen) == 5 * 16 and not torch.equal(seen, evaluate_folder(checkpoint.load(trained), tmp_path / "real",
+    assert len(seen) == 6 * 16 and not torch.equal(seen, evaluate_folder(checkpoint.load(trained), tmp_path / "real",
                                                                           held_out=20)[1])  # other faces
     with pytest.raises(SystemExit):
         main([str(trained), "--data", str(tmp_path / "real"), "--all-faces", "--training-faces"])

@@ -546,3 +546,36 @@ def test_arithmetic_snaps_its_result_to_the_nearest_faces_when_the_model_has_a_f
     assert not arith.snap.isEnabled() and not arith.snap.isChecked() and arith.result.shape == (4,)
     assert window.load_checkpoint(str(window.session.path.parent / "prior.pt"))
     assert arith.snap.isEnabled() and arith.snap.isChecked() and arith.result.shape == (8,)
+
+
+def test_morph_snaps_the_frames_between_its_ends_to_faces_when_the_model_has_a_fitted_prior(window, tmp_path):
+    from vae.latent import morph as morph_path
+    from vae.latent import snap_path
+    from vae.model import ConvVAE, VAEConfig
+
+    morph = window.morph
+    morph.frames.setValue(9)
+    assert morph.snap.isEnabled() and morph.snap.isChecked()
+    a, b = morph.slot_a.latent, morph.slot_b.latent
+    raw = morph_path(a, b, 9, morph.mode.currentText())
+    assert torch.allclose(morph.latents, snap_path(raw, window.session.prior), atol=1e-5)
+    assert not torch.allclose(morph.latents[4], raw[4], atol=1e-3)  # the middle is drawn to faces
+    assert torch.equal(morph.latents[[0, -1]], raw[[0, -1]])  # the chosen faces stay
+    assert torch.allclose(morph.latents[0], a, atol=1e-5) and torch.allclose(morph.latents[-1], b, atol=1e-5)
+    middle = morph.images[4].clone()
+    morph.snap.setChecked(False)
+    assert torch.allclose(morph.latents, raw) and not torch.equal(morph.images[4], middle)
+    morph.timeline.setValue(4)
+    morph.send_button.click()
+    assert torch.allclose(window.session.state.values, raw[4])  # what is shown is what is sent
+
+    window.session.load(str(window.session.path))  # another model that can snap: the user's choice holds
+    assert morph.snap.isEnabled() and not morph.snap.isChecked()
+    smaller = tmp_path / "smaller.pt"
+    checkpoint.save(smaller, ConvVAE(VAEConfig(latent_dim=4, base_channels=4)))
+    assert window.load_checkpoint(str(smaller))
+    assert not morph.snap.isEnabled() and not morph.snap.isChecked() and morph.latents.shape[1] == 4
+    assert window.load_checkpoint(str(window.session.path.parent / "prior.pt"))
+    assert morph.snap.isEnabled() and morph.snap.isChecked()
+    assert torch.allclose(morph.latents, snap_path(morph_path(morph.slot_a.latent, morph.slot_b.latent, 9), window.session.prior),
+                          atol=1e-5)

@@ -188,3 +188,20 @@ def test_denoise_to_prior_pulls_blends_onto_faces_and_leaves_faces_alone():
     assert (moved[0] - face).norm() < 0.15 * (moved[1] - blend).norm()  # a face moves far less
     assert mixture_log_prob(prior, moved[1:]) > mixture_log_prob(prior, blend[None]) + 5
     assert denoise_to_prior(blend, prior, noise=1.0).shape == blend.shape
+
+
+def test_snap_path_keeps_the_ends_and_draws_the_middle_onto_faces():
+    from vae.latent import denoise_to_prior, fit_mixture, mixture_log_prob, snap_path
+
+    torch.manual_seed(0)
+    centres = torch.tensor([[3.0, 0.0, 0.0], [-3.0, 0.0, 0.0], [0.0, 3.0, 0.0]])
+    prior = fit_mixture(torch.cat([c + 0.3 * torch.randn(300, 3) for c in centres]), components=3)
+    a, b = centres[0] + torch.tensor([0.2, 0.1, 0.0]), centres[1] + torch.tensor([-0.1, 0.2, 0.1])
+    frames = latent.lerp(a, b, 9)
+    snapped = snap_path(frames, prior, noise=1.0)
+    assert torch.equal(snapped[0], a) and torch.equal(snapped[-1], b)  # the chosen faces, exactly
+    assert torch.allclose(snapped[4], denoise_to_prior(frames[4], prior, noise=1.0))  # the middle, fully
+    assert mixture_log_prob(prior, snapped[4:5]) > mixture_log_prob(prior, frames[4:5]) + 5
+    moved = (snapped - frames).norm(dim=1)
+    assert moved[2] < (denoise_to_prior(frames[2], prior, noise=1.0) - frames[2]).norm()  # part of the way near the ends
+    assert torch.equal(snap_path(frames[[0, -1]], prior), frames[[0, -1]])  # two frames: nothing in between

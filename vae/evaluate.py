@@ -50,8 +50,8 @@ def evaluate_folder(ckpt, folder, all_faces: bool = False, cache_dir=None, held_
     Returns (figures, grid): SSIM, PSNR, KL, active units, the faces' count, and the sharpness ratios
     of the reconstructions, Random (RANDOM_COUNT draws at the app's temperature), morph middles and A + (B − C) against
     the held-out faces themselves; the grid's rows are 16 reconstructions, Random faces, morph
-    middles and arithmetic results (then, with a fitted prior, the arithmetic results snapped to faces as
-    the app shows them). The held-out faces are the folder's 5 % validation split, or with
+    middles and arithmetic results, each of the last two followed, with a fitted prior, by the same
+    snapped to faces as the app shows them. The held-out faces are the folder's 5 % validation split, or with
     ``held_out`` the faces of :func:`vae.data.holdout_split` (what ``train_cli.py --holdout`` leaves out).
     With ``decoder_bound``, ``ssim_decoder_bound`` is the SSIM on the first BOUND_FACES of them when each
     face's latent is optimised against the fixed decoder (:func:`vae.quality.fit_latents`), next to
@@ -71,12 +71,12 @@ def evaluate_folder(ckpt, folder, all_faces: bool = False, cache_dir=None, held_
     figures = evaluate(model, data, indices, beta=1.0)
     real = data.batch(indices)
     mu, _ = encode_all(model, data, indices)
-    arithmetic = arithmetic_results(mu)
-    outputs = {
-        "random": decode(model, random_latents(RANDOM_COUNT, model.latent_dim, ckpt.latent_prior)),
-        "morph": decode(model, morph_middles(mu)),
-        "arithmetic": decode(model, arithmetic),
-    }
+    middles, arithmetic = morph_middles(mu), arithmetic_results(mu)
+    outputs = {"random": decode(model, random_latents(RANDOM_COUNT, model.latent_dim, ckpt.latent_prior)),
+               "morph": decode(model, middles)}
+    if ckpt.latent_prior is not None:  # what the Morph panel shows by default (the middle frame is snapped fully)
+        outputs["morph_snapped"] = decode(model, denoise_to_prior(middles, ckpt.latent_prior, SNAP_NOISE))
+    outputs["arithmetic"] = decode(model, arithmetic)
     if ckpt.latent_prior is not None:  # what the Arithmetic panel shows by default
         outputs["arithmetic_snapped"] = decode(model, denoise_to_prior(arithmetic, ckpt.latent_prior, SNAP_NOISE))
     recon = decode(model, mu)
@@ -185,15 +185,18 @@ def _report_folder(args, ckpt) -> int:
           f"PSNR {figures['psnr']:.2f} dB, reconstruction {figures['recon']:.1f}, KL {figures['kl']:.1f} nats, "
           f"active units {figures['active_units']}/{ckpt.model.latent_dim}")
     print(f"sharpness vs. real faces (Laplacian energy ratio): Random ({RANDOM_COUNT}, T={APP_TEMPERATURE}) "
-          f"{figures['sharpness_random']:.2f}, morph middles {figures['sharpness_morph']:.2f}, "
-          f"A + (B - C) {figures['sharpness_arithmetic']:.2f}"
-          + (f" (snapped to faces, as the app shows it: {figures['sharpness_arithmetic_snapped']:.2f})"
-             if "sharpness_arithmetic_snapped" in figures else "")
+          f"{figures['sharpness_random']:.2f}, morph middles {figures['sharpness_morph']:.2f}{_snapped(figures, 'morph')}, "
+          f"A + (B - C) {figures['sharpness_arithmetic']:.2f}{_snapped(figures, 'arithmetic')}"
           + f"; reconstructions {figures['sharpness_reconstruction']:.2f}")
     if "ssim_decoder_bound" in figures:
         print(f"decoder bound on {figures['bound_faces']} of them: SSIM {figures['ssim_decoder_bound']:.4f} with each "
               f"latent optimised against the fixed decoder, {figures['ssim_encoder']:.4f} from the encoder's μ")
     return 0
+
+
+def _snapped(figures: dict, name: str) -> str:
+    key = f"sharpness_{name}_snapped"
+    return f" (snapped to faces, as the app shows it: {figures[key]:.2f})" if key in figures else ""
 
 
 if __name__ == "__main__":

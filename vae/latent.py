@@ -165,6 +165,17 @@ def denoise_to_prior(z: torch.Tensor, prior: dict[str, torch.Tensor], noise: flo
     return (resp.unsqueeze(-1) * pulled).sum(1).to(z.dtype).reshape(shape)
 
 
+def snap_path(frames: torch.Tensor, prior: dict[str, torch.Tensor], noise: float = SNAP_NOISE) -> torch.Tensor:
+    """A morph's (n, D) frames drawn toward faces, fully in the middle and not at all at either end.
+
+    Frame k moves by sin(π·k/(n − 1)) of the way to :func:`denoise_to_prior`: the two chosen faces stay
+    exactly as they are, and the blends between them, which decode ghosted, become faces the model knows.
+    """
+    weight = torch.sin(torch.pi * _frames(frames.shape[0], frames))
+    weight[[0, -1]] = 0.0  # sin(π) is not exactly 0 in floating point
+    return frames + weight * (denoise_to_prior(frames, prior, noise) - frames)
+
+
 def lerp(a: torch.Tensor, b: torch.Tensor, n: int) -> torch.Tensor:
     """``n`` evenly spaced points on the line from ``a`` to ``b`` (both included): (n, D)."""
     t = _frames(n, a)

@@ -19,8 +19,8 @@ from . import checkpoint as checkpoint_mod
 from .data import load_image
 from .directions import direction_from_examples
 from .latent import (
-    ACTIVE_UNIT_THRESHOLD, SNAP_NOISE, denoise_to_prior, rank_dimensions, sample_conditional, sample_fitted, standard_prior,
-    typical_latent,
+    ACTIVE_UNIT_THRESHOLD, SNAP_NOISE, denoise_to_prior, rank_dimensions, sample_conditional, sample_fitted, snap_path,
+    standard_prior, typical_latent,
 )
 from .slots import FaceSlot
 
@@ -333,6 +333,13 @@ class ExplorerSession:
         broken, noisy face; snapped, it decodes to a clean one. ``z`` is returned as is without a fitted prior.
         """
         return denoise_to_prior(z, self.prior, SNAP_NOISE) if self.can_snap else z
+
+    def snap_morph(self, frames: torch.Tensor) -> torch.Tensor:
+        """A morph's frames with the blends between its ends drawn to faces (:func:`~vae.latent.snap_path`).
+
+        The frames are returned as they are without a fitted prior.
+        """
+        return snap_path(frames, self.prior, SNAP_NOISE) if self.can_snap else frames
 
     def render(self, z: torch.Tensor) -> torch.Tensor:
         """The (3, S, S) face of one latent (not the explorer's: no caching)."""
