@@ -71,14 +71,11 @@ def evaluate_folder(ckpt, folder, all_faces: bool = False, cache_dir=None, held_
     figures = evaluate(model, data, indices, beta=1.0)
     real = data.batch(indices)
     mu, _ = encode_all(model, data, indices)
-    middles, arithmetic = morph_middles(mu), arithmetic_results(mu)
-    outputs = {"random": decode(model, random_latents(RANDOM_COUNT, model.latent_dim, ckpt.latent_prior)),
-               "morph": decode(model, middles)}
-    if ckpt.latent_prior is not None:  # what the Morph panel shows by default (the middle frame is snapped fully)
-        outputs["morph_snapped"] = decode(model, denoise_to_prior(middles, ckpt.latent_prior, SNAP_NOISE))
-    outputs["arithmetic"] = decode(model, arithmetic)
-    if ckpt.latent_prior is not None:  # what the Arithmetic panel shows by default
-        outputs["arithmetic_snapped"] = decode(model, denoise_to_prior(arithmetic, ckpt.latent_prior, SNAP_NOISE))
+    outputs = {"random": decode(model, random_latents(RANDOM_COUNT, model.latent_dim, ckpt.latent_prior))}
+    for name, z in (("morph", morph_middles(mu)), ("arithmetic", arithmetic_results(mu))):
+        outputs[name] = decode(model, z)
+        if ckpt.latent_prior is not None:  # what the panels show by default (a morph's middle: fully)
+            outputs[f"{name}_snapped"] = decode(model, denoise_to_prior(z, ckpt.latent_prior, SNAP_NOISE))
     recon = decode(model, mu)
     figures.update({f"sharpness_{name}": sharpness_ratio(images, real) for name, images in outputs.items()})
     figures["sharpness_reconstruction"] = sharpness_ratio(recon, real)  # what the decoder draws at best
