@@ -1,9 +1,10 @@
-# `make run` installs into .venv and launches the app; `make test` installs with the test extra and runs the suite.
+# `make run` installs into .venv and launches the app; `make test` installs with the test extra, checks the style
+# (ruff) and runs the suite.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test install install-test bench
+.PHONY: run test lint install install-test bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +18,11 @@ install-test: $(PY)
 run: install
 	$(PY) main.py
 
-test: install-test
+lint: install-test
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+test: lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 
 bench: install

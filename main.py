@@ -18,20 +18,34 @@ import os
 import sys
 from pathlib import Path
 
+from vae.cli_args import SEED_MAX, int_range
+
 SCREENSHOT_SIZE = (1280, 800)
-XCB_PACKAGES = ("libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 "
-                "libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3")
+XCB_PACKAGES = (
+    "libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 "
+    "libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="face-explorer", description="Explore a cartoon-face VAE's latent space.")
-    parser.add_argument("--checkpoint", type=Path, default=None,
-                        help="model checkpoint to open (default: the pretrained default_model_128.pt where it is fast "
-                             "enough here, else default_model.pt)")
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help="model checkpoint to open (default: the pretrained default_model_128.pt where it is fast "
+        "enough here, else default_model.pt)",
+    )
     parser.add_argument("--screenshot", type=Path, default=None, help="render the window to this PNG and exit")
-    parser.add_argument("--panel", choices=("explore", "train", "morph", "arithmetic", "map"), default="explore",
-                        help="panel to show (with --screenshot)")
-    parser.add_argument("--seed", type=int, default=None, help="start from a random face drawn with this seed")
+    parser.add_argument(
+        "--panel",
+        choices=("explore", "train", "morph", "arithmetic", "map"),
+        default="explore",
+        help="panel to show (with --screenshot)",
+    )
+    parser.add_argument(
+        "--seed", type=int_range(0, SEED_MAX), default=None, help="start from a random face drawn with this seed"
+    )
     return parser
 
 
@@ -47,8 +61,10 @@ def platform_problem() -> str | None:
     if not platform and os.environ.get("WAYLAND_DISPLAY"):
         return None
     if not os.environ.get("DISPLAY"):
-        return ("no display: DISPLAY is not set (run the app inside a desktop session, or set "
-                "QT_QPA_PLATFORM=offscreen for --screenshot)")
+        return (
+            "no display: DISPLAY is not set (run the app inside a desktop session, or set "
+            "QT_QPA_PLATFORM=offscreen for --screenshot)"
+        )
     import PySide6
 
     plugin = Path(PySide6.__file__).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
@@ -58,8 +74,10 @@ def platform_problem() -> str | None:
         ctypes.CDLL(str(plugin))
     except OSError as exc:
         missing = str(exc).split(":")[0].strip() if ".so" in str(exc) else str(exc)
-        return (f"Qt cannot start its X11 platform plugin: {missing} is missing. Install the system libraries "
-                f"Qt needs: sudo apt-get install {XCB_PACKAGES}")
+        return (
+            f"Qt cannot start its X11 platform plugin: {missing} is missing. Install the system libraries "
+            f"Qt needs: sudo apt-get install {XCB_PACKAGES}"
+        )
     return None
 
 

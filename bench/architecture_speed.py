@@ -106,16 +106,23 @@ def main() -> None:
             print(f"{name:>18}: {rate:5.0f} images/s  (x{rate / speed['shipped']:.2f})")
         if args.data:
             data = open_folder(args.data, 64, progress=True)
-            print(f"quality after {args.minutes:g} minutes of training each on {args.data} "
-                  f"(held-out: {args.holdout} faces)")
+            print(
+                f"quality after {args.minutes:g} minutes of training each on {args.data} "
+                f"(held-out: {args.holdout} faces)"
+            )
             for name, (config, compiled) in variants.items():
                 config = replace(config, holdout=args.holdout)
                 figures = quality_after(config, compiled, data, args.minutes * 60, tmp / "run")
-                print(f"{name:>18}: SSIM {figures['ssim']:.4f}  PSNR {figures['psnr']:.2f} dB  "
-                      f"after {figures['images']:,} images", flush=True)
+                print(
+                    f"{name:>18}: SSIM {figures['ssim']:.4f}  PSNR {figures['psnr']:.2f} dB  "
+                    f"after {figures['images']:,} images",
+                    flush=True,
+                )
     fastest = max(speed, key=speed.get)
-    print(f"fastest: {fastest}, {speed[fastest]:.0f} vs shipped {speed['shipped']:.0f} images/s: "
-          f"ratio x{speed[fastest] / speed['shipped']:.2f}")
+    print(
+        f"fastest: {fastest}, {speed[fastest]:.0f} vs shipped {speed['shipped']:.0f} images/s: "
+        f"ratio x{speed[fastest] / speed['shipped']:.2f}"
+    )
 
 
 if __name__ == "__main__":

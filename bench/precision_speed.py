@@ -42,8 +42,15 @@ def main() -> None:
         synth.generate(tmp / "faces", 256, seed=5, size=128)
         for round_ in range(args.rounds):
             for precision in rates:
-                config = TrainConfig(model=VAEConfig(full_res_channels=16), epochs=1000, batch_size=64, beta=0.02,
-                                     cosine=False, device=str(device), precision=precision)
+                config = TrainConfig(
+                    model=VAEConfig(full_res_channels=16),
+                    epochs=1000,
+                    batch_size=64,
+                    beta=0.02,
+                    cosine=False,
+                    device=str(device),
+                    precision=precision,
+                )
                 rate, _ = cached_rate(tmp / "faces", config, args.steps, tmp / f"run_{precision}_{round_}")
                 rates[precision].append(rate)
     fp32, bf16 = statistics.median(rates["fp32"]), statistics.median(rates["bf16"])

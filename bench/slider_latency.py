@@ -1,7 +1,8 @@
 """Explorer latency: slider move → repainted face, and many-slider updates batched vs one by one.
 
     QT_QPA_PLATFORM=offscreen python bench/slider_latency.py [--checkpoint PATH] [--moves 300]
-    QT_QPA_PLATFORM=offscreen python bench/slider_latency.py --untrained 128 [--base-channels 16] [--full-res-channels 16]
+    QT_QPA_PLATFORM=offscreen python bench/slider_latency.py --untrained 128 \
+        [--base-channels 16] [--full-res-channels 16]
 
 Each move sets one slider the way a drag does (valueChanged → LatentState → decode → pixmap) and
 forces the face view to repaint; the time covers all of it. The second figure compares "Random"
@@ -38,15 +39,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT)
     parser.add_argument("--moves", type=int, default=300)
-    parser.add_argument("--untrained", type=int, choices=(64, 128), default=None,
-                        help="time an untrained model of this image size instead (the time does not depend on the weights)")
-    parser.add_argument("--base-channels", type=int, default=16,
-                        help="with --untrained (default 16: the 128 model grown from the 64 one with vae.grow)")
+    parser.add_argument(
+        "--untrained",
+        type=int,
+        choices=(64, 128),
+        default=None,
+        help="time an untrained model of this image size instead (the time does not depend on the weights)",
+    )
+    parser.add_argument(
+        "--base-channels",
+        type=int,
+        default=16,
+        help="with --untrained (default 16: the 128 model grown from the 64 one with vae.grow)",
+    )
     parser.add_argument("--full-res-channels", type=int, default=16, help="with --untrained (default 16)")
     args = parser.parse_args()
     if args.untrained:
-        config = VAEConfig(image_size=args.untrained, base_channels=args.base_channels,
-                           full_res_channels=args.full_res_channels)
+        config = VAEConfig(
+            image_size=args.untrained, base_channels=args.base_channels, full_res_channels=args.full_res_channels
+        )
         print(f"timing an untrained model: {config}")
         ckpt = checkpoint.Checkpoint(path=Path("untrained.pt"), model=ConvVAE(config).eval())
     elif args.checkpoint.exists():
@@ -55,7 +66,9 @@ def main() -> None:
         print(f"{args.checkpoint} not found: timing an untrained model of the default architecture")
         ckpt = checkpoint.Checkpoint(path=Path("untrained.pt"), model=ConvVAE(VAEConfig()).eval())
     app = QApplication.instance() or QApplication([])
-    settings = QSettings(str(Path(os.environ.get("TMPDIR", "/tmp")) / "face-explorer-bench.ini"), QSettings.Format.IniFormat)
+    settings = QSettings(
+        str(Path(os.environ.get("TMPDIR", "/tmp")) / "face-explorer-bench.ini"), QSettings.Format.IniFormat
+    )
     window = MainWindow(ExplorerSession(ckpt), settings)
     window.resize(1280, 800)
     window.show()
@@ -75,8 +88,11 @@ def main() -> None:
     times = np.array(times[20:]) * 1000
     p50, p95 = np.percentile(times, [50, 95])
     print(f"slider move → repainted face over {args.moves} moves: p50 {p50:.2f} ms, p95 {p95:.2f} ms (budget 16 ms)")
-    print(f"decode alone (vae.default_choice.decode_ms, what the app times at start-up): {decode_ms(session.model):.2f} ms "
-          f"(the 128 model opens by default under {DECODE_BUDGET_MS:g} ms)")
+    print(
+        "decode alone (vae.default_choice.decode_ms, what the app times at start-up): "
+        f"{decode_ms(session.model):.2f} ms "
+        f"(the 128 model opens by default under {DECODE_BUDGET_MS:g} ms)"
+    )
 
     def naive_random():
         z = torch.randn(session.model.latent_dim)
@@ -95,7 +111,10 @@ def main() -> None:
         rates[name] = (time.perf_counter() - start) / 20 * 1000
     naive, batched = rates["one slider at a time"], rates["one batched update"]
     print(f"Random as 32 slider updates: {naive:.1f} ms; as one update: {batched:.1f} ms")
-    print(f"slider p95 {p95:.2f} ms ({16 / p95:.1f}x under the 16 ms budget) | Random batched vs naive: x{naive / batched:.1f} faster")
+    print(
+        f"slider p95 {p95:.2f} ms ({16 / p95:.1f}x under the 16 ms budget) | "
+        f"Random batched vs naive: x{naive / batched:.1f} faster"
+    )
     window.close()
 
 

@@ -41,7 +41,9 @@ def main() -> None:
     rate = args.count / full
     print(f"one core: {base_rate:.1f} faces/s ({args.baseline_count} faces in {base:.1f} s)")
     print(f"{cores} cores: {rate:.1f} faces/s")
-    print(f"{args.count} faces at 500x500 in {full:.1f} s on {cores} cores; speed-up vs one core x{rate / base_rate:.2f}")
+    print(
+        f"{args.count} faces at 500x500 in {full:.1f} s on {cores} cores; speed-up vs one core x{rate / base_rate:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -185,16 +185,18 @@ def time_to_reach(points: list[tuple[float, float]], target: float) -> float | N
     return None
 
 
-def run_baseline(paths: list[Path], images: torch.Tensor, budget: float, every: float, device: torch.device,
-                 workers: int, seed: int) -> Curve:
+def run_baseline(
+    paths: list[Path], images: torch.Tensor, budget: float, every: float, device: torch.device, workers: int, seed: int
+) -> Curve:
     torch.manual_seed(seed)
     clock = Clock(device)
     curve = Curve("baseline", clock, images, device, every)
     clock.start()
     model = SeedsVAE().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=SEEDS_LR)
-    loader = DataLoader(PngFaces(paths), batch_size=SEEDS_BATCH, shuffle=True, num_workers=workers,
-                        persistent_workers=workers > 0)
+    loader = DataLoader(
+        PngFaces(paths), batch_size=SEEDS_BATCH, shuffle=True, num_workers=workers, persistent_workers=workers > 0
+    )
     while True:
         for x in loader:
             x = x.to(device)
@@ -210,8 +212,17 @@ def run_baseline(paths: list[Path], images: torch.Tensor, budget: float, every: 
                 curve.record(model)
 
 
-def run_ours(cache, train_idx: np.ndarray, held_idx: np.ndarray, images: torch.Tensor, config: TrainConfig,
-             budget: float, every: float, device: torch.device, out_dir: Path) -> Curve:
+def run_ours(
+    cache,
+    train_idx: np.ndarray,
+    held_idx: np.ndarray,
+    images: torch.Tensor,
+    config: TrainConfig,
+    budget: float,
+    every: float,
+    device: torch.device,
+    out_dir: Path,
+) -> Curve:
     clock = Clock(device)
     curve = Curve("ours", clock, images, device, every)
     view = copy.copy(cache)
@@ -247,13 +258,19 @@ def run_ours(cache, train_idx: np.ndarray, held_idx: np.ndarray, images: torch.T
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"folder of real faces (default {DEFAULT_DATA})")
-    parser.add_argument("--budget-s", type=float, default=None, help="training seconds per side (default 1800, quick 120)")
+    parser.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help=f"folder of real faces (default {DEFAULT_DATA})"
+    )
+    parser.add_argument(
+        "--budget-s", type=float, default=None, help="training seconds per side (default 1800, quick 120)"
+    )
     parser.add_argument("--quick", action="store_true", help="~120 s a side on 2000 training faces, 200 held-out faces")
     parser.add_argument("--held-out", type=int, default=500, help="faces held out by name hash (default 500)")
     parser.add_argument("--train-faces", type=int, default=None, help="use only this many training faces (quick 2000)")
     parser.add_argument("--eval-faces", type=int, default=None, help="evaluate on this many held-out faces (quick 200)")
-    parser.add_argument("--eval-every", type=float, default=None, help="training seconds between evaluations (budget/30)")
+    parser.add_argument(
+        "--eval-every", type=float, default=None, help="training seconds between evaluations (budget/30)"
+    )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="baseline DataLoader workers")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--seed", type=int, default=0)
@@ -264,8 +281,10 @@ def main(argv: list[str] | None = None) -> int:
     eval_faces = args.eval_faces or (200 if args.quick else None)
     every = args.eval_every or budget / 30
     if not args.data.is_dir():
-        print(f"error: data folder {args.data} not found; pass --data DIR (a folder of real Cartoon Set faces)",
-              file=sys.stderr)
+        print(
+            f"error: data folder {args.data} not found; pass --data DIR (a folder of real Cartoon Set faces)",
+            file=sys.stderr,
+        )
         return 2
     device = pick_device(args.device)
     config = dataclasses.replace(RECIPE, epochs=10**6, device=str(device), seed=args.seed)
@@ -279,21 +298,33 @@ def main(argv: list[str] | None = None) -> int:
     images = cache.batch(held_idx)
     root = Path(cache.meta["source"])
     paths = [root / cache.files[i] for i in train_idx]
-    print(f"device {device}; {len(train_idx)} training faces, {len(held_idx)} held-out faces from {args.data}; "
-          f"{budget:.0f} s of training a side, SSIM every {every:.1f} s", flush=True)
-    print(f"baseline: seeds' recipe (PIL + torchvision per item, {args.workers} workers, 4-conv VAE, beta {SEEDS_BETA}, "
-          f"Adam {SEEDS_LR:g}, batch {SEEDS_BATCH}, fp32)", flush=True)
+    print(
+        f"device {device}; {len(train_idx)} training faces, {len(held_idx)} held-out faces from {args.data}; "
+        f"{budget:.0f} s of training a side, SSIM every {every:.1f} s",
+        flush=True,
+    )
+    print(
+        f"baseline: seeds' recipe (PIL + torchvision per item, {args.workers} workers, 4-conv VAE, beta {SEEDS_BETA}, "
+        f"Adam {SEEDS_LR:g}, batch {SEEDS_BATCH}, fp32)",
+        flush=True,
+    )
     base = run_baseline(paths, images, budget, every, device, args.workers, args.seed)
-    print(f"ours: Trainer on the cache, the default model's recipe: beta {RECIPE.beta}, lr {RECIPE.lr}, "
-          f"batch {RECIPE.batch_size}, {RECIPE.precision}, {RECIPE.model}", flush=True)
+    print(
+        f"ours: Trainer on the cache, the default model's recipe: beta {RECIPE.beta}, lr {RECIPE.lr}, "
+        f"batch {RECIPE.batch_size}, {RECIPE.precision}, {RECIPE.model}",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         ours = run_ours(cache, train_idx, held_idx, images, config, budget, every, device, Path(tmp))
     if args.csv:
         with open(args.csv, "w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["side", "seconds", "ssim"])
-            writer.writerows([name, f"{t:.2f}", f"{s:.5f}"] for name, curve in (("baseline", base), ("ours", ours))
-                             for t, s in curve.points)
+            writer.writerows(
+                [name, f"{t:.2f}", f"{s:.5f}"]
+                for name, curve in (("baseline", base), ("ours", ours))
+                for t, s in curve.points
+            )
     (base_t, base_ssim), (ours_t, ours_ssim) = base.points[-1], ours.points[-1]
     print(f"the baseline first reached its final SSIM {base_ssim:.4f} at {time_to_reach(base.points, base_ssim):.1f} s")
     print(f"final SSIM: baseline {base_ssim:.4f} after {base_t:.1f} s | ours {ours_ssim:.4f} after {ours_t:.1f} s")
@@ -301,7 +332,10 @@ def main(argv: list[str] | None = None) -> int:
     if reached is None:
         print(f"ours never reached the baseline's final SSIM {base_ssim:.4f} in {ours_t:.1f} s: speed-up below x1.00")
     else:
-        print(f"SSIM {base_ssim:.4f}: baseline {base_t:.1f} s | ours {reached:.1f} s | ours x{base_t / reached:.2f} faster")
+        print(
+            f"SSIM {base_ssim:.4f}: baseline {base_t:.1f} s | ours {reached:.1f} s | "
+            f"ours x{base_t / reached:.2f} faster"
+        )
     return 0
 
 

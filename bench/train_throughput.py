@@ -40,7 +40,9 @@ class PngFolder(Dataset):
 
     def __init__(self, folder: Path, size: int):
         self.files = sorted(folder.glob("*.png"))
-        self.transform = transforms.Compose([transforms.Resize(size), transforms.CenterCrop(size), transforms.ToTensor()])
+        self.transform = transforms.Compose(
+            [transforms.Resize(size), transforms.CenterCrop(size), transforms.ToTensor()]
+        )
 
     def __len__(self):
         return len(self.files)
@@ -56,8 +58,14 @@ def baseline_rate(folder: Path, config: TrainConfig, steps: int, device: torch.d
     torch.manual_seed(0)
     model = ConvVAE(config.model).to(device, memory_format=torch.channels_last)  # as the Trainer's
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    loader = DataLoader(PngFolder(folder, config.model.image_size), batch_size=config.batch_size, shuffle=True,
-                        num_workers=os.cpu_count() or 1, drop_last=True, persistent_workers=False)
+    loader = DataLoader(
+        PngFolder(folder, config.model.image_size),
+        batch_size=config.batch_size,
+        shuffle=True,
+        num_workers=os.cpu_count() or 1,
+        drop_last=True,
+        persistent_workers=False,
+    )
     done, images, start = 0, 0, None
     while done < steps + 1:
         for x in loader:

@@ -30,18 +30,26 @@ from vae.export import save_pil, to_pil  # noqa: E402
 DEFAULT_DATA = ROOT.parent / "shared" / "cartoonset10k_128"
 HELD_OUT = 500
 # Shown when --directions is not given: the checkpoint's directions taken in turns from these lists.
-PREFERRED = [["glasses"], ["facial_hair"], [f"hair_color:{v}" for v in (5, 0, 8, 4, 3, 1, 6, 7, 2, 9)],
-             [f"face_color:{v}" for v in (9, 1, 10, 0, 8, 2, 7, 3, 6, 4, 5)], [f"eye_color:{v}" for v in (1, 2, 0, 3, 4)]]
+PREFERRED = [
+    ["glasses"],
+    ["facial_hair"],
+    [f"hair_color:{v}" for v in (5, 0, 8, 4, 3, 1, 6, 7, 2, 9)],
+    [f"face_color:{v}" for v in (9, 1, 10, 0, 8, 2, 7, 3, 6, 4, 5)],
+    [f"eye_color:{v}" for v in (1, 2, 0, 3, 4)],
+]
 TILE = 128
 HEADER = 34
 
 
 def choose_directions(available: dict, wanted: list[str] | None, count: int = 6) -> list[str]:
-    """The directions to draw: ``wanted`` (each must exist), else ``count`` of the checkpoint's, in turns from PREFERRED."""
+    """The directions to draw: ``wanted`` (each must exist), else ``count`` of the checkpoint's, in turns from
+    PREFERRED."""
     if wanted:
         missing = [name for name in wanted if name not in available]
         if missing:
-            raise ValueError(f"the checkpoint has no direction {missing[0]!r} (it has: {', '.join(available) or 'none'})")
+            raise ValueError(
+                f"the checkpoint has no direction {missing[0]!r} (it has: {', '.join(available) or 'none'})"
+            )
         return wanted
     queues = [[name for name in group if name in available] for group in PREFERRED]
     chosen: list[str] = []
@@ -81,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--directions", nargs="+", default=None, help="direction names (default: six the model has)")
     parser.add_argument("--strength", type=float, default=2.0)
     parser.add_argument("--faces", type=int, default=8)
-    parser.add_argument("--held-out", type=int, default=HELD_OUT, help=f"size of the held-out split (default {HELD_OUT})")
+    parser.add_argument(
+        "--held-out", type=int, default=HELD_OUT, help=f"size of the held-out split (default {HELD_OUT})"
+    )
     args = parser.parse_args(argv)
     try:
         ckpt = checkpoint.load(args.checkpoint)

@@ -47,7 +47,9 @@ def main() -> None:
         os.environ["FACE_EXPLORER_CACHE"] = str(tmp / "cache")
         faces = tmp / "faces"
         synth.generate(faces, 600, seed=4242, size=256)
-        window = MainWindow(ExplorerSession.open(args.checkpoint), QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat))
+        window = MainWindow(
+            ExplorerSession.open(args.checkpoint), QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat)
+        )
         window.resize(1280, 800)
         window.show()
         session = window.session

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -31,12 +32,39 @@ def log_path() -> Path:
     return Path(base) / "face-explorer" / "face-explorer.log"
 
 
+class LogFile(logging.FileHandler):
+    """A log file that, when a write fails (a full disk, a vanished folder), says so once on stderr and stops."""
+
+    failed = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.failed:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if not self.failed:
+            self.failed = True
+            reason = sys.exc_info()[1]
+            print(
+                f"face-explorer: cannot write the log file {self.baseFilename} ({reason}); "
+                "nothing more is written to it",
+                file=sys.stderr,
+            )
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError:  # what was still buffered cannot be written either; that was said once already
+            self.stream = None
+
+
 def setup_logging() -> Path | None:
-    """Send the app's log (background errors with their tracebacks) to :func:`log_path`; None if it cannot be written."""
+    """Send the app's log (background errors with their tracebacks) to :func:`log_path`; None if it cannot be
+    written."""
     path = log_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(path, encoding="utf-8")
+        handler = LogFile(path, encoding="utf-8")
     except OSError:
         return None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

@@ -5,8 +5,19 @@ from __future__ import annotations
 import torch
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListView, QListWidget, QListWidgetItem, QPushButton,
-    QScrollArea, QSlider, QVBoxLayout, QWidget,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
 )
 
 from vae import slots
@@ -17,12 +28,19 @@ from vae.metrics import encode_all
 from vae.session import EXAMPLE_KINDS, ExplorerSession
 
 from .attributes import describe_direction
-from .controls import double_spin_box, refresh_snap_box, snap_box, wheel_only_when_focused
+from .controls import (
+    double_spin_box,
+    plain_label,
+    plain_tooltip,
+    refresh_snap_box,
+    snap_box,
+    wheel_only_when_focused,
+)
 from .dialogs import ask_folder, ask_save_path
 from .explore_panel import export_face
 from .qt_images import to_pixmap
 from .widgets import FacePicker, FaceView, JobProgress, holding
-from .workers import Job, describe_error
+from .workers import ModelJob, describe_error
 
 STRENGTH_STEPS = 100  # slider steps per unit of strength
 EXAMPLE_THUMB = 36
@@ -62,13 +80,13 @@ class DirectionRow(QWidget):
     def __init__(self, name: str, strength: float = 1.0):
         super().__init__()
         self.name = name
-        self.label = QLabel(describe_direction(name))
+        self.label = plain_label(describe_direction(name))
         self.label.setMinimumWidth(140)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(-3 * STRENGTH_STEPS, 3 * STRENGTH_STEPS)
         self.slider.setValue(round(strength * STRENGTH_STEPS))
         wheel_only_when_focused(self.slider)
-        self.value_label = QLabel()
+        self.value_label = plain_label()
         self.value_label.setMinimumWidth(40)
         self.remove_button = QPushButton("✕")
         self.remove_button.setFixedWidth(28)
@@ -106,16 +124,18 @@ class ExamplesBox(QGroupBox):
         self.rows: dict[str, QLabel] = {}
         self.counts: dict[str, QLabel] = {}
         layout = QVBoxLayout(self)
-        hint = QLabel("Add faces that have the trait and faces that don't: the explorer's face (move through "
-                      "its history with Undo), or click faces in the Map after choosing “adds an example”.")
+        hint = plain_label(
+            "Add faces that have the trait and faces that don't: the explorer's face (move through "
+            "its history with Undo), or click faces in the Map after choosing “adds an example”."
+        )
         hint.setWordWrap(True)
         hint.setStyleSheet("color: #505050;")
         layout.addWidget(hint)
         for kind, title in (("with", "With the trait"), ("without", "Without it")):
             row = QHBoxLayout()
-            count = QLabel()
+            count = plain_label()
             count.setMinimumWidth(120)
-            thumbs = QLabel()
+            thumbs = plain_label()
             thumbs.setMinimumHeight(EXAMPLE_THUMB + 2)
             add = QPushButton("+ explorer face")
             clear = QPushButton("Clear")
@@ -179,8 +199,9 @@ class ExamplesBox(QGroupBox):
 
 def directions_from_folder(control, model, folder: str) -> dict:
     """Encode a labelled folder (cancellable, with progress) and compute its attribute directions."""
-    cache = open_folder(folder, model.image_size, log=lambda m: None, should_stop=control.should_stop,
-                        progress_cb=control.progress)
+    cache = open_folder(
+        folder, model.image_size, log=lambda m: None, should_stop=control.should_stop, progress_cb=control.progress
+    )
     if not cache.has_labels:
         raise ValueError(f"{folder} has no Cartoon Set CSV labels to compute directions from")
     indices = list(range(len(cache)))
@@ -189,7 +210,7 @@ def directions_from_folder(control, model, folder: str) -> dict:
         control.check()
         mus.append(encode_all(model, cache, indices[start : start + ENCODE_BATCH])[0])
         control.progress(min(start + ENCODE_BATCH, len(indices)), len(indices), "encoding faces")
-    return {"model": model, "folder": folder, "directions": compute_directions(torch.cat(mus), cache.label_tensor())}
+    return {"folder": folder, "directions": compute_directions(torch.cat(mus), cache.label_tensor())}
 
 
 class ArithmeticPanel(QWidget):
@@ -230,10 +251,10 @@ class ArithmeticPanel(QWidget):
         self.keep_fixed.setGridSize(QSize(190, 24))
         self.keep_fixed.setMinimumHeight(150)
         self.keep_fixed.setToolTip("Checked attributes stay as they are while the directions are applied")
-        self.no_directions = QLabel()
+        self.no_directions = plain_label()
         self.no_directions.setWordWrap(True)
         self.compute_button = QPushButton("Compute directions from a labelled folder…")
-        self.job = Job("directions", self)
+        self.job = ModelJob(session, "directions", self)
         self.job_progress = JobProgress(self.job)
         self.examples = ExamplesBox(session)
         directions_group = QGroupBox("Attribute directions")
@@ -246,7 +267,7 @@ class ArithmeticPanel(QWidget):
         row.addWidget(self.add_direction_button)
         d_layout.addLayout(row)
         d_layout.addLayout(self.directions_box)
-        d_layout.addWidget(QLabel("Keep fixed while applying directions:"))
+        d_layout.addWidget(plain_label("Keep fixed while applying directions:"))
         d_layout.addWidget(self.keep_fixed, 1)
 
         left = QWidget()
@@ -261,11 +282,13 @@ class ArithmeticPanel(QWidget):
         scroll.setMinimumWidth(560)
 
         self.face = FaceView(minimum=256)
-        self.formula = QLabel()
+        self.formula = plain_label()
         self.formula.setWordWrap(True)
-        self.snap = snap_box("Snap the result to the nearest faces",
-                             "Arithmetic often lands between the faces the model knows, which decode broken and noisy;\n"
-                             "snapped, the result is drawn to the nearest faces of the model's fitted prior")
+        self.snap = snap_box(
+            "Snap the result to the nearest faces",
+            "Arithmetic often lands between the faces the model knows, which decode broken and noisy;\n"
+            "snapped, the result is drawn to the nearest faces of the model's fitted prior",
+        )
         self.send_button = QPushButton("Send to explorer")
         self.export_button = QPushButton("Export PNG…")
         right = QVBoxLayout()
@@ -295,8 +318,10 @@ class ArithmeticPanel(QWidget):
         self.job.running_changed.connect(lambda running: self.compute_button.setEnabled(not running))
         self.examples.error.connect(self.error)
         self.examples.created.connect(lambda name: self.add_direction(name, 1.0))
-        self._unsubscribe = [session.model_changed.connect(self.reset_for_session),
-                             session.directions_changed.connect(self._directions_changed)]
+        self._unsubscribe = [
+            session.model_changed.connect(self.reset_for_session),
+            session.directions_changed.connect(self._directions_changed),
+        ]
         self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])
         self.reset_for_session()
 
@@ -334,9 +359,11 @@ class ArithmeticPanel(QWidget):
         self._grey_out_applied_directions()
         has = bool(names)
         self.no_directions.setVisible(not has)
-        self.no_directions.setText("This model has no attribute directions (it was trained on an unlabelled folder). "
-                                   "Compute them from a folder of Cartoon Set images with their CSV labels, or "
-                                   "define one from examples below.")
+        self.no_directions.setText(
+            "This model has no attribute directions (it was trained on an unlabelled folder). "
+            "Compute them from a folder of Cartoon Set images with their CSV labels, or "
+            "define one from examples below."
+        )
         for widget in (self.direction_choice, self.add_direction_button, self.keep_fixed):
             widget.setEnabled(has)
 
@@ -399,15 +426,22 @@ class ArithmeticPanel(QWidget):
             enabled = name not in applied
             flags = item.flags()
             item.setFlags(flags | Qt.ItemFlag.ItemIsEnabled if enabled else flags & ~Qt.ItemFlag.ItemIsEnabled)
-            item.setToolTip(f"Keep “{describe_direction(name)}” as it is" if enabled else
-                            f"“{describe_direction(name)}” is applied above, so it cannot also stay fixed")
+            title = describe_direction(name)
+            item.setToolTip(
+                plain_tooltip(
+                    f"Keep “{title}” as it is"
+                    if enabled
+                    else f"“{title}” is applied above, so it cannot also stay fixed"
+                )
+            )
         self.keep_fixed.blockSignals(False)
 
     def set_keep_fixed(self, names: list[str]) -> None:
         for i in range(self.keep_fixed.count()):
             item = self.keep_fixed.item(i)
-            item.setCheckState(Qt.CheckState.Checked if item.data(Qt.ItemDataRole.UserRole) in names
-                               else Qt.CheckState.Unchecked)
+            item.setCheckState(
+                Qt.CheckState.Checked if item.data(Qt.ItemDataRole.UserRole) in names else Qt.CheckState.Unchecked
+            )
 
     def _checked_items(self) -> list[QListWidgetItem]:
         items = map(self.keep_fixed.item, range(self.keep_fixed.count()))
@@ -415,8 +449,11 @@ class ArithmeticPanel(QWidget):
 
     def kept_names(self) -> list[str]:
         """The directions to keep fixed: checked, and not applied themselves."""
-        return [item.data(Qt.ItemDataRole.UserRole) for item in self._checked_items()
-                if item.flags() & Qt.ItemFlag.ItemIsEnabled]
+        return [
+            item.data(Qt.ItemDataRole.UserRole)
+            for item in self._checked_items()
+            if item.flags() & Qt.ItemFlag.ItemIsEnabled
+        ]
 
     def _ask_compute(self) -> None:
         folder = ask_folder(self, "dataset", "Labelled dataset folder", self.settings)
@@ -428,12 +465,11 @@ class ArithmeticPanel(QWidget):
         self.no_directions.setText("computing directions…")
         return self.job.start(directions_from_folder, self.session.model, folder)
 
-    def _directions_computed(self, result: dict) -> None:
-        if result["model"] is not self.session.model:
-            return
+    def _directions_computed(self, result: dict) -> None:  # for the model still open (see ModelJob)
         directions = result["directions"]
-        self.session.set_directions(directions, note=f"computed {len(directions)} attribute directions from "
-                                                     f"{result['folder']}")
+        self.session.set_directions(
+            directions, note=f"computed {len(directions)} attribute directions from {result['folder']}"
+        )
 
     def _compute_failed(self, exc: BaseException) -> None:
         self._refresh_direction_lists()
@@ -459,7 +495,9 @@ class ArithmeticPanel(QWidget):
         self.face.set_image(self.session.render(self.result))
         parts = [f"{w:+.1f}·{chr(ord('A') + i)}" for i, (w, _) in enumerate(terms)]
         parts += [f"{row.strength:+.2f}·[{describe_direction(row.name)}]" for row in self.direction_rows]
-        self.formula.setText("result = " + " ".join(parts).lstrip("+") + (", snapped to the nearest faces" if snapped else ""))
+        self.formula.setText(
+            "result = " + " ".join(parts).lstrip("+") + (", snapped to the nearest faces" if snapped else "")
+        )
 
     def send_result(self) -> None:
         """The result to the explorer; faces that follow the explorer keep theirs, so the result stays put."""

@@ -6,24 +6,50 @@ from vae import synth
 from vae.cartoonset import NO_FACIAL_HAIR, NO_GLASSES, VARIANTS
 
 ATTRIBUTE_TITLES = {
-    "hair_color": "hair colour", "face_color": "skin tone", "eye_color": "eye colour",
-    "glasses_color": "glasses colour", "facial_hair": "facial hair", "eye_lashes": "eyelashes",
-    "eye_lid": "eyelids", "face_shape": "face shape", "chin_length": "chin length",
+    "hair_color": "hair colour",
+    "face_color": "skin tone",
+    "eye_color": "eye colour",
+    "glasses_color": "glasses colour",
+    "facial_hair": "facial hair",
+    "eye_lashes": "eyelashes",
+    "eye_lid": "eyelids",
+    "face_shape": "face shape",
+    "chin_length": "chin length",
 }
 
 VALUE_NAMES = {
-    "hair_color": ["black", "dark brown", "brown", "auburn", "ginger", "golden blonde", "light blonde", "grey",
-                   "white", "blue-grey"],
-    "face_color": ["porcelain", "fair", "light", "light beige", "beige", "tan", "olive brown", "brown",
-                   "dark brown", "deep brown", "darkest brown"],
+    "hair_color": [
+        "black",
+        "dark brown",
+        "brown",
+        "auburn",
+        "ginger",
+        "golden blonde",
+        "light blonde",
+        "grey",
+        "white",
+        "blue-grey",
+    ],
+    "face_color": [
+        "porcelain",
+        "fair",
+        "light",
+        "light beige",
+        "beige",
+        "tan",
+        "olive brown",
+        "brown",
+        "dark brown",
+        "deep brown",
+        "darkest brown",
+    ],
     "eye_color": ["brown", "blue", "green", "grey", "dark brown"],
     "glasses_color": ["black", "pink", "yellow", "blue", "white", "brown", "green"],
     "eye_lashes": ["none", "long"],
     "eye_lid": ["plain", "lidded"],
 }
 
-COLOURS = {"hair_color": synth.HAIR, "face_color": synth.SKIN, "eye_color": synth.EYES,
-           "glasses_color": synth.GLASSES}
+COLOURS = {"hair_color": synth.HAIR, "face_color": synth.SKIN, "eye_color": synth.EYES, "glasses_color": synth.GLASSES}
 
 
 def title(attribute: str) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from PySide6 import QtGui
 from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt
-from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QLabel, QSpinBox, QWidget
 
 
 class _WheelWhenFocused(QObject):
@@ -24,6 +25,20 @@ def wheel_only_when_focused(*widgets: QWidget) -> None:
         widget.installEventFilter(_WHEEL_FILTER)
 
 
+def plain_label(text: str = "") -> QLabel:
+    """A label that shows its text as it is, never as HTML: a file name, a path or a checkpoint's dataset name
+    such as ``<img src="/dev/zero">`` must not be read as markup (Qt would load that "image" for ever)."""
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    return label
+
+
+def plain_tooltip(text: str) -> str:
+    """``text`` as a tooltip shows it literally (tooltips read anything that looks like HTML as HTML)."""
+    rich = QtGui.Qt.mightBeRichText(text)
+    return QtGui.Qt.convertFromPlainText(text, Qt.WhiteSpaceMode.WhiteSpaceNormal) if rich else text
+
+
 def spin_box(minimum: int, maximum: int, value: int, prefix: str = "", suffix: str = "") -> QSpinBox:
     box = QSpinBox()
     box.setRange(minimum, maximum)
@@ -33,8 +48,9 @@ def spin_box(minimum: int, maximum: int, value: int, prefix: str = "", suffix: s
     return box
 
 
-def double_spin_box(minimum: float, maximum: float, value: float, step: float, decimals: int = 2,
-                    prefix: str = "") -> QDoubleSpinBox:
+def double_spin_box(
+    minimum: float, maximum: float, value: float, step: float, decimals: int = 2, prefix: str = ""
+) -> QDoubleSpinBox:
     box = QDoubleSpinBox()
     box.setDecimals(decimals)
     box.setRange(minimum, maximum)

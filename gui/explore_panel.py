@@ -5,27 +5,38 @@ from __future__ import annotations
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
-    QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSlider, QStyle, QStyleOptionSlider, QToolButton,
-    QVBoxLayout, QWidget,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QPushButton,
+    QSlider,
+    QStyle,
+    QStyleOptionSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from vae import export
 from vae.session import SLIDER_RANGE, ExplorerSession
 
-from .controls import double_spin_box, spin_box
+from .controls import double_spin_box, plain_label, spin_box
 from .dialogs import IMAGE_FILTER, LATENT_FILTER, ask_open_path, ask_save_path
 from .widgets import FaceView, JobProgress
-from .workers import Job, describe_error
+from .workers import ModelJob, describe_error
 
 STEPS_PER_UNIT = 100
-LOCK_STYLE = ("QToolButton { font-size: 9px; color: #909090; border: 1px solid transparent; padding: 0 2px; }"
-              "QToolButton:checked { color: white; background: #d9822b; border-radius: 3px; }"
-              "QToolButton:focus { border: 1px solid #2a82da; border-radius: 3px; }")  # Tab reaches it: show it
+LOCK_STYLE = (
+    "QToolButton { font-size: 9px; color: #909090; border: 1px solid transparent; padding: 0 2px; }"
+    "QToolButton:checked { color: white; background: #d9822b; border-radius: 3px; }"
+    "QToolButton:focus { border: 1px solid #2a82da; border-radius: 3px; }"
+)  # Tab reaches it: show it
 ACCENT = QColor("#2a82da")
 MUTED = QColor("#b8b8b8")
 
 
 READOUT_HINT = "Point at a slider, or Tab to one, to see its value"
+
 
 class CentreSlider(QSlider):
     """A vertical slider whose fill runs from the centre (0) to the handle, so 0 looks like 0."""
@@ -57,8 +68,9 @@ class CentreSlider(QSlider):
     def _y(self, value: int) -> float:
         option = QStyleOptionSlider()
         self.initStyleOption(option)
-        handle = self.style().subControlRect(QStyle.ComplexControl.CC_Slider, option,
-                                             QStyle.SubControl.SC_SliderHandle, self)
+        handle = self.style().subControlRect(
+            QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderHandle, self
+        )
         span = self.height() - handle.height()
         pos = QStyle.sliderPositionFromValue(self.minimum(), self.maximum(), value, span, upsideDown=True)
         return pos + handle.height() / 2
@@ -77,8 +89,9 @@ class CentreSlider(QSlider):
         painter.setPen(QPen(QColor("#909090"), 1))
         painter.drawLine(int(x - 5), int(centre), int(x + 5), int(centre))
         focused = self.hasFocus()  # the arrow keys move it: show it as the palette's focus ring does
-        painter.setPen(QPen(ACCENT if focused else QColor("#5a5a5a" if self.isSliderDown() else "#808080"),
-                            2 if focused else 1))
+        painter.setPen(
+            QPen(ACCENT if focused else QColor("#5a5a5a" if self.isSliderDown() else "#808080"), 2 if focused else 1)
+        )
         painter.setBrush(QColor("white"))
         painter.drawEllipse(QRectF(x - 6, here - 6, 12, 12))
 
@@ -103,7 +116,7 @@ class LatentSlider(QWidget):
         self.slider.setPageStep(STEPS_PER_UNIT // 2)
         self.slider.setMinimumHeight(110)
         self.slider.setMinimumWidth(16)
-        self.label = QLabel(f"z{dim}")
+        self.label = plain_label(f"z{dim}")
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.lock = QToolButton()
         self.lock.setCheckable(True)
@@ -170,13 +183,19 @@ class ExplorePanel(QWidget):
         self._focus: int | None = None  # the slider the arrow keys move
 
         self.random_button = QPushButton("Random")
-        self.random_button.setToolTip("A new face from the prior (R); locked sliders stay, and the others are drawn "
-                                      "to suit them")
+        self.random_button.setToolTip(
+            "A new face from the prior (R); locked sliders stay, and the others are drawn to suit them"
+        )
         self.temperature = double_spin_box(0.0, 2.0, 0.8, 0.1, prefix="temperature ")
         self.reset_button = QPushButton("Reset")
-        self.reset_button.setToolTip("The model's typical face: the most likely mean of its fitted prior (Home)")
+        self.reset_button.setToolTip(
+            "The model's typical face: the most likely mean of its fitted prior (Home); locked sliders stay"
+        )
         self.zero_button = QPushButton("Zero all")
-        self.zero_button.setToolTip("Every slider to 0 (Shift+Home)")
+        self.zero_button.setToolTip(
+            "Every unlocked slider to 0 (Shift+Home). For a model with a fitted prior 0 is not a face it knows: "
+            "it decodes as a faint ghost of a face; Reset goes to its typical face"
+        )
         self.encode_button = QPushButton("Encode image…")
         self.encode_button.setToolTip("Set the sliders to an image's encoding (or drop an image on the window)")
         self.load_button = QPushButton("Load latent…")
@@ -184,21 +203,34 @@ class ExplorePanel(QWidget):
         self.export_button = QPushButton("Export PNG…")
         self.export_size = spin_box(64, 1024, 512, suffix=" px")
         self.export_size.setSingleStep(64)
-        self.export_size.setToolTip("Side of the exported PNG; the face is enlarged from the model's resolution (Lanczos)")
-        self.temperature.setToolTip("How far Random strays from typical faces: lower gives safer, more average faces, "
-                                    "higher more unusual ones (0.8: the app's default)")
-        self.encoder = Job("encode image", self)
+        self.export_size.setToolTip(
+            "Side of the exported PNG; the face is enlarged from the model's resolution (Lanczos)"
+        )
+        self.temperature.setToolTip(
+            "How far Random strays from typical faces: lower gives safer, more average faces, "
+            "higher more unusual ones (0.8: the app's default)"
+        )
+        self.encoder = ModelJob(session, "encode image", self, abandonable=True)
         self.encode_progress = JobProgress(self.encoder)
 
         buttons = QHBoxLayout()
-        for widget in (self.random_button, self.temperature, self.reset_button, self.zero_button, self.encode_button,
-                       self.load_button, self.save_button, self.export_button, self.export_size):
+        for widget in (
+            self.random_button,
+            self.temperature,
+            self.reset_button,
+            self.zero_button,
+            self.encode_button,
+            self.load_button,
+            self.save_button,
+            self.export_button,
+            self.export_size,
+        ):
             buttons.addWidget(widget)
         buttons.addStretch(1)
 
         self.slider_box = QGroupBox("Latent dimensions (±3σ), most used first")
         box_layout = QVBoxLayout(self.slider_box)
-        self.readout = QLabel(READOUT_HINT)
+        self.readout = plain_label(READOUT_HINT)
         self.readout.setStyleSheet("color: #404040; font-family: monospace;")
         box_layout.addWidget(self.readout)
         self.slider_grid = QGridLayout()
@@ -223,9 +255,11 @@ class ExplorePanel(QWidget):
         self.encoder.finished.connect(self._encoded)
         self.encoder.errored.connect(lambda exc: self.error.emit(describe_error(exc)))
 
-        self._unsubscribe = [session.model_changed.connect(self.rebuild),
-                             session.values_changed.connect(self._values_changed),
-                             session.locks_changed.connect(self._locks_changed)]
+        self._unsubscribe = [
+            session.model_changed.connect(self.rebuild),
+            session.values_changed.connect(self._values_changed),
+            session.locks_changed.connect(self._locks_changed),
+        ]
         self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])
         self.rebuild()
 
@@ -310,16 +344,13 @@ class ExplorePanel(QWidget):
     def encode_path(self, path: str) -> bool:
         """Start encoding an image file off the GUI thread; the sliders move when it is done."""
         session = self.session
-        model = session.model
-        started = self.encoder.start(lambda control: (model, path, session.encode_file(path)))
+        started = self.encoder.start(lambda control: (path, session.encode_file(path)))
         if started:
             self.session.report(f"encoding {path}…")
         return started
 
     def _encoded(self, result) -> None:
-        model, path, mu = result
-        if model is not self.session.model:
-            return  # another model was opened meanwhile: this encoding belongs to the old one
+        path, mu = result  # for the model still open (see ModelJob)
         self.session.state.set_values(mu)
         self.session.report(f"encoded {path}")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QTabWidget
+from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTabWidget
 
 from vae.checkpoint import CheckpointError
 from vae.data import IMAGE_SUFFIXES
@@ -20,6 +20,7 @@ from vae.session import ExplorerSession
 
 from . import app_info, dialogs
 from .arithmetic_panel import ArithmeticPanel
+from .controls import plain_label
 from .explore_panel import ExplorePanel
 from .garbage import GuiThreadGarbageCollector
 from .map_panel import MapPanel
@@ -31,27 +32,51 @@ APP_NAME = app_info.APP_NAME
 PANELS = ("explore", "train", "morph", "arithmetic", "map")
 MAX_RECENT = 8
 RELOAD_DELAY_MS = 300  # wait for a checkpoint being replaced to settle before reading it
+QUIT_WAIT_MS = 2000  # how long quitting waits for jobs it may abandon (encoding an image) before it closes anyway
 QUIT_QUESTION = "Stop training and quit?"
+
+
+def number(value, spec: str) -> str:
+    """``value`` formatted by ``spec``, or "–" when it is not a number (a checkpoint's history may hold anything)."""
+    return format(value, spec) if isinstance(value, (int, float)) and not isinstance(value, bool) else "–"
 
 
 def format_facts(facts: dict) -> dict[str, str]:
     """The model's facts as people read them: "val SSIM 0.949", "a folder of 20,000 images" (held-out ones included)."""
-    def number(value, spec):
-        return "–" if value is None else format(value, spec)
-
+    trained_on, images = str(facts["dataset"]), number(facts.get("images"), ",")
+    psnr = number(facts.get("val_psnr"), ".1f")
+    if facts.get("images") and images != "–" and str(facts["images"]) not in trained_on:
+        trained_on += f" (a folder of {images} images)"
     rows = {
         "Checkpoint": facts["checkpoint"],
-        "Trained on": f"{facts['dataset']}" + (f" (a folder of {facts['images']:,} images)" if facts.get("images")
-                                               and str(facts["images"]) not in str(facts["dataset"]) else ""),
+        "Trained on": trained_on,
         "Image size": f"{facts['image_size']}×{facts['image_size']} px",
         "Latent dimensions": str(facts["latent_dim"]),
         "Epochs": str(facts["epochs"]),
         "Validation SSIM": number(facts["val_ssim"], ".3f"),
-        "Validation PSNR": number(facts.get("val_psnr"), ".1f") + (" dB" if facts.get("val_psnr") is not None else ""),
+        "Validation PSNR": psnr + (" dB" if psnr != "–" else ""),
         "Attribute directions": str(facts["directions"]),
         "Random faces from": facts["random faces from"],
     }
     return rows
+
+
+def facts_line(facts: dict) -> str:
+    """The status bar's one line about the model."""
+    return (
+        f"{facts['checkpoint']} · data: {facts['dataset']} · {facts['image_size']}×{facts['image_size']} · "
+        f"latent {facts['latent_dim']} · {facts['epochs']} epochs · val SSIM {number(facts['val_ssim'], '.3f')}"
+    )
+
+
+def open_session(path: str | Path) -> ExplorerSession:
+    """The session a checkpoint makes, with everything the window shows of it worked out, so that a checkpoint
+    that fails anywhere fails here, before the window's session switches to it."""
+    opened = ExplorerSession.open(path)
+    facts = opened.facts()
+    for shown in (facts_line, format_facts):  # what the status bar and the About box will show of it
+        shown(facts)
+    return opened
 
 
 class MainWindow(QMainWindow):
@@ -73,11 +98,16 @@ class MainWindow(QMainWindow):
         self.morph = MorphPanel(session, self.map_panel.faces, self.settings)
         self.arithmetic = ArithmeticPanel(session, self.map_panel.faces, self.settings)
         self.tabs = QTabWidget()
-        for panel, title in ((self.explore, "Explore"), (self.train, "Train"), (self.morph, "Morph"),
-                             (self.arithmetic, "Arithmetic"), (self.map_panel, "Map")):
+        for panel, title in (
+            (self.explore, "Explore"),
+            (self.train, "Train"),
+            (self.morph, "Morph"),
+            (self.arithmetic, "Arithmetic"),
+            (self.map_panel, "Map"),
+        ):
             self.tabs.addTab(panel, title)
         self.setCentralWidget(self.tabs)
-        self.facts_label = QLabel()
+        self.facts_label = plain_label()
         self.facts_label.setContentsMargins(16, 0, 4, 0)  # apart from the messages on its left
         self.statusBar().addPermanentWidget(self.facts_label)
 
@@ -148,10 +178,7 @@ class MainWindow(QMainWindow):
         session = self.session
         self._history_changed(session.state.can_undo, session.state.can_redo)
         facts = session.facts()
-        ssim = f"{facts['val_ssim']:.3f}" if facts["val_ssim"] is not None else "–"
-        self.facts_label.setText(
-            f"{facts['checkpoint']} · data: {facts['dataset']} · {facts['image_size']}×{facts['image_size']} · "
-            f"latent {facts['latent_dim']} · {facts['epochs']} epochs · val SSIM {ssim}")
+        self.facts_label.setText(facts_line(facts))
         self.setWindowTitle(f"{APP_NAME} — {facts['checkpoint']}")
         if self.watcher.files():
             self.watcher.removePaths(self.watcher.files())
@@ -159,16 +186,17 @@ class MainWindow(QMainWindow):
             self.watcher.addPath(str(session.path))
 
     def load_checkpoint(self, path: str) -> bool:
-        """Open a checkpoint; on any failure show why in a message box and keep the current model."""
+        """Open a checkpoint; on any failure show why in a message box and keep the current model (its title and
+        status bar too): the checkpoint is read and checked in full before the session switches to it."""
         self.statusBar().showMessage(f"opening {path}…")  # loading takes a moment: say so before it starts
         self.statusBar().repaint()
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         error = None
         try:
-            self.session.load(path)
+            opened = open_session(path)
         except CheckpointError as exc:
             error = str(exc)
-        except (OSError, ValueError, RuntimeError) as exc:
+        except (OSError, ValueError, TypeError, RuntimeError) as exc:
             error = f"{path}: cannot be opened as a checkpoint ({exc.__class__.__name__}: {exc})"
         finally:
             QApplication.restoreOverrideCursor()
@@ -176,6 +204,7 @@ class MainWindow(QMainWindow):
         if error:
             self.show_error(error)
             return False
+        self.session.set_checkpoint(opened.checkpoint)
         self.show_status(f"loaded {path}")
         return True
 
@@ -189,15 +218,19 @@ class MainWindow(QMainWindow):
             self.show_status(f"{path} was removed; the model stays loaded")
             return
         try:
-            self.session.reload()
-        except CheckpointError as exc:
+            opened = open_session(path)
+        except (CheckpointError, OSError, ValueError, TypeError, RuntimeError) as exc:
             self.show_status(f"{path} changed but cannot be read ({exc}); the model stays as it was")
             self.watcher.addPath(str(path))
             return
+        self.session.set_checkpoint(opened.checkpoint, keep_values=True)
         facts = self.session.facts()
-        self.show_status(f"{path.name} changed on disk: reloaded ({facts['epochs']} epochs, "
-                         f"val SSIM {facts['val_ssim']:.3f})" if facts["val_ssim"] is not None else
-                         f"{path.name} changed on disk: reloaded")
+        ssim = number(facts["val_ssim"], ".3f")
+        self.show_status(
+            f"{path.name} changed on disk: reloaded ({facts['epochs']} epochs, val SSIM {ssim})"
+            if ssim != "–"
+            else f"{path.name} changed on disk: reloaded"
+        )
 
     def _ask_checkpoint(self) -> None:
         path = dialogs.ask_open_path(self, "checkpoint", "Open checkpoint", dialogs.CHECKPOINT_FILTER)
@@ -249,8 +282,10 @@ class MainWindow(QMainWindow):
                 self.show_error(str(exc))
                 return
             count = len(self.session.examples[target])
-            self.show_status(f"{slot.label} added to the faces {target} the trait ({count} so far; "
-                             "name the direction in the Arithmetic panel)")
+            self.show_status(
+                f"{slot.label} added to the faces {target} the trait ({count} so far; "
+                "name the direction in the Arithmetic panel)"
+            )
 
     # ------------------------------------------------------------ misc
     def show_panel(self, name: str) -> None:
@@ -261,16 +296,20 @@ class MainWindow(QMainWindow):
 
     def show_error(self, message: str) -> None:
         self.statusBar().showMessage(message, 10000)
-        QMessageBox.warning(self, APP_NAME, message)
+        dialogs.warn(self, APP_NAME, message)
 
     def about_html(self) -> str:
-        rows = "".join(f"<tr><td style='padding-right:12px;color:#505050'>{html.escape(k)}</td>"
-                       f"<td>{html.escape(v)}</td></tr>" for k, v in format_facts(self.session.facts()).items())
-        return (f"<h3>{APP_NAME} {app_info.version()}</h3>"
-                "<p>Train a variational autoencoder on cartoon faces and explore its latent space.</p>"
-                f"<table>{rows}</table>"
-                f"<p><b>Dataset</b>: {app_info.DATASET_ATTRIBUTION}</p>"
-                f"<p>Log file: <code>{html.escape(str(app_info.log_path()))}</code></p>")
+        rows = "".join(
+            f"<tr><td style='padding-right:12px;color:#505050'>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
+            for k, v in format_facts(self.session.facts()).items()
+        )
+        return (
+            f"<h3>{APP_NAME} {app_info.version()}</h3>"
+            "<p>Train a variational autoencoder on cartoon faces and explore its latent space.</p>"
+            f"<table>{rows}</table>"
+            f"<p><b>Dataset</b>: {app_info.DATASET_ATTRIBUTION}</p>"
+            f"<p>Log file: <code>{html.escape(str(app_info.log_path()))}</code></p>"
+        )
 
     def show_about(self) -> None:
         QMessageBox.about(self, f"About {APP_NAME}", self.about_html())
@@ -303,14 +342,18 @@ class MainWindow(QMainWindow):
             return
         if self.train.running and not self.train.job.stopping:
             resumable = "stops at its next step and saves a resumable checkpoint (Train → Resume continues it)"
-            what = (f"Training goes on until you answer; then it {resumable}." if self.train.trainer is not None else
-                    "It is preparing its dataset. If it still is when you answer, that stops at once and nothing "
-                    f"is trained; if training has begun by then, it {resumable}.")
+            what = (
+                f"Training goes on until you answer; then it {resumable}."
+                if self.train.trainer is not None
+                else "It is preparing its dataset. If it still is when you answer, that stops at once and nothing "
+                f"is trained; if training has begun by then, it {resumable}."
+            )
             offer, self.train.ask_to_load = self.train.ask_to_load, False  # no "load the new model?" over this
             self.train.job.running_changed.connect(self._answer_quit_question_when_training_ends)
             try:
-                answer = QMessageBox.question(self, QUIT_QUESTION,
-                                              f"A training run is going. Stop training and quit?\n\n{what}")
+                answer = QMessageBox.question(
+                    self, QUIT_QUESTION, f"A training run is going. Stop training and quit?\n\n{what}"
+                )
             finally:
                 self.train.job.running_changed.disconnect(self._answer_quit_question_when_training_ends)
                 self.train.ask_to_load = offer
@@ -325,8 +368,15 @@ class MainWindow(QMainWindow):
         for job in busy:
             job.cancel()
             job.running_changed.connect(self._close_if_idle)
+        QTimer.singleShot(QUIT_WAIT_MS, self, self._abandon_jobs)
         self.show_status("stopping background work before quitting…")
         self.tabs.setEnabled(False)
+
+    def _abandon_jobs(self) -> None:
+        """Quitting has waited long enough for work it may drop (an image stuck in its decoder): close without it."""
+        for job in self._jobs():
+            if job.busy and job.abandonable:
+                job.abandon()
 
     @staticmethod
     def _answer_quit_question_when_training_ends(running: bool) -> None:

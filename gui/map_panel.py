@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from vae.cache import BUILTIN, BUILTIN_COUNT, BUILTIN_SEED, cache_root
 from vae.cartoonset import ATTRIBUTE_NAMES, VARIANTS
@@ -15,14 +15,20 @@ from vae.session import ExplorerSession
 from vae.synth import SYNTH_VERSION
 
 from . import attributes
+from .controls import plain_label
 from .dialogs import ask_folder
 from .widgets import FaceView, JobProgress, legend_beside
-from .workers import Job, describe_error
+from .workers import ModelJob, describe_error
 
 QUICK_COUNT = 1000  # faces generated for the Map when nothing else is at hand (seconds, not minutes)
 MIN_POINTS = 500
-TARGETS = {"explorer": "sends to the Explorer", "a": "sets Morph face A", "b": "sets Morph face B",
-           "with": "adds an example WITH a trait", "without": "adds an example WITHOUT it"}
+TARGETS = {
+    "explorer": "sends to the Explorer",
+    "a": "sets Morph face A",
+    "b": "sets Morph face B",
+    "with": "adds an example WITH a trait",
+    "without": "adds an example WITHOUT it",
+}
 PLAIN = (31, 119, 180)
 
 
@@ -37,8 +43,9 @@ def map_sources(session: ExplorerSession) -> list[tuple[str, tuple[str, int]]]:
     sources = []
     trained_on = session.checkpoint.dataset.get("source")
     if trained_on and Path(str(trained_on)).is_dir():
-        sources.append((f"The model's training faces (first {MAX_POINTS:,} of {Path(trained_on).name})",
-                        (str(trained_on), 0)))
+        sources.append(
+            (f"The model's training faces (first {MAX_POINTS:,} of {Path(trained_on).name})", (str(trained_on), 0))
+        )
     if builtin_ready():
         sources.append((f"Built-in faces (validation split of {BUILTIN_COUNT:,})", (BUILTIN, BUILTIN_COUNT)))
     sources.append((f"Quick sample: {QUICK_COUNT:,} generated faces", (BUILTIN, QUICK_COUNT)))
@@ -59,7 +66,7 @@ class MapPanel(QWidget):
         self.map = None
         self.source = QComboBox()
         self.load_button = QPushButton("Encode faces")
-        self.status = QLabel()
+        self.status = plain_label()
         self.status.setWordWrap(True)
         self.colour = QComboBox()
         self.colour.setMinimumContentsLength(24)
@@ -70,15 +77,16 @@ class MapPanel(QWidget):
         self.plot = pg.PlotWidget(background="w")
         self.plot.setLabel("bottom", "principal component 1")
         self.plot.setLabel("left", "principal component 2")
-        self.scatter = pg.ScatterPlotItem(size=7, hoverable=True, hoverSize=12, hoverPen=pg.mkPen("k", width=1.5),
-                                          pen=pg.mkPen(None), tip=None)
+        self.scatter = pg.ScatterPlotItem(
+            size=7, hoverable=True, hoverSize=12, hoverPen=pg.mkPen("k", width=1.5), pen=pg.mkPen(None), tip=None
+        )
         self.plot.addItem(self.scatter)
         self.legend = legend_beside(self.plot.getPlotItem())
         self.preview = FaceView(minimum=200)
-        self.preview_label = QLabel("Point at a face")
+        self.preview_label = plain_label("Point at a face")
         self.preview_label.setWordWrap(True)
         self.preview_label.setMinimumWidth(200)
-        self.job = Job("latent map", self)
+        self.job = ModelJob(session, "latent map", self)
         self.job_progress = JobProgress(self.job)
 
         top = QHBoxLayout()
@@ -153,20 +161,26 @@ class MapPanel(QWidget):
         model = self.session.model
         what = f"{builtin_count:,} generated faces" if spec == BUILTIN else spec
         self.status.setText(f"Encoding {what}…")
-        return self.job.start(lambda control: (model, build_map(
-            model, spec, min_points=MIN_POINTS, builtin_count=builtin_count or BUILTIN_COUNT,
-            should_stop=control.should_stop, progress_cb=control.progress,
-            limit=None if spec == BUILTIN else MAX_POINTS)))
+        return self.job.start(
+            lambda control: build_map(
+                model,
+                spec,
+                min_points=MIN_POINTS,
+                builtin_count=builtin_count or BUILTIN_COUNT,
+                should_stop=control.should_stop,
+                progress_cb=control.progress,
+                limit=None if spec == BUILTIN else MAX_POINTS,
+            )
+        )
 
-    def _loaded(self, result) -> None:
-        model, latent_map = result
-        if model is not self.session.model:
-            return  # encoded with a model that has been replaced meanwhile
-        self.map = latent_map
+    def _loaded(self, latent_map) -> None:
+        self.map = latent_map  # encoded with the model still open (see ModelJob)
         self._fill_colours(latent_map.cache.has_labels)
         source = latent_map.cache.meta.get("source")
-        self.status.setText(f"{len(latent_map):,} faces of {source}. Point at a face to see it; "
-                            "click to use it (the dropdown says where it goes).")
+        self.status.setText(
+            f"{len(latent_map):,} faces of {source}. Point at a face to see it; "
+            "click to use it (the dropdown says where it goes)."
+        )
         self.session.report(f"map: encoded {len(latent_map):,} faces of {source}")
         self.redraw()
 
@@ -213,8 +227,9 @@ class MapPanel(QWidget):
             return name
         labels = self.map.labels[k].tolist()
         chosen = self.colour.currentData()
-        keys = ([chosen] if chosen else []) + [a for a in ("hair_color", "face_color", "glasses", "facial_hair",
-                                                              "eye_color") if a != chosen]
+        keys = ([chosen] if chosen else []) + [
+            a for a in ("hair_color", "face_color", "glasses", "facial_hair", "eye_color") if a != chosen
+        ]
         words = [f"{attributes.title(a)}: {attributes.value_name(a, labels[ATTRIBUTE_NAMES.index(a)])}" for a in keys]
         return name + "\n" + "\n".join(words)
 

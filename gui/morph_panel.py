@@ -5,23 +5,33 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QSlider,
-    QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
 )
 
 from vae import export
 from vae.latent import morph, ping_pong
 from vae.session import ExplorerSession
 
-from .controls import refresh_snap_box, snap_box, spin_box
+from .controls import plain_label, refresh_snap_box, snap_box, spin_box
 from .dialogs import ask_save_path
 from .qt_images import to_pixmap
 from .widgets import FacePicker, FaceView, JobProgress, holding
 from .workers import Job, describe_error
 
 STRIP_ICON = 72
-STRIP_STYLE = ("QListWidget::item { border: 2px solid transparent; padding: 1px; }"
-               "QListWidget::item:selected { background: transparent; border: 2px solid #d9822b; color: black; }")
+STRIP_STYLE = (
+    "QListWidget::item { border: 2px solid transparent; padding: 1px; }"
+    "QListWidget::item:selected { background: transparent; border: 2px solid #d9822b; color: black; }"
+)
 
 
 class MorphPanel(QWidget):
@@ -44,12 +54,14 @@ class MorphPanel(QWidget):
         self.fps = spin_box(1, 60, 12, suffix=" fps")
         self.loop = QCheckBox("ping-pong")
         self.loop.setChecked(True)
-        self.snap = snap_box("snap to faces",
-                             "Blends of two faces decode ghosted; snapped, each frame between A and B is drawn to the\n"
-                             "nearest faces of the model's fitted prior, most in the middle (A and B stay as they are)")
+        self.snap = snap_box(
+            "snap to faces",
+            "Blends of two faces decode ghosted; snapped, each frame between A and B is drawn to the\n"
+            "nearest faces of the model's fitted prior, most in the middle (A and B stay as they are)",
+        )
         self.play_button = QPushButton("Play")
         self.timeline = QSlider(Qt.Orientation.Horizontal)
-        self.frame_label = QLabel("frame – of –")
+        self.frame_label = plain_label("frame – of –")
         self.send_button = QPushButton("Send frame to explorer")
         self.face = FaceView(minimum=240)
         self.strip = QListWidget()
@@ -102,7 +114,9 @@ class MorphPanel(QWidget):
         self.fps.valueChanged.connect(lambda v: self.timer.setInterval(int(1000 / v)))
         self.export_strip_button.clicked.connect(self._ask_export_strip)
         self.export_gif_button.clicked.connect(self._ask_export_gif)
-        self.job.finished.connect(lambda path: self.session.report(f"wrote {path} and {export.sidecar_path(path).name}"))
+        self.job.finished.connect(
+            lambda path: self.session.report(f"wrote {path} and {export.sidecar_path(path).name}")
+        )
         self.job.errored.connect(lambda exc: self.error.emit(describe_error(exc)))
         self._unsubscribe = [session.model_changed.connect(self.reset_for_session)]
         self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])

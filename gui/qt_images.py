@@ -35,5 +35,7 @@ def to_pixmap(image: torch.Tensor, size: int | None = None) -> QPixmap:
         return QPixmap.fromImage(_qimage(scaled))
     pixmap = QPixmap.fromImage(_qimage(pil))
     if size:
-        pixmap = pixmap.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        pixmap = pixmap.scaled(
+            size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
     return pixmap

@@ -10,8 +10,18 @@ from pathlib import Path
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QButtonGroup, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
-    QProgressBar, QPushButton, QRadioButton, QVBoxLayout, QWidget,
+    QButtonGroup,
+    QComboBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from vae import checkpoint
@@ -20,7 +30,7 @@ from vae.data import DataError, scan_folder
 from vae.export import grid
 from vae.train import DEFAULT_MODEL_RECIPE, RUN_FILES, EpochEvent, StepEvent, TrainConfig, Trainer
 
-from .controls import double_spin_box, spin_box
+from .controls import double_spin_box, plain_label, spin_box
 from .dialogs import ask_folder
 from .qt_images import to_pixmap
 from .widgets import LogView, legend_above
@@ -33,6 +43,8 @@ def default_runs_dir() -> Path:
     return Path.home() / "Face Explorer runs"
 
 
+PAUSE_TIP = "Pause training after the current step; Continue carries on"
+PAUSE_WAITS = "Pause is offered once training starts: preparing the dataset cannot pause (Stop ends it)"
 PREVIEW_HINT = "After each epoch: validation faces, their reconstructions below them, then prior samples"
 
 
@@ -64,7 +76,9 @@ class LossPlot(pg.PlotWidget):
         self.curves["total"].setZValue(1)  # dashed on top: at a small β it runs right over the reconstruction
         validation = "#ff7f0e"
         self.val = self.plot([], [], pen=None, symbol="o", symbolBrush=validation, symbolSize=8, name="validation")
-        self.val.scatter.setBrush(validation)  # the legend draws the scatter's own colours, set only with data otherwise
+        self.val.scatter.setBrush(
+            validation
+        )  # the legend draws the scatter's own colours, set only with data otherwise
         self.clear_data()
 
     def clear_data(self) -> None:
@@ -92,18 +106,38 @@ class LossPlot(pg.PlotWidget):
         self.val.setData(self.val_x, self.val_y)
 
 
-def train(control, config: TrainConfig, data: str, out_dir: str, resume: bool, builtin_count: int, step_every: int,
-          overwrite: bool = False):
+def train(
+    control,
+    config: TrainConfig,
+    data: str,
+    out_dir: str,
+    resume: bool,
+    builtin_count: int,
+    step_every: int,
+    overwrite: bool = False,
+):
     """A training run as a :class:`~gui.workers.Job` function: prepare the data (cancellable), then train
     until done or stopped (a stop saves a resumable checkpoint at the next step)."""
     control.post(("log", "preparing the dataset…"))
-    cache = open_dataset(data, config.model.image_size, builtin_count=builtin_count,
-                         log=lambda message: control.post(("log", message)),
-                         should_stop=control.should_stop, progress_cb=control.progress)
+    cache = open_dataset(
+        data,
+        config.model.image_size,
+        builtin_count=builtin_count,
+        log=lambda message: control.post(("log", message)),
+        should_stop=control.should_stop,
+        progress_cb=control.progress,
+    )
     control.post(("data", len(cache), cache.has_labels))
     control.check()
-    trainer = Trainer(config, cache, out_dir, on_step=control.post, on_epoch=control.post,
-                      log=lambda message: control.post(("log", message)), step_every=step_every)
+    trainer = Trainer(
+        config,
+        cache,
+        out_dir,
+        on_step=control.post,
+        on_epoch=control.post,
+        log=lambda message: control.post(("log", message)),
+        step_every=step_every,
+    )
     control.post(("trainer", trainer))
     control.on_stop(trainer.stop)
     return trainer.run(resume=resume, overwrite=overwrite)  # the panel asked before replacing a run
@@ -123,12 +157,17 @@ def run_state(out_dir: str | Path) -> dict | None:
         config = TrainConfig.from_dict(state["config"])
     except (KeyError, TypeError, ValueError):
         config = None
-    return {"epoch": int(state.get("epoch", ckpt.epochs)), "step": int(state.get("step", 0)), "config": config,
-            "data": ckpt.dataset.get("source"), "history": ckpt.history}
+    return {
+        "epoch": int(state.get("epoch", ckpt.epochs)),
+        "step": int(state.get("step", 0)),
+        "config": config,
+        "data": ckpt.dataset.get("source"),
+        "history": ckpt.history,
+    }
 
 
 def epoch_count(n: int) -> str:
-    """"1 epoch", "40 epochs"."""
+    """ "1 epoch", "40 epochs"."""
     return f"{n} epoch{'' if n == 1 else 's'}"
 
 
@@ -175,7 +214,7 @@ class TrainPanel(QWidget):
         self.folder_edit = QLineEdit()
         self.folder_edit.setPlaceholderText("a Cartoon Set folder or any folder of face images")
         self.browse_button = QPushButton("Browse…")
-        self.data_info = QLabel(self.BUILTIN_INFO)
+        self.data_info = plain_label(self.BUILTIN_INFO)
         self.data_info.setWordWrap(True)
 
         recipe = DEFAULT_MODEL_RECIPE
@@ -183,9 +222,11 @@ class TrainPanel(QWidget):
         self.batch_size = spin_box(1, 4096, recipe.batch_size)
         self.lr = double_spin_box(1e-5, 1.0, recipe.lr, 1e-4, decimals=5)
         self.beta = double_spin_box(0.0, 100.0, recipe.beta, 0.01, decimals=3)
-        self.beta.setToolTip("Weight of the KL term: loss = summed squared error per image + β·KL.\n"
-                             f"{recipe.beta} (the default model's) gives sharp faces; the model's fitted prior keeps "
-                             "Random on faces. Higher β: smoother, blurrier faces.")
+        self.beta.setToolTip(
+            "Weight of the KL term: loss = summed squared error per image + β·KL.\n"
+            f"{recipe.beta} (the default model's) gives sharp faces; the model's fitted prior keeps "
+            "Random on faces. Higher β: smoother, blurrier faces."
+        )
         self.latent_dim = spin_box(2, 512, recipe.model.latent_dim)
         self.image_size = QComboBox()
         self.image_size.addItems(["64", "128"])
@@ -203,11 +244,12 @@ class TrainPanel(QWidget):
         self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("Stop")
         self.pause_button.setEnabled(False)
+        self.pause_button.setToolTip(PAUSE_TIP)
         self.stop_button.setEnabled(False)
         self.progress = QProgressBar()
-        self.eta = QLabel("")
+        self.eta = plain_label("")
         self.plot = LossPlot()
-        self.preview = QLabel(PREVIEW_HINT)
+        self.preview = plain_label(PREVIEW_HINT)
         self.preview.setWordWrap(True)
         self.preview.setMinimumSize(300, 120)
         self.log_view = LogView()
@@ -225,12 +267,19 @@ class TrainPanel(QWidget):
 
         params = QGroupBox("Hyperparameters")
         form = QGridLayout(params)
-        for i, (label, widget) in enumerate((("Epochs", self.epochs), ("Batch size", self.batch_size),
-                                             ("Learning rate", self.lr), ("β (KL weight)", self.beta),
-                                             ("Latent size", self.latent_dim), ("Image size", self.image_size))):
-            form.addWidget(QLabel(label), i // 2, 2 * (i % 2))
+        for i, (label, widget) in enumerate(
+            (
+                ("Epochs", self.epochs),
+                ("Batch size", self.batch_size),
+                ("Learning rate", self.lr),
+                ("β (KL weight)", self.beta),
+                ("Latent size", self.latent_dim),
+                ("Image size", self.image_size),
+            )
+        ):
+            form.addWidget(plain_label(label), i // 2, 2 * (i % 2))
             form.addWidget(widget, i // 2, 2 * (i % 2) + 1)
-        form.addWidget(QLabel("Run folder"), 3, 0)
+        form.addWidget(plain_label("Run folder"), 3, 0)
         out_row = QHBoxLayout()
         out_row.addWidget(self.out_dir, 1)
         out_row.addWidget(self.out_browse)
@@ -309,15 +358,24 @@ class TrainPanel(QWidget):
             self.data_info.setText(f"⚠ {exc}")
             return False
         labelled = sum(f.csv is not None for f in files)
-        self.data_info.setText(f"{len(files):,} images; " + (f"{labelled:,} with Cartoon Set labels" if labelled else "no labels (unlabelled folder)"))
+        self.data_info.setText(
+            f"{len(files):,} images; "
+            + (f"{labelled:,} with Cartoon Set labels" if labelled else "no labels (unlabelled folder)")
+        )
         return True
 
     def config(self) -> TrainConfig:
         """The default model's recipe with the fields' values."""
         recipe = DEFAULT_MODEL_RECIPE
         model = replace(recipe.model, image_size=int(self.image_size.currentText()), latent_dim=self.latent_dim.value())
-        return replace(recipe, model=model, epochs=self.epochs.value(), batch_size=self.batch_size.value(),
-                       lr=self.lr.value(), beta=self.beta.value())
+        return replace(
+            recipe,
+            model=model,
+            epochs=self.epochs.value(),
+            batch_size=self.batch_size.value(),
+            lr=self.lr.value(),
+            beta=self.beta.value(),
+        )
 
     def _show_config(self, saved: TrainConfig) -> None:
         """Put a saved run's hyperparameters into the fields."""
@@ -382,8 +440,11 @@ class TrainPanel(QWidget):
         if unfinished(state):
             self.out_dir.setText(folder)  # Resume continues it; Start still asks before replacing it
             planned = state["config"].epochs
-            where = (f"in epoch {state['epoch'] + 1} of {planned} after step {state['step']}" if state["step"]
-                     else f"after {epoch_count(state['epoch'])} of {planned}")
+            where = (
+                f"in epoch {state['epoch'] + 1} of {planned} after step {state['step']}"
+                if state["step"]
+                else f"after {epoch_count(state['epoch'])} of {planned}"
+            )
             self._append_log(f"{folder} holds your last run, stopped {where}: Resume continues it")
 
     # ------------------------------------------------------------ run control
@@ -425,15 +486,30 @@ class TrainPanel(QWidget):
         """Ask what to do with a run folder that holds a run: "resume", "replace" or "cancel"."""
         planned = existing["config"].epochs if existing and existing["config"] else "?"
         can_resume = unfinished(existing)
-        done = (f"it is at epoch {existing['epoch']} of {planned}" if can_resume
-                else f"it finished its {epoch_count(existing['epoch'])}" if existing else "it holds a finished model")
-        loaded = (" The model you are exploring is in this folder and would be replaced."
-                  if self._holds_loaded_model(out_dir) else "")
-        box = QMessageBox(QMessageBox.Icon.Warning, "Run folder in use",
-                          f"{out_dir} already holds a training run ({done}).{loaded}\n\n"
-                          + ("Resume it, or start over and replace its checkpoints?" if can_resume
-                             else "Start over and replace its checkpoints? (Resume with “extend by” trains it further.)"),
-                          parent=self)
+        done = (
+            f"it is at epoch {existing['epoch']} of {planned}"
+            if can_resume
+            else f"it finished its {epoch_count(existing['epoch'])}"
+            if existing
+            else "it holds a finished model"
+        )
+        loaded = (
+            " The model you are exploring is in this folder and would be replaced."
+            if self._holds_loaded_model(out_dir)
+            else ""
+        )
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Run folder in use",
+            f"{out_dir} already holds a training run ({done}).{loaded}\n\n"
+            + (
+                "Resume it, or start over and replace its checkpoints?"
+                if can_resume
+                else "Start over and replace its checkpoints? (Resume with “extend by” trains it further.)"
+            ),
+            parent=self,
+        )
+        box.setTextFormat(Qt.TextFormat.PlainText)  # the folder's path is shown as it is, never as HTML
         resume = box.addButton("Resume", QMessageBox.ButtonRole.AcceptRole) if can_resume else None
         replace = box.addButton("Start over", QMessageBox.ButtonRole.DestructiveRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
@@ -461,8 +537,10 @@ class TrainPanel(QWidget):
             self.builtin_radio.setChecked(True)
         target = saved.epochs + self.extend.value()
         if state["epoch"] >= target and state["step"] == 0:
-            self.error.emit(f"the run in {out_dir} has finished its {epoch_count(state['epoch'])}; "
-                            "set “extend by” to train it further")
+            self.error.emit(
+                f"the run in {out_dir} has finished its {epoch_count(state['epoch'])}; "
+                "set “extend by” to train it further"
+            )
             return False
         self.epochs.setValue(target)
         saved.epochs = target
@@ -513,7 +591,9 @@ class TrainPanel(QWidget):
     def stop(self) -> None:
         """Stop at the next step (saving a resumable checkpoint) or interrupt dataset preparation; returns at once."""
         if self.running and not self.job.stopping:
-            self._append_log("stopping: saving a resumable checkpoint…" if self.trainer else "stopping dataset preparation…")
+            self._append_log(
+                "stopping: saving a resumable checkpoint…" if self.trainer else "stopping dataset preparation…"
+            )
             self.job.cancel()
             self.pause_button.setEnabled(False)
             self.stop_button.setEnabled(False)
@@ -523,14 +603,18 @@ class TrainPanel(QWidget):
         folder = self.out_dir.text().strip()
         can = not self.running and bool(folder) and (Path(folder) / "last.pt").is_file()
         self.resume_button.setEnabled(can)
-        self.resume_button.setToolTip("Continue the run in the run folder from its last checkpoint" if can or self.running
-                                      else "The run folder holds no run to resume (no last.pt)")
+        self.resume_button.setToolTip(
+            "Continue the run in the run folder from its last checkpoint"
+            if can or self.running
+            else "The run folder holds no run to resume (no last.pt)"
+        )
 
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
         self._update_resume_button()
         self.extend.setEnabled(not running)
-        self.pause_button.setEnabled(running)
+        self.pause_button.setEnabled(False)  # until training starts: preparing the dataset cannot pause
+        self.pause_button.setToolTip(PAUSE_WAITS if running else PAUSE_TIP)
         self.stop_button.setEnabled(running)
         self.pause_button.setText("Pause")
         if not running:
@@ -554,6 +638,9 @@ class TrainPanel(QWidget):
             self.trainer = event[1]
             if self.job.stopping:
                 self.trainer.stop()
+            else:
+                self.pause_button.setEnabled(True)
+                self.pause_button.setToolTip(PAUSE_TIP)
 
     def _on_preparation(self, done: int, total: int, what: str, eta: float) -> None:
         if self.trainer is not None:
@@ -573,8 +660,10 @@ class TrainPanel(QWidget):
         global_step = (event.epoch - 1) * event.steps_per_epoch + event.step
         self.progress.setMaximum(epochs * event.steps_per_epoch)
         self.progress.setValue(global_step)
-        self.eta.setText(f"epoch {event.epoch}/{epochs} · step {event.step}/{event.steps_per_epoch}"
-                         f" · {event.images_per_s:.0f} images/s · ETA {format_eta(event.eta_s)}")
+        self.eta.setText(
+            f"epoch {event.epoch}/{epochs} · step {event.step}/{event.steps_per_epoch}"
+            f" · {event.images_per_s:.0f} images/s · ETA {format_eta(event.eta_s)}"
+        )
         self.plot.add_step(global_step, event.loss, event.recon, event.kl)
 
     def _on_epoch(self, event: EpochEvent) -> None:
@@ -582,10 +671,12 @@ class TrainPanel(QWidget):
         steps = self.plot.steps[-1] if self.plot.steps else event.epoch
         self.plot.add_validation(steps, m["val_loss"])
         self.preview.setPixmap(to_pixmap(grid(event.preview, nrow=8)).scaledToWidth(max(300, self.preview.width() - 4)))
-        self._append_log(f"epoch {event.epoch}/{event.epochs}: val loss {m['val_loss']:.1f} "
-                         f"(recon {m['val_recon']:.1f}, KL {m['val_kl']:.1f}), SSIM {m['val_ssim']:.4f}, "
-                         f"PSNR {m['val_psnr']:.2f} dB, active units {m['active_units']}"
-                         + (" — best so far" if event.is_best else ""))
+        self._append_log(
+            f"epoch {event.epoch}/{event.epochs}: val loss {m['val_loss']:.1f} "
+            f"(recon {m['val_recon']:.1f}, KL {m['val_kl']:.1f}), SSIM {m['val_ssim']:.4f}, "
+            f"PSNR {m['val_psnr']:.2f} dB, active units {m['active_units']}"
+            + (" — best so far" if event.is_best else "")
+        )
 
     def _position(self) -> str:
         """Where the run is: "epoch 3/20, step 7/118" from the last step shown."""
@@ -597,8 +688,10 @@ class TrainPanel(QWidget):
     def _on_finished(self, result) -> None:
         self.last_result = result
         if result.status == "stopped":
-            self._append_log(f"stopped after {epoch_count(result.epochs_done)}; resumable checkpoint: {result.last_path} "
-                             "(Resume continues from it)")
+            self._append_log(
+                f"stopped after {epoch_count(result.epochs_done)}; resumable checkpoint: {result.last_path} "
+                "(Resume continues from it)"
+            )
             self.eta.setText(f"stopped at {self._position()} · Resume continues from there")
             return
         epochs = epoch_count(result.epochs_done)

@@ -8,16 +8,25 @@ import pyqtgraph as pg
 import torch
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
 )
 
 from vae import slots
 from vae.data import ImageLoadError
 from vae.session import ExplorerSession
 
+from .controls import plain_label, plain_tooltip
 from .dialogs import IMAGE_FILTER, LATENT_FILTER, ask_open_path
 from .qt_images import to_pixmap
-from .workers import Job, describe_error, format_eta
+from .workers import Job, ModelJob, describe_error, format_eta
 
 
 class LogView(QPlainTextEdit):
@@ -55,6 +64,7 @@ class FaceView(QLabel):
 
     def __init__(self, minimum: int = 256):
         super().__init__()
+        self.setTextFormat(Qt.TextFormat.PlainText)
         self.setMinimumSize(minimum, minimum)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -89,7 +99,7 @@ class JobProgress(QWidget):
         self.bar = QProgressBar()
         self.bar.setTextVisible(False)
         self.bar.setRange(0, 0)
-        self.label = QLabel("starting…")
+        self.label = plain_label("starting…")
         self.label.setStyleSheet("color: #505050;")
         self.cancel_button = QPushButton("Cancel")
         layout = QHBoxLayout(self)
@@ -166,11 +176,14 @@ class FacePicker(QWidget):
         self._held = False
         self._stale = False
         self.thumb_size = thumb
-        self.title = QLabel(f"<b>{title}</b>")
-        self.thumb = QLabel()
+        self.title = plain_label(title)
+        font = self.title.font()
+        font.setBold(True)
+        self.title.setFont(font)
+        self.thumb = plain_label()
         self.thumb.setFixedSize(thumb, thumb)
         self.thumb.setStyleSheet("background: white; border: 1px solid #c8c8c8;")
-        self.caption = QLabel("–")
+        self.caption = plain_label("–")
         self.caption.setStyleSheet("color: #606060;")
         self.source = QComboBox()
         for key, label in SOURCE_LABELS.items():
@@ -185,12 +198,14 @@ class FacePicker(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.thumb)
         layout.addLayout(text, 1)
-        self.encoder = Job("encode image", self)
+        self.encoder = ModelJob(session, "encode image", self, abandonable=True)
         self.encoder.finished.connect(self._encoded)
         self.encoder.errored.connect(self._encode_failed)
         self.source.activated.connect(lambda index: self.fill_from_source(self.source.itemData(index)))
-        self._unsubscribe = [session.values_changed.connect(self._explorer_changed),
-                             session.model_changed.connect(self._model_changed)]
+        self._unsubscribe = [
+            session.values_changed.connect(self._explorer_changed),
+            session.model_changed.connect(self._model_changed),
+        ]
         self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])
 
     def set_slot(self, slot: slots.FaceSlot, kind: str = "dataset") -> None:
@@ -200,7 +215,7 @@ class FacePicker(QWidget):
         self.source.setCurrentIndex(self.source.findData(kind))
         self.source.blockSignals(False)
         self.caption.setText(slot.label)
-        self.caption.setToolTip(slot.label)
+        self.caption.setToolTip(plain_tooltip(slot.label))
         self.thumb.setPixmap(to_pixmap(self.session.render(slot.latent), self.thumb_size - 2))
         self.changed.emit()
 
@@ -286,7 +301,7 @@ class FacePicker(QWidget):
         self.caption.setText(f"encoding {path}…")
         return self.encoder.start(lambda control: slots.from_image(session, path))
 
-    def _encoded(self, slot: slots.FaceSlot) -> None:
+    def _encoded(self, slot: slots.FaceSlot) -> None:  # for the model still open (see ModelJob)
         self.set_slot(slot, "image")
 
     def _encode_failed(self, exc: BaseException) -> None:

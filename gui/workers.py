@@ -1,10 +1,13 @@
 """Long work off the GUI thread, in one place.
 
 A :class:`Job` owns its thread from start to end: it runs one function at a time in a fresh
-QThread, forwards the function's progress and events to the GUI thread, and reports exactly one
-outcome (``finished``, ``cancelled`` or ``errored``) after the thread has ended. The GUI thread
-never waits on the thread: cleanup follows ``QThread.finished``. An error's traceback goes to the
-log (``logging``); ``errored`` carries the exception itself.
+daemon thread, forwards the function's progress and events to the GUI thread, and reports exactly
+one outcome (``finished``, ``cancelled`` or ``errored``) after the function has returned. The GUI
+thread never waits on the function: the outcome arrives as a queued signal. An error's traceback
+goes to the log (``logging``); ``errored`` carries the exception itself. A job whose result is worth
+nothing once its window has closed can be abandoned (:meth:`Job.abandon`): being a daemon thread,
+it never holds up the app's exit. A :class:`ModelJob` drops a result computed for a model that is
+no longer open.
 """
 
 from __future__ import annotations
@@ -14,8 +17,7 @@ import threading
 import time
 from typing import Callable
 
-import shiboken6
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
 from vae.cache import Cancelled  # dataset preparation raises it when its should_stop() turns true
 
@@ -62,34 +64,36 @@ class JobControl:
 
 
 class _Worker(QObject):
+    """Runs the function in its daemon thread; it lives in the GUI thread, so its signals reach the job queued."""
+
     progress = Signal(int, int, str)
     event = Signal(object)
-    outcome = Signal(str, object)  # "finished" | "cancelled" | "errored", value
-    done = Signal()
+    done = Signal(object)  # this worker, once its function has returned (its ``outcome`` set)
 
     def __init__(self, fn, args, kwargs):
         super().__init__()
         self.fn, self.args, self.kwargs = fn, args, kwargs
         self.control = JobControl(self)
+        self.outcome: tuple[str, object] = ("errored", RuntimeError("the job ended without a result"))
 
-    @Slot()
     def run(self) -> None:
         try:
-            result = self.fn(self.control, *self.args, **self.kwargs)
-            self.outcome.emit("finished", result)
+            self.outcome = ("finished", self.fn(self.control, *self.args, **self.kwargs))
         except Cancelled:
-            self.outcome.emit("cancelled", None)
+            self.outcome = ("cancelled", None)
         except Exception as exc:  # every failure reaches the GUI as the exception, never a dead thread
             log.error("%s failed", getattr(self.fn, "__name__", "a background job"), exc_info=exc)
-            self.outcome.emit("errored", exc)
+            self.outcome = ("errored", exc)
         finally:
-            self.done.emit()
+            self.done.emit(self)
 
 
 class Job(QObject):
     """Runs ``fn(control, *args, **kwargs)`` off the GUI thread, one call at a time; see the module docstring.
 
     ``progress(done, total, what, eta_s)`` estimates the time left from the rate so far (NaN until known).
+    ``abandonable`` marks a job whose window need not wait for it beyond a short while when it closes
+    (work that writes nothing, such as encoding an image).
     """
 
     started = Signal()
@@ -100,15 +104,16 @@ class Job(QObject):
     errored = Signal(object)
     running_changed = Signal(bool)
     # Every job thread not yet ended, in any window, with its worker (GUI thread only). Holding them
-    # here keeps both alive until the thread ends, even when the Job itself is deleted before that.
-    _running: dict[QThread, "_Worker"] = {}
+    # here keeps the workers alive until their threads end, even when the Job itself is deleted or has
+    # abandoned its call, so a worker is only ever deleted in the GUI thread.
+    _running: dict[threading.Thread, _Worker] = {}
 
-    def __init__(self, name: str = "job", parent: QObject | None = None):
+    def __init__(self, name: str = "job", parent: QObject | None = None, abandonable: bool = False):
         super().__init__(parent)
         self.name = name
-        self._thread: QThread | None = None
+        self.abandonable = abandonable
+        self._thread: threading.Thread | None = None
         self._worker: _Worker | None = None
-        self._outcome: tuple[str, object] | None = None
         self._progress_start: tuple[float, int] | None = None
 
     @property
@@ -117,9 +122,9 @@ class Job(QObject):
 
     @classmethod
     def any_running(cls) -> bool:
-        """Whether any job's thread is still running (in any window, deleted jobs' threads included)."""
-        for thread in [t for t in cls._running if not shiboken6.isValid(t) or not t.isRunning()]:
-            del cls._running[thread]
+        """Whether any job's thread is still running (in any window, deleted jobs' and abandoned calls' included)."""
+        for thread in [t for t in cls._running if not t.is_alive()]:
+            cls._running.pop(thread).deleteLater()
         return bool(cls._running)
 
     @property
@@ -130,19 +135,15 @@ class Job(QObject):
         """Start ``fn`` in a new thread; False (and nothing started) while a call is still running."""
         if self.busy:
             return False
-        self._worker = _Worker(fn, args, kwargs)
-        self._thread = QThread()
-        self._outcome = None
+        worker = _Worker(fn, args, kwargs)
+        worker.progress.connect(self._on_progress)
+        worker.event.connect(self.event)
+        worker.done.connect(self._ended)
+        self._worker = worker
+        self._thread = threading.Thread(target=worker.run, name=f"job: {self.name}", daemon=True)
         self._progress_start = None
-        self._worker.moveToThread(self._thread)
-        self._worker.progress.connect(self._on_progress)
-        self._worker.event.connect(self.event)
-        self._worker.outcome.connect(self._store_outcome)
-        self._worker.done.connect(self._thread.quit)
-        self._thread.started.connect(self._worker.run)
-        self._thread.finished.connect(self._ended)
+        Job._running[self._thread] = worker
         self._thread.start()
-        Job._running[self._thread] = self._worker
         self.running_changed.emit(True)
         self.started.emit()
         return True
@@ -151,6 +152,20 @@ class Job(QObject):
         """Ask the running call to stop (its function sees ``should_stop()``); returns at once."""
         if self._worker is not None:
             self._worker.control.request_stop()
+
+    def abandon(self) -> None:
+        """Stop waiting for the running call: it is asked to stop, whatever it still reports is dropped, and the
+        job is idle at once (``cancelled``). Its thread ends on its own, or with the app."""
+        worker = self._worker
+        if worker is None:
+            return
+        worker.control.request_stop()
+        worker.progress.disconnect(self._on_progress)
+        worker.event.disconnect(self.event)
+        worker.done.disconnect(self._ended)
+        self._thread = self._worker = None  # the thread and its worker stay in Job._running until it ends
+        self.running_changed.emit(False)
+        self.cancelled.emit()
 
     def _on_progress(self, done: int, total: int, what: str) -> None:
         now = time.perf_counter()
@@ -161,23 +176,45 @@ class Job(QObject):
         eta = (total - done) / rate if rate > 0 else float("nan")
         self.progress.emit(done, total, what, eta)
 
-    def _store_outcome(self, kind: str, value: object) -> None:
-        self._outcome = (kind, value)
-
-    def _ended(self) -> None:
-        thread, worker = self._thread, self._worker
+    def _ended(self, worker: _Worker) -> None:
+        if worker is not self._worker:
+            return  # an abandoned call's last word, queued before it was abandoned
+        thread = self._thread
         self._thread = self._worker = None
+        thread.join()  # at once: the function has returned; the thread now lets go of its worker
         Job._running.pop(thread, None)
-        thread.deleteLater()
         worker.deleteLater()
         self.running_changed.emit(False)
-        kind, value = self._outcome or ("errored", RuntimeError(f"{self.name} ended without a result"))
+        self._deliver(*worker.outcome)
+
+    def _deliver(self, kind: str, value: object) -> None:
         if kind == "finished":
             self.finished.emit(value)
         elif kind == "cancelled":
             self.cancelled.emit()
         else:
             self.errored.emit(value)
+
+
+class ModelJob(Job):
+    """A job whose result belongs to the session's model of the moment it started: a result that arrives
+    after another model was opened (or the same file reloaded) is dropped, and the outcome is ``cancelled``."""
+
+    def __init__(self, session, name: str = "job", parent: QObject | None = None, abandonable: bool = False):
+        super().__init__(name, parent, abandonable)
+        self.session = session
+        self._model = None
+
+    def start(self, fn: Callable, *args, **kwargs) -> bool:
+        if self.busy:
+            return False
+        self._model = self.session.model
+        return super().start(fn, *args, **kwargs)
+
+    def _deliver(self, kind: str, value: object) -> None:
+        if kind == "finished" and self._model is not self.session.model:
+            kind, value = "cancelled", None  # computed for a model that is no longer open: it would not fit
+        super()._deliver(kind, value)
 
 
 def describe_error(exc: BaseException) -> str:

@@ -54,6 +54,7 @@ def no_dialog_waits_for_an_answer(monkeypatch):
             texts = [a for a in args if isinstance(a, str)]
             unexpected.append(" / ".join(texts) or "a dialog")
             return reply
+
         return shown
 
     monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
@@ -72,8 +73,13 @@ def tiny_checkpoint(tmp_path, tiny_model):
 
     kl = torch.linspace(2.0, 0.0, tiny_model.latent_dim)
     path = tmp_path / "tiny.pt"
-    checkpoint.save(path, tiny_model, latent_kl=kl, history=[{"epoch": 1, "val_ssim": 0.5}],
-                    dataset={"source": "test faces", "count": 10})
+    checkpoint.save(
+        path,
+        tiny_model,
+        latent_kl=kl,
+        history=[{"epoch": 1, "val_ssim": 0.5}],
+        dataset={"source": "test faces", "count": 10},
+    )
     return path
 
 
@@ -95,11 +101,19 @@ def sample_dir():
 
 @pytest.fixture
 def warnings(monkeypatch):
-    """Collects the texts of warning boxes instead of showing them."""
+    """Collects the texts of warning boxes (``gui.dialogs.warn``) instead of showing them."""
     from PySide6.QtWidgets import QMessageBox
 
     shown = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda *args, **kw: shown.append(args[2]))
+    other_boxes = QMessageBox.exec  # answered as ``no_dialog_waits_for_an_answer`` says
+
+    def exec_(box):
+        if box.icon() == QMessageBox.Icon.Warning and box.standardButtons() == QMessageBox.StandardButton.Ok:
+            shown.append(box.text())
+            return QMessageBox.StandardButton.Ok
+        return other_boxes(box)
+
+    monkeypatch.setattr(QMessageBox, "exec", exec_)
     return shown
 
 
@@ -112,7 +126,9 @@ def make_window(qtbot, tmp_path, warnings):
     from vae.session import ExplorerSession
 
     def make(path):
-        win = MainWindow(ExplorerSession.open(path), QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+        win = MainWindow(
+            ExplorerSession.open(path), QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        )
         qtbot.addWidget(win)
         win.resize(1280, 800)
         win.show()

@@ -38,9 +38,19 @@ def write_bad_files(folder: Path) -> dict[str, str]:
     (folder / "badcsv.csv").write_text('"hair"; nine\n')
     face.save(folder / "goodcsv.png")
     (folder / "goodcsv.csv").write_text(format_csv(attrs))
-    return {"corrupt.png": "skip", "truncated.png": "skip", "zero.png": "skip", "text.png": "skip",
-            "tiny.png": "skip", "sixteen.png": "load", "grey.png": "load", "palette.png": "load", "photo.jpg": "load",
-            "badcsv.png": "load", "goodcsv.png": "load"}
+    return {
+        "corrupt.png": "skip",
+        "truncated.png": "skip",
+        "zero.png": "skip",
+        "text.png": "skip",
+        "tiny.png": "skip",
+        "sixteen.png": "load",
+        "grey.png": "load",
+        "palette.png": "load",
+        "photo.jpg": "load",
+        "badcsv.png": "load",
+        "goodcsv.png": "load",
+    }
 
 
 def process_gone(pid: int) -> bool:

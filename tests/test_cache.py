@@ -5,9 +5,9 @@ from __future__ import annotations
 import errno
 import multiprocessing
 import os
+from pathlib import Path
 
 import pytest
-from pathlib import Path
 
 from tests.helpers import write_good_faces
 from vae import cache as cache_mod
@@ -23,8 +23,13 @@ def test_progress_reaches_the_total(tmp_path):
     folder = tmp_path / "faces"
     write_good_faces(folder, 40)
     seen = []
-    data = cache_mod.open_folder(folder, 64, workers=2, cache_dir=tmp_path / "cache",
-                                 progress_cb=lambda done, total, what: seen.append((done, total, what)))
+    data = cache_mod.open_folder(
+        folder,
+        64,
+        workers=2,
+        cache_dir=tmp_path / "cache",
+        progress_cb=lambda done, total, what: seen.append((done, total, what)),
+    )
     assert len(data) == 40
     assert seen[-1][:2] == (40, 40) and seen[-1][2] == "preparing faces at 64px"
     assert [d for d, _, _ in seen] == sorted(d for d, _, _ in seen)
@@ -35,8 +40,14 @@ def test_cancel_while_caching_stops_workers_and_removes_the_partial_cache(tmp_pa
     write_good_faces(folder, 120)
     seen = []
     with pytest.raises(Cancelled):
-        cache_mod.open_folder(folder, 64, workers=2, cache_dir=tmp_path / "cache",
-                              progress_cb=lambda done, total, what: seen.append(done), should_stop=lambda: bool(seen))
+        cache_mod.open_folder(
+            folder,
+            64,
+            workers=2,
+            cache_dir=tmp_path / "cache",
+            progress_cb=lambda done, total, what: seen.append(done),
+            should_stop=lambda: bool(seen),
+        )
     assert seen and seen[-1] < 120
     assert multiprocessing.active_children() == []
     assert not list((tmp_path / "cache" / "datasets").iterdir())
@@ -48,9 +59,14 @@ def test_cancel_while_generating_builtin_faces(tmp_path, monkeypatch):
     monkeypatch.setenv("FACE_EXPLORER_CACHE", str(tmp_path / "cache"))
     seen = []
     with pytest.raises(Cancelled):
-        cache_mod.open_dataset("builtin", 64, builtin_count=200, workers=2,
-                               progress_cb=lambda done, total, what: seen.append((done, what)),
-                               should_stop=lambda: len(seen) > 0)
+        cache_mod.open_dataset(
+            "builtin",
+            64,
+            builtin_count=200,
+            workers=2,
+            progress_cb=lambda done, total, what: seen.append((done, what)),
+            should_stop=lambda: len(seen) > 0,
+        )
     assert seen and seen[-1][0] < 200 and seen[-1][1] == "generating faces"
     assert multiprocessing.active_children() == []
     assert list((tmp_path / "cache").iterdir()) == []  # the half-written built-in folder is gone
@@ -142,15 +158,18 @@ def _damage_flip(entry):
     path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("damage,reason", [
-    (_damage_truncate, "images.u8 holds"),
-    (_damage_flip, "do not match their checksum"),
-    (lambda e: (e / "labels.npy").unlink(), "labels.npy or files.txt is missing"),
-    (lambda e: (e / "files.txt").unlink(), "labels.npy or files.txt is missing"),
-    (lambda e: (e / "files.txt").write_text("a.png\n"), "files.txt lists 1 files, not 20"),
-    (lambda e: (e / "meta.json").write_text("{not json"), "meta.json is unreadable"),
-    (lambda e: (e / "labels.npy").write_bytes(b"garbage"), "labels.npy or files.txt is missing or unreadable"),
-])
+@pytest.mark.parametrize(
+    "damage,reason",
+    [
+        (_damage_truncate, "images.u8 holds"),
+        (_damage_flip, "do not match their checksum"),
+        (lambda e: (e / "labels.npy").unlink(), "labels.npy or files.txt is missing"),
+        (lambda e: (e / "files.txt").unlink(), "labels.npy or files.txt is missing"),
+        (lambda e: (e / "files.txt").write_text("a.png\n"), "files.txt lists 1 files, not 20"),
+        (lambda e: (e / "meta.json").write_text("{not json"), "meta.json is unreadable"),
+        (lambda e: (e / "labels.npy").write_bytes(b"garbage"), "labels.npy or files.txt is missing or unreadable"),
+    ],
+)
 def test_a_damaged_cache_is_reported_and_rebuilt(tmp_path, damage, reason):
     folder = tmp_path / "faces"
     write_good_faces(folder, 20)
@@ -194,13 +213,22 @@ def test_two_processes_building_one_cache_build_it_once(tmp_path):
 
     folder = tmp_path / "faces"
     write_good_faces(folder, 150, size=128)
-    code = ("import sys; from vae.cache import open_folder\n"
-            "log = []\n"
-            "data = open_folder(sys.argv[1], 64, workers=1, cache_dir=sys.argv[2], log=log.append)\n"
-            "print(len(data), data.path, 'waited' if any('waiting for another process' in m for m in log) else '')")
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(folder), str(tmp_path / "c")], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1])
-             for _ in range(2)]
+    code = (
+        "import sys; from vae.cache import open_folder\n"
+        "log = []\n"
+        "data = open_folder(sys.argv[1], 64, workers=1, cache_dir=sys.argv[2], log=log.append)\n"
+        "print(len(data), data.path, 'waited' if any('waiting for another process' in m for m in log) else '')"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(folder), str(tmp_path / "c")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=600) for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
     counts = {out.split()[0] for out, _ in outputs}

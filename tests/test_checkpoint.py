@@ -13,8 +13,13 @@ from vae.checkpoint import CheckpointError
 def test_round_trip_decodes_bit_identically(tiny_model, tmp_path):
     path = tmp_path / "m.pt"
     direction = torch.randn(8)
-    checkpoint.save(path, tiny_model, history=[{"epoch": 1, "val_ssim": 0.5}], dataset={"source": "x"},
-                    directions={"glasses": direction})
+    checkpoint.save(
+        path,
+        tiny_model,
+        history=[{"epoch": 1, "val_ssim": 0.5}],
+        dataset={"source": "x"},
+        directions={"glasses": direction},
+    )
     loaded = checkpoint.load(path)
     z = torch.randn(3, 8)
     with torch.no_grad():
@@ -40,8 +45,10 @@ class _Evil:
         return (os.system, ("touch pwned",))
 
 
-@pytest.mark.parametrize("case", ["random", "truncated", "state_dict", "other_latent", "other_size", "code",
-                                  "newer", "missing", "folder", "empty"])
+@pytest.mark.parametrize(
+    "case",
+    ["random", "truncated", "state_dict", "other_latent", "other_size", "code", "newer", "missing", "folder", "empty"],
+)
 def test_bad_checkpoints_raise_checkpoint_error(case, tiny_model, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     path = tmp_path / f"{case}.pt"
@@ -56,7 +63,10 @@ def test_bad_checkpoints_raise_checkpoint_error(case, tiny_model, tmp_path, monk
     elif case in ("other_latent", "other_size"):
         checkpoint.save(path, tiny_model)
         payload = torch.load(path, weights_only=True)
-        payload["config"] = {**payload["config"], **({"latent_dim": 16} if case == "other_latent" else {"image_size": 128})}
+        payload["config"] = {
+            **payload["config"],
+            **({"latent_dim": 16} if case == "other_latent" else {"image_size": 128}),
+        }
         torch.save(payload, path)
     elif case == "code":
         path.write_bytes(pickle.dumps({"format": "face-explorer-vae", "x": _Evil()}))
@@ -105,7 +115,11 @@ def test_latent_priors_load_as_mixtures(tiny_model, tmp_path):
     prior = checkpoint.load(tmp_path / "single.pt").latent_prior
     assert prior["weights"].shape == (1,) and prior["mean"].shape == (1, 8) and prior["scale_tril"].shape == (1, 8, 8)
 
-    mixture = {"weights": torch.tensor([0.25, 0.75]), "mean": torch.randn(2, 8), "scale_tril": torch.eye(8).repeat(2, 1, 1)}
+    mixture = {
+        "weights": torch.tensor([0.25, 0.75]),
+        "mean": torch.randn(2, 8),
+        "scale_tril": torch.eye(8).repeat(2, 1, 1),
+    }
     checkpoint.save(tmp_path / "mixture.pt", tiny_model, latent_prior=mixture)
     assert torch.equal(checkpoint.load(tmp_path / "mixture.pt").latent_prior["mean"], mixture["mean"])
 

@@ -1,4 +1,3 @@
-
 import numpy as np
 import pytest
 import torch
@@ -104,8 +103,9 @@ def test_bad_files_are_skipped_and_reported(tmp_path):
     assert torch.isfinite(images).all() and images.min() >= 0 and images.max() <= 1
 
 
-@pytest.mark.parametrize("name,reason", [("zero.png", "empty file"), ("text.png", "not a readable image"),
-                                         ("tiny.png", "too small")])
+@pytest.mark.parametrize(
+    "name,reason", [("zero.png", "empty file"), ("text.png", "not a readable image"), ("tiny.png", "too small")]
+)
 def test_load_image_errors_name_the_file(tmp_path, name, reason):
     write_bad_files(tmp_path)
     with pytest.raises(ImageLoadError, match=reason) as info:
@@ -124,7 +124,9 @@ def test_folder_of_only_bad_files_is_an_error(tmp_path):
 def test_builtin_dataset_is_generated_once(tmp_path, monkeypatch):
     calls = []
     real_generate = cache_mod.synth.generate
-    monkeypatch.setattr(cache_mod.synth, "generate", lambda *a, **k: calls.append(1) or real_generate(*a, **{**k, "workers": 1}))
+    monkeypatch.setattr(
+        cache_mod.synth, "generate", lambda *a, **k: calls.append(1) or real_generate(*a, **{**k, "workers": 1})
+    )
     first = cache_mod.open_dataset("builtin", 64, builtin_count=24)
     second = cache_mod.open_dataset("builtin", 64, builtin_count=24)
     assert len(first) == len(second) == 24 and calls == [1]

@@ -37,13 +37,16 @@ def test_single_examples_and_array_input():
     assert torch.equal(d, torch.tensor([0.0, 1.0]))
 
 
-@pytest.mark.parametrize("with_, without, message", [
-    (torch.zeros(0, 4), torch.ones(2, 4), "at least one face with"),
-    (torch.ones(2, 4), torch.ones(4), "at least one face without"),
-    (torch.ones(2, 4), torch.ones(2, 5), "latent sizes differ"),
-    (torch.full((2, 4), float("nan")), torch.ones(2, 4), "not all finite"),
-    (torch.ones(2, 4), torch.ones(3, 4), "same mean latent"),
-])
+@pytest.mark.parametrize(
+    "with_, without, message",
+    [
+        (torch.zeros(0, 4), torch.ones(2, 4), "at least one face with"),
+        (torch.ones(2, 4), torch.ones(4), "at least one face without"),
+        (torch.ones(2, 4), torch.ones(2, 5), "latent sizes differ"),
+        (torch.full((2, 4), float("nan")), torch.ones(2, 4), "not all finite"),
+        (torch.ones(2, 4), torch.ones(3, 4), "same mean latent"),
+    ],
+)
 def test_bad_examples_are_refused(with_, without, message):
     with pytest.raises(ValueError, match=message):
         direction_from_examples(with_, without)
@@ -76,8 +79,10 @@ def test_augment_keeps_shape_and_range():
 
 
 def test_pseudo_labels_rank_presence_and_threshold_colours():
-    probs = {"glasses": torch.tensor([[0.05, 0.95], [0.97, 0.03], [0.4, 0.6]]),
-             "hair_color": torch.tensor([[0.0] * 9 + [1.0], [0.5, 0.5] + [0.0] * 8, [1.0] + [0.0] * 9])}
+    probs = {
+        "glasses": torch.tensor([[0.05, 0.95], [0.97, 0.03], [0.4, 0.6]]),
+        "hair_color": torch.tensor([[0.0] * 9 + [1.0], [0.5, 0.5] + [0.0] * 8, [1.0] + [0.0] * 9]),
+    }
     labels = ac.pseudo_labels(probs, threshold=0.9, attributes=("glasses", "hair_color"))
     assert labels.shape == (3, 18)
     assert labels[:, COL["glasses"]].tolist() == [ac.PRESENT, NO_GLASSES, -1]
@@ -90,8 +95,9 @@ def test_pseudo_labels_rank_presence_and_threshold_colours():
 
 def test_train_save_load_label_and_directions(labelled, tmp_path):
     epochs = []
-    model, accuracy = ac.train(labelled, epochs=1, batch_size=16, log=lambda m: None,
-                               on_epoch=lambda m, acc: epochs.append(acc))
+    model, accuracy = ac.train(
+        labelled, epochs=1, batch_size=16, log=lambda m: None, on_epoch=lambda m, acc: epochs.append(acc)
+    )
     assert set(accuracy) == set(ac.HEADS) and all(0.0 <= v <= 1.0 for v in accuracy.values())
     assert len(epochs) == 1
     again, _ = ac.train(labelled, epochs=1, batch_size=16, log=lambda m: None, model=model)
@@ -114,8 +120,11 @@ def test_train_save_load_label_and_directions(labelled, tmp_path):
 
 def test_load_refuses_other_files(tmp_path, tiny_checkpoint):
     (tmp_path / "notes.txt").write_text("hello")
-    for path, message in ((tmp_path / "notes.txt", "not a readable"), (tiny_checkpoint, "not an attribute classifier"),
-                          (tmp_path / "missing.pt", "no such file")):
+    for path, message in (
+        (tmp_path / "notes.txt", "not a readable"),
+        (tiny_checkpoint, "not an attribute classifier"),
+        (tmp_path / "missing.pt", "no such file"),
+    ):
         with pytest.raises(ac.ClassifierError, match=message):
             ac.load(path)
 
@@ -195,13 +204,17 @@ def test_direction_grid_script(labelled, tmp_path, tiny_model, capsys):
 
     from vae import checkpoint
 
-    spec = importlib.util.spec_from_file_location("make_direction_grid", Path(__file__).resolve().parents[1] / "docs"
-                                                  / "make_direction_grid.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_direction_grid", Path(__file__).resolve().parents[1] / "docs" / "make_direction_grid.py"
+    )
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     ckpt = tmp_path / "model.pt"
-    checkpoint.save(ckpt, tiny_model, directions={"glasses": torch.eye(8)[0], "hair_color:5": torch.eye(8)[1],
-                                                  "mine": torch.eye(8)[2]})
+    checkpoint.save(
+        ckpt,
+        tiny_model,
+        directions={"glasses": torch.eye(8)[0], "hair_color:5": torch.eye(8)[1], "mine": torch.eye(8)[2]},
+    )
     out = tmp_path / "grid.png"
     args = [str(ckpt), "--data", labelled.meta["source"], "--out", str(out), "--held-out", "6", "--faces", "3"]
     assert script.main(args) == 0

@@ -34,8 +34,9 @@ def _worker(rank, world, port, folder, cache_dir, out, batch_size):
     from vae.train import TrainConfig, Trainer
 
     data = open_folder(folder, 64, workers=1)
-    config = TrainConfig(model=VAEConfig(latent_dim=4, base_channels=8), epochs=2, batch_size=batch_size, device="cpu",
-                         seed=1)
+    config = TrainConfig(
+        model=VAEConfig(latent_dim=4, base_channels=8), epochs=2, batch_size=batch_size, device="cpu", seed=1
+    )
     trainer = Trainer(config, data, out)
     trainer.run()
     params = {name: p.detach().clone() for name, p in trainer.model.named_parameters()}
@@ -60,8 +61,9 @@ def test_two_ranks_end_with_identical_weights(tmp_path):
     batch_size = (train_size - 1) // 2
     out = tmp_path / "run"
     out.mkdir()
-    context = mp.spawn(_worker, args=(2, free_port(), str(folder), cache_dir, str(out), batch_size), nprocs=2,
-                       join=False)
+    context = mp.spawn(
+        _worker, args=(2, free_port(), str(folder), cache_dir, str(out), batch_size), nprocs=2, join=False
+    )
     deadline = time.monotonic() + 240
     while not context.join(timeout=5):  # False while a rank is still running
         if time.monotonic() > deadline:
@@ -81,10 +83,33 @@ def test_torchrun_cli(tmp_path):
     write_good_faces(folder, 24, size=64)
     env = {**os.environ, "FACE_EXPLORER_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={free_port()}",
-         str(ROOT / "train_cli.py"), "--data", str(folder), "--epochs", "1", "--batch-size", "4", "--latent-dim", "4",
-         "--base-channels", "8", "--device", "cpu", "--out", str(tmp_path / "run")],
-        capture_output=True, text=True, env=env, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node=2",
+            f"--master_port={free_port()}",
+            str(ROOT / "train_cli.py"),
+            "--data",
+            str(folder),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--latent-dim",
+            "4",
+            "--base-channels",
+            "8",
+            "--device",
+            "cpu",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "× 2 processes" in proc.stderr
     assert checkpoint.load(tmp_path / "run" / "best.pt").epochs == 1

@@ -45,16 +45,20 @@ def test_reports_metrics_on_new_faces_and_saves_the_grid(trained, tmp_path, caps
 def test_training_faces_leave_out_the_validation_split(trained, capsys):
     assert main([str(trained), "--count", "40", "--training-faces"]) == 0
     result = report(capsys)
-    names = [synth.face_name(BUILTIN_SEED, i, synth.random_attributes(synth.face_rng(BUILTIN_SEED, i)))
-             for i in range(40)]
+    names = [
+        synth.face_name(BUILTIN_SEED, i, synth.random_attributes(synth.face_rng(BUILTIN_SEED, i))) for i in range(40)
+    ]
     assert result["which"] == "built-in training faces"
     assert result["n"] == sum(not is_validation(name) for name in names) < 40
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--seed", str(BUILTIN_SEED)], "training set"),
-    (["--count", "0"], "at least 2"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--seed", str(BUILTIN_SEED)], "training set"),
+        (["--count", "0"], "at least 2"),
+    ],
+)
 def test_bad_arguments_exit_2(trained, args, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([str(trained), *args])
@@ -78,9 +82,12 @@ def test_folder_mode_reports_held_out_and_latent_space_sharpness(trained, tmp_pa
     out = capsys.readouterr().out
     held_out = sum(is_validation(p.name) for p in (tmp_path / "real").glob("*.png"))
     assert re.search(rf"on {held_out} held-out faces of .*: SSIM [\d.]+, PSNR", out), out
-    ratios = re.search(r"Random \(500, T=0.8\) ([\d.]+), morph middles ([\d.]+) \(snapped to faces, as the app shows it: "
-                       r"([\d.]+)\), A \+ \(B - C\) ([\d.]+) \(snapped to faces, as the app shows it: ([\d.]+)\); "
-                       r"reconstructions ([\d.]+)", out)
+    ratios = re.search(
+        r"Random \(500, T=0.8\) ([\d.]+), morph middles ([\d.]+) \(snapped to faces, as the app shows it: "
+        r"([\d.]+)\), A \+ \(B - C\) ([\d.]+) \(snapped to faces, as the app shows it: ([\d.]+)\); "
+        r"reconstructions ([\d.]+)",
+        out,
+    )
     assert ratios and all(float(r) >= 0 for r in ratios.groups()), out
     assert Image.open(grid).size[1] > 3 * 64
     _, faces = evaluate_folder(checkpoint.load(trained), tmp_path / "real")
@@ -92,22 +99,27 @@ def test_folder_mode_reports_held_out_and_latent_space_sharpness(trained, tmp_pa
     _, ten = evaluate_folder(checkpoint.load(trained), tmp_path / "ten", all_faces=True)
     assert len(ten) == 6 * 10  # 5 morph middles and 3 arithmetic results padded to rows of 10
     for row in (2, 3):
-        assert (ten[10 * row:10 * row + 10].amin(dim=(1, 2, 3)) == 1).tolist() == [False] * 5 + [True] * 5
+        assert (ten[10 * row : 10 * row + 10].amin(dim=(1, 2, 3)) == 1).tolist() == [False] * 5 + [True] * 5
     for row in (4, 5):
-        assert (ten[10 * row:10 * row + 10].amin(dim=(1, 2, 3)) == 1).tolist() == [False] * 3 + [True] * 7
+        assert (ten[10 * row : 10 * row + 10].amin(dim=(1, 2, 3)) == 1).tolist() == [False] * 3 + [True] * 7
     assert main([str(trained), "--data", str(tmp_path / "real"), "--all-faces"]) == 0
     assert "on 100 faces of" in capsys.readouterr().out
     assert main([str(trained), "--data", str(tmp_path / "real"), "--held-out", "20", "--decoder-bound"]) == 0
     out = capsys.readouterr().out
     assert "on 20 held-out faces of" in out
-    bound = re.search(r"decoder bound on 20 of them: SSIM ([\d.]+) with each latent optimised .*, ([\d.]+) from the encoder", out)
+    bound = re.search(
+        r"decoder bound on 20 of them: SSIM ([\d.]+) with each latent optimised .*, ([\d.]+) from the encoder", out
+    )
     assert bound and float(bound.group(1)) >= float(bound.group(2)), out  # (this tiny model ignores its latents)
-    assert main([str(trained), "--data", str(tmp_path / "real"), "--held-out", "20", "--training-faces",
-                 "--count", "30"]) == 0
+    assert (
+        main([str(trained), "--data", str(tmp_path / "real"), "--held-out", "20", "--training-faces", "--count", "30"])
+        == 0
+    )
     assert "on 30 training faces of" in capsys.readouterr().out
     _, seen = evaluate_folder(checkpoint.load(trained), tmp_path / "real", held_out=20, training=30)
-    assert len(seen) == 6 * 16 and not torch.equal(seen, evaluate_folder(checkpoint.load(trained), tmp_path / "real",
-                                                                          held_out=20)[1])  # other faces
+    assert len(seen) == 6 * 16 and not torch.equal(
+        seen, evaluate_folder(checkpoint.load(trained), tmp_path / "real", held_out=20)[1]
+    )  # other faces
     with pytest.raises(SystemExit):
         main([str(trained), "--data", str(tmp_path / "real"), "--all-faces", "--training-faces"])
     assert "exclude each other" in capsys.readouterr().err

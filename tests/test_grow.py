@@ -18,8 +18,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def models(upsample="transposed"):
     torch.manual_seed(0)
-    small = ConvVAE(VAEConfig(image_size=64, latent_dim=8, base_channels=8, full_res_channels=4, upsample=upsample)).eval()
-    big = ConvVAE(VAEConfig(image_size=128, latent_dim=8, base_channels=4, full_res_channels=4, upsample=upsample)).eval()
+    small = ConvVAE(
+        VAEConfig(image_size=64, latent_dim=8, base_channels=8, full_res_channels=4, upsample=upsample)
+    ).eval()
+    big = ConvVAE(
+        VAEConfig(image_size=128, latent_dim=8, base_channels=4, full_res_channels=4, upsample=upsample)
+    ).eval()
     return small, big
 
 
@@ -70,18 +74,47 @@ def test_train_cli_init_from_starts_from_the_copied_layers_and_refuses_a_bad_che
     small, _ = models()
     source = tmp_path / "small.pt"
     checkpoint.save(source, small)
-    common = [sys.executable, str(ROOT / "train_cli.py"), "--data", "builtin", "--builtin-count", "40", "--epochs", "1",
-              "--batch-size", "8", "--image-size", "128", "--latent-dim", "8", "--base-channels", "4",
-              "--full-res-channels", "4", "--seed", "1"]
-    proc = subprocess.run([*common, "--init-from", str(source), "--out", str(tmp_path / "run")],
-                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    common = [
+        sys.executable,
+        str(ROOT / "train_cli.py"),
+        "--data",
+        "builtin",
+        "--builtin-count",
+        "40",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--image-size",
+        "128",
+        "--latent-dim",
+        "8",
+        "--base-channels",
+        "4",
+        "--full-res-channels",
+        "4",
+        "--seed",
+        "1",
+    ]
+    proc = subprocess.run(
+        [*common, "--init-from", str(source), "--out", str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"started from .*small.pt: [\d,]+ of the model's [\d,]+ weights copied", proc.stderr + proc.stdout)
     assert json.loads((tmp_path / "run" / "config.json").read_text())["init_from"] == str(source)
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"nothing")
-    proc = subprocess.run([*common, "--init-from", str(bad), "--out", str(tmp_path / "other")],
-                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    proc = subprocess.run(
+        [*common, "--init-from", str(bad), "--out", str(tmp_path / "other")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2 and "bad.pt" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "other" / "last.pt").exists()
 
@@ -97,9 +130,15 @@ def test_resuming_keeps_how_the_run_began(tmp_path):
     write_good_faces(tmp_path / "faces", 12, size=128)
     data = open_folder(tmp_path / "faces", 128, workers=1)
     arch = VAEConfig(image_size=128, latent_dim=8, base_channels=4, full_res_channels=4)
-    Trainer(TrainConfig(model=arch, epochs=1, batch_size=4, device="cpu", init_from=str(source)), data, tmp_path / "run").run()
+    Trainer(
+        TrainConfig(model=arch, epochs=1, batch_size=4, device="cpu", init_from=str(source)), data, tmp_path / "run"
+    ).run()
     logs = []
-    Trainer(TrainConfig(model=arch, epochs=2, batch_size=4, device="cpu", init_from="other.pt"), data, tmp_path / "run",
-            log=logs.append).run(resume=True)
+    Trainer(
+        TrainConfig(model=arch, epochs=2, batch_size=4, device="cpu", init_from="other.pt"),
+        data,
+        tmp_path / "run",
+        log=logs.append,
+    ).run(resume=True)
     assert json.loads((tmp_path / "run" / "config.json").read_text())["init_from"] == str(source)
     assert any("--init-from is not used when resuming" in line for line in logs)

@@ -98,8 +98,9 @@ def test_shortcuts_random_and_reset(window, qtbot):
 
 
 def encode(window, qtbot, path):
-    with qtbot.waitSignal(window.explore.encoder.running_changed, timeout=30000,
-                          check_params_cb=lambda running: not running):
+    with qtbot.waitSignal(
+        window.explore.encoder.running_changed, timeout=30000, check_params_cb=lambda running: not running
+    ):
         assert window.explore.encode_path(str(path))
 
 
@@ -127,7 +128,7 @@ def test_export_png_of_chosen_size(window, tmp_path):
     assert window.explore.export_path(str(out))
     with Image.open(out) as im:
         assert im.size == (320, 320)
-    assert out.with_suffix(".json").exists()
+    assert (tmp_path / "face.png.json").exists()
 
 
 def test_save_and_load_latent(window, tmp_path):
@@ -162,14 +163,14 @@ def test_opening_a_checkpoint_says_so_with_a_busy_cursor_until_it_ends(window, t
     from PySide6.QtWidgets import QApplication
 
     seen = []
-    real_load = window.session.load
+    real_load = checkpoint.load
 
     def load(path):
         seen.append((window.statusBar().currentMessage(), QApplication.overrideCursor().shape()))
         return real_load(path)
 
-    monkeypatch.setattr(window.session, "load", load)
-    monkeypatch.setattr(QMessageBox, "warning", lambda *args: seen.append(QApplication.overrideCursor()))
+    monkeypatch.setattr(checkpoint, "load", load)
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: seen.append(QApplication.overrideCursor()))
     bad = tmp_path / "broken.pt"
     bad.write_bytes(b"garbage")
     assert not window.load_checkpoint(str(bad))
@@ -235,8 +236,11 @@ def test_the_train_tab_starts_from_the_recipe_of_the_shipped_model(qtbot):
     config = panel.config()
     shipped = checkpoint.load(Path(__file__).resolve().parents[1] / "resources" / "default_model.pt").model.config
     assert config.model == shipped  # the same architecture as the default model, full-resolution stage included
-    assert (config.beta, config.lr, config.batch_size) == (DEFAULT_MODEL_RECIPE.beta, DEFAULT_MODEL_RECIPE.lr,
-                                                           DEFAULT_MODEL_RECIPE.batch_size) == (0.02, 1e-3, 64)
+    assert (
+        (config.beta, config.lr, config.batch_size)
+        == (DEFAULT_MODEL_RECIPE.beta, DEFAULT_MODEL_RECIPE.lr, DEFAULT_MODEL_RECIPE.batch_size)
+        == (0.02, 1e-3, 64)
+    )
     panel.image_size.setCurrentText("128")
     panel.beta.setValue(0.5)
     assert panel.config().model.image_size == 128 and panel.config().beta == 0.5
@@ -276,8 +280,10 @@ def test_stop_mid_run_leaves_a_resumable_checkpoint(window, qtbot, small_folder,
     panel = _setup_training(window, small_folder, tmp_path, epochs=200)
     assert not panel.resume_button.isEnabled() and "no run to resume" in panel.resume_button.toolTip()
     panel.start()
+    assert not panel.pause_button.isEnabled() and "once training starts" in panel.pause_button.toolTip()
     qtbot.waitUntil(lambda: bool(panel.plot.steps), timeout=120000)
-    panel.toggle_pause()
+    assert panel.pause_button.isEnabled()  # the dataset is ready and training runs: Pause now pauses
+    panel.pause_button.click()
     assert panel.eta.text().startswith("paused at epoch ")
     with qtbot.waitSignal(panel.running_changed, timeout=120000):
         panel.stop()
@@ -290,9 +296,14 @@ def test_stop_mid_run_leaves_a_resumable_checkpoint(window, qtbot, small_folder,
     assert later.out_dir.text() != str(tmp_path / "run")  # not read at start-up: when the tab is shown
     later.show()
     assert later.out_dir.text() == str(tmp_path / "run") and later.resume_button.isEnabled()
-    where = (f"in epoch {state['epoch'] + 1} of 200 after step {state['step']}" if state["step"] else
-             f"after {state['epoch']} epoch{'' if state['epoch'] == 1 else 's'} of 200")
-    assert f"{tmp_path / 'run'} holds your last run, stopped {where}: Resume continues it" in later.log_view.toPlainText()
+    where = (
+        f"in epoch {state['epoch'] + 1} of 200 after step {state['step']}"
+        if state["step"]
+        else f"after {state['epoch']} epoch{'' if state['epoch'] == 1 else 's'} of 200"
+    )
+    assert (
+        f"{tmp_path / 'run'} holds your last run, stopped {where}: Resume continues it" in later.log_view.toPlainText()
+    )
 
 
 def test_typing_a_folder_chooses_it_and_the_description_follows_the_choice(window, qtbot, small_folder):
@@ -382,9 +393,10 @@ def test_bad_checkpoint_on_command_line_exits_2(tmp_path, capsys):
 
 
 def test_start_up_card_is_painted_before_the_model_loads(monkeypatch):
-    import main
     from PySide6.QtCore import QEvent, QObject
     from PySide6.QtWidgets import QApplication, QLabel
+
+    import main
 
     painted, seen = [], []
 
@@ -416,13 +428,15 @@ def test_dropping_an_image_encodes_it(window, qtbot, sample_dir):
     path = sorted(sample_dir.glob("*.png"))[1]
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    enter = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     window.dragEnterEvent(enter)
     assert enter.isAccepted()
     window.show_panel("train")
-    drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                      Qt.KeyboardModifier.NoModifier)
+    drop = QDropEvent(
+        QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     with qtbot.waitSignal(window.explore.encoder.finished, timeout=30000):
         window.dropEvent(drop)
     assert torch.allclose(window.session.state.values, window.session.encode_file(path))

@@ -22,12 +22,20 @@ def prior_checkpoint(tmp_path, tiny_model):
     g = torch.Generator().manual_seed(1)
     a = torch.randn(8, 8, generator=g) * 0.3
     tril = torch.linalg.cholesky(a @ a.T + 0.05 * torch.eye(8))
-    prior = {"weights": torch.tensor([0.3, 0.7]), "mean": torch.stack([torch.full((8,), -1.0), torch.full((8,), 1.0)]),
-             "scale_tril": torch.stack([tril, tril])}
+    prior = {
+        "weights": torch.tensor([0.3, 0.7]),
+        "mean": torch.stack([torch.full((8,), -1.0), torch.full((8,), 1.0)]),
+        "scale_tril": torch.stack([tril, tril]),
+    }
     path = tmp_path / "prior.pt"
-    checkpoint.save(path, tiny_model, latent_prior=prior, latent_kl=torch.linspace(2, 0.5, 8),
-                    history=[{"epoch": 1, "val_ssim": 0.949125517941139, "val_psnr": 28.97}],
-                    dataset={"source": "test faces", "count": 10})
+    checkpoint.save(
+        path,
+        tiny_model,
+        latent_prior=prior,
+        latent_kl=torch.linspace(2, 0.5, 8),
+        history=[{"epoch": 1, "val_ssim": 0.949125517941139, "val_psnr": 28.97}],
+        dataset={"source": "test faces", "count": 10},
+    )
     return path
 
 
@@ -46,6 +54,7 @@ def small_folder(tmp_path):
 @pytest.fixture
 def questions(monkeypatch):
     """Answers every QMessageBox.question with the answer in ``questions.answer``; records the titles."""
+
     class Questions(list):
         answer = QMessageBox.StandardButton.Yes
 
@@ -84,8 +93,9 @@ def gui_gaps(qtbot, until, timeout):
 
 
 # ---------------------------------------------------------------- 1. quitting while training runs
-def test_quit_while_training_asks_stops_at_the_next_step_and_never_blocks(window, qtbot, small_folder, tmp_path,
-                                                                          questions):
+def test_quit_while_training_asks_stops_at_the_next_step_and_never_blocks(
+    window, qtbot, small_folder, tmp_path, questions
+):
     panel = start_training(window, small_folder, tmp_path / "run", 500, qtbot)
     qtbot.waitUntil(lambda: bool(panel.plot.steps), timeout=120000)
     t0 = time.perf_counter()
@@ -112,8 +122,9 @@ def test_answering_no_keeps_training_and_the_window(window, qtbot, small_folder,
         panel.stop()
 
 
-def test_a_run_that_ends_while_the_quit_question_is_open_still_quits(window, qtbot, small_folder, tmp_path,
-                                                                    monkeypatch):
+def test_a_run_that_ends_while_the_quit_question_is_open_still_quits(
+    window, qtbot, small_folder, tmp_path, monkeypatch
+):
     panel = start_training(window, small_folder, tmp_path / "run", 2, qtbot)
     panel.ask_to_load = True
     qtbot.waitUntil(lambda: bool(panel.plot.steps), timeout=120000)
@@ -131,15 +142,21 @@ def test_a_run_that_ends_while_the_quit_question_is_open_still_quits(window, qtb
     assert panel.last_result.status == "finished" and panel.ask_to_load
 
 
-def test_the_quit_question_answers_itself_when_the_run_ends_meanwhile(window, qtbot, small_folder, tmp_path,
-                                                                     monkeypatch):
+def test_the_quit_question_answers_itself_when_the_run_ends_meanwhile(
+    window, qtbot, small_folder, tmp_path, monkeypatch
+):
     panel = start_training(window, small_folder, tmp_path / "run", 3, qtbot)
     qtbot.waitUntil(lambda: bool(panel.plot.steps), timeout=120000)
     boxes = []
 
     def modal_question(parent, title, text, *args, **kwargs):  # as Qt's own: a modal box in its own event loop
-        box = QMessageBox(QMessageBox.Icon.Question, title, text,
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            title,
+            text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            parent,
+        )
         boxes.append(box)
         QTimer.singleShot(120000, box.button(QMessageBox.StandardButton.No).click)  # a user who gives up waiting
         box.setModal(True)  # what exec() does, which the autouse fixture stubs: show it, wait in its own loop
@@ -228,8 +245,13 @@ def test_compute_directions_reports_progress_and_says_what_it_did(window, qtbot,
 
 
 # ---------------------------------------------------------------- 3. not a checkpoint
-@pytest.mark.parametrize("name,content", [("README.md", b"# Face Explorer\n\nA readme.\n"),
-                                          ("face.json", b'{"format": "face-explorer-latent", "latents": [[0.1]]}')])
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("README.md", b"# Face Explorer\n\nA readme.\n"),
+        ("face.json", b'{"format": "face-explorer-latent", "latents": [[0.1]]}'),
+    ],
+)
 def test_opening_a_file_that_is_not_a_checkpoint_says_so_plainly(window, tmp_path, warnings, name, content):
     path = tmp_path / name
     path.write_bytes(content)
@@ -263,7 +285,7 @@ def test_resume_continues_at_the_right_epoch_and_extend_adds_epochs(window, qtbo
     assert "resuming" in panel.log_view.toPlainText() and "at epoch 2" in panel.log_view.toPlainText()
     assert panel.last_result.epochs_done == 2
     # the plot carries on the run's curves: epoch 1's steps and validation point stay, epoch 2's follow them
-    assert panel.plot.steps[:len(first_steps)] == first_steps and len(panel.plot.steps) > len(first_steps)
+    assert panel.plot.steps[: len(first_steps)] == first_steps and len(panel.plot.steps) > len(first_steps)
     assert panel.plot.val_x[:1] == first_validations and len(panel.plot.val_x) == 2
     assert [row["epoch"] for row in checkpoint.load(tmp_path / "run" / "last.pt").history] == [1, 2]
     # after a relaunch the plot starts from the saved epochs: their losses, then the resumed steps
@@ -276,7 +298,9 @@ def test_resume_continues_at_the_right_epoch_and_extend_adds_epochs(window, qtbo
     qtbot.waitUntil(lambda: not later.job.busy, timeout=120000)
     steps_per_epoch = len(first_steps)
     assert later.plot.val_x == [steps_per_epoch, 2 * steps_per_epoch, 3 * steps_per_epoch]
-    assert later.plot.steps[:2] == [steps_per_epoch, 2 * steps_per_epoch] and len(later.plot.steps) == 2 + steps_per_epoch
+    assert (
+        later.plot.steps[:2] == [steps_per_epoch, 2 * steps_per_epoch] and len(later.plot.steps) == 2 + steps_per_epoch
+    )
 
 
 def test_a_new_run_starts_with_a_clean_status_preview_and_plot(window, qtbot, small_folder, tmp_path):
@@ -349,7 +373,7 @@ def test_save_latent_and_export_say_what_was_written_where(window, tmp_path):
     assert str(tmp_path / "z.json") in window.statusBar().currentMessage()
     assert window.explore.export_path(str(tmp_path / "f.png"), 128)
     message = window.statusBar().currentMessage()
-    assert str(tmp_path / "f.png") in message and "128×128" in message and "f.json" in message
+    assert str(tmp_path / "f.png") in message and "128×128" in message and "f.png.json" in message
 
 
 # ---------------------------------------------------------------- polish
@@ -421,8 +445,18 @@ def test_map_legend_hover_words_and_clean_state_on_a_new_model(window, qtbot, tm
     panel.colour.setCurrentIndex(panel.colour.findData("hair_color"))
     names = [label.text for _, label in panel.legend.items]
     assert names and all(not n.isdigit() for n in names)
-    assert set(names) <= {"black", "dark brown", "brown", "auburn", "ginger", "golden blonde", "light blonde", "grey",
-                          "white", "blue-grey"}
+    assert set(names) <= {
+        "black",
+        "dark brown",
+        "brown",
+        "auburn",
+        "ginger",
+        "golden blonde",
+        "light blonde",
+        "grey",
+        "white",
+        "blue-grey",
+    }
     text = panel.describe_point(0)
     assert text.startswith("cs") and "hair colour:" in text
     window.load_checkpoint(str(tiny_checkpoint))
@@ -469,8 +503,18 @@ def test_about_shows_formatted_figures_version_attribution_and_log(window):
 def test_the_facts_count_the_folder_not_the_faces_trained_on():
     from gui.main_window import format_facts
 
-    facts = {"checkpoint": "m.pt", "dataset": "Cartoon Set", "images": 8000, "image_size": 64, "latent_dim": 32,
-             "epochs": 3, "val_ssim": None, "val_psnr": None, "directions": 0, "random faces from": "N(0, I)"}
+    facts = {
+        "checkpoint": "m.pt",
+        "dataset": "Cartoon Set",
+        "images": 8000,
+        "image_size": 64,
+        "latent_dim": 32,
+        "epochs": 3,
+        "val_ssim": None,
+        "val_psnr": None,
+        "directions": 0,
+        "random faces from": "N(0, I)",
+    }
     assert format_facts(facts)["Trained on"] == "Cartoon Set (a folder of 8,000 images)"  # held-out faces included
     assert format_facts({**facts, "dataset": "8000 faces"})["Trained on"] == "8000 faces"
 
@@ -489,8 +533,10 @@ def test_background_errors_carry_the_exception_and_log_the_traceback(qtbot, capl
 
 
 def test_keep_fixed_names_values_as_people_do(make_window, tmp_path, tiny_model):
-    dirs = {"hair_color:0": torch.nn.functional.normalize(torch.randn(8), dim=0),
-            "glasses": torch.nn.functional.normalize(torch.randn(8), dim=0)}
+    dirs = {
+        "hair_color:0": torch.nn.functional.normalize(torch.randn(8), dim=0),
+        "glasses": torch.nn.functional.normalize(torch.randn(8), dim=0),
+    }
     checkpoint.save(tmp_path / "d.pt", tiny_model, directions=dirs)
     win = make_window(tmp_path / "d.pt")
     names = [win.arithmetic.keep_fixed.item(i).text() for i in range(win.arithmetic.keep_fixed.count())]
@@ -513,7 +559,7 @@ def test_direction_by_example_from_explorer_faces_and_map(window, qtbot, warning
     assert "bright" in session.directions
     assert arith.direction_choice.findData("bright") >= 0
     assert [row.name for row in arith.direction_rows] == ["bright"]
-    assert torch.allclose(session.directions["bright"], torch.full((8,), 8 ** -0.5))
+    assert torch.allclose(session.directions["bright"], torch.full((8,), 8**-0.5))
     assert "bright" in window.statusBar().currentMessage()
 
 
@@ -532,7 +578,9 @@ def test_arithmetic_snaps_its_result_to_the_nearest_faces_when_the_model_has_a_f
     direction = torch.nn.functional.normalize(torch.randn(8), dim=0)
     window.session.add_direction("smile", direction)
     arith.add_direction("smile", 2.0)
-    assert torch.allclose(arith.result, snapped + 2.0 * direction, atol=1e-5)  # the edit applies in full, after the snap
+    assert torch.allclose(
+        arith.result, snapped + 2.0 * direction, atol=1e-5
+    )  # the edit applies in full, after the snap
     arith.snap.setChecked(False)
     assert torch.allclose(arith.result, raw + 2.0 * direction, atol=1e-5) and "snapped" not in arith.formula.text()
     arith.send_button.click()
@@ -577,5 +625,8 @@ def test_morph_snaps_the_frames_between_its_ends_to_faces_when_the_model_has_a_f
     assert not morph.snap.isEnabled() and not morph.snap.isChecked() and morph.latents.shape[1] == 4
     assert window.load_checkpoint(str(window.session.path.parent / "prior.pt"))
     assert morph.snap.isEnabled() and morph.snap.isChecked()
-    assert torch.allclose(morph.latents, snap_path(morph_path(morph.slot_a.latent, morph.slot_b.latent, 9), window.session.prior),
-                          atol=1e-5)
+    assert torch.allclose(
+        morph.latents,
+        snap_path(morph_path(morph.slot_a.latent, morph.slot_b.latent, 9), window.session.prior),
+        atol=1e-5,
+    )

@@ -14,8 +14,10 @@ from vae import checkpoint  # noqa: E402
 @pytest.fixture
 def directed_checkpoint(tmp_path, tiny_model):
     g = torch.Generator().manual_seed(5)
-    dirs = {"glasses": torch.nn.functional.normalize(torch.randn(8, generator=g), dim=0),
-            "facial_hair": torch.nn.functional.normalize(torch.randn(8, generator=g), dim=0)}
+    dirs = {
+        "glasses": torch.nn.functional.normalize(torch.randn(8, generator=g), dim=0),
+        "facial_hair": torch.nn.functional.normalize(torch.randn(8, generator=g), dim=0),
+    }
     path = tmp_path / "dirs.pt"
     checkpoint.save(path, tiny_model, directions=dirs, latent_kl=torch.ones(8))
     return path
@@ -81,7 +83,7 @@ def test_gif_export_has_every_frame_and_the_duration(window, qtbot, tmp_path):
         assert morph.export_gif(str(tmp_path / "m.gif"))
     with Image.open(tmp_path / "m.gif") as im:
         assert im.n_frames == 6 and im.info["duration"] == 50
-    assert (tmp_path / "m.json").exists()
+    assert (tmp_path / "m.gif.json").exists()
     with qtbot.waitSignal(morph.job.finished, timeout=30000):
         assert morph.export_strip(str(tmp_path / "s.png"), size=40)
     with Image.open(tmp_path / "s.png") as im:
@@ -112,8 +114,16 @@ def test_scrolling_past_the_arithmetic_controls_changes_none_of_them(window, qtb
 
     def wheel(widget):
         centre = QPointF(widget.rect().center())
-        event = QWheelEvent(centre, QPointF(widget.mapToGlobal(centre.toPoint())), QPoint(0, 0), QPoint(0, -120),
-                            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+        event = QWheelEvent(
+            centre,
+            QPointF(widget.mapToGlobal(centre.toPoint())),
+            QPoint(0, 0),
+            QPoint(0, -120),
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
         QApplication.sendEvent(widget, event)
 
     for widget in controls:

@@ -132,8 +132,11 @@ def _two_cluster_prior():
     """A 2-component mixture in 3-D whose components disagree on dimension 0 and correlate 0 with 1."""
     cov = torch.tensor([[1.0, 0.9, 0.0], [0.9, 1.0, 0.0], [0.0, 0.0, 0.25]])
     tril = torch.linalg.cholesky(cov)
-    return {"weights": torch.tensor([0.5, 0.5]), "mean": torch.tensor([[-4.0, -4.0, 0.0], [4.0, 4.0, 1.0]]),
-            "scale_tril": torch.stack([tril, tril])}
+    return {
+        "weights": torch.tensor([0.5, 0.5]),
+        "mean": torch.tensor([[-4.0, -4.0, 0.0], [4.0, 4.0, 1.0]]),
+        "scale_tril": torch.stack([tril, tril]),
+    }
 
 
 def test_condition_mixture_matches_the_closed_form():
@@ -153,7 +156,7 @@ def test_sample_conditional_keeps_locked_values_and_stays_likely():
     g = torch.Generator().manual_seed(0)
     z = latent.sample_conditional(500, prior, [2, 0], torch.tensor([1.0, 4.0]), 1.0, g)
     assert torch.all(z[:, 0] == 4.0) and torch.all(z[:, 2] == 1.0)
-    assert abs(z[:, 1].mean() - 4.0) < 0.1 and abs(z[:, 1].std() - 0.19 ** 0.5) < 0.05
+    assert abs(z[:, 1].mean() - 4.0) < 0.1 and abs(z[:, 1].std() - 0.19**0.5) < 0.05
     # drawing the free dimension independently of the lock lands between the clusters half the time
     naive = latent.sample_fitted(500, prior, 1.0, g)
     naive[:, 0], naive[:, 2] = 4.0, 1.0
@@ -203,5 +206,7 @@ def test_snap_path_keeps_the_ends_and_draws_the_middle_onto_faces():
     assert torch.allclose(snapped[4], denoise_to_prior(frames[4], prior, noise=1.0))  # the middle, fully
     assert mixture_log_prob(prior, snapped[4:5]) > mixture_log_prob(prior, frames[4:5]) + 5
     moved = (snapped - frames).norm(dim=1)
-    assert moved[2] < (denoise_to_prior(frames[2], prior, noise=1.0) - frames[2]).norm()  # part of the way near the ends
+    assert (
+        moved[2] < (denoise_to_prior(frames[2], prior, noise=1.0) - frames[2]).norm()
+    )  # part of the way near the ends
     assert torch.equal(snap_path(frames[[0, -1]], prior), frames[[0, -1]])  # two frames: nothing in between

@@ -1,8 +1,14 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
 from vae.loss import kl_per_dimension, vae_loss, warmup_beta
 from vae.model import ConvVAE, VAEConfig
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("size", [64, 128])
@@ -38,7 +44,9 @@ def test_full_resolution_stage_adds_a_stage_and_keeps_shapes():
 
 @pytest.mark.parametrize("full_res", [0, 6])
 def test_resize_upsampling_keeps_shapes_and_uses_no_transposed_convolution(full_res):
-    model = ConvVAE(VAEConfig(image_size=64, latent_dim=4, base_channels=8, full_res_channels=full_res, upsample="resize"))
+    model = ConvVAE(
+        VAEConfig(image_size=64, latent_dim=4, base_channels=8, full_res_channels=full_res, upsample="resize")
+    )
     recon, _, _ = model(torch.rand(2, 3, 64, 64))
     assert recon.shape == (2, 3, 64, 64) and 0 <= recon.min() and recon.max() <= 1
     assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in model.modules())
@@ -117,4 +125,15 @@ def test_the_package_exports_resolve_on_first_use():
 
     assert vae.ConvVAE is ConvVAE and vae.load_model is load_model and "VAEConfig" in dir(vae)
     with pytest.raises(AttributeError):
-        vae.no_such_name
+        _ = vae.no_such_name
+
+
+def test_submodules_are_reached_from_the_package_without_importing_them_first():
+    code = (
+        "import sys, vae\n"
+        "assert 'latent' in dir(vae) and 'vae.latent' not in sys.modules\n"
+        "import torch\n"
+        "print(vae.latent.lerp(torch.zeros(2), torch.ones(2), 3)[1].tolist())"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip() == "[0.5, 0.5]", proc.stderr

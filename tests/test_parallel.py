@@ -72,8 +72,11 @@ def test_a_lock_held_by_another_thread_is_not_inherited_by_the_workers():
     taken.wait(10)
     deadline = time.monotonic() + 60
     try:
-        results = list(ordered_map(under_the_lock, list(range(40)), workers=2, chunk=4,
-                                   should_stop=lambda: time.monotonic() > deadline))
+        results = list(
+            ordered_map(
+                under_the_lock, list(range(40)), workers=2, chunk=4, should_stop=lambda: time.monotonic() > deadline
+            )
+        )
     finally:
         release.set()
         holder.join()
@@ -84,7 +87,9 @@ def test_a_lock_held_by_another_thread_is_not_inherited_by_the_workers():
 def test_cancelling_while_results_are_in_flight_leaves_no_pool_behind(trial):
     received = []
     with pytest.raises(Cancelled):
-        for item in ordered_map(big_result, list(range(64)), workers=2, chunk=2, should_stop=lambda: len(received) >= 3):
+        for item in ordered_map(
+            big_result, list(range(64)), workers=2, chunk=2, should_stop=lambda: len(received) >= 3
+        ):
             received.append(len(item))
     assert 3 <= len(received) < 64 and set(received) == {BIG}
     assert multiprocessing.active_children() == []
@@ -112,8 +117,13 @@ SCRIPT = textwrap.dedent("""
 def start_mapping() -> tuple[subprocess.Popen, list[int]]:
     """A process in its own session running SCRIPT, once its map is under way, and every process it
     started: its two workers and multiprocessing's resource tracker."""
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT.format(root=str(ROOT))], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT.format(root=str(ROOT))],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         assert proc.stdout.readline() == "running\n"
         workers = child_processes(proc.pid)
@@ -145,8 +155,12 @@ def test_workers_end_when_their_parent_is_killed():
 
 def test_workers_still_starting_when_their_parent_is_killed_end_too():
     # A spawned worker takes a moment to start; killed before it is up, the parent must not leave it orphaned.
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT.format(root=str(ROOT))], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT.format(root=str(ROOT))],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while len(child_processes(proc.pid)) < 3:  # the resource tracker and both workers have been started
@@ -180,6 +194,7 @@ DYING = textwrap.dedent("""
 
 
 def test_a_worker_that_dies_breaks_the_map_instead_of_hanging_it():
-    proc = subprocess.run([sys.executable, "-c", DYING.format(root=str(ROOT))], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", DYING.format(root=str(ROOT))], capture_output=True, text=True, timeout=120
+    )
     assert proc.stdout == "broken\n" and proc.returncode == 0, proc.stderr

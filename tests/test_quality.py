@@ -2,7 +2,14 @@ import torch
 from torchvision.transforms.functional import gaussian_blur
 
 from vae.latent import fit_gaussian
-from vae.quality import arithmetic_results, fit_latents, laplacian_energy, morph_middles, random_latents, sharpness_ratio
+from vae.quality import (
+    arithmetic_results,
+    fit_latents,
+    laplacian_energy,
+    morph_middles,
+    random_latents,
+    sharpness_ratio,
+)
 
 
 def _edges(n=4, size=32):

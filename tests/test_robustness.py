@@ -28,13 +28,22 @@ SMALL = ["--batch-size", "8", "--latent-dim", "4", "--base-channels", "8", "--de
 
 
 def env_for(tmp_path: Path) -> dict:
-    return {**os.environ, "FACE_EXPLORER_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1",
-            "PYTHONUNBUFFERED": "1"}
+    return {
+        **os.environ,
+        "FACE_EXPLORER_CACHE": str(tmp_path / "cache"),
+        "OMP_NUM_THREADS": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def cli(tmp_path, *args, timeout=300):
-    return subprocess.run([sys.executable, str(ROOT / "train_cli.py"), *args], capture_output=True, text=True,
-                          env=env_for(tmp_path), timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "train_cli.py"), *args],
+        capture_output=True,
+        text=True,
+        env=env_for(tmp_path),
+        timeout=timeout,
+    )
 
 
 def one_error_line(stderr: str) -> str:
@@ -87,7 +96,9 @@ def test_unusable_data_folders_exit_2(tmp_path, kind, monkeypatch, capsys):
         code, message = proc.returncode, one_error_line(proc.stderr)
     assert code == 2
     assert str(target) in message
-    reason = {"empty": "no PNG", "missing": "does not exist", "file": "is a file", "unreadable": "permission denied"}[kind]
+    reason = {"empty": "no PNG", "missing": "does not exist", "file": "is a file", "unreadable": "permission denied"}[
+        kind
+    ]
     assert reason in message
 
 
@@ -119,9 +130,25 @@ class Watcher:
 
 
 def start_training(tmp_path, folder, out, epochs, *extra):
-    return subprocess.Popen([sys.executable, str(ROOT / "train_cli.py"), "--data", str(folder), "--epochs", str(epochs),
-                             "--out", str(out), "--seed", "5", *SMALL, *extra], stderr=subprocess.PIPE, text=True,
-                            env=env_for(tmp_path))
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "train_cli.py"),
+            "--data",
+            str(folder),
+            "--epochs",
+            str(epochs),
+            "--out",
+            str(out),
+            "--seed",
+            "5",
+            *SMALL,
+            *extra,
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env_for(tmp_path),
+    )
 
 
 def resume_and_compare(tmp, folder, out, reference, atol):
@@ -175,8 +202,9 @@ def test_sigint_saves_exits_130_and_resumes(reference_run, tmp_path):
 def test_a_second_signal_aborts_without_a_traceback(reference_run, tmp_path):
     ref_tmp, folder, _ = reference_run
     out = tmp_path / "run"
-    proc = start_training(ref_tmp, folder, out, 3, "--batch-size", "48", "--base-channels", "32",
-                          "--full-res-channels", "16")
+    proc = start_training(
+        ref_tmp, folder, out, 3, "--batch-size", "48", "--base-channels", "32", "--full-res-channels", "16"
+    )
     watcher = Watcher(proc)
     watcher.wait_for("epoch 2/3")
     # Both signals wait while the process is stopped, so the second one comes before the step can end:
@@ -191,8 +219,25 @@ def test_a_second_signal_aborts_without_a_traceback(reference_run, tmp_path):
     assert f"error: aborted (the last saved checkpoint is {out / 'last.pt'})" in watcher.text
     assert checkpoint.load(out / "last.pt").training["epoch"] >= 1  # the saved one is whole
     assert not [p.name for p in out.iterdir() if p.name.startswith(".~")]  # no temporary file left behind
-    resumed = cli(ref_tmp, "--data", str(folder), "--epochs", "3", "--out", str(out), "--seed", "5", "--resume", *SMALL,
-                  "--batch-size", "48", "--base-channels", "32", "--full-res-channels", "16")  # the lock was released
+    resumed = cli(
+        ref_tmp,
+        "--data",
+        str(folder),
+        "--epochs",
+        "3",
+        "--out",
+        str(out),
+        "--seed",
+        "5",
+        "--resume",
+        *SMALL,
+        "--batch-size",
+        "48",
+        "--base-channels",
+        "32",
+        "--full-res-channels",
+        "16",
+    )  # the lock was released
     assert resumed.returncode == 0, resumed.stderr
 
 
@@ -232,8 +277,24 @@ def test_a_signal_that_comes_as_the_work_ends_still_cancels_it():
 def test_synth_cli_stops_between_chunks_on_sigterm_without_a_traceback(tmp_path):
     from tests.helpers import child_processes
 
-    proc = subprocess.Popen([sys.executable, "-m", "vae.synth", "--out", str(tmp_path / "faces"), "--count", "3000",
-                             "--size", "256", "--workers", "2"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vae.synth",
+            "--out",
+            str(tmp_path / "faces"),
+            "--count",
+            "3000",
+            "--size",
+            "256",
+            "--workers",
+            "2",
+        ],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and len(child_processes(proc.pid)) < 2:
@@ -253,8 +314,9 @@ def test_non_finite_loss_stops_and_keeps_best(reference_run, tmp_path):
     out = tmp_path / "run"
     assert cli(ref_tmp, "--data", str(folder), "--epochs", "1", "--out", str(out), *SMALL).returncode == 0
     best = (out / "best.pt").read_bytes()
-    proc = cli(ref_tmp, "--data", str(folder), "--epochs", "4", "--lr", "10", "--out", str(out), "--resume", "--force",
-               *SMALL)  # --force: the learning rate differs from the run's
+    proc = cli(
+        ref_tmp, "--data", str(folder), "--epochs", "4", "--lr", "10", "--out", str(out), "--resume", "--force", *SMALL
+    )  # --force: the learning rate differs from the run's
     assert proc.returncode == 2
     message = one_error_line(proc.stderr)
     assert "non-finite" in message and "best.pt" in message
@@ -280,9 +342,13 @@ def test_bad_checkpoints_at_the_app(case, tmp_path, tiny_model):
         torch.save(payload, path)
     else:
         path.write_bytes(b"cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR.")
-    proc = subprocess.run([sys.executable, str(ROOT / "main.py"), "--checkpoint", str(path), "--screenshot",
-                           str(tmp_path / "x.png")], capture_output=True, text=True, timeout=120,
-                          env={**env_for(tmp_path), "QT_QPA_PLATFORM": "offscreen"})
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "--checkpoint", str(path), "--screenshot", str(tmp_path / "x.png")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env_for(tmp_path), "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert proc.returncode == 2
     message = one_error_line(proc.stderr)
     assert str(path) in message
@@ -319,19 +385,28 @@ def test_gui_export_asks_before_replacing(make_window, tiny_checkpoint, tmp_path
     target.write_bytes(b"precious")
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
     answers = []
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: answers.append(a[2]) or QMessageBox.StandardButton.No)
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: answers.append(box.text()) or QMessageBox.StandardButton.No)
     win.explore.ask_export()
     assert answers and "already exists" in answers[0]
     assert target.read_bytes() == b"precious"
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: QMessageBox.StandardButton.Yes)
     win.explore.ask_export()
     with Image.open(target) as im:
         assert im.format == "PNG"
 
 
 # 8 ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("flag,value", [("--epochs", "-3"), ("--batch-size", "0"), ("--latent-dim", "0"),
-                                        ("--image-size", "100"), ("--lr", "0"), ("--beta", "-1")])
+@pytest.mark.parametrize(
+    "flag,value",
+    [
+        ("--epochs", "-3"),
+        ("--batch-size", "0"),
+        ("--latent-dim", "0"),
+        ("--image-size", "100"),
+        ("--lr", "0"),
+        ("--beta", "-1"),
+    ],
+)
 def test_bad_numbers_exit_2_naming_the_flag(flag, value, tmp_path):
     proc = cli(tmp_path, flag, value)
     assert proc.returncode == 2
@@ -339,13 +414,23 @@ def test_bad_numbers_exit_2_naming_the_flag(flag, value, tmp_path):
 
 
 def test_synth_cli_rejects_bad_arguments(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "vae.synth", "--out", str(tmp_path), "--count", "0"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "vae.synth", "--out", str(tmp_path), "--count", "0"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert proc.returncode == 2 and "--count" in proc.stderr and "Traceback" not in proc.stderr
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    proc = subprocess.run([sys.executable, "-m", "vae.synth", "--out", str(blocker / "sub"), "--count", "2"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "vae.synth", "--out", str(blocker / "sub"), "--count", "2"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert proc.returncode == 2 and "cannot write" in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -354,13 +439,21 @@ MODES = ["1", "L", "LA", "P", "RGB", "RGBA", "I;16", "I", "F", "CMYK"]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(width=st.integers(1, 90), height=st.integers(1, 90), mode=st.sampled_from(MODES),
-       fmt=st.sampled_from(["PNG", "JPEG", "WEBP"]), seed=st.integers(0, 2**16), size=st.sampled_from([64, 128]))
+@given(
+    width=st.integers(1, 90),
+    height=st.integers(1, 90),
+    mode=st.sampled_from(MODES),
+    fmt=st.sampled_from(["PNG", "JPEG", "WEBP"]),
+    seed=st.integers(0, 2**16),
+    size=st.sampled_from([64, 128]),
+)
 def test_load_image_never_fails_unexpectedly(tmp_path_factory, width, height, mode, fmt, seed, size):
     rng = np.random.default_rng(seed)
     base = Image.fromarray(rng.integers(0, 256, (height, width, 4), dtype=np.uint8), "RGBA")
     if mode in ("I;16", "I", "F"):
-        image = Image.fromarray(rng.integers(0, 65535, (height, width)).astype(np.uint16 if mode == "I;16" else np.int32))
+        image = Image.fromarray(
+            rng.integers(0, 65535, (height, width)).astype(np.uint16 if mode == "I;16" else np.int32)
+        )
         if mode == "F":
             image = image.convert("F")
     else:

@@ -66,16 +66,25 @@ def test_randomize_respects_locks_and_reset_and_zero():
     state.randomize(1.0, torch.Generator().manual_seed(0))
     assert state.values[3] == 2.5
     assert (state.values != 0).sum() == 8
-    state.reset()
-    assert torch.equal(state.values, torch.zeros(8))  # N(0, I): the typical face is z = 0
+    state.reset()  # N(0, I): the typical face is z = 0; the locked dimension stays
+    assert state.values[3] == 2.5 and (state.values != 0).sum() == 1
+    state.set_dim(0, 1.0)
+    state.zero()
+    assert state.values[3] == 2.5 and (state.values != 0).sum() == 1
+    state.clear_locks()
+    state.zero()
+    assert torch.equal(state.values, torch.zeros(8))
 
 
 def _prior_two_clusters(dim=8):
     g = torch.Generator().manual_seed(1)
     a = torch.randn(dim, dim, generator=g) * 0.3
     tril = torch.linalg.cholesky(a @ a.T + 0.05 * torch.eye(dim))
-    return {"weights": torch.tensor([0.3, 0.7]), "mean": torch.stack([torch.full((dim,), -2.0), torch.full((dim,), 2.0)]),
-            "scale_tril": torch.stack([tril, tril])}
+    return {
+        "weights": torch.tensor([0.3, 0.7]),
+        "mean": torch.stack([torch.full((dim,), -2.0), torch.full((dim,), 2.0)]),
+        "scale_tril": torch.stack([tril, tril]),
+    }
 
 
 def test_random_with_locks_draws_from_the_conditional_prior():
@@ -176,7 +185,10 @@ def test_directions_change_only_through_the_session(tiny_checkpoint):
     session.status.connect(status.append)
     session.directions["x"] = torch.ones(8)  # a copy: changes nothing
     assert session.directions == {}
-    with_trait = [FaceSlot(torch.tensor([1.0, 2, 0, 0, 0, 0, 0, 0]), "a"), FaceSlot(torch.tensor([3.0, 2, 0, 0, 0, 0, 0, 0]), "b")]
+    with_trait = [
+        FaceSlot(torch.tensor([1.0, 2, 0, 0, 0, 0, 0, 0]), "a"),
+        FaceSlot(torch.tensor([3.0, 2, 0, 0, 0, 0, 0, 0]), "b"),
+    ]
     for slot in with_trait:
         session.add_example("with", slot)
     session.add_example("without", FaceSlot(torch.tensor([0.0, 2, 0, 0, 0, 0, 0, 0]), "c"))

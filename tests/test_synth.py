@@ -2,7 +2,6 @@ import hashlib
 import signal
 
 import numpy as np
-
 import pytest
 from PIL import Image
 
@@ -57,10 +56,26 @@ def test_diversity_no_duplicates_and_every_attribute_varies(generated):
     assert NO_GLASSES in values["glasses"] and NO_FACIAL_HAIR in values["facial_hair"]
 
 
-BASE = {"eye_angle": 1, "eye_lashes": 0, "eye_lid": 0, "chin_length": 1, "eyebrow_weight": 0, "eyebrow_shape": 3,
-        "eyebrow_thickness": 1, "face_shape": 0, "facial_hair": NO_FACIAL_HAIR, "hair": 2, "eye_color": 0,
-        "face_color": 3, "hair_color": 2, "glasses": 0, "glasses_color": 0, "eye_slant": 1, "eyebrow_width": 1,
-        "eye_eyebrow_distance": 1}
+BASE = {
+    "eye_angle": 1,
+    "eye_lashes": 0,
+    "eye_lid": 0,
+    "chin_length": 1,
+    "eyebrow_weight": 0,
+    "eyebrow_shape": 3,
+    "eyebrow_thickness": 1,
+    "face_shape": 0,
+    "facial_hair": NO_FACIAL_HAIR,
+    "hair": 2,
+    "eye_color": 0,
+    "face_color": 3,
+    "hair_color": 2,
+    "glasses": 0,
+    "glasses_color": 0,
+    "eye_slant": 1,
+    "eyebrow_width": 1,
+    "eye_eyebrow_distance": 1,
+}
 
 
 @pytest.mark.parametrize("name,variants", ATTRIBUTES)
@@ -84,9 +99,15 @@ def test_hair_has_many_distinct_silhouettes():
         masks.append(alpha)
     distinct = 0
     for i, m in enumerate(masks):
-        if all(np.logical_xor(m, masks[j]).sum() > 30 or np.abs(
+        if all(
+            np.logical_xor(m, masks[j]).sum() > 30
+            or np.abs(
                 np.asarray(synth.render_face({**BASE, "hair": i}, 100), dtype=np.int16)
-                - np.asarray(synth.render_face({**BASE, "hair": j}, 100), dtype=np.int16)).max() > 60 for j in range(i)):
+                - np.asarray(synth.render_face({**BASE, "hair": j}, 100), dtype=np.int16)
+            ).max()
+            > 60
+            for j in range(i)
+        ):
             distinct += 1
     assert distinct >= 20
 

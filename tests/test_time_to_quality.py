@@ -52,8 +52,24 @@ def test_seeds_model_shapes(bench):
 def test_runs_both_sides_and_prints_the_ratio(bench, tmp_path, capsys):
     write_good_faces(tmp_path / "faces", 40, size=96)
     log = tmp_path / "curve.csv"
-    code = bench.main(["--data", str(tmp_path / "faces"), "--budget-s", "3", "--eval-every", "0.5", "--held-out", "8",
-                       "--workers", "0", "--device", "cpu", "--csv", str(log)])
+    code = bench.main(
+        [
+            "--data",
+            str(tmp_path / "faces"),
+            "--budget-s",
+            "3",
+            "--eval-every",
+            "0.5",
+            "--held-out",
+            "8",
+            "--workers",
+            "0",
+            "--device",
+            "cpu",
+            "--csv",
+            str(log),
+        ]
+    )
     assert code == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert "32 training faces, 8 held-out faces" in lines[0]
@@ -61,8 +77,11 @@ def test_runs_both_sides_and_prints_the_ratio(bench, tmp_path, capsys):
     assert final, lines[-2]
     assert all(0.0 <= float(final.group(i)) <= 1.0 for i in (1, 3))
     assert all(float(final.group(i)) >= 3.0 for i in (2, 4))  # each side trained for its whole budget
-    assert re.fullmatch(r"SSIM \S+: baseline \S+ s \| ours \S+ s \| ours x\d+\.\d\d faster"
-                        r"|ours never reached the baseline's final SSIM .* speed-up below x1\.00", lines[-1]), lines[-1]
+    assert re.fullmatch(
+        r"SSIM \S+: baseline \S+ s \| ours \S+ s \| ours x\d+\.\d\d faster"
+        r"|ours never reached the baseline's final SSIM .* speed-up below x1\.00",
+        lines[-1],
+    ), lines[-1]
     rows = log.read_text().splitlines()
     assert rows[0] == "side,seconds,ssim"
     for side in ("baseline", "ours"):

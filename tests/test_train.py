@@ -43,13 +43,15 @@ def test_run_writes_checkpoints_metrics_and_previews(faces, tmp_path):
     result = trainer.run()
     assert result.status == "finished" and result.epochs_done == 2
     run = tmp_path / "run"
-    assert {"last.pt", "best.pt", "metrics.csv", "config.json", "epoch_001.png", "epoch_002.png"} <= {p.name for p in run.iterdir()}
+    assert {"last.pt", "best.pt", "metrics.csv", "config.json", "epoch_001.png", "epoch_002.png"} <= {
+        p.name for p in run.iterdir()
+    }
     rows = list(csv.DictReader((run / "metrics.csv").open()))
     assert [int(r["epoch"]) for r in rows] == [1, 2]
     assert 0 < float(rows[-1]["val_ssim"]) <= 1 and float(rows[-1]["val_psnr"]) > 0
     assert steps[0].images_per_s > 0 and epochs[-1].preview.shape[0] == 24  # rows: faces, reconstructions, samples
     shown = len(trainer.val_idx)
-    assert shown < 8 and (epochs[-1].preview[shown:8] == 1).all() and (epochs[-1].preview[8 + shown:16] == 1).all()
+    assert shown < 8 and (epochs[-1].preview[shown:8] == 1).all() and (epochs[-1].preview[8 + shown : 16] == 1).all()
     best = checkpoint.load(run / "best.pt")
     assert "glasses" in best.directions and best.latent_kl.shape == (4,)
     assert best.latent_prior["mean"].shape[1] == 4 and best.latent_prior["scale_tril"].shape[1:] == (4, 4)
@@ -90,8 +92,14 @@ def test_flip_training_is_reproducible_changes_the_weights_and_is_a_resume_setti
 def test_weight_decay_shrinks_the_weights_and_is_a_resume_setting(faces, tmp_path):
     plain = Trainer(small_config(), faces, tmp_path / "a").run()
     decayed = Trainer(small_config(weight_decay=10.0), faces, tmp_path / "b").run()
-    norms = [sum(float(w.norm()) ** 2 for k, w in checkpoint.load(r.last_path).model.state_dict().items()
-                 if k.endswith("weight")) for r in (plain, decayed)]
+    norms = [
+        sum(
+            float(w.norm()) ** 2
+            for k, w in checkpoint.load(r.last_path).model.state_dict().items()
+            if k.endswith("weight")
+        )
+        for r in (plain, decayed)
+    ]
     assert norms[1] < 0.9 * norms[0]
     with pytest.raises(ValueError, match="weight_decay"):
         Trainer(small_config(epochs=3), faces, tmp_path / "b").run(resume=True)
@@ -187,13 +195,28 @@ def run_cli(*args, cwd=ROOT, env_cache=None):
     import os
 
     env = {**os.environ, "FACE_EXPLORER_CACHE": str(env_cache)} if env_cache else None
-    return subprocess.run([sys.executable, str(ROOT / "train_cli.py"), *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "train_cli.py"), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+    )
 
 
-@pytest.mark.parametrize("flag,value", [("--epochs", "-1"), ("--batch-size", "0"), ("--latent-dim", "0"),
-                                        ("--image-size", "100"), ("--lr", "nan"), ("--full-res-channels", "-2"),
-                                        ("--precision", "fp8")])
+@pytest.mark.parametrize(
+    "flag,value",
+    [
+        ("--epochs", "-1"),
+        ("--batch-size", "0"),
+        ("--latent-dim", "0"),
+        ("--image-size", "100"),
+        ("--lr", "nan"),
+        ("--full-res-channels", "-2"),
+        ("--precision", "fp8"),
+    ],
+)
 def test_cli_rejects_bad_numbers(flag, value, tmp_path):
     proc = run_cli(flag, value, "--out", str(tmp_path / "r"))
     assert proc.returncode == 2
@@ -208,8 +231,20 @@ def test_cli_missing_folder_exits_2(tmp_path):
 
 def test_cli_trains_and_resumes(tmp_path):
     write_good_faces(tmp_path / "faces", 24, size=64)
-    common = ["--data", str(tmp_path / "faces"), "--batch-size", "8", "--latent-dim", "4", "--base-channels", "8",
-              "--out", str(tmp_path / "run"), "--device", "cpu"]
+    common = [
+        "--data",
+        str(tmp_path / "faces"),
+        "--batch-size",
+        "8",
+        "--latent-dim",
+        "4",
+        "--base-channels",
+        "8",
+        "--out",
+        str(tmp_path / "run"),
+        "--device",
+        "cpu",
+    ]
     proc = run_cli(*common, "--epochs", "1", env_cache=tmp_path / "c")
     assert proc.returncode == 0, proc.stderr
     assert "epoch 1/1" in proc.stderr and "SSIM" in proc.stderr
@@ -222,12 +257,21 @@ def test_cli_defaults_are_the_default_models_recipe():
     import train_cli
 
     args = train_cli.build_parser().parse_args([])
-    model = VAEConfig(image_size=args.image_size, latent_dim=args.latent_dim, base_channels=args.base_channels,
-                      residual_blocks=args.residual_blocks, full_res_channels=args.full_res_channels,
-                      decoder_width=args.decoder_width, upsample=args.upsample)
+    model = VAEConfig(
+        image_size=args.image_size,
+        latent_dim=args.latent_dim,
+        base_channels=args.base_channels,
+        residual_blocks=args.residual_blocks,
+        full_res_channels=args.full_res_channels,
+        decoder_width=args.decoder_width,
+        upsample=args.upsample,
+    )
     assert model == DEFAULT_MODEL_RECIPE.model
-    assert (args.batch_size, args.lr, args.beta) == (DEFAULT_MODEL_RECIPE.batch_size, DEFAULT_MODEL_RECIPE.lr,
-                                                     DEFAULT_MODEL_RECIPE.beta) == (64, 1e-3, 0.02)
+    assert (
+        (args.batch_size, args.lr, args.beta)
+        == (DEFAULT_MODEL_RECIPE.batch_size, DEFAULT_MODEL_RECIPE.lr, DEFAULT_MODEL_RECIPE.beta)
+        == (64, 1e-3, 0.02)
+    )
     assert checkpoint.load(ROOT / "resources" / "default_model.pt").model.config == model
 
 
@@ -253,11 +297,15 @@ def test_package_default_refits_on_the_runs_own_training_split_and_names_the_dat
     result = Trainer(small_config(epochs=1, holdout=6), faces, tmp_path / "run").run()
     fitted_on = []
     real_statistics = package_default.latent_statistics
-    monkeypatch.setattr(package_default, "latent_statistics",
-                        lambda model, data, idx: fitted_on.append(set(idx)) or real_statistics(model, data, idx))
+    monkeypatch.setattr(
+        package_default,
+        "latent_statistics",
+        lambda model, data, idx: fitted_on.append(set(idx)) or real_statistics(model, data, idx),
+    )
     target = tmp_path / "default.pt"
-    package_default.package(str(result.best_path), str(target), data=str(tmp_path / "faces"),
-                            dataset_name="forty test faces")
+    package_default.package(
+        str(result.best_path), str(target), data=str(tmp_path / "faces"), dataset_name="forty test faces"
+    )
     held = set(holdout_split(faces.files, 6)[1])
     assert len(fitted_on[0]) == len(faces) - 6 and not fitted_on[0] & held  # the held-out faces stay out
     assert ExplorerSession.open(target).facts()["dataset"] == "forty test faces"

@@ -41,7 +41,9 @@ def write_error(path: str | os.PathLike, exc: OSError, need: int | None = None) 
             free = ""
         return WriteError(f"no space left on {path}{needed}{free}")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return WriteError(f"cannot write {path}: {'read-only file system' if exc.errno == errno.EROFS else 'permission denied'}")
+        return WriteError(
+            f"cannot write {path}: {'read-only file system' if exc.errno == errno.EROFS else 'permission denied'}"
+        )
     if exc.errno in (errno.ENOTDIR, errno.EEXIST):
         return WriteError(f"cannot write {path}: a part of that path is a file, not a folder")
     return WriteError(f"cannot write {path}: {exc.strerror or exc}")
@@ -80,6 +82,22 @@ def _target_mode(path: Path) -> int:
         return 0o666 & ~umask
 
 
+TEMPORARY_PATTERN = ".~*.tmp"  # what atomic_write names its temporary files
+
+
+def remove_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files that interrupted :func:`atomic_write` calls left in ``folder``; returns them.
+
+    Only for a folder that no other process writes into now (a run folder whose lock is held).
+    """
+    removed = []
+    for tmp in Path(folder).glob(TEMPORARY_PATTERN):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+            removed.append(tmp)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb", need: int | None = None) -> Iterator[IO]:
     """Yield a file object whose contents replace ``path`` only if the block succeeds.
@@ -94,7 +112,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", need: int | None = N
         reason = "is a file, not a folder" if folder.exists() else "does not exist"
         raise WriteError(f"cannot write {path}: folder {folder} {reason}")
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=".~", suffix=".tmp", dir=folder)
+        fd, tmp_name = tempfile.mkstemp(prefix=".~", suffix=".tmp", dir=folder)  # TEMPORARY_PATTERN
     except OSError as exc:
         raise write_error(path, exc, need) from exc
     try:

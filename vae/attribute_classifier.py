@@ -57,8 +57,13 @@ class AttributeNet(nn.Module):
         self.heads = dict(heads or HEADS)
         self.width = width
         chans = [3, width, 2 * width, 4 * width, 6 * width]
-        self.features = nn.Sequential(*[_down(a, b) for a, b in zip(chans, chans[1:])], nn.Flatten(),
-                                      nn.Linear(chans[-1] * 16, 128), nn.ReLU(inplace=True), nn.Dropout(0.2))
+        self.features = nn.Sequential(
+            *[_down(a, b) for a, b in zip(chans, chans[1:])],
+            nn.Flatten(),
+            nn.Linear(chans[-1] * 16, 128),
+            nn.ReLU(inplace=True),
+            nn.Dropout(0.2),
+        )
         self.out = nn.ModuleDict({name: nn.Linear(128, n) for name, n in self.heads.items()})
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -129,8 +134,17 @@ def loss_and_hits(logits: dict[str, torch.Tensor], target: dict[str, torch.Tenso
     return total, hits
 
 
-def train(cache, epochs: int = 6, batch_size: int = 32, lr: float = 2e-3, seed: int = 0, device="cpu",
-          log=print, model: AttributeNet | None = None, on_epoch=None) -> tuple[AttributeNet, dict[str, float]]:
+def train(
+    cache,
+    epochs: int = 6,
+    batch_size: int = 32,
+    lr: float = 2e-3,
+    seed: int = 0,
+    device="cpu",
+    log=print,
+    model: AttributeNet | None = None,
+    on_epoch=None,
+) -> tuple[AttributeNet, dict[str, float]]:
     """Train on a labelled :class:`~vae.cache.FaceCache` (its validation split held out); ``model`` to continue one.
 
     ``on_epoch(model, accuracy)`` is called after each epoch (the CLI saves the classifier there).
@@ -164,8 +178,11 @@ def train(cache, epochs: int = 6, batch_size: int = 32, lr: float = 2e-3, seed: 
             seen += len(idx)
             loss_sum += loss.item() * len(idx)
         accuracy = evaluate(model, cache, val_idx, device)
-        log(f"epoch {epoch + 1}/{epochs}: loss {loss_sum / max(seen, 1):.3f}, {seen / (time.perf_counter() - start):.0f} "
-            f"images/s; validation accuracy " + ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items()))
+        log(
+            f"epoch {epoch + 1}/{epochs}: loss {loss_sum / max(seen, 1):.3f}, "
+            f"{seen / (time.perf_counter() - start):.0f} "
+            f"images/s; validation accuracy " + ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items())
+        )
         if on_epoch is not None:
             on_epoch(model, accuracy)
     model.eval()
@@ -199,8 +216,12 @@ def evaluate(model: AttributeNet, cache, indices, device="cpu") -> dict[str, flo
     return result
 
 
-def pseudo_labels(probs: dict[str, torch.Tensor], threshold: float = 0.9, attributes=RELIABLE,
-                  presence_fraction: float = PRESENCE_FRACTION) -> torch.Tensor:
+def pseudo_labels(
+    probs: dict[str, torch.Tensor],
+    threshold: float = 0.9,
+    attributes=RELIABLE,
+    presence_fraction: float = PRESENCE_FRACTION,
+) -> torch.Tensor:
     """Cartoon Set-shaped labels (N, 18) from :func:`predict` output, −1 where not in ``attributes`` or unsure.
 
     Colours are labelled where the classifier's confidence reaches ``threshold``. Presence attributes
@@ -217,16 +238,23 @@ def pseudo_labels(probs: dict[str, torch.Tensor], threshold: float = 0.9, attrib
             k = min(round(presence_fraction * n), n // 2)
             order = torch.argsort(probs[name][:, 1], descending=True, stable=True)
             labels[order[:k], COLUMN[name]] = PRESENT
-            labels[order[n - k:], COLUMN[name]] = PRESENCE[name]
+            labels[order[n - k :], COLUMN[name]] = PRESENCE[name]
             continue
         confidence, value = probs[name].max(1)
         labels[:, COLUMN[name]] = torch.where(confidence >= threshold, value, -1)
     return labels
 
 
-def label_cache(model: AttributeNet, cache, indices=None, threshold: float = 0.9, attributes=RELIABLE,
-                presence_fraction: float = PRESENCE_FRACTION) -> torch.Tensor:
-    """Pseudo-labels (N, 18) of a :class:`~vae.cache.FaceCache` (all faces, or ``indices``); see :func:`pseudo_labels`."""
+def label_cache(
+    model: AttributeNet,
+    cache,
+    indices=None,
+    threshold: float = 0.9,
+    attributes=RELIABLE,
+    presence_fraction: float = PRESENCE_FRACTION,
+) -> torch.Tensor:
+    """Pseudo-labels (N, 18) of a :class:`~vae.cache.FaceCache` (all faces, or ``indices``); see
+    :func:`pseudo_labels`."""
     if cache.image_size != IMAGE_SIZE:
         raise ValueError(f"the attribute classifier reads {IMAGE_SIZE}px faces; this cache is {cache.image_size}px")
     indices = np.arange(len(cache)) if indices is None else np.asarray(indices)
@@ -237,8 +265,9 @@ def label_cache(model: AttributeNet, cache, indices=None, threshold: float = 0.9
     return pseudo_labels({k: torch.cat(v) for k, v in probs.items()}, threshold, attributes, presence_fraction)
 
 
-def classifier_directions(vae_model, cache, indices, classifier: AttributeNet, threshold: float = 0.9,
-                          faces64=None, device="cpu") -> dict[str, torch.Tensor]:
+def classifier_directions(
+    vae_model, cache, indices, classifier: AttributeNet, threshold: float = 0.9, faces64=None, device="cpu"
+) -> dict[str, torch.Tensor]:
     """Named attribute directions of ``vae_model`` from ``classifier``'s pseudo-labels of the faces at ``indices``.
 
     ``faces64`` is the same folder cached at 64 px when ``cache`` is not (the classifier reads 64-px
@@ -257,9 +286,15 @@ def classifier_directions(vae_model, cache, indices, classifier: AttributeNet, t
 
 def save(path: str | os.PathLike, model: AttributeNet, accuracy: dict[str, float] | None = None) -> None:
     """Write the classifier (float16 weights) atomically."""
-    payload = {"format": FORMAT, "version": 1, "heads": model.heads, "width": model.width, "image_size": IMAGE_SIZE,
-               "validation_accuracy": accuracy or {},
-               "state_dict": {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}}
+    payload = {
+        "format": FORMAT,
+        "version": 1,
+        "heads": model.heads,
+        "width": model.width,
+        "image_size": IMAGE_SIZE,
+        "validation_accuracy": accuracy or {},
+        "state_dict": {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()},
+    }
     with atomic_write(path, "wb") as handle:
         torch.save(payload, handle)
 
@@ -350,9 +385,15 @@ def main(argv: list[str] | None = None) -> int:
             from .train import pick_device
 
             cache = open_dataset(args.data, IMAGE_SIZE, builtin_count=args.count, progress=sys.stderr.isatty())
-            model, accuracy = train(cache, args.epochs, args.batch_size, args.lr, device=pick_device(args.device),
-                                    model=load(args.init) if args.init else None,
-                                    on_epoch=lambda m, accuracy: save(args.out, m, accuracy))
+            model, accuracy = train(
+                cache,
+                args.epochs,
+                args.batch_size,
+                args.lr,
+                device=pick_device(args.device),
+                model=load(args.init) if args.init else None,
+                on_epoch=lambda m, accuracy: save(args.out, m, accuracy),
+            )
             print(f"wrote {args.out}; validation accuracy " + ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items()))
         elif args.command == "label":
             model = load(args.classifier)
@@ -362,8 +403,7 @@ def main(argv: list[str] | None = None) -> int:
                 values = labels[:, COLUMN[name]]
                 known = values[values >= 0]
                 counts = {int(v): int(c) for v, c in zip(*torch.unique(known, return_counts=True))}
-                print(f"{name}: {len(known)}/{len(values)} faces labelled; "
-                      f"value → faces {counts}")
+                print(f"{name}: {len(known)}/{len(values)} faces labelled; value → faces {counts}")
         else:
             model = load(args.classifier)
             for name, (correct, total) in check(model, args.folder, args.labels).items():

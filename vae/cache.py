@@ -9,6 +9,7 @@ folder's contents (names, sizes, modification times) and the preprocessing setti
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -25,9 +26,18 @@ import torch
 from . import synth
 from .atomic import WriteError, atomic_write, ensure_space, make_folder, write_error
 from .cartoonset import ATTRIBUTE_NAMES
-from .lockfile import LockFile
+from .data import (
+    CROP_PADDING,
+    PREPROCESS_VERSION,
+    DataError,
+    FaceFile,
+    holdout_split,
+    is_validation,
+    load_face,
+    scan_folder,
+)
+from .lockfile import LockFile, process_alive
 from .parallel import Cancelled, Throttle, ordered_map
-from .data import CROP_PADDING, PREPROCESS_VERSION, DataError, FaceFile, is_validation, load_face, scan_folder
 
 BUILTIN = "builtin"
 BUILTIN_COUNT = 20_000
@@ -74,6 +84,10 @@ class FaceCache:
             val[-1] = len(self.files) > 1
         return np.flatnonzero(~val), np.flatnonzero(val)
 
+    def holdout(self, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """(kept, held out): the ``count`` faces of :func:`vae.data.holdout_split`."""
+        return holdout_split(self.files, count)
+
     def batch(self, indices) -> torch.Tensor:
         """Images at ``indices`` as a float tensor (B, 3, S, S) in [0, 1]."""
         indices = np.asarray(indices).reshape(-1)
@@ -93,8 +107,9 @@ class FaceCache:
             "count": len(self),
             "image_size": self.image_size,
             "labelled": self.has_labels,
-            "preprocessing": (f"alpha on white, crop to content (+{CROP_PADDING:.0%} margin), square, Lanczos, "
-                              f"v{PREPROCESS_VERSION}"),
+            "preprocessing": (
+                f"alpha on white, crop to content (+{CROP_PADDING:.0%} margin), square, Lanczos, v{PREPROCESS_VERSION}"
+            ),
         }
 
     @property
@@ -167,7 +182,9 @@ def open_folder(
         finally:
             lock.release()
     if not len(cache):
-        raise DataError(f"dataset folder {root} holds no usable images ({_summary([s[0] for s in cache.skipped], 'skipped')})")
+        raise DataError(
+            f"dataset folder {root} holds no usable images ({_summary([s[0] for s in cache.skipped], 'skipped')})"
+        )
     return cache
 
 
@@ -186,24 +203,18 @@ def _wait_for_lock(lock: LockFile, root: Path, should_stop, log) -> None:
 
 def _remove_stale(base: Path, prefix: str, entry: Path) -> None:
     """Older caches of the same folder, and temporaries left by builders that are no longer running."""
-    for stale in base.glob(prefix + "*"):
+    for stale in base.glob(glob.escape(prefix) + "*"):  # escaped: a folder named "faces [v2]" is no pattern
         if stale == entry or stale.suffix == ".lock":
             continue
-        if stale.suffix == ".tmp":
-            pid = stale.name.rsplit(".", 2)[-2]
-            if not pid.isdigit() or _process_alive(int(pid)):
-                continue
+        if stale.suffix == ".tmp" and not _abandoned(stale):
+            continue
         shutil.rmtree(stale, ignore_errors=True)
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
+def _abandoned(tmp: Path) -> bool:
+    """Whether ``tmp`` (``<name>.<pid>.tmp``) was left by a process that is no longer running."""
+    pid = tmp.name.rsplit(".", 2)[-2]
+    return pid.isdigit() and not process_alive(int(pid))
 
 
 def _verified(entry: Path) -> FaceCache | str:
@@ -257,8 +268,18 @@ def _read_json(path: Path):
         return None
 
 
-def _build(entry: Path, root: Path, files: list[FaceFile], image_size: int, workers, progress: bool, log,
-           should_stop=None, progress_cb=None, unusable=()) -> None:
+def _build(
+    entry: Path,
+    root: Path,
+    files: list[FaceFile],
+    image_size: int,
+    workers,
+    progress: bool,
+    log,
+    should_stop=None,
+    progress_cb=None,
+    unusable=(),
+) -> None:
     """Preprocess ``files`` into ``entry``, through a temporary folder renamed into place when complete.
 
     Pixels are written through an ordinary file (not a memory map), so a full disk raises an
@@ -331,9 +352,13 @@ def _build(entry: Path, root: Path, files: list[FaceFile], image_size: int, work
 BUILTIN_BYTES_PER_FACE = 40_000  # a generous estimate of one 256 px face's PNG and CSV
 
 
-def builtin_folder(count: int = BUILTIN_COUNT, progress: bool = False, log: Callable[[str], None] | None = None,
-                   should_stop: Callable[[], bool] | None = None,
-                   progress_cb: Callable[[int, int, str], None] | None = None) -> Path:
+def builtin_folder(
+    count: int = BUILTIN_COUNT,
+    progress: bool = False,
+    log: Callable[[str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    progress_cb: Callable[[int, int, str], None] | None = None,
+) -> Path:
     """The built-in generated dataset, written once into the cache folder and reused."""
     folder = cache_root() / f"builtin-s{BUILTIN_SEED}-n{count}-v{synth.SYNTH_VERSION}"
     if (folder / ".complete").exists():
@@ -353,12 +378,21 @@ def builtin_folder(count: int = BUILTIN_COUNT, progress: bool = False, log: Call
 def _generate_builtin(folder: Path, count: int, progress: bool, log, should_stop, progress_cb) -> None:
     log(f"generating the built-in dataset ({count} faces) into {folder}")
     tmp = folder.with_name(folder.name + f".{os.getpid()}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    for left in folder.parent.glob(glob.escape(folder.name) + ".*.tmp"):  # by a generator killed mid-way
+        if left == tmp or _abandoned(left):
+            shutil.rmtree(left, ignore_errors=True)
     need = count * BUILTIN_BYTES_PER_FACE
     try:
         ensure_space(folder.parent, need)
-        synth.generate(tmp, count, seed=BUILTIN_SEED, size=BUILTIN_IMAGE_SIDE, progress=progress,
-                       should_stop=should_stop, progress_cb=progress_cb)
+        synth.generate(
+            tmp,
+            count,
+            seed=BUILTIN_SEED,
+            size=BUILTIN_IMAGE_SIDE,
+            progress=progress,
+            should_stop=should_stop,
+            progress_cb=progress_cb,
+        )
         (tmp / ".complete").write_text("")
         if folder.exists():
             shutil.rmtree(folder)
@@ -370,20 +404,35 @@ def _generate_builtin(folder: Path, count: int, progress: bool, log, should_stop
         raise
 
 
-def open_dataset(spec: str | os.PathLike, image_size: int = 64, *, builtin_count: int = BUILTIN_COUNT,
-                 progress: bool = False, log: Callable[[str], None] | None = None, limit: int | None = None,
-                 workers: int | None = None, should_stop: Callable[[], bool] | None = None,
-                 progress_cb: Callable[[int, int, str], None] | None = None) -> FaceCache:
+def open_dataset(
+    spec: str | os.PathLike,
+    image_size: int = 64,
+    *,
+    builtin_count: int = BUILTIN_COUNT,
+    progress: bool = False,
+    log: Callable[[str], None] | None = None,
+    limit: int | None = None,
+    workers: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    progress_cb: Callable[[int, int, str], None] | None = None,
+) -> FaceCache:
     """``"builtin"`` or a folder path → its :class:`FaceCache`.
 
     ``should_stop`` and ``progress_cb`` are passed to the preparation steps (see :func:`open_folder`);
     :class:`Cancelled` is raised when ``should_stop()`` turns true while faces are generated or cached.
     """
-    steps = {"workers": workers, "progress": progress, "log": log, "limit": limit,
-             "should_stop": should_stop, "progress_cb": progress_cb}
+    steps = {
+        "workers": workers,
+        "progress": progress,
+        "log": log,
+        "limit": limit,
+        "should_stop": should_stop,
+        "progress_cb": progress_cb,
+    }
     if str(spec) == BUILTIN:
-        folder = builtin_folder(builtin_count, progress=progress, log=log, should_stop=should_stop,
-                                progress_cb=progress_cb)
+        folder = builtin_folder(
+            builtin_count, progress=progress, log=log, should_stop=should_stop, progress_cb=progress_cb
+        )
         cache = open_folder(folder, image_size, **steps)
         cache.meta["source"] = f"built-in generated faces ({builtin_count})"
         return cache

@@ -37,8 +37,18 @@ NO_GLASSES = 11
 NO_FACIAL_HAIR = 14
 
 GROUPS = {
-    "artwork": ("chin_length", "eye_angle", "eye_lashes", "eye_lid", "eyebrow_shape", "eyebrow_weight",
-                "face_shape", "facial_hair", "glasses", "hair"),
+    "artwork": (
+        "chin_length",
+        "eye_angle",
+        "eye_lashes",
+        "eye_lid",
+        "eyebrow_shape",
+        "eyebrow_weight",
+        "face_shape",
+        "facial_hair",
+        "glasses",
+        "hair",
+    ),
     "colour": ("eye_color", "face_color", "glasses_color", "hair_color"),
     "proportion": ("eye_eyebrow_distance", "eye_slant", "eyebrow_thickness", "eyebrow_width"),
 }

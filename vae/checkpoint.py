@@ -22,6 +22,7 @@ from .model import ConvVAE, VAEConfig
 FORMAT_NAME = "face-explorer-vae"
 FORMAT_VERSION = 1
 _RESERVED = {"format", "format_version", "config", "state_dict"}
+MAX_PRIOR_COMPONENTS = 512  # fit_mixture makes at most 128; a larger stored prior is refused as malformed
 
 
 class CheckpointError(Exception):
@@ -36,8 +37,13 @@ class UnsafeCheckpoint(CheckpointError):
     """The file holds objects other than tensors and plain data (it could run code); it was not loaded."""
 
 
-_SIGNATURES = [(b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
-               (b"RIFF", "a RIFF file (WebP image or audio)"), (b"%PDF", "a PDF document")]
+_SIGNATURES = [
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"RIFF", "a RIFF file (WebP image or audio)"),
+    (b"%PDF", "a PDF document"),
+]
 
 
 IMPORTING_OPCODES = {"GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE"}
@@ -198,7 +204,8 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpo
         first = str(exc).strip().splitlines()
         raise CheckpointError(
             f"{path}: weights do not fit the stored architecture "
-            f"(image size {config.image_size}, latent {config.latent_dim}): {first[1].strip() if len(first) > 1 else first[0]}"
+            f"(image size {config.image_size}, latent {config.latent_dim}): "
+            f"{first[1].strip() if len(first) > 1 else first[0]}"
         ) from exc
     model.to(device).eval()
     known = {"history", "dataset", "directions", "latent_kl", "latent_prior", "training"}
@@ -211,13 +218,26 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpo
         return default
 
     dim = config.latent_dim
-    history = checked("history", payload.get("history"), lambda v: isinstance(v, list) and all(isinstance(r, dict) for r in v), [])
+    history = checked("history", payload.get("history"), _is_history, [])
     dataset = checked("dataset", payload.get("dataset"), lambda v: isinstance(v, dict), {})
-    directions = checked("directions", payload.get("directions"), lambda v: isinstance(v, dict) and all(
-        isinstance(k, str) and torch.is_tensor(t) and t.shape == (dim,) and bool(torch.isfinite(t).all())
-        for k, t in v.items()), {})
-    latent_kl = checked("latent_kl", payload.get("latent_kl"),
-                        lambda v: torch.is_tensor(v) and v.shape == (dim,) and bool(torch.isfinite(v).all()), None)
+    directions = checked(
+        "directions",
+        payload.get("directions"),
+        lambda v: (
+            isinstance(v, dict)
+            and all(
+                isinstance(k, str) and torch.is_tensor(t) and t.shape == (dim,) and bool(torch.isfinite(t).all())
+                for k, t in v.items()
+            )
+        ),
+        {},
+    )
+    latent_kl = checked(
+        "latent_kl",
+        payload.get("latent_kl"),
+        lambda v: torch.is_tensor(v) and v.shape == (dim,) and bool(torch.isfinite(v).all()),
+        None,
+    )
     training = checked("training", payload.get("training"), lambda v: isinstance(v, dict), None)
     prior = _checked_prior(payload.get("latent_prior"), dim)
     if payload.get("latent_prior") is not None and prior is None:
@@ -236,6 +256,17 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpo
     )
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_history(value) -> bool:
+    """A list of per-epoch rows whose every value is a number (what the Trainer writes)."""
+    return isinstance(value, list) and all(
+        isinstance(row, dict) and all(isinstance(k, str) and _is_number(v) for k, v in row.items()) for row in value
+    )
+
+
 def _checked_prior(prior, latent_dim: int):
     """A stored latent prior in mixture form (one-Gaussian priors of older checkpoints included), or None."""
     if not isinstance(prior, dict):
@@ -247,8 +278,16 @@ def _checked_prior(prior, latent_dim: int):
         mean, tril = mean.unsqueeze(0), tril.unsqueeze(0)
     weights = prior.get("weights", torch.ones(1))
     k = mean.shape[0]
-    if not (torch.is_tensor(weights) and weights.shape == (k,) and mean.shape == (k, latent_dim)
-            and tril.shape == (k, latent_dim, latent_dim) and bool((weights >= 0).all()) and float(weights.sum()) > 0):
+    if k > MAX_PRIOR_COMPONENTS:
+        return None
+    if not (
+        torch.is_tensor(weights)
+        and weights.shape == (k,)
+        and mean.shape == (k, latent_dim)
+        and tril.shape == (k, latent_dim, latent_dim)
+        and bool((weights >= 0).all())
+        and float(weights.sum()) > 0
+    ):
         return None
     if not all(bool(torch.isfinite(t).all()) for t in (weights, mean, tril)):
         return None

@@ -13,8 +13,8 @@ import hashlib
 import os
 import stat
 import warnings
-from functools import reduce
 from dataclasses import dataclass
+from functools import reduce
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +33,9 @@ BACKGROUND_TOLERANCE = 24  # per-channel difference from the corner colour that 
 EDGE_BLUR = 0.01  # blur (Gaussian σ, a fraction of the content's size) under which the content box is measured
 WORKING_SIDE_FACTOR = 8  # images are reduced early to no less than 8× the output side
 DEFAULT_MAX_MPX = 100  # pixel budget in megapixels (an 8000×8000 photo is 64)
+MAX_ASPECT_RATIO = 10  # a longer side over 10× the shorter is a strip, not a picture of a face
+# what Pillow may decode: never EPS/PS/PDF (Ghostscript) or other formats chosen by a file's content alone
+IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
 PREPROCESS_VERSION = 2  # bump when load_image changes what it returns
 
 
@@ -45,10 +48,11 @@ class DataError(ValueError):
 
 
 def max_image_pixels() -> int:
-    """The pixel budget: images declaring more pixels are refused before decoding ($FACE_EXPLORER_MAX_MPX, default 100)."""
+    """The pixel budget: images declaring more pixels are refused before decoding ($FACE_EXPLORER_MAX_MPX,
+    default 100)."""
     try:
         return max(1, int(float(os.environ.get("FACE_EXPLORER_MAX_MPX", DEFAULT_MAX_MPX)) * 1_000_000))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, inf or nan: the default
         return DEFAULT_MAX_MPX * 1_000_000
 
 
@@ -83,11 +87,17 @@ def _open_rgba(path: Path, working_side: int | None = None) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the budget below decides instead
-            with Image.open(path) as im:
+            with Image.open(path, formats=IMAGE_FORMATS) as im:
                 width, height = im.size
                 if width * height > budget:
-                    raise ImageLoadError(f"{path}: image is too large ({width}×{height} = {width * height / 1e6:.0f} Mpx; "
-                                         f"the limit is {budget / 1e6:.0f} Mpx, set FACE_EXPLORER_MAX_MPX to change it)")
+                    raise ImageLoadError(
+                        f"{path}: image is too large ({width}×{height} = {width * height / 1e6:.0f} Mpx; "
+                        f"the limit is {budget / 1e6:.0f} Mpx, set FACE_EXPLORER_MAX_MPX to change it)"
+                    )
+                if max(width, height) > MAX_ASPECT_RATIO * max(1, min(width, height)):
+                    raise ImageLoadError(
+                        f"{path}: image is too elongated ({width}×{height}; at most {MAX_ASPECT_RATIO}:1)"
+                    )
                 if working_side and im.format == "JPEG" and min(width, height) > 2 * working_side:
                     im.draft("RGB", (working_side, working_side))
                 im.load()
@@ -100,12 +110,18 @@ def _open_rgba(path: Path, working_side: int | None = None) -> Image.Image:
         raise
     except Image.DecompressionBombError as exc:
         raise ImageLoadError(f"{path}: image is too large") from exc
+    except Image.UnidentifiedImageError as exc:
+        raise ImageLoadError(
+            f"{path}: not a readable image (corrupt, truncated, or not {'/'.join(IMAGE_FORMATS)})"
+        ) from exc
     except MemoryError as exc:
         raise ImageLoadError(f"{path}: image is too large to decode in the memory available") from exc
     except Exception as exc:  # Pillow raises many kinds on damaged files (OSError, SyntaxError, struct.error, …)
         raise ImageLoadError(f"{path}: not a readable image (corrupt or truncated)") from exc
     if min(im.size) < MIN_IMAGE_SIDE:
-        raise ImageLoadError(f"{path}: image is too small ({im.width}×{im.height}; at least {MIN_IMAGE_SIDE} px a side)")
+        raise ImageLoadError(
+            f"{path}: image is too small ({im.width}×{im.height}; at least {MIN_IMAGE_SIDE} px a side)"
+        )
     if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
         im = _to_8bit(im)
     return im.convert("RGBA")
@@ -166,7 +182,10 @@ def _content_box(rgb: Image.Image, transparent: bool) -> tuple[float, float, flo
     if transparent:
         background = (255, 255, 255)
     else:
-        corners = [rgb.getpixel(xy) for xy in ((0, 0), (rgb.width - 1, 0), (0, rgb.height - 1), (rgb.width - 1, rgb.height - 1))]
+        corners = [
+            rgb.getpixel(xy)
+            for xy in ((0, 0), (rgb.width - 1, 0), (0, rgb.height - 1), (rgb.width - 1, rgb.height - 1))
+        ]
         background = tuple(int(v) for v in np.median(np.array(corners), axis=0))
     diff = ImageChops.difference(rgb, Image.new("RGB", rgb.size, background))
     strength = reduce(ImageChops.lighter, diff.split())  # largest channel difference, "L"
@@ -199,6 +218,10 @@ def preprocess(rgba: Image.Image, image_size: int) -> Image.Image:
         side = max(x1 - x0, y1 - y0) * (1 + 2 * CROP_PADDING)
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     crop = (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
+    factor = int(side // (WORKING_SIDE_FACTOR * image_size))
+    if factor >= 2:  # a large crop is reduced first, so the padded canvas below stays small
+        rgb = rgb.reduce(factor)
+        crop = tuple(v / factor for v in crop)
     pad = int(np.ceil(max(0.0, -crop[0], -crop[1], crop[2] - rgb.width, crop[3] - rgb.height))) + 2
     canvas = ImageOps.expand(rgb, pad, fill=(255, 255, 255))
     shifted = tuple(v + pad for v in crop)
@@ -207,8 +230,9 @@ def preprocess(rgba: Image.Image, image_size: int) -> Image.Image:
 
 def load_image_uint8(path: str | os.PathLike, image_size: int) -> np.ndarray:
     """Like :func:`load_image`, as a (H, W, 3) uint8 array (what the cache stores)."""
-    return np.asarray(preprocess(_open_rgba(Path(path), working_side=WORKING_SIDE_FACTOR * image_size), image_size),
-                      dtype=np.uint8)
+    return np.asarray(
+        preprocess(_open_rgba(Path(path), working_side=WORKING_SIDE_FACTOR * image_size), image_size), dtype=np.uint8
+    )
 
 
 def load_image(path: str | os.PathLike, image_size: int = 64) -> torch.Tensor:
@@ -297,9 +321,14 @@ def scan_folder(root: str | os.PathLike, skipped: list[list[str]] | None = None)
                 csv = None
             found.append(FaceFile(path, Path(folder) / csv if csv else None))
     if not found:
-        raise DataError(f"dataset folder {root} holds no PNG, JPEG or WebP images"
-                        + (f" it can read ({len(skipped)} entries skipped, e.g. {skipped[0][0]}: {skipped[0][1]})"
-                           if skipped else ""))
+        raise DataError(
+            f"dataset folder {root} holds no PNG, JPEG or WebP images"
+            + (
+                f" it can read ({len(skipped)} entries skipped, e.g. {skipped[0][0]}: {skipped[0][1]})"
+                if skipped
+                else ""
+            )
+        )
     return found
 
 

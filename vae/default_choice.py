@@ -45,8 +45,9 @@ def decode_ms(model, repeats: int = 7) -> float:
     return min(times)
 
 
-def choose_default(sharp: str | os.PathLike | None = None, fallback: str | os.PathLike | None = None,
-                   budget_ms: float | None = None) -> DefaultChoice:
+def choose_default(
+    sharp: str | os.PathLike | None = None, fallback: str | os.PathLike | None = None, budget_ms: float | None = None
+) -> DefaultChoice:
     """Open ``sharp`` (default :data:`DEFAULT_128`) if it exists, loads and decodes within ``budget_ms``
     (default :data:`DECODE_BUDGET_MS`); else ``fallback`` (default :data:`DEFAULT_64`).
 
@@ -64,6 +65,8 @@ def choose_default(sharp: str | os.PathLike | None = None, fallback: str | os.Pa
         return DefaultChoice(checkpoint.load(fallback), f"opened {fallback.name}: {sharp.name} cannot be read ({exc})")
     ms = decode_ms(ckpt.model.eval())
     if ms > budget_ms:
-        return DefaultChoice(checkpoint.load(fallback),
-                             f"opened {fallback.name}: {sharp.name} takes {ms:.1f} ms a face here (budget {budget_ms:g} ms)")
+        return DefaultChoice(
+            checkpoint.load(fallback),
+            f"opened {fallback.name}: {sharp.name} takes {ms:.1f} ms a face here (budget {budget_ms:g} ms)",
+        )
     return DefaultChoice(ckpt, f"opened {sharp.name} ({ms:.1f} ms a face)")

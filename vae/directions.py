@@ -23,7 +23,9 @@ def direction_from_examples(with_mu: torch.Tensor, without_mu: torch.Tensor) -> 
     without_mu = torch.as_tensor(without_mu, dtype=torch.float32)
     for name, mu in (("with", with_mu), ("without", without_mu)):
         if mu.ndim != 2 or mu.shape[0] == 0:
-            raise ValueError(f"need at least one face {name} the trait as a (N, D) latent array, got shape {tuple(mu.shape)}")
+            raise ValueError(
+                f"need at least one face {name} the trait as a (N, D) latent array, got shape {tuple(mu.shape)}"
+            )
         if not torch.isfinite(mu).all():
             raise ValueError(f"the latents of the faces {name} the trait are not all finite")
     if with_mu.shape[1] != without_mu.shape[1]:

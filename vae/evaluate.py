@@ -33,9 +33,16 @@ from .data import DataError
 from .export import ExportError, grid_row, save_grid
 from .latent import SNAP_NOISE, denoise_to_prior, sample_fitted
 from .metrics import encode_all, evaluate
+from .quality import (
+    APP_TEMPERATURE,
+    arithmetic_results,
+    decode,
+    fit_latents,
+    morph_middles,
+    random_latents,
+    sharpness_ratio,
+)
 from .train import training_split
-from .quality import (APP_TEMPERATURE, arithmetic_results, decode, fit_latents, morph_middles, random_latents,
-                      sharpness_ratio)
 
 HELD_OUT_SEED = 777
 RANDOM_COUNT = 500
@@ -43,8 +50,15 @@ BOUND_FACES = 200
 BOUND_STEPS = 100
 
 
-def evaluate_folder(ckpt, folder, all_faces: bool = False, cache_dir=None, held_out: int | None = None,
-                    decoder_bound: bool = False, training: int = 0) -> tuple[dict, torch.Tensor]:
+def evaluate_folder(
+    ckpt,
+    folder,
+    all_faces: bool = False,
+    cache_dir=None,
+    held_out: int | None = None,
+    decoder_bound: bool = False,
+    training: int = 0,
+) -> tuple[dict, torch.Tensor]:
     """Reconstruction and latent-space figures on a folder's held-out faces, and a grid of model outputs.
 
     Returns (figures, grid): SSIM, PSNR, KL, active units, the faces' count, and the sharpness ratios
@@ -66,8 +80,10 @@ def evaluate_folder(ckpt, folder, all_faces: bool = False, cache_dir=None, held_
         raise DataError(f"{folder}: {exc}") from None
     indices = np.arange(len(data)) if all_faces else train_idx[:training] if training else held_idx
     if len(indices) < 3:
-        raise DataError(f"{folder}: {len(indices)} {'' if all_faces else 'held-out '}face(s); the measures need at least 3"
-                        + ("" if all_faces else " (--all-faces uses every face, for a folder never trained on)"))
+        raise DataError(
+            f"{folder}: {len(indices)} {'' if all_faces else 'held-out '}face(s); the measures need at least 3"
+            + ("" if all_faces else " (--all-faces uses every face, for a folder never trained on)")
+        )
     figures = evaluate(model, data, indices, beta=1.0)
     real = data.batch(indices)
     mu, _ = encode_all(model, data, indices)
@@ -104,7 +120,9 @@ def _grid_rows(ckpt, x: torch.Tensor, temperature: float) -> torch.Tensor:
     with torch.no_grad():
         rows = [x, model(x)[0], model.sample(n, temperature, torch.Generator().manual_seed(0))]
         if ckpt.latent_prior is not None:
-            rows.append(model.decode(sample_fitted(n, ckpt.latent_prior, temperature, torch.Generator().manual_seed(0))))
+            rows.append(
+                model.decode(sample_fitted(n, ckpt.latent_prior, temperature, torch.Generator().manual_seed(0)))
+            )
     return torch.cat(rows)
 
 
@@ -113,20 +131,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("checkpoint")
     parser.add_argument("--count", type=int, default=500, help="faces to generate (default 500)")
     parser.add_argument("--seed", type=int, default=HELD_OUT_SEED, help=f"generator seed (default {HELD_OUT_SEED})")
-    parser.add_argument("--training-faces", action="store_true",
-                        help="measure on the first --count faces of the built-in training set instead "
-                             "(its validation faces left out); with --data, on the first --count faces of the folder's "
-                             "training split")
-    parser.add_argument("--data", type=Path, default=None,
-                        help="measure on this folder's held-out faces (e.g. the real Cartoon Set) instead of generated ones")
-    parser.add_argument("--held-out", type=int, default=None, metavar="N",
-                        help="with --data: the N faces that train_cli.py --holdout N leaves out (default: the 5%% "
-                             "validation split)")
-    parser.add_argument("--all-faces", action="store_true", help="with --data: every face of the folder, not its held-out split")
+    parser.add_argument(
+        "--training-faces",
+        action="store_true",
+        help="measure on the first --count faces of the built-in training set instead "
+        "(its validation faces left out); with --data, on the first --count faces of the folder's "
+        "training split",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="measure on this folder's held-out faces (e.g. the real Cartoon Set) instead of generated ones",
+    )
+    parser.add_argument(
+        "--held-out",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --data: the N faces that train_cli.py --holdout N leaves out (default: the 5%% validation split)",
+    )
+    parser.add_argument(
+        "--all-faces", action="store_true", help="with --data: every face of the folder, not its held-out split"
+    )
     parser.add_argument("--grid", type=Path, default=None, help="save a PNG: originals, reconstructions, samples")
-    parser.add_argument("--decoder-bound", action="store_true",
-                        help=f"with --data: also the SSIM when each face's latent is optimised against the fixed decoder "
-                             f"({BOUND_FACES} faces, {BOUND_STEPS} Adam steps): what a better encoder alone could reach")
+    parser.add_argument(
+        "--decoder-bound",
+        action="store_true",
+        help=f"with --data: also the SSIM when each face's latent is optimised against the fixed decoder "
+        f"({BOUND_FACES} faces, {BOUND_STEPS} Adam steps): what a better encoder alone could reach",
+    )
     parser.add_argument("--temperature", type=float, default=1.0, help="prior temperature for the samples in --grid")
     args = parser.parse_args(argv)
     if args.count < 2:
@@ -157,17 +191,24 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     which = "built-in training faces" if args.training_faces else f"new faces (seed {seed})"
-    print(f"{args.checkpoint} on {len(indices)} {which}: SSIM {result['ssim']:.4f}, "
-          f"PSNR {result['psnr']:.2f} dB, reconstruction {result['recon']:.1f}, KL {result['kl']:.1f} nats, "
-          f"active units {result['active_units']}/{model.latent_dim}")
+    print(
+        f"{args.checkpoint} on {len(indices)} {which}: SSIM {result['ssim']:.4f}, "
+        f"PSNR {result['psnr']:.2f} dB, reconstruction {result['recon']:.1f}, KL {result['kl']:.1f} nats, "
+        f"active units {result['active_units']}/{model.latent_dim}"
+    )
     return 0
 
 
 def _report_folder(args, ckpt) -> int:
     try:
-        figures, grid = evaluate_folder(ckpt, args.data, args.all_faces, held_out=args.held_out,
-                                        decoder_bound=args.decoder_bound,
-                                        training=args.count if args.training_faces else 0)
+        figures, grid = evaluate_folder(
+            ckpt,
+            args.data,
+            args.all_faces,
+            held_out=args.held_out,
+            decoder_bound=args.decoder_bound,
+            training=args.count if args.training_faces else 0,
+        )
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -178,16 +219,23 @@ def _report_folder(args, ckpt) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     which = "faces" if args.all_faces else "training faces" if args.training_faces else "held-out faces"
-    print(f"{args.checkpoint} on {figures['count']} {which} of {args.data}: SSIM {figures['ssim']:.4f}, "
-          f"PSNR {figures['psnr']:.2f} dB, reconstruction {figures['recon']:.1f}, KL {figures['kl']:.1f} nats, "
-          f"active units {figures['active_units']}/{ckpt.model.latent_dim}")
-    print(f"sharpness vs. real faces (Laplacian energy ratio): Random ({RANDOM_COUNT}, T={APP_TEMPERATURE}) "
-          f"{figures['sharpness_random']:.2f}, morph middles {figures['sharpness_morph']:.2f}{_snapped(figures, 'morph')}, "
-          f"A + (B - C) {figures['sharpness_arithmetic']:.2f}{_snapped(figures, 'arithmetic')}"
-          + f"; reconstructions {figures['sharpness_reconstruction']:.2f}")
+    print(
+        f"{args.checkpoint} on {figures['count']} {which} of {args.data}: SSIM {figures['ssim']:.4f}, "
+        f"PSNR {figures['psnr']:.2f} dB, reconstruction {figures['recon']:.1f}, KL {figures['kl']:.1f} nats, "
+        f"active units {figures['active_units']}/{ckpt.model.latent_dim}"
+    )
+    print(
+        f"sharpness vs. real faces (Laplacian energy ratio): Random ({RANDOM_COUNT}, T={APP_TEMPERATURE}) "
+        f"{figures['sharpness_random']:.2f}, "
+        f"morph middles {figures['sharpness_morph']:.2f}{_snapped(figures, 'morph')}, "
+        f"A + (B - C) {figures['sharpness_arithmetic']:.2f}{_snapped(figures, 'arithmetic')}"
+        + f"; reconstructions {figures['sharpness_reconstruction']:.2f}"
+    )
     if "ssim_decoder_bound" in figures:
-        print(f"decoder bound on {figures['bound_faces']} of them: SSIM {figures['ssim_decoder_bound']:.4f} with each "
-              f"latent optimised against the fixed decoder, {figures['ssim_encoder']:.4f} from the encoder's μ")
+        print(
+            f"decoder bound on {figures['bound_faces']} of them: SSIM {figures['ssim_decoder_bound']:.4f} with each "
+            f"latent optimised against the fixed decoder, {figures['ssim_encoder']:.4f} from the encoder's μ"
+        )
     return 0
 
 

@@ -51,8 +51,21 @@ def grid_row(images: torch.Tensor, width: int) -> torch.Tensor:
 
 
 def sidecar_path(path: str | os.PathLike) -> Path:
-    """The JSON file that accompanies an exported image."""
-    return Path(path).with_suffix(".json")
+    """The JSON file that accompanies an exported image: ``face.png`` → ``face.png.json``. Named after the whole
+    file name, it is never a file of the user's such as ``face.json``, nor another export's (``face.gif``)."""
+    path = Path(path)
+    return path.with_name(path.name + ".json")
+
+
+def _is_sidecar_of(sidecar: Path, image_name: str) -> bool:
+    """Whether ``sidecar`` is the latent file an earlier export of ``image_name`` wrote (so it may be replaced)."""
+    try:
+        if sidecar.stat().st_size > MAX_LATENT_FILE_BYTES:
+            return False
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and data.get("format") == SIDECAR_FORMAT and data.get("image") == image_name
 
 
 def _sidecar_bytes(latents: torch.Tensor, checkpoint: str | None, kind: str, **extra) -> bytes:
@@ -77,11 +90,17 @@ def _write(path: Path, write_fn) -> None:
 
 def _write_with_sidecar(path: Path, write_fn, latents, checkpoint, kind, **extra) -> Path:
     path = Path(path)
+    sidecar = sidecar_path(path)
+    if latents is not None and sidecar.exists() and not _is_sidecar_of(sidecar, path.name):
+        raise ExportError(
+            f"{sidecar} exists and is not the latent file of {path.name}; it is left as it is: "
+            "export under another name"
+        )
     _write(path, write_fn)
     if latents is not None:
         try:
             payload = _sidecar_bytes(torch.as_tensor(latents), checkpoint, kind, image=path.name, **extra)
-            _write(sidecar_path(path), lambda h: h.write(payload))
+            _write(sidecar, lambda h: h.write(payload))
         except BaseException:
             with contextlib.suppress(OSError):
                 path.unlink()
@@ -110,12 +129,16 @@ def load_latents(path: str | os.PathLike, latent_dim: int | None = None) -> torc
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except RecursionError:
         raise ValueError(f"{path}: not a latent file (nested too deeply)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: cannot be read ({exc.__class__.__name__}: {exc})") from exc
+    except UnicodeDecodeError:
+        raise ValueError(
+            f"{path}: not a latent file (not text: pick the .json that Save latent or an export wrote)"
+        ) from None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     except ValueError as exc:  # json.JSONDecodeError, and very long integers
         raise ValueError(f"{path}: not a latent file ({exc})") from exc
     if not isinstance(data, dict) or "latents" not in data:
-        raise ValueError(f"{path}: not a latent file (no \"latents\" list)")
+        raise ValueError(f'{path}: not a latent file (no "latents" list)')
     return validate_latent(data["latents"], latent_dim, str(path))
 
 
@@ -175,8 +198,14 @@ def save_gif(
 
     def write(handle):
         pils[0].save(
-            handle, format="GIF", save_all=True, append_images=pils[1:], duration=duration_ms, loop=loop,
-            disposal=1, optimize=False,
+            handle,
+            format="GIF",
+            save_all=True,
+            append_images=pils[1:],
+            duration=duration_ms,
+            loop=loop,
+            disposal=1,
+            optimize=False,
         )
 
     return _write_with_sidecar(Path(path), write, latents, checkpoint, "gif", duration_ms=duration_ms)

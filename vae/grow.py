@@ -44,8 +44,10 @@ def grow_from(target: ConvVAE, source: ConvVAE) -> tuple[int, int]:
     """
     for name in MUST_MATCH:
         if getattr(source.config, name) != getattr(target.config, name):
-            raise ValueError(f"cannot start a model with {name}={getattr(target.config, name)} from one with "
-                             f"{name}={getattr(source.config, name)}")
+            raise ValueError(
+                f"cannot start a model with {name}={getattr(target.config, name)} from one with "
+                f"{name}={getattr(source.config, name)}"
+            )
     layers: dict[str, dict[str, torch.Tensor]] = defaultdict(dict)
     for name, value in source.state_dict().items():
         layer, rest = LAYER.fullmatch(name).groups()
@@ -63,6 +65,8 @@ def grow_from(target: ConvVAE, source: ConvVAE) -> tuple[int, int]:
             conv_stages += layer.startswith(("encoder.", "decoder.")) and layer != _rgb_layer(source)
     if not conv_stages:
         half = source.config.base_channels * source.image_size // target.image_size
-        raise ValueError(f"no convolution stage of the {source.image_size}px model lines up with this "
-                         f"{target.image_size}px one (try --base-channels {max(1, half)})")
+        raise ValueError(
+            f"no convolution stage of the {source.image_size}px model lines up with this "
+            f"{target.image_size}px one (try --base-channels {max(1, half)})"
+        )
     return copied, sum(p.numel() for p in target.parameters())

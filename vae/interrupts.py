@@ -13,20 +13,30 @@ import contextlib
 import signal
 from typing import Callable, Iterator
 
+# SIGHUP (the terminal was closed) ends a job as SIGTERM does: cleanly, with a checkpoint
+TERMINATING = (signal.SIGTERM,) + ((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ())
+STOP_SIGNALS = (signal.SIGINT, *TERMINATING)
+
 
 class Terminated(BaseException):
-    """SIGTERM arrived; raised like KeyboardInterrupt so that every cleanup on the way out runs."""
+    """SIGTERM (or SIGHUP) arrived; raised like KeyboardInterrupt so that every cleanup on the way out runs."""
 
 
 def raise_terminated(signum, frame) -> None:
-    """A SIGTERM handler that raises :class:`Terminated`."""
+    """A SIGTERM and SIGHUP handler that raises :class:`Terminated`."""
     raise Terminated()
 
 
+def handle(signals, handler) -> None:
+    """Set ``handler`` for each of ``signals``."""
+    for signum in signals:
+        signal.signal(signum, handler)
+
+
 class StopThenAbort:
-    """A SIGINT and SIGTERM handler: the first signal calls ``announce(signum)`` and ``stop()``, and
+    """A handler of :data:`STOP_SIGNALS`: the first signal calls ``announce(signum)`` and ``stop()``, and
     the job finishes what it is doing; any later one raises at once (KeyboardInterrupt for SIGINT,
-    :class:`Terminated` for SIGTERM)."""
+    :class:`Terminated` for SIGTERM and SIGHUP)."""
 
     def __init__(self, stop: Callable[[], None], announce: Callable[[int], None]):
         self.stop, self.announce = stop, announce
@@ -34,7 +44,7 @@ class StopThenAbort:
 
     def __call__(self, signum, frame) -> None:
         if self.first is not None:
-            raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+            raise Terminated() if signum in TERMINATING else KeyboardInterrupt()
         self.first = signum
         self.announce(signum)
         self.stop()
@@ -46,13 +56,13 @@ class StopThenAbort:
 
     @property
     def terminated(self) -> bool:
-        """Whether the first signal was SIGTERM."""
-        return self.first == signal.SIGTERM
+        """Whether the first signal was SIGTERM or SIGHUP."""
+        return self.first in TERMINATING
 
 
 @contextlib.contextmanager
 def stop_between_chunks(announce: Callable[[int], None]) -> Iterator[StopThenAbort]:
-    """SIGINT and SIGTERM for a block that runs worker processes (dataset preparation, face generation).
+    """SIGINT, SIGTERM and SIGHUP for a block that runs worker processes (dataset preparation, face generation).
 
     The first signal calls ``announce(signum)`` and is recorded: the block polls ``handler.requested``
     as its ``should_stop`` and stops between chunks; a block that ends anyway raises
@@ -65,8 +75,7 @@ def stop_between_chunks(announce: Callable[[int], None]) -> Iterator[StopThenAbo
 
     handler = StopThenAbort(lambda: None, announce)
     with own_signal_handlers():
-        signal.signal(signal.SIGINT, handler)
-        signal.signal(signal.SIGTERM, handler)
+        handle(STOP_SIGNALS, handler)
         yield handler
         if handler.requested:
             raise Cancelled()
@@ -80,8 +89,8 @@ def ended_by_sigterm(exc: BaseException, handler: StopThenAbort | None) -> bool:
 
 @contextlib.contextmanager
 def own_signal_handlers() -> Iterator[None]:
-    """Restore the SIGINT and SIGTERM handlers on the way out of the block, however it ends."""
-    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    """Restore the handlers of :data:`STOP_SIGNALS` on the way out of the block, however it ends."""
+    saved = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
     try:
         yield
     finally:

@@ -26,12 +26,20 @@ def _frames(n: int, like: torch.Tensor) -> torch.Tensor:
 def fit_gaussian(latents: torch.Tensor, jitter: float = 1e-5) -> dict[str, torch.Tensor]:
     """A full-covariance Gaussian fitted to (N, D) latents, as a one-component :func:`fit_mixture` prior."""
     mean = latents.mean(0)
-    cov = torch.cov(latents.T.double()) + jitter * torch.eye(latents.shape[1], dtype=torch.float64)
-    return {"weights": torch.ones(1), "mean": mean.float().unsqueeze(0),
-            "scale_tril": torch.linalg.cholesky(cov).float().unsqueeze(0)}
+    eye = torch.eye(latents.shape[1], dtype=torch.float64)
+    if latents.shape[0] < 2:  # one encoding says nothing of the spread: unit covariance around it
+        return {"weights": torch.ones(1), "mean": mean.float().unsqueeze(0), "scale_tril": eye.float().unsqueeze(0)}
+    cov = torch.cov(latents.T.double()) + jitter * eye
+    return {
+        "weights": torch.ones(1),
+        "mean": mean.float().unsqueeze(0),
+        "scale_tril": torch.linalg.cholesky(cov).float().unsqueeze(0),
+    }
 
 
-def fit_mixture(latents: torch.Tensor, components: int = 128, seed: int = 0, max_points: int = 8000) -> dict[str, torch.Tensor]:
+def fit_mixture(
+    latents: torch.Tensor, components: int = 128, seed: int = 0, max_points: int = 8000
+) -> dict[str, torch.Tensor]:
     """A full-covariance Gaussian mixture fitted to (N, D) latents (ex-post density estimation).
 
     Encodings of faces made of discrete parts cluster; sampling a mixture fitted to them instead
@@ -50,12 +58,16 @@ def fit_mixture(latents: torch.Tensor, components: int = 128, seed: int = 0, max
         return fit_gaussian(latents)
     gm = GaussianMixture(components, covariance_type="full", reg_covar=1e-5, random_state=seed)
     gm.fit(latents.double().numpy())
-    return {"weights": torch.from_numpy(gm.weights_).float(), "mean": torch.from_numpy(gm.means_).float(),
-            "scale_tril": torch.linalg.cholesky(torch.from_numpy(gm.covariances_)).float()}
+    return {
+        "weights": torch.from_numpy(gm.weights_).float(),
+        "mean": torch.from_numpy(gm.means_).float(),
+        "scale_tril": torch.linalg.cholesky(torch.from_numpy(gm.covariances_)).float(),
+    }
 
 
-def sample_fitted(n: int, prior: dict[str, torch.Tensor], temperature: float = 1.0,
-                  generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_fitted(
+    n: int, prior: dict[str, torch.Tensor], temperature: float = 1.0, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """``n`` draws from a :func:`fit_mixture` prior; ``temperature`` scales each component's spread."""
     component = torch.multinomial(prior["weights"], n, replacement=True, generator=generator)
     eps = torch.randn(n, prior["mean"].shape[1], generator=generator) * temperature
@@ -64,20 +76,31 @@ def sample_fitted(n: int, prior: dict[str, torch.Tensor], temperature: float = 1
 
 def standard_prior(latent_dim: int) -> dict[str, torch.Tensor]:
     """N(0, I) in the mixture form of :func:`fit_mixture` (one component)."""
-    return {"weights": torch.ones(1), "mean": torch.zeros(1, latent_dim),
-            "scale_tril": torch.eye(latent_dim).unsqueeze(0)}
+    return {
+        "weights": torch.ones(1),
+        "mean": torch.zeros(1, latent_dim),
+        "scale_tril": torch.eye(latent_dim).unsqueeze(0),
+    }
+
+
+LOG_PROB_CHUNK = 1 << 21  # latent × component × dimension values per step of mixture_log_prob (16 MB in float64)
 
 
 def mixture_log_prob(prior: dict[str, torch.Tensor], z: torch.Tensor) -> torch.Tensor:
     """Log-density of (N, D) latents under a :func:`fit_mixture` prior: shape (N,)."""
     z = z.reshape(-1, prior["mean"].shape[1]).double()
-    tril = prior["scale_tril"].double()
-    diff = (z.unsqueeze(1) - prior["mean"].double().unsqueeze(0)).unsqueeze(-1)  # (N, K, D, 1)
-    white = torch.linalg.solve_triangular(tril.unsqueeze(0), diff, upper=False).squeeze(-1)
+    tril, mean = prior["scale_tril"].double(), prior["mean"].double()
     log_det = torch.log(torch.diagonal(tril, dim1=-2, dim2=-1)).sum(-1)
-    d = z.shape[1]
-    log_comp = -0.5 * (white ** 2).sum(-1) - log_det - 0.5 * d * math.log(2 * math.pi)
-    return torch.logsumexp(torch.log(prior["weights"].double()) + log_comp, dim=1).float()
+    log_weights = torch.log(prior["weights"].double())
+    k, d = mean.shape
+    inverse = torch.linalg.solve_triangular(tril, torch.eye(d, dtype=torch.float64).expand(k, d, d), upper=False)
+    rows = max(1, LOG_PROB_CHUNK // (k * d))  # (rows, K, D) at a time: bounded memory for many components
+    out = []
+    for chunk in z.split(rows):
+        white = torch.einsum("kij,nkj->nki", inverse, chunk.unsqueeze(1) - mean.unsqueeze(0))  # L⁻¹(z − μ)
+        log_comp = -0.5 * (white**2).sum(-1) - log_det - 0.5 * d * math.log(2 * math.pi)
+        out.append(torch.logsumexp(log_weights + log_comp, dim=1))
+    return torch.cat(out).float() if out else torch.zeros(0)
 
 
 def typical_latent(prior: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -85,8 +108,9 @@ def typical_latent(prior: dict[str, torch.Tensor]) -> torch.Tensor:
     return prior["mean"][int(torch.argmax(mixture_log_prob(prior, prior["mean"])))].clone()
 
 
-def condition_mixture(prior: dict[str, torch.Tensor], dims: Sequence[int], values: torch.Tensor,
-                      jitter: float = 1e-6) -> dict[str, torch.Tensor]:
+def condition_mixture(
+    prior: dict[str, torch.Tensor], dims: Sequence[int], values: torch.Tensor, jitter: float = 1e-6
+) -> dict[str, torch.Tensor]:
     """The mixture ``prior`` conditioned on ``z[dims] = values``: a mixture over the other dimensions.
 
     Each component's conditional is the closed-form Gaussian conditional
@@ -117,14 +141,24 @@ def condition_mixture(prior: dict[str, torch.Tensor], dims: Sequence[int], value
     proj = torch.linalg.solve_triangular(chol, s_fl.mT, upper=False)  # C⁻¹ Σ_lf
     cond_mean = mean[:, free] + (proj.mT @ white).squeeze(-1)
     cond_cov = s_ff - proj.mT @ proj + jitter * torch.eye(len(free), dtype=torch.float64)
-    log_lik = (-0.5 * (white.squeeze(-1) ** 2).sum(-1) - torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1))
+    log_lik = -0.5 * (white.squeeze(-1) ** 2).sum(-1) - torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
     weights = torch.softmax(torch.log(prior["weights"].double()) + log_lik, dim=0)
-    return {"weights": weights.float(), "mean": cond_mean.float(),
-            "scale_tril": torch.linalg.cholesky(cond_cov).float(), "free": free}
+    return {
+        "weights": weights.float(),
+        "mean": cond_mean.float(),
+        "scale_tril": torch.linalg.cholesky(cond_cov).float(),
+        "free": free,
+    }
 
 
-def sample_conditional(n: int, prior: dict[str, torch.Tensor], dims: Sequence[int], values: torch.Tensor,
-                       temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_conditional(
+    n: int,
+    prior: dict[str, torch.Tensor],
+    dims: Sequence[int],
+    values: torch.Tensor,
+    temperature: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """``n`` draws (n, D) from ``prior`` given ``z[dims] = values``: locked dimensions keep their values
     exactly, the others come from :func:`condition_mixture`."""
     d = prior["mean"].shape[1]
@@ -161,7 +195,9 @@ def denoise_to_prior(z: torch.Tensor, prior: dict[str, torch.Tensor], noise: flo
     white = torch.linalg.solve_triangular(chol.unsqueeze(0), diff, upper=False)
     log_lik = -0.5 * (white.squeeze(-1) ** 2).sum(-1) - torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
     resp = torch.softmax(torch.log(prior["weights"].double()) + log_lik, dim=1)  # (N, K)
-    pulled = prior["mean"].double().unsqueeze(0) + (cov.unsqueeze(0) @ torch.cholesky_solve(diff, chol.unsqueeze(0))).squeeze(-1)
+    pulled = prior["mean"].double().unsqueeze(0) + (
+        cov.unsqueeze(0) @ torch.cholesky_solve(diff, chol.unsqueeze(0))
+    ).squeeze(-1)
     return (resp.unsqueeze(-1) * pulled).sum(1).to(z.dtype).reshape(shape)
 
 
@@ -283,9 +319,11 @@ def conditional_direction(direction: torch.Tensor, keep_fixed: Sequence[torch.Te
     return residual / norm
 
 
-def compose(terms: Sequence[tuple[float, torch.Tensor]],
-            directions: Sequence[tuple[float, torch.Tensor]] = (),
-            keep_fixed: Sequence[torch.Tensor] = ()) -> torch.Tensor:
+def compose(
+    terms: Sequence[tuple[float, torch.Tensor]],
+    directions: Sequence[tuple[float, torch.Tensor]] = (),
+    keep_fixed: Sequence[torch.Tensor] = (),
+) -> torch.Tensor:
     """Latent arithmetic with attribute edits: Σ wᵢ·zᵢ + Σ sⱼ·dⱼ.
 
     Each direction dⱼ is first made conditional on ``keep_fixed`` (see

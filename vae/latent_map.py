@@ -56,10 +56,19 @@ def map_indices(cache: FaceCache, max_points: int = MAX_POINTS) -> np.ndarray:
     return val[:max_points]
 
 
-def build_map(model, spec: str, max_points: int = MAX_POINTS, log=None, *, min_points: int = 0,
-              builtin_count: int = BUILTIN_COUNT, should_stop: Callable[[], bool] | None = None,
-              progress_cb: Callable[[int, int, str], None] | None = None, batch_size: int = 256,
-              limit: int | None = None) -> LatentMap:
+def build_map(
+    model,
+    spec: str,
+    max_points: int = MAX_POINTS,
+    log=None,
+    *,
+    min_points: int = 0,
+    builtin_count: int = BUILTIN_COUNT,
+    should_stop: Callable[[], bool] | None = None,
+    progress_cb: Callable[[int, int, str], None] | None = None,
+    batch_size: int = 256,
+    limit: int | None = None,
+) -> LatentMap:
     """Encode the validation faces of ``spec`` ('builtin' or a folder) and project them with PCA.
 
     When the validation split has fewer than ``min_points`` faces, the first faces of the whole set are
@@ -68,8 +77,15 @@ def build_map(model, spec: str, max_points: int = MAX_POINTS, log=None, *, min_p
     :class:`~vae.cache.Cancelled`) and report ``progress_cb(done, total, what)``.
     """
     stop = should_stop or (lambda: False)
-    cache = open_dataset(spec, model.image_size, builtin_count=builtin_count, log=log or (lambda m: None),
-                         should_stop=should_stop, progress_cb=progress_cb, limit=limit)
+    cache = open_dataset(
+        spec,
+        model.image_size,
+        builtin_count=builtin_count,
+        log=log or (lambda m: None),
+        should_stop=should_stop,
+        progress_cb=progress_cb,
+        limit=limit,
+    )
     indices = map_indices(cache, max_points)
     if len(indices) < min_points:
         indices = np.arange(min(len(cache), max_points))

@@ -21,15 +21,19 @@ class LockHeld(RuntimeError):
     """Another live process holds the lock; the message names it."""
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine; when the system will not say, it counts as running.
+
+    Callers remove a lock or a temporary file only for a process known to be gone, never on a guess.
+    """
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
         return False
-    except PermissionError:  # it exists, owned by someone else
+    except OSError:  # PermissionError: it exists, owned by someone else
         return True
-    except OSError:
-        return False
     return True
 
 
@@ -59,7 +63,7 @@ class LockFile:
                 return time.time() - self.path.stat().st_mtime > 5
             except FileNotFoundError:
                 return True
-        return holder["host"] == socket.gethostname() and not _alive(holder["pid"])
+        return holder["host"] == socket.gethostname() and not process_alive(holder["pid"])
 
     def try_acquire(self) -> bool:
         """Take the lock if it is free or stale; False if a live process holds it."""
@@ -94,8 +98,10 @@ class LockFile:
             if time.monotonic() >= deadline:
                 holder = self.holder()
                 who = f"PID {holder['pid']} on {holder['host']}" if holder else "another process"
-                raise LockHeld(f"{self.path.parent} is in use by another {self.what} ({who}); wait for it to end, "
-                               f"or delete {self.path} if that process is gone")
+                raise LockHeld(
+                    f"{self.path.parent} is in use by another {self.what} ({who}); wait for it to end, "
+                    f"or delete {self.path} if that process is gone"
+                )
             time.sleep(poll)
 
     def release(self) -> None:
@@ -103,4 +109,3 @@ class LockFile:
             self.held = False
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()
-

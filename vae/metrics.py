@@ -10,7 +10,6 @@ import torch
 from .latent import ACTIVE_UNIT_THRESHOLD
 from .loss import kl_per_dimension, vae_loss
 
-
 PRECISIONS = ("auto", "bf16", "fp32")
 
 
@@ -62,8 +61,9 @@ def evaluate(model, cache, indices, beta: float = 1.0, batch_size: int = 256, de
         sums["recon"] += terms.recon.item() * b
         sums["kl"] += terms.kl.item() * b
         sums["ssim"] += structural_similarity_index_measure(recon, x, data_range=1.0).item() * b
-        sums["psnr"] += peak_signal_noise_ratio(recon, x, data_range=1.0, reduction="elementwise_mean",
-                                                dim=(1, 2, 3)).item() * b
+        sums["psnr"] += (
+            peak_signal_noise_ratio(recon, x, data_range=1.0, reduction="elementwise_mean", dim=(1, 2, 3)).item() * b
+        )
         batch_kl = kl_per_dimension(mu.float(), logvar.float()).sum(0).cpu()
         kl_dims = batch_kl if kl_dims is None else kl_dims + batch_kl
         n += b

@@ -14,8 +14,15 @@ from torch import nn
 
 SUPPORTED_SIZES = (64, 128)
 UPSAMPLING = ("transposed", "resize")
-CONFIG_LIMITS = {"image_size": (64, 128), "latent_dim": (1, 1024), "base_channels": (1, 512), "max_channels": (1, 2048),
-                 "residual_blocks": (0, 32), "full_res_channels": (0, 512), "decoder_width": (1, 8)}
+CONFIG_LIMITS = {
+    "image_size": (64, 128),
+    "latent_dim": (1, 1024),
+    "base_channels": (1, 512),
+    "max_channels": (1, 2048),
+    "residual_blocks": (0, 32),
+    "full_res_channels": (0, 512),
+    "decoder_width": (1, 8),
+}
 
 
 @dataclass(frozen=True)
@@ -45,8 +52,9 @@ class VAEConfig:
         if self.latent_dim < 1:
             raise ValueError(f"latent_dim must be at least 1, got {self.latent_dim}")
         if self.base_channels < 1 or self.decoder_width < 1 or self.residual_blocks < 0 or self.full_res_channels < 0:
-            raise ValueError("base_channels and decoder_width must be positive, residual_blocks and full_res_channels "
-                             "non-negative")
+            raise ValueError(
+                "base_channels and decoder_width must be positive, residual_blocks and full_res_channels non-negative"
+            )
 
     @property
     def stages(self) -> int:
@@ -134,8 +142,10 @@ class ConvVAE(nn.Module):
         for stage in reversed(range(1, n)):
             decoder.append(_up(cfg.decoder_channels(stage), cfg.decoder_channels(stage - 1), cfg.upsample))
         if cfg.full_res_channels:
-            decoder += [_up(cfg.decoder_channels(0), cfg.full_res_channels, cfg.upsample),
-                        nn.Conv2d(cfg.full_res_channels, 3, 3, padding=1)]
+            decoder += [
+                _up(cfg.decoder_channels(0), cfg.full_res_channels, cfg.upsample),
+                nn.Conv2d(cfg.full_res_channels, 3, 3, padding=1),
+            ]
         else:
             decoder.append(_doubling(cfg.decoder_channels(0), 3, cfg.upsample, bias=True))
         decoder.append(nn.Sigmoid())

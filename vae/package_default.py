@@ -12,38 +12,56 @@ pseudo-labels of the ``--data`` faces instead (for folders without CSVs, such as
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import attribute_classifier, checkpoint
-from .cache import BUILTIN, BUILTIN_COUNT, open_dataset
+from .atomic import WriteError
+from .cache import BUILTIN, BUILTIN_COUNT
+from .cli_args import float_range
+from .collection import open_datasets
+from .data import DataError
 from .train import latent_statistics, training_split
 
 
-def package(source: str, target: str, data: str | None = None, directions_from: str | None = None,
-            threshold: float = 0.9, dataset_name: str | None = None) -> dict:
+def package(
+    source: str,
+    target: str,
+    data: str | list[str] | None = None,
+    directions_from: str | None = None,
+    threshold: float = 0.9,
+    dataset_name: str | None = None,
+) -> dict:
     """Copy ``source`` to ``target`` without training state, weights in float16; returns its directions.
 
-    ``dataset_name`` names the training data for people (the app shows it instead of the folder's path).
+    ``data`` lists the training folders (or ``["builtin"]``); ``dataset_name`` names the training data for people
+    (the app shows it instead of the folder's path).
     """
     ckpt = checkpoint.load(source)
+    data = [data] if isinstance(data, (str, os.PathLike)) else data
     classifier = attribute_classifier.load(directions_from) if directions_from is not None else None
     extras = {"directions": ckpt.directions, "latent_prior": ckpt.latent_prior}
-    if data is not None:
+    if data:
         count = BUILTIN_COUNT
-        if data == BUILTIN and isinstance(ckpt.dataset.get("count"), int):
+        if data == [BUILTIN] and isinstance(ckpt.dataset.get("count"), int):
             count = ckpt.dataset["count"]  # the built-in set the model was trained on
-        cache = open_dataset(data, ckpt.model.image_size, builtin_count=count)
+        cache = open_datasets(data, ckpt.model.image_size, builtin_count=count)
         holdout = ((ckpt.training or {}).get("config") or {}).get("holdout", 0)
         train_idx, _ = training_split(cache, holdout if isinstance(holdout, int) else 0)
         extras = latent_statistics(ckpt.model, cache, train_idx)
         if classifier is not None:
-            faces64 = cache if cache.image_size == attribute_classifier.IMAGE_SIZE else open_dataset(
-                data, attribute_classifier.IMAGE_SIZE, builtin_count=count)
-            extras["directions"] = attribute_classifier.classifier_directions(ckpt.model, cache, train_idx, classifier,
-                                                                              threshold, faces64)
+            faces64 = (
+                cache
+                if cache.image_size == attribute_classifier.IMAGE_SIZE
+                else open_datasets(data, attribute_classifier.IMAGE_SIZE, builtin_count=count)
+            )
+            extras["directions"] = attribute_classifier.classifier_directions(
+                ckpt.model, cache, train_idx, classifier, threshold, faces64
+            )
     dataset = {**ckpt.dataset, "name": dataset_name} if dataset_name else ckpt.dataset
-    checkpoint.save(target, ckpt.model, half=True, history=ckpt.history, dataset=dataset,
-                    latent_kl=ckpt.latent_kl, **extras)
+    checkpoint.save(
+        target, ckpt.model, half=True, history=ckpt.history, dataset=dataset, latent_kl=ckpt.latent_kl, **extras
+    )
     return extras["directions"] or {}
 
 
@@ -51,22 +69,38 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vae.package_default", description=__doc__.splitlines()[0])
     parser.add_argument("source")
     parser.add_argument("target")
-    parser.add_argument("--data", default=None,
-                        help="training data ('builtin' or a folder) to compute the latent prior and directions on")
-    parser.add_argument("--directions-from", default=None, metavar="CLASSIFIER.pt",
-                        help="compute the directions from this attribute classifier's pseudo-labels of --data "
-                             "(e.g. resources/attribute_classifier.pt for the unlabelled real faces)")
-    parser.add_argument("--threshold", type=float, default=0.9,
-                        help="with --directions-from: the confidence a colour pseudo-label needs (default 0.9)")
-    parser.add_argument("--dataset-name", default=None,
-                        help="what the app calls the training data (default: the data folder's path)")
+    parser.add_argument(
+        "--data",
+        action="append",
+        default=None,
+        metavar="FOLDER",
+        help="training data ('builtin' or a folder; repeat it for several) to compute the latent prior "
+        "and directions on",
+    )
+    parser.add_argument(
+        "--directions-from",
+        default=None,
+        metavar="CLASSIFIER.pt",
+        help="compute the directions from this attribute classifier's pseudo-labels of --data "
+        "(e.g. resources/attribute_classifier.pt for the unlabelled real faces)",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float_range(0.0, 1.0),
+        default=0.9,
+        help="with --directions-from: the confidence a colour pseudo-label needs (default 0.9)",
+    )
+    parser.add_argument(
+        "--dataset-name", default=None, help="what the app calls the training data (default: the data folder's path)"
+    )
     args = parser.parse_args(argv)
     if args.directions_from and args.data is None:
         parser.error("--directions-from needs --data (the faces to pseudo-label)")
     try:
-        directions = package(args.source, args.target, args.data, args.directions_from, args.threshold,
-                             args.dataset_name)
-    except (checkpoint.CheckpointError, attribute_classifier.ClassifierError) as exc:
+        directions = package(
+            args.source, args.target, args.data, args.directions_from, args.threshold, args.dataset_name
+        )
+    except (checkpoint.CheckpointError, attribute_classifier.ClassifierError, DataError, WriteError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {args.target} with {len(directions)} attribute directions: {', '.join(directions)}")

@@ -25,6 +25,8 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Callable, Iterator, Sequence
 
+from .interrupts import STOP_SIGNALS, handle
+
 POLL_SECONDS = 0.1
 PARENT_POLL_SECONDS = 1.0
 STOP_GRACE_SECONDS = 30.0
@@ -40,8 +42,14 @@ class Throttle:
     With ``bar`` true a tqdm bar on stderr shows the same count.
     """
 
-    def __init__(self, callback: Callable[[int, int, str], None] | None, total: int, what: str,
-                 bar: bool = False, interval: float = 0.1):
+    def __init__(
+        self,
+        callback: Callable[[int, int, str], None] | None,
+        total: int,
+        what: str,
+        bar: bool = False,
+        interval: float = 0.1,
+    ):
         self.callback, self.total, self.what, self.interval = callback, total, what, interval
         self.last = -math.inf
         self.bar = None
@@ -66,8 +74,7 @@ class Throttle:
 def _worker_init(parent: int) -> None:
     # Signals sent to the whole process group are the parent's to act on: it stops the workers
     # between chunks (see _stop).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    handle(STOP_SIGNALS, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 
@@ -84,7 +91,7 @@ def _run_chunk(func: Callable, chunk: Sequence) -> list:
 
 
 def _submit(pool: ProcessPoolExecutor, func: Callable, chunk: Sequence):
-    """``pool.submit``, with SIGINT and SIGTERM blocked in this thread while it may start a worker.
+    """``pool.submit``, with SIGINT, SIGTERM and SIGHUP blocked in this thread while it may start a worker.
 
     A started worker inherits the mask, so a Ctrl-C sent to the whole process group cannot kill it
     while it is still importing (with a traceback) before :func:`_worker_init` ignores such signals;
@@ -92,7 +99,7 @@ def _submit(pool: ProcessPoolExecutor, func: Callable, chunk: Sequence):
     """
     if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks, and no process groups to signal
         return pool.submit(_run_chunk, func, chunk)
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, set(STOP_SIGNALS))
     try:
         return pool.submit(_run_chunk, func, chunk)
     finally:
@@ -119,8 +126,9 @@ def _stop(pool: ProcessPoolExecutor) -> None:
                     process.kill()
 
 
-def ordered_map(func: Callable, jobs: Sequence, workers: int, chunk: int = 16,
-                should_stop: Callable[[], bool] | None = None) -> Iterator:
+def ordered_map(
+    func: Callable, jobs: Sequence, workers: int, chunk: int = 16, should_stop: Callable[[], bool] | None = None
+) -> Iterator:
     """Yield ``func(job)`` for every job, in order, on ``workers`` processes (in-process when 1).
 
     Raises :class:`Cancelled` soon after ``should_stop()`` returns true. At most ``2 × workers``
@@ -133,9 +141,10 @@ def ordered_map(func: Callable, jobs: Sequence, workers: int, chunk: int = 16,
                 raise Cancelled()
             yield func(job)
         return
-    chunks = iter([jobs[i:i + chunk] for i in range(0, len(jobs), chunk)])
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_init, initargs=(os.getpid(),))
+    chunks = iter([jobs[i : i + chunk] for i in range(0, len(jobs), chunk)])
+    pool = ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init, initargs=(os.getpid(),)
+    )
     try:
         pending = collections.deque(_submit(pool, func, c) for c in itertools.islice(chunks, 2 * workers))
         while pending:

@@ -28,8 +28,9 @@ def sharpness_ratio(generated: torch.Tensor, real: torch.Tensor) -> float:
     return float(laplacian_energy(generated).mean() / laplacian_energy(real).mean())
 
 
-def random_latents(n: int, latent_dim: int, prior: dict | None, temperature: float = APP_TEMPERATURE,
-                   seed: int = 0) -> torch.Tensor:
+def random_latents(
+    n: int, latent_dim: int, prior: dict | None, temperature: float = APP_TEMPERATURE, seed: int = 0
+) -> torch.Tensor:
     """What the explorer's Random draws: the fitted prior when the model has one, else N(0, I)."""
     generator = torch.Generator().manual_seed(seed)
     if prior is None:
@@ -54,7 +55,9 @@ def decode(model, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     """Decode latents in batches (eval mode, CPU float output)."""
     model.eval()
     device = next(model.parameters()).device
-    return torch.cat([model.decode(z[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(z), batch_size)])
+    return torch.cat(
+        [model.decode(z[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(z), batch_size)]
+    )
 
 
 def fit_latents(model, images: torch.Tensor, start: torch.Tensor, steps: int = 100, lr: float = 0.02) -> torch.Tensor:

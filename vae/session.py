@@ -19,8 +19,15 @@ from . import checkpoint as checkpoint_mod
 from .data import load_image
 from .directions import direction_from_examples
 from .latent import (
-    ACTIVE_UNIT_THRESHOLD, SNAP_NOISE, denoise_to_prior, rank_dimensions, sample_conditional, sample_fitted, snap_path,
-    standard_prior, typical_latent,
+    ACTIVE_UNIT_THRESHOLD,
+    SNAP_NOISE,
+    denoise_to_prior,
+    rank_dimensions,
+    sample_conditional,
+    sample_fitted,
+    snap_path,
+    standard_prior,
+    typical_latent,
 )
 from .slots import FaceSlot
 
@@ -59,8 +66,13 @@ class LatentState:
     (a frozenset) and ``history_changed(can_undo, can_redo)``.
     """
 
-    def __init__(self, latent_dim: int, values: torch.Tensor | None = None, prior: dict | None = None,
-                 home: torch.Tensor | None = None):
+    def __init__(
+        self,
+        latent_dim: int,
+        values: torch.Tensor | None = None,
+        prior: dict | None = None,
+        home: torch.Tensor | None = None,
+    ):
         self.latent_dim = latent_dim
         self.prior = prior if prior is not None else standard_prior(latent_dim)
         self.home = torch.zeros(latent_dim) if home is None else self._checked(home)
@@ -145,12 +157,19 @@ class LatentState:
         self.set_values(new)
 
     def reset(self) -> None:
-        """Back to the model's typical face (the prior's most likely component mean; zero for N(0, I))."""
-        self.set_values(self.home)
+        """Back to the model's typical face (the prior's most likely component mean; zero for N(0, I)); locked
+        dimensions keep their values, as in :meth:`randomize`."""
+        self.set_values(self._keeping_locks(self.home))
 
     def zero(self) -> None:
-        """Every dimension to zero."""
-        self.set_values(torch.zeros(self.latent_dim))
+        """Every unlocked dimension to zero."""
+        self.set_values(self._keeping_locks(torch.zeros(self.latent_dim)))
+
+    def _keeping_locks(self, target: torch.Tensor) -> torch.Tensor:
+        dims = sorted(self._locks)
+        new = target.clone()
+        new[dims] = self._values[dims]
+        return new
 
     # ------------------------------------------------------------ locks
     def set_lock(self, dim: int, locked: bool) -> None:
@@ -368,7 +387,9 @@ class ExplorerSession:
 
     def add_direction(self, name: str, direction: torch.Tensor) -> None:
         if direction.numel() != self.model.latent_dim:
-            raise ValueError(f"direction {name!r} has {direction.numel()} values; this model uses {self.model.latent_dim}")
+            raise ValueError(
+                f"direction {name!r} has {direction.numel()} values; this model uses {self.model.latent_dim}"
+            )
         self.set_directions({**self._directions, name: direction})
 
     # ------------------------------------------------------------ directions by example
@@ -436,4 +457,8 @@ def _prior_name(prior: dict | None) -> str:
     if prior is None:
         return "N(0, I)"
     k = prior["weights"].numel()
-    return "Gaussian fitted to training encodings" if k == 1 else f"{k}-component Gaussian mixture fitted to training encodings"
+    return (
+        "Gaussian fitted to training encodings"
+        if k == 1
+        else f"{k}-component Gaussian mixture fitted to training encodings"
+    )

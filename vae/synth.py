@@ -13,7 +13,6 @@ import hashlib
 import math
 import os
 import random
-import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +20,18 @@ from typing import Callable
 
 from PIL import Image, ImageDraw
 
-from .cartoonset import ATTRIBUTES, NO_FACIAL_HAIR, NO_GLASSES, format_csv
 from .atomic import write_error
+from .cartoonset import ATTRIBUTES, NO_FACIAL_HAIR, NO_GLASSES, format_csv
 from .cli_args import SEED_MAX, int_range
-from .interrupts import Terminated, ended_by_sigterm, own_signal_handlers, raise_terminated, stop_between_chunks
+from .interrupts import (
+    TERMINATING,
+    Terminated,
+    ended_by_sigterm,
+    handle,
+    own_signal_handlers,
+    raise_terminated,
+    stop_between_chunks,
+)
 from .parallel import Cancelled, Throttle, ordered_map
 
 SYNTH_VERSION = 2  # bump when the drawing changes: the built-in dataset is regenerated
@@ -35,12 +42,29 @@ REGION = (40, 28, 460, 472)  # the part of that space faces are drawn in
 
 OUTLINE = (28, 24, 24)
 SKIN = [
-    (255, 231, 214), (250, 217, 193), (244, 202, 170), (236, 188, 150), (224, 172, 128), (212, 156, 110),
-    (190, 134, 92), (164, 110, 74), (138, 90, 60), (110, 70, 48), (84, 54, 38),
+    (255, 231, 214),
+    (250, 217, 193),
+    (244, 202, 170),
+    (236, 188, 150),
+    (224, 172, 128),
+    (212, 156, 110),
+    (190, 134, 92),
+    (164, 110, 74),
+    (138, 90, 60),
+    (110, 70, 48),
+    (84, 54, 38),
 ]
 HAIR = [
-    (38, 32, 30), (84, 52, 34), (132, 82, 48), (168, 78, 42), (232, 118, 52), (222, 168, 84),
-    (246, 214, 140), (158, 168, 180), (232, 232, 230), (120, 140, 168),
+    (38, 32, 30),
+    (84, 52, 34),
+    (132, 82, 48),
+    (168, 78, 42),
+    (232, 118, 52),
+    (222, 168, 84),
+    (246, 214, 140),
+    (158, 168, 180),
+    (232, 232, 230),
+    (120, 140, 168),
 ]
 EYES = [(120, 74, 42), (86, 140, 196), (104, 156, 78), (138, 148, 158), (58, 42, 34)]
 GLASSES = [(30, 30, 34), (232, 96, 120), (246, 204, 64), (64, 112, 200), (246, 240, 226), (136, 84, 48), (72, 150, 96)]
@@ -99,7 +123,7 @@ class Pen:
         self.poly(ellipse_points(cx, cy, rx, ry, angle), fill, outline, width)
 
     def dot(self, cx, cy, r, fill):
-        (x, y), = self._xy([(cx, cy)])
+        ((x, y),) = self._xy([(cx, cy)])
         r *= SUPERSAMPLE
         self.draw.ellipse((x - r, y - r, x + r, y + r), fill=fill)
 
@@ -134,10 +158,18 @@ def _smooth_curve(points, steps=12):
         for k in range(steps):
             t = k / steps
             t2, t3 = t * t, t * t * t
-            out.append(tuple(
-                0.5 * (2 * p1[j] + (-p0[j] + p2[j]) * t + (2 * p0[j] - 5 * p1[j] + 4 * p2[j] - p3[j]) * t2
-                       + (-p0[j] + 3 * p1[j] - 3 * p2[j] + p3[j]) * t3)
-                for j in range(2)))
+            out.append(
+                tuple(
+                    0.5
+                    * (
+                        2 * p1[j]
+                        + (-p0[j] + p2[j]) * t
+                        + (2 * p0[j] - 5 * p1[j] + 4 * p2[j] - p3[j]) * t2
+                        + (-p0[j] + 3 * p1[j] - 3 * p2[j] + p3[j]) * t3
+                    )
+                    for j in range(2)
+                )
+            )
     out.append(points[-1])
     return out
 
@@ -146,8 +178,13 @@ def _smooth_curve(points, steps=12):
 
 # face_shape → (half width, upper exponent, lower exponent, chin taper)
 FACE_SHAPES = [
-    (96, 2.2, 2.0, 0.18), (102, 2.4, 2.5, 0.06), (88, 2.2, 1.9, 0.14), (98, 2.6, 3.4, 0.08),
-    (100, 2.3, 1.6, 0.30), (92, 2.0, 2.8, 0.02), (94, 1.8, 1.7, 0.16),
+    (96, 2.2, 2.0, 0.18),
+    (102, 2.4, 2.5, 0.06),
+    (88, 2.2, 1.9, 0.14),
+    (98, 2.6, 3.4, 0.08),
+    (100, 2.3, 1.6, 0.30),
+    (92, 2.0, 2.8, 0.02),
+    (94, 1.8, 1.7, 0.16),
 ]
 CHIN = [116, 128, 140]
 
@@ -218,8 +255,7 @@ def hair_style(value: int) -> HairStyle:
     )
 
 
-def _cap_outer(face: Face, grow: float, grow_top: float, below: float = 0.0, steps=60, bump=0.0, bumps=0,
-               spikes=0.0):
+def _cap_outer(face: Face, grow: float, grow_top: float, below: float = 0.0, steps=60, bump=0.0, bumps=0, spikes=0.0):
     """Points over the skull from the left side to the right side, ``grow`` outside the face."""
     a0 = math.pi - below
     a1 = 2 * math.pi + below
@@ -231,7 +267,7 @@ def _cap_outer(face: Face, grow: float, grow_top: float, below: float = 0.0, ste
         r_extra = grow + (grow_top - grow) * up
         if bumps:
             phase = abs(math.sin(bumps * (t - a0) / 2))
-            r_extra += bump * (phase ** 0.6)
+            r_extra += bump * (phase**0.6)
         if spikes:
             r_extra += spikes * (1 if k % 4 == 0 else 0) * up
         x = (face.rx + r_extra) * _spow(c, 2 / face.n_top)
@@ -272,8 +308,7 @@ def _hairline(face: Face, kind: str, style: HairStyle, steps=30):
 
 
 def _cap(pen, face, color, style, kind="fringe", grow=8, grow_top=14, bump=0.0, bumps=0, spikes=0.0, below=0.15):
-    outer = _cap_outer(face, grow * style.volume, grow_top * style.volume, below, bump=bump, bumps=bumps,
-                       spikes=spikes)
+    outer = _cap_outer(face, grow * style.volume, grow_top * style.volume, below, bump=bump, bumps=bumps, spikes=spikes)
     inner = _hairline(face, kind, style)
     pen.poly(outer + inner, fill=color, outline=_shade(color, 0.55), width=2.2)
 
@@ -290,8 +325,13 @@ def _long_back(pen, face, color, style, length, width=34, wave=0.0, curls=0):
         off = wave * math.sin(k * 1.3) + (curls and 6 * abs(math.sin(k * 1.6)))
         side.append((right_x + 6 * k / n + off, y))
     bottom_edge = [(right_x - 20, bottom + 6), (face.cx, bottom - 10), (left_x + 20, bottom + 6)]
-    left_side = [(left_x - 6 * k / n - (wave * math.sin(k * 1.3) + (curls and 6 * abs(math.sin(k * 1.6)))),
-                  face.cy + (bottom - face.cy) * k / n) for k in range(n, 0, -1)]
+    left_side = [
+        (
+            left_x - 6 * k / n - (wave * math.sin(k * 1.3) + (curls and 6 * abs(math.sin(k * 1.6)))),
+            face.cy + (bottom - face.cy) * k / n,
+        )
+        for k in range(n, 0, -1)
+    ]
     pen.poly(pts + side + bottom_edge + left_side, fill=color, outline=_shade(color, 0.55), width=2.2)
 
 
@@ -320,7 +360,7 @@ def _curl_marks(pen, face, color, n=3):
 def draw_hair_back(pen, face, style: HairStyle, color):
     f = style.family
     if f == 7:  # afro
-        _puff(pen, face.cx, face.cy - 40, (face.rx + 58) * style.volume ** 0.5, color, lobes=16, depth=0.10)
+        _puff(pen, face.cx, face.cy - 40, (face.rx + 58) * style.volume**0.5, color, lobes=16, depth=0.10)
     elif f == 8:  # bob
         _long_back(pen, face, color, style, 70, width=30)
     elif f == 9:  # long straight
@@ -340,9 +380,17 @@ def draw_hair_back(pen, face, style: HairStyle, color):
             _braid(pen, face.cx + s * (face.rx + 14), face.cy - 20, 5 + round(style.length), color, lean=s * 2)
     elif f == 15:  # ponytail
         s = style.side
-        pts = _smooth_curve([(face.cx + s * 60, face.top + 10), (face.cx + s * 150, face.top + 40),
-                             (face.cx + s * 160, face.cy + 60 * style.length), (face.cx + s * 130, face.cy + 110 * style.length),
-                             (face.cx + s * 118, face.cy + 40), (face.cx + s * 90, face.top + 60)], steps=8)
+        pts = _smooth_curve(
+            [
+                (face.cx + s * 60, face.top + 10),
+                (face.cx + s * 150, face.top + 40),
+                (face.cx + s * 160, face.cy + 60 * style.length),
+                (face.cx + s * 130, face.cy + 110 * style.length),
+                (face.cx + s * 118, face.cy + 40),
+                (face.cx + s * 90, face.top + 60),
+            ],
+            steps=8,
+        )
         pen.poly(pts, fill=color, outline=_shade(color, 0.55), width=2.2)
     elif f == 20:  # shoulder length, centre part
         _long_back(pen, face, color, style, 105, width=26)
@@ -356,8 +404,9 @@ def draw_hair_back(pen, face, style: HairStyle, color):
 def draw_hair_front(pen, face, style: HairStyle, color):
     f = style.family
     if f == 0:  # bald: a little shine
-        pen.line(ellipse_points(face.cx - 30, face.top + 30, 26, 14, steps=12, start=3.6, end=4.6),
-                 color=color, width=0)
+        pen.line(
+            ellipse_points(face.cx - 30, face.top + 30, 26, 14, steps=12, start=3.6, end=4.6), color=color, width=0
+        )
         return
     if f == 1:  # buzz cut
         _cap(pen, face, color, style, "high", grow=2, grow_top=4)
@@ -369,9 +418,16 @@ def draw_hair_front(pen, face, style: HairStyle, color):
         pen.line([(x, face.top - 8), (x - style.side * 6, face.top + 26)], color=_shade(color, 0.55), width=2)
     elif f == 4:  # quiff
         _cap(pen, face, color, style, "high", grow=6, grow_top=14)
-        pts = _smooth_curve([(face.cx - 60, face.top + 12), (face.cx - 40, face.top - 40 * style.volume),
-                             (face.cx + 30, face.top - 52 * style.volume), (face.cx + 70, face.top - 20),
-                             (face.cx + 50, face.top + 14)], steps=8)
+        pts = _smooth_curve(
+            [
+                (face.cx - 60, face.top + 12),
+                (face.cx - 40, face.top - 40 * style.volume),
+                (face.cx + 30, face.top - 52 * style.volume),
+                (face.cx + 70, face.top - 20),
+                (face.cx + 50, face.top + 14),
+            ],
+            steps=8,
+        )
         pen.poly(pts, fill=color, outline=_shade(color, 0.55), width=2.2)
     elif f == 5:  # spiky
         _cap(pen, face, color, style, "fringe", grow=8, grow_top=18, spikes=22 * style.volume)
@@ -392,32 +448,62 @@ def draw_hair_front(pen, face, style: HairStyle, color):
     elif f in (13, 14):
         _cap(pen, face, color, style, "center", grow=6, grow_top=10)
     elif f == 16:  # mohawk
-        pts = _smooth_curve([(face.cx - 16, face.top + 30), (face.cx - 20, face.top - 30 * style.volume),
-                             (face.cx, face.top - 56 * style.volume), (face.cx + 20, face.top - 30 * style.volume),
-                             (face.cx + 16, face.top + 30)], steps=8)
+        pts = _smooth_curve(
+            [
+                (face.cx - 16, face.top + 30),
+                (face.cx - 20, face.top - 30 * style.volume),
+                (face.cx, face.top - 56 * style.volume),
+                (face.cx + 20, face.top - 30 * style.volume),
+                (face.cx + 16, face.top + 30),
+            ],
+            steps=8,
+        )
         pen.poly(pts, fill=color, outline=_shade(color, 0.55), width=2.2)
     elif f == 17:  # long swept fringe
         _cap(pen, face, color, style, "swoop", grow=10, grow_top=18, below=0.25)
     elif f == 18:  # receding
         for s in (-1, 1):
             x_out = face.cx + s * (face.rx + 8)
-            pts = _smooth_curve([(x_out - s * 4, face.cy + 10), (x_out, face.cy - 50), (x_out - s * 18, face.top + 30),
-                                 (x_out - s * 26, face.cy - 40), (x_out - s * 12, face.cy + 10)], steps=6)
+            pts = _smooth_curve(
+                [
+                    (x_out - s * 4, face.cy + 10),
+                    (x_out, face.cy - 50),
+                    (x_out - s * 18, face.top + 30),
+                    (x_out - s * 26, face.cy - 40),
+                    (x_out - s * 12, face.cy + 10),
+                ],
+                steps=6,
+            )
             pen.poly(pts, fill=color, outline=_shade(color, 0.55), width=2.2)
     elif f == 21:  # pixie
         _cap(pen, face, color, style, "swoop", grow=6, grow_top=14, spikes=8)
     elif f == 22:  # flat top
         _cap(pen, face, color, style, "high", grow=6, grow_top=10)
         w = face.rx * 0.8
-        pen.poly([(face.cx - w, face.top + 10), (face.cx - w, face.top - 36 * style.volume),
-                  (face.cx + w, face.top - 36 * style.volume), (face.cx + w, face.top + 10)],
-                 fill=color, outline=_shade(color, 0.55), width=2.2)
+        pen.poly(
+            [
+                (face.cx - w, face.top + 10),
+                (face.cx - w, face.top - 36 * style.volume),
+                (face.cx + w, face.top - 36 * style.volume),
+                (face.cx + w, face.top + 10),
+            ],
+            fill=color,
+            outline=_shade(color, 0.55),
+            width=2.2,
+        )
     elif f == 23:  # undercut, long top swept to one side
         _cap(pen, face, _shade(color, 0.8), style, "high", grow=2, grow_top=4)
         s = style.side
-        pts = _smooth_curve([(face.cx - s * 70, face.top + 30), (face.cx - s * 40, face.top - 28 * style.volume),
-                             (face.cx + s * 60, face.top - 24 * style.volume), (face.cx + s * 118, face.top + 50),
-                             (face.cx + s * 40, face.top + 34)], steps=8)
+        pts = _smooth_curve(
+            [
+                (face.cx - s * 70, face.top + 30),
+                (face.cx - s * 40, face.top - 28 * style.volume),
+                (face.cx + s * 60, face.top - 24 * style.volume),
+                (face.cx + s * 118, face.top + 50),
+                (face.cx + s * 40, face.top + 34),
+            ],
+            steps=8,
+        )
         pen.poly(pts, fill=color, outline=_shade(color, 0.55), width=2.2)
     elif f == 24:
         _cap(pen, face, color, style, "center", grow=16, grow_top=20, bump=8, bumps=14, below=0.3)
@@ -433,8 +519,13 @@ def draw_ears(pen, face, skin):
     for s in (-1, 1):
         x = face.cx + s * (face.rx * (1 - 0.02) - 2)
         pen.ellipse(x + s * 6, face.cy + 4, 15, 24, fill=skin, width=2.4)
-        pen.line(ellipse_points(x + s * 6, face.cy + 4, 7, 13, steps=10,
-                                start=(-1.2 if s > 0 else 1.9), end=(1.2 if s > 0 else 4.4)), color=_shade(skin, 0.7), width=1.8)
+        pen.line(
+            ellipse_points(
+                x + s * 6, face.cy + 4, 7, 13, steps=10, start=(-1.2 if s > 0 else 1.9), end=(1.2 if s > 0 else 4.4)
+            ),
+            color=_shade(skin, 0.7),
+            width=1.8,
+        )
 
 
 def draw_eyes(pen, face, attrs, skin):
@@ -460,8 +551,10 @@ def draw_eyes(pen, face, attrs, skin):
         if attrs["eye_lashes"]:
             for k in range(3):
                 t = 3 * math.pi / 2 + s * (0.5 + 0.32 * k)
-                px, py = x + width * math.cos(t) * math.cos(a) - height * math.sin(t) * math.sin(a), \
-                    y + width * math.cos(t) * math.sin(a) + height * math.sin(t) * math.cos(a)
+                px, py = (
+                    x + width * math.cos(t) * math.cos(a) - height * math.sin(t) * math.sin(a),
+                    y + width * math.cos(t) * math.sin(a) + height * math.sin(t) * math.cos(a),
+                )
                 pen.line([(px, py), (px + s * 5 + s * 2 * k, py - 7 + k)], width=2.0)
 
 
@@ -494,16 +587,22 @@ def draw_eyebrows(pen, face, attrs, color):
 
 def draw_nose(pen, face, skin):
     y = face.cy + 34
-    pen.line(_smooth_curve([(face.cx - 4, y - 12), (face.cx - 9, y + 4), (face.cx - 2, y + 9), (face.cx + 7, y + 5)],
-                           steps=6), color=_shade(skin, 0.55), width=2.4)
+    pen.line(
+        _smooth_curve(
+            [(face.cx - 4, y - 12), (face.cx - 9, y + 4), (face.cx - 2, y + 9), (face.cx + 7, y + 5)], steps=6
+        ),
+        color=_shade(skin, 0.55),
+        width=2.4,
+    )
 
 
 def draw_mouth(pen, face):
     y = face.cy + 62
     w = 24
     upper = _smooth_curve([(face.cx - w, y - 4), (face.cx, y + 2), (face.cx + w, y - 4)], steps=10)
-    lower = _smooth_curve([(face.cx + w, y - 4), (face.cx + 8, y + 14), (face.cx - 8, y + 14), (face.cx - w, y - 4)],
-                          steps=8)
+    lower = _smooth_curve(
+        [(face.cx + w, y - 4), (face.cx + 8, y + 14), (face.cx - 8, y + 14), (face.cx - w, y - 4)], steps=8
+    )
     pen.poly(upper + lower, fill=(255, 255, 255), width=2.4)
     pen.line([(face.cx - w - 4, y - 7), (face.cx - w + 2, y - 3)], width=2.0)
     pen.line([(face.cx + w + 4, y - 7), (face.cx + w - 2, y - 3)], width=2.0)
@@ -526,25 +625,55 @@ def draw_facial_hair(pen, face, kind, color, skin):
         return pts
 
     def moustache(width, droop, thick):
-        pts = _smooth_curve([(cx - width, mouth_y - 4 + droop), (cx - width * 0.5, mouth_y - 16), (cx, mouth_y - 12),
-                             (cx + width * 0.5, mouth_y - 16), (cx + width, mouth_y - 4 + droop)], steps=6)
-        under = _smooth_curve([(cx + width, mouth_y - 4 + droop), (cx + width * 0.4, mouth_y - 12 + thick * 0.3),
-                               (cx, mouth_y - 8), (cx - width * 0.4, mouth_y - 12 + thick * 0.3),
-                               (cx - width, mouth_y - 4 + droop)], steps=6)
+        pts = _smooth_curve(
+            [
+                (cx - width, mouth_y - 4 + droop),
+                (cx - width * 0.5, mouth_y - 16),
+                (cx, mouth_y - 12),
+                (cx + width * 0.5, mouth_y - 16),
+                (cx + width, mouth_y - 4 + droop),
+            ],
+            steps=6,
+        )
+        under = _smooth_curve(
+            [
+                (cx + width, mouth_y - 4 + droop),
+                (cx + width * 0.4, mouth_y - 12 + thick * 0.3),
+                (cx, mouth_y - 8),
+                (cx - width * 0.4, mouth_y - 12 + thick * 0.3),
+                (cx - width, mouth_y - 4 + droop),
+            ],
+            steps=6,
+        )
         pen.poly(pts + under, fill=color, outline=edge, width=1.6)
 
     def goatee(width, depth):
-        pts = _smooth_curve([(cx - width, mouth_y + 16), (cx, mouth_y + 12), (cx + width, mouth_y + 16),
-                             (cx + width * 0.6, chin + depth * 0.6), (cx, chin + depth), (cx - width * 0.6, chin + depth * 0.6)],
-                            steps=6)
+        pts = _smooth_curve(
+            [
+                (cx - width, mouth_y + 16),
+                (cx, mouth_y + 12),
+                (cx + width, mouth_y + 16),
+                (cx + width * 0.6, chin + depth * 0.6),
+                (cx, chin + depth),
+                (cx - width * 0.6, chin + depth * 0.6),
+            ],
+            steps=6,
+        )
         pen.poly(pts, fill=color, outline=edge, width=1.6)
 
     def beard(grow, length, with_mouth_hole=True):
         outer = jaw(0.05, math.pi - 0.05, grow=grow)
         outer = [(x, y + length * max(0.0, (y - face.cy) / face.ry_bottom) ** 2) for x, y in outer]
-        inner = _smooth_curve([(face.point(math.pi - 0.2)[0] + 4, face.cy + 6), (cx - 30, mouth_y - 18),
-                               (cx, mouth_y - 14), (cx + 30, mouth_y - 18), (face.point(0.2)[0] - 4, face.cy + 6)],
-                              steps=6)
+        inner = _smooth_curve(
+            [
+                (face.point(math.pi - 0.2)[0] + 4, face.cy + 6),
+                (cx - 30, mouth_y - 18),
+                (cx, mouth_y - 14),
+                (cx + 30, mouth_y - 18),
+                (face.point(0.2)[0] - 4, face.cy + 6),
+            ],
+            steps=6,
+        )
         pen.poly(outer + inner, fill=color, outline=edge, width=1.8)
         if with_mouth_hole:
             pen.ellipse(cx, mouth_y + 4, 30, 14, fill=skin, outline=None)
@@ -559,16 +688,35 @@ def draw_facial_hair(pen, face, kind, color, skin):
     elif kind == 2:  # handlebar
         moustache(26, -8, 6)
         for s in (-1, 1):
-            pen.line(ellipse_points(cx + s * 30, mouth_y - 12, 5, 5, steps=10, start=0 if s > 0 else math.pi,
-                                    end=math.pi if s > 0 else 2 * math.pi), color=color, width=3)
+            pen.line(
+                ellipse_points(
+                    cx + s * 30,
+                    mouth_y - 12,
+                    5,
+                    5,
+                    steps=10,
+                    start=0 if s > 0 else math.pi,
+                    end=math.pi if s > 0 else 2 * math.pi,
+                ),
+                color=color,
+                width=3,
+            )
     elif kind == 3:
         goatee(14, 6)
     elif kind == 4:  # circle beard
         moustache(24, 4, 7)
         goatee(20, 6)
         for s in (-1, 1):
-            pen.poly([(cx + s * 22, mouth_y - 2), (cx + s * 27, mouth_y - 2), (cx + s * 21, mouth_y + 18),
-                      (cx + s * 16, mouth_y + 18)], fill=color, outline=None)
+            pen.poly(
+                [
+                    (cx + s * 22, mouth_y - 2),
+                    (cx + s * 27, mouth_y - 2),
+                    (cx + s * 21, mouth_y + 18),
+                    (cx + s * 16, mouth_y + 18),
+                ],
+                fill=color,
+                outline=None,
+            )
     elif kind == 5:
         beard(0.03, 0)
         moustache(26, 4, 7)
@@ -583,11 +731,13 @@ def draw_facial_hair(pen, face, kind, color, skin):
         for s in (1, -1):
             t0, t1 = (0.0, 0.8) if s > 0 else (math.pi - 0.8, math.pi)
             outer = jaw(t0, t1, steps=10, grow=0.02)
-            pen.poly(outer + [(cx + s * 34, mouth_y - 6), (cx + s * 58, face.cy - 10)], fill=color, outline=edge,
-                     width=1.6)
+            pen.poly(
+                outer + [(cx + s * 34, mouth_y - 6), (cx + s * 58, face.cy - 10)], fill=color, outline=edge, width=1.6
+            )
     elif kind == 9:  # soul patch
-        pen.poly([(cx - 6, mouth_y + 19), (cx + 6, mouth_y + 19), (cx, mouth_y + 31)], fill=color, outline=edge,
-                 width=1.2)
+        pen.poly(
+            [(cx - 6, mouth_y + 19), (cx + 6, mouth_y + 19), (cx, mouth_y + 31)], fill=color, outline=edge, width=1.2
+        )
     elif kind == 10:  # pointed beard
         goatee(22, 24)
         moustache(20, 2, 6)
@@ -611,8 +761,12 @@ def _heart_points(cx, cy, r):
 
 def _rounded_rect(cx, cy, w, h, r, steps=6):
     pts = []
-    corners = [(cx + w - r, cy - h + r, -math.pi / 2), (cx + w - r, cy + h - r, 0.0),
-               (cx - w + r, cy + h - r, math.pi / 2), (cx - w + r, cy - h + r, math.pi)]
+    corners = [
+        (cx + w - r, cy - h + r, -math.pi / 2),
+        (cx + w - r, cy + h - r, 0.0),
+        (cx - w + r, cy + h - r, math.pi / 2),
+        (cx - w + r, cy - h + r, math.pi),
+    ]
     for x, y, a in corners:
         for k in range(steps):
             t = a + (math.pi / 2) * k / (steps - 1)
@@ -621,9 +775,18 @@ def _rounded_rect(cx, cy, w, h, r, steps=6):
 
 
 def _cat_eye(cx, cy, w, h, s):
-    pts = _smooth_curve([(cx - s * w, cy - h * 0.4), (cx, cy - h * 0.9), (cx + s * w * 1.25, cy - h * 1.25),
-                         (cx + s * w * 0.95, cy + h * 0.3), (cx, cy + h), (cx - s * w, cy + h * 0.3),
-                         (cx - s * w, cy - h * 0.4)], steps=6)
+    pts = _smooth_curve(
+        [
+            (cx - s * w, cy - h * 0.4),
+            (cx, cy - h * 0.9),
+            (cx + s * w * 1.25, cy - h * 1.25),
+            (cx + s * w * 0.95, cy + h * 0.3),
+            (cx, cy + h),
+            (cx - s * w, cy + h * 0.3),
+            (cx - s * w, cy - h * 0.4),
+        ],
+        steps=6,
+    )
     return pts
 
 
@@ -646,8 +809,17 @@ def draw_glasses(pen, face, kind, color, skin):
         elif kind == 3:
             pts = _heart_points(x, y, 22)
         elif kind == 4:
-            pts = _smooth_curve([(x - 24, y - 16), (x + 24, y - 16), (x + 22 * 1.0, y + 6), (x + s * 6, y + 22),
-                                 (x - s * 10, y + 16), (x - 24, y - 16)], steps=6)
+            pts = _smooth_curve(
+                [
+                    (x - 24, y - 16),
+                    (x + 24, y - 16),
+                    (x + 22 * 1.0, y + 6),
+                    (x + s * 6, y + 22),
+                    (x - s * 10, y + 16),
+                    (x - 24, y - 16),
+                ],
+                steps=6,
+            )
         elif kind == 5:
             pts = _rounded_rect(x, y + 2, 25, 13, 3)
         elif kind == 6:
@@ -673,8 +845,9 @@ def draw_glasses(pen, face, kind, color, skin):
             pen.line([(cx + 4, y - 10), (cx + 12, y - 3)], color=(120, 120, 140), width=2.2)
     inner_l = max(p[0] for p in lenses[0])
     inner_r = min(p[0] for p in lenses[1])
-    pen.line(_smooth_curve([(inner_l - 1, y - 6), (face.cx, y - 10), (inner_r + 1, y - 6)], steps=5), color=color,
-             width=3)
+    pen.line(
+        _smooth_curve([(inner_l - 1, y - 6), (face.cx, y - 10), (inner_r + 1, y - 6)], steps=5), color=color, width=3
+    )
 
 
 # ----------------------------------------------------------------------------- one face
@@ -747,9 +920,16 @@ def remove_partial_files(out: str | os.PathLike) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def generate(out: str | os.PathLike, count: int, seed: int = 0, size: int = CANVAS, workers: int | None = None,
-             progress: bool = False, should_stop: Callable[[], bool] | None = None,
-             progress_cb: Callable[[int, int, str], None] | None = None) -> list[str]:
+def generate(
+    out: str | os.PathLike,
+    count: int,
+    seed: int = 0,
+    size: int = CANVAS,
+    workers: int | None = None,
+    progress: bool = False,
+    should_stop: Callable[[], bool] | None = None,
+    progress_cb: Callable[[int, int, str], None] | None = None,
+) -> list[str]:
     """Write ``count`` faces into ``out`` using all cores; returns the file stems in index order.
 
     Raises :class:`vae.parallel.Cancelled` soon after ``should_stop()`` turns true;
@@ -782,23 +962,34 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vae.synth", description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="folder to write cs<digits>.png/.csv pairs into")
     parser.add_argument("--count", type=int_range(1, 10_000_000), default=1000, help="number of faces (default 1000)")
-    parser.add_argument("--seed", type=int_range(0, SEED_MAX), default=0,
-                        help="random seed; the same seed gives the same files")
-    parser.add_argument("--size", type=int_range(32, 4096), default=CANVAS,
-                        help="image side in pixels (default 500, as the real set)")
+    parser.add_argument(
+        "--seed", type=int_range(0, SEED_MAX), default=0, help="random seed; the same seed gives the same files"
+    )
+    parser.add_argument(
+        "--size", type=int_range(32, 4096), default=CANVAS, help="image side in pixels (default 500, as the real set)"
+    )
     parser.add_argument("--workers", type=int_range(1, 256), default=None, help="processes (default: all cores)")
     args = parser.parse_args(argv)
     with own_signal_handlers():
-        signal.signal(signal.SIGTERM, raise_terminated)
+        handle(TERMINATING, raise_terminated)
         return _write(args)
 
 
 def _write(args: argparse.Namespace) -> int:
     interrupt = None
     try:
-        with stop_between_chunks(lambda signum: print("stopping (Ctrl-C again to abort)", file=sys.stderr)) as interrupt:
-            generate(args.out, args.count, args.seed, args.size, args.workers, progress=sys.stderr.isatty(),
-                     should_stop=lambda: interrupt.requested)
+        with stop_between_chunks(
+            lambda signum: print("stopping (Ctrl-C again to abort)", file=sys.stderr)
+        ) as interrupt:
+            generate(
+                args.out,
+                args.count,
+                args.seed,
+                args.size,
+                args.workers,
+                progress=sys.stderr.isatty(),
+                should_stop=lambda: interrupt.requested,
+            )
     except (KeyboardInterrupt, Terminated, Cancelled) as exc:
         print(f"interrupted: the faces written so far are in {args.out}", file=sys.stderr)
         return 143 if ended_by_sigterm(exc, interrupt) else 130

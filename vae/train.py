@@ -26,16 +26,15 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
 from . import checkpoint
-from .atomic import atomic_write, make_folder
+from .atomic import atomic_write, make_folder, remove_temporaries
 from .cache import FaceCache
-from .data import holdout_split
 from .directions import compute_directions
 from .export import grid_row, save_grid
 from .grow import grow_from
 from .latent import fit_mixture
+from .lockfile import LockFile, LockHeld
 from .loss import vae_loss, warmup_beta
 from .metrics import PRECISIONS, autocast_for, encode_all, evaluate
-from .lockfile import LockFile, LockHeld
 from .model import ConvVAE, VAEConfig
 
 
@@ -58,35 +57,52 @@ class TrainConfig:
     precision: str = "auto"  # "auto": bf16 autocast on CUDA, fp32 on the CPU; "bf16" or "fp32" on any device
     holdout: int = 0  # >0: validate on (and never train on) the N faces of vae.data.holdout_split; 0: a 5 % hash split
     flip: bool = False  # mirror a random half of each training batch left to right (augmentation)
-    init_from: str = ""  # a checkpoint whose matching layers start a new run (vae.grow), e.g. the 64×64 model for a 128 one
+    init_from: str = (
+        ""  # a checkpoint whose matching layers start a new run (vae.grow), e.g. the 64×64 model for a 128 one
+    )
 
     def __post_init__(self):
         if not isinstance(self.model, VAEConfig):
             raise ValueError(f"invalid model: expected a VAEConfig, got {type(self.model).__name__}")
         checks = {
-            "epochs": self.epochs >= 1, "batch_size": self.batch_size >= 1, "lr": self.lr > 0,
-            "beta": self.beta >= 0, "warmup_epochs": self.warmup_epochs >= 0,
-            "free_bits": self.free_bits >= 0, "weight_decay": self.weight_decay >= 0, "holdout": self.holdout >= 0, "grad_clip": self.grad_clip >= 0, "precision": self.precision in PRECISIONS,
+            "epochs": self.epochs >= 1,
+            "batch_size": self.batch_size >= 1,
+            "lr": self.lr > 0,
+            "beta": self.beta >= 0,
+            "warmup_epochs": self.warmup_epochs >= 0,
+            "free_bits": self.free_bits >= 0,
+            "weight_decay": self.weight_decay >= 0,
+            "holdout": self.holdout >= 0,
+            "grad_clip": self.grad_clip >= 0,
+            "precision": self.precision in PRECISIONS,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             raise ValueError(f"invalid {bad[0]}: {getattr(self, bad[0])!r}")
         if self.lr * self.weight_decay >= 1:
-            raise ValueError(f"invalid weight_decay: {self.weight_decay:g} with lr {self.lr:g} (their product must be "
-                             "below 1: each step multiplies the weights by 1 − lr·weight_decay)")
+            raise ValueError(
+                f"invalid weight_decay: {self.weight_decay:g} with lr {self.lr:g} (their product must be "
+                "below 1: each step multiplies the weights by 1 − lr·weight_decay)"
+            )
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
         """From :func:`dataclasses.asdict` output; older flat dicts (architecture keys at the top) are read too."""
         names = {f.name for f in fields(cls)} - {"model"}
         arch_names = {f.name for f in fields(VAEConfig)}
-        arch = data.get("model") if isinstance(data.get("model"), dict) else {k: v for k, v in data.items() if k in arch_names}
+        arch = (
+            data.get("model")
+            if isinstance(data.get("model"), dict)
+            else {k: v for k, v in data.items() if k in arch_names}
+        )
         return cls(model=VAEConfig.from_dict(arch), **{k: v for k, v in data.items() if k in names})
 
     def changes_from(self, other: "TrainConfig") -> list[str]:
         """``name=old → new`` for each setting that differs from ``other`` (the architecture field by field)."""
         mine, theirs = asdict(self), asdict(other)
-        changed = [f"{k}={theirs['model'][k]} → {v}" for k, v in mine.pop("model").items() if theirs["model"].get(k) != v]
+        changed = [
+            f"{k}={theirs['model'][k]} → {v}" for k, v in mine.pop("model").items() if theirs["model"].get(k) != v
+        ]
         theirs.pop("model")
         return changed + [f"{k}={theirs.get(k)} → {v}" for k, v in mine.items() if theirs.get(k) != v]
 
@@ -94,8 +110,9 @@ class TrainConfig:
 # How the shipped 64×64 model was trained (README, "The default model"; it ran 320 epochs in bf16):
 # a low β for sharp faces, a full-resolution decoder stage, and the fitted mixture prior that every
 # checkpoint gets to keep Random on faces. The app's Train tab starts from it.
-DEFAULT_MODEL_RECIPE = TrainConfig(model=VAEConfig(image_size=64, latent_dim=32, full_res_channels=16),
-                                   batch_size=64, lr=1e-3, beta=0.02)
+DEFAULT_MODEL_RECIPE = TrainConfig(
+    model=VAEConfig(image_size=64, latent_dim=32, full_res_channels=16), batch_size=64, lr=1e-3, beta=0.02
+)
 
 
 @dataclass
@@ -149,12 +166,14 @@ def _dist_info() -> tuple[int, int]:
 
 
 def training_split(data: FaceCache, holdout: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(train indices, validation indices): the ``holdout`` faces of :func:`vae.data.holdout_split`, or a 5 % hash split."""
-    return holdout_split(data.files, holdout) if holdout else data.split()
+    """(train indices, validation indices): the ``holdout`` faces of :func:`vae.data.holdout_split` (of each folder,
+    for a :class:`vae.collection.FaceCollection`), or a 5 % hash split."""
+    return data.holdout(holdout) if holdout else data.split()
 
 
 def mirror_half(x: torch.Tensor, seed: int, epoch: int, step: int) -> torch.Tensor:
-    """``x`` with a random half of its images mirrored left to right; the choice depends on seed, epoch and step alone."""
+    """``x`` with a random half of its images mirrored left to right; the choice depends on seed, epoch and step
+    alone."""
     chosen = np.random.default_rng([seed, epoch, step, 1]).random(x.shape[0]) < 0.5
     mask = torch.from_numpy(chosen).to(x.device).view(-1, 1, 1, 1)
     return torch.where(mask, x.flip(-1), x)
@@ -166,16 +185,41 @@ def epoch_permutation(indices: np.ndarray, seed: int, epoch: int) -> np.ndarray:
     return indices[rng.permutation(len(indices))]
 
 
-METRIC_COLUMNS = ["epoch", "train_loss", "train_recon", "train_kl", "val_loss", "val_recon", "val_kl", "val_ssim",
-                  "val_psnr", "active_units", "beta", "lr", "seconds"]
+METRIC_COLUMNS = [
+    "epoch",
+    "train_loss",
+    "train_recon",
+    "train_kl",
+    "val_loss",
+    "val_recon",
+    "val_kl",
+    "val_ssim",
+    "val_psnr",
+    "active_units",
+    "beta",
+    "lr",
+    "seconds",
+]
 
 
 class RunFolderError(ValueError):
     """A run folder cannot be used as asked (it holds another run, or another process trains into it)."""
 
 
-TRAINING_SETTINGS = ("batch_size", "lr", "beta", "warmup_epochs", "free_bits", "cosine", "grad_clip", "seed", "precision",
-                     "holdout", "flip", "weight_decay")
+TRAINING_SETTINGS = (
+    "batch_size",
+    "lr",
+    "beta",
+    "warmup_epochs",
+    "free_bits",
+    "cosine",
+    "grad_clip",
+    "seed",
+    "precision",
+    "holdout",
+    "flip",
+    "weight_decay",
+)
 RUN_FILES = ("last.pt", "best.pt", "config.json", "metrics.csv")
 LOCK_NAME = "run.lock"
 
@@ -192,8 +236,10 @@ def check_run_folder(out_dir: str | os.PathLike, resume: bool, overwrite: bool =
     if resume and not (out_dir / "last.pt").exists():
         raise RunFolderError(f"cannot resume: {out_dir} holds no last.pt (start a new run without --resume)")
     if not resume and not overwrite and any((out_dir / name).exists() for name in RUN_FILES):
-        raise RunFolderError(f"{out_dir} already holds a run; use --resume to continue it or --out for a new one "
-                             "(--overwrite replaces it)")
+        raise RunFolderError(
+            f"{out_dir} already holds a run; use --resume to continue it or --out for a new one "
+            "(--overwrite replaces it)"
+        )
     held = LockFile(out_dir / LOCK_NAME, "training run")
     holder = held.holder() if lock else None
     if holder and not held.stale():
@@ -207,13 +253,21 @@ class Trainer:
     run folder and (with ``resume=True``) loads the saved state.
     """
 
-    def __init__(self, config: TrainConfig, data: FaceCache, out_dir: str | os.PathLike, *,
-                 on_step: Callable[[StepEvent], None] | None = None,
-                 on_epoch: Callable[[EpochEvent], None] | None = None,
-                 log: Callable[[str], None] | None = None,
-                 step_every: int = 1):
+    def __init__(
+        self,
+        config: TrainConfig,
+        data: FaceCache,
+        out_dir: str | os.PathLike,
+        *,
+        on_step: Callable[[StepEvent], None] | None = None,
+        on_epoch: Callable[[EpochEvent], None] | None = None,
+        log: Callable[[str], None] | None = None,
+        step_every: int = 1,
+    ):
         if data.image_size != config.model.image_size:
-            raise ValueError(f"dataset is cached at {data.image_size}px but the model expects {config.model.image_size}px")
+            raise ValueError(
+                f"dataset is cached at {data.image_size}px but the model expects {config.model.image_size}px"
+            )
         self.config = config
         self.data = data
         self.out_dir = Path(out_dir)
@@ -272,7 +326,9 @@ class Trainer:
             self.log(f"started from {cfg.init_from}: {copied:,} of the model's {total:,} weights copied")
         self.net = self.model
         if self.world > 1:
-            self.net = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+            self.net = DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
+            )
         self.preview_z = torch.randn(8, cfg.model.latent_dim, generator=torch.Generator().manual_seed(cfg.seed + 1))
 
     def _claim_folder(self, resume: bool, overwrite: bool) -> None:
@@ -285,6 +341,9 @@ class Trainer:
             raise RunFolderError(str(exc)) from None
         try:
             check_run_folder(self.out_dir, resume, overwrite, lock=False)
+            left = remove_temporaries(self.out_dir)  # of writes cut short by a kill; the lock says none runs now
+            if left:
+                self.log(f"removed {len(left)} temporary file(s) left by an interrupted run in {self.out_dir}")
             if not resume and any((self.out_dir / name).exists() for name in RUN_FILES):
                 for path in [*(self.out_dir / name for name in RUN_FILES), *self.out_dir.glob("epoch_*.png")]:
                     path.unlink(missing_ok=True)
@@ -321,15 +380,22 @@ class Trainer:
         state = ckpt.training or {}
         saved = self._saved_config(state.get("config"))
         if ckpt.model.config != self.config.model:
-            changed = [f"{k}={v}, not {getattr(self.config.model, k)}" for k, v in ckpt.model.config.to_dict().items()
-                       if v != getattr(self.config.model, k)]
-            raise ValueError(f"cannot resume: the run in {self.out_dir} used {'; '.join(changed)} "
-                             "(the architecture cannot change; start a new run with --out)")
+            changed = [
+                f"{k}={v}, not {getattr(self.config.model, k)}"
+                for k, v in ckpt.model.config.to_dict().items()
+                if v != getattr(self.config.model, k)
+            ]
+            raise ValueError(
+                f"cannot resume: the run in {self.out_dir} used {'; '.join(changed)} "
+                "(the architecture cannot change; start a new run with --out)"
+            )
         if saved is not None and self.config.init_from != saved.init_from:
             if self.config.init_from:
                 self.log(f"--init-from is not used when resuming: the weights come from {self.last_path}")
             self.config = replace(self.config, init_from=saved.init_from)  # config.json keeps how the run began
-        changed = [c for c in (self.config.changes_from(saved) if saved else []) if c.split("=")[0] in TRAINING_SETTINGS]
+        changed = [
+            c for c in (self.config.changes_from(saved) if saved else []) if c.split("=")[0] in TRAINING_SETTINGS
+        ]
         old_data, new_data = ckpt.dataset or {}, self.data.describe()
         for key in ("source", "count"):
             if key in old_data and old_data[key] != new_data[key]:
@@ -338,7 +404,9 @@ class Trainer:
         self.model.to(self.device)
         if "optimizer" in state:
             self.optimizer.load_state_dict(state["optimizer"])
-            for group in self.optimizer.param_groups:  # a forced resume decays as asked, not as saved (runs before AdamW used Adam)
+            for group in (
+                self.optimizer.param_groups
+            ):  # a forced resume decays as asked, not as saved (runs before AdamW used Adam)
                 group["weight_decay"] = self.config.weight_decay
                 if "decoupled_weight_decay" in group:
                     group["decoupled_weight_decay"] = True
@@ -349,8 +417,10 @@ class Trainer:
         self.best_val = float(state.get("best_val", math.inf))
         if changed:
             if not force:
-                raise RunFolderError(f"cannot resume {self.out_dir} as asked: {'; '.join(changed)} changed what is "
-                                     "trained; use --force to continue with the new settings, or --out for a new run")
+                raise RunFolderError(
+                    f"cannot resume {self.out_dir} as asked: {'; '.join(changed)} changed what is "
+                    "trained; use --force to continue with the new settings, or --out for a new run"
+                )
             self.log(f"--force: continuing {self.out_dir} with changed settings: {'; '.join(changed)}")
             if self.start_step:
                 self.log(f"restarting epoch {self.start_epoch + 1} from its first step under the new settings")
@@ -388,8 +458,14 @@ class Trainer:
     def _save(self, path: Path, epoch: int, step: int, extra: dict | None = None) -> None:
         if self.rank != 0:
             return
-        checkpoint.save(path, self.model, history=self.history, dataset=self.data.describe(),
-                        training=self._training_state(epoch, step), **(extra or {}))
+        checkpoint.save(
+            path,
+            self.model,
+            history=self.history,
+            dataset=self.data.describe(),
+            training=self._training_state(epoch, step),
+            **(extra or {}),
+        )
 
     # ---------------------------------------------------------------- the loop
     def run(self, resume: bool = False, *, force: bool = False, overwrite: bool = False) -> RunResult:
@@ -404,9 +480,11 @@ class Trainer:
             self._claim_folder(resume, overwrite)
         try:
             self._setup(resume, force)
-            self.log(f"training on {len(self.data)} images ({self.data.meta.get('source')}) at {cfg.model.image_size}px, "
-                     f"latent {cfg.model.latent_dim}, device {self.device}"
-                     + (f" × {self.world} processes" if self.world > 1 else ""))
+            self.log(
+                f"training on {len(self.data)} images ({self.data.meta.get('source')}) at {cfg.model.image_size}px, "
+                f"latent {cfg.model.latent_dim}, device {self.device}"
+                + (f" × {self.world} processes" if self.world > 1 else "")
+            )
             if self.rank == 0:
                 with atomic_write(self.out_dir / "config.json", "w") as handle:
                     json.dump({**asdict(self.config), "data": self.data.describe()}, handle, indent=1)
@@ -428,16 +506,26 @@ class Trainer:
             stopped_at = self._train_epoch(epoch, order, first_step)
             if stopped_at is not None:
                 self._save(self.last_path, epoch, stopped_at)
-                where = (f"in epoch {epoch + 1} after step {stopped_at} of {self.steps_per_epoch}" if stopped_at
-                         else f"after epoch {epoch}" if epoch else "before the first step")
+                where = (
+                    f"in epoch {epoch + 1} after step {stopped_at} of {self.steps_per_epoch}"
+                    if stopped_at
+                    else f"after epoch {epoch}"
+                    if epoch
+                    else "before the first step"
+                )
                 self.log(f"stopped {where}; saved {self.last_path}")
                 status = "stopped"
                 break
             self._end_epoch(epoch)
         if status == "finished" and self.rank == 0 and self.best_path.exists():
             self._finalise_best()
-        return RunResult(status, len(self.history), self.best_path if self.best_path.exists() else None,
-                         self.last_path if self.last_path.exists() else None, self.history)
+        return RunResult(
+            status,
+            len(self.history),
+            self.best_path if self.best_path.exists() else None,
+            self.last_path if self.last_path.exists() else None,
+            self.history,
+        )
 
     def _epoch_order(self, epoch: int) -> np.ndarray:
         """This process's training order for ``epoch``.
@@ -447,8 +535,9 @@ class Trainer:
         """
         if self.world == 1:
             return epoch_permutation(self.train_idx, self.config.seed, epoch)
-        sampler = DistributedSampler(range(len(self.train_idx)), num_replicas=self.world, rank=self.rank,
-                                     shuffle=True, seed=self.config.seed)
+        sampler = DistributedSampler(
+            range(len(self.train_idx)), num_replicas=self.world, rank=self.rank, shuffle=True, seed=self.config.seed
+        )
         sampler.set_epoch(epoch)
         return self.train_idx[np.fromiter(iter(sampler), dtype=np.int64)]
 
@@ -483,8 +572,10 @@ class Trainer:
             if not torch.isfinite(terms.total):
                 kept = self.best_path if self.best_path.exists() else None
                 raise TrainingDiverged(
-                    f"loss became non-finite in epoch {epoch + 1}, step {step + 1} (learning rate {cfg.lr:g} too high?); "
-                    + (f"the last good checkpoint is {kept}" if kept else "no checkpoint was written yet"))
+                    f"loss became non-finite in epoch {epoch + 1}, step {step + 1} "
+                    f"(learning rate {cfg.lr:g} too high?); "
+                    + (f"the last good checkpoint is {kept}" if kept else "no checkpoint was written yet")
+                )
             self.optimizer.zero_grad(set_to_none=True)
             terms.total.backward()
             if cfg.grad_clip > 0:
@@ -500,8 +591,19 @@ class Trainer:
                 elapsed = time.perf_counter() - t0
                 rate = seen * self.world / elapsed if elapsed > 0 else 0.0
                 remaining = (steps - step - 1 + (cfg.epochs - epoch - 1) * steps) * cfg.batch_size * self.world
-                self.on_step(StepEvent(epoch + 1, step + 1, steps, terms.total.item(), terms.recon.item(),
-                                       terms.kl.item(), beta, rate, remaining / rate if rate else float("nan")))
+                self.on_step(
+                    StepEvent(
+                        epoch + 1,
+                        step + 1,
+                        steps,
+                        terms.total.item(),
+                        terms.recon.item(),
+                        terms.kl.item(),
+                        beta,
+                        rate,
+                        remaining / rate if rate else float("nan"),
+                    )
+                )
         return None
 
     def _end_epoch(self, epoch: int) -> None:
@@ -513,8 +615,12 @@ class Trainer:
             "train_loss": self.partial_sums["loss"] / n,
             "train_recon": self.partial_sums["recon"] / n,
             "train_kl": self.partial_sums["kl"] / n,
-            "val_loss": val["loss"], "val_recon": val["recon"], "val_kl": val["kl"],
-            "val_ssim": val["ssim"], "val_psnr": val["psnr"], "active_units": val["active_units"],
+            "val_loss": val["loss"],
+            "val_recon": val["recon"],
+            "val_kl": val["kl"],
+            "val_ssim": val["ssim"],
+            "val_psnr": val["psnr"],
+            "active_units": val["active_units"],
             "beta": warmup_beta(cfg.beta, epoch + 1, cfg.warmup_epochs),
             "lr": self._scheduler_lr(epoch + 1, 0),
         }
@@ -528,10 +634,11 @@ class Trainer:
         self.partial_sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "n": 0}
         if self.rank == 0:
             extra = {"latent_kl": val["kl_per_dim"]}
-            self._save(self.last_path, epoch + 1, 0, extra)
+            # last.pt last: it is what a resume starts from, so a kill before it repeats this epoch in full
             if is_best:
                 self._save(self.best_path, epoch + 1, 0, extra)
             self._write_metrics()
+            self._save(self.last_path, epoch + 1, 0, extra)
             save_grid(self.out_dir / f"epoch_{epoch + 1:03d}.png", preview, nrow=8)
             self.on_epoch(EpochEvent(epoch + 1, cfg.epochs, row, preview, is_best))
         self.model.train()
@@ -557,9 +664,18 @@ class Trainer:
         """Add the fitted latent prior and (for labelled data) attribute directions to ``best.pt``."""
         ckpt = checkpoint.load(self.best_path, self.device)
         extras = latent_statistics(ckpt.model, self.data, self.train_idx, self.device)
-        checkpoint.save(self.best_path, ckpt.model, history=ckpt.history, dataset=ckpt.dataset,
-                        training=ckpt.training, latent_kl=ckpt.latent_kl, **extras)
-        self.log(f"added a fitted latent prior and {len(extras['directions'])} attribute directions to {self.best_path}")
+        checkpoint.save(
+            self.best_path,
+            ckpt.model,
+            history=ckpt.history,
+            dataset=ckpt.dataset,
+            training=ckpt.training,
+            latent_kl=ckpt.latent_kl,
+            **extras,
+        )
+        self.log(
+            f"added a fitted latent prior and {len(extras['directions'])} attribute directions to {self.best_path}"
+        )
 
 
 def latent_statistics(model, data: FaceCache, indices, device="cpu") -> dict:

@@ -1,0 +1,74 @@
+"""Attribute fidelity: labels.tsv in both published layouts, a classifier trained on them, the kept-attribute report."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import write_good_faces
+from vae import fidelity
+from vae.data import DataError
+
+
+def _ids_folder(folder, count=16):
+    names = write_good_faces(folder, count, seed=4, size=64)
+    rows = ["file\teye_color\tface_shape"] + [f"{n}.png\t{i % 3}\t{i % 2}" for i, n in enumerate(names)]
+    (folder / "labels.tsv").write_text("\n".join(rows) + "\n")
+    return names
+
+
+def _one_hot_folder(folder, count=12):
+    names = write_good_faces(folder, count, seed=5, size=64)
+    header = "file\thair_blonde\thair_brown\teye_blue\teye_green\twith_glasses\twithout_glasses"
+    rows = [header] + [
+        f"{n}.png\t{int(i % 2 == 0)}\t{int(i % 2 == 1)}\t1\t0\t{int(i < 4)}\t{int(i >= 4)}" for i, n in enumerate(names)
+    ]
+    (folder / "labels.tsv").write_text("\n".join(rows) + "\n")
+    return names
+
+
+def test_both_label_layouts_are_read_as_class_ids(tmp_path):
+    names = _ids_folder(tmp_path / "ids")
+    classes, labels = fidelity.read_labels(tmp_path / "ids")
+    assert classes == {"eye_color": 3, "face_shape": 2} and labels[f"{names[4]}.png"] == {
+        "eye_color": 1,
+        "face_shape": 0,
+    }
+    names = _one_hot_folder(tmp_path / "hot")
+    classes, labels = fidelity.read_labels(tmp_path / "hot")
+    assert classes == {"hair_color": 2, "eye_color": 2, "glasses": 2}
+    assert labels[f"{names[1]}.png"] == {"hair_color": 1, "eye_color": 0, "glasses": 1}
+    assert labels[f"{names[5]}.png"]["glasses"] == 0
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("", "header starting with 'file'"),
+        ("file\ta\nx.png\t1\t2\n", "line 2: 3 columns"),
+        ("file\ta\nx.png\tred\n", "whole numbers"),
+        ("file\ta\n", "no labelled faces"),
+    ],
+)
+def test_a_malformed_labels_file_is_one_error_naming_it(tmp_path, text, message):
+    (tmp_path / "labels.tsv").write_text(text)
+    with pytest.raises(DataError, match=message):
+        fidelity.read_labels(tmp_path)
+    with pytest.raises(DataError, match="cannot be read"):
+        fidelity.read_labels(tmp_path / "missing")
+
+
+def test_a_classifier_trained_on_labelled_folders_reports_what_reconstructions_keep(tmp_path, tiny_model, capsys):
+    from vae import attribute_classifier
+
+    _ids_folder(tmp_path / "ids")
+    _one_hot_folder(tmp_path / "hot")
+    folders = [tmp_path / "ids", tmp_path / "hot"]
+    model, accuracy = fidelity.train(folders, epochs=1, batch_size=8, held_out=3, log=lambda m: None)
+    assert set(accuracy) == {"ids:eye_color", "ids:face_shape", "hot:hair_color", "hot:eye_color", "hot:glasses"}
+    assert all(0 <= a <= 1 for a in accuracy.values())
+    figures = fidelity.measure(tiny_model, model, folders, held_out=3)
+    assert figures["ids:eye_color"]["faces"] == 3 and figures["hot:glasses"]["faces"] == 3
+    assert all(0 <= f[k] <= 1 for f in figures.values() for k in ("accuracy", "recon_accuracy", "kept"))
+    assert "| hot:glasses | 3 |" in fidelity.table(figures)
+    with pytest.raises(DataError, match="no head for"):
+        fidelity.measure(tiny_model, attribute_classifier.AttributeNet({"x:y": 2}), folders, held_out=3)
