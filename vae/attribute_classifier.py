@@ -155,11 +155,39 @@ def train(
         raise ValueError(f"{cache.meta.get('source', cache.path)} has no labels to train an attribute classifier on")
     device = torch.device(device)
     torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
     model = (model or AttributeNet()).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     train_idx, val_idx = cache.split()
-    all_targets = targets(cache.label_tensor())
+
+    def report(epoch: int, mean_loss: float, images_per_s: float) -> None:
+        accuracy = evaluate(model, cache, val_idx, device)
+        log(
+            f"epoch {epoch + 1}/{epochs}: loss {mean_loss:.3f}, {images_per_s:.0f} images/s; validation accuracy "
+            + ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items())
+        )
+        if on_epoch is not None:
+            on_epoch(model, accuracy)
+
+    fit(model, cache, train_idx, targets(cache.label_tensor()), epochs, batch_size, lr, seed, report)
+    return model, evaluate(model, cache, val_idx, device)
+
+
+def fit(
+    model: AttributeNet,
+    cache,
+    train_idx,
+    all_targets: dict[str, torch.Tensor],
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    after_epoch,
+) -> None:
+    """The training loop of every attribute classifier: AdamW on a one-cycle schedule, augmented batches of the faces
+    at ``train_idx`` against ``all_targets`` (per head, indexed like ``cache``; −1 unknown); after each epoch
+    ``after_epoch(epoch, mean_loss, images_per_s)``. The model ends in eval mode."""
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     steps = epochs * math.ceil(len(train_idx) / batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.15)
     rng = np.random.default_rng(seed)
@@ -177,16 +205,8 @@ def train(
             schedule.step()
             seen += len(idx)
             loss_sum += loss.item() * len(idx)
-        accuracy = evaluate(model, cache, val_idx, device)
-        log(
-            f"epoch {epoch + 1}/{epochs}: loss {loss_sum / max(seen, 1):.3f}, "
-            f"{seen / (time.perf_counter() - start):.0f} "
-            f"images/s; validation accuracy " + ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items())
-        )
-        if on_epoch is not None:
-            on_epoch(model, accuracy)
+        after_epoch(epoch, loss_sum / max(seen, 1), seen / (time.perf_counter() - start))
     model.eval()
-    return model, evaluate(model, cache, val_idx, device)
 
 
 @torch.no_grad()

@@ -74,10 +74,7 @@ class FaceCollection:
             out[chosen] = self.parts[p].batch(indices[chosen] - self.offsets[p])
         return out
 
-    def label_tensor(self, indices=None) -> torch.Tensor:
-        """Labels (N, 18) as int64, −1 where unknown."""
-        labels = self.labels if indices is None else self.labels[np.asarray(indices)]
-        return torch.from_numpy(np.asarray(labels, dtype=np.int64))
+    label_tensor = FaceCache.label_tensor  # the same (N, 18) labels, from this collection's own
 
     def describe(self) -> dict:
         """What a checkpoint records about its training data: the whole, and each folder."""

@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import math
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from . import attribute_classifier as ac
@@ -129,33 +126,18 @@ def train(
     """
     cache, heads, targets, train_idx, held_idx = open_labelled(folders, held_out)
     torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
     model = ac.AttributeNet(heads)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    steps = epochs * math.ceil(len(train_idx) / batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.15)
-    rng = np.random.default_rng(seed)
-    for epoch in range(epochs):
-        model.train()
-        start, loss_sum = time.perf_counter(), 0.0
-        order = train_idx[rng.permutation(len(train_idx))]
-        for first in range(0, len(order), batch_size):
-            idx = order[first : first + batch_size]
-            loss, _ = ac.loss_and_hits(
-                model(ac.augment(cache.batch(idx), generator)), {k: v[idx] for k, v in targets.items()}
-            )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            loss_sum += loss.item() * len(idx)
-        accuracy = accuracy_on(model, cache.batch(held_idx), {k: v[held_idx] for k, v in targets.items()})
+    held = {k: v[held_idx] for k, v in targets.items()}
+    accuracy: dict[str, float] = {}
+
+    def report(epoch: int, mean_loss: float, images_per_s: float) -> None:
+        accuracy.update(accuracy_on(model, cache.batch(held_idx), held))
         log(
-            f"epoch {epoch + 1}/{epochs}: loss {loss_sum / len(order):.3f}, "
-            f"{len(order) / (time.perf_counter() - start):.0f} images/s; held-out accuracy "
+            f"epoch {epoch + 1}/{epochs}: loss {mean_loss:.3f}, {images_per_s:.0f} images/s; held-out accuracy "
             + ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items())
         )
-    model.eval()
+
+    ac.fit(model, cache, train_idx, targets, epochs, batch_size, lr, seed, report)
     return model, accuracy
 
 
