@@ -1,12 +1,15 @@
 """Launch Face Explorer.
 
     python main.py [--checkpoint PATH] [--screenshot PNG [--panel explore|train|morph|arithmetic|map]]
+                   [--map-projection pca|tsne]
 
 With no checkpoint it opens the pretrained default model in resources/: the 128×128 one when it is
 there and this machine decodes it fast enough (vae.default_choice), else the 64×64 one. The window (a start-up
 card) shows at once and the model loads after it is painted. --screenshot lays the window out at
 1280×800, saves it as a PNG and exits (works with QT_QPA_PLATFORM=offscreen). A checkpoint that
 cannot be opened, or a Qt that cannot reach the display, prints one line on stderr and exits with code 2.
+--map-projection chooses the Map's layout; with --screenshot --panel map the Map's default faces are encoded
+and laid out (coloured by hair colour when labelled) before the window is saved.
 """
 
 from __future__ import annotations
@@ -42,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("explore", "train", "morph", "arithmetic", "map"),
         default="explore",
         help="panel to show (with --screenshot)",
+    )
+    parser.add_argument(
+        "--map-projection",
+        choices=("pca", "tsne"),
+        default=None,
+        help="the Map's layout; with --screenshot --panel map it maps the default faces first",
     )
     parser.add_argument(
         "--seed", type=int_range(0, SEED_MAX), default=None, help="start from a random face drawn with this seed"
@@ -116,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
 
         session, note = opening
         opened[0] = MainWindow(session)
+        if args.map_projection:
+            opened[0].map_panel.set_projection(args.map_projection)
         opened[0].show()
         if note:
             session.report(note)
@@ -169,6 +180,8 @@ def _screenshot(args, app) -> int:
     window.resize(*SCREENSHOT_SIZE)
     window.show_panel(args.panel)
     window.show()
+    if args.map_projection and args.panel == "map":
+        _show_map(window.map_panel, args.map_projection)
     app.processEvents()
     ok = window.grab().save(str(args.screenshot), "PNG")
     window.close()
@@ -176,6 +189,19 @@ def _screenshot(args, app) -> int:
         print(f"error: cannot write screenshot {args.screenshot}", file=sys.stderr)
         return 2
     return 0
+
+
+def _show_map(panel, projection: str) -> None:
+    """Encode the Map's default faces and lay them out by ``projection``; returns once they are drawn."""
+    from PySide6.QtCore import QEventLoop
+
+    loop = QEventLoop()
+    panel.settled.connect(loop.quit)
+    panel.set_colour("hair_color")
+    panel.set_projection(projection)
+    if panel.load_default():
+        loop.exec()
+    panel.settled.disconnect(loop.quit)
 
 
 if __name__ == "__main__":

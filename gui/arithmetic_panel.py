@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -13,21 +12,24 @@ from PySide6.QtWidgets import (
     QListView,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QPushButton,
     QScrollArea,
     QSlider,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from vae import slots
 from vae.cache import open_folder
-from vae.directions import compute_directions
+from vae.directions import ONE_VS_REST, compute_directions
 from vae.latent import compose, weighted_sum
 from vae.metrics import encode_all
 from vae.session import EXAMPLE_KINDS, ExplorerSession
 
 from .attributes import describe_direction
+from .attributes import title as attribute_title
 from .controls import (
     double_spin_box,
     plain_label,
@@ -57,7 +59,7 @@ class TermRow(QWidget):
         super().__init__()
         self.picker = FacePicker(title, session, thumb=64, faces_source=faces_source, settings=settings)
         self.weight = double_spin_box(-3.0, 3.0, weight, 0.1, prefix="× ")
-        wheel_only_when_focused(self.weight, self.picker.source)
+        wheel_only_when_focused(self.weight)
         self.remove_button = QPushButton("✕")
         self.remove_button.setFixedWidth(28)
         self.remove_button.setToolTip("Remove this term")
@@ -148,6 +150,10 @@ class ExamplesBox(QGroupBox):
             layout.addLayout(row)
             self.rows[kind], self.counts[kind] = thumbs, count
             count.setProperty("title", title)
+        self.reliability = plain_label()
+        self.reliability.setWordWrap(True)
+        self.last_created = ""  # what the last direction made here was worth, shown until new examples come
+        layout.addWidget(self.reliability)
         name_row = QHBoxLayout()
         name_row.addWidget(self.name, 1)
         name_row.addWidget(self.create_button)
@@ -184,15 +190,30 @@ class ExamplesBox(QGroupBox):
             self.rows[kind].setPixmap(to_pixmap(strip).scaledToHeight(EXAMPLE_THUMB))
         ready = all(self.session.examples[kind] for kind in EXAMPLE_KINDS)
         self.create_button.setEnabled(ready)
+        if any(self.session.examples.values()):
+            self.last_created = ""
+        reliability = self.session.examples_reliability()
+        if reliability is not None:
+            self._show_reliability("So far", reliability)
+        else:
+            self.reliability.setText(self.last_created)
+
+    def _show_reliability(self, what: str, reliability) -> None:
+        self.reliability.setText(f"{what}: {reliability.describe()}")
+        self.reliability.setStyleSheet(f"color: {'#2e7d32' if reliability.reliable else '#b3261e'};")
 
     def create(self) -> bool:
+        reliability = self.session.examples_reliability()
         try:
             self.session.direction_from_examples(self.name.text())
         except ValueError as exc:
             self.error.emit(str(exc))
             return False
-        self.created.emit(self.name.text().strip())
+        name = self.name.text().strip()
+        self.created.emit(name)
         self.name.clear()
+        self._show_reliability(f"“{name}”", reliability)
+        self.last_created = self.reliability.text()
         self.session.clear_examples()
         return True
 
@@ -240,9 +261,13 @@ class ArithmeticPanel(QWidget):
         buttons.addStretch(1)
         terms_layout.addLayout(buttons)
 
-        self.direction_choice = QComboBox()
-        wheel_only_when_focused(self.direction_choice)
-        self.add_direction_button = QPushButton("Add direction")
+        self.direction_menu = QMenu(self)
+        self.direction_menu.aboutToShow.connect(self._fill_direction_menu)
+        self.add_direction_button = QToolButton()
+        self.add_direction_button.setText("Add direction")
+        self.add_direction_button.setToolTip("Apply an attribute direction to the result")
+        self.add_direction_button.setMenu(self.direction_menu)
+        self.add_direction_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.directions_box = QVBoxLayout()
         self.keep_fixed = QListWidget()
         self.keep_fixed.setFlow(QListView.Flow.LeftToRight)
@@ -263,8 +288,8 @@ class ArithmeticPanel(QWidget):
         d_layout.addWidget(self.compute_button)
         d_layout.addWidget(self.job_progress)
         row = QHBoxLayout()
-        row.addWidget(self.direction_choice, 1)
         row.addWidget(self.add_direction_button)
+        row.addStretch(1)
         d_layout.addLayout(row)
         d_layout.addLayout(self.directions_box)
         d_layout.addWidget(plain_label("Keep fixed while applying directions:"))
@@ -306,7 +331,6 @@ class ArithmeticPanel(QWidget):
 
         self.add_term_button.clicked.connect(lambda: self.add_term())
         self.preset_button.clicked.connect(self.preset_analogy)
-        self.add_direction_button.clicked.connect(lambda: self.add_direction(self.direction_choice.currentData()))
         self.keep_fixed.itemChanged.connect(lambda _: self.update_result())
         self.snap.toggled.connect(lambda _: self.update_result())
         self.send_button.clicked.connect(self.send_result)
@@ -345,17 +369,17 @@ class ArithmeticPanel(QWidget):
     def _refresh_direction_lists(self) -> None:
         names = list(self.session.directions)
         kept = {item.data(Qt.ItemDataRole.UserRole) for item in self._checked_items()}
-        self.direction_choice.clear()
         self.keep_fixed.blockSignals(True)
         self.keep_fixed.clear()
         for name in names:
-            self.direction_choice.addItem(describe_direction(name), name)
             item = QListWidgetItem(describe_direction(name))
             item.setData(Qt.ItemDataRole.UserRole, name)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if name in kept else Qt.CheckState.Unchecked)
             self.keep_fixed.addItem(item)
         self.keep_fixed.blockSignals(False)
+        if not self.direction_menu.isVisible():  # an open menu keeps its entries until it closes
+            self._fill_direction_menu()
         self._grey_out_applied_directions()
         has = bool(names)
         self.no_directions.setVisible(not has)
@@ -364,7 +388,7 @@ class ArithmeticPanel(QWidget):
             "Compute them from a folder of Cartoon Set images with their CSV labels, or "
             "define one from examples below."
         )
-        for widget in (self.direction_choice, self.add_direction_button, self.keep_fixed):
+        for widget in (self.add_direction_button, self.keep_fixed):
             widget.setEnabled(has)
 
     # ------------------------------------------------------------ terms
@@ -400,6 +424,31 @@ class ArithmeticPanel(QWidget):
         self.add_term(-1.0, "random")
 
     # ------------------------------------------------------------ directions
+    def _fill_direction_menu(self) -> None:
+        """The menu is filled as it opens and not touched while open: a direction that arrives meanwhile (a
+        computation ending) is there the next time, and no entry moves under the pointer. Directions of one
+        attribute's values (hair colour: black, …) share a submenu."""
+        self.direction_menu.clear()
+        submenus: dict[str, QMenu] = {}
+        for name in self.session.directions:
+            attribute = name.partition(":")[0]
+            menu, text = self.direction_menu, describe_direction(name)
+            if ":" in name and attribute in ONE_VS_REST:
+                if attribute not in submenus:
+                    submenus[attribute] = self.direction_menu.addMenu(attribute_title(attribute))
+                menu, text = submenus[attribute], text.split(": ", 1)[-1]  # "black" under "hair colour"
+            action = menu.addAction(text)
+            action.setData(name)
+            action.triggered.connect(lambda checked=False, n=name: self.add_direction(n))
+
+    def direction_menu_names(self) -> list[str]:
+        """The directions the menu offers, in its order (submenus' entries in place of the submenu)."""
+        names = []
+        for action in self.direction_menu.actions():
+            entries = action.menu().actions() if action.menu() else [action]
+            names += [entry.data() for entry in entries]
+        return names
+
     def add_direction(self, name: str, strength: float = 1.0) -> DirectionRow | None:
         if not name or name not in self.session.directions:
             return None

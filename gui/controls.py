@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from PySide6 import QtGui
-from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt
-from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QLabel, QSpinBox, QWidget
+from PySide6.QtCore import QEvent, QObject, QSignalBlocker, QSize, Qt
+from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QLabel, QSpinBox, QStatusBar, QWidget
 
 
 class _WheelWhenFocused(QObject):
@@ -37,6 +37,47 @@ def plain_tooltip(text: str) -> str:
     """``text`` as a tooltip shows it literally (tooltips read anything that looks like HTML as HTML)."""
     rich = QtGui.Qt.mightBeRichText(text)
     return QtGui.Qt.convertFromPlainText(text, Qt.WhiteSpaceMode.WhiteSpaceNormal) if rich else text
+
+
+class ElidedLabel(QLabel):
+    """One line of plain text that, when too long for its width, loses its middle to "…"; the tooltip then
+    shows it whole. It never asks for more width than a short message needs."""
+
+    def __init__(self, text: str = ""):
+        super().__init__()
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.full_text = ""
+        self.set_full_text(text)
+
+    def set_full_text(self, text: str) -> None:
+        self.full_text = text
+        self._elide()
+
+    def _elide(self) -> None:
+        line = self.full_text.replace("\n", " ")
+        shown = self.fontMetrics().elidedText(line, Qt.TextElideMode.ElideMiddle, max(0, self.width()))
+        self.setText(shown)
+        self.setToolTip(plain_tooltip(self.full_text) if shown != line else "")
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._elide()
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+    def sizeHint(self) -> QSize:
+        return QSize(0, super().sizeHint().height())
+
+
+def elide_status_messages(bar: QStatusBar) -> ElidedLabel:
+    """Show ``bar``'s messages in an :class:`ElidedLabel` filling its free width (the bar's own drawing cuts a
+    long message off at the right); ``showMessage`` and ``currentMessage`` work as before."""
+    label = ElidedLabel()
+    label.setContentsMargins(4, 0, 0, 0)
+    bar.insertPermanentWidget(0, label, 1)  # its width leaves the bar none to draw the message in itself
+    bar.messageChanged.connect(label.set_full_text)
+    return label
 
 
 def spin_box(minimum: int, maximum: int, value: int, prefix: str = "", suffix: str = "") -> QSpinBox:

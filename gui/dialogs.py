@@ -1,13 +1,18 @@
 """File dialogs shared by the panels (they start in the last folder used for that kind of file), and message
-boxes that show their text as it is."""
+boxes that show their text as it is.
+
+Where Qt draws the file dialog itself (no platform dialog), its icons come from :class:`PlainIconProvider`,
+which never opens a file: Qt's own provider reads a file to guess its type, and reading ``/proc/kmsg`` as
+root waits for the next kernel message, which froze the app when the user typed /proc in the dialog.
+"""
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QStandardPaths, Qt
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtCore import QFileInfo, QSettings, QStandardPaths, Qt
+from PySide6.QtWidgets import QDialog, QFileDialog, QFileIconProvider, QMessageBox, QWidget
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff)"
 LATENT_FILTER = "Latent JSON (*.json)"
@@ -45,20 +50,73 @@ def remember_folder(kind: str, path: str, settings: QSettings | None = None) -> 
     _store(settings).setValue(f"folders/{kind}", str(folder))
 
 
+class PlainIconProvider(QFileIconProvider):
+    """Icons and type names from what a file is (folder, drive, file) and its name's suffix, never its content."""
+
+    def icon(self, what):
+        if not isinstance(what, QFileInfo):
+            return super().icon(what)  # an icon type: the style's icon, nothing is read
+        if what.isRoot():
+            return super().icon(QFileIconProvider.IconType.Drive)
+        kind = QFileIconProvider.IconType.Folder if what.isDir() else QFileIconProvider.IconType.File
+        return super().icon(kind)
+
+    def type(self, info: QFileInfo) -> str:
+        if info.isDir():
+            return "Folder"
+        suffix = info.suffix()
+        return f"{suffix.upper()} file" if suffix else "File"
+
+
+_ICONS = PlainIconProvider()
+
+
+def file_dialog(
+    parent: QWidget | None,
+    title: str,
+    start: str,
+    mode: QFileDialog.FileMode,
+    file_filter: str = "",
+    save: bool = False,
+) -> QFileDialog:
+    """A file dialog with :class:`PlainIconProvider`; a save dialog leaves asking about replacing to the caller."""
+    dialog = QFileDialog(parent, title, start, file_filter)
+    dialog.setIconProvider(_ICONS)
+    dialog.setFileMode(mode)
+    if mode == QFileDialog.FileMode.Directory:
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly)
+    if save:
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setOption(QFileDialog.Option.DontConfirmOverwrite)
+    return dialog
+
+
+def choose(dialog: QFileDialog) -> str | None:
+    """Show ``dialog`` and wait: the chosen path, or None when cancelled."""
+    try:
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        chosen = dialog.selectedFiles()
+        return chosen[0] if chosen else None
+    finally:
+        dialog.deleteLater()
+
+
 def ask_open_path(
     parent: QWidget, kind: str, title: str, file_filter: str, settings: QSettings | None = None
 ) -> str | None:
-    path, _ = QFileDialog.getOpenFileName(parent, title, last_folder(kind, settings), file_filter)
+    mode = QFileDialog.FileMode.ExistingFile
+    path = choose(file_dialog(parent, title, last_folder(kind, settings), mode, file_filter))
     if path:
         remember_folder(kind, path, settings)
-    return path or None
+    return path
 
 
 def ask_folder(parent: QWidget, kind: str, title: str, settings: QSettings | None = None) -> str | None:
-    folder = QFileDialog.getExistingDirectory(parent, title, last_folder(kind, settings))
+    folder = choose(file_dialog(parent, title, last_folder(kind, settings), QFileDialog.FileMode.Directory))
     if folder:
         remember_folder(kind, folder, settings)
-    return folder or None
+    return folder
 
 
 def ask_save_path(
@@ -72,9 +130,7 @@ def ask_save_path(
 ) -> str | None:
     """A save path ending in ``suffix``; an existing file is only replaced if the user agrees."""
     start = str(Path(last_folder(kind, settings)) / default_name)
-    path, _ = QFileDialog.getSaveFileName(
-        parent, title, start, file_filter, options=QFileDialog.Option.DontConfirmOverwrite
-    )
+    path = choose(file_dialog(parent, title, start, QFileDialog.FileMode.AnyFile, file_filter, save=True))
     if not path:
         return None
     if not path.lower().endswith(suffix):

@@ -2,169 +2,29 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QPushButton,
-    QSlider,
-    QStyle,
-    QStyleOptionSlider,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from vae import export
-from vae.session import SLIDER_RANGE, ExplorerSession
+from vae.axis_names import name_axes
+from vae.session import ExplorerSession
 
-from .controls import double_spin_box, plain_label, spin_box
+from .controls import double_spin_box, plain_label
 from .dialogs import IMAGE_FILTER, LATENT_FILTER, ask_open_path, ask_save_path
+from .export_size import enlargement, export_size_box, show_native_size
+from .latent_slider import LatentSlider
+from .traversal_dialog import TraversalDialog
 from .widgets import FaceView, JobProgress
 from .workers import ModelJob, describe_error
 
-STEPS_PER_UNIT = 100
-LOCK_STYLE = (
-    "QToolButton { font-size: 9px; color: #909090; border: 1px solid transparent; padding: 0 2px; }"
-    "QToolButton:checked { color: white; background: #d9822b; border-radius: 3px; }"
-    "QToolButton:focus { border: 1px solid #2a82da; border-radius: 3px; }"
-)  # Tab reaches it: show it
-ACCENT = QColor("#2a82da")
-MUTED = QColor("#b8b8b8")
-
-
 READOUT_HINT = "Point at a slider, or Tab to one, to see its value"
-
-
-class CentreSlider(QSlider):
-    """A vertical slider whose fill runs from the centre (0) to the handle, so 0 looks like 0."""
-
-    hovered = Signal(bool)
-    focused = Signal(bool)
-
-    def __init__(self, active: bool = True):
-        super().__init__(Qt.Orientation.Vertical)
-        self.active = active
-        self.setMouseTracking(True)
-
-    def enterEvent(self, event):
-        super().enterEvent(event)
-        self.hovered.emit(True)
-
-    def leaveEvent(self, event):
-        super().leaveEvent(event)
-        self.hovered.emit(False)
-
-    def focusInEvent(self, event):
-        super().focusInEvent(event)
-        self.focused.emit(True)
-
-    def focusOutEvent(self, event):
-        super().focusOutEvent(event)
-        self.focused.emit(False)
-
-    def _y(self, value: int) -> float:
-        option = QStyleOptionSlider()
-        self.initStyleOption(option)
-        handle = self.style().subControlRect(
-            QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderHandle, self
-        )
-        span = self.height() - handle.height()
-        pos = QStyle.sliderPositionFromValue(self.minimum(), self.maximum(), value, span, upsideDown=True)
-        return pos + handle.height() / 2
-
-    def paintEvent(self, event):
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        x = self.width() / 2
-        top, bottom = self._y(self.maximum()), self._y(self.minimum())
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor("#e4e4e4"))
-        painter.drawRoundedRect(QRectF(x - 2, top, 4, bottom - top), 2, 2)
-        centre, here = self._y(0), self._y(self.value())
-        painter.setBrush(ACCENT if self.active else MUTED)
-        painter.drawRect(QRectF(x - 2, min(centre, here), 4, abs(here - centre)))
-        painter.setPen(QPen(QColor("#909090"), 1))
-        painter.drawLine(int(x - 5), int(centre), int(x + 5), int(centre))
-        focused = self.hasFocus()  # the arrow keys move it: show it as the palette's focus ring does
-        painter.setPen(
-            QPen(ACCENT if focused else QColor("#5a5a5a" if self.isSliderDown() else "#808080"), 2 if focused else 1)
-        )
-        painter.setBrush(QColor("white"))
-        painter.drawEllipse(QRectF(x - 6, here - 6, 12, 12))
-
-
-class LatentSlider(QWidget):
-    """A vertical slider for one dimension, with its index, a lock toggle and a used/unused mark."""
-
-    moved = Signal(int, float)
-    pressed = Signal()
-    released = Signal()
-    lock_toggled = Signal(int, bool)
-    hovered = Signal(int, bool)
-    focused = Signal(int, bool)
-
-    def __init__(self, dim: int, active: bool, kl: float | None):
-        super().__init__()
-        self.dim = dim
-        self.kl = kl
-        self.slider = CentreSlider(active)
-        self.slider.setRange(-int(SLIDER_RANGE * STEPS_PER_UNIT), int(SLIDER_RANGE * STEPS_PER_UNIT))
-        self.slider.setSingleStep(STEPS_PER_UNIT // 10)  # arrow keys: 0.1σ, Page Up/Down: 0.5σ
-        self.slider.setPageStep(STEPS_PER_UNIT // 2)
-        self.slider.setMinimumHeight(110)
-        self.slider.setMinimumWidth(16)
-        self.label = plain_label(f"z{dim}")
-        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.lock = QToolButton()
-        self.lock.setCheckable(True)
-        self.lock.setText("lock")
-        self.lock.setStyleSheet(LOCK_STYLE)
-        self.lock.setToolTip(f"Lock z{dim}: keep it when randomising")
-        self.lock.setAutoRaise(True)
-        if not active:
-            self.label.setText(f"z{dim}·")
-            self.label.setStyleSheet("color: #a0a0a0;")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(1, 1, 1, 1)
-        layout.setSpacing(1)
-        layout.addWidget(self.lock, alignment=Qt.AlignmentFlag.AlignHCenter)
-        layout.addWidget(self.slider, 1, alignment=Qt.AlignmentFlag.AlignHCenter)
-        layout.addWidget(self.label)
-        self.active = active
-        self.slider.valueChanged.connect(lambda v: self.moved.emit(self.dim, v / STEPS_PER_UNIT))
-        self.slider.sliderPressed.connect(self.pressed)
-        self.slider.sliderReleased.connect(self.released)
-        self.slider.hovered.connect(lambda inside: self.hovered.emit(self.dim, inside))
-        self.slider.focused.connect(lambda has: self.focused.emit(self.dim, has))
-        self.lock.toggled.connect(lambda checked: self.lock_toggled.emit(self.dim, checked))
-        self._describe()
-
-    @property
-    def value(self) -> float:
-        return self.slider.value() / STEPS_PER_UNIT
-
-    def describe(self) -> str:
-        """``z5 = +1.25σ · KL 2.10 nats`` (what the value readout shows for this slider)."""
-        usage = f"KL {self.kl:.2f} nats" if self.kl is not None else "usage unknown"
-        return f"z{self.dim} = {self.value:+.2f}σ · {usage}" + ("" if self.active else " · unused by the model")
-
-    def _describe(self) -> None:
-        self.setToolTip(self.describe())
-
-    def show_value(self, value: float) -> None:
-        """Reflect the state without emitting signals back into it."""
-        self.slider.blockSignals(True)
-        self.slider.setValue(round(max(-SLIDER_RANGE, min(SLIDER_RANGE, value)) * STEPS_PER_UNIT))
-        self.slider.blockSignals(False)
-        self._describe()
-
-    def show_lock(self, locked: bool) -> None:
-        self.lock.blockSignals(True)
-        self.lock.setChecked(locked)
-        self.lock.blockSignals(False)
 
 
 class ExplorePanel(QWidget):
@@ -201,11 +61,12 @@ class ExplorePanel(QWidget):
         self.load_button = QPushButton("Load latent…")
         self.save_button = QPushButton("Save latent…")
         self.export_button = QPushButton("Export PNG…")
-        self.export_size = spin_box(64, 1024, 512, suffix=" px")
-        self.export_size.setSingleStep(64)
-        self.export_size.setToolTip(
-            "Side of the exported PNG; the face is enlarged from the model's resolution (Lanczos)"
+        self.traversals_button = QPushButton("Traversals…")
+        self.traversals_button.setToolTip(
+            "What each dimension does: this face with each used slider swept from −3σ to +3σ, a row each"
         )
+        self.traversals: TraversalDialog | None = None
+        self.export_size = export_size_box(512, "exported PNG")
         self.temperature.setToolTip(
             "How far Random strays from typical faces: lower gives safer, more average faces, "
             "higher more unusual ones (0.8: the app's default)"
@@ -224,6 +85,7 @@ class ExplorePanel(QWidget):
             self.save_button,
             self.export_button,
             self.export_size,
+            self.traversals_button,
         ):
             buttons.addWidget(widget)
         buttons.addStretch(1)
@@ -252,6 +114,7 @@ class ExplorePanel(QWidget):
         self.load_button.clicked.connect(self._ask_load_latent)
         self.save_button.clicked.connect(self._ask_save_latent)
         self.export_button.clicked.connect(self.ask_export)
+        self.traversals_button.clicked.connect(self.show_traversals)
         self.encoder.finished.connect(self._encoded)
         self.encoder.errored.connect(lambda exc: self.error.emit(describe_error(exc)))
 
@@ -259,6 +122,7 @@ class ExplorePanel(QWidget):
             session.model_changed.connect(self.rebuild),
             session.values_changed.connect(self._values_changed),
             session.locks_changed.connect(self._locks_changed),
+            session.directions_changed.connect(lambda names: self._name_sliders()),
         ]
         self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])
         self.rebuild()
@@ -273,8 +137,10 @@ class ExplorePanel(QWidget):
         self.sliders.clear()
         kl = session.latent_kl
         columns = 16 if session.model.latent_dim > 16 else session.model.latent_dim
+        show_native_size(self.export_size, session.model.image_size)
+        names = name_axes(session.directions, session.model.latent_dim)
         for position, dim in enumerate(session.dimension_order):
-            slider = LatentSlider(dim, session.is_active(dim), None if kl is None else float(kl[dim]))
+            slider = LatentSlider(dim, session.is_active(dim), None if kl is None else float(kl[dim]), names.get(dim))
             slider.moved.connect(self._slider_moved)
             slider.pressed.connect(lambda d=dim: self._drag(d, True))
             slider.released.connect(lambda d=dim: self._drag(d, False))
@@ -285,6 +151,13 @@ class ExplorePanel(QWidget):
             self.sliders[dim] = slider
         self._hover = self._dragging = self._focus = None
         self.refresh()
+
+    def _name_sliders(self) -> None:
+        """Name each slider after the stored direction its axis moves along, if any (the directions changed)."""
+        names = name_axes(self.session.directions, self.session.model.latent_dim)
+        for dim, slider in self.sliders.items():
+            slider.set_name(names.get(dim))
+        self._show_readout()
 
     def _drag(self, dim: int, down: bool) -> None:
         if down:
@@ -338,6 +211,16 @@ class ExplorePanel(QWidget):
         self.face.set_image(self.session.current_image())
 
     # ------------------------------------------------------------ actions
+    def show_traversals(self) -> TraversalDialog:
+        """Open (or raise) the traversals of the current face."""
+        if self.traversals is None:
+            self.traversals = TraversalDialog(self.session, self, self.settings)
+            self.traversals.error.connect(self.error)
+        self.traversals.show()
+        self.traversals.raise_()
+        self.traversals.activateWindow()
+        return self.traversals
+
     def randomize(self) -> None:
         self.session.state.randomize(self.temperature.value())
 
@@ -394,7 +277,8 @@ class ExplorePanel(QWidget):
         return export_face(self, path, self.session.current_image(), size, self.session.state.values)
 
     def ask_export(self) -> None:
-        path = ask_save_path(self, "Export PNG", "face.png", "PNG image (*.png)", ".png", "export", self.settings)
+        title = f"Export PNG ({enlargement(self.session.model.image_size, self.export_size.value())})"
+        path = ask_save_path(self, title, "face.png", "PNG image (*.png)", ".png", "export", self.settings)
         if path:
             self.export_path(path)
 
@@ -407,5 +291,6 @@ def export_face(panel, path: str, image, size: int, latent) -> bool:
     except (export.ExportError, ValueError) as exc:
         panel.error.emit(str(exc))
         return False
-    session.report(f"wrote {written} ({size}×{size} px) and {export.sidecar_path(written).name}")
+    native = session.model.image_size
+    session.report(f"wrote {written} ({size}×{size} px from {native} px) and {export.sidecar_path(written).name}")
     return True

@@ -20,7 +20,7 @@ from vae.session import ExplorerSession
 
 from . import app_info, dialogs
 from .arithmetic_panel import ArithmeticPanel
-from .controls import plain_label
+from .controls import elide_status_messages, plain_label
 from .explore_panel import ExplorePanel
 from .garbage import GuiThreadGarbageCollector
 from .map_panel import MapPanel
@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
         ):
             self.tabs.addTab(panel, title)
         self.setCentralWidget(self.tabs)
+        self.status_label = elide_status_messages(self.statusBar())
         self.facts_label = plain_label()
         self.facts_label.setContentsMargins(16, 0, 4, 0)  # apart from the messages on its left
         self.statusBar().addPermanentWidget(self.facts_label)

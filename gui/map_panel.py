@@ -1,4 +1,4 @@
-"""Latent map: dataset faces' μ in 2-D (PCA), coloured by an attribute with a legend; hover to see, click to use."""
+"""Latent map: dataset faces' μ in 2-D (PCA or t-SNE), coloured by an attribute with a legend; hover, click to use."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from vae.cache import BUILTIN, BUILTIN_COUNT, BUILTIN_SEED, cache_root
+from vae.cache import BUILTIN, BUILTIN_COUNT, builtin_ready
 from vae.cartoonset import ATTRIBUTE_NAMES, VARIANTS
 from vae.latent_map import MAX_POINTS, build_map
+from vae.projection import PROJECTIONS, MapLayouts, tsne_2d
 from vae.session import ExplorerSession
-from vae.synth import SYNTH_VERSION
 
 from . import attributes
 from .controls import plain_label
@@ -30,11 +30,7 @@ TARGETS = {
     "without": "adds an example WITHOUT it",
 }
 PLAIN = (31, 119, 180)
-
-
-def builtin_ready(count: int = BUILTIN_COUNT) -> bool:
-    """Whether the built-in faces of ``count`` are already generated (so the Map can use them at once)."""
-    return (cache_root() / f"builtin-s{BUILTIN_SEED}-n{count}-v{SYNTH_VERSION}" / ".complete").exists()
+AXES = {"pca": "principal component", "tsne": "t-SNE axis"}
 
 
 def map_sources(session: ExplorerSession) -> list[tuple[str, tuple[str, int]]]:
@@ -54,17 +50,28 @@ def map_sources(session: ExplorerSession) -> list[tuple[str, tuple[str, int]]]:
 
 
 class MapPanel(QWidget):
-    """Scatter of encoded dataset faces; preparation and encoding run as a cancellable job."""
+    """Scatter of encoded dataset faces, a view of :class:`~vae.projection.MapLayouts`; preparation, encoding
+    and t-SNE run as one cancellable job at a time."""
 
     picked = Signal(str, object)  # target ("explorer" | "a" | "b" | "with" | "without"), FaceSlot
     error = Signal(str)
+    settled = Signal()  # the chosen layout is drawn (or cannot be) and no job runs
 
     def __init__(self, session: ExplorerSession, settings=None):
         super().__init__()
         self.session = session
         self.settings = settings
         self.map = None
+        self.layouts = MapLayouts()
+        self._computing: str | None = None  # what the job runs: "encode" or "tsne"
         self.source = QComboBox()
+        self.projection = QComboBox()
+        for key, label in PROJECTIONS.items():
+            self.projection.addItem(label, key)
+        self.projection.setToolTip(
+            "PCA: the two main axes of the latents, at once.\n"
+            "t-SNE: neighbours kept together, so similar faces cluster (seconds; computed once per set of faces)."
+        )
         self.load_button = QPushButton("Encode faces")
         self.status = plain_label()
         self.status.setWordWrap(True)
@@ -75,8 +82,6 @@ class MapPanel(QWidget):
         for key, label in TARGETS.items():
             self.target.addItem(f"click {label}", key)
         self.plot = pg.PlotWidget(background="w")
-        self.plot.setLabel("bottom", "principal component 1")
-        self.plot.setLabel("left", "principal component 2")
         self.scatter = pg.ScatterPlotItem(
             size=7, hoverable=True, hoverSize=12, hoverPen=pg.mkPen("k", width=1.5), pen=pg.mkPen(None), tip=None
         )
@@ -90,7 +95,7 @@ class MapPanel(QWidget):
         self.job_progress = JobProgress(self.job)
 
         top = QHBoxLayout()
-        for w in (self.source, self.load_button, self.colour, self.target):
+        for w in (self.source, self.load_button, self.projection, self.colour, self.target):
             top.addWidget(w)
         top.addStretch(1)
         side = QVBoxLayout()
@@ -107,12 +112,15 @@ class MapPanel(QWidget):
         layout.addLayout(body, 1)
 
         self.load_button.clicked.connect(self._ask_load)
-        self.colour.currentIndexChanged.connect(lambda _: self.redraw())
+        self.source.currentIndexChanged.connect(lambda _: self._clear_preview())
+        self.projection.currentIndexChanged.connect(lambda _: self.set_projection(self.projection.currentData()))
+        self.colour.currentIndexChanged.connect(self._colour_chosen)
         self.scatter.sigHovered.connect(self._hovered)
         self.scatter.sigClicked.connect(self._clicked)
-        self.job.finished.connect(self._loaded)
+        self.job_progress.cancel_button.clicked.connect(self._cancel_clicked)
+        self.job.finished.connect(self._finished)
         self.job.errored.connect(self._failed)
-        self.job.cancelled.connect(lambda: self.status.setText("Cancelled: nothing was encoded."))
+        self.job.cancelled.connect(self._cancelled)
         self.job.running_changed.connect(lambda running: self.load_button.setEnabled(not running))
         self._unsubscribe = [session.model_changed.connect(self.clear)]
         self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])
@@ -126,16 +134,27 @@ class MapPanel(QWidget):
         """A clean state: no points, no stale face, no colouring, sources for the current model."""
         self.job.cancel()
         self.map = None
+        self.layouts.for_model(self.session.model)
         self.scatter.clear()
         self.legend.clear()
         self.legend.hide()
-        self.preview.set_image(None)
-        self.preview_label.setText("Point at a face")
+        self._set_axes(self.layouts.projection)
+        self._clear_preview()
+        self.source.blockSignals(True)
         self.source.clear()
         for label, data in map_sources(self.session):
             self.source.addItem(label, data)
+        self.source.blockSignals(False)
         self._fill_colours(labelled=False)
         self.status.setText("Encode a set of faces to see where they lie in the model's latent space.")
+
+    def _clear_preview(self) -> None:
+        self.preview.set_image(None)
+        self.preview_label.setText("Point at a face")
+
+    def _set_axes(self, projection: str) -> None:
+        self.plot.setLabel("bottom", f"{AXES[projection]} 1")
+        self.plot.setLabel("left", f"{AXES[projection]} 2")
 
     def _fill_colours(self, labelled: bool) -> None:
         self.colour.blockSignals(True)
@@ -144,9 +163,33 @@ class MapPanel(QWidget):
         if labelled:
             for name in ATTRIBUTE_NAMES:
                 self.colour.addItem(f"colour by {attributes.title(name)}", name)
+            self.colour.setCurrentIndex(max(0, self.colour.findData(self.layouts.colour)))
         self.colour.setEnabled(labelled)
         self.colour.setToolTip("" if labelled else "These faces have no Cartoon Set labels to colour by")
         self.colour.blockSignals(False)
+
+    def _colour_chosen(self) -> None:
+        self.layouts.colour = self.colour.currentData()
+        self.redraw()
+
+    def set_colour(self, name: str | None) -> None:
+        """Colour by attribute ``name`` (None: plain) whenever the faces are labelled."""
+        self.layouts.colour = name
+        if self.colour.findData(name) >= 0:
+            self.colour.setCurrentIndex(self.colour.findData(name))
+
+    def set_projection(self, projection: str) -> None:
+        """Lay the faces out by ``projection`` ('pca' or 'tsne'): from the cache at once, else t-SNE as a job."""
+        self.layouts.choose(projection)
+        self.projection.blockSignals(True)
+        self.projection.setCurrentIndex(self.projection.findData(projection))
+        self.projection.blockSignals(False)
+        self._sync()
+
+    def load_default(self) -> bool:
+        """Encode the first (quickest) source offered; False when a job is still running."""
+        spec, count = self.source.itemData(0)
+        return self.load(spec, count)
 
     def _ask_load(self) -> None:
         spec, count = self.source.currentData()
@@ -160,7 +203,10 @@ class MapPanel(QWidget):
         """Start preparing and encoding the faces of ``spec`` in the background (cancellable, with progress)."""
         model = self.session.model
         what = f"{builtin_count:,} generated faces" if spec == BUILTIN else spec
+        if self.job.busy:
+            return False
         self.status.setText(f"Encoding {what}…")
+        self._computing = "encode"
         return self.job.start(
             lambda control: build_map(
                 model,
@@ -173,27 +219,89 @@ class MapPanel(QWidget):
             )
         )
 
+    def _finished(self, result) -> None:
+        what, self._computing = self._computing, None
+        if what == "encode":
+            self._loaded(result)
+        else:
+            face_set, projection, xy = result
+            self.layouts.put(face_set, projection, xy)
+            self._sync()
+
     def _loaded(self, latent_map) -> None:
         self.map = latent_map  # encoded with the model still open (see ModelJob)
+        self._clear_preview()
         self._fill_colours(latent_map.cache.has_labels)
-        source = latent_map.cache.meta.get("source")
-        self.status.setText(
-            f"{len(latent_map):,} faces of {source}. Point at a face to see it; "
-            "click to use it (the dropdown says where it goes)."
-        )
-        self.session.report(f"map: encoded {len(latent_map):,} faces of {source}")
-        self.redraw()
+        self.session.report(f"map: encoded {len(latent_map):,} faces of {latent_map.cache.meta.get('source')}")
+        self._sync()
 
     def _failed(self, exc: BaseException) -> None:
+        what, self._computing = self._computing, None
         message = describe_error(exc)
+        if what == "tsne":
+            self.layouts.choose("pca")
+            message = f"t-SNE failed: {message}"
+        self.set_projection(self.layouts.projection)
         self.status.setText(f"⚠ {message}")
         self.error.emit(message)
+
+    def _cancel_clicked(self) -> None:
+        if self._computing == "tsne":
+            self.set_projection("pca")  # a cancelled t-SNE leaves the PCA map
+
+    def _cancelled(self) -> None:
+        what, self._computing = self._computing, None
+        self._sync()
+        if what == "encode":
+            self.status.setText("Cancelled: nothing was encoded.")
+
+    def _sync(self) -> None:
+        """Bring the plot to the chosen layout: from the cache, PCA at once, or t-SNE started as a job."""
+        projection = self.layouts.projection
+        if self._computing == "tsne" and projection != "tsne":
+            self.job.cancel()
+        if self.map is not None:
+            if self.layouts.get(self.map.face_set, "pca") is None:
+                self.layouts.put(self.map.face_set, "pca", self.map.xy.numpy())
+            self.redraw()  # the chosen layout, or PCA until it is ready
+            if self.layouts.get(self.map.face_set) is not None:
+                self._describe()
+            elif not self.job.busy:
+                self._start_tsne()
+        if not self.job.busy:
+            self.settled.emit()
+
+    def shown_projection(self) -> str:
+        """The projection on screen: the chosen one once computed, PCA until then."""
+        ready = self.map is not None and self.layouts.get(self.map.face_set) is not None
+        return self.layouts.projection if ready else "pca"
+
+    def _start_tsne(self) -> None:
+        latents, face_set = self.map.mu.numpy().copy(), self.map.face_set
+        self.status.setText(f"Laying out {len(latents):,} faces by t-SNE (once for this model and these faces)…")
+        self._computing = "tsne"
+        self.job.start(
+            lambda control: (
+                face_set,
+                "tsne",
+                tsne_2d(latents, should_stop=control.should_stop, progress_cb=control.progress),
+            )
+        )
+
+    def _describe(self) -> None:
+        source = self.map.cache.meta.get("source")
+        self.status.setText(
+            f"{len(self.map):,} faces of {source}, laid out by {PROJECTIONS[self.layouts.projection]}. "
+            "Point at a face to see it; click to use it (the dropdown says where it goes)."
+        )
 
     def redraw(self) -> None:
         self.legend.clear()
         self.legend.hide()
         if self.map is None:
             return
+        on_screen = self.shown_projection()
+        xy = self.layouts.get(self.map.face_set, on_screen)
         name = self.colour.currentData()
         plain = pg.mkBrush(*PLAIN, 170)
         if name is None or not self.map.cache.has_labels:
@@ -217,7 +325,7 @@ class MapPanel(QWidget):
             if len(shown) > 16:
                 self.legend.addItem(pg.ScatterPlotItem(size=0), f"… {len(shown) - 16} more")
         self.legend.setVisible(bool(self.legend.items))
-        xy = self.map.xy.numpy()
+        self._set_axes(on_screen)
         self.scatter.setData(x=xy[:, 0], y=xy[:, 1], brush=brushes, data=list(range(len(self.map))))
 
     def describe_point(self, k: int) -> str:

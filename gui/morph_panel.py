@@ -23,6 +23,7 @@ from vae.session import ExplorerSession
 
 from .controls import plain_label, refresh_snap_box, snap_box, spin_box
 from .dialogs import ask_save_path
+from .export_size import enlargement, export_size_box, show_native_size
 from .qt_images import to_pixmap
 from .widgets import FacePicker, FaceView, JobProgress, holding
 from .workers import Job, describe_error
@@ -74,6 +75,7 @@ class MorphPanel(QWidget):
         self.strip.setToolTip("Click a frame to show it; “Send frame to explorer” edits it there")
         self.export_strip_button = QPushButton("Export strip PNG…")
         self.export_gif_button = QPushButton("Export GIF…")
+        self.export_size = export_size_box(256, "frames of the exported strip and GIF")
         self.job = Job("morph export", self)
         self.export_progress = JobProgress(self.job, cancellable=False)
         self.timer = QTimer(self)
@@ -87,7 +89,7 @@ class MorphPanel(QWidget):
         for w in (self.frames, self.mode, self.snap, self.play_button, self.fps, self.loop):
             options.addWidget(w)
         options.addStretch(1)
-        for w in (self.export_progress, self.export_strip_button, self.export_gif_button):
+        for w in (self.export_progress, self.export_size, self.export_strip_button, self.export_gif_button):
             options.addWidget(w)
         timeline = QHBoxLayout()
         timeline.addWidget(self.timeline, 1)
@@ -125,6 +127,7 @@ class MorphPanel(QWidget):
     def reset_for_session(self) -> None:
         """A (new) model: A follows the explorer's face live, B is a random face."""
         self.stop()
+        show_native_size(self.export_size, self.session.model.image_size)
         refresh_snap_box(self.snap, self.session.can_snap)  # silently: filling B rebuilds the frames
         self.slot_a.blockSignals(True)
         self.slot_a.fill_from_source("current")
@@ -186,18 +189,22 @@ class MorphPanel(QWidget):
         order = ping_pong(len(self.images)) if self.loop.isChecked() else list(range(len(self.images)))
         return self.images[order], self.latents[order]
 
-    def export_gif(self, path: str, size: int = 256) -> bool:
-        """Write the animated GIF off the GUI thread (progress shown while it runs)."""
+    def export_gif(self, path: str, size: int | None = None) -> bool:
+        """Write the animated GIF off the GUI thread (progress shown while it runs); frames ``size`` px square
+        (default: the size box's)."""
         if self.images is None:
             return False
+        size = size or self.export_size.value()
         frames, latents = self._playback_frames()
         name = self.session.name
         duration = int(round(1000 / self.fps.value()))
         return self._start_export(lambda control: export.save_gif(path, frames, size, duration, 0, latents, name))
 
-    def export_strip(self, path: str, size: int = 128) -> bool:
+    def export_strip(self, path: str, size: int | None = None) -> bool:
+        """Write the frames side by side as one PNG, each ``size`` px square (default: the size box's)."""
         if self.images is None:
             return False
+        size = size or self.export_size.value()
         images, latents, name = self.images, self.latents, self.session.name
         return self._start_export(lambda control: export.save_strip(path, images, size, latents, name))
 
@@ -209,11 +216,13 @@ class MorphPanel(QWidget):
         return self.job.start(write)
 
     def _ask_export_gif(self) -> None:
-        path = ask_save_path(self, "Export GIF", "morph.gif", "GIF animation (*.gif)", ".gif", "export", self.settings)
+        title = f"Export GIF ({enlargement(self.session.model.image_size, self.export_size.value())})"
+        path = ask_save_path(self, title, "morph.gif", "GIF animation (*.gif)", ".gif", "export", self.settings)
         if path:
             self.export_gif(path)
 
     def _ask_export_strip(self) -> None:
-        path = ask_save_path(self, "Export strip", "morph.png", "PNG image (*.png)", ".png", "export", self.settings)
+        title = f"Export strip ({enlargement(self.session.model.image_size, self.export_size.value())})"
+        path = ask_save_path(self, title, "morph.png", "PNG image (*.png)", ".png", "export", self.settings)
         if path:
             self.export_strip(path)

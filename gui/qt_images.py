@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 
 from vae.export import to_pil
+from vae.upscale import upscale
 
 
 def _qimage(pil: Image.Image) -> QImage:
@@ -22,15 +23,17 @@ def to_qimage(image: torch.Tensor) -> QImage:
     return _qimage(to_pil(image))
 
 
-def to_pixmap(image: torch.Tensor, size: int | None = None) -> QPixmap:
+def to_pixmap(image: torch.Tensor, size: int | None = None, method: str = "lanczos") -> QPixmap:
     """A QPixmap of ``image``, scaled to fit ``size``×``size`` when given.
 
-    Enlarged with Lanczos, as PNG exports are (Qt's smooth scaling is bilinear, which turns a 64 px
-    face shown at 400 px into visible blocks); shrunk with Qt's smooth scaling.
+    Enlarged by ``method`` (vae.upscale: "lanczos", or "crisp" as exports are; Qt's smooth scaling is
+    bilinear, which turns a 64 px face shown at 400 px into visible blocks); shrunk with Qt's smooth scaling.
     """
     pil = to_pil(image)
     longest = max(pil.size)
     if size and size > longest:
+        if pil.width == pil.height:
+            return QPixmap.fromImage(_qimage(upscale(pil, size, method)))
         scaled = pil.resize((round(pil.width * size / longest), round(pil.height * size / longest)), Image.LANCZOS)
         return QPixmap.fromImage(_qimage(scaled))
     pixmap = QPixmap.fromImage(_qimage(pil))

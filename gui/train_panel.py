@@ -3,40 +3,34 @@
 from __future__ import annotations
 
 import math
-import time
-from dataclasses import replace
 from pathlib import Path
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QButtonGroup,
-    QComboBox,
-    QGridLayout,
-    QGroupBox,
     QHBoxLayout,
-    QLineEdit,
     QMessageBox,
     QProgressBar,
     QPushButton,
-    QRadioButton,
     QVBoxLayout,
     QWidget,
 )
 
-from vae import checkpoint
-from vae.cache import BUILTIN, BUILTIN_COUNT, open_dataset
-from vae.data import DataError, scan_folder
+from vae.cache import BUILTIN
 from vae.export import grid
-from vae.train import DEFAULT_MODEL_RECIPE, RUN_FILES, EpochEvent, StepEvent, TrainConfig, Trainer
+from vae.run_history import fractional_epoch, load_epochs, load_steps, stop_position
+from vae.train import RUN_FILES, EpochEvent, StepEvent, TrainConfig, Trainer
 
-from .controls import double_spin_box, plain_label, spin_box
-from .dialogs import ask_folder
+from .controls import plain_label, spin_box
+from .dataset_box import DatasetBox
+from .loss_plot import LossPlot
+from .preview_browser import PreviewBrowser
 from .qt_images import to_pixmap
-from .widgets import LogView, legend_above
+from .train_form import TrainForm
+from .train_run import epoch_count, run_state, train, unfinished
+from .widgets import LogView
 from .workers import Job, describe_error, format_eta
 
-SMOOTHING = 0.9  # exponential moving average of the step losses
+__all__ = ["LossPlot", "TrainPanel", "run_state"]
 
 
 def default_runs_dir() -> Path:
@@ -48,140 +42,8 @@ PAUSE_WAITS = "Pause is offered once training starts: preparing the dataset cann
 PREVIEW_HINT = "After each epoch: validation faces, their reconstructions below them, then prior samples"
 
 
-class StepAxis(pg.AxisItem):
-    """An axis of whole steps: no 0.2-step ticks at the start of a run."""
-
-    def tickValues(self, minVal, maxVal, size):
-        levels = [(spacing, values) for spacing, values in super().tickValues(minVal, maxVal, size) if spacing >= 1]
-        return levels or [(1.0, [float(v) for v in range(math.ceil(minVal), math.floor(maxVal) + 1)])]
-
-
-class LossPlot(pg.PlotWidget):
-    """Smoothed step losses (total, reconstruction, KL) and validation loss per epoch."""
-
-    def __init__(self):
-        super().__init__(background="w", axisItems={"bottom": StepAxis("bottom")})
-        self.setLabel("bottom", "step")
-        self.setLabel("left", "loss per image")
-        legend_above(self.getPlotItem())
-        self.showGrid(x=True, y=True, alpha=0.2)
-        self.setClipToView(True)
-        self.setDownsampling(auto=True, mode="peak")
-        self.getPlotItem().getViewBox().setDefaultPadding(0.12)
-        self.curves = {
-            "total": self.plot([], [], pen=pg.mkPen("#1f77b4", width=2, style=Qt.PenStyle.DashLine), name="total"),
-            "recon": self.plot([], [], pen=pg.mkPen("#2ca02c", width=1.5), name="reconstruction"),
-            "kl": self.plot([], [], pen=pg.mkPen("#d62728", width=1.5), name="KL"),
-        }
-        self.curves["total"].setZValue(1)  # dashed on top: at a small β it runs right over the reconstruction
-        validation = "#ff7f0e"
-        self.val = self.plot([], [], pen=None, symbol="o", symbolBrush=validation, symbolSize=8, name="validation")
-        self.val.scatter.setBrush(
-            validation
-        )  # the legend draws the scatter's own colours, set only with data otherwise
-        self.clear_data()
-
-    def clear_data(self) -> None:
-        self.steps: list[int] = []
-        self.values = {key: [] for key in self.curves}
-        self.smoothed = {key: None for key in self.curves}
-        self.val_x: list[int] = []
-        self.val_y: list[float] = []
-        for curve in self.curves.values():
-            curve.setData([], [])
-        self.val.setData([], [])
-        self.enableAutoRange()  # the next run's axes fit its own losses, not the last run's
-
-    def add_step(self, step: int, total: float, recon: float, kl: float) -> None:
-        self.steps.append(step)
-        for key, value in (("total", total), ("recon", recon), ("kl", kl)):
-            previous = self.smoothed[key]
-            self.smoothed[key] = value if previous is None else SMOOTHING * previous + (1 - SMOOTHING) * value
-            self.values[key].append(self.smoothed[key])
-            self.curves[key].setData(self.steps, self.values[key])
-
-    def add_validation(self, step: int, loss: float) -> None:
-        self.val_x.append(step)
-        self.val_y.append(loss)
-        self.val.setData(self.val_x, self.val_y)
-
-
-def train(
-    control,
-    config: TrainConfig,
-    data: str,
-    out_dir: str,
-    resume: bool,
-    builtin_count: int,
-    step_every: int,
-    overwrite: bool = False,
-):
-    """A training run as a :class:`~gui.workers.Job` function: prepare the data (cancellable), then train
-    until done or stopped (a stop saves a resumable checkpoint at the next step)."""
-    control.post(("log", "preparing the dataset…"))
-    cache = open_dataset(
-        data,
-        config.model.image_size,
-        builtin_count=builtin_count,
-        log=lambda message: control.post(("log", message)),
-        should_stop=control.should_stop,
-        progress_cb=control.progress,
-    )
-    control.post(("data", len(cache), cache.has_labels))
-    control.check()
-    trainer = Trainer(
-        config,
-        cache,
-        out_dir,
-        on_step=control.post,
-        on_epoch=control.post,
-        log=lambda message: control.post(("log", message)),
-        step_every=step_every,
-    )
-    control.post(("trainer", trainer))
-    control.on_stop(trainer.stop)
-    return trainer.run(resume=resume, overwrite=overwrite)  # the panel asked before replacing a run
-
-
-def run_state(out_dir: str | Path) -> dict | None:
-    """What a run folder holds: ``{"epoch", "step", "config"}`` from its ``last.pt``, or None if it has none."""
-    path = Path(out_dir) / "last.pt"
-    if not path.exists():
-        return None
-    try:
-        ckpt = checkpoint.load(path)
-    except checkpoint.CheckpointError:
-        return None
-    state = ckpt.training or {}
-    try:
-        config = TrainConfig.from_dict(state["config"])
-    except (KeyError, TypeError, ValueError):
-        config = None
-    return {
-        "epoch": int(state.get("epoch", ckpt.epochs)),
-        "step": int(state.get("step", 0)),
-        "config": config,
-        "data": ckpt.dataset.get("source"),
-        "history": ckpt.history,
-    }
-
-
-def epoch_count(n: int) -> str:
-    """ "1 epoch", "40 epochs"."""
-    return f"{n} epoch{'' if n == 1 else 's'}"
-
-
-def unfinished(state: dict | None) -> bool:
-    """Whether a :func:`run_state` is a run that stopped before its planned end."""
-    if state is None or state["config"] is None:
-        return False
-    return state["step"] > 0 or state["epoch"] < state["config"].epochs
-
-
 class TrainPanel(QWidget):
-    """Runs training as a :class:`Job` and shows its progress."""
-
-    BUILTIN_INFO = f"{BUILTIN_COUNT:,} generated faces with all 18 labels (made once, then cached)"
+    """Runs training as a :class:`Job` and shows its progress: the losses, the ETA and each epoch's preview."""
 
     model_ready = Signal(str)  # path of the trained checkpoint, when the user wants it loaded
     dataset_used = Signal(str)  # a dataset folder a run was started on (for File → Recent folders)
@@ -198,43 +60,21 @@ class TrainPanel(QWidget):
         self.last_result = None
         self._plotted_run: str | None = None  # the run folder whose curves the plot shows
         self._last_step: StepEvent | None = None
-        self._history_to_plot: list[dict] = []  # a resumed run's saved epochs, drawn at its first step
         self._last_run_folder: str | None = None  # the run folder of the last launch, checked when first shown
-        self.builtin_count = BUILTIN_COUNT
         self.step_every = 1
         self.ask_to_load = True
         self.loaded_model_path = lambda: None  # the window tells which checkpoint the explorer shows
 
-        self.builtin_radio = QRadioButton("Built-in generated faces")
-        self.folder_radio = QRadioButton("Folder:")
-        self.builtin_radio.setChecked(True)
-        group = QButtonGroup(self)
-        group.addButton(self.builtin_radio)
-        group.addButton(self.folder_radio)
-        self.folder_edit = QLineEdit()
-        self.folder_edit.setPlaceholderText("a Cartoon Set folder or any folder of face images")
-        self.browse_button = QPushButton("Browse…")
-        self.data_info = plain_label(self.BUILTIN_INFO)
-        self.data_info.setWordWrap(True)
+        self.dataset = DatasetBox(settings)
+        self.builtin_radio, self.folder_radio = self.dataset.builtin_radio, self.dataset.folder_radio
+        self.folder_edit, self.data_info = self.dataset.folder_edit, self.dataset.data_info
+        self.set_folder, self.describe_folder = self.dataset.set_folder, self.dataset.describe_folder
 
-        recipe = DEFAULT_MODEL_RECIPE
-        self.epochs = spin_box(1, 10000, 20)
-        self.batch_size = spin_box(1, 4096, recipe.batch_size)
-        self.lr = double_spin_box(1e-5, 1.0, recipe.lr, 1e-4, decimals=5)
-        self.beta = double_spin_box(0.0, 100.0, recipe.beta, 0.01, decimals=3)
-        self.beta.setToolTip(
-            "Weight of the KL term: loss = summed squared error per image + β·KL.\n"
-            f"{recipe.beta} (the default model's) gives sharp faces; the model's fitted prior keeps "
-            "Random on faces. Higher β: smoother, blurrier faces."
-        )
-        self.latent_dim = spin_box(2, 512, recipe.model.latent_dim)
-        self.image_size = QComboBox()
-        self.image_size.addItems(["64", "128"])
-        self._new_run_folder = str(self.runs_dir / time.strftime("run-%Y%m%d-%H%M%S"))
-        self.out_dir = QLineEdit(self._new_run_folder)
-        self.out_browse = QPushButton("…")
-        self.out_browse.setFixedWidth(28)
-        self.out_browse.setToolTip("Choose the run folder (a folder with a run in it can be resumed)")
+        self.form = TrainForm(settings, self.runs_dir)
+        for name in ("epochs", "batch_size", "lr", "beta", "latent_dim", "image_size", "out_dir"):
+            setattr(self, name, getattr(self.form, name))
+        self._new_run_folder = self.form.new_run_folder
+        self.config, self._show_config = self.form.config, self.form.show_config
 
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Train a new model into the run folder")
@@ -249,49 +89,17 @@ class TrainPanel(QWidget):
         self.progress = QProgressBar()
         self.eta = plain_label("")
         self.plot = LossPlot()
-        self.preview = plain_label(PREVIEW_HINT)
-        self.preview.setWordWrap(True)
-        self.preview.setMinimumSize(300, 120)
+        self.preview = PreviewBrowser(PREVIEW_HINT)
         self.log_view = LogView()
         self.log_view.setMinimumHeight(140)
-
-        data_box = QGroupBox("Dataset")
-        data_layout = QVBoxLayout(data_box)
-        data_layout.addWidget(self.builtin_radio)
-        row = QHBoxLayout()
-        row.addWidget(self.folder_radio)
-        row.addWidget(self.folder_edit, 1)
-        row.addWidget(self.browse_button)
-        data_layout.addLayout(row)
-        data_layout.addWidget(self.data_info)
-
-        params = QGroupBox("Hyperparameters")
-        form = QGridLayout(params)
-        for i, (label, widget) in enumerate(
-            (
-                ("Epochs", self.epochs),
-                ("Batch size", self.batch_size),
-                ("Learning rate", self.lr),
-                ("β (KL weight)", self.beta),
-                ("Latent size", self.latent_dim),
-                ("Image size", self.image_size),
-            )
-        ):
-            form.addWidget(plain_label(label), i // 2, 2 * (i % 2))
-            form.addWidget(widget, i // 2, 2 * (i % 2) + 1)
-        form.addWidget(plain_label("Run folder"), 3, 0)
-        out_row = QHBoxLayout()
-        out_row.addWidget(self.out_dir, 1)
-        out_row.addWidget(self.out_browse)
-        form.addLayout(out_row, 3, 1, 1, 3)
 
         controls = QHBoxLayout()
         for widget in (self.start_button, self.resume_button, self.extend, self.pause_button, self.stop_button):
             controls.addWidget(widget)
 
         left = QVBoxLayout()
-        left.addWidget(data_box)
-        left.addWidget(params)
+        left.addWidget(self.dataset)
+        left.addWidget(self.form)
         left.addLayout(controls)
         left.addWidget(self.progress)
         left.addWidget(self.eta)
@@ -305,15 +113,10 @@ class TrainPanel(QWidget):
         layout.addLayout(left, 2)
         layout.addLayout(right, 3)
 
-        self.browse_button.clicked.connect(self._browse)
-        self.out_browse.clicked.connect(self._browse_out)
-        self.folder_edit.textEdited.connect(self._check_folder_radio)  # typing a folder chooses it
-        self.folder_edit.editingFinished.connect(self.describe_folder)
-        self.builtin_radio.toggled.connect(lambda on: on and self.data_info.setText(self.BUILTIN_INFO))
-        self.folder_radio.toggled.connect(lambda on: on and self.folder_edit.text().strip() and self.describe_folder())
         self.start_button.clicked.connect(self.start)
         self.resume_button.clicked.connect(self.resume)
         self.out_dir.textChanged.connect(self._update_resume_button)
+        self.out_dir.textChanged.connect(self._show_run_folder)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop)
         self.job.event.connect(self._on_event)
@@ -325,111 +128,37 @@ class TrainPanel(QWidget):
         self._restore_settings()
         self._update_resume_button()
 
-    # ------------------------------------------------------------ dataset choice
-    def set_folder(self, folder: str) -> None:
-        self.folder_edit.setText(folder)
-        self._check_folder_radio()
-        self.describe_folder()
+    @property
+    def builtin_count(self) -> int:
+        """How many built-in faces a run generates (``train_cli.py --builtin-count``)."""
+        return self.dataset.builtin_count
 
-    def _check_folder_radio(self) -> None:
-        """Select "Folder" without walking the folder (its toggled handler would)."""
-        self.folder_radio.blockSignals(True)
-        self.folder_radio.setChecked(True)
-        self.folder_radio.blockSignals(False)
+    @builtin_count.setter
+    def builtin_count(self, count: int) -> None:
+        self.dataset.builtin_count = count
 
-    def _browse(self) -> None:
-        folder = ask_folder(self, "dataset", "Dataset folder", self.settings)
-        if folder:
-            self.set_folder(folder)
+    def _show_run_folder(self) -> None:
+        """While no run goes, the plot and previews show the run in the run folder (nothing if it holds none)."""
+        folder = self.out_dir.text().strip()
+        if self.running or folder == self._plotted_run:
+            return
+        self._plotted_run = folder
+        self.show_run(folder)
 
-    def _browse_out(self) -> None:
-        folder = ask_folder(self, "runs", "Run folder", self.settings)
-        if folder:
-            self.out_dir.setText(folder)
-
-    def describe_folder(self) -> bool:
-        """Show how many images the chosen folder holds and whether labels were found."""
-        folder = self.folder_edit.text().strip()
-        if not folder:
-            return False
-        try:
-            files = scan_folder(folder)
-        except DataError as exc:
-            self.data_info.setText(f"⚠ {exc}")
-            return False
-        labelled = sum(f.csv is not None for f in files)
-        self.data_info.setText(
-            f"{len(files):,} images; "
-            + (f"{labelled:,} with Cartoon Set labels" if labelled else "no labels (unlabelled folder)")
-        )
-        return True
-
-    def config(self) -> TrainConfig:
-        """The default model's recipe with the fields' values."""
-        recipe = DEFAULT_MODEL_RECIPE
-        model = replace(recipe.model, image_size=int(self.image_size.currentText()), latent_dim=self.latent_dim.value())
-        return replace(
-            recipe,
-            model=model,
-            epochs=self.epochs.value(),
-            batch_size=self.batch_size.value(),
-            lr=self.lr.value(),
-            beta=self.beta.value(),
-        )
-
-    def _show_config(self, saved: TrainConfig) -> None:
-        """Put a saved run's hyperparameters into the fields."""
-        self.batch_size.setValue(saved.batch_size)
-        self.latent_dim.setValue(saved.model.latent_dim)
-        self.lr.setValue(saved.lr)
-        self.beta.setValue(saved.beta)
-        self.image_size.setCurrentText(str(saved.model.image_size))
-
-    SETTING_FIELDS = ("epochs", "batch_size", "lr", "beta", "latent_dim")
-
-    @staticmethod
-    def recipe_mark() -> str:
-        """The default recipe's values of the remembered fields, saved beside them.
-
-        Hyperparameters saved under another recipe (an older version's defaults, β 1) are not
-        restored: the fields start from the current one instead.
-        """
-        recipe = DEFAULT_MODEL_RECIPE
-        return f"batch {recipe.batch_size}, lr {recipe.lr:g}, beta {recipe.beta:g}, latent {recipe.model.latent_dim}"
+    def show_run(self, folder: str, up_to: float = math.inf) -> None:
+        """Draw a run folder's saved losses (up to position ``up_to``, in epochs) and list its previews."""
+        self.plot.show_history(load_steps(folder, up_to), [r for r in load_epochs(folder) if r["epoch"] <= up_to])
+        self.preview.show_folder(folder)
 
     def _save_settings(self) -> None:
-        """Remember the hyperparameters and the dataset choice for the next launch."""
-        if self.settings is None:
-            return
-        self.settings.setValue("train/recipe", self.recipe_mark())
-        for name in self.SETTING_FIELDS:
-            self.settings.setValue(f"train/{name}", getattr(self, name).value())
-        self.settings.setValue("train/image_size", self.image_size.currentText())
-        self.settings.setValue("train/folder", self.folder_edit.text().strip() if self.folder_radio.isChecked() else "")
-        self.settings.setValue("train/run_folder", self.out_dir.text().strip())
+        if self.settings is not None:
+            self.form.save()
+            self.dataset.save()
 
     def _restore_settings(self) -> None:
-        if self.settings is None:
-            return
-        same_recipe = self.settings.value("train/recipe") == self.recipe_mark()
-        for name in self.SETTING_FIELDS if same_recipe else ():
-            widget = getattr(self, name)
-            value = self.settings.value(f"train/{name}")
-            try:
-                if value is not None:
-                    widget.setValue(type(widget.value())(value))
-            except (TypeError, ValueError):
-                pass  # a hand-edited settings file: keep the default
-        if self.settings.value("train/image_size") in ("64", "128"):
-            self.image_size.setCurrentText(self.settings.value("train/image_size"))
-        folder = self.settings.value("train/folder")
-        if isinstance(folder, str) and folder:  # not walked now (a big or unmounted folder would hold up start-up)
-            self.folder_edit.setText(folder)
-            self._check_folder_radio()
-            self.data_info.setText("the folder of your last run; it is checked when you start")
-        run_folder = self.settings.value("train/run_folder")
-        if isinstance(run_folder, str) and run_folder:
-            self._last_run_folder = run_folder  # read when the tab is first shown, not at start-up
+        if self.settings is not None:
+            self._last_run_folder = self.form.restore()  # read when the tab is first shown, not at start-up
+            self.dataset.restore()
 
     def showEvent(self, event) -> None:
         """The first time the tab is shown, offer the last run again if it stopped part-way."""
@@ -439,12 +168,7 @@ class TrainPanel(QWidget):
         state = run_state(folder) if folder and self.out_dir.text() == self._new_run_folder else None
         if unfinished(state):
             self.out_dir.setText(folder)  # Resume continues it; Start still asks before replacing it
-            planned = state["config"].epochs
-            where = (
-                f"in epoch {state['epoch'] + 1} of {planned} after step {state['step']}"
-                if state["step"]
-                else f"after {epoch_count(state['epoch'])} of {planned}"
-            )
+            where = stop_position(state["epoch"], state["step"], state["config"].epochs, state["steps_per_epoch"])
             self._append_log(f"{folder} holds your last run, stopped {where}: Resume continues it")
 
     # ------------------------------------------------------------ run control
@@ -453,10 +177,10 @@ class TrainPanel(QWidget):
         return self.job.busy
 
     def _data_spec(self) -> str | None:
-        if self.folder_radio.isChecked() and not self.describe_folder():
+        spec = self.dataset.spec()
+        if spec is None:
             self._append_log(self.data_info.text())
-            return None
-        return BUILTIN if self.builtin_radio.isChecked() else self.folder_edit.text().strip()
+        return spec
 
     def _holds_loaded_model(self, out_dir: Path) -> bool:
         loaded = self.loaded_model_path()
@@ -535,6 +259,8 @@ class TrainPanel(QWidget):
             self.set_folder(str(state["data"]))  # the run's own data: resuming on other data is refused
         elif str(state["data"]).startswith("built-in"):
             self.builtin_radio.setChecked(True)
+            if isinstance(state["data_count"], int) and state["data_count"] > 0:
+                self.builtin_count = state["data_count"]  # the same faces: another count is other data
         target = saved.epochs + self.extend.value()
         if state["epoch"] >= target and state["step"] == 0:
             self.error.emit(
@@ -544,23 +270,23 @@ class TrainPanel(QWidget):
             return False
         self.epochs.setValue(target)
         saved.epochs = target
-        return self._launch(saved, resume=True, history=state["history"])
+        return self._launch(saved, resume=True, position=state["position"])
 
-    def _launch(self, config: TrainConfig, resume: bool, overwrite: bool = False, history: list | None = None) -> bool:
+    def _launch(self, config: TrainConfig, resume: bool, overwrite: bool = False, position: float = 0.0) -> bool:
         """Start the job; ``config`` is the whole run (a resumed run keeps its saved architecture and settings).
 
-        A resumed run not on the plot yet gets its saved epochs (``history``) drawn at its first step.
+        A resumed run's plot and previews start from what its folder saved up to its checkpoint's ``position``.
         """
         data = self._data_spec()
         if data is None:
             return False
         epochs = config.epochs
         out_dir = self.out_dir.text().strip()
-        self._history_to_plot = []
-        if not (resume and self._plotted_run == out_dir):  # Resume and extend carry on the curves shown
+        if resume:
+            self.show_run(out_dir, position)
+        else:
             self.plot.clear_data()
-            self.preview.setText(PREVIEW_HINT)  # replaces the last run's picture
-            self._history_to_plot = history or []
+            self.preview.clear()  # replaces the last run's pictures
         self._plotted_run = out_dir
         self.progress.setValue(0)
         self.last_result = None
@@ -647,30 +373,25 @@ class TrainPanel(QWidget):
             return
         self.progress.setMaximum(max(total, 1))
         self.progress.setValue(done)
-        self.eta.setText(f"{what}: {done:,} / {total:,} · ETA {format_eta(eta)}")
+        self.eta.setText(f"{what}: {done:,} / {total:,} · ETA {format_eta(eta) if eta == eta else 'estimating…'}")
 
     def _on_step(self, event: StepEvent) -> None:
         self._last_step = event
-        for row in self._history_to_plot:  # the epochs before a resume: their mean losses, at their last step
-            step = row["epoch"] * event.steps_per_epoch
-            self.plot.add_step(step, row["train_loss"], row["train_recon"], row["train_kl"])
-            self.plot.add_validation(step, row["val_loss"])
-        self._history_to_plot = []
         epochs = self.config_running.epochs
-        global_step = (event.epoch - 1) * event.steps_per_epoch + event.step
         self.progress.setMaximum(epochs * event.steps_per_epoch)
-        self.progress.setValue(global_step)
+        self.progress.setValue((event.epoch - 1) * event.steps_per_epoch + event.step)
+        eta = format_eta(event.eta_s) if math.isfinite(event.eta_s) else "estimating…"
         self.eta.setText(
             f"epoch {event.epoch}/{epochs} · step {event.step}/{event.steps_per_epoch}"
-            f" · {event.images_per_s:.0f} images/s · ETA {format_eta(event.eta_s)}"
+            f" · {event.images_per_s:.0f} images/s · ETA {eta}"
         )
-        self.plot.add_step(global_step, event.loss, event.recon, event.kl)
+        x = fractional_epoch(event.epoch - 1, event.step, event.steps_per_epoch)
+        self.plot.add_step(x, event.loss, event.recon, event.kl, self.step_every)
 
     def _on_epoch(self, event: EpochEvent) -> None:
         m = event.metrics
-        steps = self.plot.steps[-1] if self.plot.steps else event.epoch
-        self.plot.add_validation(steps, m["val_loss"])
-        self.preview.setPixmap(to_pixmap(grid(event.preview, nrow=8)).scaledToWidth(max(300, self.preview.width() - 4)))
+        self.plot.add_validation(event.epoch, m["val_loss"])
+        self.preview.add(event.epoch, to_pixmap(grid(event.preview, nrow=8)))
         self._append_log(
             f"epoch {event.epoch}/{event.epochs}: val loss {m['val_loss']:.1f} "
             f"(recon {m['val_recon']:.1f}, KL {m['val_kl']:.1f}), SSIM {m['val_ssim']:.4f}, "
@@ -687,12 +408,8 @@ class TrainPanel(QWidget):
 
     def _on_finished(self, result) -> None:
         self.last_result = result
-        if result.status == "stopped":
-            self._append_log(
-                f"stopped after {epoch_count(result.epochs_done)}; resumable checkpoint: {result.last_path} "
-                "(Resume continues from it)"
-            )
-            self.eta.setText(f"stopped at {self._position()} · Resume continues from there")
+        if result.status == "stopped":  # the trainer's log line says where, in the same words
+            self.eta.setText(f"stopped {result.stopped_at} · Resume continues from there")
             return
         epochs = epoch_count(result.epochs_done)
         self.eta.setText(f"finished {epochs}")

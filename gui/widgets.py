@@ -6,15 +6,15 @@ from contextlib import ExitStack, contextmanager
 
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSizePolicy,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -59,8 +59,13 @@ class LogView(QPlainTextEdit):
             bar.setValue(bar.maximum())
 
 
+CRISP_AFTER_MS = 150
+
+
 class FaceView(QLabel):
-    """Shows one face, scaled smoothly to fill the widget's square."""
+    """Shows one face, enlarged to fill the widget's square: at once with Lanczos (fast enough for a slider
+    drag), then, once the face has stayed the same for :data:`CRISP_AFTER_MS`, with crisp outlines as exports
+    are (vae.upscale)."""
 
     def __init__(self, minimum: int = 256):
         super().__init__()
@@ -70,6 +75,9 @@ class FaceView(QLabel):
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setStyleSheet("background: white; border: 1px solid #c8c8c8;")
         self._image: torch.Tensor | None = None
+        self.crisp = False  # whether the face shown is the crisp enlargement
+        self._settle = QTimer(self, singleShot=True, interval=CRISP_AFTER_MS)
+        self._settle.timeout.connect(lambda: self._repaint(crisp=True))
 
     def set_image(self, image: torch.Tensor | None) -> None:
         self._image = image
@@ -77,10 +85,13 @@ class FaceView(QLabel):
             self.clear()
         self._repaint()
 
-    def _repaint(self) -> None:
+    def _repaint(self, crisp: bool = False) -> None:
         if self._image is not None:
             side = max(16, min(self.width(), self.height()) - 4)
-            self.setPixmap(to_pixmap(self._image, side))
+            self.setPixmap(to_pixmap(self._image, side, "crisp" if crisp else "lanczos"))
+            self.crisp = crisp
+            if not crisp:
+                self._settle.start()
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
@@ -135,12 +146,12 @@ class JobProgress(QWidget):
         self.label.setText(f"{text} · ETA {format_eta(eta)}" if total > 0 and done < total else text)
 
 
-SOURCE_LABELS = {
-    "current": "Explorer face (live)",
-    "random": "Random face",
-    "image": "Image file…",
-    "latent": "Latent JSON…",
-    "dataset": "Dataset face (from the Map)",
+SOURCES = {  # source → its button's text and tooltip, in the buttons' order
+    "random": ("Random", "A random face; click again for another"),
+    "current": ("Explorer", "The explorer's face, followed live while this button is down"),
+    "image": ("Image…", "Encode a face image file"),
+    "latent": ("Latent…", "A latent saved as JSON"),
+    "dataset": ("Map", "A random dataset face from the Map panel (or click one there)"),
 }
 
 
@@ -157,10 +168,11 @@ def holding(pickers):
 
 
 class FacePicker(QWidget):
-    """A face slot: shows the face it holds and where it came from; choosing a source applies it at once.
+    """A face slot: shows the face it holds and where it came from, and a button per source that fills it at once.
 
-    With the "Explorer face" source the slot follows the explorer live. ``faces_source`` is a callable
-    returning the Map's faces (or None) for the "Dataset face" source.
+    The button of the source the slot holds stays down; with "Explorer" the slot follows the explorer live.
+    Buttons never move, unlike a dropdown's rows, so a click picks the source under the pointer.
+    ``faces_source`` is a callable returning the Map's faces (or None) for the "Map" source.
     """
 
     changed = Signal()
@@ -185,15 +197,21 @@ class FacePicker(QWidget):
         self.thumb.setStyleSheet("background: white; border: 1px solid #c8c8c8;")
         self.caption = plain_label("–")
         self.caption.setStyleSheet("color: #606060;")
-        self.source = QComboBox()
-        for key, label in SOURCE_LABELS.items():
-            self.source.addItem(label, key)
-        self.source.setToolTip("Choose where this face comes from; choosing Random again draws a new face")
-        self.source.setPlaceholderText("Kept face")  # shown for a KEPT slot, which no source makes
+        self.buttons: dict[str, QToolButton] = {}
+        row = QHBoxLayout()
+        row.setSpacing(2)
+        for key, (label, tip) in SOURCES.items():
+            button = self.buttons[key] = QToolButton()
+            button.setText(label)
+            button.setToolTip(tip)
+            button.setCheckable(True)
+            button.clicked.connect(lambda checked=False, k=key: self.fill_from_source(k))
+            row.addWidget(button)
+        row.addStretch(1)
         text = QVBoxLayout()
         text.addWidget(self.title)
         text.addWidget(self.caption)
-        text.addWidget(self.source)
+        text.addLayout(row)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.thumb)
@@ -201,7 +219,7 @@ class FacePicker(QWidget):
         self.encoder = ModelJob(session, "encode image", self, abandonable=True)
         self.encoder.finished.connect(self._encoded)
         self.encoder.errored.connect(self._encode_failed)
-        self.source.activated.connect(lambda index: self.fill_from_source(self.source.itemData(index)))
+        self.encoder.cancelled.connect(self._encode_dropped)
         self._unsubscribe = [
             session.values_changed.connect(self._explorer_changed),
             session.model_changed.connect(self._model_changed),
@@ -209,11 +227,9 @@ class FacePicker(QWidget):
         self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])
 
     def set_slot(self, slot: slots.FaceSlot, kind: str = "dataset") -> None:
-        """Hold ``slot`` (from source ``kind``): the thumbnail, caption and dropdown all show it."""
+        """Hold ``slot`` (from source ``kind``): the thumbnail, caption and source buttons all show it."""
         self.slot, self.kind, self._stale = slot, kind, False
-        self.source.blockSignals(True)
-        self.source.setCurrentIndex(self.source.findData(kind))
-        self.source.blockSignals(False)
+        self._show_kind()
         self.caption.setText(slot.label)
         self.caption.setToolTip(plain_tooltip(slot.label))
         self.thumb.setPixmap(to_pixmap(self.session.render(slot.latent), self.thumb_size - 2))
@@ -260,10 +276,10 @@ class FacePicker(QWidget):
     def _model_changed(self) -> None:
         self.clear()
 
-    def fill_from_source(self, source: str | None = None, path: str | None = None) -> bool:
-        """Fill the slot from ``source`` (default: the dropdown's choice); file sources ask for a path."""
+    def fill_from_source(self, source: str, path: str | None = None) -> bool:
+        """Fill the slot from ``source`` (a key of :data:`SOURCES`); file sources ask for a path."""
         session = self.session
-        source = source or self.source.currentData()
+        self._show_kind()  # a click toggled its button: it goes down once the slot holds that source's face
         try:
             if source == "current":
                 slot = slots.from_current(session.state.values)
@@ -272,24 +288,20 @@ class FacePicker(QWidget):
             elif source == "image":
                 path = path or ask_open_path(self, "image", "Face image", IMAGE_FILTER, self.settings)
                 if not path:
-                    self._show_kind()
                     return False
                 return self._encode_in_background(path)
             elif source == "latent":
                 path = path or ask_open_path(self, "latent", "Latent JSON", LATENT_FILTER, self.settings)
                 if not path:
-                    self._show_kind()
                     return False
                 slot = slots.from_latent_file(path, session.model.latent_dim)
             else:
                 faces = self.faces_source()
                 if faces is None:
-                    self._show_kind()
                     self.error.emit("Encode faces in the Map panel first, then click one there or pick one here.")
                     return False
                 slot = faces.random_slot()
         except (ImageLoadError, ValueError, OSError) as exc:
-            self._show_kind()
             self.error.emit(str(exc))
             return False
         self.set_slot(slot, source)
@@ -305,20 +317,25 @@ class FacePicker(QWidget):
         self.set_slot(slot, "image")
 
     def _encode_failed(self, exc: BaseException) -> None:
-        self._show_kind()
-        self.caption.setText(self.slot.label if self.slot else "–")
+        self._encode_dropped()
         self.error.emit(describe_error(exc))
 
+    def _encode_dropped(self) -> None:
+        """An encoding that failed, or was dropped because another model was opened meanwhile: the slot keeps
+        what it holds (nothing, after a model change) and says so again."""
+        self._show_kind()
+        self.caption.setText(self.slot.label if self.slot else "–")
+
     def _show_kind(self) -> None:
-        """Put the dropdown back on what the slot holds (a cancelled or failed choice changes nothing)."""
-        self.source.blockSignals(True)
-        self.source.setCurrentIndex(-1 if self.kind == KEPT else max(0, self.source.findData(self.kind)))
-        self.source.blockSignals(False)
+        """Put down the button of the source the slot holds, and only that one (none for a kept face)."""
+        for key, button in self.buttons.items():
+            button.setChecked(key == self.kind)
 
     def clear(self) -> None:
         self.slot = self.kind = None
         self.thumb.clear()
         self.caption.setText("–")
+        self._show_kind()
 
 
 def legend_above(plot_item: pg.PlotItem, columns: int = 2, rows: int = 2) -> pg.LegendItem:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
 from vae.cache import Cancelled  # dataset preparation raises it when its should_stop() turns true
+from vae.eta import ProgressEta
 
 log = logging.getLogger("face_explorer")
 
@@ -91,7 +91,7 @@ class _Worker(QObject):
 class Job(QObject):
     """Runs ``fn(control, *args, **kwargs)`` off the GUI thread, one call at a time; see the module docstring.
 
-    ``progress(done, total, what, eta_s)`` estimates the time left from the rate so far (NaN until known).
+    ``progress(done, total, what, eta_s)`` estimates the time left (:class:`~vae.eta.ProgressEta`; NaN until known).
     ``abandonable`` marks a job whose window need not wait for it beyond a short while when it closes
     (work that writes nothing, such as encoding an image).
     """
@@ -114,7 +114,7 @@ class Job(QObject):
         self.abandonable = abandonable
         self._thread: threading.Thread | None = None
         self._worker: _Worker | None = None
-        self._progress_start: tuple[float, int] | None = None
+        self._progress_eta = ProgressEta()
 
     @property
     def busy(self) -> bool:
@@ -141,7 +141,7 @@ class Job(QObject):
         worker.done.connect(self._ended)
         self._worker = worker
         self._thread = threading.Thread(target=worker.run, name=f"job: {self.name}", daemon=True)
-        self._progress_start = None
+        self._progress_eta = ProgressEta()
         Job._running[self._thread] = worker
         self._thread.start()
         self.running_changed.emit(True)
@@ -168,13 +168,7 @@ class Job(QObject):
         self.cancelled.emit()
 
     def _on_progress(self, done: int, total: int, what: str) -> None:
-        now = time.perf_counter()
-        if self._progress_start is None or done < self._progress_start[1]:
-            self._progress_start = (now, done)
-        t0, d0 = self._progress_start
-        rate = (done - d0) / (now - t0) if now > t0 and done > d0 else 0.0
-        eta = (total - done) / rate if rate > 0 else float("nan")
-        self.progress.emit(done, total, what, eta)
+        self.progress.emit(done, total, what, self._progress_eta.update(done, total))
 
     def _ended(self, worker: _Worker) -> None:
         if worker is not self._worker:

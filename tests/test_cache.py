@@ -249,3 +249,15 @@ def test_a_full_disk_while_taking_the_lock_leaves_no_lock(tmp_path, monkeypatch)
     with pytest.raises(WriteError, match=f"no space left on {tmp_path / 'x.lock'}"):
         lock.try_acquire()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_caching_the_first_faces_keeps_the_whole_folders_cache(tmp_path, monkeypatch):
+    folder, caches = tmp_path / "faces", tmp_path / "cache"
+    write_good_faces(folder, 12)
+    whole = cache_mod.open_folder(folder, 64, workers=1, cache_dir=caches, log=lambda m: None)
+    first = cache_mod.open_folder(folder, 64, workers=1, cache_dir=caches, limit=5, log=lambda m: None)
+    assert (len(whole), len(first)) == (12, 5)
+    builds = []
+    monkeypatch.setattr(cache_mod, "_build", lambda *args, **kwargs: builds.append(args))
+    assert len(cache_mod.open_folder(folder, 64, workers=1, cache_dir=caches, log=lambda m: None)) == 12
+    assert builds == []  # the whole folder's cache was read back, not rebuilt

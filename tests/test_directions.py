@@ -11,7 +11,7 @@ from tests.helpers import write_good_faces
 from vae import attribute_classifier as ac
 from vae.cache import open_folder
 from vae.cartoonset import ATTRIBUTE_NAMES, NO_FACIAL_HAIR, NO_GLASSES
-from vae.directions import compute_directions, direction_from_examples
+from vae.directions import compute_directions, direction_from_examples, example_reliability
 
 LABELS = Path(__file__).parent / "data" / "cartoonset_sample_labels.json"
 SHIPPED = Path(__file__).resolve().parents[1] / "resources" / "attribute_classifier.pt"
@@ -223,3 +223,46 @@ def test_direction_grid_script(labelled, tmp_path, tiny_model, capsys):
         assert im.size == (4 * script.TILE, script.HEADER + 3 * script.TILE)
     assert script.main(args + ["--directions", "glasses", "eye_color:9"]) == 2
     assert "no direction 'eye_color:9'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- example_reliability
+def separated(per_side: int, spread: float, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    trait = torch.zeros(16)
+    trait[2] = 1.0
+    return (
+        trait + spread * torch.randn(per_side, 16, generator=g),
+        -trait + spread * torch.randn(per_side, 16, generator=g),
+    )
+
+
+def test_clearly_separated_examples_all_agree_and_eight_a_side_are_reliable():
+    r = example_reliability(*separated(8, 0.1))
+    assert (r.agree, r.total, r.per_side) == (16, 16, 8) and r.reliable
+    assert r.describe() == "reliable: 16 of 16 examples agree (leave-one-out)"
+
+
+def test_few_examples_are_weak_however_well_they_agree():
+    r = example_reliability(*separated(4, 0.1))
+    assert r.agree == 8 and not r.reliable
+    assert r.describe() == (
+        "weak: only 4 per side, 8 of 8 examples agree (leave-one-out); use 8+ per side for a dependable direction"
+    )
+
+
+def test_examples_that_do_not_differ_in_the_trait_disagree_and_are_weak():
+    r = example_reliability(*separated(16, 5.0, seed=3))
+    assert r.share < 0.8 and not r.reliable and r.describe().startswith("weak: only ")
+    assert "do not separate" in r.describe()
+
+
+def test_an_example_that_lies_on_the_other_side_counts_as_disagreeing():
+    with_mu, without_mu = separated(8, 0.1)
+    with_mu[0] = -3 * with_mu[0]  # labelled "with", but far on the "without" side
+    r = example_reliability(with_mu, without_mu)
+    assert r.agree == 15
+
+
+def test_a_lone_example_cannot_be_checked():
+    r = example_reliability(torch.ones(1, 4), -torch.ones(3, 4))
+    assert r.agree == 3 and r.per_side == 1 and "too few examples to check" in r.describe()

@@ -14,6 +14,7 @@ from gui.train_panel import LossPlot, TrainPanel, run_state  # noqa: E402
 from gui.widgets import LogView  # noqa: E402
 from tests.helpers import write_good_faces  # noqa: E402
 from vae import checkpoint  # noqa: E402
+from vae.run_history import stop_position  # noqa: E402
 from vae.train import DEFAULT_MODEL_RECIPE, StepEvent  # noqa: E402
 
 
@@ -222,7 +223,7 @@ def test_training_run_reports_progress_and_finishes(window, qtbot, small_folder,
     with qtbot.waitSignal(panel.running_changed, timeout=120000):
         pass
     assert panel.last_result is not None and panel.last_result.status == "finished"
-    assert steps and panel.plot.steps and len(panel.plot.val_x) == 1
+    assert steps and panel.plot.x and panel.plot.val_x == [1]
     assert panel.progress.value() == panel.progress.maximum()
     assert not panel.preview.pixmap().isNull()
     assert (tmp_path / "run" / "best.pt").exists()
@@ -281,7 +282,7 @@ def test_stop_mid_run_leaves_a_resumable_checkpoint(window, qtbot, small_folder,
     assert not panel.resume_button.isEnabled() and "no run to resume" in panel.resume_button.toolTip()
     panel.start()
     assert not panel.pause_button.isEnabled() and "once training starts" in panel.pause_button.toolTip()
-    qtbot.waitUntil(lambda: bool(panel.plot.steps), timeout=120000)
+    qtbot.waitUntil(lambda: bool(panel.plot.x), timeout=120000)
     assert panel.pause_button.isEnabled()  # the dataset is ready and training runs: Pause now pauses
     panel.pause_button.click()
     assert panel.eta.text().startswith("paused at epoch ")
@@ -290,17 +291,17 @@ def test_stop_mid_run_leaves_a_resumable_checkpoint(window, qtbot, small_folder,
     assert panel.last_result.status == "stopped"
     state = checkpoint.load(tmp_path / "run" / "last.pt").training
     assert state["epoch"] * 4 + state["step"] >= 1  # 4 steps an epoch: it stopped part-way, position saved
-    assert panel.eta.text().startswith("stopped at epoch ") and "Resume" in panel.eta.text()
+    where = stop_position(state["epoch"], state["step"], 200, 4)
+    assert panel.last_result.stopped_at == where
+    assert panel.eta.text() == f"stopped {where} · Resume continues from there"
+    assert [line for line in panel.log_view.toPlainText().splitlines() if "stopped" in line] == [
+        f"stopped {where}; saved {tmp_path / 'run' / 'last.pt'} (resuming continues from it)"
+    ]  # one stop message, in the words the eta line uses
     later = TrainPanel(window.settings)  # the next launch offers the stopped run to Resume
     qtbot.addWidget(later)
     assert later.out_dir.text() != str(tmp_path / "run")  # not read at start-up: when the tab is shown
     later.show()
     assert later.out_dir.text() == str(tmp_path / "run") and later.resume_button.isEnabled()
-    where = (
-        f"in epoch {state['epoch'] + 1} of 200 after step {state['step']}"
-        if state["step"]
-        else f"after {state['epoch']} epoch{'' if state['epoch'] == 1 else 's'} of 200"
-    )
     assert (
         f"{tmp_path / 'run'} holds your last run, stopped {where}: Resume continues it" in later.log_view.toPlainText()
     )
@@ -314,7 +315,7 @@ def test_typing_a_folder_chooses_it_and_the_description_follows_the_choice(windo
     qtbot.keyClick(panel.folder_edit, Qt.Key.Key_Return)
     assert "30 images" in panel.data_info.text()
     panel.builtin_radio.click()  # the tab is not shown here: a click as the button receives it
-    assert panel.data_info.text() == panel.BUILTIN_INFO
+    assert panel.data_info.text() == panel.dataset.builtin_info()
     panel.folder_radio.click()
     assert "30 images" in panel.data_info.text()
 
@@ -447,11 +448,10 @@ def test_the_loss_plot_legend_matches_its_points_before_any_data(qtbot):
     plot = LossPlot()
     qtbot.addWidget(plot)
     assert plot.val.scatter.opts["brush"].color().name() == "#ff7f0e"  # the legend's marker, drawn at once
-    assert plot.curves["total"].zValue() > plot.curves["recon"].zValue()  # total stays visible over reconstruction
-    axis = plot.getPlotItem().getAxis("bottom")
-    for low, high in ((0.5, 2.5), (0, 1000)):  # two steps, a long run: whole steps only
-        ticks = [v for _, values in axis.tickValues(low, high, 400) for v in values]
-        assert ticks and all(float(v).is_integer() for v in ticks)
+    total, recon = plot.curves["total"], plot.curves["recon"]
+    assert recon.zValue() > total.zValue()  # a thin reconstruction line inside the wide, pale total band
+    assert total.opts["pen"].widthF() >= 4 * recon.opts["pen"].widthF() and total.opts["pen"].color().alpha() < 255
+    assert plot.getPlotItem().getAxis("bottom").labelText == "epoch"
 
 
 @pytest.fixture

@@ -14,8 +14,9 @@ import torch
 pytest.importorskip("PySide6")
 from PySide6 import QtGui  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox  # noqa: E402
+from PySide6.QtWidgets import QLabel, QMessageBox  # noqa: E402
 
+from gui import dialogs  # noqa: E402
 from gui.workers import Job  # noqa: E402
 from vae import checkpoint, export, slots  # noqa: E402
 from vae.model import ConvVAE, VAEConfig  # noqa: E402
@@ -119,7 +120,7 @@ def test_message_boxes_show_markup_in_paths_as_text(window, tmp_path, boxes, mon
     assert not window.load_checkpoint(str(broken))
     target = folder / "face.png"
     target.write_bytes(b"precious")
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), ""))
+    monkeypatch.setattr(dialogs, "choose", lambda dialog: str(target))
     window.explore.ask_export()  # "Replace file?" answered No
     assert target.read_bytes() == b"precious"
     assert len(boxes) == 2 and all(fmt == Qt.TextFormat.PlainText and "<b>x" in text for fmt, text in boxes)

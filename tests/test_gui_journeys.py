@@ -97,7 +97,7 @@ def test_quit_while_training_asks_stops_at_the_next_step_and_never_blocks(
     window, qtbot, small_folder, tmp_path, questions
 ):
     panel = start_training(window, small_folder, tmp_path / "run", 500, qtbot)
-    qtbot.waitUntil(lambda: bool(panel.plot.steps), timeout=120000)
+    qtbot.waitUntil(lambda: bool(panel.plot.x), timeout=120000)
     t0 = time.perf_counter()
     window.close()
     assert time.perf_counter() - t0 < 0.1  # close() returns at once: the GUI thread never waits on the run
@@ -115,7 +115,7 @@ def test_quit_while_training_asks_stops_at_the_next_step_and_never_blocks(
 def test_answering_no_keeps_training_and_the_window(window, qtbot, small_folder, tmp_path, questions):
     questions.answer = QMessageBox.StandardButton.No
     panel = start_training(window, small_folder, tmp_path / "run", 500, qtbot)
-    qtbot.waitUntil(lambda: bool(panel.plot.steps), timeout=120000)
+    qtbot.waitUntil(lambda: bool(panel.plot.x), timeout=120000)
     window.close()
     assert window.isVisible() and panel.job.busy and not panel.job.stopping
     with qtbot.waitSignal(panel.running_changed, timeout=60000):
@@ -127,7 +127,7 @@ def test_a_run_that_ends_while_the_quit_question_is_open_still_quits(
 ):
     panel = start_training(window, small_folder, tmp_path / "run", 2, qtbot)
     panel.ask_to_load = True
-    qtbot.waitUntil(lambda: bool(panel.plot.steps), timeout=120000)
+    qtbot.waitUntil(lambda: bool(panel.plot.x), timeout=120000)
     asked = []
 
     def answer_when_the_run_has_ended(parent, title, text, *args, **kwargs):
@@ -146,7 +146,7 @@ def test_the_quit_question_answers_itself_when_the_run_ends_meanwhile(
     window, qtbot, small_folder, tmp_path, monkeypatch
 ):
     panel = start_training(window, small_folder, tmp_path / "run", 3, qtbot)
-    qtbot.waitUntil(lambda: bool(panel.plot.steps), timeout=120000)
+    qtbot.waitUntil(lambda: bool(panel.plot.x), timeout=120000)
     boxes = []
 
     def modal_question(parent, title, text, *args, **kwargs):  # as Qt's own: a modal box in its own event loop
@@ -240,7 +240,7 @@ def test_compute_directions_reports_progress_and_says_what_it_did(window, qtbot,
     with qtbot.waitSignal(arith.job.finished, timeout=60000):
         arith.compute_directions_from(str(tmp_path / "labelled"))
     assert progress and progress[-1][2] == "encoding faces"
-    assert "glasses" in window.session.directions and arith.direction_choice.count() > 0
+    assert "glasses" in window.session.directions and "glasses" in arith.direction_menu_names()
     assert "attribute directions from" in window.statusBar().currentMessage()
 
 
@@ -279,13 +279,13 @@ def test_resume_continues_at_the_right_epoch_and_extend_adds_epochs(window, qtbo
     panel.error.connect(errors.append)
     assert not panel.resume() and "extend" in errors[-1]
     panel.extend.setValue(1)
-    first_steps, first_validations = list(panel.plot.steps), list(panel.plot.val_x)
+    first_steps, first_validations = list(panel.plot.x), list(panel.plot.val_x)
     assert panel.resume()
     qtbot.waitUntil(lambda: not panel.job.busy, timeout=120000)
     assert "resuming" in panel.log_view.toPlainText() and "at epoch 2" in panel.log_view.toPlainText()
     assert panel.last_result.epochs_done == 2
     # the plot carries on the run's curves: epoch 1's steps and validation point stay, epoch 2's follow them
-    assert panel.plot.steps[: len(first_steps)] == first_steps and len(panel.plot.steps) > len(first_steps)
+    assert panel.plot.x[: len(first_steps)] == first_steps and len(panel.plot.x) > len(first_steps)
     assert panel.plot.val_x[:1] == first_validations and len(panel.plot.val_x) == 2
     assert [row["epoch"] for row in checkpoint.load(tmp_path / "run" / "last.pt").history] == [1, 2]
     # after a relaunch the plot starts from the saved epochs: their losses, then the resumed steps
@@ -297,10 +297,8 @@ def test_resume_continues_at_the_right_epoch_and_extend_adds_epochs(window, qtbo
     assert later.resume()
     qtbot.waitUntil(lambda: not later.job.busy, timeout=120000)
     steps_per_epoch = len(first_steps)
-    assert later.plot.val_x == [steps_per_epoch, 2 * steps_per_epoch, 3 * steps_per_epoch]
-    assert (
-        later.plot.steps[:2] == [steps_per_epoch, 2 * steps_per_epoch] and len(later.plot.steps) == 2 + steps_per_epoch
-    )
+    assert later.plot.val_x == [1, 2, 3]  # at the epochs' ends
+    assert later.plot.x == pytest.approx([(i + 1) / steps_per_epoch for i in range(3 * steps_per_epoch)])
 
 
 def test_a_new_run_starts_with_a_clean_status_preview_and_plot(window, qtbot, small_folder, tmp_path):
@@ -309,7 +307,7 @@ def test_a_new_run_starts_with_a_clean_status_preview_and_plot(window, qtbot, sm
     assert panel.eta.text() == "finished 1 epoch" and not panel.preview.pixmap().isNull()
     start_training(window, small_folder, tmp_path / "second", 1, qtbot)
     assert panel.eta.text() == "preparing the dataset…" and panel.preview.pixmap().isNull()
-    assert panel.plot.steps == [] and all(panel.plot.getPlotItem().getViewBox().autoRangeEnabled())
+    assert panel.plot.x == [] and all(panel.plot.getPlotItem().getViewBox().autoRangeEnabled())
     qtbot.waitUntil(lambda: not panel.job.busy, timeout=120000)
 
 
@@ -378,19 +376,17 @@ def test_save_latent_and_export_say_what_was_written_where(window, tmp_path):
 
 # ---------------------------------------------------------------- polish
 def test_dialogs_start_in_the_last_folder_of_their_kind(window, tmp_path, monkeypatch):
-    from PySide6.QtWidgets import QFileDialog
-
     from gui import dialogs
 
     starts = []
     chosen = tmp_path / "pictures" / "me.png"
     chosen.parent.mkdir()
 
-    def fake_open(parent, title, start, file_filter):
-        starts.append(start)
-        return str(chosen), ""
+    def fake_choose(dialog):
+        starts.append(dialog.directory().absolutePath())
+        return str(chosen)
 
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", fake_open)
+    monkeypatch.setattr(dialogs, "choose", fake_choose)
     assert dialogs.ask_open_path(window, "image", "x", dialogs.IMAGE_FILTER) == str(chosen)
     dialogs.ask_open_path(window, "image", "x", dialogs.IMAGE_FILTER)
     dialogs.ask_open_path(window, "latent", "x", dialogs.LATENT_FILTER)
@@ -399,8 +395,6 @@ def test_dialogs_start_in_the_last_folder_of_their_kind(window, tmp_path, monkey
 
 
 def test_a_save_folder_that_cannot_be_written_is_not_remembered(window, tmp_path, monkeypatch):
-    from PySide6.QtWidgets import QFileDialog
-
     from gui import dialogs
 
     good, bad = tmp_path / "out", Path("/proc")  # no one creates files in /proc, root included
@@ -408,7 +402,7 @@ def test_a_save_folder_that_cannot_be_written_is_not_remembered(window, tmp_path
         pytest.skip("needs /proc, a folder where no one can create files")
     good.mkdir()
     answers = iter([str(good / "a.png"), str(bad / "b.png")])
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kw: (next(answers), ""))
+    monkeypatch.setattr(dialogs, "choose", lambda dialog: next(answers))
     assert dialogs.ask_save_path(window, "x", "f.png", "PNG (*.png)", ".png") == str(good / "a.png")
     assert dialogs.ask_save_path(window, "x", "f.png", "PNG (*.png)", ".png") == str(bad / "b.png")
     assert dialogs.last_folder("export") == str(good)
@@ -416,12 +410,15 @@ def test_a_save_folder_that_cannot_be_written_is_not_remembered(window, tmp_path
 
 def test_face_picker_shows_what_it_holds_and_follows_the_explorer(window, qtbot):
     picker = window.morph.slot_a
-    assert picker.source.currentData() == "current" and picker.caption.text() == "explorer face"
+    assert picker.buttons["current"].isChecked() and picker.caption.text() == "explorer face"
     window.session.state.set_dim(0, 2.5)
     assert torch.equal(picker.latent, window.session.state.values)  # live, not a stale copy
-    picker.source.setCurrentIndex(picker.source.findData("random"))
-    picker.source.activated.emit(picker.source.currentIndex())  # choosing applies at once: no Set button
+    picker.buttons["random"].click()  # choosing applies at once: no Set button
     assert picker.kind == "random" and picker.caption.text().startswith("random")
+    assert [key for key, button in picker.buttons.items() if button.isChecked()] == ["random"]
+    first = picker.latent.clone()
+    picker.buttons["random"].click()  # again: another random face, and the button stays down
+    assert not torch.equal(picker.latent, first) and picker.buttons["random"].isChecked()
     window.session.state.set_dim(0, -1.0)
     assert not torch.equal(picker.latent, window.session.state.values)
 
@@ -557,7 +554,7 @@ def test_direction_by_example_from_explorer_faces_and_map(window, qtbot, warning
     with qtbot.waitSignal(arith.examples.created):
         arith.examples.create_button.click()
     assert "bright" in session.directions
-    assert arith.direction_choice.findData("bright") >= 0
+    assert arith.direction_menu_names()[-1] == "bright"
     assert [row.name for row in arith.direction_rows] == ["bright"]
     assert torch.allclose(session.directions["bright"], torch.full((8,), 8**-0.5))
     assert "bright" in window.statusBar().currentMessage()

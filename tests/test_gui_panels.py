@@ -109,8 +109,8 @@ def test_scrolling_past_the_arithmetic_controls_changes_none_of_them(window, qtb
     arith = window.arithmetic
     window.show_panel("arithmetic")
     row = arith.add_direction("glasses", 1.0)
-    controls = [arith.direction_choice, row.slider, arith.terms[0].weight]
-    before = [arith.direction_choice.currentIndex(), row.slider.value(), arith.terms[0].weight.value()]
+    controls = [arith.add_direction_button, row.slider, arith.terms[0].weight]
+    before = [arith.direction_menu_names(), row.slider.value(), arith.terms[0].weight.value()]
 
     def wheel(widget):
         centre = QPointF(widget.rect().center())
@@ -128,7 +128,8 @@ def test_scrolling_past_the_arithmetic_controls_changes_none_of_them(window, qtb
 
     for widget in controls:
         wheel(widget)
-    assert [arith.direction_choice.currentIndex(), row.slider.value(), arith.terms[0].weight.value()] == before
+    assert [arith.direction_menu_names(), row.slider.value(), arith.terms[0].weight.value()] == before
+    assert [r.name for r in arith.direction_rows] == ["glasses"]
     row.slider.setFocus()
     qtbot.waitUntil(row.slider.hasFocus, timeout=2000)
     wheel(row.slider)  # once clicked (focused), the wheel adjusts it as usual
@@ -179,20 +180,20 @@ def test_send_result_to_explorer_and_export(window, tmp_path):
     arith = window.arithmetic
     window.show_panel("arithmetic")
     face_a = arith.terms[0].picker
-    assert face_a.source.currentText() == "Explorer face (live)"
+    assert face_a.buttons["current"].isChecked() and face_a.kind == "current"
     before = face_a.latent.clone()
     result = arith.result.clone()
     arith.send_button.click()
     assert torch.allclose(window.session.state.values, arith.result)
     # A followed the explorer; it keeps its face, so the result stays put, and no longer claims to be live
     assert torch.equal(face_a.latent, before) and torch.equal(arith.result, result)
-    assert face_a.source.currentIndex() == -1 and face_a.source.currentText() == ""
+    assert not any(button.isChecked() for button in face_a.buttons.values())
     assert face_a.caption.text() == "the explorer's face before Send"
     window.explore.random_button.click()  # a later explorer change leaves it alone too
     assert torch.equal(face_a.latent, before)
-    face_a.source.activated.emit(face_a.source.findData("current"))  # chosen again: it follows again
+    face_a.buttons["current"].click()  # chosen again: it follows again
     assert torch.equal(face_a.latent, window.session.state.values)
-    assert face_a.source.currentText() == "Explorer face (live)"
+    assert [key for key, button in face_a.buttons.items() if button.isChecked()] == ["current"]
     assert arith.export_path(str(tmp_path / "r.png"), size=128)
     with Image.open(tmp_path / "r.png") as im:
         assert im.size == (128, 128)
@@ -207,7 +208,7 @@ def test_unlabelled_model_offers_to_compute_directions(qtbot, make_window, tiny_
     with qtbot.waitSignal(arith.job.finished, timeout=60000):
         arith.compute_directions_from(str(tmp_path / "labelled"))
     assert "glasses" in win.session.checkpoint.directions
-    assert arith.add_direction_button.isEnabled() and arith.direction_choice.count() > 0
+    assert arith.add_direction_button.isEnabled() and "glasses" in arith.direction_menu_names()
 
 
 def test_map_has_a_point_per_validation_face_and_click_loads_it(window, qtbot, tmp_path):

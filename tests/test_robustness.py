@@ -378,12 +378,14 @@ def test_exports_to_bad_places_fail_cleanly(tmp_path, monkeypatch):
 
 
 def test_gui_export_asks_before_replacing(make_window, tiny_checkpoint, tmp_path, monkeypatch):
-    from PySide6.QtWidgets import QFileDialog, QMessageBox
+    from PySide6.QtWidgets import QMessageBox
+
+    from gui import dialogs
 
     win = make_window(tiny_checkpoint)
     target = tmp_path / "face.png"
     target.write_bytes(b"precious")
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    monkeypatch.setattr(dialogs, "choose", lambda dialog: str(target))
     answers = []
     monkeypatch.setattr(QMessageBox, "exec", lambda box: answers.append(box.text()) or QMessageBox.StandardButton.No)
     win.explore.ask_export()

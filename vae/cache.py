@@ -162,6 +162,8 @@ def open_folder(
         files = files[:limit]
     key = _fingerprint(root, files, image_size)
     prefix = f"{root.name}-{hashlib.sha1(str(root).encode()).hexdigest()[:8]}-{image_size}-"
+    if limit:  # a family of its own: building the first N faces must not replace the whole folder's cache
+        prefix += f"first{len(files)}-"
     base = Path(cache_dir or cache_root()) / "datasets"
     entry = base / (prefix + key[:16])
     cache = _verified(entry)
@@ -352,6 +354,16 @@ def _build(
 BUILTIN_BYTES_PER_FACE = 40_000  # a generous estimate of one 256 px face's PNG and CSV
 
 
+def builtin_path(count: int = BUILTIN_COUNT) -> Path:
+    """Where the built-in dataset of ``count`` faces lives in the cache folder (made or not)."""
+    return cache_root() / f"builtin-s{BUILTIN_SEED}-n{count}-v{synth.SYNTH_VERSION}"
+
+
+def builtin_ready(count: int = BUILTIN_COUNT) -> bool:
+    """Whether the built-in dataset of ``count`` faces is already made (so it opens at once)."""
+    return (builtin_path(count) / ".complete").exists()
+
+
 def builtin_folder(
     count: int = BUILTIN_COUNT,
     progress: bool = False,
@@ -360,7 +372,7 @@ def builtin_folder(
     progress_cb: Callable[[int, int, str], None] | None = None,
 ) -> Path:
     """The built-in generated dataset, written once into the cache folder and reused."""
-    folder = cache_root() / f"builtin-s{BUILTIN_SEED}-n{count}-v{synth.SYNTH_VERSION}"
+    folder = builtin_path(count)
     if (folder / ".complete").exists():
         return folder
     log = log or (lambda m: print(m, file=sys.stderr))

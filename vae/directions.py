@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from .cartoonset import ATTRIBUTE_NAMES, NO_FACIAL_HAIR, NO_GLASSES, VARIANTS
@@ -11,6 +13,8 @@ PRESENCE = {"glasses": NO_GLASSES, "facial_hair": NO_FACIAL_HAIR}  # attribute â
 BINARY = ("eye_lashes", "eye_lid")
 ONE_VS_REST = ("hair_color", "face_color", "eye_color", "face_shape")
 MIN_EXAMPLES = 5
+RELIABLE_PER_SIDE = 8  # examples per side from which a direction by example is dependable (bench/direction_examples.py)
+RELIABLE_AGREEMENT = 0.8  # the share of examples that must agree when each is left out in turn
 
 
 def direction_from_examples(with_mu: torch.Tensor, without_mu: torch.Tensor) -> torch.Tensor:
@@ -35,6 +39,56 @@ def direction_from_examples(with_mu: torch.Tensor, without_mu: torch.Tensor) -> 
     if norm < 1e-8:
         raise ValueError("the faces with and without the trait have the same mean latent: pick faces that differ")
     return diff / norm
+
+
+@dataclass(frozen=True)
+class Reliability:
+    """How far a direction by example can be trusted: leave-one-out agreement of its examples.
+
+    ``agree`` of ``total`` examples lie on their own side of the direction built from the others
+    (split half-way between the two groups' means along it); ``per_side`` is the smaller group's size.
+    """
+
+    agree: int
+    total: int
+    per_side: int
+
+    @property
+    def share(self) -> float:
+        return self.agree / self.total if self.total else 0.0
+
+    @property
+    def reliable(self) -> bool:
+        return self.per_side >= RELIABLE_PER_SIDE and self.share >= RELIABLE_AGREEMENT
+
+    def describe(self) -> str:
+        """One line for the user, saying plainly when the direction is weak and what would help."""
+        agreement = f"{self.agree} of {self.total} examples agree (leave-one-out)"
+        advice = f"use {RELIABLE_PER_SIDE}+ per side for a dependable direction"
+        if self.reliable:
+            return f"reliable: {agreement}"
+        if self.per_side < 2:
+            return f"weak: too few examples to check it; {advice}"
+        if self.per_side < RELIABLE_PER_SIDE:
+            return f"weak: only {self.per_side} per side, {agreement}; {advice}"
+        return f"weak: only {agreement}; the examples do not separate well: check they differ in the trait"
+
+
+def example_reliability(with_mu: torch.Tensor, without_mu: torch.Tensor) -> Reliability:
+    """Leave each example out in turn, build the direction from the rest, and count the examples it places on
+    their own side. An example whose group would be left empty counts as disagreeing."""
+    groups = [torch.as_tensor(mu, dtype=torch.float32) for mu in (with_mu, without_mu)]
+    agree = 0
+    for own, other in (groups, groups[::-1]):
+        for i in range(own.shape[0]):
+            rest = torch.cat([own[:i], own[i + 1 :]])
+            if rest.shape[0] == 0:
+                continue
+            toward_own = rest.mean(0) - other.mean(0)
+            middle = (rest.mean(0) + other.mean(0)) / 2
+            agree += int(float((own[i] - middle) @ toward_own) > 0)
+    sizes = [g.shape[0] for g in groups]
+    return Reliability(agree, sum(sizes), min(sizes))
 
 
 def direction_names() -> list[str]:

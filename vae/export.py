@@ -16,6 +16,7 @@ from PIL import Image
 
 from .atomic import WriteError, atomic_write
 from .latent_io import validate_latent
+from .upscale import DEFAULT_UPSCALE, upscale
 
 MIN_EXPORT_SIZE, MAX_EXPORT_SIZE = 16, 4096
 SIDECAR_FORMAT = "face-explorer-latents"
@@ -26,14 +27,14 @@ class ExportError(OSError):
     """An export could not be written; the message names the path and the reason."""
 
 
-def to_pil(image: torch.Tensor, size: int | None = None) -> Image.Image:
-    """A (3, H, W) image in [0, 1] as a PIL image, upscaled to ``size``×``size`` with Lanczos."""
+def to_pil(image: torch.Tensor, size: int | None = None, method: str = DEFAULT_UPSCALE) -> Image.Image:
+    """A (3, H, W) image in [0, 1] as a PIL image, resized to ``size``×``size`` by ``method`` (vae.upscale)."""
     array = (image.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
     pil = Image.fromarray(np.ascontiguousarray(array), "RGB")
     if size is not None and size != pil.width:
         if not MIN_EXPORT_SIZE <= size <= MAX_EXPORT_SIZE:
             raise ValueError(f"export size must be between {MIN_EXPORT_SIZE} and {MAX_EXPORT_SIZE}, got {size}")
-        pil = pil.resize((size, size), Image.LANCZOS)
+        pil = upscale(pil, size, method)
     return pil
 
 
@@ -216,3 +217,36 @@ def save_pil(path: str | os.PathLike, image: Image.Image, fmt: str = "PNG") -> P
     path = Path(path)
     _write(path, lambda h: image.save(h, format=fmt))
     return path
+
+
+def save_traversal(
+    path: str | os.PathLike,
+    image: Image.Image,
+    latents: torch.Tensor,
+    checkpoint: str | None,
+    dims: list[int],
+    values: list[float],
+) -> Path:
+    """A traversal grid (:func:`vae.traversal.traversal_image`) as one PNG, with the latent of every cell, row by row
+    (one row per entry of ``dims``, one column per entry of ``values``), in its sidecar JSON."""
+    return _write_with_sidecar(
+        Path(path), lambda h: image.save(h, format="PNG"), latents, checkpoint, "traversal", dims=dims, values=values
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m vae.export traversal [CKPT] --out grid.png …``: see :mod:`vae.traversal`."""
+    import argparse
+
+    from . import traversal  # imported on use: it imports this module
+
+    parser = argparse.ArgumentParser(prog="python -m vae.export", description="Export images from a model.")
+    traversal.add_cli(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

@@ -73,6 +73,25 @@ def read_labels(folder: str | Path) -> tuple[dict[str, int], dict[str, dict[str,
     return classes, labels
 
 
+def class_names(folder: str | Path) -> dict[str, list[str]]:
+    """Each labelled attribute's class names, from the header of the folder's ``labels.tsv`` (``hair_blonde`` →
+    ``blonde``; glasses ``without``/``with``; class-id columns by number)."""
+    classes, _ = read_labels(folder)
+    with (Path(folder) / LABELS_FILE).open(newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle, delimiter="\t"))[1:]
+    names = {attribute: [str(k) for k in range(n)] for attribute, n in classes.items()}
+    one_hot: dict[str, list[str]] = {}
+    for column in header:
+        prefix, _, value = column.partition("_")
+        if prefix in ONE_HOT:
+            one_hot.setdefault(ONE_HOT[prefix], []).append(value)
+    names.update({a: values for a, values in one_hot.items() if len(values) > 1 and len(values) == classes.get(a)})
+    for (absent, present), attribute in PRESENCE_COLUMNS.items():
+        if attribute in names:
+            names[attribute] = [absent.split("_", 1)[0], present.split("_", 1)[0]]
+    return names
+
+
 def head_name(folder: str | Path, attribute: str) -> str:
     """A classifier head: the attribute as one folder's labels number it (two copies number eye colour differently)."""
     return f"{Path(folder).resolve().name}:{attribute}"

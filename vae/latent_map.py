@@ -1,4 +1,4 @@
-"""A 2-D map of a dataset's validation faces in latent space (PCA of their μ)."""
+"""A 2-D map of a dataset's validation faces in latent space (PCA of their μ; t-SNE in :mod:`vae.projection`)."""
 
 from __future__ import annotations
 
@@ -20,13 +20,17 @@ MAX_POINTS = 3000
 
 @dataclass
 class LatentMap:
-    """Validation faces of a dataset: their indices, μ, 2-D positions and labels."""
+    """Validation faces of a dataset: their indices, μ, 2-D positions (PCA) and labels.
+
+    ``face_set`` names the faces (source and indices), a key for layouts computed from them.
+    """
 
     cache: FaceCache
     indices: np.ndarray
     mu: torch.Tensor
     xy: torch.Tensor
     labels: torch.Tensor
+    face_set: tuple = ()
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -97,4 +101,5 @@ def build_map(
         if progress_cb:
             progress_cb(min(start + batch_size, len(indices)), len(indices), "encoding faces")
     mu = torch.cat(mus)
-    return LatentMap(cache, indices, mu, project_2d(mu), cache.label_tensor(indices))
+    face_set = (str(cache.path), len(indices), hash(indices.tobytes()))  # the cache's name fingerprints its files
+    return LatentMap(cache, indices, mu, project_2d(mu), cache.label_tensor(indices), face_set)

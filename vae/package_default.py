@@ -7,6 +7,8 @@ directions are then computed afresh on its training split (for 'builtin', the bu
 size the checkpoint was trained on). Without it they are copied from the source checkpoint.
 ``--directions-from CLASSIFIER.pt`` computes the directions from that attribute classifier's
 pseudo-labels of the ``--data`` faces instead (for folders without CSVs, such as the real faces).
+``--directions-from-labels FOLDER`` (repeatable) then replaces every direction that a folder's real labels
+(``labels.tsv``) name with one computed from those labels (``vae.direction_effects.CARTOONSET_KEYS``).
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ def package(
     directions_from: str | None = None,
     threshold: float = 0.9,
     dataset_name: str | None = None,
+    labelled: list[str] | None = None,
 ) -> dict:
     """Copy ``source`` to ``target`` without training state, weights in float16; returns its directions.
 
     ``data`` lists the training folders (or ``["builtin"]``); ``dataset_name`` names the training data for people
-    (the app shows it instead of the folder's path).
+    (the app shows it instead of the folder's path); ``labelled`` lists folders with real labels whose directions
+    replace the pseudo-label ones they name.
     """
     ckpt = checkpoint.load(source)
     data = [data] if isinstance(data, (str, os.PathLike)) else data
@@ -58,6 +62,13 @@ def package(
             extras["directions"] = attribute_classifier.classifier_directions(
                 ckpt.model, cache, train_idx, classifier, threshold, faces64
             )
+    if labelled:
+        from .direction_effects import labelled_directions
+        from .directions import direction_names
+
+        merged = {**(extras["directions"] or {}), **labelled_directions(ckpt.model.float(), labelled)}
+        order = {name: i for i, name in enumerate(direction_names())}
+        extras["directions"] = dict(sorted(merged.items(), key=lambda item: order.get(item[0], len(order))))
     dataset = {**ckpt.dataset, "name": dataset_name} if dataset_name else ckpt.dataset
     checkpoint.save(
         target, ckpt.model, half=True, history=ckpt.history, dataset=dataset, latent_kl=ckpt.latent_kl, **extras
@@ -91,6 +102,14 @@ def main(argv: list[str] | None = None) -> int:
         help="with --directions-from: the confidence a colour pseudo-label needs (default 0.9)",
     )
     parser.add_argument(
+        "--directions-from-labels",
+        action="append",
+        default=None,
+        metavar="FOLDER",
+        help="a folder with real labels (labels.tsv): the directions its labels name are computed from them "
+        "(repeat for several folders)",
+    )
+    parser.add_argument(
         "--dataset-name", default=None, help="what the app calls the training data (default: the data folder's path)"
     )
     args = parser.parse_args(argv)
@@ -98,7 +117,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--directions-from needs --data (the faces to pseudo-label)")
     try:
         directions = package(
-            args.source, args.target, args.data, args.directions_from, args.threshold, args.dataset_name
+            args.source,
+            args.target,
+            args.data,
+            args.directions_from,
+            args.threshold,
+            args.dataset_name,
+            args.directions_from_labels,
         )
     except (checkpoint.CheckpointError, attribute_classifier.ClassifierError, DataError, WriteError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

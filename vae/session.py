@@ -17,7 +17,7 @@ import torch
 
 from . import checkpoint as checkpoint_mod
 from .data import load_image
-from .directions import direction_from_examples
+from .directions import Reliability, direction_from_examples, example_reliability
 from .latent import (
     ACTIVE_UNIT_THRESHOLD,
     SNAP_NOISE,
@@ -423,13 +423,25 @@ class ExplorerSession:
         name = name.strip()
         if not name:
             raise ValueError("give the trait a name")
-        with_mu, without_mu = ([slot.latent.reshape(-1) for slot in self.examples[kind]] for kind in EXAMPLE_KINDS)
-        if not with_mu or not without_mu:
+        with_mu, without_mu = self._example_latents()
+        if not len(with_mu) or not len(without_mu):
             raise ValueError("pick at least one face with the trait and one without it")
-        direction = direction_from_examples(torch.stack(with_mu), torch.stack(without_mu))
+        direction = direction_from_examples(with_mu, without_mu)
         self.add_direction(name, direction)
-        self.report(f"direction “{name}” from {len(with_mu)} face(s) with and {len(without_mu)} without the trait")
+        self.report(
+            f"direction “{name}” from {len(with_mu)} face(s) with and {len(without_mu)} without the trait; "
+            + example_reliability(with_mu, without_mu).describe()
+        )
         return direction
+
+    def examples_reliability(self) -> Reliability | None:
+        """How far a direction from the examples so far could be trusted; None until each group has a face."""
+        with_mu, without_mu = self._example_latents()
+        return example_reliability(with_mu, without_mu) if len(with_mu) and len(without_mu) else None
+
+    def _example_latents(self) -> tuple[torch.Tensor, torch.Tensor]:
+        groups = ([slot.latent.reshape(-1) for slot in self.examples[kind]] for kind in EXAMPLE_KINDS)
+        return tuple(torch.stack(g) if g else torch.zeros(0, self.model.latent_dim) for g in groups)
 
     # ------------------------------------------------------------ status
     def report(self, message: str) -> None:

@@ -29,6 +29,7 @@ from . import checkpoint
 from .atomic import atomic_write, make_folder, remove_temporaries
 from .cache import FaceCache
 from .directions import compute_directions
+from .eta import EtaEstimator
 from .export import grid_row, save_grid
 from .grow import grow_from
 from .latent import fit_mixture
@@ -36,6 +37,7 @@ from .lockfile import LockFile, LockHeld
 from .loss import vae_loss, warmup_beta
 from .metrics import PRECISIONS, autocast_for, encode_all, evaluate
 from .model import ConvVAE, VAEConfig
+from .run_history import STEPS_FILE, StepLog, fractional_epoch, load_steps, stop_position
 
 
 @dataclass
@@ -144,6 +146,7 @@ class RunResult:
     best_path: Path | None
     last_path: Path | None
     history: list[dict] = field(default_factory=list)
+    stopped_at: str = ""  # where a stopped run stands (vae.run_history.stop_position), "" when it finished
 
 
 class TrainingDiverged(RuntimeError):
@@ -220,7 +223,7 @@ TRAINING_SETTINGS = (
     "flip",
     "weight_decay",
 )
-RUN_FILES = ("last.pt", "best.pt", "config.json", "metrics.csv")
+RUN_FILES = ("last.pt", "best.pt", "config.json", "metrics.csv", STEPS_FILE)
 LOCK_NAME = "run.lock"
 
 
@@ -324,6 +327,9 @@ class Trainer:
         elif cfg.init_from:
             copied, total = grow_from(self.model, checkpoint.load(cfg.init_from).model)
             self.log(f"started from {cfg.init_from}: {copied:,} of the model's {total:,} weights copied")
+        position = fractional_epoch(self.start_epoch, self.start_step, self.steps_per_epoch)
+        self.step_log = StepLog(self.steps_per_epoch, load_steps(self.out_dir, position) if resume else [])
+        self.eta = EtaEstimator()
         self.net = self.model
         if self.world > 1:
             self.net = DistributedDataParallel(
@@ -449,6 +455,7 @@ class Trainer:
             "step": step,
             "partial_sums": dict(self.partial_sums),
             "best_val": self.best_val,
+            "steps_per_epoch": self.steps_per_epoch,
             "rng": torch.get_rng_state(),
         }
         if self.device.type == "cuda":
@@ -496,7 +503,7 @@ class Trainer:
     def _loop(self) -> RunResult:
         cfg = self.config
         self.model.train()
-        status = "finished"
+        status, where = "finished", ""
         for epoch in range(self.start_epoch, cfg.epochs):
             self._epoch_t0, self._paused_s = time.perf_counter(), 0.0
             order = self._epoch_order(epoch)
@@ -505,18 +512,18 @@ class Trainer:
                 self.partial_sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "n": 0}
             stopped_at = self._train_epoch(epoch, order, first_step)
             if stopped_at is not None:
+                if self.rank == 0:
+                    self.step_log.flush(fractional_epoch(epoch, stopped_at, self.steps_per_epoch))
+                    self.step_log.save(self.out_dir)
                 self._save(self.last_path, epoch, stopped_at)
-                where = (
-                    f"in epoch {epoch + 1} after step {stopped_at} of {self.steps_per_epoch}"
-                    if stopped_at
-                    else f"after epoch {epoch}"
-                    if epoch
-                    else "before the first step"
-                )
-                self.log(f"stopped {where}; saved {self.last_path}")
+                where = stop_position(epoch, stopped_at, cfg.epochs, self.steps_per_epoch)
+                self.log(f"stopped {where}; saved {self.last_path} (resuming continues from it)")
                 status = "stopped"
                 break
+            ended = time.perf_counter()
             self._end_epoch(epoch)
+            self.eta.add_epoch_overhead(time.perf_counter() - ended)
+            self.eta.restart()
         if status == "finished" and self.rank == 0 and self.best_path.exists():
             self._finalise_best()
         return RunResult(
@@ -525,6 +532,7 @@ class Trainer:
             self.best_path if self.best_path.exists() else None,
             self.last_path if self.last_path.exists() else None,
             self.history,
+            where,
         )
 
     def _epoch_order(self, epoch: int) -> np.ndarray:
@@ -554,6 +562,7 @@ class Trainer:
                 self._running.wait()
                 self._paused_s += time.perf_counter() - waited
                 t0, seen = time.perf_counter(), 0
+                self.eta.restart()
                 if self._stop.is_set():
                     return step
             batch_idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
@@ -583,27 +592,19 @@ class Trainer:
             self.optimizer.step()
             b = x.shape[0]
             seen += b
-            self.partial_sums["loss"] += terms.total.item() * b
-            self.partial_sums["recon"] += terms.recon.item() * b
-            self.partial_sums["kl"] += terms.kl.item() * b
+            loss, recon_loss, kl = terms.total.item(), terms.recon.item(), terms.kl.item()
+            self.eta.tick()
+            self.partial_sums["loss"] += loss * b
+            self.partial_sums["recon"] += recon_loss * b
+            self.partial_sums["kl"] += kl * b
             self.partial_sums["n"] += b
+            self.step_log.add(fractional_epoch(epoch, step + 1, steps), loss, recon_loss, kl, step + 1 == steps)
             if self.rank == 0 and ((step + 1) % self.step_every == 0 or step + 1 == steps):
                 elapsed = time.perf_counter() - t0
                 rate = seen * self.world / elapsed if elapsed > 0 else 0.0
-                remaining = (steps - step - 1 + (cfg.epochs - epoch - 1) * steps) * cfg.batch_size * self.world
-                self.on_step(
-                    StepEvent(
-                        epoch + 1,
-                        step + 1,
-                        steps,
-                        terms.total.item(),
-                        terms.recon.item(),
-                        terms.kl.item(),
-                        beta,
-                        rate,
-                        remaining / rate if rate else float("nan"),
-                    )
-                )
+                steps_left = steps - step - 1 + (cfg.epochs - epoch - 1) * steps
+                eta = self.eta.seconds_left(steps_left, cfg.epochs - epoch)
+                self.on_step(StepEvent(epoch + 1, step + 1, steps, loss, recon_loss, kl, beta, rate, eta))
         return None
 
     def _end_epoch(self, epoch: int) -> None:
@@ -638,6 +639,7 @@ class Trainer:
             if is_best:
                 self._save(self.best_path, epoch + 1, 0, extra)
             self._write_metrics()
+            self.step_log.save(self.out_dir)
             self._save(self.last_path, epoch + 1, 0, extra)
             save_grid(self.out_dir / f"epoch_{epoch + 1:03d}.png", preview, nrow=8)
             self.on_epoch(EpochEvent(epoch + 1, cfg.epochs, row, preview, is_best))

@@ -1,0 +1,36 @@
+"""The export size box shared by the panels, and the words that say how a face is enlarged."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QSpinBox
+
+from vae.export import MAX_EXPORT_SIZE
+
+from .controls import spin_box
+
+EXPORT_STEP = 64
+LARGEST_OFFERED = min(2048, MAX_EXPORT_SIZE)
+
+
+def enlargement(native: int, size: int) -> str:
+    """How an export of ``size`` px is made from the model's ``native`` px faces, in a few words."""
+    if size <= native:
+        return f"the model draws {native} px faces; exported at {size} px"
+    return f"the model draws {native} px faces, enlarged ×{size / native:.3g} to {size} px with crisp edges"
+
+
+def export_size_box(default: int, what: str = "exported image") -> QSpinBox:
+    """A pixel-size box from 64 px up, in steps of 64; :func:`show_native_size` keeps its tooltip true."""
+    box = spin_box(EXPORT_STEP, LARGEST_OFFERED, default, suffix=" px")
+    box.setSingleStep(EXPORT_STEP)
+    box.setProperty("what", what)
+    return box
+
+
+def show_native_size(box: QSpinBox, native: int) -> None:
+    """Say in ``box``'s tooltip how big the model's faces really are and how they are enlarged."""
+    box.setToolTip(
+        f"Side of the {box.property('what')}. The model draws {native}×{native} px faces; larger exports are "
+        "enlarged by doubling with Lanczos and re-sharpening the outlines (vae.upscale, 'crisp'): no blur, "
+        "no pixel stairs, but no detail the model did not draw"
+    )

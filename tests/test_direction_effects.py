@@ -1,0 +1,116 @@
+"""Direction effects (vae.direction_effects): real-label directions, what they reach and what else they change."""
+
+import math
+
+import pytest
+import torch
+
+from vae import direction_effects as de
+from vae.fidelity import class_names
+
+
+class LatentAsImage:
+    """A stand-in model whose "image" of z is z itself, so a stand-in classifier can read the latent."""
+
+    latent_dim = 4
+
+    def decode(self, z):
+        return z.view(len(z), 1, 1, -1)
+
+
+def read_signs(classifier, images):
+    """A stand-in classifier: hair is class 1 when the first latent is positive, eyes when the second is."""
+    return {"f:hair": (images[..., 0] > 0).long().flatten(), "f:eyes": (images[..., 1] > 0).long().flatten()}
+
+
+@pytest.fixture
+def faces(monkeypatch):
+    monkeypatch.setattr(de, "predicted", read_signs)
+    mu = torch.tensor([[-1.0, -0.5, 0.0, 0.0]] * 30 + [[1.0, -0.5, 0.0, 0.0]] * 30)
+    truth = {"f:hair": torch.tensor([0] * 30 + [1] * 30), "f:eyes": torch.zeros(60, dtype=torch.long)}
+    return mu, truth
+
+
+def test_a_direction_along_its_attribute_reaches_it_without_side_effects(faces):
+    mu, truth = faces
+    along = {"hair up": ("f:hair", 1, torch.tensor([1.0, 0.0, 0.0, 0.0]))}
+    (effect,) = de.effects(LatentAsImage(), None, mu, truth, along, strength=2.0)
+    assert effect.faces == 30  # only the faces that lacked the class are edited
+    assert effect.reached == 1.0
+    assert effect.side == {"f:eyes": 0.0}
+
+
+def test_an_entangled_direction_shows_its_side_effect(faces):
+    mu, truth = faces
+    slanted = {"hair and eyes": ("f:hair", 1, torch.tensor([1.0, 1.0, 0.0, 0.0]) / math.sqrt(2))}
+    (effect,) = de.effects(LatentAsImage(), None, mu, truth, slanted, strength=2.0)
+    assert effect.reached == 1.0
+    assert effect.largest_side == ("f:eyes", 1.0)
+
+
+def test_real_directions_point_from_the_other_classes_to_each_class():
+    mu = torch.cat([torch.randn(40, 4) * 0.1 + torch.tensor([2.0, 0, 0, 0]), torch.randn(40, 4) * 0.1])
+    labels = torch.tensor([1] * 40 + [0] * 40)
+    names = {"f:glasses": ["without", "with"], "f:hair": ["dark", "fair"]}
+    directions = de.real_directions(mu, {"f:glasses": 2, "f:hair": 2}, {"f:glasses": labels, "f:hair": labels}, names)
+    assert sorted(directions) == ["f:glasses=with", "f:hair=dark", "f:hair=fair"]  # presence: towards "with" only
+    head, k, direction = directions["f:hair=fair"]
+    assert (head, k) == ("f:hair", 1) and direction[0] > 0.99
+
+
+def test_a_class_with_too_few_faces_gets_no_direction():
+    mu = torch.randn(100, 4)
+    labels = torch.tensor([1] * (de.MIN_FACES - 1) + [0] * (100 - de.MIN_FACES + 1))
+    assert de.real_directions(mu, {"f:hair": 2}, {"f:hair": labels}, {"f:hair": ["a", "b"]}) == {}
+
+
+def test_class_names_come_from_the_labels_header(tmp_path):
+    one_hot = tmp_path / "adl"
+    one_hot.mkdir()
+    (one_hot / "labels.tsv").write_text(
+        "file\thair_blonde\thair_black\twith_glasses\twithout_glasses\na.png\t1\t0\t0\t1\nb.png\t0\t1\t1\t0\n"
+    )
+    assert class_names(one_hot) == {"hair_color": ["blonde", "black"], "glasses": ["without", "with"]}
+    ids = tmp_path / "amls"
+    ids.mkdir()
+    (ids / "labels.tsv").write_text("file\teye_color\tface_shape\na.png\t2\t0\nb.png\t0\t1\n")
+    assert class_names(ids) == {"eye_color": ["0", "1", "2"], "face_shape": ["0", "1"]}
+
+
+def test_packaging_replaces_the_directions_real_labels_name_and_keeps_the_others(tmp_path, tiny_model, monkeypatch):
+    from tests.helpers import write_good_faces
+    from vae import checkpoint, package_default
+
+    folder = tmp_path / "adl"
+    names = write_good_faces(folder, 48, seed=4, size=64)
+    header = "file\teye_brown\teye_blue\twith_glasses\twithout_glasses"
+    rows = [header] + [f"{n}.png\t{1 - i % 2}\t{i % 2}\t0\t1" for i, n in enumerate(names)]
+    (folder / "labels.tsv").write_text("\n".join(rows) + "\n")
+    stored = {"eye_color:0": torch.ones(8), "hair_color:5": torch.arange(8.0)}
+    checkpoint.save(tmp_path / "model.pt", tiny_model, directions=stored)
+    assert de.labelled_directions(tiny_model, [folder], held_out=4) == {}  # eye colour is not packaged by default
+    keyed = de.labelled_directions(tiny_model, [folder], held_out=4, skip=())
+    assert sorted(keyed) == ["eye_color:0", "eye_color:1"]
+    assert all(abs(float(d.norm()) - 1) < 1e-5 for d in keyed.values())
+
+    real = {"eye_color:0": keyed["eye_color:0"], "eye_color:1": keyed["eye_color:1"]}
+    monkeypatch.setattr(de, "labelled_directions", lambda model, folders: real)
+    directions = package_default.package(str(tmp_path / "model.pt"), str(tmp_path / "out.pt"), labelled=[folder])
+    assert sorted(directions) == ["eye_color:0", "eye_color:1", "hair_color:5"]
+    assert torch.allclose(directions["eye_color:0"], real["eye_color:0"])
+    assert torch.equal(directions["hair_color:5"], stored["hair_color:5"])
+    assert sorted(checkpoint.load(tmp_path / "out.pt").directions) == sorted(directions)
+
+
+def test_eye_colour_is_learnt_from_faces_without_glasses():
+    eyes = torch.tensor([1] * 30 + [0] * 30 + [1] * 30)
+    glasses = torch.tensor([0] * 60 + [1] * 30)  # the last 30 wear glasses, and would pull the direction along z1
+    mu = torch.zeros(90, 4)
+    mu[:30, 0] = 1.0
+    mu[60:, 1] = 3.0
+    names = {"f:eye_color": ["brown", "blue"], "f:glasses": ["without", "with"]}
+    directions = de.real_directions(
+        mu, {"f:eye_color": 2, "f:glasses": 2}, {"f:eye_color": eyes, "f:glasses": glasses}, names
+    )
+    _, _, blue = directions["f:eye_color=blue"]
+    assert blue[0] > 0.99 and abs(float(blue[1])) < 1e-6

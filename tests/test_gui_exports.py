@@ -1,0 +1,68 @@
+"""Export sizes in the panels: the GIF size is chosen like the PNG size, and the model's own size is said."""
+
+import pytest
+from PIL import Image
+
+pytest.importorskip("PySide6")
+
+
+@pytest.fixture
+def window(make_window, tiny_checkpoint):
+    return make_window(tiny_checkpoint)
+
+
+def test_the_gif_and_strip_take_the_size_box(window, qtbot, tmp_path):
+    morph = window.morph
+    morph.frames.setValue(3)
+    morph.loop.setChecked(False)
+    morph.export_size.setValue(128)
+    with qtbot.waitSignal(morph.job.finished, timeout=30000):
+        assert morph.export_gif(str(tmp_path / "m.gif"))
+    with Image.open(tmp_path / "m.gif") as im:
+        assert im.size == (128, 128)
+    with qtbot.waitSignal(morph.job.finished, timeout=30000):
+        assert morph.export_strip(str(tmp_path / "s.png"))
+    with Image.open(tmp_path / "s.png") as im:
+        assert im.size == (3 * 128, 128)
+
+
+def test_size_boxes_say_the_models_own_size(window):
+    for box in (window.explore.export_size, window.morph.export_size):
+        assert "64×64 px" in box.toolTip()
+        assert box.singleStep() == 64 and box.maximum() >= 1024
+
+
+def test_the_save_dialog_title_and_status_say_how_the_face_was_enlarged(window, monkeypatch, tmp_path):
+    titles = []
+
+    def fake_choose(dialog):
+        titles.append(dialog.windowTitle())
+        return str(tmp_path / "face.png")
+
+    monkeypatch.setattr("gui.dialogs.choose", fake_choose)
+    window.explore.export_size.setValue(1024)
+    window.explore.ask_export()
+    assert titles == ["Export PNG (the model draws 64 px faces, enlarged ×16 to 1024 px with crisp edges)"]
+    with Image.open(tmp_path / "face.png") as im:
+        assert im.size == (1024, 1024)
+    assert "1024×1024 px from 64 px" in window.statusBar().currentMessage()
+
+
+def test_the_face_is_shown_crisp_once_it_stops_changing(qtbot):
+    import torch
+
+    from gui.widgets import FaceView
+
+    view = FaceView()
+    qtbot.addWidget(view)
+    view.resize(300, 300)
+    image = torch.zeros(3, 64, 64)
+    image[:, 16:48, 16:48] = 1.0  # a white square on black: its edges show how it was enlarged
+    view.set_image(image)
+    assert not view.crisp
+    smooth = view.pixmap().toImage()
+    qtbot.waitUntil(lambda: view.crisp, timeout=3000)
+    assert view.pixmap().toImage() != smooth
+    view.set_image(image * 0.5)  # a new face (a slider drag): fast first, crisp again when it settles
+    assert not view.crisp
+    qtbot.waitUntil(lambda: view.crisp, timeout=3000)

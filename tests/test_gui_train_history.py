@@ -1,0 +1,118 @@
+"""Issue 26 in the Train tab: a run folder's saved history and previews, the built-in face count, the ETA line."""
+
+import csv
+import math
+
+import pytest
+from PIL import Image
+
+pytest.importorskip("PySide6")
+
+from gui import train_run  # noqa: E402
+from gui.dataset_box import QUICK_TRY_COUNT  # noqa: E402
+from gui.train_panel import TrainPanel  # noqa: E402
+from vae.cache import BUILTIN, BUILTIN_COUNT, Cancelled  # noqa: E402
+from vae.run_history import STEP_COLUMNS, STEPS_FILE  # noqa: E402
+from vae.train import METRIC_COLUMNS, StepEvent  # noqa: E402
+
+
+def write_run(folder, epochs=3, per_epoch=4, with_steps=True):
+    """A run folder as the trainer leaves it: steps.csv, metrics.csv and one preview per epoch."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if with_steps:
+        with open(folder / STEPS_FILE, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=STEP_COLUMNS)
+            writer.writeheader()
+            for i in range(epochs * per_epoch):
+                loss = 500.0 / (1 + i)
+                writer.writerow({"epoch": (i + 1) / per_epoch, "steps": 1, "loss": loss, "recon": loss - 5, "kl": 5})
+    with open(folder / "metrics.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=METRIC_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for e in range(1, epochs + 1):
+            loss = 400.0 / e
+            writer.writerow({"epoch": e, "train_loss": loss, "train_recon": loss - 5, "train_kl": 5, "val_loss": loss})
+    for e in range(1, epochs + 1):
+        Image.new("RGB", (64, 24), (40 * e, 0, 0)).save(folder / f"epoch_{e:03d}.png")
+
+
+@pytest.fixture
+def panel(qtbot, tmp_path):
+    panel = TrainPanel(None, runs_dir=tmp_path / "runs")
+    qtbot.addWidget(panel)
+    panel.resize(1200, 700)
+    panel.show()
+    return panel
+
+
+def test_opening_a_run_folder_draws_its_saved_curve_and_previews(panel, tmp_path):
+    write_run(tmp_path / "run")
+    panel.out_dir.setText(str(tmp_path / "run"))
+    assert panel.plot.x == pytest.approx([(i + 1) / 4 for i in range(12)])  # every saved row, in epochs
+    assert panel.plot.val_x == [1, 2, 3] and panel.plot.val_y == pytest.approx([400, 200, 400 / 3])
+    assert panel.plot.values["total"][0] == pytest.approx(500)  # the first row as saved, then smoothed
+    assert panel.preview.epoch == 3 and panel.preview.position.text() == "epoch 3 of 3"
+    panel.out_dir.setText(str(tmp_path / "empty"))  # a folder without a run: nothing from the last one
+    assert panel.plot.x == [] and panel.preview.pixmap().isNull() and panel.preview.position.text() == ""
+
+
+def test_an_older_run_without_step_history_is_drawn_per_epoch_at_the_epochs_middles(panel, tmp_path):
+    write_run(tmp_path / "run", with_steps=False)
+    panel.out_dir.setText(str(tmp_path / "run"))
+    assert panel.plot.x == [0.5, 1.5, 2.5] and panel.plot.values["total"] == [400, 200, 400 / 3]  # not smoothed
+    assert panel.plot.val_x == [1, 2, 3]
+
+
+def test_the_preview_browser_steps_through_the_epochs(panel, qtbot, tmp_path):
+    from PySide6.QtCore import Qt
+
+    write_run(tmp_path / "run")
+    panel.out_dir.setText(str(tmp_path / "run"))
+    browser = panel.preview
+    newest = browser.pixmap().toImage()
+    assert not browser.forward.isEnabled() and browser.back.isEnabled()
+    qtbot.mouseClick(browser.back, Qt.MouseButton.LeftButton)
+    assert browser.position.text() == "epoch 2 of 3" and browser.pixmap().toImage() != newest
+    qtbot.mouseClick(browser.back, Qt.MouseButton.LeftButton)
+    assert browser.position.text() == "epoch 1 of 3" and not browser.back.isEnabled()
+    assert browser.pixmap().toImage().pixelColor(2, 2).red() == 40
+    browser.add(4, browser.pixmap())  # a new epoch while the user looks at an earlier one: it stays there
+    assert browser.position.text() == "epoch 1 of 4"
+    qtbot.mouseClick(browser.forward, Qt.MouseButton.LeftButton)
+    assert browser.position.text() == "epoch 2 of 4"
+
+
+def test_the_built_in_face_count_reaches_the_dataset_and_is_remembered(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtCore import QSettings
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    panel = TrainPanel(settings, runs_dir=tmp_path / "runs")
+    qtbot.addWidget(panel)
+    assert panel.builtin_count == BUILTIN_COUNT and panel.dataset.count_box.isEnabled()
+    panel.dataset.count_box.setCurrentIndex(panel.dataset.count_box.findData(QUICK_TRY_COUNT))
+    assert panel.builtin_count == QUICK_TRY_COUNT and f"{QUICK_TRY_COUNT:,} generated faces" in panel.data_info.text()
+    asked = []
+
+    def fake_open_dataset(spec, size, builtin_count, **kwargs):
+        asked.append((spec, builtin_count))
+        raise Cancelled()
+
+    monkeypatch.setattr(train_run, "open_dataset", fake_open_dataset)
+    panel.out_dir.setText(str(tmp_path / "run"))
+    with qtbot.waitSignal(panel.job.cancelled, timeout=10000):
+        assert panel.start()
+    assert asked == [(BUILTIN, QUICK_TRY_COUNT)]
+    later = TrainPanel(settings)
+    qtbot.addWidget(later)
+    assert later.builtin_count == QUICK_TRY_COUNT
+    panel.folder_radio.click()
+    assert not panel.dataset.count_box.isEnabled()  # the count is of the built-in faces only
+
+
+def test_the_eta_line_says_estimating_until_the_estimate_is_ready(panel):
+    panel.config_running = panel.config()
+    panel._on_step(StepEvent(1, 1, 100, 300.0, 290.0, 10.0, 0.0, 50.0, math.nan))
+    assert panel.eta.text().endswith("ETA estimating…")
+    panel._on_step(StepEvent(1, 9, 100, 300.0, 290.0, 10.0, 0.0, 50.0, 4210.0))
+    assert panel.eta.text().endswith("ETA 1:10:10")
+    assert panel.plot.x == [0.01, 0.09]  # in epochs

@@ -1,0 +1,146 @@
+"""The Map's PCA | t-SNE choice and source switches, driven through the panel's widgets (pytest-qt, offscreen)."""
+
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.helpers import write_good_faces
+from vae.cache import Cancelled
+from vae.projection import tsne_2d
+
+
+@pytest.fixture
+def panel(qtbot, tiny_checkpoint):
+    from gui.map_panel import MapPanel
+    from vae.session import ExplorerSession
+
+    widget = MapPanel(ExplorerSession.open(tiny_checkpoint))
+    qtbot.addWidget(widget)
+    widget.resize(900, 600)
+    widget.show()
+    return widget
+
+
+@pytest.fixture
+def faces(tmp_path):
+    folder = tmp_path / "faces"
+    write_good_faces(folder, 30, size=64)
+    return folder
+
+
+def load(qtbot, panel, folder) -> None:
+    with qtbot.waitSignal(panel.settled, timeout=60000):
+        assert panel.load(str(folder))
+
+
+def shown(panel) -> np.ndarray:
+    return np.stack([panel.scatter.data["x"], panel.scatter.data["y"]], axis=1)
+
+
+def choose(panel, projection: str) -> None:
+    panel.projection.setCurrentIndex(panel.projection.findData(projection))
+
+
+def test_tsne_is_drawn_from_the_job_and_both_layouts_come_back_from_the_cache(qtbot, panel, faces):
+    load(qtbot, panel, faces)
+    pca = shown(panel)
+    assert np.allclose(pca, panel.map.xy.numpy()) and panel.plot.getAxis("bottom").labelText == "principal component 1"
+    starts = []
+    panel.job.started.connect(lambda: starts.append(1))
+    with qtbot.waitSignal(panel.settled, timeout=60000):
+        choose(panel, "tsne")
+        assert panel.job.busy and np.array_equal(shown(panel), pca)  # PCA stays up while t-SNE runs
+    expected = tsne_2d(panel.map.mu.numpy())
+    assert np.allclose(shown(panel), expected) and not np.allclose(shown(panel), pca)
+    assert panel.plot.getAxis("bottom").labelText == "t-SNE axis 1" and "t-SNE" in panel.status.text()
+    panel.colour.setCurrentIndex(panel.colour.findData("hair_color"))
+    assert len({brush.color().name() for brush in panel.scatter.data["brush"]}) > 1 and panel.legend.isVisible()
+    assert np.allclose(shown(panel), expected)
+    with qtbot.assertNotEmitted(panel.job.started):
+        choose(panel, "pca")
+        assert not panel.job.busy and np.array_equal(shown(panel), pca)
+        choose(panel, "tsne")
+        assert not panel.job.busy and np.allclose(shown(panel), expected)
+    assert starts == [1]
+
+
+def slow_tsne(latents, should_stop, progress_cb, **options):
+    """A t-SNE that never ends on its own: it reports progress until it is asked to stop."""
+    while not should_stop():
+        progress_cb(1, 750, "t-SNE")
+        time.sleep(0.01)
+    raise Cancelled()
+
+
+def test_cancel_stops_tsne_and_leaves_the_pca_map(qtbot, panel, faces, monkeypatch):
+    monkeypatch.setattr("gui.map_panel.tsne_2d", slow_tsne)
+    load(qtbot, panel, faces)
+    pca = shown(panel)
+    choose(panel, "tsne")
+    qtbot.waitUntil(lambda: not panel.job_progress.isHidden() and "t-SNE" in panel.job_progress.label.text())
+    assert not panel.load_button.isEnabled()
+    with qtbot.waitSignal(panel.job.cancelled, timeout=10000):
+        panel.job_progress.cancel_button.click()
+    assert panel.projection.currentData() == "pca" and panel.layouts.projection == "pca"
+    assert panel.layouts.get(panel.map.face_set, "tsne") is None and np.array_equal(shown(panel), pca)
+    assert panel.load_button.isEnabled() and "PCA" in panel.status.text()
+
+
+def test_switching_to_pca_while_tsne_runs_stops_it_and_shows_pca_at_once(qtbot, panel, faces, monkeypatch):
+    monkeypatch.setattr("gui.map_panel.tsne_2d", slow_tsne)
+    load(qtbot, panel, faces)
+    choose(panel, "tsne")
+    assert panel.job.busy
+    with qtbot.waitSignal(panel.job.cancelled, timeout=10000):
+        choose(panel, "pca")
+        assert np.array_equal(shown(panel), panel.map.xy.numpy())
+    assert not panel.job.busy and panel.projection.currentData() == "pca"
+
+
+def test_a_source_switch_clears_the_previous_face(qtbot, panel, faces, tmp_path):
+    load(qtbot, panel, faces)
+    point = panel.scatter.points()[3]
+    panel._hovered(panel.scatter, [point], None)
+    assert panel.preview._image is not None and panel.preview_label.text().startswith("cs")
+    panel.source.setCurrentIndex(panel.source.count() - 1)
+    assert panel.preview._image is None and panel.preview_label.text() == "Point at a face"
+    panel._hovered(panel.scatter, [point], None)
+    write_good_faces(tmp_path / "other", 20, seed=4, size=64)
+    load(qtbot, panel, tmp_path / "other")
+    assert panel.preview._image is None and len(panel.map) == 20
+
+
+def test_a_failed_tsne_says_why_and_falls_back_to_pca(qtbot, panel, faces, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no openTSNE here")
+
+    monkeypatch.setattr("gui.map_panel.tsne_2d", broken)
+    load(qtbot, panel, faces)
+    with qtbot.waitSignal(panel.error, timeout=10000) as error:
+        choose(panel, "tsne")
+    assert "no openTSNE here" in error.args[0] and "no openTSNE here" in panel.status.text()
+    assert panel.projection.currentData() == "pca" and np.array_equal(shown(panel), panel.map.xy.numpy())
+
+
+def test_the_screenshot_waits_for_the_tsne_map_of_the_default_faces(tmp_path, tiny_checkpoint, monkeypatch):
+    import main
+    from gui.main_window import MainWindow
+
+    monkeypatch.setattr("gui.map_panel.QUICK_COUNT", 24)
+    at_grab = []
+
+    def grab(window):
+        shown_map = window.map_panel
+        colours = {brush.color().name() for brush in shown_map.scatter.data["brush"]}
+        at_grab.append((shown_map.shown_projection(), len(shown_map.scatter.data), len(colours) > 1))
+        return MainWindow.__mro__[1].grab(window)
+
+    monkeypatch.setattr(MainWindow, "grab", grab)
+    out = tmp_path / "map.png"
+    argv = ["--checkpoint", str(tiny_checkpoint), "--panel", "map", "--map-projection", "tsne"]
+    assert main.main([*argv, "--screenshot", str(out)]) == 0
+    assert at_grab == [("tsne", 24, True)]  # drawn by t-SNE, every face, coloured
+    with Image.open(out) as image:
+        assert image.size == (1280, 800)
