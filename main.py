@@ -21,6 +21,7 @@ import os
 import sys
 from pathlib import Path
 
+from gui.app_info import PANELS
 from vae.cli_args import SEED_MAX, int_range
 
 SCREENSHOT_SIZE = (1280, 800)
@@ -42,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshot", type=Path, default=None, help="render the window to this PNG and exit")
     parser.add_argument(
         "--panel",
-        choices=("explore", "train", "morph", "arithmetic", "map"),
+        choices=PANELS,
         default="explore",
         help="panel to show (with --screenshot)",
     )

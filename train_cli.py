@@ -17,7 +17,8 @@ import os
 import signal
 import sys
 
-from vae.cli_args import SEED_MAX, float_range, int_range
+from vae.cache import BUILTIN_COUNT
+from vae.cli_args import float_range, int_range
 from vae.interrupts import (
     STOP_SIGNALS,
     TERMINATING,
@@ -29,10 +30,21 @@ from vae.interrupts import (
     raise_terminated,
     stop_between_chunks,
 )
-from vae.model import CONFIG_LIMITS, UPSAMPLING
-from vae.train import DEFAULT_MODEL_RECIPE as RECIPE
+from vae.train_config import SETTINGS, Setting
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
+
+
+def add_setting(parser: argparse.ArgumentParser, setting: Setting) -> None:
+    """``--name`` for one of :data:`vae.train_config.SETTINGS`, its default the recipe's."""
+    default = setting.default()
+    if setting.choices:
+        kind = {"choices": setting.choices, "type": type(default)}
+    elif isinstance(default, int):
+        kind = {"type": int_range(int(setting.low), int(setting.high))}
+    else:
+        kind = {"type": float_range(setting.low, setting.high, setting.low_inclusive)}
+    parser.add_argument(setting.flag, default=default, help=setting.help, **kind)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,51 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         "e.g. an unpacked Cartoon Set (subfolders are walked; CSV labels are used when present); "
         "repeat it to train on several folders at once, each with its own hold-out",
     )
-    p.add_argument("--epochs", type=int_range(1, 100_000), default=20, help="number of epochs (default 20)")
-    p.add_argument(
-        "--batch-size",
-        type=int_range(1, 65_536),
-        default=RECIPE.batch_size,
-        help=f"images per step and process (default {RECIPE.batch_size})",
-    )
-    p.add_argument(
-        "--lr",
-        type=float_range(0.0, 10.0, low_inclusive=False),
-        default=RECIPE.lr,
-        help=f"learning rate (default {RECIPE.lr:g})",
-    )
-    p.add_argument(
-        "--beta",
-        type=float_range(0.0, 1e4),
-        default=RECIPE.beta,
-        help="weight of the KL term; the loss is per-image summed squared error + beta·KL "
-        f"(default {RECIPE.beta:g}, the default model's: sharp faces)",
-    )
-    p.add_argument(
-        "--warmup-epochs",
-        type=float_range(0.0, 100_000.0),
-        default=1.0,
-        help="ramp beta from 0 over this many epochs, against posterior collapse (default 1)",
-    )
-    p.add_argument(
-        "--free-bits",
-        type=float_range(0.0, 100.0),
-        default=0.0,
-        help="minimum KL per latent dimension in nats before it is penalised (default 0: off)",
-    )
-    p.add_argument(
-        "--weight-decay",
-        type=float_range(0.0, 10.0),
-        default=0.0,
-        help="AdamW's decoupled weight decay, against memorising the training faces (default 0: plain Adam)",
-    )
-    p.add_argument(
-        "--holdout",
-        type=int_range(0, 100_000_000),
-        default=0,
-        help="validate on the N images whose file names hash lowest (vae.data.holdout_split) and never train "
-        "on them; every script holds out the same faces (default 0: a 5%% hash split)",
-    )
+    for setting in SETTINGS:
+        add_setting(p, setting)
     p.add_argument(
         "--flip",
         action="store_true",
@@ -108,52 +77,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CHECKPOINT",
         help="start a new run from the layers of a trained model that line up (vae.grow), e.g. a 128×128 "
         "run with --base-channels 16 from the 64×64 model (default: random weights)",
-    )
-    model = RECIPE.model
-    p.add_argument(
-        "--latent-dim",
-        type=int_range(*CONFIG_LIMITS["latent_dim"]),
-        default=model.latent_dim,
-        help=f"latent dimensions (default {model.latent_dim})",
-    )
-    p.add_argument(
-        "--image-size",
-        type=int,
-        choices=(64, 128),
-        default=model.image_size,
-        help=f"training resolution (default {model.image_size})",
-    )
-    p.add_argument(
-        "--base-channels",
-        type=int_range(*CONFIG_LIMITS["base_channels"]),
-        default=model.base_channels,
-        help=f"width of the first conv layer (default {model.base_channels})",
-    )
-    p.add_argument(
-        "--residual-blocks",
-        type=int_range(*CONFIG_LIMITS["residual_blocks"]),
-        default=model.residual_blocks,
-        help=f"residual blocks at 4×4 (default {model.residual_blocks})",
-    )
-    p.add_argument(
-        "--full-res-channels",
-        type=int_range(*CONFIG_LIMITS["full_res_channels"]),
-        default=model.full_res_channels,
-        help="channels of an extra decoder stage at full resolution before the RGB output; it draws the "
-        f"thin outlines (default {model.full_res_channels}; 0: none)",
-    )
-    p.add_argument(
-        "--decoder-width",
-        type=int_range(*CONFIG_LIMITS["decoder_width"]),
-        default=model.decoder_width,
-        help=f"the decoder's channels as a multiple of the encoder's (default {model.decoder_width})",
-    )
-    p.add_argument(
-        "--upsample",
-        choices=UPSAMPLING,
-        default=model.upsample,
-        help="how the decoder doubles the resolution: 'transposed' convolutions, or 'resize' (nearest "
-        f"neighbour, then a 3×3 convolution: no checkerboard patterns) (default {model.upsample})",
     )
     p.add_argument("--no-cosine", action="store_true", help="keep the learning rate constant (default: cosine decay)")
     p.add_argument("--out", default="runs/face-vae", help="run folder for checkpoints, metrics.csv and previews")
@@ -169,32 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="start a new run in an --out folder that already holds one, replacing it",
     )
     p.add_argument(
-        "--device",
-        choices=("auto", "cpu", "cuda"),
-        default="auto",
-        help="auto uses CUDA (bf16 mixed precision) when present, else the CPU",
-    )
-    p.add_argument(
-        "--precision",
-        choices=("auto", "bf16", "fp32"),
-        default="auto",
-        help="auto: bf16 autocast on CUDA, fp32 on the CPU; bf16 is also about 1.7x faster on CPUs "
-        "with native bf16 (AVX512-BF16 or AMX)",
-    )
-    p.add_argument(
         "--limit", type=int_range(1, 100_000_000), default=None, help="use only the first N images of the folder"
-    )
-    p.add_argument(
-        "--seed",
-        type=int_range(0, SEED_MAX),
-        default=0,
-        help="random seed; runs on the CPU are reproducible (default 0)",
     )
     p.add_argument(
         "--builtin-count",
         type=int_range(16, 1_000_000),
         default=None,
-        help="size of the built-in dataset (default 20000)",
+        help=f"size of the built-in dataset (default {BUILTIN_COUNT})",
     )
     return p
 
@@ -234,14 +138,15 @@ def _train(argv: list[str] | None) -> int:
 
     from vae import checkpoint
     from vae.atomic import WriteError
-    from vae.cache import BUILTIN_COUNT
     from vae.checkpoint import CheckpointError
-    from vae.collection import open_datasets
     from vae.data import DataError
     from vae.grow import grow_from
-    from vae.model import ConvVAE, VAEConfig
+    from vae.model import ConvVAE
     from vae.parallel import Cancelled
-    from vae.train import TrainConfig, Trainer, TrainingDiverged, check_run_folder
+    from vae.run_folder import check_run_folder
+    from vae.train import TrainingDiverged
+    from vae.train_config import config_with
+    from vae.training_run import TrainingRun
 
     handle(TERMINATING, raise_terminated)
 
@@ -259,36 +164,22 @@ def _train(argv: list[str] | None) -> int:
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
     preparation = None
     try:
-        model = VAEConfig(
-            image_size=args.image_size,
-            latent_dim=args.latent_dim,
-            base_channels=args.base_channels,
-            residual_blocks=args.residual_blocks,
-            full_res_channels=args.full_res_channels,
-            decoder_width=args.decoder_width,
-            upsample=args.upsample,
-        )
-        config = TrainConfig(
-            model=model,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            beta=args.beta,
-            warmup_epochs=args.warmup_epochs,
-            free_bits=args.free_bits,
-            weight_decay=args.weight_decay,
-            cosine=not args.no_cosine,
-            seed=args.seed,
-            device=args.device,
-            precision=args.precision,
-            holdout=args.holdout,
-            flip=args.flip,
-            init_from=args.init_from,
+        config = config_with(vars(args), cosine=not args.no_cosine, flip=args.flip, init_from=args.init_from)
+        run = TrainingRun(
+            config,
+            args.data,
+            args.out,
+            resume=args.resume,
+            force=args.force,
+            overwrite=args.overwrite,
+            builtin_count=args.builtin_count or BUILTIN_COUNT,
+            limit=args.limit,
         )
         if rank == 0:
+            run.log.connect(lambda m: tqdm.write(m, file=sys.stderr))
             check_run_folder(args.out, args.resume, args.overwrite)  # before a long dataset preparation
-            if args.init_from and not args.resume:
-                grow_from(ConvVAE(model), checkpoint.load(args.init_from).model)  # a bad or mismatched one fails now
+            if args.init_from and not args.resume:  # a bad or mismatched checkpoint fails now
+                grow_from(ConvVAE(config.model), checkpoint.load(args.init_from).model)
         if rank != 0:
             dist.barrier()
 
@@ -296,14 +187,8 @@ def _train(argv: list[str] | None) -> int:
             tqdm.write("stopping the dataset preparation (Ctrl-C again to abort)", file=sys.stderr)
 
         with stop_between_chunks(announce_stop) as preparation:
-            data = open_datasets(
-                args.data,
-                args.image_size,
-                builtin_count=args.builtin_count or BUILTIN_COUNT,
-                progress=rank == 0 and sys.stderr.isatty(),
-                limit=args.limit,
-                log=lambda m: tqdm.write(m, file=sys.stderr) if rank == 0 else None,
-                should_stop=lambda: preparation.requested,
+            data = run.prepare(
+                should_stop=lambda: preparation.requested, progress_bar=rank == 0 and sys.stderr.isatty()
             )
         if rank == 0 and world > 1:
             dist.barrier()
@@ -347,32 +232,22 @@ def _train(argv: list[str] | None) -> int:
             file=sys.stderr,
         )
 
-    try:
-        trainer = Trainer(
-            config,
-            data,
-            args.out,
-            on_step=on_step,
-            on_epoch=on_epoch,
-            log=lambda m: tqdm.write(m, file=sys.stderr) if rank == 0 else None,
-        )
-    except ValueError as exc:
-        err(str(exc))
-        return EXIT_BAD_INPUT
+    run.step.connect(on_step)
+    run.epoch.connect(on_epoch)
 
     def announce(signum):
         what = "terminated" if signum in TERMINATING else "interrupted"
         tqdm.write(f"{what}: finishing this step and saving a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
 
-    interrupt = StopThenAbort(trainer.stop, announce)
+    interrupt = StopThenAbort(run.stop, announce)
 
     def kept() -> str:
-        return f" (the last saved checkpoint is {trainer.last_path})" if trainer.last_path.exists() else ""
+        return f" (the last saved checkpoint is {run.last_path})" if run.last_path.exists() else ""
 
     handle(STOP_SIGNALS, interrupt)
     try:
         try:
-            result = trainer.run(resume=args.resume, force=args.force, overwrite=args.overwrite)
+            result = run.train()
         finally:
             if bar is not None:
                 bar.close()

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 from train_throughput import trainer_images_per_second  # noqa: E402  (this folder is on sys.path when run as a script)
 
+from bench.machine import describe  # noqa: E402
 from vae import synth  # noqa: E402
 from vae.cache import open_folder  # noqa: E402
 from vae.metrics import evaluate  # noqa: E402
@@ -85,6 +86,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--holdout", type=int, default=500, help="held-out faces for the quality pass (default 500)")
     args = parser.parse_args()
+    print(describe())
     names = [name.strip() for name in args.variants.split(",")]
     unknown = [name for name in names if name not in VARIANTS]
     if unknown or "shipped" not in names:

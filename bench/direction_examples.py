@@ -20,6 +20,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.machine import describe  # noqa: E402
 from vae import checkpoint  # noqa: E402
 from vae.cache import open_dataset  # noqa: E402
 from vae.cartoonset import ATTRIBUTE_NAMES, NO_FACIAL_HAIR, NO_GLASSES  # noqa: E402
@@ -78,6 +79,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", default="resources/default_model.pt")
     parser.add_argument("--trials", type=int, default=100, help="random draws per attribute and size")
     args = parser.parse_args()
+    print(describe())
     model = checkpoint.load(args.checkpoint).model.eval()
     cache = open_dataset(args.data, model.image_size, builtin_count=args.builtin_count)
     with torch.no_grad():

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 from train_throughput import cached_rate  # noqa: E402  (this folder is on sys.path when run as a script)
 
+from bench.machine import describe  # noqa: E402
 from vae import synth  # noqa: E402
 from vae.model import VAEConfig  # noqa: E402
 from vae.train import TrainConfig, pick_device  # noqa: E402
@@ -34,6 +35,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     args = parser.parse_args()
+    print(describe())
     device = pick_device(args.device)
     rates: dict[str, list[float]] = {"fp32": [], "bf16": []}
     with tempfile.TemporaryDirectory() as tmp:

@@ -19,6 +19,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.machine import describe  # noqa: E402
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
@@ -54,6 +57,7 @@ def main() -> None:
     )
     parser.add_argument("--full-res-channels", type=int, default=16, help="with --untrained (default 16)")
     args = parser.parse_args()
+    print(describe())
     if args.untrained:
         config = VAEConfig(
             image_size=args.untrained, base_channels=args.base_channels, full_res_channels=args.full_res_channels

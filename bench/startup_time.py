@@ -18,6 +18,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.machine import describe  # noqa: E402
 
 
 def timed(cmd: list[str]) -> float:
@@ -31,6 +34,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--checkpoint", default=None)
     args = parser.parse_args()
+    print(describe())
     with tempfile.TemporaryDirectory() as tmp:
         app = [sys.executable, str(ROOT / "main.py"), "--screenshot", str(Path(tmp) / "shot.png")]
         if args.checkpoint:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.machine import describe  # noqa: E402
 from vae import synth  # noqa: E402
 
 
@@ -33,6 +34,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10_000, help="faces in the parallel run (default 10000)")
     parser.add_argument("--baseline-count", type=int, default=300, help="faces in the one-core baseline")
     args = parser.parse_args()
+    print(describe())
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as tmp:
         base = timed(Path(tmp) / "one", args.baseline_count, 1)

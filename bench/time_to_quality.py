@@ -43,6 +43,7 @@ from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader, Dataset  # noqa: E402
 from torchvision import transforms  # noqa: E402
 
+from bench.machine import describe  # noqa: E402
 from vae.cache import open_folder  # noqa: E402
 from vae.data import DataError, holdout_split  # noqa: E402
 from vae.loss import vae_loss  # noqa: E402
@@ -276,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--csv", type=Path, default=None, help="write side,seconds,ssim rows here")
     args = parser.parse_args(argv)
+    print(describe())
     budget = args.budget_s or (120.0 if args.quick else 1800.0)
     train_faces = args.train_faces or (2000 if args.quick else None)
     eval_faces = args.eval_faces or (200 if args.quick else None)

@@ -27,6 +27,7 @@ from PIL import Image  # noqa: E402
 from torch.utils.data import DataLoader, Dataset  # noqa: E402
 from torchvision import transforms  # noqa: E402
 
+from bench.machine import describe  # noqa: E402
 from vae import synth  # noqa: E402
 from vae.cache import open_folder  # noqa: E402
 from vae.loss import vae_loss  # noqa: E402
@@ -119,6 +120,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     args = parser.parse_args()
+    print(describe())
     images = args.images or (400 if args.quick else 2000)
     steps = args.steps or (12 if args.quick else 60)
     device = pick_device(args.device)

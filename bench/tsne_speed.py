@@ -13,30 +13,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.machine import describe  # noqa: E402
 from vae import projection  # noqa: E402
 from vae.cache import BUILTIN  # noqa: E402
 from vae.cartoonset import ATTRIBUTE_NAMES  # noqa: E402
 from vae.checkpoint import load_model  # noqa: E402
 from vae.default_choice import choose_default  # noqa: E402
 from vae.latent_map import MAX_POINTS, build_map  # noqa: E402
-
-
-def cpu_name() -> str:
-    """The CPU model, from /proc/cpuinfo where there is one."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def sklearn_tsne(latents, jobs: int):
@@ -72,7 +61,7 @@ def main() -> None:
     model.eval()
     latent_map = build_map(model, BUILTIN, args.count, builtin_count=args.count, min_points=args.count)
     latents = latent_map.mu.numpy()
-    print(f"CPU: {cpu_name()} ({os.cpu_count()} logical cores; threads used: {args.jobs})")
+    print(f"{describe()}; threads used: {args.jobs}")
     print(f"latents: {latents.shape[0]:,} faces x {latents.shape[1]} dimensions ({latent_map.cache.meta['source']})")
 
     layouts = {"PCA": timed(lambda: projection.pca_2d(latents))}

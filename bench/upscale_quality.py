@@ -11,7 +11,6 @@ crisp with several unsharp strengths, to choose ``vae.upscale.CRISP_PERCENT``.
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 from pathlib import Path
 
@@ -22,19 +21,9 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure  # noqa: E402
 
+from bench.machine import describe  # noqa: E402
 from vae import upscale as up  # noqa: E402
 from vae.quality import sharpness_ratio  # noqa: E402
-
-
-def cpu_name() -> str:
-    """The CPU model, from /proc/cpuinfo where there is one."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def to_tensor(images: list[Image.Image]) -> torch.Tensor:
@@ -49,7 +38,8 @@ def main() -> None:
     files = sorted(p for p in Path(args.data).iterdir() if p.suffix.lower() in {".png", ".webp"})[: args.faces]
     originals = [Image.open(p).convert("RGB") for p in files]
     size = originals[0].width
-    print(f"{len(originals)} real faces of {args.data} at {size} px · CPU: {cpu_name()}")
+    print(describe())
+    print(f"{len(originals)} real faces of {args.data} at {size} px")
     real = to_tensor(originals)
     variants = [(m, None) for m in up.UPSCALE_METHODS] + [("crisp", p) for p in (40, 80, 150)]
     print(f"{'factor':>6} {'method':<16} {'SSIM':>7} {'PSNR':>7} {'sharpness':>9}")

@@ -2,8 +2,8 @@
 
     QT_QPA_PLATFORM=offscreen python docs/make_screenshots.py [--out docs]
 
-The Map panel encodes 600 freshly generated faces and the Train panel runs a short training on
-them first, so the pictures show what a user sees after using each panel.
+The Map panel encodes 600 freshly generated faces (laid out by t-SNE) and the Train panel runs a short
+training on them first, so the pictures show what a user sees after using each panel.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT)
     args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -65,7 +66,9 @@ def main() -> None:
             arith.add_direction("glasses", 1.5)
             arith.set_keep_fixed(["facial_hair"])
         window.map_panel.load(str(faces))
-        wait_for(window.map_panel.job.finished)
+        wait_for(window.map_panel.settled)
+        window.map_panel.set_projection("tsne")  # the README's Map shows the t-SNE layout
+        wait_for(window.map_panel.settled)
         window.map_panel.colour.setCurrentIndex(window.map_panel.colour.findData("hair_color"))
         window.map_panel._hovered(None, [window.map_panel.scatter.points()[7]], None)
         train = window.train
@@ -80,7 +83,8 @@ def main() -> None:
         for panel in ("explore", "morph", "arithmetic", "map", "train"):
             window.show_panel(panel)
             app.processEvents()
-            window.grab().save(str(args.out / f"screenshot_{panel}.png"))
+            if not window.grab().save(str(args.out / f"screenshot_{panel}.png")):
+                raise SystemExit(f"cannot write {args.out / f'screenshot_{panel}.png'}")
             print(f"wrote {args.out / f'screenshot_{panel}.png'}")
         window.close()
 

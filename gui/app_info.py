@@ -9,6 +9,7 @@ from importlib import metadata
 from pathlib import Path
 
 APP_NAME = "Face Explorer"
+PANELS = ("explore", "train", "morph", "arithmetic", "map")  # the window's tabs, in order
 DATASET_ATTRIBUTION = (
     "Cartoon Set: An Image Dataset of Random Cartoons — Forrester Cole, Inbar Mosseri, Dilip Krishnan, "
     "Aaron Sarna, Aaron Maschinot, Bill Freeman, Shiraz Fuman (Google). CC-BY 4.0, "

@@ -1,4 +1,8 @@
-"""Arithmetic panel: weighted face terms plus attribute directions, with a live result; directions by example."""
+"""Arithmetic panel: weighted face terms plus attribute directions, with a live result.
+
+A view of a :class:`~vae.arithmetic_model.ArithmeticModel`: edits go into the model, and each change to it is
+mirrored here and decoded once.
+"""
 
 from __future__ import annotations
 
@@ -7,231 +11,37 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
-    QLabel,
-    QLineEdit,
     QListView,
     QListWidget,
     QListWidgetItem,
     QMenu,
     QPushButton,
     QScrollArea,
-    QSlider,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from vae import slots
-from vae.cache import open_folder
-from vae.directions import ONE_VS_REST, compute_directions
-from vae.latent import compose, weighted_sum
-from vae.metrics import encode_all
-from vae.session import EXAMPLE_KINDS, ExplorerSession
+from vae.arithmetic_model import ArithmeticModel
+from vae.directions import ONE_VS_REST
+from vae.session import ExplorerSession
 
+from .arithmetic_rows import DirectionRow, TermRow
 from .attributes import describe_direction
 from .attributes import title as attribute_title
 from .controls import (
-    double_spin_box,
     plain_label,
     plain_tooltip,
     refresh_snap_box,
     snap_box,
-    wheel_only_when_focused,
 )
-from .dialogs import ask_folder, ask_save_path
+from .dialogs import ask_save_path
+from .directions_box import ExamplesBox, FolderDirections
 from .explore_panel import export_face
-from .qt_images import to_pixmap
-from .widgets import FacePicker, FaceView, JobProgress, holding
-from .workers import ModelJob, describe_error
+from .widgets import FaceView, holding
 
-STRENGTH_STEPS = 100  # slider steps per unit of strength
-EXAMPLE_THUMB = 36
-ENCODE_BATCH = 256
-
-
-class TermRow(QWidget):
-    """One term of the sum: a face picker with a weight (negative to subtract)."""
-
-    changed = Signal()
-    remove = Signal(object)
-
-    def __init__(self, title: str, session: ExplorerSession, faces_source, settings, weight: float = 1.0):
-        super().__init__()
-        self.picker = FacePicker(title, session, thumb=64, faces_source=faces_source, settings=settings)
-        self.weight = double_spin_box(-3.0, 3.0, weight, 0.1, prefix="× ")
-        wheel_only_when_focused(self.weight)
-        self.remove_button = QPushButton("✕")
-        self.remove_button.setFixedWidth(28)
-        self.remove_button.setToolTip("Remove this term")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.picker, 1)
-        layout.addWidget(self.weight)
-        layout.addWidget(self.remove_button)
-        self.picker.changed.connect(self.changed)
-        self.weight.valueChanged.connect(self.changed)
-        self.remove_button.clicked.connect(lambda: self.remove.emit(self))
-
-
-class DirectionRow(QWidget):
-    """An attribute direction with a strength slider (−3 … +3)."""
-
-    changed = Signal()
-    remove = Signal(object)
-
-    def __init__(self, name: str, strength: float = 1.0):
-        super().__init__()
-        self.name = name
-        self.label = plain_label(describe_direction(name))
-        self.label.setMinimumWidth(140)
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(-3 * STRENGTH_STEPS, 3 * STRENGTH_STEPS)
-        self.slider.setValue(round(strength * STRENGTH_STEPS))
-        wheel_only_when_focused(self.slider)
-        self.value_label = plain_label()
-        self.value_label.setMinimumWidth(40)
-        self.remove_button = QPushButton("✕")
-        self.remove_button.setFixedWidth(28)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.label)
-        layout.addWidget(self.slider, 1)
-        layout.addWidget(self.value_label)
-        layout.addWidget(self.remove_button)
-        self.slider.valueChanged.connect(self._update)
-        self.remove_button.clicked.connect(lambda: self.remove.emit(self))
-        self._update()
-
-    @property
-    def strength(self) -> float:
-        return self.slider.value() / STRENGTH_STEPS
-
-    def _update(self) -> None:
-        self.value_label.setText(f"{self.strength:+.2f}")
-        self.changed.emit()
-
-
-class ExamplesBox(QGroupBox):
-    """Define a direction by example: faces with a trait, faces without it, a name."""
-
-    error = Signal(str)
-    created = Signal(str)
-
-    def __init__(self, session: ExplorerSession):
-        super().__init__("New direction from examples")
-        self.session = session
-        self.name = QLineEdit()
-        self.name.setPlaceholderText("name of the trait, e.g. “big hair”")
-        self.create_button = QPushButton("Create direction")
-        self.rows: dict[str, QLabel] = {}
-        self.counts: dict[str, QLabel] = {}
-        layout = QVBoxLayout(self)
-        hint = plain_label(
-            "Add faces that have the trait and faces that don't: the explorer's face (move through "
-            "its history with Undo), or click faces in the Map after choosing “adds an example”."
-        )
-        hint.setWordWrap(True)
-        hint.setStyleSheet("color: #505050;")
-        layout.addWidget(hint)
-        for kind, title in (("with", "With the trait"), ("without", "Without it")):
-            row = QHBoxLayout()
-            count = plain_label()
-            count.setMinimumWidth(120)
-            thumbs = plain_label()
-            thumbs.setMinimumHeight(EXAMPLE_THUMB + 2)
-            add = QPushButton("+ explorer face")
-            clear = QPushButton("Clear")
-            add.clicked.connect(lambda checked=False, k=kind: self.add_explorer_face(k))
-            clear.clicked.connect(lambda checked=False, k=kind: self._clear(k))
-            row.addWidget(count)
-            row.addWidget(thumbs, 1)
-            row.addWidget(add)
-            row.addWidget(clear)
-            layout.addLayout(row)
-            self.rows[kind], self.counts[kind] = thumbs, count
-            count.setProperty("title", title)
-        self.reliability = plain_label()
-        self.reliability.setWordWrap(True)
-        self.last_created = ""  # what the last direction made here was worth, shown until new examples come
-        layout.addWidget(self.reliability)
-        name_row = QHBoxLayout()
-        name_row.addWidget(self.name, 1)
-        name_row.addWidget(self.create_button)
-        layout.addLayout(name_row)
-        self.create_button.clicked.connect(self.create)
-        self.name.returnPressed.connect(self.create)
-        self._unsubscribe = [session.examples_changed.connect(self.refresh)]
-        self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])
-        self.refresh()
-
-    def add_explorer_face(self, kind: str) -> bool:
-        try:
-            self.session.add_example(kind, slots.from_current(self.session.state.values))
-        except ValueError as exc:
-            self.error.emit(str(exc))
-            return False
-        return True
-
-    def _clear(self, kind: str) -> None:
-        for _ in range(len(self.session.examples[kind])):
-            self.session.remove_example(kind, 0)
-
-    def refresh(self) -> None:
-        for kind in EXAMPLE_KINDS:
-            examples = self.session.examples[kind]
-            label = self.counts[kind]
-            label.setText(f"{label.property('title')}: {len(examples)}")
-            if not examples:
-                self.rows[kind].clear()
-                continue
-            latents = torch.stack([slot.latent for slot in examples[-10:]])
-            images = self.session.renderer.render_batch(latents)
-            strip = torch.cat(list(images), dim=2)
-            self.rows[kind].setPixmap(to_pixmap(strip).scaledToHeight(EXAMPLE_THUMB))
-        ready = all(self.session.examples[kind] for kind in EXAMPLE_KINDS)
-        self.create_button.setEnabled(ready)
-        if any(self.session.examples.values()):
-            self.last_created = ""
-        reliability = self.session.examples_reliability()
-        if reliability is not None:
-            self._show_reliability("So far", reliability)
-        else:
-            self.reliability.setText(self.last_created)
-
-    def _show_reliability(self, what: str, reliability) -> None:
-        self.reliability.setText(f"{what}: {reliability.describe()}")
-        self.reliability.setStyleSheet(f"color: {'#2e7d32' if reliability.reliable else '#b3261e'};")
-
-    def create(self) -> bool:
-        reliability = self.session.examples_reliability()
-        try:
-            self.session.direction_from_examples(self.name.text())
-        except ValueError as exc:
-            self.error.emit(str(exc))
-            return False
-        name = self.name.text().strip()
-        self.created.emit(name)
-        self.name.clear()
-        self._show_reliability(f"“{name}”", reliability)
-        self.last_created = self.reliability.text()
-        self.session.clear_examples()
-        return True
-
-
-def directions_from_folder(control, model, folder: str) -> dict:
-    """Encode a labelled folder (cancellable, with progress) and compute its attribute directions."""
-    cache = open_folder(
-        folder, model.image_size, log=lambda m: None, should_stop=control.should_stop, progress_cb=control.progress
-    )
-    if not cache.has_labels:
-        raise ValueError(f"{folder} has no Cartoon Set CSV labels to compute directions from")
-    indices = list(range(len(cache)))
-    mus = []
-    for start in range(0, len(indices), ENCODE_BATCH):
-        control.check()
-        mus.append(encode_all(model, cache, indices[start : start + ENCODE_BATCH])[0])
-        control.progress(min(start + ENCODE_BATCH, len(indices)), len(indices), "encoding faces")
-    return {"folder": folder, "directions": compute_directions(torch.cat(mus), cache.label_tensor())}
+GIVEN = "given"  # a term's face set in the model rather than picked from a source
 
 
 class ArithmeticPanel(QWidget):
@@ -245,6 +55,7 @@ class ArithmeticPanel(QWidget):
         self.session = session
         self.faces_source = faces_source
         self.settings = settings
+        self.model = ArithmeticModel(session)
         self.terms: list[TermRow] = []
         self.direction_rows: list[DirectionRow] = []
         self.result = None
@@ -276,17 +87,11 @@ class ArithmeticPanel(QWidget):
         self.keep_fixed.setGridSize(QSize(190, 24))
         self.keep_fixed.setMinimumHeight(150)
         self.keep_fixed.setToolTip("Checked attributes stay as they are while the directions are applied")
-        self.no_directions = plain_label()
-        self.no_directions.setWordWrap(True)
-        self.compute_button = QPushButton("Compute directions from a labelled folder…")
-        self.job = ModelJob(session, "directions", self)
-        self.job_progress = JobProgress(self.job)
+        self.from_folder = FolderDirections(session, settings)
         self.examples = ExamplesBox(session)
         directions_group = QGroupBox("Attribute directions")
         d_layout = QVBoxLayout(directions_group)
-        d_layout.addWidget(self.no_directions)
-        d_layout.addWidget(self.compute_button)
-        d_layout.addWidget(self.job_progress)
+        d_layout.addWidget(self.from_folder)
         row = QHBoxLayout()
         row.addWidget(self.add_direction_button)
         row.addStretch(1)
@@ -331,97 +136,118 @@ class ArithmeticPanel(QWidget):
 
         self.add_term_button.clicked.connect(lambda: self.add_term())
         self.preset_button.clicked.connect(self.preset_analogy)
-        self.keep_fixed.itemChanged.connect(lambda _: self.update_result())
-        self.snap.toggled.connect(lambda _: self.update_result())
+        self.keep_fixed.itemChanged.connect(self._keep_toggled)
+        self.snap.toggled.connect(self.model.set_snap)
         self.send_button.clicked.connect(self.send_result)
         self.export_button.clicked.connect(self._ask_export)
-        self.compute_button.clicked.connect(self._ask_compute)
-        self.job.finished.connect(self._directions_computed)
-        self.job.errored.connect(self._compute_failed)
-        self.job.cancelled.connect(lambda: self.session.report("computing directions cancelled; nothing changed"))
-        self.job.running_changed.connect(lambda running: self.compute_button.setEnabled(not running))
+        self.from_folder.error.connect(self.error)
         self.examples.error.connect(self.error)
         self.examples.created.connect(lambda name: self.add_direction(name, 1.0))
         self._unsubscribe = [
             session.model_changed.connect(self.reset_for_session),
             session.directions_changed.connect(self._directions_changed),
+            self.model.terms_changed.connect(self._terms_changed),
+            self.model.applied_changed.connect(self._applied_changed),
+            self.model.kept_changed.connect(self._kept_changed),
+            self.model.snap_changed.connect(self._snap_changed),
         ]
         self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])
         self.reset_for_session()
 
     # ------------------------------------------------------------ model
     def reset_for_session(self) -> None:
-        self.job.cancel()
-        for row in list(self.terms):
-            self._remove_term(row, update=False)
-        for row in list(self.direction_rows):
-            self._remove_direction(row, update=False)
-        refresh_snap_box(self.snap, self.session.can_snap)  # silently: the old model's rows are gone
+        self.model.clear()
+        refresh_snap_box(self.snap, self.session.can_snap)  # silently: the model takes it with the new terms
+        self.model.set_snap(self.snap.isChecked())
         self._refresh_direction_lists()
         self.preset_analogy()
 
     def _directions_changed(self, names) -> None:
-        for row in [r for r in self.direction_rows if r.name not in names]:
-            self._remove_direction(row, update=False)
+        self.model.forget_missing_directions()
         self._refresh_direction_lists()
         self.update_result()
 
     def _refresh_direction_lists(self) -> None:
         names = list(self.session.directions)
-        kept = {item.data(Qt.ItemDataRole.UserRole) for item in self._checked_items()}
         self.keep_fixed.blockSignals(True)
         self.keep_fixed.clear()
         for name in names:
             item = QListWidgetItem(describe_direction(name))
             item.setData(Qt.ItemDataRole.UserRole, name)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked if name in kept else Qt.CheckState.Unchecked)
             self.keep_fixed.addItem(item)
         self.keep_fixed.blockSignals(False)
+        self._show_kept()
         if not self.direction_menu.isVisible():  # an open menu keeps its entries until it closes
             self._fill_direction_menu()
-        self._grey_out_applied_directions()
-        has = bool(names)
-        self.no_directions.setVisible(not has)
-        self.no_directions.setText(
-            "This model has no attribute directions (it was trained on an unlabelled folder). "
-            "Compute them from a folder of Cartoon Set images with their CSV labels, or "
-            "define one from examples below."
-        )
         for widget in (self.add_direction_button, self.keep_fixed):
-            widget.setEnabled(has)
+            widget.setEnabled(bool(names))
 
     # ------------------------------------------------------------ terms
     def add_term(self, weight: float = 1.0, source: str = "random") -> TermRow:
+        row = self._filled_row(weight, source)
+        self.model.add_term(weight, row.picker.latent)
+        return row
+
+    def _filled_row(self, weight: float, source: str) -> TermRow:
+        """A new row whose face comes from ``source`` (silently: the caller tells the model)."""
+        row = self._new_term_row(weight)
+        row.picker.blockSignals(True)
+        row.picker.fill_from_source(source)
+        row.picker.blockSignals(False)
+        return row
+
+    def _new_term_row(self, weight: float) -> TermRow:
         row = TermRow(f"Face {chr(ord('A') + len(self.terms))}", self.session, self.faces_source, self.settings, weight)
-        row.changed.connect(self.update_result)
+        row.changed.connect(lambda: self._term_edited(row))
         row.remove.connect(self._remove_term)
         row.picker.error.connect(self.error)
         self.terms.append(row)
         self.terms_box.addWidget(row)
-        row.picker.blockSignals(True)
-        row.picker.fill_from_source(source)
-        row.picker.blockSignals(False)
-        self.update_result()
         return row
 
-    def _remove_term(self, row: TermRow, update: bool = True) -> None:
-        self._remove_row(self.terms, row, update)
+    def _terms_changed(self) -> None:
+        """Mirror the model's terms in the rows, by position: count, weights and faces."""
+        terms = self.model.terms
+        while len(self.terms) > len(terms):
+            self._drop_row(self.terms, self.terms[-1])
+        while len(self.terms) < len(terms):
+            self._new_term_row(terms[len(self.terms)][0])
+        for row, (weight, latent) in zip(self.terms, terms):
+            row.weight.blockSignals(True)
+            row.weight.setValue(weight)
+            row.weight.blockSignals(False)
+            held = row.picker.slot.latent if row.picker.slot is not None else None
+            if latent is not None and (held is None or held.shape != latent.shape or not torch.equal(held, latent)):
+                row.picker.blockSignals(True)
+                row.picker.set_slot(slots.FaceSlot(latent, "a face given to the sum"), GIVEN)
+                row.picker.blockSignals(False)
+        self.update_result()
 
-    def _remove_row(self, rows: list, row: QWidget, update: bool) -> None:
+    def _term_edited(self, row: TermRow) -> None:
+        if row in self.terms:  # not a removed row whose face arrives late
+            index = self.terms.index(row)
+            self.model.set_weight(index, row.weight.value())
+            self.model.set_latent(index, row.picker.latent)
+
+    def _remove_term(self, row: TermRow) -> None:
+        """The user removed ``row``: it goes first, so the rows after it keep their faces and sources."""
+        index = self.terms.index(row)
+        self._drop_row(self.terms, row)
+        self.model.remove_term(index)
+
+    def _drop_row(self, rows: list, row: QWidget) -> None:
         rows.remove(row)
         row.setParent(None)
         row.deleteLater()
-        if update:
-            self.update_result()
 
     def preset_analogy(self) -> None:
         """A + 1·(B − C): A follows the explorer's face, B and C are random faces."""
         for row in list(self.terms):
-            self._remove_term(row, update=False)
-        self.add_term(1.0, "current")
-        self.add_term(1.0, "random")
-        self.add_term(-1.0, "random")
+            self._drop_row(self.terms, row)
+        for weight, source in ((1.0, "current"), (1.0, "random"), (-1.0, "random")):
+            self._filled_row(weight, source)
+        self.model.set_terms([(row.weight.value(), row.picker.latent) for row in self.terms])
 
     # ------------------------------------------------------------ directions
     def _fill_direction_menu(self) -> None:
@@ -450,103 +276,88 @@ class ArithmeticPanel(QWidget):
         return names
 
     def add_direction(self, name: str, strength: float = 1.0) -> DirectionRow | None:
-        if not name or name not in self.session.directions:
-            return None
-        row = DirectionRow(name, strength)
-        row.changed.connect(self.update_result)
-        row.remove.connect(self._remove_direction)
-        self.direction_rows.append(row)
-        self.directions_box.addWidget(row)
-        self._grey_out_applied_directions()
+        """Apply the direction ``name``; its row, or None for a direction the model lacks."""
+        return self.direction_rows[-1] if self.model.apply(name, strength) else None
+
+    def _applied_changed(self) -> None:
+        """Mirror the applied directions in the rows, by position; grey out what they make unkeepable."""
+        applied = self.model.applied
+        while len(self.direction_rows) > len(applied):
+            self._drop_row(self.direction_rows, self.direction_rows[-1])
+        for name, strength in applied[len(self.direction_rows) :]:
+            row = DirectionRow(name, strength)
+            row.changed.connect(lambda r=row: r in self.direction_rows and self._strength_edited(r))
+            row.remove.connect(self._remove_direction)
+            self.direction_rows.append(row)
+            self.directions_box.addWidget(row)
+        for row, (name, strength) in zip(self.direction_rows, applied):
+            row.show_direction(name, strength)
+        self._show_kept()
         self.update_result()
-        return row
 
-    def _remove_direction(self, row: DirectionRow, update: bool = True) -> None:
-        self._remove_row(self.direction_rows, row, update)
-        self._grey_out_applied_directions()
+    def _strength_edited(self, row: DirectionRow) -> None:
+        self.model.set_strength(self.direction_rows.index(row), row.strength)
 
-    def _grey_out_applied_directions(self) -> None:
-        """An applied direction cannot also stay fixed: its Keep fixed entry is disabled while it is applied."""
-        applied = {row.name for row in self.direction_rows}
+    def _remove_direction(self, row: DirectionRow) -> None:
+        index = self.direction_rows.index(row)
+        self._drop_row(self.direction_rows, row)
+        self.model.unapply(index)
+
+    # ------------------------------------------------------------ kept fixed
+    def _keep_toggled(self, item: QListWidgetItem) -> None:
+        self.model.set_keep(item.data(Qt.ItemDataRole.UserRole), item.checkState() == Qt.CheckState.Checked)
+
+    def _kept_changed(self) -> None:
+        self._show_kept()
+        self.update_result()
+
+    def _show_kept(self) -> None:
+        """Check the kept attributes; an applied one is greyed out, as the model does not keep it fixed."""
+        kept = set(self.model.kept)
         self.keep_fixed.blockSignals(True)
         for i in range(self.keep_fixed.count()):
             item = self.keep_fixed.item(i)
             name = item.data(Qt.ItemDataRole.UserRole)
-            enabled = name not in applied
+            item.setCheckState(Qt.CheckState.Checked if name in kept else Qt.CheckState.Unchecked)
+            keepable = self.model.can_keep(name)
             flags = item.flags()
-            item.setFlags(flags | Qt.ItemFlag.ItemIsEnabled if enabled else flags & ~Qt.ItemFlag.ItemIsEnabled)
+            item.setFlags(flags | Qt.ItemFlag.ItemIsEnabled if keepable else flags & ~Qt.ItemFlag.ItemIsEnabled)
             title = describe_direction(name)
             item.setToolTip(
                 plain_tooltip(
                     f"Keep “{title}” as it is"
-                    if enabled
+                    if keepable
                     else f"“{title}” is applied above, so it cannot also stay fixed"
                 )
             )
         self.keep_fixed.blockSignals(False)
 
     def set_keep_fixed(self, names: list[str]) -> None:
-        for i in range(self.keep_fixed.count()):
-            item = self.keep_fixed.item(i)
-            item.setCheckState(
-                Qt.CheckState.Checked if item.data(Qt.ItemDataRole.UserRole) in names else Qt.CheckState.Unchecked
-            )
-
-    def _checked_items(self) -> list[QListWidgetItem]:
-        items = map(self.keep_fixed.item, range(self.keep_fixed.count()))
-        return [item for item in items if item.checkState() == Qt.CheckState.Checked]
+        self.model.set_kept(names)
 
     def kept_names(self) -> list[str]:
-        """The directions to keep fixed: checked, and not applied themselves."""
-        return [
-            item.data(Qt.ItemDataRole.UserRole)
-            for item in self._checked_items()
-            if item.flags() & Qt.ItemFlag.ItemIsEnabled
-        ]
-
-    def _ask_compute(self) -> None:
-        folder = ask_folder(self, "dataset", "Labelled dataset folder", self.settings)
-        if folder:
-            self.compute_directions_from(folder)
-
-    def compute_directions_from(self, folder: str) -> bool:
-        """Encode a labelled folder off the GUI thread (progress, Cancel) and give the model its directions."""
-        self.no_directions.setText("computing directions…")
-        return self.job.start(directions_from_folder, self.session.model, folder)
-
-    def _directions_computed(self, result: dict) -> None:  # for the model still open (see ModelJob)
-        directions = result["directions"]
-        self.session.set_directions(
-            directions, note=f"computed {len(directions)} attribute directions from {result['folder']}"
-        )
-
-    def _compute_failed(self, exc: BaseException) -> None:
-        self._refresh_direction_lists()
-        self.error.emit(describe_error(exc))
+        """The directions kept fixed: checked, and not applied themselves."""
+        return self.model.kept_fixed
 
     # ------------------------------------------------------------ result
+    def _snap_changed(self, on: bool) -> None:
+        self.snap.blockSignals(True)
+        self.snap.setChecked(on)
+        self.snap.blockSignals(False)
+        self.update_result()
+
     def update_result(self) -> None:
-        terms = [(row.weight.value(), row.picker.latent) for row in self.terms if row.picker.latent is not None]
-        if not terms:
-            return
-        directions = self.session.directions
-        applied = [(row.strength, directions[row.name]) for row in self.direction_rows]
-        kept = [directions[name] for name in self.kept_names()]
-        snapped = self.snap.isChecked() and self.snap.isEnabled()
+        """Decode the model's result and show it with its formula."""
         try:
-            faces = weighted_sum(terms)
-            if snapped:  # the faces' sum only: the directions then apply in full, with Keep fixed honoured
-                faces = self.session.snap_to_faces(faces)
-            self.result = compose([(1.0, faces)], applied, kept)
+            result = self.model.result()
         except ValueError as exc:
             self.error.emit(str(exc))
             return
+        if result is None:
+            return
+        self.result = result
         self.face.set_image(self.session.render(self.result))
-        parts = [f"{w:+.1f}·{chr(ord('A') + i)}" for i, (w, _) in enumerate(terms)]
-        parts += [f"{row.strength:+.2f}·[{describe_direction(row.name)}]" for row in self.direction_rows]
-        self.formula.setText(
-            "result = " + " ".join(parts).lstrip("+") + (", snapped to the nearest faces" if snapped else "")
-        )
+        self.formula.setText(self.model.formula())
 
     def send_result(self) -> None:
         """The result to the explorer; faces that follow the explorer keep theirs, so the result stays put."""

@@ -29,7 +29,7 @@ from .train_panel import TrainPanel
 from .workers import Job
 
 APP_NAME = app_info.APP_NAME
-PANELS = ("explore", "train", "morph", "arithmetic", "map")
+PANELS = app_info.PANELS
 MAX_RECENT = 8
 RELOAD_DELAY_MS = 300  # wait for a checkpoint being replaced to settle before reading it
 QUIT_WAIT_MS = 2000  # how long quitting waits for jobs it may abandon (encoding an image) before it closes anyway
@@ -93,7 +93,7 @@ class MainWindow(QMainWindow):
         self._quit_when_idle = False
 
         self.explore = ExplorePanel(session, self.settings)
-        self.train = TrainPanel(self.settings)
+        self.train = TrainPanel(self.settings, loaded_model_path=lambda: self.session.path)
         self.map_panel = MapPanel(session, self.settings)
         self.morph = MorphPanel(session, self.map_panel.faces, self.settings)
         self.arithmetic = ArithmeticPanel(session, self.map_panel.faces, self.settings)
@@ -116,7 +116,6 @@ class MainWindow(QMainWindow):
             panel.error.connect(self.show_error)
         self.train.model_ready.connect(self.load_checkpoint)
         self.train.dataset_used.connect(self.remember_dataset)
-        self.train.loaded_model_path = lambda: self.session.path
         self.morph.send_to_explorer.connect(self.send_to_explorer)
         self.arithmetic.send_to_explorer.connect(self.send_to_explorer)
         self.map_panel.picked.connect(self._map_picked)
@@ -341,22 +340,22 @@ class MainWindow(QMainWindow):
         event.ignore()
         if self._quit_when_idle:
             return
-        if self.train.running and not self.train.job.stopping:
+        if self.train.running and not self.train.stopping:
             resumable = "stops at its next step and saves a resumable checkpoint (Train → Resume continues it)"
             what = (
                 f"Training goes on until you answer; then it {resumable}."
-                if self.train.trainer is not None
+                if self.train.training_begun
                 else "It is preparing its dataset. If it still is when you answer, that stops at once and nothing "
                 f"is trained; if training has begun by then, it {resumable}."
             )
             offer, self.train.ask_to_load = self.train.ask_to_load, False  # no "load the new model?" over this
-            self.train.job.running_changed.connect(self._answer_quit_question_when_training_ends)
+            self.train.running_changed.connect(self._answer_quit_question_when_training_ends)
             try:
                 answer = QMessageBox.question(
                     self, QUIT_QUESTION, f"A training run is going. Stop training and quit?\n\n{what}"
                 )
             finally:
-                self.train.job.running_changed.disconnect(self._answer_quit_question_when_training_ends)
+                self.train.running_changed.disconnect(self._answer_quit_question_when_training_ends)
                 self.train.ask_to_load = offer
             if answer != QMessageBox.StandardButton.Yes:
                 return

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from vae import export
-from vae.latent import morph, ping_pong
+from vae.morph_model import MODES, MorphModel
 from vae.session import ExplorerSession
 
 from .controls import plain_label, refresh_snap_box, snap_box, spin_box
@@ -36,7 +36,8 @@ STRIP_STYLE = (
 
 
 class MorphPanel(QWidget):
-    """Interpolates between faces A and B; every frame is decoded in one batch."""
+    """A view of a :class:`~vae.morph_model.MorphModel`: edits go into the model, and each change to its frames
+    decodes every frame in one batch."""
 
     send_to_explorer = Signal(object)  # a latent
     error = Signal(str)
@@ -45,16 +46,18 @@ class MorphPanel(QWidget):
         super().__init__()
         self.session = session
         self.settings = settings
+        self.model = MorphModel(session)
         self.latents = None
         self.images = None
         self.slot_a = FacePicker("Face A", session, faces_source=faces_source, settings=settings)
         self.slot_b = FacePicker("Face B", session, faces_source=faces_source, settings=settings)
-        self.frames = spin_box(2, 120, 12, prefix="frames ")
+        self.frames = spin_box(2, 120, self.model.frames, prefix="frames ")
         self.mode = QComboBox()
-        self.mode.addItems(["slerp", "lerp"])
+        self.mode.addItems(MODES)
+        self.mode.setCurrentText(self.model.mode)
         self.fps = spin_box(1, 60, 12, suffix=" fps")
         self.loop = QCheckBox("ping-pong")
-        self.loop.setChecked(True)
+        self.loop.setChecked(self.model.ping_pong)
         self.snap = snap_box(
             "snap to faces",
             "Blends of two faces decode ghosted; snapped, each frame between A and B is drawn to the\n"
@@ -102,12 +105,14 @@ class MorphPanel(QWidget):
         layout.addLayout(timeline)
         layout.addWidget(self.strip)
 
+        self.slot_a.changed.connect(lambda: self.model.set_a(self.slot_a.latent))
+        self.slot_b.changed.connect(lambda: self.model.set_b(self.slot_b.latent))
         for picker in (self.slot_a, self.slot_b):
-            picker.changed.connect(self.rebuild)
             picker.error.connect(self.error)
-        self.frames.valueChanged.connect(self.rebuild)
-        self.mode.currentTextChanged.connect(self.rebuild)
-        self.snap.toggled.connect(self.rebuild)
+        self.frames.valueChanged.connect(self.model.set_frames)
+        self.mode.currentTextChanged.connect(self.model.set_mode)
+        self.snap.toggled.connect(self.model.set_snap)
+        self.loop.toggled.connect(self.model.set_ping_pong)
         self.timeline.valueChanged.connect(self.show_frame)
         self.strip.itemClicked.connect(lambda item: self.timeline.setValue(self.strip.row(item)))
         self.send_button.clicked.connect(self._send_frame)
@@ -120,7 +125,11 @@ class MorphPanel(QWidget):
             lambda path: self.session.report(f"wrote {path} and {export.sidecar_path(path).name}")
         )
         self.job.errored.connect(lambda exc: self.error.emit(describe_error(exc)))
-        self._unsubscribe = [session.model_changed.connect(self.reset_for_session)]
+        self._unsubscribe = [
+            session.model_changed.connect(self.reset_for_session),
+            self.model.path_changed.connect(self.rebuild),
+            self.model.ping_pong_changed.connect(self._mirror_ping_pong),
+        ]
         self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])
         self.reset_for_session()
 
@@ -128,19 +137,27 @@ class MorphPanel(QWidget):
         """A (new) model: A follows the explorer's face live, B is a random face."""
         self.stop()
         show_native_size(self.export_size, self.session.model.image_size)
-        refresh_snap_box(self.snap, self.session.can_snap)  # silently: filling B rebuilds the frames
-        self.slot_a.blockSignals(True)
-        self.slot_a.fill_from_source("current")
-        self.slot_a.blockSignals(False)
-        self.slot_b.fill_from_source("random")
+        refresh_snap_box(self.snap, self.session.can_snap)  # silently: the model takes it with the new faces
+        for picker, source in ((self.slot_a, "current"), (self.slot_b, "random")):
+            picker.blockSignals(True)
+            picker.fill_from_source(source)
+            picker.blockSignals(False)
+        self.model.update(a=self.slot_a.latent, b=self.slot_b.latent, snap=self.snap.isChecked())
 
     def rebuild(self) -> None:
-        """Recompute every frame's latent and decode them in one batch."""
-        if self.slot_a.latent is None or self.slot_b.latent is None:
+        """Mirror the model's settings, recompute every frame's latent and decode them in one batch."""
+        for widget, show in (
+            (self.frames, lambda: self.frames.setValue(self.model.frames)),
+            (self.mode, lambda: self.mode.setCurrentText(self.model.mode)),
+            (self.snap, lambda: self.snap.setChecked(self.model.snap)),
+        ):
+            widget.blockSignals(True)
+            show()
+            widget.blockSignals(False)
+        latents = self.model.latents()
+        if latents is None:
             return
-        self.latents = morph(self.slot_a.latent, self.slot_b.latent, self.frames.value(), self.mode.currentText())
-        if self.snap.isChecked():
-            self.latents = self.session.snap_morph(self.latents)
+        self.latents = latents
         self.images = self.session.renderer.render_batch(self.latents)
         self.strip.clear()
         for k, image in enumerate(self.images):
@@ -152,8 +169,15 @@ class MorphPanel(QWidget):
         self.timeline.setRange(0, len(self.latents) - 1)
         self.timeline.setValue(min(self.timeline.value(), len(self.latents) - 1))
         self.timeline.blockSignals(False)
-        self._order = ping_pong(len(self.latents)) if self.loop.isChecked() else list(range(len(self.latents)))
+        self._order = self.model.order(len(self.latents))
         self.show_frame(self.timeline.value())
+
+    def _mirror_ping_pong(self, on: bool) -> None:
+        self.loop.blockSignals(True)
+        self.loop.setChecked(on)
+        self.loop.blockSignals(False)
+        if self.images is not None:
+            self._order = self.model.order(len(self.images))
 
     def show_frame(self, k: int) -> None:
         if self.images is None:
@@ -172,7 +196,7 @@ class MorphPanel(QWidget):
         if self.timer.isActive():
             self.stop()
         elif self.images is not None:
-            self._order = ping_pong(len(self.images)) if self.loop.isChecked() else list(range(len(self.images)))
+            self._order = self.model.order(len(self.images))
             self.timer.start(int(1000 / self.fps.value()))
             self.play_button.setText("Pause")
 
@@ -186,7 +210,7 @@ class MorphPanel(QWidget):
 
     # ------------------------------------------------------------ export
     def _playback_frames(self):
-        order = ping_pong(len(self.images)) if self.loop.isChecked() else list(range(len(self.images)))
+        order = self.model.order(len(self.images))
         return self.images[order], self.latents[order]
 
     def export_gif(self, path: str, size: int | None = None) -> bool:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLineEdit, QPushButton
 
-from vae.train import DEFAULT_MODEL_RECIPE, TrainConfig
+from vae.train_config import DEFAULT_MODEL_RECIPE, SETTINGS_BY_NAME, TrainConfig, config_with, default
 
 from .controls import double_spin_box, plain_label, spin_box
 from .dialogs import ask_folder
@@ -32,19 +31,19 @@ class TrainForm(QGroupBox):
     def __init__(self, settings, runs_dir: Path):
         super().__init__("Hyperparameters")
         self.settings = settings
-        recipe = DEFAULT_MODEL_RECIPE
-        self.epochs = spin_box(1, 10000, 20)
-        self.batch_size = spin_box(1, 4096, recipe.batch_size)
-        self.lr = double_spin_box(1e-5, 1.0, recipe.lr, 1e-4, decimals=5)
-        self.beta = double_spin_box(0.0, 100.0, recipe.beta, 0.01, decimals=3)
+        self.epochs = spin_box(1, 10000, default("epochs"))
+        self.batch_size = spin_box(1, 4096, default("batch_size"))
+        self.lr = double_spin_box(1e-5, 1.0, default("lr"), 1e-4, decimals=5)
+        self.beta = double_spin_box(0.0, 100.0, default("beta"), 0.01, decimals=3)
         self.beta.setToolTip(
             "Weight of the KL term: loss = summed squared error per image + β·KL.\n"
-            f"{recipe.beta} (the default model's) gives sharp faces; the model's fitted prior keeps "
+            f"{default('beta')} (the default model's) gives sharp faces; the model's fitted prior keeps "
             "Random on faces. Higher β: smoother, blurrier faces."
         )
-        self.latent_dim = spin_box(2, 512, recipe.model.latent_dim)
+        self.latent_dim = spin_box(2, 512, default("latent_dim"))
         self.image_size = QComboBox()
-        self.image_size.addItems(["64", "128"])
+        self.image_size.addItems([str(size) for size in SETTINGS_BY_NAME["image_size"].choices])
+        self.image_size.setCurrentText(str(default("image_size")))
         self.new_run_folder = str(runs_dir / time.strftime("run-%Y%m%d-%H%M%S"))
         self.out_dir = QLineEdit(self.new_run_folder)
         self.out_browse = QPushButton("…")
@@ -77,15 +76,9 @@ class TrainForm(QGroupBox):
 
     def config(self) -> TrainConfig:
         """The default model's recipe with the fields' values."""
-        recipe = DEFAULT_MODEL_RECIPE
-        model = replace(recipe.model, image_size=int(self.image_size.currentText()), latent_dim=self.latent_dim.value())
-        return replace(
-            recipe,
-            model=model,
-            epochs=self.epochs.value(),
-            batch_size=self.batch_size.value(),
-            lr=self.lr.value(),
-            beta=self.beta.value(),
+        return config_with(
+            {name: getattr(self, name).value() for name in SETTING_FIELDS}
+            | {"image_size": int(self.image_size.currentText())}
         )
 
     def show_config(self, saved: TrainConfig) -> None:

@@ -2,33 +2,25 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 from vae.cache import BUILTIN
-from vae.export import grid
-from vae.run_history import fractional_epoch, load_epochs, load_steps, stop_position
-from vae.train import RUN_FILES, EpochEvent, StepEvent, TrainConfig, Trainer
+from vae.run_folder import can_resume, holds_run, run_state, unfinished
+from vae.run_history import stop_position
+from vae.train import EpochEvent, StepEvent, TrainConfig
+from vae.training_run import NOTHING_TRAINED, TrainingRun
 
-from .controls import plain_label, spin_box
+from .controls import spin_box
 from .dataset_box import DatasetBox
 from .loss_plot import LossPlot
-from .preview_browser import PreviewBrowser
-from .qt_images import to_pixmap
+from .run_folder_dialog import ask_reuse
 from .train_form import TrainForm
-from .train_run import epoch_count, run_state, train, unfinished
-from .widgets import LogView
-from .workers import Job, describe_error, format_eta
+from .train_monitor import TrainMonitor
+from .train_run import epoch_count, train
+from .workers import Job, describe_error
 
 __all__ = ["LossPlot", "TrainPanel", "run_state"]
 
@@ -39,7 +31,6 @@ def default_runs_dir() -> Path:
 
 PAUSE_TIP = "Pause training after the current step; Continue carries on"
 PAUSE_WAITS = "Pause is offered once training starts: preparing the dataset cannot pause (Stop ends it)"
-PREVIEW_HINT = "After each epoch: validation faces, their reconstructions below them, then prior samples"
 
 
 class TrainPanel(QWidget):
@@ -50,20 +41,20 @@ class TrainPanel(QWidget):
     running_changed = Signal(bool)
     error = Signal(str)
 
-    def __init__(self, settings=None, runs_dir: str | Path | None = None):
+    def __init__(self, settings=None, runs_dir: str | Path | None = None, loaded_model_path=None):
+        """``loaded_model_path()``: the checkpoint the explorer shows (a run replacing its folder says so)."""
         super().__init__()
         self.settings = settings
         self.runs_dir = Path(runs_dir) if runs_dir else default_runs_dir()
         self.job = Job("training", self)
-        self.trainer: Trainer | None = None
+        self.run: TrainingRun | None = None
         self.config_running: TrainConfig | None = None
         self.last_result = None
         self._plotted_run: str | None = None  # the run folder whose curves the plot shows
-        self._last_step: StepEvent | None = None
         self._last_run_folder: str | None = None  # the run folder of the last launch, checked when first shown
         self.step_every = 1
         self.ask_to_load = True
-        self.loaded_model_path = lambda: None  # the window tells which checkpoint the explorer shows
+        self.loaded_model_path = loaded_model_path or (lambda: None)
 
         self.dataset = DatasetBox(settings)
         self.builtin_radio, self.folder_radio = self.dataset.builtin_radio, self.dataset.folder_radio
@@ -86,12 +77,10 @@ class TrainPanel(QWidget):
         self.pause_button.setEnabled(False)
         self.pause_button.setToolTip(PAUSE_TIP)
         self.stop_button.setEnabled(False)
-        self.progress = QProgressBar()
-        self.eta = plain_label("")
-        self.plot = LossPlot()
-        self.preview = PreviewBrowser(PREVIEW_HINT)
-        self.log_view = LogView()
-        self.log_view.setMinimumHeight(140)
+        self.monitor = TrainMonitor()
+        for name in ("progress", "eta", "plot", "preview", "log_view"):
+            setattr(self, name, getattr(self.monitor, name))
+        self._append_log, self.show_run = self.monitor.log, self.monitor.show_run
 
         controls = QHBoxLayout()
         for widget in (self.start_button, self.resume_button, self.extend, self.pause_button, self.stop_button):
@@ -122,7 +111,7 @@ class TrainPanel(QWidget):
         self.job.event.connect(self._on_event)
         self.job.progress.connect(self._on_preparation)
         self.job.finished.connect(self._on_finished)
-        self.job.cancelled.connect(lambda: self._append_log("stopped while preparing the dataset; nothing was trained"))
+        self.job.cancelled.connect(lambda: self._append_log(NOTHING_TRAINED))
         self.job.errored.connect(self._on_error)
         self.job.running_changed.connect(self._set_running)
         self._restore_settings()
@@ -144,11 +133,6 @@ class TrainPanel(QWidget):
             return
         self._plotted_run = folder
         self.show_run(folder)
-
-    def show_run(self, folder: str, up_to: float = math.inf) -> None:
-        """Draw a run folder's saved losses (up to position ``up_to``, in epochs) and list its previews."""
-        self.plot.show_history(load_steps(folder, up_to), [r for r in load_epochs(folder) if r["epoch"] <= up_to])
-        self.preview.show_folder(folder)
 
     def _save_settings(self) -> None:
         if self.settings is not None:
@@ -176,6 +160,16 @@ class TrainPanel(QWidget):
     def running(self) -> bool:
         return self.job.busy
 
+    @property
+    def stopping(self) -> bool:
+        """Whether the running job was asked to stop."""
+        return self.job.stopping
+
+    @property
+    def training_begun(self) -> bool:
+        """Whether the running job has prepared its data and trains (a stop then saves a resumable checkpoint)."""
+        return self.running and self.run is not None and self.run.training_begun
+
     def _data_spec(self) -> str | None:
         spec = self.dataset.spec()
         if spec is None:
@@ -192,8 +186,8 @@ class TrainPanel(QWidget):
             return False
         out_dir = Path(self.out_dir.text().strip())
         existing = run_state(out_dir) if out_dir.name else None
-        holds_run = existing is not None or any((out_dir / name).exists() for name in RUN_FILES)
-        if holds_run:
+        replacing = existing is not None or holds_run(out_dir)
+        if replacing:
             choice = self._ask_reuse(out_dir, existing)
             if choice == "resume":
                 return self.resume()
@@ -204,42 +198,11 @@ class TrainPanel(QWidget):
         except ValueError as exc:
             self._append_log(f"error: {exc}")
             return False
-        return self._launch(config, resume=False, overwrite=holds_run)
+        return self._launch(config, resume=False, overwrite=replacing)
 
     def _ask_reuse(self, out_dir: Path, existing: dict | None) -> str:
         """Ask what to do with a run folder that holds a run: "resume", "replace" or "cancel"."""
-        planned = existing["config"].epochs if existing and existing["config"] else "?"
-        can_resume = unfinished(existing)
-        done = (
-            f"it is at epoch {existing['epoch']} of {planned}"
-            if can_resume
-            else f"it finished its {epoch_count(existing['epoch'])}"
-            if existing
-            else "it holds a finished model"
-        )
-        loaded = (
-            " The model you are exploring is in this folder and would be replaced."
-            if self._holds_loaded_model(out_dir)
-            else ""
-        )
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            "Run folder in use",
-            f"{out_dir} already holds a training run ({done}).{loaded}\n\n"
-            + (
-                "Resume it, or start over and replace its checkpoints?"
-                if can_resume
-                else "Start over and replace its checkpoints? (Resume with “extend by” trains it further.)"
-            ),
-            parent=self,
-        )
-        box.setTextFormat(Qt.TextFormat.PlainText)  # the folder's path is shown as it is, never as HTML
-        resume = box.addButton("Resume", QMessageBox.ButtonRole.AcceptRole) if can_resume else None
-        replace = box.addButton("Start over", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        clicked = box.clickedButton()
-        return "resume" if clicked is resume and resume is not None else "replace" if clicked is replace else "cancel"
+        return ask_reuse(self, out_dir, existing, self._holds_loaded_model(out_dir))
 
     def resume(self) -> bool:
         """Continue the run in the run folder from its ``last.pt`` (to its planned end plus "extend by")."""
@@ -282,43 +245,44 @@ class TrainPanel(QWidget):
             return False
         epochs = config.epochs
         out_dir = self.out_dir.text().strip()
-        if resume:
-            self.show_run(out_dir, position)
-        else:
-            self.plot.clear_data()
-            self.preview.clear()  # replaces the last run's pictures
+        self.monitor.begin(out_dir, position if resume else None)
         self._plotted_run = out_dir
-        self.progress.setValue(0)
         self.last_result = None
-        self.trainer = None
-        self.eta.setText("preparing the dataset…")
         self.config_running = config
-        self._last_step = None
         if resume:
             self._append_log(f"resuming {out_dir} to epoch {epochs}")
         self._save_settings()
         if data != BUILTIN:
             self.dataset_used.emit(data)
-        return self.job.start(train, config, data, out_dir, resume, self.builtin_count, self.step_every, overwrite)
+        self.run = TrainingRun(
+            config,
+            data,
+            out_dir,
+            resume=resume,
+            overwrite=overwrite,  # the user was asked before a run is replaced
+            builtin_count=self.builtin_count,
+            step_every=self.step_every,
+        )
+        return self.job.start(train, self.run)
 
     def toggle_pause(self) -> None:
-        if self.trainer is None:
+        if self.run is None or not self.run.training_begun:
             return
-        if self.trainer.paused:
-            self.trainer.unpause()
+        if self.run.paused:
+            self.run.unpause()
             self.pause_button.setText("Pause")
             self._append_log("continuing")
         else:
-            self.trainer.pause()
+            self.run.pause()
             self.pause_button.setText("Continue")
             self._append_log("paused")
-            self.eta.setText(f"paused at {self._position()} · Continue carries on")
+            self.eta.setText(f"paused at {self.monitor.position(self.config_running.epochs)} · Continue carries on")
 
     def stop(self) -> None:
         """Stop at the next step (saving a resumable checkpoint) or interrupt dataset preparation; returns at once."""
         if self.running and not self.job.stopping:
             self._append_log(
-                "stopping: saving a resumable checkpoint…" if self.trainer else "stopping dataset preparation…"
+                "stopping: saving a resumable checkpoint…" if self.training_begun else "stopping dataset preparation…"
             )
             self.job.cancel()
             self.pause_button.setEnabled(False)
@@ -327,7 +291,7 @@ class TrainPanel(QWidget):
     def _update_resume_button(self) -> None:
         """Resume is offered while no run goes and the run folder holds a checkpoint to continue."""
         folder = self.out_dir.text().strip()
-        can = not self.running and bool(folder) and (Path(folder) / "last.pt").is_file()
+        can = not self.running and bool(folder) and can_resume(folder)
         self.resume_button.setEnabled(can)
         self.resume_button.setToolTip(
             "Continue the run in the run folder from its last checkpoint"
@@ -343,68 +307,28 @@ class TrainPanel(QWidget):
         self.pause_button.setToolTip(PAUSE_WAITS if running else PAUSE_TIP)
         self.stop_button.setEnabled(running)
         self.pause_button.setText("Pause")
-        if not running:
-            self.trainer = None
         self.running_changed.emit(running)
 
     # ------------------------------------------------------------ job events (GUI thread)
-    def _append_log(self, message: str) -> None:
-        self.log_view.append_line(message)
-
     def _on_event(self, event) -> None:
         if isinstance(event, StepEvent):
             self._on_step(event)
         elif isinstance(event, EpochEvent):
-            self._on_epoch(event)
+            self.monitor.show_epoch(event)
         elif event[0] == "log":
             self._append_log(event[1])
         elif event[0] == "data":
             self._append_log(f"dataset ready: {event[1]:,} images" + (" with labels" if event[2] else " (unlabelled)"))
-        elif event[0] == "trainer":
-            self.trainer = event[1]
-            if self.job.stopping:
-                self.trainer.stop()
-            else:
-                self.pause_button.setEnabled(True)
-                self.pause_button.setToolTip(PAUSE_TIP)
+        elif event[0] == "status" and event[1] == "training" and not self.job.stopping:
+            self.pause_button.setEnabled(True)
+            self.pause_button.setToolTip(PAUSE_TIP)
 
     def _on_preparation(self, done: int, total: int, what: str, eta: float) -> None:
-        if self.trainer is not None:
-            return
-        self.progress.setMaximum(max(total, 1))
-        self.progress.setValue(done)
-        self.eta.setText(f"{what}: {done:,} / {total:,} · ETA {format_eta(eta) if eta == eta else 'estimating…'}")
+        if not self.training_begun:
+            self.monitor.show_preparation(done, total, what, eta)
 
     def _on_step(self, event: StepEvent) -> None:
-        self._last_step = event
-        epochs = self.config_running.epochs
-        self.progress.setMaximum(epochs * event.steps_per_epoch)
-        self.progress.setValue((event.epoch - 1) * event.steps_per_epoch + event.step)
-        eta = format_eta(event.eta_s) if math.isfinite(event.eta_s) else "estimating…"
-        self.eta.setText(
-            f"epoch {event.epoch}/{epochs} · step {event.step}/{event.steps_per_epoch}"
-            f" · {event.images_per_s:.0f} images/s · ETA {eta}"
-        )
-        x = fractional_epoch(event.epoch - 1, event.step, event.steps_per_epoch)
-        self.plot.add_step(x, event.loss, event.recon, event.kl, self.step_every)
-
-    def _on_epoch(self, event: EpochEvent) -> None:
-        m = event.metrics
-        self.plot.add_validation(event.epoch, m["val_loss"])
-        self.preview.add(event.epoch, to_pixmap(grid(event.preview, nrow=8)))
-        self._append_log(
-            f"epoch {event.epoch}/{event.epochs}: val loss {m['val_loss']:.1f} "
-            f"(recon {m['val_recon']:.1f}, KL {m['val_kl']:.1f}), SSIM {m['val_ssim']:.4f}, "
-            f"PSNR {m['val_psnr']:.2f} dB, active units {m['active_units']}"
-            + (" — best so far" if event.is_best else "")
-        )
-
-    def _position(self) -> str:
-        """Where the run is: "epoch 3/20, step 7/118" from the last step shown."""
-        event = self._last_step
-        if event is None:
-            return "the start"
-        return f"epoch {event.epoch}/{self.config_running.epochs}, step {event.step}/{event.steps_per_epoch}"
+        self.monitor.show_step(event, self.config_running.epochs, self.step_every)
 
     def _on_finished(self, result) -> None:
         self.last_result = result

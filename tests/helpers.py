@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 from vae import synth
@@ -74,3 +76,22 @@ def child_processes(pid: int) -> list[int]:
             if int(fields[1]) == pid:
                 found.append(int(entry.name))
     return found
+
+
+def encoding_released_later(monkeypatch, tmp_path) -> tuple[Path, threading.Event]:
+    """A checkpoint of latent size 4, and image encoding patched to deliver an 8-value latent (the size of the
+    tests' usual model) only once the returned event is set: a result for a model that is no longer open."""
+    from vae import checkpoint, slots
+    from vae.model import ConvVAE, VAEConfig
+
+    small = tmp_path / "small.pt"
+    torch.manual_seed(0)
+    checkpoint.save(small, ConvVAE(VAEConfig(image_size=64, latent_dim=4, base_channels=8)))
+    release = threading.Event()
+
+    def from_image(session, path):
+        release.wait(60)
+        return slots.FaceSlot(torch.ones(8), Path(path).name)
+
+    monkeypatch.setattr(slots, "from_image", from_image)
+    return small, release

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import QLabel, QMessageBox  # noqa: E402
 
 from gui import dialogs  # noqa: E402
 from gui.workers import Job  # noqa: E402
-from vae import checkpoint, export, slots  # noqa: E402
-from vae.model import ConvVAE, VAEConfig  # noqa: E402
+from tests.helpers import encoding_released_later  # noqa: E402
+from vae import checkpoint, export  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 # What a hostile checkpoint holds, with an image that does not exist: <img src="/dev/zero"> read as HTML would make
@@ -171,16 +171,7 @@ def test_a_reloaded_checkpoint_that_fails_while_opening_leaves_the_model_as_it_w
 def test_a_pickers_encoding_that_arrives_after_a_switch_to_another_latent_size_is_dropped(
     window, qtbot, monkeypatch, tmp_path
 ):
-    small = tmp_path / "small.pt"
-    torch.manual_seed(0)
-    checkpoint.save(small, ConvVAE(VAEConfig(image_size=64, latent_dim=4, base_channels=8)))
-    release = threading.Event()
-
-    def from_image(session, path):  # encoded by the 8-dimensional model, delivered after the switch
-        release.wait(60)
-        return slots.FaceSlot(torch.ones(8), Path(path).name)
-
-    monkeypatch.setattr(slots, "from_image", from_image)
+    small, release = encoding_released_later(monkeypatch, tmp_path)
     picker = window.morph.slot_a
     assert picker.fill_from_source("image", path=str(tmp_path / "face.png"))
     try:

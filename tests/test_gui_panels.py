@@ -202,11 +202,12 @@ def test_send_result_to_explorer_and_export(window, tmp_path):
 def test_unlabelled_model_offers_to_compute_directions(qtbot, make_window, tiny_checkpoint, tmp_path):
     win = make_window(tiny_checkpoint)
     arith = win.arithmetic
-    assert not arith.no_directions.isHidden() and "no attribute directions" in arith.no_directions.text()
+    notice = arith.from_folder.no_directions
+    assert not notice.isHidden() and "no attribute directions" in notice.text()
     assert not arith.add_direction_button.isEnabled()
     write_good_faces(tmp_path / "labelled", 30, size=64)
-    with qtbot.waitSignal(arith.job.finished, timeout=60000):
-        arith.compute_directions_from(str(tmp_path / "labelled"))
+    with qtbot.waitSignal(arith.from_folder.job.finished, timeout=60000):
+        arith.from_folder.compute_directions_from(str(tmp_path / "labelled"))
     assert "glasses" in win.session.checkpoint.directions
     assert arith.add_direction_button.isEnabled() and "glasses" in arith.direction_menu_names()
 
@@ -240,3 +241,21 @@ def test_removing_rows_updates_the_result(window):
     arith.terms[2].remove_button.click()
     assert len(arith.terms) == 2 and not arith.direction_rows
     assert torch.allclose(arith.result, a + b, atol=1e-6)
+
+
+def test_morph_and_arithmetic_panels_mirror_their_models(window):
+    morph = window.morph
+    morph.model.update(frames=5, mode="lerp")
+    assert morph.frames.value() == 5 and morph.mode.currentText() == "lerp" and morph.strip.count() == 5
+    assert torch.equal(morph.latents, morph.model.latents())
+    morph.model.set_ping_pong(False)
+    assert not morph.loop.isChecked()
+    arith = window.arithmetic
+    arith.model.set_weight(1, 0.5)
+    assert arith.terms[1].weight.value() == 0.5 and torch.allclose(arith.result, arith.model.result())
+    arith.model.set_kept(["glasses"])
+    assert arith.keep_fixed.item(0).checkState() == Qt.CheckState.Checked
+    assert arith.model.apply("glasses", 0.5) and [row.name for row in arith.direction_rows] == ["glasses"]
+    assert arith.direction_rows[0].slider.value() == 50 and arith.kept_names() == []
+    arith.model.remove_term(0)
+    assert len(arith.terms) == 2 and "+0.50·[+glasses]" in arith.formula.text()

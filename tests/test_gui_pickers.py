@@ -2,7 +2,6 @@
 of a direction by example, the elided status bar, the file dialogs' icons, and a picker's encoding across a model
 switch (pytest-qt, offscreen)."""
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -13,8 +12,8 @@ from PySide6.QtCore import QFileInfo  # noqa: E402
 from PySide6.QtWidgets import QFileDialog, QFileIconProvider  # noqa: E402
 
 from gui import dialogs  # noqa: E402
+from tests.helpers import encoding_released_later  # noqa: E402
 from vae import checkpoint, export, slots  # noqa: E402
-from vae.model import ConvVAE, VAEConfig  # noqa: E402
 
 PNG = Path(__file__).resolve().parents[1] / "docs" / "screenshot_map.png"
 
@@ -188,15 +187,7 @@ def test_every_file_dialog_gets_an_icon_provider_that_reads_no_file(window, monk
 def test_a_pickers_encoding_arriving_after_a_switch_to_another_latent_size_changes_nothing(
     window, qtbot, monkeypatch, tmp_path
 ):
-    small = tmp_path / "small.pt"
-    checkpoint.save(small, ConvVAE(VAEConfig(image_size=64, latent_dim=4, base_channels=8)))
-    release = threading.Event()
-
-    def from_image(session, path):  # encoded by the 8-dimensional model, delivered after the switch
-        release.wait(60)
-        return slots.FaceSlot(torch.ones(8), Path(path).name)
-
-    monkeypatch.setattr(slots, "from_image", from_image)
+    small, release = encoding_released_later(monkeypatch, tmp_path)
     monkeypatch.setattr(dialogs, "choose", lambda dialog: str(tmp_path / "face.png"))
     morph = window.morph
     morph.slot_b.buttons["image"].click()
@@ -206,7 +197,7 @@ def test_a_pickers_encoding_arriving_after_a_switch_to_another_latent_size_chang
     finally:
         release.set()
     qtbot.waitUntil(lambda: not morph.slot_b.encoder.busy, timeout=10000)
-    qtbot.wait(50)  # the dropped result's queued signals are delivered
+    qtbot.waitUntil(lambda: not morph.slot_b.caption.text().startswith("encoding"), timeout=10000)
     assert morph.slot_b.latent.numel() == 4 and morph.slot_b.kind == "random" and down(morph.slot_b) == ["random"]
     assert morph.latents.shape[-1] == 4 and not morph.slot_b.caption.text().startswith("encoding")
     morph.rebuild()

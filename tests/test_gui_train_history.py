@@ -8,9 +8,9 @@ from PIL import Image
 
 pytest.importorskip("PySide6")
 
-from gui import train_run  # noqa: E402
 from gui.dataset_box import QUICK_TRY_COUNT  # noqa: E402
 from gui.train_panel import TrainPanel  # noqa: E402
+from vae import training_run  # noqa: E402
 from vae.cache import BUILTIN, BUILTIN_COUNT, Cancelled  # noqa: E402
 from vae.run_history import STEP_COLUMNS, STEPS_FILE  # noqa: E402
 from vae.train import METRIC_COLUMNS, StepEvent  # noqa: E402
@@ -93,11 +93,11 @@ def test_the_built_in_face_count_reaches_the_dataset_and_is_remembered(qtbot, tm
     assert panel.builtin_count == QUICK_TRY_COUNT and f"{QUICK_TRY_COUNT:,} generated faces" in panel.data_info.text()
     asked = []
 
-    def fake_open_dataset(spec, size, builtin_count, **kwargs):
-        asked.append((spec, builtin_count))
+    def fake_open_datasets(specs, size, builtin_count, **kwargs):
+        asked.append((*specs, builtin_count))
         raise Cancelled()
 
-    monkeypatch.setattr(train_run, "open_dataset", fake_open_dataset)
+    monkeypatch.setattr(training_run, "open_datasets", fake_open_datasets)
     panel.out_dir.setText(str(tmp_path / "run"))
     with qtbot.waitSignal(panel.job.cancelled, timeout=10000):
         assert panel.start()
@@ -116,3 +116,14 @@ def test_the_eta_line_says_estimating_until_the_estimate_is_ready(panel):
     panel._on_step(StepEvent(1, 9, 100, 300.0, 290.0, 10.0, 0.0, 50.0, 4210.0))
     assert panel.eta.text().endswith("ETA 1:10:10")
     assert panel.plot.x == [0.01, 0.09]  # in epochs
+
+
+def test_the_form_and_train_cli_start_from_the_same_defaults_as_train_config(panel):
+    import train_cli
+    from vae.train_config import DEFAULT_MODEL_RECIPE, SETTINGS, config_with
+
+    args = vars(train_cli.build_parser().parse_args([]))
+    assert {s.name: args[s.name] for s in SETTINGS} == {s.name: s.default() for s in SETTINGS}
+    cli = config_with(args, cosine=not args["no_cosine"], flip=args["flip"], init_from=args["init_from"])
+    assert cli == panel.config() == DEFAULT_MODEL_RECIPE
+    assert panel.epochs.value() == DEFAULT_MODEL_RECIPE.epochs and panel.image_size.currentText() == "64"

@@ -72,7 +72,7 @@ def test_runs_both_sides_and_prints_the_ratio(bench, tmp_path, capsys):
     )
     assert code == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert "32 training faces, 8 held-out faces" in lines[0]
+    assert lines[0].startswith("machine: ") and "32 training faces, 8 held-out faces" in lines[1]
     final = re.fullmatch(r"final SSIM: baseline (\S+) after (\S+) s \| ours (\S+) after (\S+) s", lines[-2])
     assert final, lines[-2]
     assert all(0.0 <= float(final.group(i)) <= 1.0 for i in (1, 3))

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 import torch
 
+from .cache import open_folder
 from .cartoonset import ATTRIBUTE_NAMES, NO_FACIAL_HAIR, NO_GLASSES, VARIANTS
 from .latent import attribute_direction
+from .metrics import encode_all
 
 PRESENCE = {"glasses": NO_GLASSES, "facial_hair": NO_FACIAL_HAIR}  # attribute → its "none" value
 BINARY = ("eye_lashes", "eye_lid")
@@ -15,6 +17,7 @@ ONE_VS_REST = ("hair_color", "face_color", "eye_color", "face_shape")
 MIN_EXAMPLES = 5
 RELIABLE_PER_SIDE = 8  # examples per side from which a direction by example is dependable (bench/direction_examples.py)
 RELIABLE_AGREEMENT = 0.8  # the share of examples that must agree when each is left out in turn
+ENCODE_BATCH = 256
 
 
 def direction_from_examples(with_mu: torch.Tensor, without_mu: torch.Tensor) -> torch.Tensor:
@@ -129,3 +132,23 @@ def compute_directions(mu: torch.Tensor, labels: torch.Tensor) -> dict[str, torc
         for value in range(VARIANTS[attr]):
             add(f"{attr}:{value}", values, values == value)
     return directions
+
+
+def directions_from_folder(control, model, folder: str) -> dict:
+    """Encode a labelled folder and compute its attribute directions: ``{"folder", "directions"}``.
+
+    ``control`` is a job's control (``should_stop``, ``check``, ``progress``): cancellable, with progress.
+    Raises ValueError for a folder without Cartoon Set CSV labels.
+    """
+    cache = open_folder(
+        folder, model.image_size, log=lambda m: None, should_stop=control.should_stop, progress_cb=control.progress
+    )
+    if not cache.has_labels:
+        raise ValueError(f"{folder} has no Cartoon Set CSV labels to compute directions from")
+    indices = list(range(len(cache)))
+    mus = []
+    for start in range(0, len(indices), ENCODE_BATCH):
+        control.check()
+        mus.append(encode_all(model, cache, indices[start : start + ENCODE_BATCH])[0])
+        control.progress(min(start + ENCODE_BATCH, len(indices)), len(indices), "encoding faces")
+    return {"folder": folder, "directions": compute_directions(torch.cat(mus), cache.label_tensor())}

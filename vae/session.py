@@ -18,6 +18,7 @@ import torch
 from . import checkpoint as checkpoint_mod
 from .data import load_image
 from .directions import Reliability, direction_from_examples, example_reliability
+from .event import Event  # noqa: F401 (re-exported: it was defined here)
 from .latent import (
     ACTIVE_UNIT_THRESHOLD,
     SNAP_NOISE,
@@ -34,29 +35,6 @@ from .slots import FaceSlot
 SLIDER_RANGE = 3.0  # sliders span ±3 standard deviations of the prior
 HISTORY_LIMIT = 500
 OPENING_SEED, OPENING_TEMPERATURE = 2, 0.8  # the first face a model with a fitted prior shows
-
-
-class Event:
-    """A typed notification: ``connect(callback)`` returns a function that disconnects it."""
-
-    def __init__(self, name: str):
-        self.name = name
-        self._callbacks: list[Callable] = []
-
-    def connect(self, callback: Callable) -> Callable[[], None]:
-        self._callbacks.append(callback)
-        return lambda: self.disconnect(callback)
-
-    def disconnect(self, callback: Callable) -> None:
-        if callback in self._callbacks:
-            self._callbacks.remove(callback)
-
-    def emit(self, *args) -> None:
-        for callback in list(self._callbacks):
-            callback(*args)
-
-    def __len__(self) -> int:
-        return len(self._callbacks)
 
 
 class LatentState:

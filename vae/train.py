@@ -15,7 +15,7 @@ import math
 import os
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -33,88 +33,23 @@ from .eta import EtaEstimator
 from .export import grid_row, save_grid
 from .grow import grow_from
 from .latent import fit_mixture
-from .lockfile import LockFile, LockHeld
+from .lockfile import LockHeld
 from .loss import vae_loss, warmup_beta
-from .metrics import PRECISIONS, autocast_for, encode_all, evaluate
-from .model import ConvVAE, VAEConfig
-from .run_history import STEPS_FILE, StepLog, fractional_epoch, load_steps, stop_position
-
-
-@dataclass
-class TrainConfig:
-    """One run: the architecture (``model``) and the training settings (stored in checkpoints and ``config.json``)."""
-
-    model: VAEConfig = field(default_factory=VAEConfig)
-    epochs: int = 20
-    batch_size: int = 64
-    lr: float = 1e-3
-    beta: float = 1.0
-    warmup_epochs: float = 1.0
-    free_bits: float = 0.0
-    weight_decay: float = 0.0  # >0: AdamW's decoupled weight decay, a regulariser against memorising the training faces
-    cosine: bool = True
-    grad_clip: float = 1000.0
-    seed: int = 0
-    device: str = "auto"
-    precision: str = "auto"  # "auto": bf16 autocast on CUDA, fp32 on the CPU; "bf16" or "fp32" on any device
-    holdout: int = 0  # >0: validate on (and never train on) the N faces of vae.data.holdout_split; 0: a 5 % hash split
-    flip: bool = False  # mirror a random half of each training batch left to right (augmentation)
-    init_from: str = (
-        ""  # a checkpoint whose matching layers start a new run (vae.grow), e.g. the 64×64 model for a 128 one
-    )
-
-    def __post_init__(self):
-        if not isinstance(self.model, VAEConfig):
-            raise ValueError(f"invalid model: expected a VAEConfig, got {type(self.model).__name__}")
-        checks = {
-            "epochs": self.epochs >= 1,
-            "batch_size": self.batch_size >= 1,
-            "lr": self.lr > 0,
-            "beta": self.beta >= 0,
-            "warmup_epochs": self.warmup_epochs >= 0,
-            "free_bits": self.free_bits >= 0,
-            "weight_decay": self.weight_decay >= 0,
-            "holdout": self.holdout >= 0,
-            "grad_clip": self.grad_clip >= 0,
-            "precision": self.precision in PRECISIONS,
-        }
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            raise ValueError(f"invalid {bad[0]}: {getattr(self, bad[0])!r}")
-        if self.lr * self.weight_decay >= 1:
-            raise ValueError(
-                f"invalid weight_decay: {self.weight_decay:g} with lr {self.lr:g} (their product must be "
-                "below 1: each step multiplies the weights by 1 − lr·weight_decay)"
-            )
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
-        """From :func:`dataclasses.asdict` output; older flat dicts (architecture keys at the top) are read too."""
-        names = {f.name for f in fields(cls)} - {"model"}
-        arch_names = {f.name for f in fields(VAEConfig)}
-        arch = (
-            data.get("model")
-            if isinstance(data.get("model"), dict)
-            else {k: v for k, v in data.items() if k in arch_names}
-        )
-        return cls(model=VAEConfig.from_dict(arch), **{k: v for k, v in data.items() if k in names})
-
-    def changes_from(self, other: "TrainConfig") -> list[str]:
-        """``name=old → new`` for each setting that differs from ``other`` (the architecture field by field)."""
-        mine, theirs = asdict(self), asdict(other)
-        changed = [
-            f"{k}={theirs['model'][k]} → {v}" for k, v in mine.pop("model").items() if theirs["model"].get(k) != v
-        ]
-        theirs.pop("model")
-        return changed + [f"{k}={theirs.get(k)} → {v}" for k, v in mine.items() if theirs.get(k) != v]
-
-
-# How the shipped 64×64 model was trained (README, "The default model"; it ran 320 epochs in bf16):
-# a low β for sharp faces, a full-resolution decoder stage, and the fitted mixture prior that every
-# checkpoint gets to keep Random on faces. The app's Train tab starts from it.
-DEFAULT_MODEL_RECIPE = TrainConfig(
-    model=VAEConfig(image_size=64, latent_dim=32, full_res_channels=16), batch_size=64, lr=1e-3, beta=0.02
+from .metrics import autocast_for, encode_all, evaluate
+from .model import ConvVAE, VAEConfig  # noqa: F401 (VAEConfig: re-exported)
+from .run_folder import (  # noqa: F401 (RunFolderError, check_run_folder: re-exported)
+    BEST,
+    CONFIG,
+    LAST,
+    METRICS,
+    RunFolderError,
+    check_run_folder,
+    holds_run,
+    run_files,
+    run_lock,
 )
+from .run_history import StepLog, fractional_epoch, load_steps, stop_position
+from .train_config import DEFAULT_MODEL_RECIPE, TRAINING_SETTINGS, TrainConfig  # noqa: F401 (re-exported)
 
 
 @dataclass
@@ -203,50 +138,6 @@ METRIC_COLUMNS = [
     "lr",
     "seconds",
 ]
-
-
-class RunFolderError(ValueError):
-    """A run folder cannot be used as asked (it holds another run, or another process trains into it)."""
-
-
-TRAINING_SETTINGS = (
-    "batch_size",
-    "lr",
-    "beta",
-    "warmup_epochs",
-    "free_bits",
-    "cosine",
-    "grad_clip",
-    "seed",
-    "precision",
-    "holdout",
-    "flip",
-    "weight_decay",
-)
-RUN_FILES = ("last.pt", "best.pt", "config.json", "metrics.csv", STEPS_FILE)
-LOCK_NAME = "run.lock"
-
-
-def check_run_folder(out_dir: str | os.PathLike, resume: bool, overwrite: bool = False, lock: bool = True) -> None:
-    """Raise :class:`RunFolderError` if ``out_dir`` cannot take the run as asked (cheap; creates nothing).
-
-    A new run refuses a folder that holds one unless ``overwrite``; ``resume`` needs its ``last.pt``;
-    a folder another live process trains into is refused either way.
-    """
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise RunFolderError(f"{out_dir} is a file, not a run folder")
-    if resume and not (out_dir / "last.pt").exists():
-        raise RunFolderError(f"cannot resume: {out_dir} holds no last.pt (start a new run without --resume)")
-    if not resume and not overwrite and any((out_dir / name).exists() for name in RUN_FILES):
-        raise RunFolderError(
-            f"{out_dir} already holds a run; use --resume to continue it or --out for a new one "
-            "(--overwrite replaces it)"
-        )
-    held = LockFile(out_dir / LOCK_NAME, "training run")
-    holder = held.holder() if lock else None
-    if holder and not held.stale():
-        raise RunFolderError(f"{out_dir} is in use by another training run (PID {holder['pid']} on {holder['host']})")
 
 
 class Trainer:
@@ -340,7 +231,7 @@ class Trainer:
     def _claim_folder(self, resume: bool, overwrite: bool) -> None:
         """Take the run folder's lock, and refuse to start a new run over an existing one unless ``overwrite``."""
         make_folder(self.out_dir, "the run folder")
-        self._lock = LockFile(self.out_dir / LOCK_NAME, "training run", log=self.log)
+        self._lock = run_lock(self.out_dir, log=self.log)
         try:
             self._lock.acquire()
         except LockHeld as exc:
@@ -350,8 +241,8 @@ class Trainer:
             left = remove_temporaries(self.out_dir)  # of writes cut short by a kill; the lock says none runs now
             if left:
                 self.log(f"removed {len(left)} temporary file(s) left by an interrupted run in {self.out_dir}")
-            if not resume and any((self.out_dir / name).exists() for name in RUN_FILES):
-                for path in [*(self.out_dir / name for name in RUN_FILES), *self.out_dir.glob("epoch_*.png")]:
+            if not resume and holds_run(self.out_dir):
+                for path in run_files(self.out_dir):
                     path.unlink(missing_ok=True)
                 self.log(f"--overwrite: removed the previous run in {self.out_dir}")
         except BaseException:
@@ -361,11 +252,11 @@ class Trainer:
     # ---------------------------------------------------------------- paths and state
     @property
     def last_path(self) -> Path:
-        return self.out_dir / "last.pt"
+        return self.out_dir / LAST
 
     @property
     def best_path(self) -> Path:
-        return self.out_dir / "best.pt"
+        return self.out_dir / BEST
 
     @property
     def steps_per_epoch(self) -> int:
@@ -493,7 +384,7 @@ class Trainer:
                 + (f" × {self.world} processes" if self.world > 1 else "")
             )
             if self.rank == 0:
-                with atomic_write(self.out_dir / "config.json", "w") as handle:
+                with atomic_write(self.out_dir / CONFIG, "w") as handle:
                     json.dump({**asdict(self.config), "data": self.data.describe()}, handle, indent=1)
             return self._loop()
         finally:
@@ -659,7 +550,7 @@ class Trainer:
         writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(self.history)
-        with atomic_write(self.out_dir / "metrics.csv", "w") as handle:
+        with atomic_write(self.out_dir / METRICS, "w") as handle:
             handle.write(buffer.getvalue())
 
     def _finalise_best(self) -> None:

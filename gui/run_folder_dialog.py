@@ -1,0 +1,47 @@
+"""The question asked before a new run goes into a run folder that already holds one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from vae.run_folder import unfinished
+
+from .train_run import epoch_count
+
+
+def ask_reuse(parent: QWidget, out_dir: Path, existing: dict | None, holds_loaded_model: bool) -> str:
+    """Ask what to do with a run folder that holds a run: "resume", "replace" or "cancel".
+
+    ``existing`` is its :func:`vae.run_folder.run_state`; ``holds_loaded_model``: the explored model is in it.
+    """
+    planned = existing["config"].epochs if existing and existing["config"] else "?"
+    can_resume = unfinished(existing)
+    done = (
+        f"it is at epoch {existing['epoch']} of {planned}"
+        if can_resume
+        else f"it finished its {epoch_count(existing['epoch'])}"
+        if existing
+        else "it holds a finished model"
+    )
+    loaded = " The model you are exploring is in this folder and would be replaced." if holds_loaded_model else ""
+    box = QMessageBox(
+        QMessageBox.Icon.Warning,
+        "Run folder in use",
+        f"{out_dir} already holds a training run ({done}).{loaded}\n\n"
+        + (
+            "Resume it, or start over and replace its checkpoints?"
+            if can_resume
+            else "Start over and replace its checkpoints? (Resume with “extend by” trains it further.)"
+        ),
+        parent=parent,
+    )
+    box.setTextFormat(Qt.TextFormat.PlainText)  # the folder's path is shown as it is, never as HTML
+    resume = box.addButton("Resume", QMessageBox.ButtonRole.AcceptRole) if can_resume else None
+    replace = box.addButton("Start over", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    clicked = box.clickedButton()
+    return "resume" if clicked is resume and resume is not None else "replace" if clicked is replace else "cancel"

@@ -1,0 +1,162 @@
+"""The Morph and Arithmetic tabs' models without Qt: one event per change, their results, the kept/applied rule."""
+
+import pytest
+import torch
+
+from vae import checkpoint
+from vae.arithmetic_model import ArithmeticModel
+from vae.latent import SNAP_NOISE, compose, denoise_to_prior, morph, ping_pong, snap_path
+from vae.morph_model import MorphModel
+from vae.session import ExplorerSession
+
+
+def _prior(dim=8):
+    g = torch.Generator().manual_seed(1)
+    a = torch.randn(dim, dim, generator=g) * 0.3
+    tril = torch.linalg.cholesky(a @ a.T + 0.05 * torch.eye(dim))
+    return {
+        "weights": torch.tensor([0.3, 0.7]),
+        "mean": torch.stack([torch.full((dim,), -1.0), torch.full((dim,), 1.0)]),
+        "scale_tril": torch.stack([tril, tril]),
+    }
+
+
+@pytest.fixture
+def session(tmp_path, tiny_model):
+    g = torch.Generator().manual_seed(5)
+    directions = {name: torch.nn.functional.normalize(torch.randn(8, generator=g), dim=0) for name in ("a", "b", "c")}
+    checkpoint.save(tmp_path / "m.pt", tiny_model, directions=directions, latent_prior=_prior())
+    return ExplorerSession.open(tmp_path / "m.pt")
+
+
+def counting(*events):
+    seen = []
+    for event in events:
+        event.connect(lambda *args, name=event.name: seen.append(name))
+    return seen
+
+
+def faces(n, seed=0):
+    return list(torch.randn(n, 8, generator=torch.Generator().manual_seed(seed)))
+
+
+# ---------------------------------------------------------------- morph
+def test_morph_fires_once_per_change_and_not_for_no_change(session):
+    model = MorphModel(session)
+    seen = counting(model.path_changed, model.ping_pong_changed)
+    a, b = faces(2)
+    model.update(a=a, b=b, snap=True)  # several at once: one event
+    assert seen == ["path_changed"]
+    model.set_frames(9)
+    model.set_frames(9)
+    model.set_mode("lerp")
+    model.set_a(a.clone())  # the same face again
+    model.set_ping_pong(False)
+    model.set_ping_pong(False)
+    assert seen == ["path_changed"] * 3 + ["ping_pong_changed"]
+    with pytest.raises(ValueError):
+        model.set_mode("cubic")
+    with pytest.raises(ValueError):
+        model.set_frames(1)
+    assert model.mode == "lerp" and model.frames == 9
+
+
+def test_morph_latents_are_the_panels_frames(session):
+    model = MorphModel(session)
+    assert model.latents() is None  # until both ends are set
+    a, b = faces(2, seed=3)
+    model.update(a=a, b=b, frames=7)
+    assert torch.equal(model.latents(), morph(a, b, 7, "slerp"))
+    model.set_snap(True)
+    snapped = model.latents()
+    assert torch.allclose(snapped, snap_path(morph(a, b, 7, "slerp"), session.prior, SNAP_NOISE))
+    assert torch.equal(snapped[[0, -1]], morph(a, b, 7)[[0, -1]]) and not torch.allclose(snapped[3], morph(a, b, 7)[3])
+    model.set_mode("lerp")
+    assert torch.allclose(model.latents(), session.snap_morph(morph(a, b, 7, "lerp")))
+
+
+def test_morph_plays_in_ping_pong_order_unless_told_otherwise(session):
+    model = MorphModel(session, frames=5)
+    assert model.order() == ping_pong(5) == [0, 1, 2, 3, 4, 3, 2, 1]
+    model.set_ping_pong(False)
+    assert model.order() == [0, 1, 2, 3, 4] and model.order(3) == [0, 1, 2]
+
+
+def test_morph_does_not_snap_without_a_fitted_prior(tmp_path, tiny_model):
+    checkpoint.save(tmp_path / "plain.pt", tiny_model)
+    model = MorphModel(ExplorerSession.open(tmp_path / "plain.pt"))
+    a, b = faces(2)
+    model.update(a=a, b=b, snap=True)
+    assert not model.snapped and torch.equal(model.latents(), morph(a, b, 12))
+
+
+# ---------------------------------------------------------------- arithmetic
+def test_arithmetic_fires_one_event_per_change(session):
+    model = ArithmeticModel(session)
+    seen = counting(model.terms_changed, model.applied_changed, model.kept_changed, model.snap_changed)
+    a, b, c = faces(3)
+    model.set_terms([(1.0, a), (1.0, b), (-1.0, c)])
+    model.set_weight(1, 0.5)
+    model.set_weight(1, 0.5)
+    model.set_latent(0, a.clone())
+    assert seen == ["terms_changed"] * 2
+    assert model.apply("a", 2.0) and not model.apply("missing")
+    model.set_strength(0, 2.0)
+    model.set_strength(0, 1.5)
+    model.set_kept(["b", "nonsense"])
+    model.set_keep("b", True)
+    model.set_snap(True)
+    model.set_snap(True)
+    assert seen[2:] == ["applied_changed", "applied_changed", "kept_changed", "snap_changed"]
+    assert model.kept == ["b"]
+
+
+def test_arithmetic_result_is_the_panels_sum(session):
+    model = ArithmeticModel(session)
+    assert model.result() is None  # no face yet
+    a, b, c = faces(3, seed=7)
+    model.set_terms([(1.0, a), (0.6, b), (-0.6, c), (1.0, None)])  # a face still being encoded is left out
+    assert torch.allclose(model.result(), a + 0.6 * (b - c), atol=1e-6)
+    directions = session.directions
+    model.apply("a", 1.5)
+    model.set_kept(["b"])
+    expected = compose([(1.0, a + 0.6 * (b - c))], [(1.5, directions["a"])], [directions["b"]])
+    assert torch.allclose(model.result(), expected, atol=1e-6)
+    assert abs((model.result() - (a + 0.6 * (b - c))) @ directions["b"]) < 1e-5
+    model.set_snap(True)  # the faces' sum is snapped, then the directions apply in full
+    snapped = denoise_to_prior(a + 0.6 * (b - c), session.prior, SNAP_NOISE)
+    expected = compose([(1.0, snapped)], [(1.5, directions["a"])], [directions["b"]])
+    assert torch.allclose(model.result(), expected, atol=1e-5)
+    assert model.formula() == "result = 1.0·A +0.6·B -0.6·C +1.50·[a], snapped to the nearest faces"
+
+
+def test_arithmetic_rejects_faces_of_different_sizes(session):
+    model = ArithmeticModel(session)
+    model.set_terms([(1.0, torch.zeros(8)), (1.0, torch.zeros(4))])
+    with pytest.raises(ValueError):
+        model.result()
+
+
+def test_an_applied_direction_is_never_kept_fixed_but_the_choice_holds(session):
+    model = ArithmeticModel(session)
+    model.set_terms([(1.0, faces(1)[0])])
+    model.set_kept(["a", "b"])
+    base = model.result()
+    model.apply("a", 1.0)
+    assert not model.can_keep("a") and model.kept == ["a", "b"] and model.kept_fixed == ["b"]
+    assert (model.result() - base) @ session.directions["a"] > 0.5  # applied, not cancelled by keeping it
+    model.unapply(0)
+    assert model.can_keep("a") and model.kept_fixed == ["a", "b"]
+
+
+def test_arithmetic_forgets_directions_the_session_lost(session):
+    model = ArithmeticModel(session)
+    model.apply("a")
+    model.apply("b", 0.5)
+    model.set_kept(["c", "a"])
+    seen = counting(model.applied_changed, model.kept_changed)
+    session.set_directions({"b": session.directions["b"]})
+    model.forget_missing_directions()
+    assert model.applied == [("b", 0.5)] and model.kept == [] and seen == ["applied_changed", "kept_changed"]
+    model.clear()
+    assert model.applied == [] and model.terms == [] and model.result() is None
