@@ -95,3 +95,15 @@ def encoding_released_later(monkeypatch, tmp_path) -> tuple[Path, threading.Even
 
     monkeypatch.setattr(slots, "from_image", from_image)
     return small, release
+
+
+def two_cluster_prior(dim: int = 8, centre: float = 2.0) -> dict:
+    """A fitted-prior dict of two Gaussians at −centre and +centre on every axis (weights 0.3, 0.7)."""
+    g = torch.Generator().manual_seed(1)
+    a = torch.randn(dim, dim, generator=g) * 0.3
+    tril = torch.linalg.cholesky(a @ a.T + 0.05 * torch.eye(dim))
+    return {
+        "weights": torch.tensor([0.3, 0.7]),
+        "mean": torch.stack([torch.full((dim,), -centre), torch.full((dim,), centre)]),
+        "scale_tril": torch.stack([tril, tril]),
+    }

@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from tests.helpers import two_cluster_prior
 from vae import checkpoint
 from vae.arithmetic_model import ArithmeticModel
 from vae.latent import SNAP_NOISE, compose, denoise_to_prior, morph, ping_pong, snap_path
@@ -10,22 +11,11 @@ from vae.morph_model import MorphModel
 from vae.session import ExplorerSession
 
 
-def _prior(dim=8):
-    g = torch.Generator().manual_seed(1)
-    a = torch.randn(dim, dim, generator=g) * 0.3
-    tril = torch.linalg.cholesky(a @ a.T + 0.05 * torch.eye(dim))
-    return {
-        "weights": torch.tensor([0.3, 0.7]),
-        "mean": torch.stack([torch.full((dim,), -1.0), torch.full((dim,), 1.0)]),
-        "scale_tril": torch.stack([tril, tril]),
-    }
-
-
 @pytest.fixture
 def session(tmp_path, tiny_model):
     g = torch.Generator().manual_seed(5)
     directions = {name: torch.nn.functional.normalize(torch.randn(8, generator=g), dim=0) for name in ("a", "b", "c")}
-    checkpoint.save(tmp_path / "m.pt", tiny_model, directions=directions, latent_prior=_prior())
+    checkpoint.save(tmp_path / "m.pt", tiny_model, directions=directions, latent_prior=two_cluster_prior(centre=1.0))
     return ExplorerSession.open(tmp_path / "m.pt")
 
 

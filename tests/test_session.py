@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from tests.helpers import two_cluster_prior
 from vae import checkpoint
 from vae.latent import mixture_log_prob, sample_fitted, typical_latent
 from vae.session import Event, ExplorerSession, FaceRenderer, LatentState
@@ -76,20 +77,9 @@ def test_randomize_respects_locks_and_reset_and_zero():
     assert torch.equal(state.values, torch.zeros(8))
 
 
-def _prior_two_clusters(dim=8):
-    g = torch.Generator().manual_seed(1)
-    a = torch.randn(dim, dim, generator=g) * 0.3
-    tril = torch.linalg.cholesky(a @ a.T + 0.05 * torch.eye(dim))
-    return {
-        "weights": torch.tensor([0.3, 0.7]),
-        "mean": torch.stack([torch.full((dim,), -2.0), torch.full((dim,), 2.0)]),
-        "scale_tril": torch.stack([tril, tril]),
-    }
-
-
 def test_random_with_locks_draws_from_the_conditional_prior():
     """Locked dims keep their values; the others are as likely under the prior as unlocked Random's."""
-    prior = _prior_two_clusters()
+    prior = two_cluster_prior()
     state = LatentState(8, prior=prior)
     g = torch.Generator().manual_seed(3)
     unlocked, locked = [], []
@@ -130,7 +120,7 @@ def test_session_orders_dimensions_by_kl(tiny_checkpoint):
 
 
 def test_session_randomizes_from_the_fitted_prior_and_resets_to_its_typical_face(tmp_path, tiny_model):
-    prior = _prior_two_clusters()
+    prior = two_cluster_prior()
     checkpoint.save(tmp_path / "p.pt", tiny_model, latent_prior=prior)
     session = ExplorerSession.open(tmp_path / "p.pt")
     session.state.randomize(0.01, torch.Generator().manual_seed(0))
