@@ -104,7 +104,9 @@ def test_a_consumer_that_stops_early_leaves_no_pool_behind():
 
 
 SCRIPT = textwrap.dedent("""
+    import signal
     import sys
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if started in the background
     sys.path.insert(0, {root!r})
     from tests.test_parallel import big_result
     from vae.parallel import ordered_map
