@@ -16,14 +16,14 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
 from . import attribute_classifier as ac
 from .data import DataError
-from .fidelity import HELD_OUT, class_names, open_labelled, predicted
+from .fidelity import HELD_OUT, class_names, head_name, open_labelled, predicted
 from .latent import attribute_direction
+from .metrics import encode_all
 
 STRENGTH = 2.0
 MIN_FACES = 20  # a class with fewer training faces gets no direction
@@ -72,11 +72,6 @@ class Effect:
 
 def folder_of(head: str) -> str:
     return head.split(":", 1)[0]
-
-
-@torch.no_grad()
-def _encode(vae_model, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    return torch.cat([vae_model.encode(images[i : i + batch_size])[0] for i in range(0, len(images), batch_size)])
 
 
 @torch.no_grad()
@@ -171,11 +166,14 @@ def labelled_directions(vae_model, folders, held_out: int = HELD_OUT, skip=NOT_P
     """Cartoon Set-keyed directions of ``vae_model`` from the real labels of ``folders`` (training faces only), but
     for the attributes in ``skip``."""
     cache, heads, targets, train_idx, _ = open_labelled(folders, held_out)
+    return cartoonset_directions(training_directions(vae_model, cache, heads, targets, train_idx, folders), skip)
+
+
+def training_directions(vae_model, cache, heads, targets, train_idx, folders) -> dict:
+    """:func:`real_directions` of ``vae_model`` from the labelled training faces of ``folders`` (held in ``cache``)."""
     vae_model.eval()
-    mu = _encode(vae_model, cache.batch(train_idx))
-    names = folder_class_names(folders)
-    directions = real_directions(mu, heads, {h: t[train_idx] for h, t in targets.items()}, names)
-    return cartoonset_directions(directions, skip)
+    mu, _ = encode_all(vae_model, cache, train_idx)
+    return real_directions(mu, heads, {h: t[train_idx] for h, t in targets.items()}, folder_class_names(folders))
 
 
 def folder_class_names(folders) -> dict[str, list[str]]:
@@ -183,7 +181,7 @@ def folder_class_names(folders) -> dict[str, list[str]]:
     names = {}
     for folder in folders:
         for attribute, values in class_names(folder).items():
-            names[f"{Path(folder).resolve().name}:{attribute}"] = values
+            names[head_name(folder, attribute)] = values
     return names
 
 
@@ -196,16 +194,12 @@ def measure(
     missing = sorted(set(heads) - set(classifier.heads))
     if missing:
         raise DataError(f"the classifier has no head for {', '.join(missing)}: train it on these folders")
-    names = folder_class_names(folders)
-    vae_model.eval()
-    directions = real_directions(
-        _encode(vae_model, cache.batch(train_idx)), heads, {h: t[train_idx] for h, t in targets.items()}, names
-    )
+    directions = training_directions(vae_model, cache, heads, targets, train_idx, folders)
     if stored:
-        directions.update(stored_directions(stored, heads, names))
+        directions.update(stored_directions(stored, heads, folder_class_names(folders)))
     if controls:
         directions.update(random_directions(heads, vae_model.latent_dim))
-    held_mu = _encode(vae_model, cache.batch(held_idx))
+    held_mu, _ = encode_all(vae_model, cache, held_idx)
     results = effects(
         vae_model, classifier, held_mu, {h: t[held_idx] for h, t in targets.items()}, directions, strength
     )

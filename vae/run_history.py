@@ -22,6 +22,11 @@ ROWS_PER_EPOCH = 50
 PREVIEW_PATTERN = re.compile(r"epoch_(\d+)\.png")
 
 
+def preview_name(epoch: int) -> str:
+    """Epoch ``epoch``'s (1-based) preview grid file, ``epoch_001.png``; :func:`list_previews` reads them back."""
+    return f"epoch_{epoch:03d}.png"
+
+
 def fractional_epoch(epoch_index: int, steps_done: int, steps_per_epoch: int) -> float:
     """The run's position after ``steps_done`` steps of epoch ``epoch_index`` (0-based), in epochs."""
     return epoch_index + steps_done / steps_per_epoch

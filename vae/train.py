@@ -48,7 +48,7 @@ from .run_folder import (  # noqa: F401 (RunFolderError, check_run_folder: re-ex
     run_files,
     run_lock,
 )
-from .run_history import StepLog, fractional_epoch, load_steps, stop_position
+from .run_history import StepLog, fractional_epoch, load_steps, preview_name, stop_position
 from .train_config import DEFAULT_MODEL_RECIPE, TRAINING_SETTINGS, TrainConfig  # noqa: F401 (re-exported)
 
 
@@ -532,7 +532,7 @@ class Trainer:
             self._write_metrics()
             self.step_log.save(self.out_dir)
             self._save(self.last_path, epoch + 1, 0, extra)
-            save_grid(self.out_dir / f"epoch_{epoch + 1:03d}.png", preview, nrow=8)
+            save_grid(self.out_dir / preview_name(epoch + 1), preview, nrow=8)
             self.on_epoch(EpochEvent(epoch + 1, cfg.epochs, row, preview, is_best))
         self.model.train()
 
