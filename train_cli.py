@@ -139,10 +139,10 @@ def _train(argv: list[str] | None) -> int:
     from vae import checkpoint
     from vae.atomic import WriteError
     from vae.checkpoint import CheckpointError
+    from vae.control import Cancelled, TerminalControl
     from vae.data import DataError
     from vae.grow import grow_from
     from vae.model import ConvVAE
-    from vae.parallel import Cancelled
     from vae.run_folder import check_run_folder
     from vae.train import TrainingDiverged
     from vae.train_config import config_with
@@ -187,9 +187,7 @@ def _train(argv: list[str] | None) -> int:
             tqdm.write("stopping the dataset preparation (Ctrl-C again to abort)", file=sys.stderr)
 
         with stop_between_chunks(announce_stop) as preparation:
-            data = run.prepare(
-                should_stop=lambda: preparation.requested, progress_bar=rank == 0 and sys.stderr.isatty()
-            )
+            data = run.prepare(TerminalControl(lambda: preparation.requested, bars=rank == 0 and sys.stderr.isatty()))
         if rank == 0 and world > 1:
             dist.barrier()
         if len(data) < 2:

@@ -32,6 +32,7 @@ from train_throughput import trainer_images_per_second  # noqa: E402  (this fold
 from bench.machine import describe  # noqa: E402
 from vae import synth  # noqa: E402
 from vae.cache import open_folder  # noqa: E402
+from vae.control import TerminalControl  # noqa: E402
 from vae.metrics import evaluate  # noqa: E402
 from vae.train import DEFAULT_MODEL_RECIPE, TrainConfig, Trainer, pick_device  # noqa: E402
 
@@ -97,7 +98,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         synth.generate(tmp / "faces", 256, seed=5, size=128)
-        faces = open_folder(tmp / "faces", 64, log=lambda m: None, cache_dir=tmp / "cache")
+        faces = open_folder(tmp / "faces", 64, cache_dir=tmp / "cache")
         for _ in range(args.rounds):
             for name, (config, compiled) in variants.items():
                 trainer = _trainer(config, compiled, faces, tmp / "run", on_step=None)
@@ -107,7 +108,7 @@ def main() -> None:
         for name, rate in speed.items():
             print(f"{name:>18}: {rate:5.0f} images/s  (x{rate / speed['shipped']:.2f})")
         if args.data:
-            data = open_folder(args.data, 64, progress=True)
+            data = open_folder(args.data, 64, control=TerminalControl(bars=True))
             print(
                 f"quality after {args.minutes:g} minutes of training each on {args.data} "
                 f"(held-out: {args.holdout} faces)"

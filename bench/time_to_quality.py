@@ -45,6 +45,7 @@ from torchvision import transforms  # noqa: E402
 
 from bench.machine import describe  # noqa: E402
 from vae.cache import open_folder  # noqa: E402
+from vae.control import TerminalControl  # noqa: E402
 from vae.data import DataError, holdout_split  # noqa: E402
 from vae.loss import vae_loss  # noqa: E402
 from vae.train import DEFAULT_MODEL_RECIPE, TrainConfig, Trainer, pick_device  # noqa: E402
@@ -291,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     device = pick_device(args.device)
     config = dataclasses.replace(RECIPE, epochs=10**6, device=str(device), seed=args.seed)
     try:
-        cache = open_folder(args.data, config.model.image_size, progress=sys.stderr.isatty())
+        cache = open_folder(args.data, config.model.image_size, control=TerminalControl())
         train_idx, held_idx = holdout_split(cache.files, args.held_out)
     except (DataError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

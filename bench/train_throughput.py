@@ -107,7 +107,7 @@ def trainer_images_per_second(trainer: Trainer, steps: int, warmup_steps: int = 
 def cached_rate(folder: Path, config: TrainConfig, steps: int, out: Path) -> tuple[float, float]:
     """Images/s of the Trainer on the preprocessing cache of ``folder``, and the seconds the cache took to build."""
     start = time.perf_counter()
-    cache = open_folder(folder, config.model.image_size, log=lambda m: None)
+    cache = open_folder(folder, config.model.image_size)
     build_seconds = time.perf_counter() - start
     return trainer_images_per_second(Trainer(config, cache, out), steps), build_seconds
 

@@ -213,8 +213,7 @@ class MapPanel(QWidget):
                 spec,
                 min_points=MIN_POINTS,
                 builtin_count=builtin_count or BUILTIN_COUNT,
-                should_stop=control.should_stop,
-                progress_cb=control.progress,
+                control=control,
                 limit=None if spec == BUILTIN else MAX_POINTS,
             )
         )
@@ -284,7 +283,7 @@ class MapPanel(QWidget):
             lambda control: (
                 face_set,
                 "tsne",
-                tsne_2d(latents, should_stop=control.should_stop, progress_cb=control.progress),
+                tsne_2d(latents, control=control),
             )
         )
 

@@ -18,7 +18,7 @@ def train(control, run: TrainingRun):
     run.status_changed.connect(lambda status: control.post(("status", status)))
     control.on_stop(run.stop)
     control.post(("log", "preparing the dataset…"))
-    return run.run(should_stop=control.should_stop, progress=control.progress)
+    return run.run(control)
 
 
 def epoch_count(n: int) -> str:

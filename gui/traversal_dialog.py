@@ -268,7 +268,7 @@ class TraversalDialog(QDialog):
         marks = [float(z[d]) for d in self.dims]
 
         def work(control):
-            images = traversal.decode(model, latents, check=control.check, progress=control.progress)
+            images = traversal.decode(model, latents, control=control)
             return latents, images, [_qimage(image, CELL_PX) for image in images], marks
 
         self.job.start(work)

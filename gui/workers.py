@@ -18,16 +18,18 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from vae.cache import Cancelled  # dataset preparation raises it when its should_stop() turns true
+from vae.control import Cancelled, Control
 from vae.eta import ProgressEta
 
 log = logging.getLogger("face_explorer")
 
 
-class JobControl:
-    """What a job's function is given: ask whether to stop, report progress, post events (any thread)."""
+class JobControl(Control):
+    """What a job's function is given (a :class:`~vae.control.Control`): ask whether to stop, report progress, post
+    events (any thread). What it logs goes to the app's log."""
 
     def __init__(self, worker: "_Worker"):
+        super().__init__(log=log.info)
         self._worker = worker
         self._stop = threading.Event()
         self._on_stop: list[Callable[[], None]] = []
@@ -35,11 +37,6 @@ class JobControl:
 
     def should_stop(self) -> bool:
         return self._stop.is_set()
-
-    def check(self) -> None:
-        """Raise :class:`Cancelled` if the job was asked to stop."""
-        if self._stop.is_set():
-            raise Cancelled()
 
     def progress(self, done: int, total: int, what: str = "") -> None:
         self._worker.progress.emit(int(done), int(total), what)

@@ -12,7 +12,7 @@ import pytest
 from tests.helpers import write_good_faces
 from vae import cache as cache_mod
 from vae.atomic import WriteError
-from vae.cache import Cancelled
+from vae.control import Cancelled, Control
 
 
 def leftovers(folder):
@@ -28,7 +28,7 @@ def test_progress_reaches_the_total(tmp_path):
         64,
         workers=2,
         cache_dir=tmp_path / "cache",
-        progress_cb=lambda done, total, what: seen.append((done, total, what)),
+        control=Control(progress=lambda done, total, what: seen.append((done, total, what))),
     )
     assert len(data) == 40
     assert seen[-1][:2] == (40, 40) and seen[-1][2] == "preparing faces at 64px"
@@ -45,8 +45,7 @@ def test_cancel_while_caching_stops_workers_and_removes_the_partial_cache(tmp_pa
             64,
             workers=2,
             cache_dir=tmp_path / "cache",
-            progress_cb=lambda done, total, what: seen.append(done),
-            should_stop=lambda: bool(seen),
+            control=Control(should_stop=lambda: bool(seen), progress=lambda done, total, what: seen.append(done)),
         )
     assert seen and seen[-1] < 120
     assert multiprocessing.active_children() == []
@@ -64,8 +63,7 @@ def test_cancel_while_generating_builtin_faces(tmp_path, monkeypatch):
             64,
             builtin_count=200,
             workers=2,
-            progress_cb=lambda done, total, what: seen.append((done, what)),
-            should_stop=lambda: len(seen) > 0,
+            control=Control(lambda: len(seen) > 0, lambda done, total, what: seen.append((done, what))),
         )
     assert seen and seen[-1][0] < 200 and seen[-1][1] == "generating faces"
     assert multiprocessing.active_children() == []
@@ -177,11 +175,11 @@ def test_a_damaged_cache_is_reported_and_rebuilt(tmp_path, damage, reason):
     expected = first.batch(range(20)).clone()
     damage(first.path)
     messages = []
-    again = cache_mod.open_folder(folder, 64, workers=1, cache_dir=tmp_path / "c", log=messages.append)
+    again = cache_mod.open_folder(folder, 64, workers=1, cache_dir=tmp_path / "c", control=Control(log=messages.append))
     assert any("is damaged" in m and reason in m for m in messages), messages
     assert again.path == first.path and len(again) == 20 and (again.batch(range(20)) == expected).all()
     quiet = []
-    cache_mod.open_folder(folder, 64, workers=1, cache_dir=tmp_path / "c", log=quiet.append)
+    cache_mod.open_folder(folder, 64, workers=1, cache_dir=tmp_path / "c", control=Control(log=quiet.append))
     assert quiet == []  # whole again: reused without a rebuild
 
 
@@ -214,9 +212,9 @@ def test_two_processes_building_one_cache_build_it_once(tmp_path):
     folder = tmp_path / "faces"
     write_good_faces(folder, 150, size=128)
     code = (
-        "import sys; from vae.cache import open_folder\n"
+        "import sys; from vae.cache import open_folder; from vae.control import Control\n"
         "log = []\n"
-        "data = open_folder(sys.argv[1], 64, workers=1, cache_dir=sys.argv[2], log=log.append)\n"
+        "data = open_folder(sys.argv[1], 64, workers=1, cache_dir=sys.argv[2], control=Control(log=log.append))\n"
         "print(len(data), data.path, 'waited' if any('waiting for another process' in m for m in log) else '')"
     )
     procs = [
@@ -254,10 +252,10 @@ def test_a_full_disk_while_taking_the_lock_leaves_no_lock(tmp_path, monkeypatch)
 def test_caching_the_first_faces_keeps_the_whole_folders_cache(tmp_path, monkeypatch):
     folder, caches = tmp_path / "faces", tmp_path / "cache"
     write_good_faces(folder, 12)
-    whole = cache_mod.open_folder(folder, 64, workers=1, cache_dir=caches, log=lambda m: None)
-    first = cache_mod.open_folder(folder, 64, workers=1, cache_dir=caches, limit=5, log=lambda m: None)
+    whole = cache_mod.open_folder(folder, 64, workers=1, cache_dir=caches)
+    first = cache_mod.open_folder(folder, 64, workers=1, cache_dir=caches, limit=5)
     assert (len(whole), len(first)) == (12, 5)
     builds = []
     monkeypatch.setattr(cache_mod, "_build", lambda *args, **kwargs: builds.append(args))
-    assert len(cache_mod.open_folder(folder, 64, workers=1, cache_dir=caches, log=lambda m: None)) == 12
+    assert len(cache_mod.open_folder(folder, 64, workers=1, cache_dir=caches)) == 12
     assert builds == []  # the whole folder's cache was read back, not rebuilt

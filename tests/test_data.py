@@ -6,6 +6,7 @@ from PIL import Image
 from tests.helpers import write_bad_files, write_good_faces
 from vae import cache as cache_mod
 from vae.cartoonset import ATTRIBUTE_NAMES
+from vae.control import Control
 from vae.data import DataError, ImageLoadError, is_validation, load_image, scan_folder
 
 
@@ -88,7 +89,7 @@ def test_bad_files_are_skipped_and_reported(tmp_path):
     folder = tmp_path / "mixed"
     expected = write_bad_files(folder)
     messages = []
-    data = cache_mod.open_folder(folder, 64, workers=2, log=messages.append)
+    data = cache_mod.open_folder(folder, 64, workers=2, control=Control(log=messages.append))
     loaded = set(data.files)
     for name, outcome in expected.items():
         assert (name in loaded) == (outcome == "load"), name

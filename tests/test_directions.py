@@ -57,7 +57,7 @@ def test_bad_examples_are_refused(with_, without, message):
 def labelled(tmp_path_factory):
     folder = tmp_path_factory.mktemp("faces")
     write_good_faces(folder, 48, seed=3, size=96)
-    return open_folder(folder, 64, log=lambda m: None, cache_dir=tmp_path_factory.mktemp("cache"))
+    return open_folder(folder, 64, cache_dir=tmp_path_factory.mktemp("cache"))
 
 
 def test_targets_presence_and_hidden_eyes():

@@ -16,6 +16,7 @@ import pytest
 
 from tests.helpers import child_processes, process_gone, write_good_faces
 from vae import checkpoint
+from vae.control import Control
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--batch-size", "8", "--latent-dim", "4", "--base-channels", "8", "--device", "cpu"]
@@ -419,7 +420,7 @@ def test_bomb_in_a_dataset_is_a_skipped_file(faces, tmp_path):
     _one_bit_png(folder / "bomb.png", 13_000)
     from vae.cache import open_folder
 
-    data = open_folder(folder, 64, workers=1, cache_dir=tmp_path / "c", log=lambda m: None)
+    data = open_folder(folder, 64, workers=1, cache_dir=tmp_path / "c")
     assert len(data) == 24 and [name for name, _ in data.skipped] == ["bomb.png"]
     assert "too large" in data.skipped[0][1]
 
@@ -457,7 +458,7 @@ def test_folder_walk_skips_and_lists_what_is_not_an_image_file(faces, tmp_path, 
     monkeypatch.setattr(ImageOps, "exif_transpose", bad_exif)
     messages = []
     start = time.monotonic()
-    data = open_folder(folder, 64, workers=1, cache_dir=tmp_path / "c", log=messages.append)
+    data = open_folder(folder, 64, workers=1, cache_dir=tmp_path / "c", control=Control(log=messages.append))
     assert time.monotonic() - start < 120
     skipped = dict(data.skipped)
     assert skipped["dangling.png"] == "dangling symbolic link"

@@ -196,7 +196,7 @@ def test_quit_interrupts_dataset_preparation(window, qtbot, tmp_path, questions)
 def test_quitting_waits_for_a_face_pickers_encoder_too(window, qtbot):
     import threading
 
-    from vae.cache import Cancelled
+    from vae.control import Cancelled
 
     release = threading.Event()
 

@@ -11,7 +11,8 @@ pytest.importorskip("PySide6")
 from gui.dataset_box import QUICK_TRY_COUNT  # noqa: E402
 from gui.train_panel import TrainPanel  # noqa: E402
 from vae import training_run  # noqa: E402
-from vae.cache import BUILTIN, BUILTIN_COUNT, Cancelled  # noqa: E402
+from vae.cache import BUILTIN, BUILTIN_COUNT  # noqa: E402
+from vae.control import Cancelled  # noqa: E402
 from vae.run_history import STEP_COLUMNS, STEPS_FILE  # noqa: E402
 from vae.train import METRIC_COLUMNS, StepEvent  # noqa: E402
 

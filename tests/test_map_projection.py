@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from tests.helpers import write_good_faces
-from vae.cache import Cancelled
+from vae.control import Cancelled
 from vae.projection import tsne_2d
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import child_processes, process_gone
-from vae.parallel import Cancelled, ordered_map
+from vae.control import Cancelled
+from vae.parallel import ordered_map
 
 ROOT = Path(__file__).resolve().parents[1]
 BIG = 4_000_000  # a chunk's result far larger than a pipe holds, so it is still being sent when the pool stops

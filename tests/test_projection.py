@@ -6,7 +6,8 @@ import torch
 
 from tests.helpers import write_good_faces
 from vae import projection
-from vae.cache import Cancelled, builtin_path, builtin_ready
+from vae.cache import builtin_path, builtin_ready
+from vae.control import Cancelled, Control
 from vae.latent import project_2d
 from vae.latent_map import build_map
 
@@ -39,13 +40,13 @@ def test_tsne_has_a_point_per_latent_and_is_the_same_for_the_same_seed():
 def test_tsne_reports_progress_and_stops_when_asked():
     x, _ = clusters(per=15, groups=2)
     seen = []
-    projection.tsne_2d(x, progress_cb=lambda done, total, what: seen.append((done, total)))
+    projection.tsne_2d(x, control=Control(progress=lambda done, total, what: seen.append((done, total))))
     total = projection.TSNE_EARLY_ITERATIONS + projection.TSNE_ITERATIONS
     assert seen[0] == (0, total) and seen[-1] == (total, total)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
     asked = []
     with pytest.raises(Cancelled):
-        projection.tsne_2d(x, should_stop=lambda: asked.append(1) or len(asked) > 3)
+        projection.tsne_2d(x, control=Control(should_stop=lambda: asked.append(1) or len(asked) > 3))
     assert len(asked) == 4  # stopped at the first check after the request, not at the end
 
 

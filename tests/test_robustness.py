@@ -265,7 +265,7 @@ def test_work_with_worker_processes_hears_the_first_signal_as_a_request_and_the_
 
 
 def test_a_signal_that_comes_as_the_work_ends_still_cancels_it():
-    from vae.parallel import Cancelled
+    from vae.control import Cancelled
 
     before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     with pytest.raises(Cancelled):

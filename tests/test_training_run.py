@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 
 from tests.helpers import write_good_faces
-from vae.cache import Cancelled
+from vae.control import Cancelled, Control
 from vae.data import DataError
 from vae.model import VAEConfig
 from vae.run_folder import RunFolderError, can_resume, holds_run, run_state, unfinished
@@ -77,7 +77,7 @@ def test_stop_before_the_data_is_ready_trains_nothing(folder, tmp_path):
     run = TrainingRun(CONFIG, str(folder), tmp_path / "run")
     statuses = watched(run)
     with pytest.raises(Cancelled):
-        run.run(should_stop=lambda: True)
+        run.run(Control(should_stop=lambda: True))
     assert statuses == ["preparing", "finished"] and run.message == NOTHING_TRAINED and run.trainer is None
     assert not holds_run(run.out_dir)
 

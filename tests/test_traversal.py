@@ -12,6 +12,7 @@ from PIL import Image
 
 from vae import checkpoint, export, traversal
 from vae.axis_names import AXIS_NAME_MIN_COSINE, axis_matches, name_axes
+from vae.control import Cancelled, Control
 from vae.latent import traversal_grid
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,14 +68,15 @@ def test_render_decodes_every_cell_and_labels_the_rows(ckpt_path):
 
 def test_decode_in_batches_reports_progress_and_can_stop(tiny_model):
     seen = []
-    images = traversal.decode(tiny_model, torch.zeros(10, 8), batch=4, progress=lambda d, t: seen.append((d, t)))
+    control = Control(progress=lambda done, total, what: seen.append((done, total)))
+    images = traversal.decode(tiny_model, torch.zeros(10, 8), batch=4, control=control)
     assert images.shape == (10, 3, 64, 64) and seen == [(4, 10), (8, 10), (10, 10)]
-
-    def stop():
-        raise RuntimeError("stopped")
-
-    with pytest.raises(RuntimeError, match="stopped"):
-        traversal.decode(tiny_model, torch.zeros(10, 8), check=stop)
+    asked = []
+    with pytest.raises(Cancelled):
+        traversal.decode(
+            tiny_model, torch.zeros(10, 8), batch=4, control=Control(lambda: asked.append(1) or len(asked) > 2)
+        )
+    assert len(asked) == 3  # stopped before the third batch
 
 
 def test_cli_writes_a_png_of_the_right_size_with_its_latents(ckpt_path, tmp_path, capsys):

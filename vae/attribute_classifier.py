@@ -26,6 +26,7 @@ from torch import nn
 
 from .atomic import atomic_write
 from .cartoonset import ATTRIBUTE_NAMES, NO_FACIAL_HAIR, NO_GLASSES
+from .control import TerminalControl
 from .synth import DARK_LENS_KINDS
 
 FORMAT = "face-explorer attribute classifier"
@@ -404,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "train":
             from .train import pick_device
 
-            cache = open_dataset(args.data, IMAGE_SIZE, builtin_count=args.count, progress=sys.stderr.isatty())
+            cache = open_dataset(args.data, IMAGE_SIZE, builtin_count=args.count, control=TerminalControl())
             model, accuracy = train(
                 cache,
                 args.epochs,
@@ -417,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {args.out}; validation accuracy " + ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items()))
         elif args.command == "label":
             model = load(args.classifier)
-            cache = open_dataset(args.data, IMAGE_SIZE, progress=sys.stderr.isatty())
+            cache = open_dataset(args.data, IMAGE_SIZE, control=TerminalControl())
             labels = label_cache(model, cache, threshold=args.threshold)
             for name in RELIABLE:
                 values = labels[:, COLUMN[name]]

@@ -14,11 +14,9 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -26,6 +24,7 @@ import torch
 from . import synth
 from .atomic import WriteError, atomic_write, ensure_space, make_folder, write_error
 from .cartoonset import ATTRIBUTE_NAMES
+from .control import QUIET, Control
 from .data import (
     CROP_PADDING,
     PREPROCESS_VERSION,
@@ -37,7 +36,7 @@ from .data import (
     scan_folder,
 )
 from .lockfile import LockFile, process_alive
-from .parallel import Cancelled, Throttle, ordered_map
+from .parallel import Throttle, ordered_map
 
 BUILTIN = "builtin"
 BUILTIN_COUNT = 20_000
@@ -141,20 +140,16 @@ def open_folder(
     root: str | os.PathLike,
     image_size: int = 64,
     workers: int | None = None,
-    progress: bool = False,
-    log: Callable[[str], None] | None = None,
     limit: int | None = None,
     cache_dir: str | os.PathLike | None = None,
-    should_stop: Callable[[], bool] | None = None,
-    progress_cb: Callable[[int, int, str], None] | None = None,
+    control: Control = QUIET,
 ) -> FaceCache:
     """The cache of ``root`` at ``image_size``, built on first use (or when the folder changed).
 
-    It lives under ``cache_dir`` when given, else under :func:`cache_root`. While it is built,
-    ``progress_cb(done, total, what)`` reports progress and ``should_stop()`` is polled: when it
-    turns true, :class:`Cancelled` is raised, the workers are stopped and the partial cache removed.
+    It lives under ``cache_dir`` when given, else under :func:`cache_root`. While it is built, ``control``
+    hears the progress and what was skipped; when its ``should_stop()`` turns true, :class:`Cancelled` is
+    raised, the workers are stopped and the partial cache removed.
     """
-    log = log or (lambda message: print(message, file=sys.stderr))
     root = Path(root).expanduser().resolve()
     unusable: list[list[str]] = []
     files = scan_folder(root, unusable)
@@ -170,13 +165,13 @@ def open_folder(
     if isinstance(cache, str):
         make_folder(base, "the dataset cache")
         lock = LockFile(base / (entry.name + ".lock"), "dataset cache build")
-        _wait_for_lock(lock, root, should_stop, log)
+        _wait_for_lock(lock, root, control)
         try:
             cache = _verified(entry)  # a concurrent builder may have finished it meanwhile
             if isinstance(cache, str):
                 if cache != "not built yet":
-                    log(f"the cache of {root} is damaged ({cache}); rebuilding it")
-                _build(entry, root, files, image_size, workers, progress, log, should_stop, progress_cb, unusable)
+                    control.log(f"the cache of {root} is damaged ({cache}); rebuilding it")
+                _build(entry, root, files, image_size, workers, control, unusable)
                 _remove_stale(base, prefix, entry)
                 cache = _verified(entry)
                 if isinstance(cache, str):
@@ -190,15 +185,14 @@ def open_folder(
     return cache
 
 
-def _wait_for_lock(lock: LockFile, root: Path, should_stop, log) -> None:
+def _wait_for_lock(lock: LockFile, root: Path, control: Control) -> None:
     """Take ``lock``; while another live process builds the same cache, wait (cancellable) and say so once."""
     told = False
     while not lock.try_acquire():
-        if should_stop and should_stop():
-            raise Cancelled()
+        control.check()
         if not told:
             holder = lock.holder()
-            log(f"waiting for another process (PID {holder['pid'] if holder else '?'}) that is caching {root}")
+            control.log(f"waiting for another process (PID {holder['pid'] if holder else '?'}) that is caching {root}")
             told = True
         time.sleep(0.2)
 
@@ -276,10 +270,7 @@ def _build(
     files: list[FaceFile],
     image_size: int,
     workers,
-    progress: bool,
-    log,
-    should_stop=None,
-    progress_cb=None,
+    control: Control,
     unusable=(),
 ) -> None:
     """Preprocess ``files`` into ``entry``, through a temporary folder renamed into place when complete.
@@ -298,8 +289,8 @@ def _build(
     kept, skipped, csv_errors = [], [list(entry) for entry in unusable], []
     jobs = [(face, image_size) for face in files]
     workers = workers or os.cpu_count() or 1
-    results = ordered_map(load_face, jobs, workers if n > 16 else 1, chunk=16, should_stop=should_stop)
-    report = Throttle(progress_cb, n, f"preparing faces at {image_size}px", bar=progress)
+    results = ordered_map(load_face, jobs, workers if n > 16 else 1, chunk=16, should_stop=control.should_stop)
+    report = Throttle(control, n, f"preparing faces at {image_size}px")
     digest = hashlib.sha1()
     try:
         ensure_space(tmp, need)
@@ -343,12 +334,10 @@ def _build(
         if isinstance(exc, OSError) and not isinstance(exc, WriteError):
             raise write_error(entry.parent, exc, need) from exc
         raise
-    finally:
-        report.close()
     if skipped:
-        log(_summary([name for name, _ in skipped], "skipped unreadable") + f" (first: {skipped[0][1]})")
+        control.log(_summary([name for name, _ in skipped], "skipped unreadable") + f" (first: {skipped[0][1]})")
     if csv_errors:
-        log(_summary([name for name, _ in csv_errors], "loaded without labels (malformed CSV)"))
+        control.log(_summary([name for name, _ in csv_errors], "loaded without labels (malformed CSV)"))
 
 
 BUILTIN_BYTES_PER_FACE = 40_000  # a generous estimate of one 256 px face's PNG and CSV
@@ -364,31 +353,24 @@ def builtin_ready(count: int = BUILTIN_COUNT) -> bool:
     return (builtin_path(count) / ".complete").exists()
 
 
-def builtin_folder(
-    count: int = BUILTIN_COUNT,
-    progress: bool = False,
-    log: Callable[[str], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
-    progress_cb: Callable[[int, int, str], None] | None = None,
-) -> Path:
+def builtin_folder(count: int = BUILTIN_COUNT, control: Control = QUIET) -> Path:
     """The built-in generated dataset, written once into the cache folder and reused."""
     folder = builtin_path(count)
     if (folder / ".complete").exists():
         return folder
-    log = log or (lambda m: print(m, file=sys.stderr))
     make_folder(folder.parent, "the built-in dataset")
     lock = LockFile(folder.with_name(folder.name + ".lock"), "built-in dataset generation")
-    _wait_for_lock(lock, folder, should_stop, log)
+    _wait_for_lock(lock, folder, control)
     try:
         if not (folder / ".complete").exists():  # else another process made it while this one waited
-            _generate_builtin(folder, count, progress, log, should_stop, progress_cb)
+            _generate_builtin(folder, count, control)
     finally:
         lock.release()
     return folder
 
 
-def _generate_builtin(folder: Path, count: int, progress: bool, log, should_stop, progress_cb) -> None:
-    log(f"generating the built-in dataset ({count} faces) into {folder}")
+def _generate_builtin(folder: Path, count: int, control: Control) -> None:
+    control.log(f"generating the built-in dataset ({count} faces) into {folder}")
     tmp = folder.with_name(folder.name + f".{os.getpid()}.tmp")
     for left in folder.parent.glob(glob.escape(folder.name) + ".*.tmp"):  # by a generator killed mid-way
         if left == tmp or _abandoned(left):
@@ -396,15 +378,7 @@ def _generate_builtin(folder: Path, count: int, progress: bool, log, should_stop
     need = count * BUILTIN_BYTES_PER_FACE
     try:
         ensure_space(folder.parent, need)
-        synth.generate(
-            tmp,
-            count,
-            seed=BUILTIN_SEED,
-            size=BUILTIN_IMAGE_SIDE,
-            progress=progress,
-            should_stop=should_stop,
-            progress_cb=progress_cb,
-        )
+        synth.generate(tmp, count, seed=BUILTIN_SEED, size=BUILTIN_IMAGE_SIDE, control=control)
         (tmp / ".complete").write_text("")
         if folder.exists():
             shutil.rmtree(folder)
@@ -421,30 +395,18 @@ def open_dataset(
     image_size: int = 64,
     *,
     builtin_count: int = BUILTIN_COUNT,
-    progress: bool = False,
-    log: Callable[[str], None] | None = None,
     limit: int | None = None,
     workers: int | None = None,
-    should_stop: Callable[[], bool] | None = None,
-    progress_cb: Callable[[int, int, str], None] | None = None,
+    control: Control = QUIET,
 ) -> FaceCache:
     """``"builtin"`` or a folder path → its :class:`FaceCache`.
 
-    ``should_stop`` and ``progress_cb`` are passed to the preparation steps (see :func:`open_folder`);
-    :class:`Cancelled` is raised when ``should_stop()`` turns true while faces are generated or cached.
+    ``control`` steers the preparation steps (see :func:`open_folder`): :class:`Cancelled` is raised when its
+    ``should_stop()`` turns true while faces are generated or cached.
     """
-    steps = {
-        "workers": workers,
-        "progress": progress,
-        "log": log,
-        "limit": limit,
-        "should_stop": should_stop,
-        "progress_cb": progress_cb,
-    }
+    steps = {"workers": workers, "limit": limit, "control": control}
     if str(spec) == BUILTIN:
-        folder = builtin_folder(
-            builtin_count, progress=progress, log=log, should_stop=should_stop, progress_cb=progress_cb
-        )
+        folder = builtin_folder(builtin_count, control)
         cache = open_folder(folder, image_size, **steps)
         cache.meta["source"] = f"built-in generated faces ({builtin_count})"
         return cache

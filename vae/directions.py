@@ -137,12 +137,10 @@ def compute_directions(mu: torch.Tensor, labels: torch.Tensor) -> dict[str, torc
 def directions_from_folder(control, model, folder: str) -> dict:
     """Encode a labelled folder and compute its attribute directions: ``{"folder", "directions"}``.
 
-    ``control`` is a job's control (``should_stop``, ``check``, ``progress``): cancellable, with progress.
+    ``control`` (a :class:`~vae.control.Control`) may stop it and hears the progress.
     Raises ValueError for a folder without Cartoon Set CSV labels.
     """
-    cache = open_folder(
-        folder, model.image_size, log=lambda m: None, should_stop=control.should_stop, progress_cb=control.progress
-    )
+    cache = open_folder(folder, model.image_size, control=control)
     if not cache.has_labels:
         raise ValueError(f"{folder} has no Cartoon Set CSV labels to compute directions from")
     indices = list(range(len(cache)))

@@ -73,7 +73,7 @@ def evaluate_folder(
     > 0, the first ``training`` faces of the training split instead (how much better seen faces fare).
     """
     model = ckpt.model.eval()
-    data = open_folder(folder, model.image_size, log=lambda m: None, cache_dir=cache_dir)
+    data = open_folder(folder, model.image_size, cache_dir=cache_dir)
     try:
         train_idx, held_idx = training_split(data, held_out or 0)
     except ValueError as exc:
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         return _report_folder(args, ckpt)
     with tempfile.TemporaryDirectory() as tmp:
         synth.generate(Path(tmp) / "faces", args.count, seed=seed, size=BUILTIN_IMAGE_SIDE)
-        data = open_folder(Path(tmp) / "faces", model.image_size, log=lambda m: None, cache_dir=Path(tmp) / "cache")
+        data = open_folder(Path(tmp) / "faces", model.image_size, cache_dir=Path(tmp) / "cache")
         indices = data.split()[0] if args.training_faces else np.arange(len(data))
         result = evaluate(model, data, indices, beta=1.0)
         grid = _grid_rows(ckpt, data.batch(indices[:16]), args.temperature) if args.grid else None

@@ -124,7 +124,7 @@ def open_labelled(folders: list[str | Path], held_out: int = HELD_OUT):
     hash hold-out, as ``train_cli.py --holdout`` leaves out)."""
     from .collection import open_datasets
 
-    cache = open_datasets([str(f) for f in folders], ac.IMAGE_SIZE, log=lambda m: None)
+    cache = open_datasets([str(f) for f in folders], ac.IMAGE_SIZE)
     heads, targets = label_targets(folders, cache)
     train_idx, held_idx = cache.holdout(held_out)
     return cache, heads, targets, train_idx, held_idx

@@ -71,7 +71,7 @@ def stop_between_chunks(announce: Callable[[int], None]) -> Iterator[StopThenAbo
     data and prints a traceback. A second signal raises at once. The previous handlers are back
     after the block.
     """
-    from .parallel import Cancelled
+    from .control import Cancelled
 
     handler = StopThenAbort(lambda: None, announce)
     with own_signal_handlers():

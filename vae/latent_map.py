@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
 
-from .cache import BUILTIN_COUNT, Cancelled, FaceCache, open_dataset
+from .cache import BUILTIN_COUNT, FaceCache, open_dataset
 from .cartoonset import ATTRIBUTE_NAMES
+from .control import QUIET, Control
 from .latent import project_2d
 from .metrics import encode_all
 from .slots import FaceSlot
@@ -64,12 +64,10 @@ def build_map(
     model,
     spec: str,
     max_points: int = MAX_POINTS,
-    log=None,
     *,
     min_points: int = 0,
     builtin_count: int = BUILTIN_COUNT,
-    should_stop: Callable[[], bool] | None = None,
-    progress_cb: Callable[[int, int, str], None] | None = None,
+    control: Control = QUIET,
     batch_size: int = 256,
     limit: int | None = None,
 ) -> LatentMap:
@@ -77,29 +75,18 @@ def build_map(
 
     When the validation split has fewer than ``min_points`` faces, the first faces of the whole set are
     used instead (up to ``max_points``). ``limit`` reads only a folder's first files (see
-    :func:`~vae.cache.open_folder`). Preparation and encoding can be stopped (``should_stop`` →
-    :class:`~vae.cache.Cancelled`) and report ``progress_cb(done, total, what)``.
+    :func:`~vae.cache.open_folder`). Preparation and encoding are steered by ``control``
+    (:class:`~vae.control.Cancelled` when it asks to stop) and report their progress to it.
     """
-    stop = should_stop or (lambda: False)
-    cache = open_dataset(
-        spec,
-        model.image_size,
-        builtin_count=builtin_count,
-        log=log or (lambda m: None),
-        should_stop=should_stop,
-        progress_cb=progress_cb,
-        limit=limit,
-    )
+    cache = open_dataset(spec, model.image_size, builtin_count=builtin_count, control=control, limit=limit)
     indices = map_indices(cache, max_points)
     if len(indices) < min_points:
         indices = np.arange(min(len(cache), max_points))
     mus = []
     for start in range(0, len(indices), batch_size):
-        if stop():
-            raise Cancelled()
+        control.check()
         mus.append(encode_all(model, cache, indices[start : start + batch_size])[0])
-        if progress_cb:
-            progress_cb(min(start + batch_size, len(indices)), len(indices), "encoding faces")
+        control.progress(min(start + batch_size, len(indices)), len(indices), "encoding faces")
     mu = torch.cat(mus)
     face_set = (str(cache.path), len(indices), hash(indices.tobytes()))  # the cache's name fingerprints its files
     return LatentMap(cache, indices, mu, project_2d(mu), cache.label_tensor(indices), face_set)

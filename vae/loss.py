@@ -1,9 +1,10 @@
-"""VAE loss: per-image summed MSE reconstruction + β·KL, with KL warm-up and free bits.
+"""VAE loss: per-image summed MSE reconstruction + β·KL, with KL warm-up, free bits and an optional SSIM term.
 
 Reduction: the reconstruction term is summed over the pixels and channels of each image and
 averaged over the batch; the KL term is summed over latent dimensions and averaged over the
 batch. β multiplies the KL term only. With β = 1 and unit-variance Gaussian likelihood this is
-the negative ELBO up to constants.
+the negative ELBO up to constants. ``ssim_weight`` adds ``weight · pixels · (1 − SSIM)`` per image, in the
+same per-image units as the summed squared error.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torchmetrics.functional.image import structural_similarity_index_measure
 
 
 @dataclass
@@ -22,6 +24,7 @@ class LossTerms:
     recon: torch.Tensor
     kl: torch.Tensor
     beta: float
+    ssim: torch.Tensor | None = None  # the batch's mean SSIM, when the loss has an SSIM term
 
 
 def kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -43,15 +46,21 @@ def vae_loss(
     logvar: torch.Tensor,
     beta: float = 1.0,
     free_bits: float = 0.0,
+    ssim_weight: float = 0.0,
 ) -> LossTerms:
-    """Reconstruction (summed MSE per image) + β·KL.
+    """Reconstruction (summed MSE per image, plus ``ssim_weight · pixels · (1 − SSIM)``) + β·KL.
 
     ``free_bits`` (nats per latent dimension) stops the optimiser from pushing a dimension's
     batch-average KL below that floor, a standard guard against posterior collapse. The
-    reported ``kl`` is always the true KL.
+    reported ``kl`` is always the true KL, and ``recon`` the squared error alone (comparable across losses).
     """
     recon_term = F.mse_loss(recon.float(), target.float(), reduction="none").flatten(1).sum(1).mean()
+    ssim = None
+    fit = recon_term
+    if ssim_weight > 0:
+        ssim = structural_similarity_index_measure(recon.float(), target.float(), data_range=1.0)
+        fit = recon_term + ssim_weight * target[0].numel() * (1.0 - ssim)
     kl_dims = kl_per_dimension(mu.float(), logvar.float()).mean(0)
     kl_term = kl_dims.sum()
     kl_for_loss = kl_dims.clamp(min=free_bits).sum() if free_bits > 0 else kl_term
-    return LossTerms(total=recon_term + beta * kl_for_loss, recon=recon_term, kl=kl_term, beta=beta)
+    return LossTerms(total=fit + beta * kl_for_loss, recon=recon_term, kl=kl_term, beta=beta, ssim=ssim)

@@ -19,12 +19,12 @@ import math
 import multiprocessing
 import os
 import signal
-import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Callable, Iterator, Sequence
 
+from .control import Cancelled, Control
 from .interrupts import STOP_SIGNALS, handle
 
 POLL_SECONDS = 0.1
@@ -32,43 +32,19 @@ PARENT_POLL_SECONDS = 1.0
 STOP_GRACE_SECONDS = 30.0
 
 
-class Cancelled(Exception):
-    """Dataset preparation was stopped by the caller (``should_stop()`` turned true)."""
-
-
 class Throttle:
-    """Reports progress to ``callback(done, total, what)`` at most every ``interval`` seconds (and at the end).
+    """Passes progress on to ``control.progress(done, total, what)`` at most every ``interval`` seconds (and at the
+    end)."""
 
-    With ``bar`` true a tqdm bar on stderr shows the same count.
-    """
-
-    def __init__(
-        self,
-        callback: Callable[[int, int, str], None] | None,
-        total: int,
-        what: str,
-        bar: bool = False,
-        interval: float = 0.1,
-    ):
-        self.callback, self.total, self.what, self.interval = callback, total, what, interval
+    def __init__(self, control: Control, total: int, what: str, interval: float = 0.1):
+        self.control, self.total, self.what, self.interval = control, total, what, interval
         self.last = -math.inf
-        self.bar = None
-        if bar:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, unit="img", desc=what, file=sys.stderr)
 
     def __call__(self, done: int) -> None:
-        if self.bar is not None:
-            self.bar.update(done - self.bar.n)
         now = time.monotonic()
-        if self.callback and (done >= self.total or now - self.last >= self.interval):
+        if done >= self.total or now - self.last >= self.interval:
             self.last = now
-            self.callback(done, self.total, self.what)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+            self.control.progress(done, self.total, self.what)
 
 
 def _worker_init(parent: int) -> None:

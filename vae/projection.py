@@ -8,11 +8,11 @@ projection and the layouts computed so far, per (model, face set, projection), s
 from __future__ import annotations
 
 import os
-from typing import Callable, Hashable
+from typing import Hashable
 
 import numpy as np
 
-from .cache import Cancelled
+from .control import QUIET, Control
 
 PROJECTIONS = {"pca": "PCA", "tsne": "t-SNE"}
 TSNE_SEED = 2024
@@ -44,35 +44,30 @@ def tsne_2d(
     seed: int = TSNE_SEED,
     perplexity: float = TSNE_PERPLEXITY,
     n_jobs: int | None = None,
-    should_stop: Callable[[], bool] | None = None,
-    progress_cb: Callable[[int, int, str], None] | None = None,
+    control: Control = QUIET,
 ) -> np.ndarray:
     """t-SNE of (N, D) latents with openTSNE: (N, 2), the same for the same latents and ``seed``.
 
     Starts from the PCA layout; the perplexity is lowered for small sets (at most (N − 1) / 3); ``n_jobs``
     threads (default :func:`tsne_threads`). Raises
-    :class:`~vae.cache.Cancelled` when ``should_stop()`` turns true; reports ``progress_cb(done, total, what)``.
+    :class:`~vae.control.Cancelled` when ``control.should_stop()`` turns true; reports its progress to ``control``.
     """
     from openTSNE import TSNE  # imported here: only the t-SNE view needs it
 
     x = np.ascontiguousarray(latents, dtype=np.float64)
     if len(x) < 4:
         return pca_2d(x)
-    stop = should_stop or (lambda: False)
-    report = progress_cb or (lambda done, total, what: None)
     total = TSNE_EARLY_ITERATIONS + TSNE_ITERATIONS
     done = [0]
 
     def step(iteration: int, error: float, embedding) -> bool:
         done[0] += CHECK_EVERY
-        if stop():
-            raise Cancelled()
-        report(min(done[0], total), total, "t-SNE")
+        control.check()
+        control.progress(min(done[0], total), total, "t-SNE")
         return False
 
-    if stop():
-        raise Cancelled()
-    report(0, total, "t-SNE: finding neighbours")
+    control.check()
+    control.progress(0, total, "t-SNE: finding neighbours")
     tsne = TSNE(
         perplexity=min(perplexity, (len(x) - 1) / 3),
         early_exaggeration_iter=TSNE_EARLY_ITERATIONS,

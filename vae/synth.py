@@ -16,13 +16,13 @@ import random
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from PIL import Image, ImageDraw
 
 from .atomic import write_error
 from .cartoonset import ATTRIBUTES, NO_FACIAL_HAIR, NO_GLASSES, format_csv
 from .cli_args import SEED_MAX, int_range
+from .control import QUIET, Cancelled, Control, TerminalControl
 from .interrupts import (
     TERMINATING,
     Terminated,
@@ -32,7 +32,7 @@ from .interrupts import (
     raise_terminated,
     stop_between_chunks,
 )
-from .parallel import Cancelled, Throttle, ordered_map
+from .parallel import Throttle, ordered_map
 
 SYNTH_VERSION = 2  # bump when the drawing changes: the built-in dataset is regenerated
 SUPERSAMPLE = 3
@@ -926,22 +926,20 @@ def generate(
     seed: int = 0,
     size: int = CANVAS,
     workers: int | None = None,
-    progress: bool = False,
-    should_stop: Callable[[], bool] | None = None,
-    progress_cb: Callable[[int, int, str], None] | None = None,
+    control: Control = QUIET,
 ) -> list[str]:
     """Write ``count`` faces into ``out`` using all cores; returns the file stems in index order.
 
-    Raises :class:`vae.parallel.Cancelled` soon after ``should_stop()`` turns true;
-    ``progress_cb(done, total, "generating faces")`` is called as faces are written. However it
+    Raises :class:`~vae.control.Cancelled` soon after ``control.should_stop()`` turns true;
+    ``control.progress(done, total, "generating faces")`` is called as faces are written. However it
     ends, no worker is left running and no partly written file is left in ``out``.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(out, seed, i, size) for i in range(count)]
     workers = workers or os.cpu_count() or 1
-    results = ordered_map(_write_one, jobs, workers if count >= 8 else 1, chunk=4, should_stop=should_stop)
-    report = Throttle(progress_cb, count, "generating faces", bar=progress)
+    results = ordered_map(_write_one, jobs, workers if count >= 8 else 1, chunk=4, should_stop=control.should_stop)
+    report = Throttle(control, count, "generating faces")
     names = []
     try:
         for name in results:
@@ -953,8 +951,6 @@ def generate(
         finally:  # a second Ctrl-C while the workers wind down still removes the temporaries
             remove_partial_files(out)
         raise
-    finally:
-        report.close()
     return names
 
 
@@ -987,8 +983,7 @@ def _write(args: argparse.Namespace) -> int:
                 args.seed,
                 args.size,
                 args.workers,
-                progress=sys.stderr.isatty(),
-                should_stop=lambda: interrupt.requested,
+                control=TerminalControl(lambda: interrupt.requested),
             )
     except (KeyboardInterrupt, Terminated, Cancelled) as exc:
         print(f"interrupted: the faces written so far are in {args.out}", file=sys.stderr)

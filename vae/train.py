@@ -26,6 +26,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
 from . import checkpoint
+from .adversarial import PatchDiscriminator, adaptive_weight, discriminator_loss, generator_loss, output_layer
 from .atomic import atomic_write, make_folder, remove_temporaries
 from .cache import FaceCache
 from .directions import compute_directions
@@ -209,6 +210,12 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.model = ConvVAE(cfg.model).to(self.device, memory_format=torch.channels_last)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.discriminator = None
+        if cfg.adversarial_weight > 0:
+            if self.world > 1:
+                raise ValueError("the adversarial term trains in one process; run without torchrun")
+            self.discriminator = PatchDiscriminator().to(self.device, memory_format=torch.channels_last)
+            self.disc_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr, betas=(0.5, 0.9))
         self.history: list[dict] = []
         self.start_epoch, self.start_step = 0, 0
         self.partial_sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "n": 0}
@@ -299,6 +306,9 @@ class Trainer:
                 changed.append(f"data {key}: {old_data[key]} → {new_data[key]}")
         self.model.load_state_dict(ckpt.model.state_dict())
         self.model.to(self.device)
+        if self.discriminator is not None and "discriminator" in state:
+            self.discriminator.load_state_dict(state["discriminator"])
+            self.disc_optimizer.load_state_dict(state["disc_optimizer"])
         if "optimizer" in state:
             self.optimizer.load_state_dict(state["optimizer"])
             for group in (
@@ -349,6 +359,9 @@ class Trainer:
             "steps_per_epoch": self.steps_per_epoch,
             "rng": torch.get_rng_state(),
         }
+        if self.discriminator is not None:
+            state["discriminator"] = self.discriminator.state_dict()
+            state["disc_optimizer"] = self.disc_optimizer.state_dict()
         if self.device.type == "cuda":
             state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
         return state
@@ -468,8 +481,11 @@ class Trainer:
                 group["lr"] = lr
             with autocast_for(self.device, cfg.precision):
                 recon, mu, logvar = self.net(x)
-            terms = vae_loss(recon, x, mu, logvar, beta, cfg.free_bits)
-            if not torch.isfinite(terms.total):
+            terms = vae_loss(recon, x, mu, logvar, beta, cfg.free_bits, cfg.ssim_weight)
+            total = terms.total
+            if self.discriminator is not None and epoch + step / steps >= cfg.adversarial_start:
+                total = total + self._adversarial_term(recon, terms.total)
+            if not torch.isfinite(total):
                 kept = self.best_path if self.best_path.exists() else None
                 raise TrainingDiverged(
                     f"loss became non-finite in epoch {epoch + 1}, step {step + 1} "
@@ -477,10 +493,12 @@ class Trainer:
                     + (f"the last good checkpoint is {kept}" if kept else "no checkpoint was written yet")
                 )
             self.optimizer.zero_grad(set_to_none=True)
-            terms.total.backward()
+            total.backward()
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
             self.optimizer.step()
+            if self.discriminator is not None:
+                self._discriminator_step(x, recon.detach(), lr)
             b = x.shape[0]
             seen += b
             loss, recon_loss, kl = terms.total.item(), terms.recon.item(), terms.kl.item()
@@ -497,6 +515,23 @@ class Trainer:
                 eta = self.eta.seconds_left(steps_left, cfg.epochs - epoch)
                 self.on_step(StepEvent(epoch + 1, step + 1, steps, loss, recon_loss, kl, beta, rate, eta))
         return None
+
+    def _adversarial_term(self, recon: torch.Tensor, fit: torch.Tensor) -> torch.Tensor:
+        """The decoder's adversarial loss, scaled so its gradient at the output layer is ``adversarial_weight``
+        times the reconstruction's."""
+        with autocast_for(self.device, self.config.precision):
+            fooled = generator_loss(self.discriminator(recon).float())
+        scale = adaptive_weight(fit, fooled, output_layer(self.model))
+        return self.config.adversarial_weight * scale * fooled
+
+    def _discriminator_step(self, real: torch.Tensor, fake: torch.Tensor, lr: float) -> None:
+        for group in self.disc_optimizer.param_groups:
+            group["lr"] = lr
+        with autocast_for(self.device, self.config.precision):
+            loss = discriminator_loss(self.discriminator(real).float(), self.discriminator(fake).float())
+        self.disc_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.disc_optimizer.step()
 
     def _end_epoch(self, epoch: int) -> None:
         cfg = self.config

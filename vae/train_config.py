@@ -32,6 +32,9 @@ class TrainConfig:
     precision: str = "auto"  # "auto": bf16 autocast on CUDA, fp32 on the CPU; "bf16" or "fp32" on any device
     holdout: int = 0  # >0: validate on (and never train on) the N faces of vae.data.holdout_split; 0: a 5 % hash split
     flip: bool = False  # mirror a random half of each training batch left to right (augmentation)
+    ssim_weight: float = 0.0  # >0: add weight · pixels · (1 − SSIM) per image to the squared error (vae.loss)
+    adversarial_weight: float = 0.0  # >0: a patch discriminator's term, adaptively weighted (vae.adversarial)
+    adversarial_start: float = 1.0  # the epoch from which the decoder takes the adversarial term
     init_from: str = (
         ""  # a checkpoint whose matching layers start a new run (vae.grow), e.g. the 64×64 model for a 128 one
     )
@@ -49,6 +52,9 @@ class TrainConfig:
             "weight_decay": self.weight_decay >= 0,
             "holdout": self.holdout >= 0,
             "grad_clip": self.grad_clip >= 0,
+            "ssim_weight": self.ssim_weight >= 0,
+            "adversarial_weight": self.adversarial_weight >= 0,
+            "adversarial_start": self.adversarial_start >= 0,
             "precision": self.precision in PRECISIONS,
         }
         bad = [name for name, ok in checks.items() if not ok]
@@ -103,6 +109,9 @@ TRAINING_SETTINGS = (
     "holdout",
     "flip",
     "weight_decay",
+    "ssim_weight",
+    "adversarial_weight",
+    "adversarial_start",
 )
 
 
@@ -164,6 +173,27 @@ SETTINGS = (
         "AdamW's decoupled weight decay, against memorising the training faces (default %(default)s: plain Adam)",
         0.0,
         10.0,
+    ),
+    Setting(
+        "ssim_weight",
+        "add weight·pixels·(1 − SSIM) per image to the squared error: a loss that keeps structure "
+        "(default %(default)s: off)",
+        0.0,
+        100.0,
+    ),
+    Setting(
+        "adversarial_weight",
+        "weight of a patch discriminator's term, balanced against the reconstruction's gradient "
+        "(VQGAN's recipe; one process only; default %(default)s: off)",
+        0.0,
+        100.0,
+    ),
+    Setting(
+        "adversarial_start",
+        "the epoch from which the decoder takes the adversarial term; the discriminator trains from the "
+        "start (default %(default)s)",
+        0.0,
+        100_000.0,
     ),
     Setting(
         "holdout",

@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Callable
 
-from .cache import BUILTIN_COUNT, Cancelled, FaceCache
+from .cache import BUILTIN_COUNT, FaceCache
 from .collection import open_datasets
+from .control import QUIET, Cancelled, Control
 from .event import Event
 from .run_folder import LAST
 from .train import EpochEvent, RunResult, TrainConfig, Trainer
@@ -99,39 +99,26 @@ class TrainingRun:
         return self._stop.is_set()
 
     # ---------------------------------------------------------------- running (the run's own thread)
-    def run(
-        self, should_stop: Callable[[], bool] | None = None, progress: Callable[[int, int, str], None] | None = None
-    ) -> RunResult:
-        """:meth:`prepare`, then :meth:`train`; a stop during preparation raises :class:`~vae.cache.Cancelled`."""
-        self.prepare(should_stop, progress)
+    def run(self, control: Control = QUIET) -> RunResult:
+        """:meth:`prepare`, then :meth:`train`; a stop during preparation raises :class:`~vae.control.Cancelled`."""
+        self.prepare(control)
         return self.train()
 
-    def prepare(
-        self,
-        should_stop: Callable[[], bool] | None = None,
-        progress: Callable[[int, int, str], None] | None = None,
-        progress_bar: bool = False,
-    ) -> FaceCache:
-        """Open (building once, then cached) the dataset; ``should_stop`` is polled besides :meth:`stop`."""
+    def prepare(self, control: Control = QUIET) -> FaceCache:
+        """Open (building once, then cached) the dataset; ``control`` hears the progress and may stop it, as
+        :meth:`stop` does. What the preparation says goes to the ``log`` event."""
         self._set("preparing")
-
-        def stop_asked() -> bool:
-            return self._stop.is_set() or bool(should_stop and should_stop())
-
+        steer = Control(lambda: self._stop.is_set() or control.should_stop(), control.progress, self.log.emit)
         try:
             self.cache = open_datasets(
                 self.data,
                 self.config.model.image_size,
                 builtin_count=self.builtin_count,
                 limit=self.limit,
-                progress=progress_bar,
-                log=self.log.emit,
-                should_stop=stop_asked,
-                progress_cb=progress,
+                control=steer,
             )
             self.data_ready.emit(len(self.cache), self.cache.has_labels)
-            if stop_asked():
-                raise Cancelled()
+            steer.check()
         except (Cancelled, KeyboardInterrupt):
             self._end("finished", NOTHING_TRAINED)
             raise

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Callable
 
 import torch
 from PIL import Image, ImageDraw, ImageFont
@@ -20,6 +19,7 @@ from . import checkpoint as checkpoint_mod
 from . import export
 from .axis_names import AxisName, name_axes
 from .cli_args import int_range
+from .control import QUIET, Control
 from .default_choice import DEFAULT_64
 from .latent import active_units, rank_dimensions, traversal_grid, typical_latent
 from .session import SLIDER_RANGE
@@ -59,18 +59,15 @@ def decode(
     model,
     latents: torch.Tensor,
     batch: int = DECODE_BATCH,
-    check: Callable[[], None] | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    control: Control = QUIET,
 ) -> torch.Tensor:
-    """Images (N, 3, S, S) in [0, 1] for (N, D) latents, ``batch`` at a time; ``check()`` runs between batches (it
-    may raise to stop) and ``progress(done, total)`` after each."""
+    """Images (N, 3, S, S) in [0, 1] for (N, D) latents, ``batch`` at a time; between batches ``control`` may stop
+    the work (:class:`~vae.control.Cancelled`) and hears the progress."""
     parts = []
     for start in range(0, len(latents), batch):
-        if check is not None:
-            check()
+        control.check()
         parts.append(model.decode(latents[start : start + batch].float()).clamp(0, 1))
-        if progress is not None:
-            progress(min(start + batch, len(latents)), len(latents))
+        control.progress(min(start + batch, len(latents)), len(latents), "decoding traversals")
     if not parts:
         return torch.zeros(0, 3, model.image_size, model.image_size)
     return torch.cat(parts)

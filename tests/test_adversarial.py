@@ -1,0 +1,85 @@
+import pytest
+import torch
+
+from tests.helpers import write_good_faces
+from vae import checkpoint
+from vae.adversarial import (
+    PatchDiscriminator,
+    adaptive_weight,
+    discriminator_loss,
+    generator_loss,
+    output_layer,
+)
+from vae.cache import open_folder
+from vae.loss import vae_loss
+from vae.model import ConvVAE, VAEConfig
+from vae.train import Trainer
+from vae.train_config import TrainConfig
+
+
+def test_the_discriminator_scores_8x8_patches_of_a_64px_face():
+    logits = PatchDiscriminator()(torch.rand(2, 3, 64, 64))
+    assert logits.shape == (2, 1, 8, 8)
+
+
+def test_hinge_losses_are_zero_only_past_the_margins():
+    assert discriminator_loss(torch.full((4,), 2.0), torch.full((4,), -2.0)).item() == 0.0
+    assert discriminator_loss(torch.zeros(4), torch.zeros(4)).item() == pytest.approx(1.0)
+    assert generator_loss(torch.tensor([1.0, 3.0])).item() == -2.0
+
+
+def test_the_adaptive_weight_balances_the_two_gradients_at_the_output_layer():
+    torch.manual_seed(0)
+    model = ConvVAE(VAEConfig(latent_dim=8, base_channels=8))
+    x = torch.rand(4, 3, 64, 64)
+    recon, mu, logvar = model(x)
+    fit = vae_loss(recon, x, mu, logvar).total
+    fooled = generator_loss(PatchDiscriminator(8)(recon))
+    layer = output_layer(model)
+    scale = adaptive_weight(fit, fooled, layer)
+    fit_norm = torch.autograd.grad(fit, layer, retain_graph=True)[0].norm()
+    adv_norm = torch.autograd.grad(scale * fooled, layer, retain_graph=True)[0].norm()
+    assert adv_norm.item() == pytest.approx(fit_norm.item(), rel=1e-3)
+
+
+def test_the_ssim_term_adds_to_the_loss_but_not_to_the_reported_reconstruction():
+    torch.manual_seed(0)
+    x, recon = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
+    mu, logvar = torch.zeros(2, 4), torch.zeros(2, 4)
+    plain = vae_loss(recon, x, mu, logvar)
+    with_ssim = vae_loss(recon, x, mu, logvar, ssim_weight=0.1)
+    assert plain.ssim is None and with_ssim.recon.item() == pytest.approx(plain.recon.item())
+    expected = plain.total + 0.1 * 3 * 64 * 64 * (1 - with_ssim.ssim)
+    assert with_ssim.total.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert vae_loss(x, x, mu, logvar, ssim_weight=0.1).total.item() == pytest.approx(0.0, abs=1e-3)
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("faces")
+    write_good_faces(folder, 24)
+    return open_folder(folder, 64, workers=1, cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+def adversarial_config(epochs):
+    return TrainConfig(
+        model=VAEConfig(latent_dim=4, base_channels=8),
+        epochs=epochs,
+        batch_size=8,
+        adversarial_weight=0.5,
+        adversarial_start=0.5,
+        ssim_weight=0.1,
+    )
+
+
+def test_an_adversarial_run_trains_and_resumes_with_its_discriminator(faces, tmp_path):
+    result = Trainer(adversarial_config(1), faces, tmp_path / "run").run()
+    state = checkpoint.load(result.last_path).training
+    assert set(state["discriminator"]) == set(PatchDiscriminator().state_dict())
+    trainer = Trainer(adversarial_config(2), faces, tmp_path / "run")
+    trainer.run(resume=True)
+    steps = [s["step"].item() for s in state["disc_optimizer"]["state"].values()]
+    resumed = checkpoint.load(trainer.last_path).training
+    assert len(checkpoint.load(trainer.last_path).history) == 2
+    again = [s["step"].item() for s in resumed["disc_optimizer"]["state"].values()]
+    assert steps[0] == trainer.steps_per_epoch and again[0] == 2 * trainer.steps_per_epoch  # went on, not anew
