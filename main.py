@@ -4,7 +4,7 @@
                    [--map-projection pca|tsne]
 
 With no checkpoint it opens the pretrained default model in resources/: the 128×128 one when it is
-there and this machine decodes it fast enough (vae.default_choice), else the 64×64 one. The window (a start-up
+there and this machine decodes it fast enough (vae.explore.default_choice), else the 64×64 one. The window (a start-up
 card) shows at once and the model loads after it is painted. --screenshot lays the window out at
 1280×800, saves it as a PNG and exits (works with QT_QPA_PLATFORM=offscreen). A checkpoint that
 cannot be opened, or a Qt that cannot reach the display, prints one line on stderr and exits with code 2.
@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from gui.app_info import PANELS
-from vae.cli_args import SEED_MAX, int_range
+from vae.common.cli_args import SEED_MAX, int_range
 
 SCREENSHOT_SIZE = (1280, 800)
 XCB_PACKAGES = (
@@ -151,9 +151,9 @@ def _open_session(args):
     None after printing why it cannot open."""
     import torch
 
-    from vae.checkpoint import CheckpointError
-    from vae.default_choice import choose_default
-    from vae.session import ExplorerSession
+    from vae.explore.default_choice import choose_default
+    from vae.explore.session import ExplorerSession
+    from vae.model.checkpoint import CheckpointError
 
     try:
         if args.checkpoint is None:

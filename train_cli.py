@@ -17,9 +17,8 @@ import os
 import signal
 import sys
 
-from vae.cache import BUILTIN_COUNT
-from vae.cli_args import float_range, int_range
-from vae.interrupts import (
+from vae.common.cli_args import float_range, int_range
+from vae.common.interrupts import (
     STOP_SIGNALS,
     TERMINATING,
     StopThenAbort,
@@ -30,13 +29,14 @@ from vae.interrupts import (
     raise_terminated,
     stop_between_chunks,
 )
-from vae.train_config import SETTINGS, Setting
+from vae.data.cache import BUILTIN_COUNT
+from vae.train.config import SETTINGS, Setting
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
 
 
 def add_setting(parser: argparse.ArgumentParser, setting: Setting) -> None:
-    """``--name`` for one of :data:`vae.train_config.SETTINGS`, its default the recipe's."""
+    """``--name`` for one of :data:`vae.train.config.SETTINGS`, its default the recipe's."""
     default = setting.default()
     if setting.choices:
         kind = {"choices": setting.choices, "type": type(default)}
@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--init-from",
         default="",
         metavar="CHECKPOINT",
-        help="start a new run from the layers of a trained model that line up (vae.grow), e.g. a 128×128 "
+        help="start a new run from the layers of a trained model that line up (vae.model.grow), e.g. a 128×128 "
         "run with --base-channels 16 from the 64×64 model (default: random weights)",
     )
     p.add_argument("--no-cosine", action="store_true", help="keep the learning rate constant (default: cosine decay)")
@@ -136,17 +136,17 @@ def _train(argv: list[str] | None) -> int:
     import torch.distributed as dist
     from tqdm import tqdm
 
-    from vae import checkpoint
-    from vae.atomic import WriteError
-    from vae.checkpoint import CheckpointError
-    from vae.control import Cancelled, TerminalControl
-    from vae.data import DataError
-    from vae.grow import grow_from
-    from vae.model import ConvVAE
-    from vae.run_folder import check_run_folder
-    from vae.train import TrainingDiverged
-    from vae.train_config import config_with
-    from vae.training_run import TrainingRun
+    from vae.common.atomic import WriteError
+    from vae.common.control import Cancelled, TerminalControl
+    from vae.data.folder import DataError
+    from vae.model import checkpoint
+    from vae.model.checkpoint import CheckpointError
+    from vae.model.grow import grow_from
+    from vae.model.network import ConvVAE
+    from vae.train.config import config_with
+    from vae.train.run_folder import check_run_folder
+    from vae.train.trainer import TrainingDiverged
+    from vae.train.training_run import TrainingRun
 
     handle(TERMINATING, raise_terminated)
 

@@ -6,7 +6,7 @@
 Every variant is the default model's recipe (64×64, latent 32, full-resolution stage 16, β 0.02,
 bf16 autocast, batch 64) with one change: a twice-as-wide decoder, two residual blocks at 4×4,
 resize-then-convolve upsampling, a larger batch, or ``torch.compile``. The speed pass times
-vae.train.Trainer steps on generated faces, the variants taking turns for ``--rounds`` rounds so
+vae.train.trainer.Trainer steps on generated faces, the variants taking turns for ``--rounds`` rounds so
 that all see the same machine load (the first ``WARMUP_STEPS`` steps, where ``torch.compile``
 compiles, are left out), and prints each median images/s. With ``--data`` it then trains each
 variant for ``--minutes`` of wall-clock time on the folder's training split (constant learning
@@ -31,10 +31,10 @@ from train_throughput import trainer_images_per_second  # noqa: E402  (this fold
 
 from bench.machine import describe  # noqa: E402
 from vae import synth  # noqa: E402
-from vae.cache import open_folder  # noqa: E402
-from vae.control import TerminalControl  # noqa: E402
-from vae.metrics import evaluate  # noqa: E402
-from vae.train import DEFAULT_MODEL_RECIPE, TrainConfig, Trainer, pick_device  # noqa: E402
+from vae.common.control import TerminalControl  # noqa: E402
+from vae.data.cache import open_folder  # noqa: E402
+from vae.model.metrics import evaluate  # noqa: E402
+from vae.train.trainer import DEFAULT_MODEL_RECIPE, TrainConfig, Trainer, pick_device  # noqa: E402
 
 WARMUP_STEPS = 3
 BASE = replace(DEFAULT_MODEL_RECIPE, epochs=100_000, cosine=False, precision="bf16")

@@ -4,7 +4,7 @@
 
 For each attribute and each number of examples per side, random draws of labelled faces give a direction by
 example; each is compared with the direction from every labelled face (cosine), with the leave-one-out agreement
-of its own examples (vae.directions.example_reliability) and with its balanced accuracy on the faces it was not
+of its own examples (vae.explore.directions.example_reliability) and with its balanced accuracy on the faces it was not
 built from (split half-way between the two examples' means). The last columns show how often the GUI calls a draw
 reliable, and the held-out accuracy of the draws it calls reliable and weak. The "all" row is the ceiling: the
 direction from every labelled face, tested on those same faces.
@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import describe  # noqa: E402
 from vae import checkpoint  # noqa: E402
-from vae.cache import open_dataset  # noqa: E402
-from vae.cartoonset import ATTRIBUTE_NAMES, NO_FACIAL_HAIR, NO_GLASSES  # noqa: E402
-from vae.directions import direction_from_examples, example_reliability  # noqa: E402
-from vae.metrics import encode_all  # noqa: E402
+from vae.data.cache import open_dataset  # noqa: E402
+from vae.data.cartoonset import ATTRIBUTE_NAMES, NO_FACIAL_HAIR, NO_GLASSES  # noqa: E402
+from vae.explore.directions import direction_from_examples, example_reliability  # noqa: E402
+from vae.model.metrics import encode_all  # noqa: E402
 
 ATTRIBUTES = {
     "glasses": lambda labels: labels[:, ATTRIBUTE_NAMES.index("glasses")] != NO_GLASSES,

@@ -2,7 +2,7 @@
 
     python bench/precision_speed.py [--steps K] [--rounds R] [--device auto|cpu|cuda]
 
-Times vae.train.Trainer on the default model's architecture (64×64, latent 32, a full-resolution
+Times vae.train.trainer.Trainer on the default model's architecture (64×64, latent 32, a full-resolution
 decoder stage, β 0.02) over a cached folder of generated faces, the same way as
 ``bench/train_throughput.py``. fp32 and bf16 alternate for ``--rounds`` rounds so that both see the
 same machine load. Prints the median images/s of each and, on its last line, the bf16/fp32 ratio.
@@ -25,8 +25,8 @@ from train_throughput import cached_rate  # noqa: E402  (this folder is on sys.p
 
 from bench.machine import describe  # noqa: E402
 from vae import synth  # noqa: E402
-from vae.model import VAEConfig  # noqa: E402
-from vae.train import TrainConfig, pick_device  # noqa: E402
+from vae.model.network import VAEConfig  # noqa: E402
+from vae.train.trainer import TrainConfig, pick_device  # noqa: E402
 
 
 def main() -> None:

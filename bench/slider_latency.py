@@ -31,9 +31,9 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gui.main_window import MainWindow  # noqa: E402
 from vae import checkpoint  # noqa: E402
-from vae.default_choice import DECODE_BUDGET_MS, decode_ms  # noqa: E402
-from vae.model import ConvVAE, VAEConfig  # noqa: E402
-from vae.session import ExplorerSession  # noqa: E402
+from vae.explore.default_choice import DECODE_BUDGET_MS, decode_ms  # noqa: E402
+from vae.explore.session import ExplorerSession  # noqa: E402
+from vae.model.network import ConvVAE, VAEConfig  # noqa: E402
 
 DEFAULT = Path(__file__).resolve().parents[1] / "resources" / "default_model.pt"
 
@@ -53,7 +53,7 @@ def main() -> None:
         "--base-channels",
         type=int,
         default=16,
-        help="with --untrained (default 16: the 128 model grown from the 64 one with vae.grow)",
+        help="with --untrained (default 16: the 128 model grown from the 64 one with vae.model.grow)",
     )
     parser.add_argument("--full-res-channels", type=int, default=16, help="with --untrained (default 16)")
     args = parser.parse_args()
@@ -93,7 +93,7 @@ def main() -> None:
     p50, p95 = np.percentile(times, [50, 95])
     print(f"slider move → repainted face over {args.moves} moves: p50 {p50:.2f} ms, p95 {p95:.2f} ms (budget 16 ms)")
     print(
-        "decode alone (vae.default_choice.decode_ms, what the app times at start-up): "
+        "decode alone (vae.explore.default_choice.decode_ms, what the app times at start-up): "
         f"{decode_ms(session.model):.2f} ms "
         f"(the 128 model opens by default under {DECODE_BUDGET_MS:g} ms)"
     )

@@ -3,13 +3,13 @@
     python bench/time_to_quality.py [--data ../shared/cartoonset10k_128] [--budget-s 1800] [--quick]
 
 Both sides train on the same real faces (the folder minus ``--held-out`` faces chosen by
-:func:`vae.data.holdout_split`, the split every script uses), one after the other in this process:
+:func:`vae.data.folder.holdout_split`, the split every script uses), one after the other in this process:
 - baseline, the seeds' recipe: a torch DataLoader decoding each PNG with PIL per item
   (torchvision Resize to 64, ToTensor); encoder of four Conv2d(4, 2, 1) + BatchNorm + ReLU layers
   (32, 64, 128, 256 channels), linear μ / log σ² to 32 dimensions, a mirrored transposed-conv
   decoder with sigmoid output; loss = squared error summed over pixels, averaged over the batch,
   + 1.5·KL; Adam at 1e-3, batch 64, fp32;
-- ours: :class:`vae.train.Trainer` over the memory-mapped cache of :func:`vae.cache.open_folder`,
+- ours: :class:`vae.train.trainer.Trainer` over the memory-mapped cache of :func:`vae.data.cache.open_folder`,
   with the default model's recipe (``RECIPE`` below). Its cosine schedule is fitted to the budget:
   after ``FIT_AT`` of the budget, the measured rate sets how many epochs the schedule spans.
 Every ``--eval-every`` seconds of training each side's validation SSIM is measured by the same
@@ -44,11 +44,11 @@ from torch.utils.data import DataLoader, Dataset  # noqa: E402
 from torchvision import transforms  # noqa: E402
 
 from bench.machine import describe  # noqa: E402
-from vae.cache import open_folder  # noqa: E402
-from vae.control import TerminalControl  # noqa: E402
-from vae.data import DataError, holdout_split  # noqa: E402
-from vae.loss import vae_loss  # noqa: E402
-from vae.train import DEFAULT_MODEL_RECIPE, TrainConfig, Trainer, pick_device  # noqa: E402
+from vae.common.control import TerminalControl  # noqa: E402
+from vae.data.cache import open_folder  # noqa: E402
+from vae.data.folder import DataError, holdout_split  # noqa: E402
+from vae.model.loss import vae_loss  # noqa: E402
+from vae.train.trainer import DEFAULT_MODEL_RECIPE, TrainConfig, Trainer, pick_device  # noqa: E402
 
 # The default model's recipe, in bf16 as the shipped model was trained (README, "The default model").
 RECIPE = dataclasses.replace(DEFAULT_MODEL_RECIPE, precision="bf16")

@@ -7,7 +7,7 @@ of 500×500 Cartoon Set-format PNGs, in this process, one after the other:
 - baseline: a torch DataLoader whose dataset opens each PNG with PIL and applies torchvision
   transforms (Resize, CenterCrop, ToTensor) per item, every epoch (how reference notebooks load
   Cartoon Set), with one worker process per core;
-- Face Explorer: the preprocessing cache (built once, memory-mapped) feeding vae.train.Trainer.
+- Face Explorer: the preprocessing cache (built once, memory-mapped) feeding vae.train.trainer.Trainer.
 The last line prints both images/s figures and their ratio.
 """
 
@@ -29,11 +29,11 @@ from torchvision import transforms  # noqa: E402
 
 from bench.machine import describe  # noqa: E402
 from vae import synth  # noqa: E402
-from vae.cache import open_folder  # noqa: E402
-from vae.loss import vae_loss  # noqa: E402
-from vae.metrics import autocast_for  # noqa: E402
-from vae.model import ConvVAE  # noqa: E402
-from vae.train import TrainConfig, Trainer, pick_device  # noqa: E402
+from vae.data.cache import open_folder  # noqa: E402
+from vae.model.loss import vae_loss  # noqa: E402
+from vae.model.metrics import autocast_for  # noqa: E402
+from vae.model.network import ConvVAE  # noqa: E402
+from vae.train.trainer import TrainConfig, Trainer, pick_device  # noqa: E402
 
 
 class PngFolder(Dataset):

@@ -5,7 +5,7 @@
 Encodes the first ``--count`` built-in generated faces (labelled; made once into the cache folder) with the
 default model, times both libraries with the same settings (perplexity 30, PCA start, 250 + 500 steps, fixed
 seed) and prints the CPU, both times and their ratio. Then the 5-nearest-neighbour agreement in 2-D of each
-label (:func:`vae.projection.knn_agreement`) for PCA and both t-SNEs, next to chance and to the agreement in
+label (:func:`vae.explore.projection.knn_agreement`) for PCA and both t-SNEs, next to chance and to the agreement in
 the latent space itself.
 """
 
@@ -21,11 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import describe  # noqa: E402
 from vae import projection  # noqa: E402
-from vae.cache import BUILTIN  # noqa: E402
-from vae.cartoonset import ATTRIBUTE_NAMES  # noqa: E402
-from vae.checkpoint import load_model  # noqa: E402
-from vae.default_choice import choose_default  # noqa: E402
-from vae.latent_map import MAX_POINTS, build_map  # noqa: E402
+from vae.data.cache import BUILTIN  # noqa: E402
+from vae.data.cartoonset import ATTRIBUTE_NAMES  # noqa: E402
+from vae.explore.default_choice import choose_default  # noqa: E402
+from vae.explore.latent_map import MAX_POINTS, build_map  # noqa: E402
+from vae.model.checkpoint import load_model  # noqa: E402
 
 
 def sklearn_tsne(latents, jobs: int):

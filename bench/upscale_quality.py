@@ -5,7 +5,7 @@
 Real 128 px Cartoon Set faces are reduced by 2× and 4× (Lanczos, as the data pipeline does) and
 enlarged back with each method; SSIM/PSNR against the original and the sharpness ratio (Laplacian
 energy over the original's; 1.0 = as crisp) say which method keeps flat cartoon edges. Also
-crisp with several unsharp strengths, to choose ``vae.upscale.CRISP_PERCENT``.
+crisp with several unsharp strengths, to choose ``vae.explore.upscale.CRISP_PERCENT``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 
 from bench.machine import describe  # noqa: E402
 from vae import upscale as up  # noqa: E402
-from vae.quality import sharpness_ratio  # noqa: E402
+from vae.measure.quality import sharpness_ratio  # noqa: E402
 
 
 def to_tensor(images: list[Image.Image]) -> torch.Tensor:

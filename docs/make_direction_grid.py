@@ -3,7 +3,7 @@
     python docs/make_direction_grid.py CHECKPOINT [--data ../shared/cartoonset10k_128] [--out docs/directions_grid.png]
                                       [--directions glasses facial_hair ...] [--strength 2] [--faces 8]
 
-Rows are the first ``--faces`` faces of the held-out split (vae.data.holdout_split, 500 faces),
+Rows are the first ``--faces`` faces of the held-out split (vae.data.folder.holdout_split, 500 faces),
 which the model never trained on. The first column is each face's reconstruction decode(μ); each
 further column is decode(μ + strength·d) for one direction d. Only model outputs are drawn, never
 the input images.
@@ -23,9 +23,9 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from gui.attributes import describe_direction  # noqa: E402
 from vae import checkpoint  # noqa: E402
-from vae.cache import open_folder  # noqa: E402
-from vae.data import DataError, holdout_split  # noqa: E402
-from vae.export import save_pil, to_pil  # noqa: E402
+from vae.data.cache import open_folder  # noqa: E402
+from vae.data.folder import DataError, holdout_split  # noqa: E402
+from vae.explore.export import save_pil, to_pil  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "cartoonset10k_128"
 HELD_OUT = 500

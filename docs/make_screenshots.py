@@ -24,8 +24,8 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gui.main_window import MainWindow  # noqa: E402
 from vae import synth  # noqa: E402
-from vae.session import ExplorerSession  # noqa: E402
-from vae.slots import FaceSlot  # noqa: E402
+from vae.explore.session import ExplorerSession  # noqa: E402
+from vae.explore.slots import FaceSlot  # noqa: E402
 
 DEFAULT = ROOT / "resources" / "default_model.pt"
 
@@ -70,7 +70,7 @@ def main() -> None:
         window.map_panel.set_projection("tsne")  # the README's Map shows the t-SNE layout
         wait_for(window.map_panel.settled)
         window.map_panel.colour.setCurrentIndex(window.map_panel.colour.findData("hair_color"))
-        window.map_panel._hovered(None, [window.map_panel.scatter.points()[7]], None)
+        window.map_panel.scatter.sigHovered.emit(window.map_panel.scatter, [window.map_panel.scatter.points()[7]], None)
         train = window.train
         train.set_folder(str(faces))
         train.epochs.setValue(3)

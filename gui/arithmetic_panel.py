@@ -1,6 +1,6 @@
 """Arithmetic panel: weighted face terms plus attribute directions, with a live result.
 
-A view of a :class:`~vae.arithmetic_model.ArithmeticModel`: edits go into the model, and each change to it is
+A view of a :class:`~vae.explore.arithmetic_model.ArithmeticModel`: edits go into the model, and each change to it is
 mirrored here and decoded once.
 """
 
@@ -22,10 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vae import slots
-from vae.arithmetic_model import ArithmeticModel
-from vae.directions import ONE_VS_REST
-from vae.session import ExplorerSession
+from vae.explore import slots
+from vae.explore.arithmetic_model import ArithmeticModel
+from vae.explore.directions import ONE_VS_REST
+from vae.explore.session import ExplorerSession
 
 from .arithmetic_rows import DirectionRow, TermRow
 from .attributes import describe_direction
@@ -39,6 +39,7 @@ from .controls import (
 from .dialogs import ask_save_path
 from .directions_box import ExamplesBox, FolderDirections
 from .explore_panel import export_face
+from .follow import follow
 from .widgets import FaceView, holding
 
 GIVEN = "given"  # a term's face set in the model rather than picked from a source
@@ -143,15 +144,15 @@ class ArithmeticPanel(QWidget):
         self.from_folder.error.connect(self.error)
         self.examples.error.connect(self.error)
         self.examples.created.connect(lambda name: self.add_direction(name, 1.0))
-        self._unsubscribe = [
-            session.model_changed.connect(self.reset_for_session),
-            session.directions_changed.connect(self._directions_changed),
-            self.model.terms_changed.connect(self._terms_changed),
-            self.model.applied_changed.connect(self._applied_changed),
-            self.model.kept_changed.connect(self._kept_changed),
-            self.model.snap_changed.connect(self._snap_changed),
-        ]
-        self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])
+        follow(
+            self,
+            (session.model_changed, self.reset_for_session),
+            (session.directions_changed, self._directions_changed),
+            (self.model.terms_changed, self._terms_changed),
+            (self.model.applied_changed, self._applied_changed),
+            (self.model.kept_changed, self._kept_changed),
+            (self.model.snap_changed, self._snap_changed),
+        )
         self.reset_for_session()
 
     # ------------------------------------------------------------ model

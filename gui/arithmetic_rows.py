@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSlider, QWidget
 
-from vae.session import ExplorerSession
+from vae.explore.session import ExplorerSession
 
 from .attributes import describe_direction
 from .controls import double_spin_box, plain_label, wheel_only_when_focused

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from vae import synth
-from vae.attribute_names import ATTRIBUTE_TITLES, VALUE_NAMES, describe_direction, title, value_name
+from vae.data import synth
+from vae.data.attribute_names import ATTRIBUTE_TITLES, VALUE_NAMES, describe_direction, title, value_name
 
 __all__ = ["ATTRIBUTE_TITLES", "VALUE_NAMES", "COLOURS", "colour", "describe_direction", "title", "value_name"]
 

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from vae.cache import BUILTIN, BUILTIN_COUNT
-from vae.data import DataError, scan_folder
+from vae.data.cache import BUILTIN, BUILTIN_COUNT
+from vae.data.folder import DataError, scan_folder
 
 from .controls import plain_label
 from .dialogs import ask_folder

@@ -6,12 +6,13 @@ import torch
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from vae import slots
-from vae.directions import directions_from_folder
-from vae.session import EXAMPLE_KINDS, ExplorerSession
+from vae.explore import slots
+from vae.explore.directions import directions_from_folder
+from vae.explore.session import EXAMPLE_KINDS, ExplorerSession
 
 from .controls import plain_label
 from .dialogs import ask_folder
+from .follow import follow
 from .qt_images import to_pixmap
 from .widgets import JobProgress
 from .workers import ModelJob, describe_error
@@ -73,8 +74,7 @@ class ExamplesBox(QGroupBox):
         layout.addLayout(name_row)
         self.create_button.clicked.connect(self.create)
         self.name.returnPressed.connect(self.create)
-        self._unsubscribe = [session.examples_changed.connect(self.refresh)]
-        self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])
+        follow(self, (session.examples_changed, self.refresh))
         self.refresh()
 
     def add_explorer_face(self, kind: str) -> bool:
@@ -155,11 +155,9 @@ class FolderDirections(QWidget):
         self.job.errored.connect(self._compute_failed)
         self.job.cancelled.connect(lambda: self.session.report("computing directions cancelled; nothing changed"))
         self.job.running_changed.connect(lambda running: self.compute_button.setEnabled(not running))
-        self._unsubscribe = [
-            session.model_changed.connect(self.job.cancel),
-            session.directions_changed.connect(lambda names: self.refresh()),
-        ]
-        self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])
+        follow(
+            self, (session.model_changed, self.job.cancel), (session.directions_changed, lambda names: self.refresh())
+        )
         self.refresh()
 
     def refresh(self) -> None:

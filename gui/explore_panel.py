@@ -12,13 +12,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vae import export
-from vae.axis_names import name_axes
-from vae.session import ExplorerSession
+from vae.explore import export
+from vae.explore.axis_names import name_axes
+from vae.explore.session import ExplorerSession
 
 from .controls import double_spin_box, plain_label
 from .dialogs import IMAGE_FILTER, LATENT_FILTER, ask_open_path, ask_save_path
 from .export_size import enlargement, export_size_box, show_native_size
+from .follow import follow
 from .latent_slider import LatentSlider
 from .traversal_dialog import TraversalDialog
 from .widgets import FaceView, JobProgress
@@ -118,13 +119,13 @@ class ExplorePanel(QWidget):
         self.encoder.finished.connect(self._encoded)
         self.encoder.errored.connect(lambda exc: self.error.emit(describe_error(exc)))
 
-        self._unsubscribe = [
-            session.model_changed.connect(self.rebuild),
-            session.values_changed.connect(self._values_changed),
-            session.locks_changed.connect(self._locks_changed),
-            session.directions_changed.connect(lambda names: self._name_sliders()),
-        ]
-        self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])
+        follow(
+            self,
+            (session.model_changed, self.rebuild),
+            (session.values_changed, self._values_changed),
+            (session.locks_changed, self._locks_changed),
+            (session.directions_changed, lambda names: self._name_sliders()),
+        )
         self.rebuild()
 
     # ------------------------------------------------------------ model

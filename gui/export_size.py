@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QSpinBox
 
-from vae.export import MAX_EXPORT_SIZE
+from vae.explore.export import MAX_EXPORT_SIZE
 
 from .controls import spin_box
 
@@ -31,6 +31,6 @@ def show_native_size(box: QSpinBox, native: int) -> None:
     """Say in ``box``'s tooltip how big the model's faces really are and how they are enlarged."""
     box.setToolTip(
         f"Side of the {box.property('what')}. The model draws {native}×{native} px faces; larger exports are "
-        "enlarged by doubling with Lanczos and re-sharpening the outlines (vae.upscale, 'crisp'): no blur, "
+        "enlarged by doubling with Lanczos and re-sharpening the outlines (vae.explore.upscale, 'crisp'): no blur, "
         "no pixel stairs, but no detail the model did not draw"
     )

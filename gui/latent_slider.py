@@ -6,8 +6,8 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QSlider, QStyle, QStyleOptionSlider, QToolButton, QVBoxLayout, QWidget
 
-from vae.axis_names import AxisName
-from vae.session import SLIDER_RANGE
+from vae.explore.axis_names import AxisName
+from vae.explore.session import SLIDER_RANGE
 
 from .controls import plain_label
 
@@ -132,7 +132,7 @@ class LatentSlider(QWidget):
 
     def describe(self) -> str:
         """``z12 · hair colour = +1.25σ · KL 2.10 nats`` (what the value readout shows for this slider); the name
-        only where the axis clearly moves along a stored direction (:func:`vae.axis_names.name_axes`)."""
+        only where the axis clearly moves along a stored direction (:func:`vae.explore.axis_names.name_axes`)."""
         usage = f"KL {self.kl:.2f} nats" if self.kl is not None else "usage unknown"
         named = f"z{self.dim} · {self.name.short}" if self.name is not None else f"z{self.dim}"
         return f"{named} = {self.value:+.2f}σ · {usage}" + ("" if self.active else " · unused by the model")

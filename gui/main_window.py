@@ -1,6 +1,6 @@
 """The main window: menus, shortcuts, status bar, and the Explore/Train/Morph/Arithmetic/Map panels.
 
-The window owns one :class:`~vae.session.ExplorerSession` for its whole life and hands it to every
+The window owns one :class:`~vae.explore.session.ExplorerSession` for its whole life and hands it to every
 panel; panels never see the window. Status messages reach the status bar through the session's
 ``status`` event; panels' errors reach a message box through their ``error`` signal.
 """
@@ -14,14 +14,15 @@ from PySide6.QtCore import QFileSystemWatcher, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTabWidget
 
-from vae.checkpoint import CheckpointError
-from vae.data import IMAGE_SUFFIXES
-from vae.session import ExplorerSession
+from vae.data.folder import IMAGE_SUFFIXES
+from vae.explore.session import ExplorerSession
+from vae.model.checkpoint import CheckpointError
 
 from . import app_info, dialogs
 from .arithmetic_panel import ArithmeticPanel
 from .controls import elide_status_messages, plain_label
 from .explore_panel import ExplorePanel
+from .follow import follow
 from .garbage import GuiThreadGarbageCollector
 from .map_panel import MapPanel
 from .morph_panel import MorphPanel
@@ -84,7 +85,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, session: ExplorerSession, settings: QSettings | None = None):
         super().__init__()
-        self._garbage_collector = GuiThreadGarbageCollector(self)
+        self.garbage_collector = GuiThreadGarbageCollector(self)
         self.settings = settings or QSettings("FaceExplorer", "FaceExplorer")
         dialogs.use_settings(self.settings)
         self.session = session
@@ -124,11 +125,12 @@ class MainWindow(QMainWindow):
         self._reload_timer = QTimer(self, singleShot=True, interval=RELOAD_DELAY_MS)
         self._reload_timer.timeout.connect(self._reload_model)
         self._build_menus()
-        self._unsubscribe = [
-            session.status.connect(self.show_status),
-            session.model_changed.connect(self._model_changed),
-            session.history_changed.connect(self._history_changed),
-        ]
+        follow(
+            self,
+            (session.status, self.show_status),
+            (session.model_changed, self._model_changed),
+            (session.history_changed, self._history_changed),
+        )
         self._model_changed()
         geometry = self.settings.value("geometry")
         if geometry is not None:

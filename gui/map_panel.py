@@ -8,15 +8,16 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from vae.cache import BUILTIN, BUILTIN_COUNT, builtin_ready
-from vae.cartoonset import ATTRIBUTE_NAMES, VARIANTS
-from vae.latent_map import MAX_POINTS, build_map
-from vae.projection import PROJECTIONS, MapLayouts, tsne_2d
-from vae.session import ExplorerSession
+from vae.data.cache import BUILTIN, BUILTIN_COUNT, builtin_ready
+from vae.data.cartoonset import ATTRIBUTE_NAMES, VARIANTS
+from vae.explore.latent_map import MAX_POINTS, build_map
+from vae.explore.projection import PROJECTIONS, MapLayouts, tsne_2d
+from vae.explore.session import ExplorerSession
 
 from . import attributes
 from .controls import plain_label
 from .dialogs import ask_folder
+from .follow import follow
 from .widgets import FaceView, JobProgress, legend_beside
 from .workers import ModelJob, describe_error
 
@@ -50,7 +51,7 @@ def map_sources(session: ExplorerSession) -> list[tuple[str, tuple[str, int]]]:
 
 
 class MapPanel(QWidget):
-    """Scatter of encoded dataset faces, a view of :class:`~vae.projection.MapLayouts`; preparation, encoding
+    """Scatter of encoded dataset faces, a view of :class:`~vae.explore.projection.MapLayouts`; preparation, encoding
     and t-SNE run as one cancellable job at a time."""
 
     picked = Signal(str, object)  # target ("explorer" | "a" | "b" | "with" | "without"), FaceSlot
@@ -122,8 +123,7 @@ class MapPanel(QWidget):
         self.job.errored.connect(self._failed)
         self.job.cancelled.connect(self._cancelled)
         self.job.running_changed.connect(lambda running: self.load_button.setEnabled(not running))
-        self._unsubscribe = [session.model_changed.connect(self.clear)]
-        self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])
+        follow(self, (session.model_changed, self.clear))
         self.clear()
 
     def faces(self):

@@ -17,13 +17,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vae import export
-from vae.morph_model import MODES, MorphModel
-from vae.session import ExplorerSession
+from vae.explore import export
+from vae.explore.morph_model import MODES, MorphModel
+from vae.explore.session import ExplorerSession
 
 from .controls import plain_label, refresh_snap_box, snap_box, spin_box
 from .dialogs import ask_save_path
 from .export_size import enlargement, export_size_box, show_native_size
+from .follow import follow
 from .qt_images import to_pixmap
 from .widgets import FacePicker, FaceView, JobProgress, holding
 from .workers import Job, describe_error
@@ -36,7 +37,7 @@ STRIP_STYLE = (
 
 
 class MorphPanel(QWidget):
-    """A view of a :class:`~vae.morph_model.MorphModel`: edits go into the model, and each change to its frames
+    """A view of a :class:`~vae.explore.morph_model.MorphModel`: edits go into the model, and each change to its frames
     decodes every frame in one batch."""
 
     send_to_explorer = Signal(object)  # a latent
@@ -125,12 +126,12 @@ class MorphPanel(QWidget):
             lambda path: self.session.report(f"wrote {path} and {export.sidecar_path(path).name}")
         )
         self.job.errored.connect(lambda exc: self.error.emit(describe_error(exc)))
-        self._unsubscribe = [
-            session.model_changed.connect(self.reset_for_session),
-            self.model.path_changed.connect(self.rebuild),
-            self.model.ping_pong_changed.connect(self._mirror_ping_pong),
-        ]
-        self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])
+        follow(
+            self,
+            (session.model_changed, self.reset_for_session),
+            (self.model.path_changed, self.rebuild),
+            (self.model.ping_pong_changed, self._mirror_ping_pong),
+        )
         self.reset_for_session()
 
     def reset_for_session(self) -> None:

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from vae.run_history import list_previews
+from vae.train.run_history import list_previews
 
 from .controls import plain_label
 

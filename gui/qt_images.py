@@ -8,8 +8,8 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 
-from vae.export import to_pil
-from vae.upscale import upscale
+from vae.explore.export import to_pil
+from vae.explore.upscale import upscale
 
 
 def _qimage(pil: Image.Image) -> QImage:
@@ -26,7 +26,7 @@ def to_qimage(image: torch.Tensor) -> QImage:
 def to_pixmap(image: torch.Tensor, size: int | None = None, method: str = "lanczos") -> QPixmap:
     """A QPixmap of ``image``, scaled to fit ``size``×``size`` when given.
 
-    Enlarged by ``method`` (vae.upscale: "lanczos", or "crisp" as exports are; Qt's smooth scaling is
+    Enlarged by ``method`` (vae.explore.upscale: "lanczos", or "crisp" as exports are; Qt's smooth scaling is
     bilinear, which turns a 64 px face shown at 400 px into visible blocks); shrunk with Qt's smooth scaling.
     """
     pil = to_pil(image)

@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from vae.run_folder import unfinished
+from vae.train.run_folder import unfinished
 
 from .train_run import epoch_count
 
@@ -15,7 +15,7 @@ from .train_run import epoch_count
 def ask_reuse(parent: QWidget, out_dir: Path, existing: dict | None, holds_loaded_model: bool) -> str:
     """Ask what to do with a run folder that holds a run: "resume", "replace" or "cancel".
 
-    ``existing`` is its :func:`vae.run_folder.run_state`; ``holds_loaded_model``: the explored model is in it.
+    ``existing`` is its :func:`vae.train.run_folder.run_state`; ``holds_loaded_model``: the explored model is in it.
     """
     planned = existing["config"].epochs if existing and existing["config"] else "?"
     can_resume = unfinished(existing)

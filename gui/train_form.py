@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLineEdit, QPushButton
 
-from vae.train_config import DEFAULT_MODEL_RECIPE, SETTINGS_BY_NAME, TrainConfig, config_with, default
+from vae.train.config import DEFAULT_MODEL_RECIPE, SETTINGS_BY_NAME, TrainConfig, config_with, default
 
 from .controls import double_spin_box, plain_label, spin_box
 from .dialogs import ask_folder

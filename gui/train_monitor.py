@@ -6,9 +6,9 @@ import math
 
 from PySide6.QtWidgets import QProgressBar
 
-from vae.export import grid
-from vae.run_history import fractional_epoch, load_epochs, load_steps
-from vae.train import EpochEvent, StepEvent
+from vae.explore.export import grid
+from vae.train.run_history import fractional_epoch, load_epochs, load_steps
+from vae.train.trainer import EpochEvent, StepEvent
 
 from .controls import plain_label
 from .loss_plot import LossPlot

@@ -7,11 +7,11 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
-from vae.cache import BUILTIN
-from vae.run_folder import can_resume, holds_run, run_state, unfinished
-from vae.run_history import stop_position
-from vae.train import EpochEvent, StepEvent, TrainConfig
-from vae.training_run import NOTHING_TRAINED, TrainingRun
+from vae.data.cache import BUILTIN
+from vae.train.run_folder import can_resume, holds_run, run_state, unfinished
+from vae.train.run_history import stop_position
+from vae.train.trainer import EpochEvent, StepEvent, TrainConfig
+from vae.train.training_run import NOTHING_TRAINED, TrainingRun
 
 from .controls import spin_box
 from .dataset_box import DatasetBox
@@ -19,7 +19,7 @@ from .loss_plot import LossPlot
 from .run_folder_dialog import ask_reuse
 from .train_form import TrainForm
 from .train_monitor import TrainMonitor
-from .train_run import epoch_count, train
+from .train_run import DataReady, LogLine, StatusChanged, epoch_count, train
 from .workers import Job, describe_error
 
 __all__ = ["LossPlot", "TrainPanel", "run_state"]
@@ -188,7 +188,7 @@ class TrainPanel(QWidget):
         existing = run_state(out_dir) if out_dir.name else None
         replacing = existing is not None or holds_run(out_dir)
         if replacing:
-            choice = self._ask_reuse(out_dir, existing)
+            choice = self.ask_reuse(out_dir, existing)
             if choice == "resume":
                 return self.resume()
             if choice != "replace":
@@ -200,7 +200,7 @@ class TrainPanel(QWidget):
             return False
         return self._launch(config, resume=False, overwrite=replacing)
 
-    def _ask_reuse(self, out_dir: Path, existing: dict | None) -> str:
+    def ask_reuse(self, out_dir: Path, existing: dict | None) -> str:
         """Ask what to do with a run folder that holds a run: "resume", "replace" or "cancel"."""
         return ask_reuse(self, out_dir, existing, self._holds_loaded_model(out_dir))
 
@@ -312,23 +312,21 @@ class TrainPanel(QWidget):
     # ------------------------------------------------------------ job events (GUI thread)
     def _on_event(self, event) -> None:
         if isinstance(event, StepEvent):
-            self._on_step(event)
+            self.monitor.show_step(event, self.config_running.epochs, self.step_every)
         elif isinstance(event, EpochEvent):
             self.monitor.show_epoch(event)
-        elif event[0] == "log":
-            self._append_log(event[1])
-        elif event[0] == "data":
-            self._append_log(f"dataset ready: {event[1]:,} images" + (" with labels" if event[2] else " (unlabelled)"))
-        elif event[0] == "status" and event[1] == "training" and not self.job.stopping:
+        elif isinstance(event, LogLine):
+            self._append_log(event.message)
+        elif isinstance(event, DataReady):
+            labelled = " with labels" if event.labelled else " (unlabelled)"
+            self._append_log(f"dataset ready: {event.count:,} images{labelled}")
+        elif isinstance(event, StatusChanged) and event.status == "training" and not self.job.stopping:
             self.pause_button.setEnabled(True)
             self.pause_button.setToolTip(PAUSE_TIP)
 
     def _on_preparation(self, done: int, total: int, what: str, eta: float) -> None:
         if not self.training_begun:
             self.monitor.show_preparation(done, total, what, eta)
-
-    def _on_step(self, event: StepEvent) -> None:
-        self.monitor.show_step(event, self.config_running.epochs, self.step_every)
 
     def _on_finished(self, result) -> None:
         self.last_result = result

@@ -12,12 +12,13 @@ from PySide6.QtCore import QEvent, QPointF, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QPushButton, QScrollArea, QToolTip, QVBoxLayout, QWidget
 
-from vae import export, traversal
-from vae.axis_names import AxisName, name_axes
-from vae.latent import traversal_grid
+from vae.explore import export, traversal
+from vae.explore.axis_names import AxisName, name_axes
+from vae.model.latent import traversal_grid
 
 from .controls import plain_label, spin_box
 from .dialogs import ask_save_path
+from .follow import follow
 from .widgets import JobProgress
 from .workers import Job, ModelJob, describe_error
 
@@ -204,12 +205,12 @@ class TraversalDialog(QDialog):
         self.job.errored.connect(lambda exc: self.note.setText(f"could not decode: {describe_error(exc)}"))
         self.exporter.finished.connect(self._exported)
         self.exporter.errored.connect(lambda exc: self.error.emit(describe_error(exc)))
-        self._unsubscribe = [
-            session.model_changed.connect(self.rebuild),
-            session.values_changed.connect(lambda dims: self.refresh()),
-            session.directions_changed.connect(lambda names: self._label()),
-        ]
-        self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])
+        follow(
+            self,
+            (session.model_changed, self.rebuild),
+            (session.values_changed, lambda dims: self.refresh()),
+            (session.directions_changed, lambda names: self._label()),
+        )
         self.rebuild()
         frame = 2 * self.scroll.frameWidth() + self.scroll.verticalScrollBar().sizeHint().width()
         self.resize(self.grid.width() + frame + 2 * layout.contentsMargins().left(), 760)

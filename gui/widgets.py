@@ -19,12 +19,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vae import slots
-from vae.data import ImageLoadError
-from vae.session import ExplorerSession
+from vae.data.folder import ImageLoadError
+from vae.explore import slots
+from vae.explore.session import ExplorerSession
 
 from .controls import plain_label, plain_tooltip
 from .dialogs import IMAGE_FILTER, LATENT_FILTER, ask_open_path
+from .follow import follow
 from .qt_images import to_pixmap
 from .workers import Job, ModelJob, describe_error, format_eta
 
@@ -65,7 +66,7 @@ CRISP_AFTER_MS = 150
 class FaceView(QLabel):
     """Shows one face, enlarged to fill the widget's square: at once with Lanczos (fast enough for a slider
     drag), then, once the face has stayed the same for :data:`CRISP_AFTER_MS`, with crisp outlines as exports
-    are (vae.upscale)."""
+    are (vae.explore.upscale)."""
 
     def __init__(self, minimum: int = 256):
         super().__init__()
@@ -78,6 +79,11 @@ class FaceView(QLabel):
         self.crisp = False  # whether the face shown is the crisp enlargement
         self._settle = QTimer(self, singleShot=True, interval=CRISP_AFTER_MS)
         self._settle.timeout.connect(lambda: self._repaint(crisp=True))
+
+    @property
+    def image(self) -> torch.Tensor | None:
+        """The face shown (3, S, S), or None."""
+        return self._image
 
     def set_image(self, image: torch.Tensor | None) -> None:
         self._image = image
@@ -220,11 +226,7 @@ class FacePicker(QWidget):
         self.encoder.finished.connect(self._encoded)
         self.encoder.errored.connect(self._encode_failed)
         self.encoder.cancelled.connect(self._encode_dropped)
-        self._unsubscribe = [
-            session.values_changed.connect(self._explorer_changed),
-            session.model_changed.connect(self._model_changed),
-        ]
-        self.destroyed.connect(lambda: [unsubscribe() for unsubscribe in self._unsubscribe])
+        follow(self, (session.values_changed, self._explorer_changed), (session.model_changed, self._model_changed))
 
     def set_slot(self, slot: slots.FaceSlot, kind: str = "dataset") -> None:
         """Hold ``slot`` (from source ``kind``): the thumbnail, caption and source buttons all show it."""

@@ -18,15 +18,15 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from vae.control import Cancelled, Control
-from vae.eta import ProgressEta
+from vae.common.control import Cancelled, Control
+from vae.common.eta import ProgressEta
 
 log = logging.getLogger("face_explorer")
 
 
 class JobControl(Control):
-    """What a job's function is given (a :class:`~vae.control.Control`): ask whether to stop, report progress, post
-    events (any thread). What it logs goes to the app's log."""
+    """What a job's function is given (a :class:`~vae.common.control.Control`): ask whether to stop, report
+    progress, post events (any thread). What it logs goes to the app's log."""
 
     def __init__(self, worker: "_Worker"):
         super().__init__(log=log.info)
@@ -88,7 +88,8 @@ class _Worker(QObject):
 class Job(QObject):
     """Runs ``fn(control, *args, **kwargs)`` off the GUI thread, one call at a time; see the module docstring.
 
-    ``progress(done, total, what, eta_s)`` estimates the time left (:class:`~vae.eta.ProgressEta`; NaN until known).
+    ``progress(done, total, what, eta_s)`` estimates the time left (:class:`~vae.common.eta.ProgressEta`; NaN until
+    known).
     ``abandonable`` marks a job whose window need not wait for it beyond a short while when it closes
     (work that writes nothing, such as encoding an image).
     """

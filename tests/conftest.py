@@ -69,7 +69,7 @@ def no_dialog_waits_for_an_answer(monkeypatch):
 @pytest.fixture
 def tiny_checkpoint(tmp_path, tiny_model):
     """A small checkpoint file with per-dimension KL (two dimensions marked unused)."""
-    from vae import checkpoint
+    from vae.model import checkpoint
 
     kl = torch.linspace(2.0, 0.0, tiny_model.latent_dim)
     path = tmp_path / "tiny.pt"
@@ -86,7 +86,7 @@ def tiny_checkpoint(tmp_path, tiny_model):
 @pytest.fixture
 def tiny_model():
     """A small, seeded 64×64 model (untrained) for fast tests."""
-    from vae.model import ConvVAE, VAEConfig
+    from vae.model.network import ConvVAE, VAEConfig
 
     torch.manual_seed(0)
     return ConvVAE(VAEConfig(image_size=64, latent_dim=8, base_channels=8)).eval()
@@ -123,7 +123,7 @@ def make_window(qtbot, tmp_path, warnings):
     from PySide6.QtCore import QSettings
 
     from gui.main_window import MainWindow
-    from vae.session import ExplorerSession
+    from vae.explore.session import ExplorerSession
 
     def make(path):
         win = MainWindow(

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from vae import synth
-from vae.cartoonset import format_csv
+from vae.data import synth
+from vae.data.cartoonset import format_csv
 
 
 def write_good_faces(folder: Path, count: int, seed: int = 0, size: int = 96) -> list[str]:
@@ -81,8 +81,9 @@ def child_processes(pid: int) -> list[int]:
 def encoding_released_later(monkeypatch, tmp_path) -> tuple[Path, threading.Event]:
     """A checkpoint of latent size 4, and image encoding patched to deliver an 8-value latent (the size of the
     tests' usual model) only once the returned event is set: a result for a model that is no longer open."""
-    from vae import checkpoint, slots
-    from vae.model import ConvVAE, VAEConfig
+    from vae.explore import slots
+    from vae.model import checkpoint
+    from vae.model.network import ConvVAE, VAEConfig
 
     small = tmp_path / "small.pt"
     torch.manual_seed(0)

@@ -2,19 +2,19 @@ import pytest
 import torch
 
 from tests.helpers import write_good_faces
-from vae import checkpoint
-from vae.adversarial import (
+from vae.data.cache import open_folder
+from vae.model import checkpoint
+from vae.model.adversarial import (
     PatchDiscriminator,
     adaptive_weight,
     discriminator_loss,
     generator_loss,
     output_layer,
 )
-from vae.cache import open_folder
-from vae.loss import vae_loss
-from vae.model import ConvVAE, VAEConfig
-from vae.train import Trainer
-from vae.train_config import TrainConfig
+from vae.model.loss import vae_loss
+from vae.model.network import ConvVAE, VAEConfig
+from vae.train.config import TrainConfig
+from vae.train.trainer import Trainer
 
 
 def test_the_discriminator_scores_8x8_patches_of_a_64px_face():

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import write_good_faces
-from vae import cache as cache_mod
-from vae.atomic import WriteError
-from vae.control import Cancelled, Control
+from vae.common.atomic import WriteError
+from vae.common.control import Cancelled, Control
+from vae.data import cache as cache_mod
 
 
 def leftovers(folder):
@@ -106,7 +106,7 @@ def test_too_little_free_space_is_refused_before_any_work(tmp_path, monkeypatch)
     folder = tmp_path / "faces"
     write_good_faces(folder, 20)
     real = cache_mod.shutil.disk_usage
-    monkeypatch.setattr("vae.atomic.shutil.disk_usage", lambda p: real(p)._replace(free=1000))
+    monkeypatch.setattr("vae.common.atomic.shutil.disk_usage", lambda p: real(p)._replace(free=1000))
     with pytest.raises(WriteError, match=r"no space left on .*need about 1 MB, 1 MB free"):
         cache_mod.open_folder(folder, 64, workers=1, cache_dir=tmp_path / "cache")
     assert leftovers(tmp_path / "cache") == []
@@ -212,7 +212,7 @@ def test_two_processes_building_one_cache_build_it_once(tmp_path):
     folder = tmp_path / "faces"
     write_good_faces(folder, 150, size=128)
     code = (
-        "import sys; from vae.cache import open_folder; from vae.control import Control\n"
+        "import sys; from vae.data.cache import open_folder; from vae.common.control import Control\n"
         "log = []\n"
         "data = open_folder(sys.argv[1], 64, workers=1, cache_dir=sys.argv[2], control=Control(log=log.append))\n"
         "print(len(data), data.path, 'waited' if any('waiting for another process' in m for m in log) else '')"
@@ -237,7 +237,7 @@ def test_two_processes_building_one_cache_build_it_once(tmp_path):
 
 
 def test_a_full_disk_while_taking_the_lock_leaves_no_lock(tmp_path, monkeypatch):
-    from vae import lockfile
+    from vae.common import lockfile
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import vae
-from vae import checkpoint
-from vae.checkpoint import CheckpointError
+from vae.model import checkpoint
+from vae.model.checkpoint import CheckpointError
 
 
 def test_round_trip_decodes_bit_identically(tiny_model, tmp_path):

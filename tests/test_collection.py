@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from tests.helpers import write_good_faces
-from vae import checkpoint
-from vae.cache import open_folder
-from vae.collection import FaceCollection, open_datasets
-from vae.data import DataError
+from vae.data.cache import open_folder
+from vae.data.collection import FaceCollection, open_datasets
+from vae.data.folder import DataError
+from vae.model import checkpoint
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 import pytest
 
-from vae.control import QUIET, Cancelled, Control, TerminalControl
+from vae.common.control import QUIET, Cancelled, Control, TerminalControl
 
 
 def test_a_plain_control_never_stops_and_reports_nothing():

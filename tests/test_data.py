@@ -4,10 +4,10 @@ import torch
 from PIL import Image
 
 from tests.helpers import write_bad_files, write_good_faces
-from vae import cache as cache_mod
-from vae.cartoonset import ATTRIBUTE_NAMES
-from vae.control import Control
-from vae.data import DataError, ImageLoadError, is_validation, load_image, scan_folder
+from vae.common.control import Control
+from vae.data import cache as cache_mod
+from vae.data.cartoonset import ATTRIBUTE_NAMES
+from vae.data.folder import DataError, ImageLoadError, is_validation, load_image, scan_folder
 
 
 def test_real_cartoonset_images_load_white_and_centred(sample_dir):

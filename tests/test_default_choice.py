@@ -2,9 +2,9 @@
 
 import torch
 
-from vae import checkpoint
-from vae.default_choice import choose_default, decode_ms
-from vae.model import ConvVAE, VAEConfig
+from vae.explore.default_choice import choose_default, decode_ms
+from vae.model import checkpoint
+from vae.model.network import ConvVAE, VAEConfig
 
 
 def save(path, size):
@@ -48,7 +48,7 @@ def test_without_the_64_model_the_128_model_opens_even_when_slow(tmp_path):
 
 def test_the_app_says_which_default_model_it_opened(monkeypatch, tmp_path):
     import main
-    from vae import default_choice
+    from vae.explore import default_choice
 
     sharp, small = save(tmp_path / "m128.pt", 128), save(tmp_path / "m64.pt", 64)
     monkeypatch.setattr(default_choice, "DEFAULT_128", sharp)

@@ -1,12 +1,12 @@
-"""Direction effects (vae.direction_effects): real-label directions, what they reach and what else they change."""
+"""Direction effects (vae.measure.direction_effects): real-label directions, what they reach, what else they change."""
 
 import math
 
 import pytest
 import torch
 
-from vae import direction_effects as de
-from vae.fidelity import class_names
+from vae.measure import direction_effects as de
+from vae.measure.fidelity import class_names
 
 
 class LatentAsImage:
@@ -79,7 +79,8 @@ def test_class_names_come_from_the_labels_header(tmp_path):
 
 def test_packaging_replaces_the_directions_real_labels_name_and_keeps_the_others(tmp_path, tiny_model, monkeypatch):
     from tests.helpers import write_good_faces
-    from vae import checkpoint, package_default
+    from vae.measure import package_default
+    from vae.model import checkpoint
 
     folder = tmp_path / "adl"
     names = write_good_faces(folder, 48, seed=4, size=64)

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from tests.helpers import write_good_faces
-from vae import attribute_classifier as ac
-from vae.cache import open_folder
-from vae.cartoonset import ATTRIBUTE_NAMES, NO_FACIAL_HAIR, NO_GLASSES
-from vae.directions import compute_directions, direction_from_examples, example_reliability
+from vae.data.cache import open_folder
+from vae.data.cartoonset import ATTRIBUTE_NAMES, NO_FACIAL_HAIR, NO_GLASSES
+from vae.explore.directions import compute_directions, direction_from_examples, example_reliability
+from vae.measure import attribute_classifier as ac
 
 LABELS = Path(__file__).parent / "data" / "cartoonset_sample_labels.json"
 SHIPPED = Path(__file__).resolve().parents[1] / "resources" / "attribute_classifier.pt"
@@ -158,7 +158,8 @@ def test_shipped_classifier_on_the_real_samples(sample_dir):
 
 
 def test_package_default_directions_from_classifier(labelled, tmp_path, tiny_checkpoint, capsys):
-    from vae import checkpoint, package_default
+    from vae.measure import package_default
+    from vae.model import checkpoint
 
     folder = tmp_path / "unlabelled"
     folder.mkdir()
@@ -192,7 +193,7 @@ def test_classifier_directions_follow_the_pseudo_labels(labelled, monkeypatch, t
         return mu, mu
 
     monkeypatch.setattr(ac, "label_cache", fake_label)
-    monkeypatch.setattr("vae.metrics.encode_all", fake_encode)
+    monkeypatch.setattr("vae.model.metrics.encode_all", fake_encode)
     directions = ac.classifier_directions(tiny_model, labelled, np.arange(len(labelled)), ac.AttributeNet(), 0.9)
     assert torch.allclose(directions["glasses"], torch.eye(8)[5])
 
@@ -202,7 +203,7 @@ def test_direction_grid_script(labelled, tmp_path, tiny_model, capsys):
 
     from PIL import Image
 
-    from vae import checkpoint
+    from vae.model import checkpoint
 
     spec = importlib.util.spec_from_file_location(
         "make_direction_grid", Path(__file__).resolve().parents[1] / "docs" / "make_direction_grid.py"

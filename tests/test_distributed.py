@@ -13,8 +13,8 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from tests.helpers import write_good_faces
-from vae import checkpoint
-from vae.cache import open_folder
+from vae.data.cache import open_folder
+from vae.model import checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(), reason="no gloo backend")
@@ -30,8 +30,8 @@ def _worker(rank, world, port, folder, cache_dir, out, batch_size):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), FACE_EXPLORER_CACHE=cache_dir)
     torch.set_num_threads(1)
     dist.init_process_group("gloo", rank=rank, world_size=world)
-    from vae.model import VAEConfig
-    from vae.train import TrainConfig, Trainer
+    from vae.model.network import VAEConfig
+    from vae.train.trainer import TrainConfig, Trainer
 
     data = open_folder(folder, 64, workers=1)
     config = TrainConfig(

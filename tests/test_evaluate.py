@@ -6,12 +6,13 @@ import torch
 from PIL import Image
 
 from tests.helpers import write_good_faces
-from vae import checkpoint, synth
-from vae.cache import BUILTIN_SEED, open_folder
-from vae.data import is_validation
-from vae.evaluate import evaluate_folder, main
-from vae.model import VAEConfig
-from vae.train import TrainConfig, Trainer
+from vae.data import synth
+from vae.data.cache import BUILTIN_SEED, open_folder
+from vae.data.folder import is_validation
+from vae.measure.evaluate import evaluate_folder, main
+from vae.model import checkpoint
+from vae.model.network import VAEConfig
+from vae.train.trainer import TrainConfig, Trainer
 
 
 @pytest.fixture(scope="module")

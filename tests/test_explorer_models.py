@@ -4,11 +4,11 @@ import pytest
 import torch
 
 from tests.helpers import two_cluster_prior
-from vae import checkpoint
-from vae.arithmetic_model import ArithmeticModel
-from vae.latent import SNAP_NOISE, compose, denoise_to_prior, morph, ping_pong, snap_path
-from vae.morph_model import MorphModel
-from vae.session import ExplorerSession
+from vae.explore.arithmetic_model import ArithmeticModel
+from vae.explore.morph_model import MorphModel
+from vae.explore.session import ExplorerSession
+from vae.model import checkpoint
+from vae.model.latent import SNAP_NOISE, compose, denoise_to_prior, morph, ping_pong, snap_path
 
 
 @pytest.fixture

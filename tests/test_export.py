@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from vae import export
+from vae.explore import export
 
 
 def test_face_png_has_requested_size_and_sidecar(tmp_path):

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import child_processes, process_gone, write_good_faces
-from vae import checkpoint
-from vae.control import Control
+from vae.common.control import Control
+from vae.model import checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--batch-size", "8", "--latent-dim", "4", "--base-channels", "8", "--device", "cpu"]
@@ -156,9 +156,9 @@ def test_a_live_lock_refuses_a_second_run_and_a_stale_one_is_taken_over(faces, t
 
 
 def test_lock_keeps_two_trainers_out_of_one_folder(faces, tmp_path):
-    from vae.cache import open_folder
-    from vae.model import VAEConfig
-    from vae.train import RunFolderError, TrainConfig, Trainer
+    from vae.data.cache import open_folder
+    from vae.model.network import VAEConfig
+    from vae.train.trainer import RunFolderError, TrainConfig, Trainer
 
     data = open_folder(faces, 64, workers=1, cache_dir=tmp_path / "c")
     config = TrainConfig(model=VAEConfig(latent_dim=4, base_channels=8), epochs=1, batch_size=8, device="cpu")
@@ -216,7 +216,7 @@ def test_cache_folder_under_a_file_is_one_line_exit_2(faces, tmp_path):
 
 
 def test_full_disk_while_saving_a_checkpoint_is_one_line_exit_2(faces, tmp_path, monkeypatch):
-    from vae import checkpoint as ckpt_mod
+    from vae.model import checkpoint as ckpt_mod
 
     real_save, calls = ckpt_mod.torch.save, []
 
@@ -360,13 +360,13 @@ def _one_bit_png(path: Path, side: int) -> None:
 
 
 def _load_in_child(path: Path, env: dict | None = None) -> tuple[str, float, float]:
-    """Load ``path`` with vae.data.load_image in a fresh process: (outcome, seconds, MB the load added at its peak).
+    """Load ``path`` with load_image in a fresh process: (outcome, seconds, MB the load added at its peak).
 
     The peak is the process's resident high-water mark, reset after the imports (``/proc/self/clear_refs``), less
     what the process held then: what importing torch takes differs between machines, the load's own memory does not.
     """
     code = (
-        "import sys, time, torch; from vae.data import load_image, ImageLoadError\n"  # torch: load_image's own import
+        "import sys, time, torch; from vae.data.folder import load_image, ImageLoadError\n"  # torch: as load_image does
         "def kb(key):\n"
         "    return next(int(line.split()[1]) for line in open('/proc/self/status') if line.startswith(key + ':'))\n"
         "open('/proc/self/clear_refs', 'w').write('5')\n"
@@ -403,7 +403,7 @@ def test_a_20kb_png_bomb_is_refused_before_decoding(tmp_path):
 def test_a_large_valid_image_loads_quickly_in_bounded_memory(tmp_path):
     from PIL import Image
 
-    from vae import synth
+    from vae.data import synth
 
     face = synth.render_face(synth.random_attributes(synth.face_rng(1, 0)), 500).convert("RGB")
     canvas = Image.new("RGB", (8000, 8000), "white")
@@ -418,7 +418,7 @@ def test_bomb_in_a_dataset_is_a_skipped_file(faces, tmp_path):
     folder = tmp_path / "faces"
     copy_run(faces, folder)
     _one_bit_png(folder / "bomb.png", 13_000)
-    from vae.cache import open_folder
+    from vae.data.cache import open_folder
 
     data = open_folder(folder, 64, workers=1, cache_dir=tmp_path / "c")
     assert len(data) == 24 and [name for name, _ in data.skipped] == ["bomb.png"]
@@ -431,7 +431,7 @@ def test_folder_walk_skips_and_lists_what_is_not_an_image_file(faces, tmp_path, 
 
     from PIL import ImageOps
 
-    from vae.cache import open_folder
+    from vae.data.cache import open_folder
 
     folder = tmp_path / "faces"
     copy_run(faces, folder)
@@ -476,8 +476,8 @@ def test_folder_walk_skips_and_lists_what_is_not_an_image_file(faces, tmp_path, 
 def _hand_made_checkpoint(path: Path, config: dict, **metadata) -> Path:
     import torch
 
-    from vae.checkpoint import FORMAT_NAME, FORMAT_VERSION
-    from vae.model import ConvVAE, VAEConfig
+    from vae.model.checkpoint import FORMAT_NAME, FORMAT_VERSION
+    from vae.model.network import ConvVAE, VAEConfig
 
     state = ConvVAE(VAEConfig(latent_dim=4, base_channels=4)).state_dict()
     torch.save(
@@ -505,7 +505,7 @@ def _hand_made_checkpoint(path: Path, config: dict, **metadata) -> Path:
     ],
 )
 def test_checkpoint_config_is_bounded_before_the_model_is_built(tmp_path, key, value, expected):
-    from vae.checkpoint import CheckpointError, load
+    from vae.model.checkpoint import CheckpointError, load
 
     path = _hand_made_checkpoint(
         tmp_path / "bad.pt", {"image_size": 64, "latent_dim": 4, "base_channels": 4, key: value}
@@ -518,7 +518,7 @@ def test_checkpoint_config_is_bounded_before_the_model_is_built(tmp_path, key, v
 
 @pytest.mark.parametrize("config", [[1, 2], "latent", 7, {"latent_dim": 4, "bogus": 1}])
 def test_checkpoint_config_of_the_wrong_shape_is_an_error(tmp_path, config):
-    from vae.checkpoint import CheckpointError, load
+    from vae.model.checkpoint import CheckpointError, load
 
     with pytest.raises(CheckpointError, match="invalid model config"):
         load(_hand_made_checkpoint(tmp_path / "bad.pt", config))
@@ -527,7 +527,7 @@ def test_checkpoint_config_of_the_wrong_shape_is_an_error(tmp_path, config):
 def test_mistyped_metadata_is_ignored_with_a_warning(tmp_path):
     import torch
 
-    from vae.checkpoint import load
+    from vae.model.checkpoint import load
 
     config = {"image_size": 64, "latent_dim": 4, "base_channels": 4}
     nan_prior = {"weights": torch.ones(1), "mean": torch.full((1, 4), float("nan")), "scale_tril": torch.eye(4)[None]}
@@ -564,7 +564,7 @@ def test_mistyped_metadata_is_ignored_with_a_warning(tmp_path):
     ],
 )
 def test_a_file_that_is_not_a_checkpoint_says_what_it_seems_to_be(tmp_path, content, seems):
-    from vae.checkpoint import NotACheckpoint, load
+    from vae.model.checkpoint import NotACheckpoint, load
 
     path = tmp_path / "model.pt"
     path.write_bytes(content)
@@ -593,8 +593,8 @@ def test_a_file_that_is_not_a_checkpoint_says_what_it_seems_to_be(tmp_path, cont
     ],
 )
 def test_every_bad_latent_file_is_one_value_error_naming_the_file(tmp_path, text, expected):
-    from vae.export import load_latents
-    from vae.slots import from_latent_file
+    from vae.explore.export import load_latents
+    from vae.explore.slots import from_latent_file
 
     path = tmp_path / "face.json"
     path.write_text(text)
@@ -608,7 +608,7 @@ def test_every_bad_latent_file_is_one_value_error_naming_the_file(tmp_path, text
 def test_slots_refuse_non_finite_latents_from_any_door():
     import torch
 
-    from vae.slots import FaceSlot, from_current
+    from vae.explore.slots import FaceSlot, from_current
 
     assert torch.equal(from_current(torch.ones(4)).latent, torch.ones(4))
     for bad in (
@@ -624,7 +624,7 @@ def test_slots_refuse_non_finite_latents_from_any_door():
 def test_a_good_latent_file_round_trips(tmp_path):
     import torch
 
-    from vae.export import load_latents, save_latents
+    from vae.explore.export import load_latents, save_latents
 
     latents = torch.randn(3, 4)
     save_latents(tmp_path / "ok.json", latents)
@@ -636,7 +636,7 @@ def test_a_good_latent_file_round_trips(tmp_path):
 def test_exports_with_the_longest_legal_names(tmp_path, length):
     import torch
 
-    from vae.export import save_face
+    from vae.explore.export import save_face
 
     name = "f" * (length - 4) + ".png"
     path = save_face(tmp_path / name, torch.rand(3, 64, 64), size=64)
@@ -684,7 +684,7 @@ def test_train_cli_numbers_outside_their_range_exit_2_naming_flag_and_range(flag
 )
 def test_synth_cli_numbers_outside_their_range_exit_2(flag, value, allowed, tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "vae.synth", "--out", str(tmp_path / "o"), flag, value],
+        [sys.executable, "-m", "vae.data.synth", "--out", str(tmp_path / "o"), flag, value],
         capture_output=True,
         text=True,
         cwd=ROOT,

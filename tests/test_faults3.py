@@ -15,8 +15,8 @@ from PIL import Image
 
 from tests.helpers import write_good_faces
 from tests.test_faults import ROOT, SMALL, _hand_made_checkpoint, _load_in_child, cli, one_line_error
-from vae import checkpoint
-from vae.data import ImageLoadError, load_image
+from vae.data.folder import ImageLoadError, load_image
+from vae.model import checkpoint
 
 CONFIG = {"image_size": 64, "latent_dim": 4, "base_channels": 4}
 
@@ -40,8 +40,8 @@ def test_a_history_value_that_is_not_a_number_is_ignored_with_a_warning(tmp_path
 
 
 def test_a_prior_of_too_many_components_is_refused_and_a_large_one_stays_in_bounded_memory(tmp_path):
-    from vae.checkpoint import MAX_PRIOR_COMPONENTS
-    from vae.latent import mixture_log_prob, typical_latent
+    from vae.model.checkpoint import MAX_PRIOR_COMPONENTS
+    from vae.model.latent import mixture_log_prob, typical_latent
 
     def prior(k):
         return {
@@ -66,7 +66,7 @@ def test_a_prior_of_too_many_components_is_refused_and_a_large_one_stays_in_boun
 
 
 def test_a_prior_fitted_to_one_encoding_is_finite():
-    from vae.latent import fit_mixture
+    from vae.model.latent import fit_mixture
 
     prior = fit_mixture(torch.randn(1, 4))
     assert all(bool(torch.isfinite(t).all()) for t in prior.values())
@@ -81,8 +81,8 @@ class Killed(BaseException):
 def test_a_kill_between_an_epochs_files_then_resume_keeps_the_best_epoch_and_every_metrics_row(
     faces, tmp_path, monkeypatch, kill_after
 ):
-    from vae import train
-    from vae.cache import open_folder
+    from vae.data.cache import open_folder
+    from vae.train import trainer as train
 
     data = open_folder(faces, 64, workers=1)
     config = train.TrainConfig(
@@ -156,7 +156,7 @@ def test_eps_content_named_png_is_never_handed_to_ghostscript(tmp_path, monkeypa
 
 # ---------------------------------------------------------------- dataset caches and the built-in set
 def test_a_folder_name_with_pattern_characters_keeps_one_cache(tmp_path):
-    from vae.cache import open_folder
+    from vae.data.cache import open_folder
 
     folder = tmp_path / "faces [v2]"
     write_good_faces(folder, 3, size=64)
@@ -168,7 +168,7 @@ def test_a_folder_name_with_pattern_characters_keeps_one_cache(tmp_path):
 
 
 def test_a_killed_generators_temporary_folder_is_removed_by_the_next_run(tmp_path, monkeypatch):
-    from vae import cache
+    from vae.data import cache
 
     monkeypatch.setenv("FACE_EXPLORER_CACHE", str(tmp_path))
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
@@ -218,7 +218,7 @@ def test_main_with_a_huge_seed_or_an_infinite_pixel_budget_is_clear(tmp_path):
         timeout=300,
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--seed: must be between 0 and" in proc.stderr
-    from vae.data import DEFAULT_MAX_MPX, max_image_pixels
+    from vae.data.folder import DEFAULT_MAX_MPX, max_image_pixels
 
     for value in ("inf", "nan", "-inf"):
         os.environ["FACE_EXPLORER_MAX_MPX"] = value
@@ -229,7 +229,7 @@ def test_main_with_a_huge_seed_or_an_infinite_pixel_budget_is_clear(tmp_path):
 
 
 def test_package_default_with_bad_data_or_threshold_is_one_line_exit_2(tmp_path, tiny_checkpoint, capsys):
-    from vae import package_default
+    from vae.measure import package_default
 
     one = tmp_path / "one"
     write_good_faces(one, 1, size=64)
@@ -261,7 +261,7 @@ def test_a_log_file_on_a_full_disk_says_so_once(monkeypatch, capsys):
 
 
 def test_an_image_opened_as_a_latent_file_is_a_plain_message(tmp_path):
-    from vae.export import load_latents
+    from vae.explore.export import load_latents
 
     face = tmp_path / "face.png"
     Image.new("RGB", (8, 8)).save(face)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import write_good_faces
-from vae import fidelity
-from vae.data import DataError
+from vae.data.folder import DataError
+from vae.measure import fidelity
 
 
 def _ids_folder(folder, count=16):
@@ -58,7 +58,7 @@ def test_a_malformed_labels_file_is_one_error_naming_it(tmp_path, text, message)
 
 
 def test_a_classifier_trained_on_labelled_folders_reports_what_reconstructions_keep(tmp_path, tiny_model, capsys):
-    from vae import attribute_classifier
+    from vae.measure import attribute_classifier
 
     _ids_folder(tmp_path / "ids")
     _one_hot_folder(tmp_path / "hot")

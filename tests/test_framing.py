@@ -7,7 +7,7 @@ from PIL import Image
 from torchmetrics.functional.image import structural_similarity_index_measure as ssim
 
 from tests.helpers import write_good_faces
-from vae.data import content_box, load_image, preprocess
+from vae.data.folder import content_box, load_image, preprocess
 
 
 def _ssim(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -88,7 +88,7 @@ def test_blank_image_is_padded_to_a_square():
 
 
 def test_an_edge_stays_between_the_pixels_that_hold_it():
-    from vae.data import _edge
+    from vae.data.folder import _edge
 
     profile = np.array([0, 0, 24, 25, 24, 0, 0, 0, 0, 200, 255], dtype=np.uint8)  # a faint speck, then content
     assert 1.5 <= _edge(profile, 4) <= 3.0

@@ -1,4 +1,4 @@
-"""Starting a 128×128 model from a trained 64×64 one (vae.grow) and train_cli.py --init-from."""
+"""Starting a 128×128 model from a trained 64×64 one (vae.model.grow) and train_cli.py --init-from."""
 
 import json
 import re
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from vae import checkpoint
-from vae.grow import grow_from
-from vae.model import ConvVAE, VAEConfig
+from vae.model import checkpoint
+from vae.model.grow import grow_from
+from vae.model.network import ConvVAE, VAEConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -121,8 +121,8 @@ def test_train_cli_init_from_starts_from_the_copied_layers_and_refuses_a_bad_che
 
 def test_resuming_keeps_how_the_run_began(tmp_path):
     from tests.helpers import write_good_faces
-    from vae.cache import open_folder
-    from vae.train import TrainConfig, Trainer
+    from vae.data.cache import open_folder
+    from vae.train.trainer import TrainConfig, Trainer
 
     small, _ = models()
     source = tmp_path / "small.pt"

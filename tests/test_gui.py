@@ -14,8 +14,8 @@ from gui.train_panel import LossPlot, TrainPanel, run_state  # noqa: E402
 from gui.widgets import LogView  # noqa: E402
 from tests.helpers import write_good_faces  # noqa: E402
 from vae import checkpoint  # noqa: E402
-from vae.run_history import stop_position  # noqa: E402
-from vae.train import DEFAULT_MODEL_RECIPE, StepEvent  # noqa: E402
+from vae.train.run_history import stop_position  # noqa: E402
+from vae.train.trainer import DEFAULT_MODEL_RECIPE, StepEvent  # noqa: E402
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def window(make_window, tiny_checkpoint):
 
 
 def face_of(win):
-    return win.explore.face._image.clone()
+    return win.explore.face.image.clone()
 
 
 def test_window_opens_with_a_face_and_sliders(window):
@@ -180,7 +180,7 @@ def test_opening_a_checkpoint_says_so_with_a_busy_cursor_until_it_ends(window, t
 
 
 def test_open_other_checkpoint_rebuilds_sliders(window, tmp_path):
-    from vae.model import ConvVAE, VAEConfig
+    from vae.model.network import ConvVAE, VAEConfig
 
     path = tmp_path / "other.pt"
     checkpoint.save(path, ConvVAE(VAEConfig(latent_dim=5, base_channels=4)))
@@ -273,7 +273,7 @@ def test_the_train_tab_remembers_its_settings_for_the_next_launch(window, qtbot,
     assert older.folder_edit.text() == str(small_folder)  # the dataset choice is still remembered
     offered = []
     monkeypatch.setattr(QMessageBox, "exec", lambda box: offered.append([b.text() for b in box.buttons()]) or 0)
-    assert panel._ask_reuse(tmp_path / "run", run_state(tmp_path / "run")) == "cancel"
+    assert panel.ask_reuse(tmp_path / "run", run_state(tmp_path / "run")) == "cancel"
     assert "Start over" in offered[0] and "Resume" not in offered[0]  # the run finished: nothing to resume
 
 
@@ -498,7 +498,7 @@ def test_a_full_collection_waits_while_a_job_runs(window, qtbot, collections):
     def generations():
         return [generation for generation, _ in collections]
 
-    collector = window._garbage_collector
+    collector = window.garbage_collector
     release = threading.Event()
     job = Job("waits", window)
     job.start(lambda control: release.wait(60))

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QMessageBox  # noqa: E402
 from gui.train_panel import TrainPanel  # noqa: E402
 from tests.helpers import write_good_faces  # noqa: E402
 from vae import checkpoint  # noqa: E402
-from vae.attribute_names import VALUE_NAMES  # noqa: E402
-from vae.latent import typical_latent  # noqa: E402
+from vae.data.attribute_names import VALUE_NAMES  # noqa: E402
+from vae.model.latent import typical_latent  # noqa: E402
 
 
 @pytest.fixture
@@ -176,7 +176,7 @@ def test_the_quit_question_answers_itself_when_the_run_ends_meanwhile(
 
 
 def test_quit_interrupts_dataset_preparation(window, qtbot, tmp_path, questions):
-    from vae.cache import cache_root
+    from vae.data.cache import cache_root
 
     panel = window.train
     panel.builtin_count = 4000  # minutes of face generation: quitting must not wait for it
@@ -196,7 +196,7 @@ def test_quit_interrupts_dataset_preparation(window, qtbot, tmp_path, questions)
 def test_quitting_waits_for_a_face_pickers_encoder_too(window, qtbot):
     import threading
 
-    from vae.control import Cancelled
+    from vae.common.control import Cancelled
 
     release = threading.Event()
 
@@ -225,7 +225,7 @@ def test_map_default_source_is_quick_and_encoding_shows_progress_and_cancels(win
     assert (spec, count) == ("builtin", QUICK_COUNT) and QUICK_COUNT <= 2000  # not 20,000 new faces
     seen = []
     panel.job.progress.connect(lambda done, total, what, eta: seen.append((done, total, what)))
-    panel._ask_load()
+    panel.load_button.click()
     qtbot.waitUntil(lambda: bool(seen) and not panel.job_progress.isHidden(), timeout=60000)
     assert seen[-1][1] == QUICK_COUNT and " / " in panel.job_progress.label.text()
     with qtbot.waitSignal(panel.job.cancelled, timeout=10000):
@@ -332,7 +332,7 @@ def test_facts_refresh_when_the_loaded_model_file_changes(window, qtbot, prior_c
 
 # ---------------------------------------------------------------- 5, 6. Random with locks, Reset, Zero all
 def test_random_with_locks_keeps_them_and_draws_likely_faces(window, qtbot):
-    from vae.latent import mixture_log_prob
+    from vae.model.latent import mixture_log_prob
 
     session = window.session
     order = session.dimension_order
@@ -447,7 +447,7 @@ def test_map_legend_hover_words_and_clean_state_on_a_new_model(window, qtbot, tm
     text = panel.describe_point(0)
     assert text.startswith("cs") and "hair colour:" in text
     window.load_checkpoint(str(tiny_checkpoint))
-    assert panel.map is None and not panel.scatter.data.size and panel.preview._image is None
+    assert panel.map is None and not panel.scatter.data.size and panel.preview.image is None
     assert panel.colour.count() == 1 and not panel.colour.isEnabled()
 
 
@@ -551,8 +551,8 @@ def test_direction_by_example_from_explorer_faces_and_map(window, qtbot, warning
 
 
 def test_arithmetic_snaps_its_result_to_the_nearest_faces_when_the_model_has_a_fitted_prior(window, tmp_path):
-    from vae.latent import SNAP_NOISE, compose, denoise_to_prior
-    from vae.model import ConvVAE, VAEConfig
+    from vae.model.latent import SNAP_NOISE, compose, denoise_to_prior
+    from vae.model.network import ConvVAE, VAEConfig
 
     arith = window.arithmetic
     arith.preset_analogy()
@@ -584,9 +584,9 @@ def test_arithmetic_snaps_its_result_to_the_nearest_faces_when_the_model_has_a_f
 
 
 def test_morph_snaps_the_frames_between_its_ends_to_faces_when_the_model_has_a_fitted_prior(window, tmp_path):
-    from vae.latent import morph as morph_path
-    from vae.latent import snap_path
-    from vae.model import ConvVAE, VAEConfig
+    from vae.model.latent import morph as morph_path
+    from vae.model.latent import snap_path
+    from vae.model.network import ConvVAE, VAEConfig
 
     morph = window.morph
     morph.frames.setValue(9)

@@ -44,7 +44,7 @@ def test_morph_endpoints_and_timeline(window, qtbot):
     assert torch.all(norms >= lo - 1e-4) and torch.all(norms <= hi + 1e-4)
     morph.timeline.setValue(3)
     assert morph.frame_label.text() == "frame 4 of 9"
-    assert torch.equal(morph.face._image, morph.images[3])
+    assert torch.equal(morph.face.image, morph.images[3])
     assert morph.strip.count() == 9
 
 
@@ -144,7 +144,7 @@ def test_arithmetic_result_equals_hand_computation(window):
     arith.terms[2].weight.setValue(-0.6)
     expected = a + 0.6 * (b - c)
     assert torch.allclose(arith.result, expected, atol=1e-6)
-    assert torch.allclose(arith.face._image, decode(window, expected), atol=1e-5)
+    assert torch.allclose(arith.face.image, decode(window, expected), atol=1e-5)
 
 
 def test_direction_strength_moves_along_it(window):
@@ -219,7 +219,7 @@ def test_map_has_a_point_per_validation_face_and_click_loads_it(window, qtbot, t
     with qtbot.waitSignal(panel.job.finished, timeout=60000):
         panel.load(str(folder))
     latent_map = panel.map
-    from vae.latent_map import map_indices
+    from vae.explore.latent_map import map_indices
 
     expected = map_indices(latent_map.cache)
     assert list(latent_map.indices) == list(expected) and len(panel.scatter.data) == len(expected)

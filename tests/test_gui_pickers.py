@@ -81,7 +81,7 @@ def test_the_image_button_encodes_the_chosen_file(window, qtbot, monkeypatch, tm
 def test_a_png_opened_as_a_latent_file_gives_a_plain_message(window, monkeypatch, warnings, where):
     monkeypatch.setattr(dialogs, "choose", lambda dialog: str(PNG))
     if where == "explorer":
-        window.explore._ask_load_latent()
+        window.explore.load_button.click()
     else:
         window.morph.slot_b.buttons["latent"].click()
     assert len(warnings) == 1 and PNG.name in warnings[0]

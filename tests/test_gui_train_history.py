@@ -11,10 +11,10 @@ pytest.importorskip("PySide6")
 from gui.dataset_box import QUICK_TRY_COUNT  # noqa: E402
 from gui.train_panel import TrainPanel  # noqa: E402
 from vae import training_run  # noqa: E402
-from vae.cache import BUILTIN, BUILTIN_COUNT  # noqa: E402
-from vae.control import Cancelled  # noqa: E402
-from vae.run_history import STEP_COLUMNS, STEPS_FILE  # noqa: E402
-from vae.train import METRIC_COLUMNS, StepEvent  # noqa: E402
+from vae.common.control import Cancelled  # noqa: E402
+from vae.data.cache import BUILTIN, BUILTIN_COUNT  # noqa: E402
+from vae.train.run_history import STEP_COLUMNS, STEPS_FILE  # noqa: E402
+from vae.train.trainer import METRIC_COLUMNS, StepEvent  # noqa: E402
 
 
 def write_run(folder, epochs=3, per_epoch=4, with_steps=True):
@@ -112,16 +112,16 @@ def test_the_built_in_face_count_reaches_the_dataset_and_is_remembered(qtbot, tm
 
 def test_the_eta_line_says_estimating_until_the_estimate_is_ready(panel):
     panel.config_running = panel.config()
-    panel._on_step(StepEvent(1, 1, 100, 300.0, 290.0, 10.0, 0.0, 50.0, math.nan))
+    panel.job.event.emit(StepEvent(1, 1, 100, 300.0, 290.0, 10.0, 0.0, 50.0, math.nan))  # as a run posts it
     assert panel.eta.text().endswith("ETA estimating…")
-    panel._on_step(StepEvent(1, 9, 100, 300.0, 290.0, 10.0, 0.0, 50.0, 4210.0))
+    panel.job.event.emit(StepEvent(1, 9, 100, 300.0, 290.0, 10.0, 0.0, 50.0, 4210.0))
     assert panel.eta.text().endswith("ETA 1:10:10")
     assert panel.plot.x == [0.01, 0.09]  # in epochs
 
 
 def test_the_form_and_train_cli_start_from_the_same_defaults_as_train_config(panel):
     import train_cli
-    from vae.train_config import DEFAULT_MODEL_RECIPE, SETTINGS, config_with
+    from vae.train.config import DEFAULT_MODEL_RECIPE, SETTINGS, config_with
 
     args = vars(train_cli.build_parser().parse_args([]))
     assert {s.name: args[s.name] for s in SETTINGS} == {s.name: s.default() for s in SETTINGS}

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from vae import latent
+from vae.model import latent
 
 
 def test_lerp_and_slerp_endpoints():
@@ -178,7 +178,7 @@ def test_typical_latent_is_the_densest_component_mean():
 
 
 def test_denoise_to_prior_pulls_blends_onto_faces_and_leaves_faces_alone():
-    from vae.latent import denoise_to_prior, fit_mixture, mixture_log_prob
+    from vae.model.latent import denoise_to_prior, fit_mixture, mixture_log_prob
 
     torch.manual_seed(0)
     centres = torch.tensor([[3.0, 0.0, 0.0], [-3.0, 0.0, 0.0]])
@@ -194,7 +194,7 @@ def test_denoise_to_prior_pulls_blends_onto_faces_and_leaves_faces_alone():
 
 
 def test_snap_path_keeps_the_ends_and_draws_the_middle_onto_faces():
-    from vae.latent import denoise_to_prior, fit_mixture, mixture_log_prob, snap_path
+    from vae.model.latent import denoise_to_prior, fit_mixture, mixture_log_prob, snap_path
 
     torch.manual_seed(0)
     centres = torch.tensor([[3.0, 0.0, 0.0], [-3.0, 0.0, 0.0], [0.0, 3.0, 0.0]])

@@ -7,14 +7,14 @@ import pytest
 from PIL import Image
 
 from tests.helpers import write_good_faces
-from vae.control import Cancelled
-from vae.projection import tsne_2d
+from vae.common.control import Cancelled
+from vae.explore.projection import tsne_2d
 
 
 @pytest.fixture
 def panel(qtbot, tiny_checkpoint):
     from gui.map_panel import MapPanel
-    from vae.session import ExplorerSession
+    from vae.explore.session import ExplorerSession
 
     widget = MapPanel(ExplorerSession.open(tiny_checkpoint))
     qtbot.addWidget(widget)
@@ -102,14 +102,14 @@ def test_switching_to_pca_while_tsne_runs_stops_it_and_shows_pca_at_once(qtbot, 
 def test_a_source_switch_clears_the_previous_face(qtbot, panel, faces, tmp_path):
     load(qtbot, panel, faces)
     point = panel.scatter.points()[3]
-    panel._hovered(panel.scatter, [point], None)
-    assert panel.preview._image is not None and panel.preview_label.text().startswith("cs")
+    panel.scatter.sigHovered.emit(panel.scatter, [point], None)  # the pointer over a face
+    assert panel.preview.image is not None and panel.preview_label.text().startswith("cs")
     panel.source.setCurrentIndex(panel.source.count() - 1)
-    assert panel.preview._image is None and panel.preview_label.text() == "Point at a face"
-    panel._hovered(panel.scatter, [point], None)
+    assert panel.preview.image is None and panel.preview_label.text() == "Point at a face"
+    panel.scatter.sigHovered.emit(panel.scatter, [point], None)
     write_good_faces(tmp_path / "other", 20, seed=4, size=64)
     load(qtbot, panel, tmp_path / "other")
-    assert panel.preview._image is None and len(panel.map) == 20
+    assert panel.preview.image is None and len(panel.map) == 20
 
 
 def test_a_failed_tsne_says_why_and_falls_back_to_pca(qtbot, panel, faces, monkeypatch):

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from vae.loss import kl_per_dimension, vae_loss, warmup_beta
-from vae.model import ConvVAE, VAEConfig
+from vae.model.loss import kl_per_dimension, vae_loss, warmup_beta
+from vae.model.network import ConvVAE, VAEConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -121,7 +121,7 @@ def test_warmup_ramps_beta():
 
 def test_the_package_exports_resolve_on_first_use():
     import vae
-    from vae.checkpoint import load_model
+    from vae.model.checkpoint import load_model
 
     assert vae.ConvVAE is ConvVAE and vae.load_model is load_model and "VAEConfig" in dir(vae)
     with pytest.raises(AttributeError):
@@ -131,9 +131,9 @@ def test_the_package_exports_resolve_on_first_use():
 def test_submodules_are_reached_from_the_package_without_importing_them_first():
     code = (
         "import sys, vae\n"
-        "assert 'latent' in dir(vae) and 'vae.latent' not in sys.modules\n"
+        "assert 'latent' in dir(vae) and 'vae.model.latent' not in sys.modules\n"
         "import torch\n"
-        "print(vae.latent.lerp(torch.zeros(2), torch.ones(2), 3)[1].tolist())"
+        "print(vae.model.latent.lerp(torch.zeros(2), torch.ones(2), 3)[1].tolist())"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0 and proc.stdout.strip() == "[0.5, 0.5]", proc.stderr

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import child_processes, process_gone
-from vae.control import Cancelled
-from vae.parallel import ordered_map
+from vae.common.control import Cancelled
+from vae.common.parallel import ordered_map
 
 ROOT = Path(__file__).resolve().parents[1]
 BIG = 4_000_000  # a chunk's result far larger than a pipe holds, so it is still being sent when the pool stops
@@ -45,7 +45,10 @@ def test_results_come_back_in_order_from_several_workers():
 
 def test_the_preparation_jobs_modules_import_no_torch():
     # spawned workers import the module of their job: torch would add seconds to every start and to Stop
-    code = "import sys, vae.data, vae.synth; print(sorted(m for m in ('torch', 'PySide6') if m in sys.modules))"
+    code = (
+        "import sys, vae.data.folder, vae.data.synth; "
+        "print(sorted(m for m in ('torch', 'PySide6') if m in sys.modules))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert proc.stdout == "[]\n", proc.stderr
 
@@ -110,7 +113,7 @@ SCRIPT = textwrap.dedent("""
     signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if started in the background
     sys.path.insert(0, {root!r})
     from tests.test_parallel import big_result
-    from vae.parallel import ordered_map
+    from vae.common.parallel import ordered_map
     for n, item in enumerate(ordered_map(big_result, list(range(4000)), workers=2, chunk=2)):  # 16 GB: runs on
         if n == 2:
             print("running", flush=True)
@@ -187,7 +190,7 @@ DYING = textwrap.dedent("""
     sys.path.insert(0, {root!r})
     from concurrent.futures.process import BrokenProcessPool
     from tests.test_parallel import dies_at_seven
-    from vae.parallel import ordered_map
+    from vae.common.parallel import ordered_map
     try:
         for item in ordered_map(dies_at_seven, list(range(64)), workers=2, chunk=2):
             pass

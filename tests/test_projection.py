@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from tests.helpers import write_good_faces
-from vae import projection
-from vae.cache import builtin_path, builtin_ready
-from vae.control import Cancelled, Control
-from vae.latent import project_2d
-from vae.latent_map import build_map
+from vae.common.control import Cancelled, Control
+from vae.data.cache import builtin_path, builtin_ready
+from vae.explore import projection
+from vae.explore.latent_map import build_map
+from vae.model.latent import project_2d
 
 
 def clusters(per: int = 30, groups: int = 4, dim: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -98,7 +98,7 @@ def test_the_same_faces_encoded_twice_have_the_same_face_set(tmp_path, tiny_mode
 
 
 def test_the_built_in_folder_name_has_one_definition(tmp_path):
-    from vae import cache
+    from vae.data import cache
 
     assert builtin_path(16).parent == cache.cache_root() and not builtin_ready(16)
     builtin_path(16).mkdir(parents=True)

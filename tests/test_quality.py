@@ -1,8 +1,7 @@
 import torch
 from torchvision.transforms.functional import gaussian_blur
 
-from vae.latent import fit_gaussian
-from vae.quality import (
+from vae.measure.quality import (
     arithmetic_results,
     fit_latents,
     laplacian_energy,
@@ -10,6 +9,7 @@ from vae.quality import (
     random_latents,
     sharpness_ratio,
 )
+from vae.model.latent import fit_gaussian
 
 
 def _edges(n=4, size=32):

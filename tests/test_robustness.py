@@ -1,4 +1,4 @@
-"""Faults and bad input, through the real entry points: train_cli.py, python -m vae.synth, main.py, the API."""
+"""Faults and bad input, through the real entry points: train_cli.py, python -m vae.data.synth, main.py, the API."""
 
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from tests.helpers import write_bad_files, write_good_faces
-from vae import checkpoint, export
-from vae.checkpoint import CheckpointError
-from vae.data import ImageLoadError, load_image
-from vae.interrupts import StopThenAbort, Terminated, stop_between_chunks
+from vae.common.interrupts import StopThenAbort, Terminated, stop_between_chunks
+from vae.data.folder import ImageLoadError, load_image
+from vae.explore import export
+from vae.model import checkpoint
+from vae.model.checkpoint import CheckpointError
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--batch-size", "8", "--latent-dim", "4", "--base-channels", "8", "--device", "cpu"]
@@ -265,7 +266,7 @@ def test_work_with_worker_processes_hears_the_first_signal_as_a_request_and_the_
 
 
 def test_a_signal_that_comes_as_the_work_ends_still_cancels_it():
-    from vae.control import Cancelled
+    from vae.common.control import Cancelled
 
     before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     with pytest.raises(Cancelled):
@@ -281,7 +282,7 @@ def test_synth_cli_stops_between_chunks_on_sigterm_without_a_traceback(tmp_path)
         [
             sys.executable,
             "-m",
-            "vae.synth",
+            "vae.data.synth",
             "--out",
             str(tmp_path / "faces"),
             "--count",
@@ -417,7 +418,7 @@ def test_bad_numbers_exit_2_naming_the_flag(flag, value, tmp_path):
 
 def test_synth_cli_rejects_bad_arguments(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "vae.synth", "--out", str(tmp_path), "--count", "0"],
+        [sys.executable, "-m", "vae.data.synth", "--out", str(tmp_path), "--count", "0"],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -427,7 +428,7 @@ def test_synth_cli_rejects_bad_arguments(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     proc = subprocess.run(
-        [sys.executable, "-m", "vae.synth", "--out", str(blocker / "sub"), "--count", "2"],
+        [sys.executable, "-m", "vae.data.synth", "--out", str(blocker / "sub"), "--count", "2"],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -6,11 +6,11 @@ import math
 import pytest
 
 from tests.helpers import write_good_faces
-from vae.cache import open_folder
-from vae.eta import EtaEstimator, ProgressEta
-from vae.model import VAEConfig
-from vae.run_history import STEPS_FILE, StepLog, list_previews, load_steps, stop_position
-from vae.train import TrainConfig, Trainer
+from vae.common.eta import EtaEstimator, ProgressEta
+from vae.data.cache import open_folder
+from vae.model.network import VAEConfig
+from vae.train.run_history import STEPS_FILE, StepLog, list_previews, load_steps, stop_position
+from vae.train.trainer import TrainConfig, Trainer
 
 
 class FakeClock:

@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from tests.helpers import two_cluster_prior
-from vae import checkpoint
-from vae.latent import mixture_log_prob, sample_fitted, typical_latent
-from vae.session import Event, ExplorerSession, FaceRenderer, LatentState
-from vae.slots import FaceSlot
+from vae.explore.session import Event, ExplorerSession, FaceRenderer, LatentState
+from vae.explore.slots import FaceSlot
+from vae.model import checkpoint
+from vae.model.latent import mixture_log_prob, sample_fitted, typical_latent
 
 
 def test_event_connect_returns_an_unsubscribe():
@@ -142,7 +142,7 @@ def test_session_with_fitted_prior_opens_on_a_draw_from_it(tmp_path, tiny_model)
 
 
 def test_loading_another_model_swaps_state_and_relinks_events(tiny_checkpoint, tmp_path):
-    from vae.model import ConvVAE, VAEConfig
+    from vae.model.network import ConvVAE, VAEConfig
 
     session = ExplorerSession.open(tiny_checkpoint)
     old_state = session.state

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vae import synth
-from vae.cartoonset import ATTRIBUTES, NO_FACIAL_HAIR, NO_GLASSES, parse_csv, read_csv
+from vae.data import synth
+from vae.data.cartoonset import ATTRIBUTES, NO_FACIAL_HAIR, NO_GLASSES, parse_csv, read_csv
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,7 @@ def test_hair_has_many_distinct_silhouettes():
 def test_csv_parse_and_errors():
     text = '"face_shape", 4, 7\n"facial_hair", 14, 15\n"hair", 29, 111\n'
     assert parse_csv(text) == {"face_shape": 4, "facial_hair": 14, "hair": 29}
-    from vae.cartoonset import CsvFormatError
+    from vae.data.cartoonset import CsvFormatError
 
     with pytest.raises(CsvFormatError, match="line 1"):
         parse_csv("face_shape; 4")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import write_good_faces
-from vae.data import holdout_split
+from vae.data.folder import holdout_split
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "time_to_quality.py"
 

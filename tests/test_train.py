@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from tests.helpers import write_good_faces
-from vae import checkpoint
-from vae.cache import open_folder
-from vae.data import holdout_split
-from vae.model import VAEConfig
-from vae.train import DEFAULT_MODEL_RECIPE, TrainConfig, Trainer, TrainingDiverged, mirror_half
+from vae.data.cache import open_folder
+from vae.data.folder import holdout_split
+from vae.model import checkpoint
+from vae.model.network import VAEConfig
+from vae.train.trainer import DEFAULT_MODEL_RECIPE, TrainConfig, Trainer, TrainingDiverged, mirror_half
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -276,7 +276,7 @@ def test_cli_defaults_are_the_default_models_recipe():
 
 
 def test_package_default_drops_training_state_and_refits_the_prior(faces, tmp_path):
-    from vae.package_default import package
+    from vae.measure.package_default import package
 
     result = Trainer(small_config(epochs=1), faces, tmp_path / "run").run()
     target = tmp_path / "default.pt"
@@ -291,8 +291,8 @@ def test_package_default_drops_training_state_and_refits_the_prior(faces, tmp_pa
 
 
 def test_package_default_refits_on_the_runs_own_training_split_and_names_the_data(faces, tmp_path, monkeypatch):
-    from vae import package_default
-    from vae.session import ExplorerSession
+    from vae.explore.session import ExplorerSession
+    from vae.measure import package_default
 
     result = Trainer(small_config(epochs=1, holdout=6), faces, tmp_path / "run").run()
     fitted_on = []

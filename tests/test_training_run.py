@@ -5,12 +5,12 @@ from dataclasses import replace
 import pytest
 
 from tests.helpers import write_good_faces
-from vae.control import Cancelled, Control
-from vae.data import DataError
-from vae.model import VAEConfig
-from vae.run_folder import RunFolderError, can_resume, holds_run, run_state, unfinished
-from vae.train import TrainConfig
-from vae.training_run import NOTHING_TRAINED, TrainingRun
+from vae.common.control import Cancelled, Control
+from vae.data.folder import DataError
+from vae.model.network import VAEConfig
+from vae.train.run_folder import RunFolderError, can_resume, holds_run, run_state, unfinished
+from vae.train.trainer import TrainConfig
+from vae.train.training_run import NOTHING_TRAINED, TrainingRun
 
 CONFIG = TrainConfig(model=VAEConfig(latent_dim=4, base_channels=8), epochs=2, batch_size=8, device="cpu", seed=1)
 

@@ -1,4 +1,4 @@
-"""Traversals (vae.traversal and ``python -m vae.export traversal``) and slider names (vae.axis_names), without Qt."""
+"""Traversals (vae.explore.traversal, ``python -m vae.explore.export traversal``) and slider names, without Qt."""
 
 import json
 import subprocess
@@ -10,10 +10,11 @@ import pytest
 import torch
 from PIL import Image
 
-from vae import checkpoint, export, traversal
-from vae.axis_names import AXIS_NAME_MIN_COSINE, axis_matches, name_axes
-from vae.control import Cancelled, Control
-from vae.latent import traversal_grid
+from vae.common.control import Cancelled, Control
+from vae.explore import export, traversal
+from vae.explore.axis_names import AXIS_NAME_MIN_COSINE, axis_matches, name_axes
+from vae.model import checkpoint
+from vae.model.latent import traversal_grid
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -129,7 +130,7 @@ def test_a_bad_latent_file_is_a_clear_error(ckpt_path, tmp_path, capsys, content
 
 
 def test_cli_runs_as_a_module_and_fails_with_a_nonzero_status(ckpt_path, tmp_path):
-    args = [sys.executable, "-m", "vae.export", "traversal", str(ckpt_path), "--out", str(tmp_path / "g.png")]
+    args = [sys.executable, "-m", "vae.explore.export", "traversal", str(ckpt_path), "--out", str(tmp_path / "g.png")]
     missing = subprocess.run(args + ["--latent", str(tmp_path / "none.json")], cwd=ROOT, capture_output=True, text=True)
     assert missing.returncode == 2 and "none.json" in missing.stderr and "cannot be read" in missing.stderr
     assert not (tmp_path / "g.png").exists()

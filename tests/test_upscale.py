@@ -1,4 +1,4 @@
-"""Export enlargement (vae.upscale): sizes, methods, and crisper outlines than Lanczos without stairs."""
+"""Export enlargement (vae.explore.upscale): sizes, methods, and crisper outlines than Lanczos without stairs."""
 
 import random
 
@@ -7,10 +7,10 @@ import torch
 from PIL import Image, ImageDraw
 from torchmetrics.functional.image import structural_similarity_index_measure as ssim
 
-from vae import export
-from vae.quality import laplacian_energy
-from vae.synth import random_attributes, render_face
-from vae.upscale import UPSCALE_METHODS, upscale
+from vae.data.synth import random_attributes, render_face
+from vae.explore import export
+from vae.explore.upscale import UPSCALE_METHODS, upscale
+from vae.measure.quality import laplacian_energy
 
 
 def as_tensor(image: Image.Image) -> torch.Tensor:

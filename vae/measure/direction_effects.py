@@ -1,0 +1,250 @@
+"""Do attribute directions change their attribute, and little else? Measured with real-label classifiers.
+
+Directions are computed from the real labels of the labelled folders (``labels.tsv``, see
+:mod:`vae.measure.fidelity`): for each class, the mean latent (μ) of the training faces of that class minus that
+of the others. Each direction is then applied at a strength (in latent units, as the Arithmetic tab applies
+it) to the held-out faces that do not yet show the class; a classifier trained on the real labels reads the
+edited faces: how many now show the target class, and how many changed each other attribute of the
+same folder (the largest of those is the side effect). The model's own stored directions are measured the
+same way where :data:`CARTOONSET_KEYS` names the real class they aim at.
+
+    python -m vae.measure.direction_effects CHECKPOINT --classifier real_attr.pt --data FOLDER [--data …] [--strength 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+
+import torch
+
+from ..data.folder import DataError
+from ..model.latent import attribute_direction
+from ..model.metrics import encode_all
+from . import attribute_classifier as ac
+from .fidelity import HELD_OUT, class_names, head_name, open_labelled, predicted
+
+STRENGTH = 2.0
+MIN_FACES = 20  # a class with fewer training faces gets no direction
+# the Cartoon Set direction key of a real label's class, (attribute of labels.tsv, class name) → key; matched
+# by reading the labelled faces with the classifier trained on generated faces (hair, skin; docs/model.md has the
+# figures) and by eye (eye colours).
+CARTOONSET_KEYS = {
+    ("glasses", "with"): "glasses",
+    ("hair_color", "black"): "hair_color:0",
+    ("hair_color", "brown"): "hair_color:3",
+    ("hair_color", "orange"): "hair_color:4",
+    ("hair_color", "blonde"): "hair_color:6",
+    ("hair_color", "blue"): "hair_color:7",
+    ("hair_color", "white"): "hair_color:8",
+    ("skin", "Caucasian"): "face_color:0",
+    ("skin", "Asian"): "face_color:4",
+    ("skin", "African"): "face_color:10",
+    ("eye_color", "brown"): "eye_color:0",
+    ("eye_color", "blue"): "eye_color:1",
+    ("eye_color", "green"): "eye_color:2",
+    ("eye_color", "black"): "eye_color:4",
+}
+# attributes learnt only from faces without another one: eye colour from faces without glasses (glasses hide
+# the eyes, and directions learnt from all faces draw glasses instead of eyes)
+LEARNT_WITHOUT = {"eye_color": "glasses"}
+# attributes whose real-label directions are measured but not packaged: eye-colour directions still draw glasses
+# or dark eye holes in this model's latent space (docs/model.md, "Directions from real labels")
+NOT_PACKAGED = ("eye_color",)
+
+
+@dataclass
+class Effect:
+    """What one direction does at one strength to the held-out faces that lacked its class."""
+
+    direction: str
+    head: str
+    target: str
+    faces: int
+    reached: float  # share of edited faces read as the target class
+    side: dict[str, float]  # other head → share of faces whose class changed
+
+    @property
+    def largest_side(self) -> tuple[str, float]:
+        return max(self.side.items(), key=lambda item: item[1]) if self.side else ("–", 0.0)
+
+
+def folder_of(head: str) -> str:
+    return head.split(":", 1)[0]
+
+
+@torch.no_grad()
+def _decode(vae_model, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    return torch.cat(
+        [vae_model.decode(z[i : i + batch_size]).float().clamp(0, 1) for i in range(0, len(z), batch_size)]
+    )
+
+
+def real_directions(mu: torch.Tensor, heads: dict[str, int], targets: dict[str, torch.Tensor], names) -> dict:
+    """``{head=class: (head, class id, unit direction)}`` from latents ``mu`` (N, D) and per-head targets (N,).
+
+    Presence attributes (glasses) get one direction, towards "with"; every other class one versus the rest, learnt
+    from the faces without the attribute :data:`LEARNT_WITHOUT` names where the folder labels it.
+    """
+    directions = {}
+    for head, n in heads.items():
+        labels = targets[head]
+        known = labels >= 0
+        hiding = f"{folder_of(head)}:{LEARNT_WITHOUT.get(head.split(':', 1)[1])}"
+        if hiding in targets:
+            known &= targets[hiding] == names[hiding].index("without")
+        classes = [1] if names[head] == ["without", "with"] else range(n)
+        for k in classes:
+            positive = labels[known] == k
+            if MIN_FACES <= int(positive.sum()) <= len(positive) - MIN_FACES:
+                directions[f"{head}={names[head][k]}"] = (head, k, attribute_direction(mu[known], positive))
+    return directions
+
+
+def effects(
+    vae_model,
+    classifier: ac.AttributeNet,
+    mu: torch.Tensor,
+    truth: dict[str, torch.Tensor],
+    directions: dict,
+    strength: float = STRENGTH,
+) -> list[Effect]:
+    """Each direction's :class:`Effect` on held-out faces (latents ``mu``, per-head ``truth``, −1 unknown)."""
+    base = predicted(classifier, _decode(vae_model, mu))
+    results = []
+    for name, (head, k, direction) in directions.items():
+        mine = (truth[head] >= 0) & (base[head] != k)
+        if not mine.any():
+            continue
+        edited = predicted(classifier, _decode(vae_model, mu[mine] + strength * direction))
+        side = {
+            other: float((edited[other] != base[other][mine]).float().mean())
+            for other in truth
+            if other != head and folder_of(other) == folder_of(head) and other in edited
+        }
+        reached = float((edited[head] == k).float().mean())
+        results.append(Effect(name, head, str(k), int(mine.sum()), reached, side))
+    return results
+
+
+def random_directions(heads: dict[str, int], latent_dim: int, count: int = 4, seed: int = 0) -> dict:
+    """Random unit directions, one per head and draw, "aimed" at class 0: the control for side effects (how much
+    any step of the same length changes each attribute)."""
+    generator = torch.Generator().manual_seed(seed)
+    directions = {}
+    for head in heads:
+        for draw in range(count):
+            direction = torch.randn(latent_dim, generator=generator)
+            directions[f"random {draw + 1} ({head})"] = (head, 0, direction / direction.norm())
+    return directions
+
+
+def stored_directions(stored: dict[str, torch.Tensor], heads: dict[str, int], names) -> dict:
+    """The model's stored directions whose key :data:`CARTOONSET_KEYS` maps to a class of one of ``heads``."""
+    chosen = {}
+    for (attribute, class_name), key in CARTOONSET_KEYS.items():
+        for head in heads:
+            if key in stored and head.endswith(":" + attribute) and class_name in names[head]:
+                chosen[f"{key} (stored)"] = (head, names[head].index(class_name), stored[key] / stored[key].norm())
+    return chosen
+
+
+def cartoonset_directions(directions: dict, skip=()) -> dict[str, torch.Tensor]:
+    """The real-label directions of :func:`real_directions` that have a Cartoon Set key, under that key (except
+    those of the attributes in ``skip``)."""
+    keyed = {}
+    for name, (head, _, direction) in directions.items():
+        attribute, class_name = head.split(":", 1)[1], name.rsplit("=", 1)[1]
+        key = CARTOONSET_KEYS.get((attribute, class_name))
+        if key is not None and attribute not in skip:
+            keyed[key] = direction
+    return keyed
+
+
+def labelled_directions(vae_model, folders, held_out: int = HELD_OUT, skip=NOT_PACKAGED) -> dict[str, torch.Tensor]:
+    """Cartoon Set-keyed directions of ``vae_model`` from the real labels of ``folders`` (training faces only), but
+    for the attributes in ``skip``."""
+    cache, heads, targets, train_idx, _ = open_labelled(folders, held_out)
+    return cartoonset_directions(training_directions(vae_model, cache, heads, targets, train_idx, folders), skip)
+
+
+def training_directions(vae_model, cache, heads, targets, train_idx, folders) -> dict:
+    """:func:`real_directions` of ``vae_model`` from the labelled training faces of ``folders`` (held in ``cache``)."""
+    vae_model.eval()
+    mu, _ = encode_all(vae_model, cache, train_idx)
+    return real_directions(mu, heads, {h: t[train_idx] for h, t in targets.items()}, folder_class_names(folders))
+
+
+def folder_class_names(folders) -> dict[str, list[str]]:
+    """Class names per classifier head (``folder:attribute``) of the labelled ``folders``."""
+    names = {}
+    for folder in folders:
+        for attribute, values in class_names(folder).items():
+            names[head_name(folder, attribute)] = values
+    return names
+
+
+def measure(
+    vae_model, classifier, folders, stored=None, strength: float = STRENGTH, held_out: int = HELD_OUT, controls=True
+):
+    """Effects of the real-label directions (and of ``stored`` ones, where mapped, and of random ``controls``) on
+    each folder's held-out faces."""
+    cache, heads, targets, train_idx, held_idx = open_labelled(folders, held_out)
+    missing = sorted(set(heads) - set(classifier.heads))
+    if missing:
+        raise DataError(f"the classifier has no head for {', '.join(missing)}: train it on these folders")
+    directions = training_directions(vae_model, cache, heads, targets, train_idx, folders)
+    if stored:
+        directions.update(stored_directions(stored, heads, folder_class_names(folders)))
+    if controls:
+        directions.update(random_directions(heads, vae_model.latent_dim))
+    held_mu, _ = encode_all(vae_model, cache, held_idx)
+    results = effects(
+        vae_model, classifier, held_mu, {h: t[held_idx] for h, t in targets.items()}, directions, strength
+    )
+    return results, directions
+
+
+def table(results: list[Effect], strength: float) -> str:
+    """A Markdown table of the effects."""
+    lines = [
+        f"| direction (+{strength:g}) | faces | reach the class | largest side effect |",
+        "|---|---|---|---|",
+    ]
+    for r in results:
+        other, share = r.largest_side
+        lines.append(f"| {r.direction} | {r.faces} | {r.reached:.2f} | {other.split(':', 1)[-1]} {share:.2f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ..common.cli_args import int_range
+
+    parser = argparse.ArgumentParser(
+        prog="python -m vae.measure.direction_effects", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("checkpoint")
+    parser.add_argument(
+        "--classifier", required=True, help="a real-label classifier (python -m vae.measure.fidelity train)"
+    )
+    parser.add_argument("--data", action="append", required=True, metavar="FOLDER", help="a folder with a labels.tsv")
+    parser.add_argument("--strength", type=float, default=STRENGTH)
+    parser.add_argument("--held-out", type=int_range(1, 1_000_000), default=HELD_OUT)
+    args = parser.parse_args(argv)
+    from ..model import checkpoint
+
+    try:
+        ckpt = checkpoint.load(args.checkpoint)
+        results, _ = measure(
+            ckpt.model, ac.load(args.classifier), args.data, ckpt.directions, args.strength, args.held_out
+        )
+    except (DataError, ValueError, checkpoint.CheckpointError, ac.ClassifierError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(table(results, args.strength))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

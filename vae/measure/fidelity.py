@@ -1,0 +1,265 @@
+"""Attribute fidelity on real labelled faces: does a reconstruction keep the face's eye colour, glasses, …?
+
+Two public copies of the Cartoon Set publish real labels beside their faces, in a ``labels.tsv``:
+class ids per column (``file eye_color face_shape``) or one-hot groups (``hair_blonde … hair_white``,
+``eye_*``, ``face_*`` for skin, ``with_glasses without_glasses``). A classifier trained on those faces
+(minus each folder's hash hold-out) reads the attributes off any 64×64 face; on the held-out faces it
+tells how often a model's reconstruction keeps each attribute, next to the classifier's own accuracy.
+
+    python -m vae.measure.fidelity train --data FOLDER [--data FOLDER …] --out classifier.pt [--epochs 8]
+    python -m vae.measure.fidelity measure CHECKPOINT --classifier classifier.pt --data FOLDER [--data …] \
+        [--held-out 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+import torch
+
+from ..data.folder import DataError
+from . import attribute_classifier as ac
+
+LABELS_FILE = "labels.tsv"
+ONE_HOT = {"hair": "hair_color", "eye": "eye_color", "face": "skin"}  # one-hot column prefix → attribute
+PRESENCE_COLUMNS = {("without_glasses", "with_glasses"): "glasses"}  # (absent, present) columns → attribute (0, 1)
+HELD_OUT = 500
+
+
+def read_labels(folder: str | Path) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """A folder's ``labels.tsv`` → (classes per attribute, file name → {attribute: class id}).
+
+    Raises :class:`DataError` naming the file when it is missing or malformed.
+    """
+    path = Path(folder) / LABELS_FILE
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle, delimiter="\t"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot be read ({exc})") from exc
+    if not rows or not rows[0] or rows[0][0] != "file":
+        raise DataError(f"{path}: the first line must be a header starting with 'file'")
+    header = rows[0][1:]
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(header):
+        prefix = name.split("_", 1)[0]
+        if prefix in ONE_HOT:
+            groups.setdefault(ONE_HOT[prefix], []).append(i)
+    groups = {attribute: columns for attribute, columns in groups.items() if len(columns) > 1}  # one-hot: 2 or more
+    for (absent, present), attribute in PRESENCE_COLUMNS.items():
+        if absent in header and present in header:
+            groups[attribute] = [header.index(absent), header.index(present)]
+    grouped = {i for columns in groups.values() for i in columns}
+    plain = [i for i in range(len(header)) if i not in grouped]
+    labels: dict[str, dict[str, int]] = {}
+    for number, row in enumerate(rows[1:], 2):
+        if len(row) != len(header) + 1:
+            raise DataError(f"{path}, line {number}: {len(row)} columns, the header has {len(header) + 1}")
+        try:
+            values = [int(v) for v in row[1:]]
+        except ValueError:
+            raise DataError(f"{path}, line {number}: the labels must be whole numbers") from None
+        face = {header[i]: values[i] for i in plain}
+        for attribute, columns in groups.items():
+            hot = [k for k, i in enumerate(columns) if values[i] == 1]
+            face[attribute] = hot[0] if len(hot) == 1 else -1
+        labels[row[0]] = face
+    if not labels:
+        raise DataError(f"{path}: no labelled faces")
+    classes = {attribute: len(columns) for attribute, columns in groups.items()}
+    classes.update({header[i]: max(face[header[i]] for face in labels.values()) + 1 for i in plain})
+    return classes, labels
+
+
+def class_names(folder: str | Path) -> dict[str, list[str]]:
+    """Each labelled attribute's class names, from the header of the folder's ``labels.tsv`` (``hair_blonde`` →
+    ``blonde``; glasses ``without``/``with``; class-id columns by number)."""
+    classes, _ = read_labels(folder)
+    with (Path(folder) / LABELS_FILE).open(newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle, delimiter="\t"))[1:]
+    names = {attribute: [str(k) for k in range(n)] for attribute, n in classes.items()}
+    one_hot: dict[str, list[str]] = {}
+    for column in header:
+        prefix, _, value = column.partition("_")
+        if prefix in ONE_HOT:
+            one_hot.setdefault(ONE_HOT[prefix], []).append(value)
+    names.update({a: values for a, values in one_hot.items() if len(values) > 1 and len(values) == classes.get(a)})
+    for (absent, present), attribute in PRESENCE_COLUMNS.items():
+        if attribute in names:
+            names[attribute] = [absent.split("_", 1)[0], present.split("_", 1)[0]]
+    return names
+
+
+def head_name(folder: str | Path, attribute: str) -> str:
+    """A classifier head: the attribute as one folder's labels number it (two copies number eye colour differently)."""
+    return f"{Path(folder).resolve().name}:{attribute}"
+
+
+def label_targets(folders: list[str | Path], cache) -> tuple[dict[str, int], dict[str, torch.Tensor]]:
+    """Heads (name → classes) and per-head targets (N,) for the faces of ``cache`` (−1 where unknown).
+
+    ``cache`` holds the folders' faces in order (a :class:`~vae.data.collection.FaceCollection`, or one cache).
+    """
+    parts = getattr(cache, "parts", [cache])
+    offsets = getattr(cache, "offsets", [0])
+    heads: dict[str, int] = {}
+    targets: dict[str, torch.Tensor] = {}
+    for folder, part, offset in zip(folders, parts, offsets):
+        classes, labels = read_labels(folder)
+        for attribute, n in classes.items():
+            name = head_name(folder, attribute)
+            heads[name] = n
+            values = torch.full((len(cache),), -1, dtype=torch.long)
+            values[offset : offset + len(part)] = torch.tensor(
+                [labels.get(Path(f).name, {}).get(attribute, -1) for f in part.files], dtype=torch.long
+            )
+            targets[name] = values
+    return heads, targets
+
+
+def open_labelled(folders: list[str | Path], held_out: int = HELD_OUT):
+    """The faces of ``folders`` at 64 px, their heads and targets, and (train, held-out) indices (each folder's
+    hash hold-out, as ``train_cli.py --holdout`` leaves out)."""
+    from ..data.collection import open_datasets
+
+    cache = open_datasets([str(f) for f in folders], ac.IMAGE_SIZE)
+    heads, targets = label_targets(folders, cache)
+    train_idx, held_idx = cache.holdout(held_out)
+    return cache, heads, targets, train_idx, held_idx
+
+
+def train(
+    folders: list[str | Path],
+    epochs: int = 8,
+    batch_size: int = 64,
+    lr: float = 2e-3,
+    seed: int = 0,
+    held_out: int = HELD_OUT,
+    log=print,
+) -> tuple[ac.AttributeNet, dict[str, float]]:
+    """A classifier for every labelled attribute of ``folders``, trained on all but their held-out faces.
+
+    Returns the model (eval mode) and its accuracy per head on the held-out faces.
+    """
+    cache, heads, targets, train_idx, held_idx = open_labelled(folders, held_out)
+    torch.manual_seed(seed)
+    model = ac.AttributeNet(heads)
+    held = {k: v[held_idx] for k, v in targets.items()}
+    accuracy: dict[str, float] = {}
+
+    def report(epoch: int, mean_loss: float, images_per_s: float) -> None:
+        accuracy.update(accuracy_on(model, cache.batch(held_idx), held))
+        log(
+            f"epoch {epoch + 1}/{epochs}: loss {mean_loss:.3f}, {images_per_s:.0f} images/s; held-out accuracy "
+            + ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items())
+        )
+
+    ac.fit(model, cache, train_idx, targets, epochs, batch_size, lr, seed, report)
+    return model, accuracy
+
+
+def predicted(model: ac.AttributeNet, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The class each head reads off ``images`` (N, 3, 64, 64)."""
+    return {name: p.argmax(1) for name, p in ac.predict(model, images).items()}
+
+
+def accuracy_on(model: ac.AttributeNet, images: torch.Tensor, truth: dict[str, torch.Tensor]) -> dict[str, float]:
+    """Per head, the fraction of the labelled ``images`` read right."""
+    guess = predicted(model, images)
+    return {name: _agreement(guess[name], truth[name]) for name in model.heads}
+
+
+def _agreement(a: torch.Tensor, b: torch.Tensor) -> float:
+    known = b >= 0
+    return float((a[known] == b[known]).float().mean()) if known.any() else float("nan")
+
+
+@torch.no_grad()
+def reconstruct(vae_model, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """Reconstructions from μ at the model's size, brought to the classifier's 64 px."""
+    vae_model.eval()
+    size = vae_model.image_size
+    out = []
+    for start in range(0, len(images), batch_size):
+        x = images[start : start + batch_size]
+        if x.shape[-1] != size:
+            x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True)
+        recon = vae_model.decode(vae_model.encode(x)[0]).float().clamp(0, 1)
+        if size != ac.IMAGE_SIZE:
+            recon = torch.nn.functional.interpolate(recon, size=(ac.IMAGE_SIZE,) * 2, mode="bilinear", antialias=True)
+        out.append(recon)
+    return torch.cat(out)
+
+
+def measure(
+    vae_model, classifier: ac.AttributeNet, folders: list[str | Path], held_out: int = HELD_OUT
+) -> dict[str, dict[str, float]]:
+    """Per head, on the held-out labelled faces: ``accuracy`` of the classifier on the originals, ``recon_accuracy``
+    on the reconstructions (against the real labels), ``kept`` (same class read off both) and ``faces``."""
+    cache, heads, targets, _, held_idx = open_labelled(folders, held_out)
+    missing = sorted(set(heads) - set(classifier.heads))
+    if missing:
+        raise DataError(f"the classifier has no head for {', '.join(missing)}: train it on these folders")
+    x = cache.batch(held_idx)
+    recon = reconstruct(vae_model, x)
+    on_original, on_recon = predicted(classifier, x), predicted(classifier, recon)
+    result = {}
+    for name in heads:
+        truth = targets[name][held_idx]
+        known = truth >= 0
+        result[name] = {
+            "accuracy": _agreement(on_original[name], truth),
+            "recon_accuracy": _agreement(on_recon[name], truth),
+            "kept": _agreement(on_recon[name][known], on_original[name][known]),
+            "faces": int(known.sum()),
+        }
+    return result
+
+
+def table(figures: dict[str, dict[str, float]]) -> str:
+    """A Markdown table of :func:`measure`'s figures."""
+    lines = ["| attribute | faces | classifier accuracy | on reconstructions | kept |", "|---|---|---|---|---|"]
+    for name, f in figures.items():
+        lines.append(f"| {name} | {f['faces']} | {f['accuracy']:.3f} | {f['recon_accuracy']:.3f} | {f['kept']:.3f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ..common.cli_args import int_range
+
+    parser = argparse.ArgumentParser(prog="python -m vae.measure.fidelity", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    fit = sub.add_parser("train", help="train a classifier on labelled folders (their held-out faces left out)")
+    fit.add_argument("--data", action="append", required=True, metavar="FOLDER", help="a folder with a labels.tsv")
+    fit.add_argument("--out", required=True, help="where to write the classifier")
+    fit.add_argument("--epochs", type=int_range(1, 1000), default=8)
+    fit.add_argument("--held-out", type=int_range(1, 1_000_000), default=HELD_OUT)
+    check = sub.add_parser("measure", help="how often a model's reconstructions keep each attribute")
+    check.add_argument("checkpoint")
+    check.add_argument("--classifier", required=True)
+    check.add_argument("--data", action="append", required=True, metavar="FOLDER")
+    check.add_argument("--held-out", type=int_range(1, 1_000_000), default=HELD_OUT)
+    args = parser.parse_args(argv)
+    from ..model import checkpoint
+
+    try:
+        if args.command == "train":
+            model, accuracy = train(
+                args.data, args.epochs, held_out=args.held_out, log=lambda m: print(m, file=sys.stderr)
+            )
+            ac.save(args.out, model, accuracy)
+            print(f"wrote {args.out}; held-out accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items()))
+        else:
+            model = checkpoint.load(args.checkpoint).model
+            print(table(measure(model, ac.load(args.classifier), args.data, args.held_out)))
+    except (DataError, ValueError, checkpoint.CheckpointError, ac.ClassifierError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

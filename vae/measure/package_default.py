@@ -1,0 +1,137 @@
+"""Package a trained checkpoint as the app's default model: float16 weights, no optimiser state.
+
+    python -m vae.measure.package_default runs/default/best.pt resources/default_model.pt [--data builtin]
+
+``--data`` names the training data ('builtin' or a folder); the fitted latent prior and attribute
+directions are then computed afresh on its training split (for 'builtin', the built-in set of the
+size the checkpoint was trained on). Without it they are copied from the source checkpoint.
+``--directions-from CLASSIFIER.pt`` computes the directions from that attribute classifier's
+pseudo-labels of the ``--data`` faces instead (for folders without CSVs, such as the real faces).
+``--directions-from-labels FOLDER`` (repeatable) then replaces every direction that a folder's real labels
+(``labels.tsv``) name with one computed from those labels (``vae.measure.direction_effects.CARTOONSET_KEYS``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ..common.atomic import WriteError
+from ..common.cli_args import float_range
+from ..data.cache import BUILTIN, BUILTIN_COUNT
+from ..data.collection import open_datasets
+from ..data.folder import DataError
+from ..model import checkpoint
+from ..train.trainer import latent_statistics, training_split
+from . import attribute_classifier
+
+
+def package(
+    source: str,
+    target: str,
+    data: str | list[str] | None = None,
+    directions_from: str | None = None,
+    threshold: float = 0.9,
+    dataset_name: str | None = None,
+    labelled: list[str] | None = None,
+) -> dict:
+    """Copy ``source`` to ``target`` without training state, weights in float16; returns its directions.
+
+    ``data`` lists the training folders (or ``["builtin"]``); ``dataset_name`` names the training data for people
+    (the app shows it instead of the folder's path); ``labelled`` lists folders with real labels whose directions
+    replace the pseudo-label ones they name.
+    """
+    ckpt = checkpoint.load(source)
+    data = [data] if isinstance(data, (str, os.PathLike)) else data
+    classifier = attribute_classifier.load(directions_from) if directions_from is not None else None
+    extras = {"directions": ckpt.directions, "latent_prior": ckpt.latent_prior}
+    if data:
+        count = BUILTIN_COUNT
+        if data == [BUILTIN] and isinstance(ckpt.dataset.get("count"), int):
+            count = ckpt.dataset["count"]  # the built-in set the model was trained on
+        cache = open_datasets(data, ckpt.model.image_size, builtin_count=count)
+        holdout = ((ckpt.training or {}).get("config") or {}).get("holdout", 0)
+        train_idx, _ = training_split(cache, holdout if isinstance(holdout, int) else 0)
+        extras = latent_statistics(ckpt.model, cache, train_idx)
+        if classifier is not None:
+            faces64 = (
+                cache
+                if cache.image_size == attribute_classifier.IMAGE_SIZE
+                else open_datasets(data, attribute_classifier.IMAGE_SIZE, builtin_count=count)
+            )
+            extras["directions"] = attribute_classifier.classifier_directions(
+                ckpt.model, cache, train_idx, classifier, threshold, faces64
+            )
+    if labelled:
+        from ..explore.directions import direction_names
+        from .direction_effects import labelled_directions
+
+        merged = {**(extras["directions"] or {}), **labelled_directions(ckpt.model.float(), labelled)}
+        order = {name: i for i, name in enumerate(direction_names())}
+        extras["directions"] = dict(sorted(merged.items(), key=lambda item: order.get(item[0], len(order))))
+    dataset = {**ckpt.dataset, "name": dataset_name} if dataset_name else ckpt.dataset
+    checkpoint.save(
+        target, ckpt.model, half=True, history=ckpt.history, dataset=dataset, latent_kl=ckpt.latent_kl, **extras
+    )
+    return extras["directions"] or {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vae.measure.package_default", description=__doc__.splitlines()[0])
+    parser.add_argument("source")
+    parser.add_argument("target")
+    parser.add_argument(
+        "--data",
+        action="append",
+        default=None,
+        metavar="FOLDER",
+        help="training data ('builtin' or a folder; repeat it for several) to compute the latent prior "
+        "and directions on",
+    )
+    parser.add_argument(
+        "--directions-from",
+        default=None,
+        metavar="CLASSIFIER.pt",
+        help="compute the directions from this attribute classifier's pseudo-labels of --data "
+        "(e.g. resources/attribute_classifier.pt for the unlabelled real faces)",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float_range(0.0, 1.0),
+        default=0.9,
+        help="with --directions-from: the confidence a colour pseudo-label needs (default 0.9)",
+    )
+    parser.add_argument(
+        "--directions-from-labels",
+        action="append",
+        default=None,
+        metavar="FOLDER",
+        help="a folder with real labels (labels.tsv): the directions its labels name are computed from them "
+        "(repeat for several folders)",
+    )
+    parser.add_argument(
+        "--dataset-name", default=None, help="what the app calls the training data (default: the data folder's path)"
+    )
+    args = parser.parse_args(argv)
+    if args.directions_from and args.data is None:
+        parser.error("--directions-from needs --data (the faces to pseudo-label)")
+    try:
+        directions = package(
+            args.source,
+            args.target,
+            args.data,
+            args.directions_from,
+            args.threshold,
+            args.dataset_name,
+            args.directions_from_labels,
+        )
+    except (checkpoint.CheckpointError, attribute_classifier.ClassifierError, DataError, WriteError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.target} with {len(directions)} attribute directions: {', '.join(directions)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

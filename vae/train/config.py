@@ -1,0 +1,247 @@
+"""What a training run is: :class:`TrainConfig`, the default recipe, and the settings that offer its values.
+
+:data:`SETTINGS` is the one list of the settings ``train_cli.py`` and the Train tab offer; every default is
+read from :data:`DEFAULT_MODEL_RECIPE` (the dataclass's field defaults plus the recipe's own choices).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+
+from ..common.cli_args import SEED_MAX
+from ..model.metrics import PRECISIONS
+from ..model.network import CONFIG_LIMITS, UPSAMPLING, VAEConfig
+
+
+@dataclass
+class TrainConfig:
+    """One run: the architecture (``model``) and the training settings (stored in checkpoints and ``config.json``)."""
+
+    model: VAEConfig = field(default_factory=VAEConfig)
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    beta: float = 1.0
+    warmup_epochs: float = 1.0
+    free_bits: float = 0.0
+    weight_decay: float = 0.0  # >0: AdamW's decoupled weight decay, a regulariser against memorising the training faces
+    cosine: bool = True
+    grad_clip: float = 1000.0
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "auto"  # "auto": bf16 autocast on CUDA, fp32 on the CPU; "bf16" or "fp32" on any device
+    holdout: int = 0  # >0: validate on (never train on) the N faces of vae.data.folder.holdout_split; 0: 5 % split
+    flip: bool = False  # mirror a random half of each training batch left to right (augmentation)
+    ssim_weight: float = 0.0  # >0: add weight · pixels · (1 − SSIM) per image to the squared error (vae.model.loss)
+    adversarial_weight: float = 0.0  # >0: a patch discriminator's term, adaptively weighted (vae.model.adversarial)
+    adversarial_start: float = 1.0  # the epoch from which the decoder takes the adversarial term
+    init_from: str = (
+        ""  # a checkpoint whose matching layers start a new run (vae.model.grow), e.g. the 64×64 model for a 128 one
+    )
+
+    def __post_init__(self):
+        if not isinstance(self.model, VAEConfig):
+            raise ValueError(f"invalid model: expected a VAEConfig, got {type(self.model).__name__}")
+        checks = {
+            "epochs": self.epochs >= 1,
+            "batch_size": self.batch_size >= 1,
+            "lr": self.lr > 0,
+            "beta": self.beta >= 0,
+            "warmup_epochs": self.warmup_epochs >= 0,
+            "free_bits": self.free_bits >= 0,
+            "weight_decay": self.weight_decay >= 0,
+            "holdout": self.holdout >= 0,
+            "grad_clip": self.grad_clip >= 0,
+            "ssim_weight": self.ssim_weight >= 0,
+            "adversarial_weight": self.adversarial_weight >= 0,
+            "adversarial_start": self.adversarial_start >= 0,
+            "precision": self.precision in PRECISIONS,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"invalid {bad[0]}: {getattr(self, bad[0])!r}")
+        if self.lr * self.weight_decay >= 1:
+            raise ValueError(
+                f"invalid weight_decay: {self.weight_decay:g} with lr {self.lr:g} (their product must be "
+                "below 1: each step multiplies the weights by 1 − lr·weight_decay)"
+            )
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        """From :func:`dataclasses.asdict` output; older flat dicts (architecture keys at the top) are read too."""
+        names = {f.name for f in fields(cls)} - {"model"}
+        arch_names = {f.name for f in fields(VAEConfig)}
+        arch = (
+            data.get("model")
+            if isinstance(data.get("model"), dict)
+            else {k: v for k, v in data.items() if k in arch_names}
+        )
+        return cls(model=VAEConfig.from_dict(arch), **{k: v for k, v in data.items() if k in names})
+
+    def changes_from(self, other: "TrainConfig") -> list[str]:
+        """``name=old → new`` for each setting that differs from ``other`` (the architecture field by field)."""
+        mine, theirs = asdict(self), asdict(other)
+        changed = [
+            f"{k}={theirs['model'][k]} → {v}" for k, v in mine.pop("model").items() if theirs["model"].get(k) != v
+        ]
+        theirs.pop("model")
+        return changed + [f"{k}={theirs.get(k)} → {v}" for k, v in mine.items() if theirs.get(k) != v]
+
+
+# How the shipped 64×64 model was trained (README, "The default model"; it ran 320 epochs in bf16):
+# a low β for sharp faces, a full-resolution decoder stage, and the fitted mixture prior that every
+# checkpoint gets to keep Random on faces. The app's Train tab and train_cli.py start from it.
+DEFAULT_MODEL_RECIPE = TrainConfig(
+    model=VAEConfig(image_size=64, latent_dim=32, full_res_channels=16), batch_size=64, lr=1e-3, beta=0.02
+)
+
+# The settings whose change makes a resumed run train something else (refused without --force).
+TRAINING_SETTINGS = (
+    "batch_size",
+    "lr",
+    "beta",
+    "warmup_epochs",
+    "free_bits",
+    "cosine",
+    "grad_clip",
+    "seed",
+    "precision",
+    "holdout",
+    "flip",
+    "weight_decay",
+    "ssim_weight",
+    "adversarial_weight",
+    "adversarial_start",
+)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting as ``train_cli.py`` (``--name-with-dashes``) and the Train tab offer it, with its allowed range.
+
+    ``name`` is a :class:`TrainConfig` field, or a :class:`~vae.model.network.VAEConfig` one when ``architecture``;
+    ``help`` may say ``%(default)s``. A setting with ``choices`` takes one of them; others a number in
+    [low, high] (whole when the default is; ``(low, high]`` without ``low_inclusive``).
+    """
+
+    name: str
+    help: str
+    low: float = 0
+    high: float = 0
+    low_inclusive: bool = True
+    choices: tuple = ()
+    architecture: bool = False
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def default(self, recipe: TrainConfig = DEFAULT_MODEL_RECIPE):
+        """This setting's value in ``recipe`` (the default recipe unless told)."""
+        return getattr(recipe.model if self.architecture else recipe, self.name)
+
+
+def _arch(name: str, help: str) -> Setting:
+    return Setting(name, help, *CONFIG_LIMITS[name], architecture=True)
+
+
+SETTINGS = (
+    Setting("epochs", "number of epochs (default %(default)s)", 1, 100_000),
+    Setting("batch_size", "images per step and process (default %(default)s)", 1, 65_536),
+    Setting("lr", "learning rate (default %(default)s)", 0.0, 10.0, low_inclusive=False),
+    Setting(
+        "beta",
+        "weight of the KL term; the loss is per-image summed squared error + beta·KL "
+        "(default %(default)s, the default model's: sharp faces)",
+        0.0,
+        1e4,
+    ),
+    Setting(
+        "warmup_epochs",
+        "ramp beta from 0 over this many epochs, against posterior collapse (default %(default)s)",
+        0.0,
+        100_000.0,
+    ),
+    Setting(
+        "free_bits",
+        "minimum KL per latent dimension in nats before it is penalised (default %(default)s: off)",
+        0.0,
+        100.0,
+    ),
+    Setting(
+        "weight_decay",
+        "AdamW's decoupled weight decay, against memorising the training faces (default %(default)s: plain Adam)",
+        0.0,
+        10.0,
+    ),
+    Setting(
+        "ssim_weight",
+        "add weight·pixels·(1 − SSIM) per image to the squared error: a loss that keeps structure "
+        "(default %(default)s: off)",
+        0.0,
+        100.0,
+    ),
+    Setting(
+        "adversarial_weight",
+        "weight of a patch discriminator's term, balanced against the reconstruction's gradient "
+        "(VQGAN's recipe; one process only; default %(default)s: off)",
+        0.0,
+        100.0,
+    ),
+    Setting(
+        "adversarial_start",
+        "the epoch from which the decoder takes the adversarial term; the discriminator trains from the "
+        "start (default %(default)s)",
+        0.0,
+        100_000.0,
+    ),
+    Setting(
+        "holdout",
+        "validate on the N images whose file names hash lowest (vae.data.folder.holdout_split) and never train "
+        "on them; every script holds out the same faces (default %(default)s: a 5%% hash split)",
+        0,
+        100_000_000,
+    ),
+    Setting("seed", "random seed; runs on the CPU are reproducible (default %(default)s)", 0, SEED_MAX),
+    _arch("latent_dim", "latent dimensions (default %(default)s)"),
+    Setting("image_size", "training resolution (default %(default)s)", choices=(64, 128), architecture=True),
+    _arch("base_channels", "width of the first conv layer (default %(default)s)"),
+    _arch("residual_blocks", "residual blocks at 4×4 (default %(default)s)"),
+    _arch(
+        "full_res_channels",
+        "channels of an extra decoder stage at full resolution before the RGB output; it draws the "
+        "thin outlines (default %(default)s; 0: none)",
+    ),
+    _arch("decoder_width", "the decoder's channels as a multiple of the encoder's (default %(default)s)"),
+    Setting(
+        "upsample",
+        "how the decoder doubles the resolution: 'transposed' convolutions, or 'resize' (nearest "
+        "neighbour, then a 3×3 convolution: no checkerboard patterns) (default %(default)s)",
+        choices=UPSAMPLING,
+        architecture=True,
+    ),
+    Setting(
+        "device",
+        "auto uses CUDA (bf16 mixed precision) when present, else the CPU (default %(default)s)",
+        choices=("auto", "cpu", "cuda"),
+    ),
+    Setting(
+        "precision",
+        "auto: bf16 autocast on CUDA, fp32 on the CPU; bf16 is also about 1.7x faster on CPUs "
+        "with native bf16 (AVX512-BF16 or AMX) (default %(default)s)",
+        choices=PRECISIONS,
+    ),
+)
+SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def default(name: str):
+    """The default recipe's value of the setting ``name``."""
+    return SETTINGS_BY_NAME[name].default()
+
+
+def config_with(values: dict, recipe: TrainConfig = DEFAULT_MODEL_RECIPE, **other) -> TrainConfig:
+    """``recipe`` with the :data:`SETTINGS` found in ``values`` (other keys are ignored) and the fields ``other``."""
+    chosen = [s for s in SETTINGS if s.name in values]
+    model = replace(recipe.model, **{s.name: values[s.name] for s in chosen if s.architecture})
+    return replace(recipe, model=model, **{s.name: values[s.name] for s in chosen if not s.architecture}, **other)

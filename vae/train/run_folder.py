@@ -1,0 +1,99 @@
+"""A run folder: the files a training run writes there, its lock, and what a folder holds (no training here)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..common.lockfile import LockFile
+from ..model import checkpoint
+from .config import TrainConfig
+from .run_history import STEPS_FILE
+
+LAST, BEST, CONFIG, METRICS = "last.pt", "best.pt", "config.json", "metrics.csv"
+RUN_FILES = (LAST, BEST, CONFIG, METRICS, STEPS_FILE)
+LOCK_NAME = "run.lock"
+LOCK_WHAT = "training run"
+
+
+class RunFolderError(ValueError):
+    """A run folder cannot be used as asked (it holds another run, or another process trains into it)."""
+
+
+def holds_run(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` holds any file of a run (a new run there would replace it)."""
+    return any((Path(folder) / name).exists() for name in RUN_FILES)
+
+
+def can_resume(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` holds a ``last.pt`` to continue from (not read: see :func:`run_state`)."""
+    return (Path(folder) / LAST).is_file()
+
+
+def run_files(folder: str | os.PathLike) -> list[Path]:
+    """The run's files in ``folder`` and its epoch previews: what replacing the run removes."""
+    folder = Path(folder)
+    return [*(folder / name for name in RUN_FILES), *folder.glob("epoch_*.png")]
+
+
+def run_lock(folder: str | os.PathLike, log=None) -> LockFile:
+    """The lock that keeps two training runs out of ``folder``."""
+    return LockFile(Path(folder) / LOCK_NAME, LOCK_WHAT, log=log)
+
+
+def check_run_folder(out_dir: str | os.PathLike, resume: bool, overwrite: bool = False, lock: bool = True) -> None:
+    """Raise :class:`RunFolderError` if ``out_dir`` cannot take the run as asked (cheap; creates nothing).
+
+    A new run refuses a folder that holds one unless ``overwrite``; ``resume`` needs its ``last.pt``;
+    a folder another live process trains into is refused either way.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RunFolderError(f"{out_dir} is a file, not a run folder")
+    if resume and not (out_dir / LAST).exists():
+        raise RunFolderError(f"cannot resume: {out_dir} holds no last.pt (start a new run without --resume)")
+    if not resume and not overwrite and holds_run(out_dir):
+        raise RunFolderError(
+            f"{out_dir} already holds a run; use --resume to continue it or --out for a new one "
+            "(--overwrite replaces it)"
+        )
+    held = run_lock(out_dir)
+    holder = held.holder() if lock else None
+    if holder and not held.stale():
+        raise RunFolderError(f"{out_dir} is in use by another training run (PID {holder['pid']} on {holder['host']})")
+
+
+def run_state(out_dir: str | os.PathLike) -> dict | None:
+    """What a run folder holds, from its ``last.pt``: epoch, step, steps_per_epoch, position (in epochs),
+    config, data source and count, history; None if it has none."""
+    path = Path(out_dir) / LAST
+    if not path.exists():
+        return None
+    try:
+        ckpt = checkpoint.load(path)
+    except checkpoint.CheckpointError:
+        return None
+    state = ckpt.training or {}
+    try:
+        config = TrainConfig.from_dict(state["config"])
+    except (KeyError, TypeError, ValueError):
+        config = None
+    epoch, step = int(state.get("epoch", ckpt.epochs)), int(state.get("step", 0))
+    per_epoch = state.get("steps_per_epoch")
+    return {
+        "epoch": epoch,
+        "step": step,
+        "steps_per_epoch": per_epoch,
+        "position": epoch + step / per_epoch if per_epoch else epoch + (1 if step else 0),  # older files: its epoch
+        "config": config,
+        "data": ckpt.dataset.get("source"),
+        "data_count": ckpt.dataset.get("count"),
+        "history": ckpt.history,
+    }
+
+
+def unfinished(state: dict | None) -> bool:
+    """Whether a :func:`run_state` is a run that stopped before its planned end."""
+    if state is None or state["config"] is None:
+        return False
+    return state["step"] > 0 or state["epoch"] < state["config"].epochs

@@ -1,0 +1,613 @@
+"""The training engine shared by ``train_cli.py`` and the app's training panel.
+
+A :class:`Trainer` runs Adam (AdamW with ``weight_decay``) over a :class:`~vae.data.cache.FaceCache`,
+reports events through callbacks, writes ``last.pt``/``best.pt`` atomically every epoch and can be paused, resumed
+and stopped from another thread. Launched under ``torchrun`` it trains with
+DistributedDataParallel; only rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DistributedSampler
+
+from ..common.atomic import atomic_write, make_folder, remove_temporaries
+from ..common.eta import EtaEstimator
+from ..common.lockfile import LockHeld
+from ..data.cache import FaceCache
+from ..explore.directions import compute_directions
+from ..explore.export import grid_row, save_grid
+from ..model import checkpoint
+from ..model.adversarial import PatchDiscriminator, adaptive_weight, discriminator_loss, generator_loss, output_layer
+from ..model.grow import grow_from
+from ..model.latent import fit_mixture
+from ..model.loss import vae_loss, warmup_beta
+from ..model.metrics import autocast_for, encode_all, evaluate
+from ..model.network import ConvVAE, VAEConfig  # noqa: F401 (VAEConfig: re-exported)
+from .config import DEFAULT_MODEL_RECIPE, TRAINING_SETTINGS, TrainConfig  # noqa: F401 (re-exported)
+from .run_folder import (  # noqa: F401 (RunFolderError, check_run_folder: re-exported)
+    BEST,
+    CONFIG,
+    LAST,
+    METRICS,
+    RunFolderError,
+    check_run_folder,
+    holds_run,
+    run_files,
+    run_lock,
+)
+from .run_history import StepLog, fractional_epoch, load_steps, preview_name, stop_position
+
+
+@dataclass
+class StepEvent:
+    epoch: int  # 1-based epoch in progress
+    step: int  # 1-based step within the epoch
+    steps_per_epoch: int
+    loss: float
+    recon: float
+    kl: float
+    beta: float
+    images_per_s: float
+    eta_s: float
+
+
+@dataclass
+class EpochEvent:
+    epoch: int
+    epochs: int
+    metrics: dict  # train_loss, train_recon, train_kl, val_loss, val_recon, val_kl, val_ssim, val_psnr, …
+    preview: torch.Tensor  # (N, 3, S, S): originals, reconstructions, prior samples
+    is_best: bool
+
+
+@dataclass
+class RunResult:
+    status: str  # "finished" | "stopped"
+    epochs_done: int
+    best_path: Path | None
+    last_path: Path | None
+    history: list[dict] = field(default_factory=list)
+    stopped_at: str = ""  # where a stopped run stands (vae.train.run_history.stop_position), "" when it finished
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became non-finite; the last good checkpoint is kept."""
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto`` → CUDA when available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but no CUDA GPU is available")
+    return torch.device(name)
+
+
+def _dist_info() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def training_split(data: FaceCache, holdout: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(train indices, validation indices): the ``holdout`` faces of :func:`vae.data.folder.holdout_split` (of each
+    folder, for a :class:`vae.data.collection.FaceCollection`), or a 5 % hash split."""
+    return data.holdout(holdout) if holdout else data.split()
+
+
+def mirror_half(x: torch.Tensor, seed: int, epoch: int, step: int) -> torch.Tensor:
+    """``x`` with a random half of its images mirrored left to right; the choice depends on seed, epoch and step
+    alone."""
+    chosen = np.random.default_rng([seed, epoch, step, 1]).random(x.shape[0]) < 0.5
+    mask = torch.from_numpy(chosen).to(x.device).view(-1, 1, 1, 1)
+    return torch.where(mask, x.flip(-1), x)
+
+
+def epoch_permutation(indices: np.ndarray, seed: int, epoch: int) -> np.ndarray:
+    """The training order of epoch ``epoch`` (0-based): a function of seed and epoch alone."""
+    rng = np.random.default_rng([seed, epoch])
+    return indices[rng.permutation(len(indices))]
+
+
+METRIC_COLUMNS = [
+    "epoch",
+    "train_loss",
+    "train_recon",
+    "train_kl",
+    "val_loss",
+    "val_recon",
+    "val_kl",
+    "val_ssim",
+    "val_psnr",
+    "active_units",
+    "beta",
+    "lr",
+    "seconds",
+]
+
+
+class Trainer:
+    """Trains a :class:`ConvVAE` on a cached dataset; see the module docstring.
+
+    Constructing one only records its arguments; :meth:`run` seeds, picks the device, claims the
+    run folder and (with ``resume=True``) loads the saved state.
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        data: FaceCache,
+        out_dir: str | os.PathLike,
+        *,
+        on_step: Callable[[StepEvent], None] | None = None,
+        on_epoch: Callable[[EpochEvent], None] | None = None,
+        log: Callable[[str], None] | None = None,
+        step_every: int = 1,
+    ):
+        if data.image_size != config.model.image_size:
+            raise ValueError(
+                f"dataset is cached at {data.image_size}px but the model expects {config.model.image_size}px"
+            )
+        self.config = config
+        self.data = data
+        self.out_dir = Path(out_dir)
+        self.on_step = on_step or (lambda e: None)
+        self.on_epoch = on_epoch or (lambda e: None)
+        self.log = log or (lambda m: None)
+        self.step_every = max(1, step_every)
+        self.train_idx, self.val_idx = training_split(data, config.holdout)
+        self.rank, self.world = _dist_info()
+        self.device: torch.device | None = None
+        self.model: ConvVAE | None = None
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self._paused_s = 0.0
+
+    # ---------------------------------------------------------------- control from other threads
+    def stop(self) -> None:
+        """Finish the current step, save a resumable checkpoint and return."""
+        self._stop.set()
+        self._running.set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def unpause(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` was called."""
+        return self._stop.is_set()
+
+    # ---------------------------------------------------------------- setting up (inside run)
+    def _setup(self, resume: bool, force: bool) -> None:
+        cfg = self.config
+        self.device = pick_device(cfg.device)
+        if self.world > 1 and self.device.type == "cuda":
+            self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+            torch.cuda.set_device(self.device)
+        torch.manual_seed(cfg.seed)
+        self.model = ConvVAE(cfg.model).to(self.device, memory_format=torch.channels_last)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.discriminator = None
+        if cfg.adversarial_weight > 0:
+            if self.world > 1:
+                raise ValueError("the adversarial term trains in one process; run without torchrun")
+            self.discriminator = PatchDiscriminator().to(self.device, memory_format=torch.channels_last)
+            self.disc_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr, betas=(0.5, 0.9))
+        self.history: list[dict] = []
+        self.start_epoch, self.start_step = 0, 0
+        self.partial_sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "n": 0}
+        self.best_val = math.inf
+        if resume:
+            self._load_resume_state(force)
+        elif cfg.init_from:
+            copied, total = grow_from(self.model, checkpoint.load(cfg.init_from).model)
+            self.log(f"started from {cfg.init_from}: {copied:,} of the model's {total:,} weights copied")
+        position = fractional_epoch(self.start_epoch, self.start_step, self.steps_per_epoch)
+        self.step_log = StepLog(self.steps_per_epoch, load_steps(self.out_dir, position) if resume else [])
+        self.eta = EtaEstimator()
+        self.net = self.model
+        if self.world > 1:
+            self.net = DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
+            )
+        self.preview_z = torch.randn(8, cfg.model.latent_dim, generator=torch.Generator().manual_seed(cfg.seed + 1))
+
+    def _claim_folder(self, resume: bool, overwrite: bool) -> None:
+        """Take the run folder's lock, and refuse to start a new run over an existing one unless ``overwrite``."""
+        make_folder(self.out_dir, "the run folder")
+        self._lock = run_lock(self.out_dir, log=self.log)
+        try:
+            self._lock.acquire()
+        except LockHeld as exc:
+            raise RunFolderError(str(exc)) from None
+        try:
+            check_run_folder(self.out_dir, resume, overwrite, lock=False)
+            left = remove_temporaries(self.out_dir)  # of writes cut short by a kill; the lock says none runs now
+            if left:
+                self.log(f"removed {len(left)} temporary file(s) left by an interrupted run in {self.out_dir}")
+            if not resume and holds_run(self.out_dir):
+                for path in run_files(self.out_dir):
+                    path.unlink(missing_ok=True)
+                self.log(f"--overwrite: removed the previous run in {self.out_dir}")
+        except BaseException:
+            self._lock.release()
+            raise
+
+    # ---------------------------------------------------------------- paths and state
+    @property
+    def last_path(self) -> Path:
+        return self.out_dir / LAST
+
+    @property
+    def best_path(self) -> Path:
+        return self.out_dir / BEST
+
+    @property
+    def steps_per_epoch(self) -> int:
+        per_rank = math.ceil(len(self.train_idx) / self.world)
+        return max(1, math.ceil(per_rank / self.config.batch_size))
+
+    def _scheduler_lr(self, epoch: int, step: int) -> float:
+        if not self.config.cosine:
+            return self.config.lr
+        progress = (epoch + step / self.steps_per_epoch) / self.config.epochs
+        return self.config.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+    def _load_resume_state(self, force: bool) -> None:
+        try:
+            ckpt = checkpoint.load(self.last_path)
+        except checkpoint.CheckpointError as exc:
+            raise ValueError(f"cannot resume: {exc}") from exc
+        state = ckpt.training or {}
+        saved = self._saved_config(state.get("config"))
+        if ckpt.model.config != self.config.model:
+            changed = [
+                f"{k}={v}, not {getattr(self.config.model, k)}"
+                for k, v in ckpt.model.config.to_dict().items()
+                if v != getattr(self.config.model, k)
+            ]
+            raise ValueError(
+                f"cannot resume: the run in {self.out_dir} used {'; '.join(changed)} "
+                "(the architecture cannot change; start a new run with --out)"
+            )
+        if saved is not None and self.config.init_from != saved.init_from:
+            if self.config.init_from:
+                self.log(f"--init-from is not used when resuming: the weights come from {self.last_path}")
+            self.config = replace(self.config, init_from=saved.init_from)  # config.json keeps how the run began
+        changed = [
+            c for c in (self.config.changes_from(saved) if saved else []) if c.split("=")[0] in TRAINING_SETTINGS
+        ]
+        old_data, new_data = ckpt.dataset or {}, self.data.describe()
+        for key in ("source", "count"):
+            if key in old_data and old_data[key] != new_data[key]:
+                changed.append(f"data {key}: {old_data[key]} → {new_data[key]}")
+        self.model.load_state_dict(ckpt.model.state_dict())
+        self.model.to(self.device)
+        if self.discriminator is not None and "discriminator" in state:
+            self.discriminator.load_state_dict(state["discriminator"])
+            self.disc_optimizer.load_state_dict(state["disc_optimizer"])
+        if "optimizer" in state:
+            self.optimizer.load_state_dict(state["optimizer"])
+            for group in (
+                self.optimizer.param_groups
+            ):  # a forced resume decays as asked, not as saved (runs before AdamW used Adam)
+                group["weight_decay"] = self.config.weight_decay
+                if "decoupled_weight_decay" in group:
+                    group["decoupled_weight_decay"] = True
+        self.history = ckpt.history
+        self.start_epoch = int(state.get("epoch", len(self.history)))
+        self.start_step = int(state.get("step", 0))
+        self.partial_sums = dict(state.get("partial_sums", self.partial_sums))
+        self.best_val = float(state.get("best_val", math.inf))
+        if changed:
+            if not force:
+                raise RunFolderError(
+                    f"cannot resume {self.out_dir} as asked: {'; '.join(changed)} changed what is "
+                    "trained; use --force to continue with the new settings, or --out for a new run"
+                )
+            self.log(f"--force: continuing {self.out_dir} with changed settings: {'; '.join(changed)}")
+            if self.start_step:
+                self.log(f"restarting epoch {self.start_epoch + 1} from its first step under the new settings")
+                self.start_step = 0
+        if "rng" in state:
+            torch.set_rng_state(state["rng"])
+        if "cuda_rng" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state(state["cuda_rng"])
+        self.log(f"resuming {self.out_dir} at epoch {self.start_epoch + 1}, step {self.start_step}")
+
+    def _saved_config(self, saved) -> TrainConfig | None:
+        """The settings stored in ``last.pt``, or None when it holds none usable (older or damaged files)."""
+        if not isinstance(saved, dict):
+            return None
+        try:
+            return TrainConfig.from_dict(saved)
+        except (TypeError, ValueError) as exc:
+            self.log(f"warning: {self.last_path} holds unreadable training settings ({exc}); not compared")
+            return None
+
+    def _training_state(self, epoch: int, step: int) -> dict:
+        state = {
+            "config": asdict(self.config),
+            "optimizer": self.optimizer.state_dict(),
+            "epoch": epoch,
+            "step": step,
+            "partial_sums": dict(self.partial_sums),
+            "best_val": self.best_val,
+            "steps_per_epoch": self.steps_per_epoch,
+            "rng": torch.get_rng_state(),
+        }
+        if self.discriminator is not None:
+            state["discriminator"] = self.discriminator.state_dict()
+            state["disc_optimizer"] = self.disc_optimizer.state_dict()
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def _save(self, path: Path, epoch: int, step: int, extra: dict | None = None) -> None:
+        if self.rank != 0:
+            return
+        checkpoint.save(
+            path,
+            self.model,
+            history=self.history,
+            dataset=self.data.describe(),
+            training=self._training_state(epoch, step),
+            **(extra or {}),
+        )
+
+    # ---------------------------------------------------------------- the loop
+    def run(self, resume: bool = False, *, force: bool = False, overwrite: bool = False) -> RunResult:
+        """Train until the configured number of epochs or until :meth:`stop`.
+
+        ``resume=True`` continues the run saved in the folder's ``last.pt`` (``force=True`` accepts
+        changed training settings or data); a new run refuses a folder that holds one unless
+        ``overwrite=True``. A lock file keeps two runs out of one folder.
+        """
+        cfg = self.config
+        if self.rank == 0:
+            self._claim_folder(resume, overwrite)
+        try:
+            self._setup(resume, force)
+            self.log(
+                f"training on {len(self.data)} images ({self.data.meta.get('source')}) at {cfg.model.image_size}px, "
+                f"latent {cfg.model.latent_dim}, device {self.device}"
+                + (f" × {self.world} processes" if self.world > 1 else "")
+            )
+            if self.rank == 0:
+                with atomic_write(self.out_dir / CONFIG, "w") as handle:
+                    json.dump({**asdict(self.config), "data": self.data.describe()}, handle, indent=1)
+            return self._loop()
+        finally:
+            if self.rank == 0:
+                self._lock.release()
+
+    def _loop(self) -> RunResult:
+        cfg = self.config
+        self.model.train()
+        status, where = "finished", ""
+        for epoch in range(self.start_epoch, cfg.epochs):
+            self._epoch_t0, self._paused_s = time.perf_counter(), 0.0
+            order = self._epoch_order(epoch)
+            first_step = self.start_step if epoch == self.start_epoch else 0
+            if first_step == 0:
+                self.partial_sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "n": 0}
+            stopped_at = self._train_epoch(epoch, order, first_step)
+            if stopped_at is not None:
+                if self.rank == 0:
+                    self.step_log.flush(fractional_epoch(epoch, stopped_at, self.steps_per_epoch))
+                    self.step_log.save(self.out_dir)
+                self._save(self.last_path, epoch, stopped_at)
+                where = stop_position(epoch, stopped_at, cfg.epochs, self.steps_per_epoch)
+                self.log(f"stopped {where}; saved {self.last_path} (resuming continues from it)")
+                status = "stopped"
+                break
+            ended = time.perf_counter()
+            self._end_epoch(epoch)
+            self.eta.add_epoch_overhead(time.perf_counter() - ended)
+            self.eta.restart()
+        if status == "finished" and self.rank == 0 and self.best_path.exists():
+            self._finalise_best()
+        return RunResult(
+            status,
+            len(self.history),
+            self.best_path if self.best_path.exists() else None,
+            self.last_path if self.last_path.exists() else None,
+            self.history,
+            where,
+        )
+
+    def _epoch_order(self, epoch: int) -> np.ndarray:
+        """This process's training order for ``epoch``.
+
+        One process: a seeded permutation. Several: torch's DistributedSampler, which pads so that
+        every rank takes the same number of steps (DDP needs every rank in every all-reduce).
+        """
+        if self.world == 1:
+            return epoch_permutation(self.train_idx, self.config.seed, epoch)
+        sampler = DistributedSampler(
+            range(len(self.train_idx)), num_replicas=self.world, rank=self.rank, shuffle=True, seed=self.config.seed
+        )
+        sampler.set_epoch(epoch)
+        return self.train_idx[np.fromiter(iter(sampler), dtype=np.int64)]
+
+    def _train_epoch(self, epoch: int, order: np.ndarray, first_step: int) -> int | None:
+        cfg = self.config
+        steps = self.steps_per_epoch
+        t0 = time.perf_counter()
+        seen = 0
+        for step in range(first_step, steps):
+            if self._stop.is_set():
+                return step
+            if not self._running.is_set():
+                waited = time.perf_counter()
+                self._running.wait()
+                self._paused_s += time.perf_counter() - waited
+                t0, seen = time.perf_counter(), 0
+                self.eta.restart()
+                if self._stop.is_set():
+                    return step
+            batch_idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+            if len(batch_idx) == 0:
+                continue
+            x = self.data.batch(batch_idx).to(self.device, non_blocking=True, memory_format=torch.channels_last)
+            if cfg.flip:
+                x = mirror_half(x, cfg.seed, epoch, step * self.world + self.rank)
+            beta = warmup_beta(cfg.beta, epoch + step / steps, cfg.warmup_epochs)
+            lr = self._scheduler_lr(epoch, step)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            with autocast_for(self.device, cfg.precision):
+                recon, mu, logvar = self.net(x)
+            terms = vae_loss(recon, x, mu, logvar, beta, cfg.free_bits, cfg.ssim_weight)
+            total = terms.total
+            if self.discriminator is not None and epoch + step / steps >= cfg.adversarial_start:
+                total = total + self._adversarial_term(recon, terms.total)
+            if not torch.isfinite(total):
+                kept = self.best_path if self.best_path.exists() else None
+                raise TrainingDiverged(
+                    f"loss became non-finite in epoch {epoch + 1}, step {step + 1} "
+                    f"(learning rate {cfg.lr:g} too high?); "
+                    + (f"the last good checkpoint is {kept}" if kept else "no checkpoint was written yet")
+                )
+            self.optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+            self.optimizer.step()
+            if self.discriminator is not None:
+                self._discriminator_step(x, recon.detach(), lr)
+            b = x.shape[0]
+            seen += b
+            loss, recon_loss, kl = terms.total.item(), terms.recon.item(), terms.kl.item()
+            self.eta.tick()
+            self.partial_sums["loss"] += loss * b
+            self.partial_sums["recon"] += recon_loss * b
+            self.partial_sums["kl"] += kl * b
+            self.partial_sums["n"] += b
+            self.step_log.add(fractional_epoch(epoch, step + 1, steps), loss, recon_loss, kl, step + 1 == steps)
+            if self.rank == 0 and ((step + 1) % self.step_every == 0 or step + 1 == steps):
+                elapsed = time.perf_counter() - t0
+                rate = seen * self.world / elapsed if elapsed > 0 else 0.0
+                steps_left = steps - step - 1 + (cfg.epochs - epoch - 1) * steps
+                eta = self.eta.seconds_left(steps_left, cfg.epochs - epoch)
+                self.on_step(StepEvent(epoch + 1, step + 1, steps, loss, recon_loss, kl, beta, rate, eta))
+        return None
+
+    def _adversarial_term(self, recon: torch.Tensor, fit: torch.Tensor) -> torch.Tensor:
+        """The decoder's adversarial loss, scaled so its gradient at the output layer is ``adversarial_weight``
+        times the reconstruction's."""
+        with autocast_for(self.device, self.config.precision):
+            fooled = generator_loss(self.discriminator(recon).float())
+        scale = adaptive_weight(fit, fooled, output_layer(self.model))
+        return self.config.adversarial_weight * scale * fooled
+
+    def _discriminator_step(self, real: torch.Tensor, fake: torch.Tensor, lr: float) -> None:
+        for group in self.disc_optimizer.param_groups:
+            group["lr"] = lr
+        with autocast_for(self.device, self.config.precision):
+            loss = discriminator_loss(self.discriminator(real).float(), self.discriminator(fake).float())
+        self.disc_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.disc_optimizer.step()
+
+    def _end_epoch(self, epoch: int) -> None:
+        cfg = self.config
+        n = max(self.partial_sums["n"], 1)
+        val = evaluate(self.model, self.data, self.val_idx, cfg.beta, device=self.device)
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": self.partial_sums["loss"] / n,
+            "train_recon": self.partial_sums["recon"] / n,
+            "train_kl": self.partial_sums["kl"] / n,
+            "val_loss": val["loss"],
+            "val_recon": val["recon"],
+            "val_kl": val["kl"],
+            "val_ssim": val["ssim"],
+            "val_psnr": val["psnr"],
+            "active_units": val["active_units"],
+            "beta": warmup_beta(cfg.beta, epoch + 1, cfg.warmup_epochs),
+            "lr": self._scheduler_lr(epoch + 1, 0),
+        }
+        self.history.append(row)
+        is_best = val["loss"] < self.best_val  # validation loss always uses the full β
+        if is_best:
+            self.best_val = val["loss"]
+        preview = self._preview()
+        # the epoch's wall time: its steps, validation and preview (time spent paused is left out)
+        row["seconds"] = round(time.perf_counter() - self._epoch_t0 - self._paused_s, 3)
+        self.partial_sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "n": 0}
+        if self.rank == 0:
+            extra = {"latent_kl": val["kl_per_dim"]}
+            # last.pt last: it is what a resume starts from, so a kill before it repeats this epoch in full
+            if is_best:
+                self._save(self.best_path, epoch + 1, 0, extra)
+            self._write_metrics()
+            self.step_log.save(self.out_dir)
+            self._save(self.last_path, epoch + 1, 0, extra)
+            save_grid(self.out_dir / preview_name(epoch + 1), preview, nrow=8)
+            self.on_epoch(EpochEvent(epoch + 1, cfg.epochs, row, preview, is_best))
+        self.model.train()
+
+    @torch.no_grad()
+    def _preview(self) -> torch.Tensor:
+        self.model.eval()
+        x = self.data.batch(self.val_idx[:8]).to(self.device)
+        with autocast_for(self.device):
+            recon, _, _ = self.model(x)
+            samples = self.model.decode(self.preview_z.to(self.device))
+        return torch.cat([grid_row(x, 8), grid_row(recon.float(), 8), samples.float()]).cpu()  # rows of 8
+
+    def _write_metrics(self) -> None:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(self.history)
+        with atomic_write(self.out_dir / METRICS, "w") as handle:
+            handle.write(buffer.getvalue())
+
+    def _finalise_best(self) -> None:
+        """Add the fitted latent prior and (for labelled data) attribute directions to ``best.pt``."""
+        ckpt = checkpoint.load(self.best_path, self.device)
+        extras = latent_statistics(ckpt.model, self.data, self.train_idx, self.device)
+        checkpoint.save(
+            self.best_path,
+            ckpt.model,
+            history=ckpt.history,
+            dataset=ckpt.dataset,
+            training=ckpt.training,
+            latent_kl=ckpt.latent_kl,
+            **extras,
+        )
+        self.log(
+            f"added a fitted latent prior and {len(extras['directions'])} attribute directions to {self.best_path}"
+        )
+
+
+def latent_statistics(model, data: FaceCache, indices, device="cpu") -> dict:
+    """What a finished model carries about its training encodings: a fitted mixture prior and attribute directions."""
+    mu, _ = encode_all(model, data, indices, device=device)
+    directions = compute_directions(mu, data.label_tensor(indices)) if data.has_labels else {}
+    return {"latent_prior": fit_mixture(mu), "directions": directions}
