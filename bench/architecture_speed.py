@@ -30,8 +30,8 @@ import torch  # noqa: E402
 from train_throughput import trainer_images_per_second  # noqa: E402  (this folder is on sys.path when run as a script)
 
 from bench.machine import describe  # noqa: E402
-from vae import synth  # noqa: E402
 from vae.common.control import TerminalControl  # noqa: E402
+from vae.data import synth  # noqa: E402
 from vae.data.cache import open_folder  # noqa: E402
 from vae.model.metrics import evaluate  # noqa: E402
 from vae.train.trainer import DEFAULT_MODEL_RECIPE, TrainConfig, Trainer, pick_device  # noqa: E402

@@ -21,10 +21,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import describe  # noqa: E402
-from vae import checkpoint  # noqa: E402
 from vae.data.cache import open_dataset  # noqa: E402
 from vae.data.cartoonset import ATTRIBUTE_NAMES, NO_FACIAL_HAIR, NO_GLASSES  # noqa: E402
 from vae.explore.directions import direction_from_examples, example_reliability  # noqa: E402
+from vae.model import checkpoint  # noqa: E402
 from vae.model.metrics import encode_all  # noqa: E402
 
 ATTRIBUTES = {

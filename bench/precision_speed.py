@@ -24,7 +24,7 @@ import torch  # noqa: E402
 from train_throughput import cached_rate  # noqa: E402  (this folder is on sys.path when run as a script)
 
 from bench.machine import describe  # noqa: E402
-from vae import synth  # noqa: E402
+from vae.data import synth  # noqa: E402
 from vae.model.network import VAEConfig  # noqa: E402
 from vae.train.trainer import TrainConfig, pick_device  # noqa: E402
 

@@ -30,9 +30,9 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gui.main_window import MainWindow  # noqa: E402
-from vae import checkpoint  # noqa: E402
 from vae.explore.default_choice import DECODE_BUDGET_MS, decode_ms  # noqa: E402
 from vae.explore.session import ExplorerSession  # noqa: E402
+from vae.model import checkpoint  # noqa: E402
 from vae.model.network import ConvVAE, VAEConfig  # noqa: E402
 
 DEFAULT = Path(__file__).resolve().parents[1] / "resources" / "default_model.pt"

@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import describe  # noqa: E402
-from vae import synth  # noqa: E402
+from vae.data import synth  # noqa: E402
 
 
 def timed(out: Path, count: int, workers: int) -> float:

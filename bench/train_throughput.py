@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader, Dataset  # noqa: E402
 from torchvision import transforms  # noqa: E402
 
 from bench.machine import describe  # noqa: E402
-from vae import synth  # noqa: E402
+from vae.data import synth  # noqa: E402
 from vae.data.cache import open_folder  # noqa: E402
 from vae.model.loss import vae_loss  # noqa: E402
 from vae.model.metrics import autocast_for  # noqa: E402

@@ -20,9 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import describe  # noqa: E402
-from vae import projection  # noqa: E402
 from vae.data.cache import BUILTIN  # noqa: E402
 from vae.data.cartoonset import ATTRIBUTE_NAMES  # noqa: E402
+from vae.explore import projection  # noqa: E402
 from vae.explore.default_choice import choose_default  # noqa: E402
 from vae.explore.latent_map import MAX_POINTS, build_map  # noqa: E402
 from vae.model.checkpoint import load_model  # noqa: E402

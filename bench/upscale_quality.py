@@ -22,7 +22,7 @@ from PIL import Image  # noqa: E402
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure  # noqa: E402
 
 from bench.machine import describe  # noqa: E402
-from vae import upscale as up  # noqa: E402
+from vae.explore import upscale as up  # noqa: E402
 from vae.measure.quality import sharpness_ratio  # noqa: E402
 
 

@@ -22,10 +22,10 @@ import torch  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from gui.attributes import describe_direction  # noqa: E402
-from vae import checkpoint  # noqa: E402
 from vae.data.cache import open_folder  # noqa: E402
 from vae.data.folder import DataError, holdout_split  # noqa: E402
 from vae.explore.export import save_pil, to_pil  # noqa: E402
+from vae.model import checkpoint  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "cartoonset10k_128"
 HELD_OUT = 500

@@ -23,7 +23,7 @@ from PySide6.QtCore import QEventLoop, QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gui.main_window import MainWindow  # noqa: E402
-from vae import synth  # noqa: E402
+from vae.data import synth  # noqa: E402
 from vae.explore.session import ExplorerSession  # noqa: E402
 from vae.explore.slots import FaceSlot  # noqa: E402
 

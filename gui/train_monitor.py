@@ -56,6 +56,11 @@ class TrainMonitor:
         self.progress.setValue(done)
         self.eta.setText(f"{what}: {done:,} / {total:,} · ETA {format_eta(eta) if eta == eta else 'estimating…'}")
 
+    def preparation_stopped(self, message: str) -> None:
+        """The run was stopped before training began: no progress left on show, ``message`` in its place."""
+        self.progress.setValue(0)
+        self.eta.setText(message)
+
     def show_step(self, event: StepEvent, epochs: int, step_every: int) -> None:
         self.last_step = event
         self.progress.setMaximum(epochs * event.steps_per_epoch)

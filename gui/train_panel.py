@@ -111,7 +111,7 @@ class TrainPanel(QWidget):
         self.job.event.connect(self._on_event)
         self.job.progress.connect(self._on_preparation)
         self.job.finished.connect(self._on_finished)
-        self.job.cancelled.connect(lambda: self._append_log(NOTHING_TRAINED))
+        self.job.cancelled.connect(self._on_cancelled)
         self.job.errored.connect(self._on_error)
         self.job.running_changed.connect(self._set_running)
         self._restore_settings()
@@ -327,6 +327,10 @@ class TrainPanel(QWidget):
     def _on_preparation(self, done: int, total: int, what: str, eta: float) -> None:
         if not self.training_begun:
             self.monitor.show_preparation(done, total, what, eta)
+
+    def _on_cancelled(self) -> None:
+        self._append_log(NOTHING_TRAINED)
+        self.monitor.preparation_stopped(NOTHING_TRAINED)
 
     def _on_finished(self, result) -> None:
         self.last_result = result

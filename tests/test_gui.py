@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QMessageBox  # noqa: E402
 from gui.train_panel import LossPlot, TrainPanel, run_state  # noqa: E402
 from gui.widgets import LogView  # noqa: E402
 from tests.helpers import write_good_faces  # noqa: E402
-from vae import checkpoint  # noqa: E402
+from vae.model import checkpoint  # noqa: E402
 from vae.train.run_history import stop_position  # noqa: E402
 from vae.train.trainer import DEFAULT_MODEL_RECIPE, StepEvent  # noqa: E402
 

@@ -19,7 +19,8 @@ from PySide6.QtWidgets import QLabel, QMessageBox  # noqa: E402
 from gui import dialogs  # noqa: E402
 from gui.workers import Job  # noqa: E402
 from tests.helpers import encoding_released_later  # noqa: E402
-from vae import checkpoint, export  # noqa: E402
+from vae.explore import export  # noqa: E402
+from vae.model import checkpoint  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 # What a hostile checkpoint holds, with an image that does not exist: <img src="/dev/zero"> read as HTML would make

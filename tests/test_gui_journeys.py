@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from gui.train_panel import TrainPanel  # noqa: E402
 from tests.helpers import write_good_faces  # noqa: E402
-from vae import checkpoint  # noqa: E402
 from vae.data.attribute_names import VALUE_NAMES  # noqa: E402
+from vae.model import checkpoint  # noqa: E402
 from vae.model.latent import typical_latent  # noqa: E402
 
 

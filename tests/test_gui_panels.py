@@ -8,7 +8,7 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import Qt  # noqa: E402
 
 from tests.helpers import write_good_faces  # noqa: E402
-from vae import checkpoint  # noqa: E402
+from vae.model import checkpoint  # noqa: E402
 
 
 @pytest.fixture

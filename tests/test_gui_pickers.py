@@ -13,7 +13,11 @@ from PySide6.QtWidgets import QFileDialog, QFileIconProvider  # noqa: E402
 
 from gui import dialogs  # noqa: E402
 from tests.helpers import encoding_released_later  # noqa: E402
-from vae import checkpoint, export, slots  # noqa: E402
+from vae.explore import (
+    export,  # noqa: E402
+    slots,  # noqa: E402
+)
+from vae.model import checkpoint  # noqa: E402
 
 PNG = Path(__file__).resolve().parents[1] / "docs" / "screenshot_map.png"
 

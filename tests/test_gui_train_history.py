@@ -10,9 +10,9 @@ pytest.importorskip("PySide6")
 
 from gui.dataset_box import QUICK_TRY_COUNT  # noqa: E402
 from gui.train_panel import TrainPanel  # noqa: E402
-from vae import training_run  # noqa: E402
 from vae.common.control import Cancelled  # noqa: E402
 from vae.data.cache import BUILTIN, BUILTIN_COUNT  # noqa: E402
+from vae.train import training_run  # noqa: E402
 from vae.train.run_history import STEP_COLUMNS, STEPS_FILE  # noqa: E402
 from vae.train.trainer import METRIC_COLUMNS, StepEvent  # noqa: E402
 
@@ -103,6 +103,7 @@ def test_the_built_in_face_count_reaches_the_dataset_and_is_remembered(qtbot, tm
     with qtbot.waitSignal(panel.job.cancelled, timeout=10000):
         assert panel.start()
     assert asked == [(BUILTIN, QUICK_TRY_COUNT)]
+    assert panel.eta.text() == training_run.NOTHING_TRAINED and panel.progress.value() == 0  # no stale progress
     later = TrainPanel(settings)
     qtbot.addWidget(later)
     assert later.builtin_count == QUICK_TRY_COUNT

@@ -9,7 +9,11 @@ from PySide6.QtCore import QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QEnterEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from vae import checkpoint, export, traversal  # noqa: E402
+from vae.explore import (
+    export,  # noqa: E402
+    traversal,  # noqa: E402
+)
+from vae.model import checkpoint  # noqa: E402
 
 KL = torch.tensor([0.5, 2.0, 1.0, 3.0, 0.2, 1.5, 0.0, 0.001])  # z6 and z7 unused
 ORDER = [3, 1, 5, 2, 0, 4]

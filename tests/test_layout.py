@@ -68,3 +68,9 @@ def test_an_old_command_line_name_runs_the_new_module():
         [sys.executable, "-W", "error", "-m", "vae.evaluate", "--help"], capture_output=True, text=True, cwd=ROOT
     )
     assert proc.returncode == 0 and "python -m vae.measure.evaluate" in proc.stdout, proc.stderr
+
+
+def test_the_shipped_models_are_found_where_the_repository_keeps_them():
+    from vae.explore.default_choice import DEFAULT_64, RESOURCES
+
+    assert RESOURCES == ROOT / "resources" and Path(DEFAULT_64).is_file()

@@ -66,10 +66,10 @@ def test_tsne_is_drawn_from_the_job_and_both_layouts_come_back_from_the_cache(qt
     assert starts == [1]
 
 
-def slow_tsne(latents, should_stop, progress_cb, **options):
+def slow_tsne(latents, control, **options):
     """A t-SNE that never ends on its own: it reports progress until it is asked to stop."""
-    while not should_stop():
-        progress_cb(1, 750, "t-SNE")
+    while not control.should_stop():
+        control.progress(1, 750, "t-SNE")
         time.sleep(0.01)
     raise Cancelled()
 

@@ -16,7 +16,7 @@ import torch
 
 from ..model import checkpoint
 
-RESOURCES = Path(__file__).resolve().parents[1] / "resources"
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 DEFAULT_64 = RESOURCES / "default_model.pt"
 DEFAULT_128 = RESOURCES / "default_model_128.pt"
 DECODE_BUDGET_MS = 10.0  # of the 16 ms frame; painting the pixmap takes the rest
