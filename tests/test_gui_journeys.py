@@ -316,7 +316,7 @@ def test_start_on_a_used_run_folder_asks_first(window, qtbot, small_folder, tmp_
     panel = start_training(window, small_folder, tmp_path / "run", 1, qtbot)
     qtbot.waitUntil(lambda: not panel.job.busy, timeout=120000)
     asked = []
-    monkeypatch.setattr(panel, "_ask_reuse", lambda out_dir, state: asked.append(state) or "cancel")
+    monkeypatch.setattr(panel, "ask_reuse", lambda out_dir, state: asked.append(state) or "cancel")
     before = (tmp_path / "run" / "best.pt").stat().st_mtime_ns
     assert not panel.start()
     assert asked and asked[0]["epoch"] == 1 and not panel.job.busy
