@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         if opened:
             return
         opened.append(None)
-        opening = _open_session(args)
+        opening = open_session(args)
         if opening is None:
             app.exit(2)
             return
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     return app.exec()
 
 
-def _open_session(args):
+def open_session(args):
     """(session, note) for ``--checkpoint``, or for the default model with a note on which one opened and why;
     None after printing why it cannot open."""
     import torch
@@ -172,7 +172,7 @@ def _open_session(args):
 
 def _screenshot(args, app) -> int:
     """Lay the window out at SCREENSHOT_SIZE, save it as ``args.screenshot`` and return the exit code."""
-    opening = _open_session(args)
+    opening = open_session(args)
     if opening is None:
         return 2
     from gui.main_window import MainWindow

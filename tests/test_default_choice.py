@@ -54,5 +54,5 @@ def test_the_app_says_which_default_model_it_opened(monkeypatch, tmp_path):
     monkeypatch.setattr(default_choice, "DEFAULT_128", sharp)
     monkeypatch.setattr(default_choice, "DEFAULT_64", small)
     monkeypatch.setattr(default_choice, "DECODE_BUDGET_MS", 0.0)
-    session, note = main._open_session(main.build_parser().parse_args([]))
+    session, note = main.open_session(main.build_parser().parse_args([]))
     assert session.model.image_size == 64 and note.startswith("opened m64.pt: m128.pt takes")

@@ -414,7 +414,7 @@ def test_start_up_card_is_painted_before_the_model_loads(monkeypatch):
         seen.append(list(painted))
         return None
 
-    monkeypatch.setattr(main, "_open_session", open_session)
+    monkeypatch.setattr(main, "open_session", open_session)
     try:
         assert main.main([]) == 2
     finally:
