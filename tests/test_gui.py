@@ -393,7 +393,7 @@ def test_bad_checkpoint_on_command_line_exits_2(tmp_path, capsys):
     assert err.count("\n") == 1 and "x.pt" in err
 
 
-def test_start_up_card_is_painted_before_the_model_loads(monkeypatch):
+def test_start_up_card_is_painted_before_the_model_loads(qapp, monkeypatch):
     from PySide6.QtCore import QEvent, QObject
     from PySide6.QtWidgets import QApplication, QLabel
 
