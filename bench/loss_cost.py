@@ -10,23 +10,16 @@ and its cost per step relative to MSE: the factor that turns an equal number of 
 
 from __future__ import annotations
 
-import argparse
-import os
-import statistics
 import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
-from train_throughput import cached_rate  # noqa: E402  (this folder is on sys.path when run as a script)
+from train_throughput import alternating_rates, comparison_arguments  # noqa: E402  (this folder is on sys.path when run as a script)
 
-from bench.machine import describe  # noqa: E402
-from vae.data import synth  # noqa: E402
 from vae.train.config import DEFAULT_MODEL_RECIPE  # noqa: E402
-from vae.train.trainer import pick_device  # noqa: E402
 
 LOSSES = {
     "MSE + β·KL": {},
@@ -36,27 +29,15 @@ LOSSES = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=20, help="timed training steps per run (default 20)")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    args = parser.parse_args()
-    print(describe())
-    device = pick_device(args.device)
-    rates: dict[str, list[float]] = {name: [] for name in LOSSES}
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        os.environ["FACE_EXPLORER_CACHE"] = str(tmp / "cache")
-        synth.generate(tmp / "faces", 256, seed=5, size=128)
-        for round_ in range(args.rounds):
-            for i, (name, options) in enumerate(LOSSES.items()):
-                config = replace(DEFAULT_MODEL_RECIPE, epochs=1000, cosine=False, device=str(device), **options)
-                rate, _ = cached_rate(tmp / "faces", config, args.steps, tmp / f"run_{i}_{round_}")
-                rates[name].append(rate)
+    args, device = comparison_arguments(__doc__)
+    configs = {
+        name: replace(DEFAULT_MODEL_RECIPE, epochs=1000, cosine=False, device=str(device), **options)
+        for name, options in LOSSES.items()
+    }
+    rates = alternating_rates(configs, args.steps, args.rounds)
     print(f"device: {device}, {torch.get_num_threads()} threads, batch 64, median of {args.rounds} rounds")
-    base = statistics.median(rates["MSE + β·KL"])
-    for name, values in rates.items():
-        rate = statistics.median(values)
+    base = rates["MSE + β·KL"]
+    for name, rate in rates.items():
         print(f"{name}: {rate:.0f} images/s, {base / rate:.2f}x the time of MSE per step")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -110,6 +111,32 @@ def cached_rate(folder: Path, config: TrainConfig, steps: int, out: Path) -> tup
     cache = open_folder(folder, config.model.image_size)
     build_seconds = time.perf_counter() - start
     return trainer_images_per_second(Trainer(config, cache, out), steps), build_seconds
+
+
+def comparison_arguments(doc: str) -> tuple[argparse.Namespace, torch.device]:
+    """``--steps``, ``--rounds`` and ``--device`` of a bench that compares training configs, and the device; prints
+    the machine first."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20, help="timed training steps per run (default 20)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    args = parser.parse_args()
+    print(describe())
+    return args, pick_device(args.device)
+
+
+def alternating_rates(configs: dict[str, TrainConfig], steps: int, rounds: int) -> dict[str, float]:
+    """The median images/s of each config on 256 cached generated faces; the configs alternate for ``rounds``
+    rounds so that all of them see the same machine load."""
+    rates: dict[str, list[float]] = {name: [] for name in configs}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        os.environ["FACE_EXPLORER_CACHE"] = str(tmp / "cache")
+        synth.generate(tmp / "faces", 256, seed=5, size=128)
+        for round_ in range(rounds):
+            for i, (name, config) in enumerate(configs.items()):
+                rates[name].append(cached_rate(tmp / "faces", config, steps, tmp / f"run_{i}_{round_}")[0])
+    return {name: statistics.median(values) for name, values in rates.items()}
 
 
 def main() -> None:
