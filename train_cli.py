@@ -186,8 +186,11 @@ def _train(argv: list[str] | None) -> int:
         def announce_stop(signum):
             tqdm.write("stopping the dataset preparation (Ctrl-C again to abort)", file=sys.stderr)
 
-        with stop_between_chunks(announce_stop) as preparation:
-            data = run.prepare(TerminalControl(lambda: preparation.requested, bars=rank == 0 and sys.stderr.isatty()))
+        with (
+            stop_between_chunks(announce_stop) as preparation,
+            TerminalControl(lambda: preparation.requested, bars=rank == 0 and sys.stderr.isatty()) as control,
+        ):
+            data = run.prepare(control)
         if rank == 0 and world > 1:
             dist.barrier()
         if len(data) < 2:

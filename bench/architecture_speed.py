@@ -108,7 +108,8 @@ def main() -> None:
         for name, rate in speed.items():
             print(f"{name:>18}: {rate:5.0f} images/s  (x{rate / speed['shipped']:.2f})")
         if args.data:
-            data = open_folder(args.data, 64, control=TerminalControl(bars=True))
+            with TerminalControl(bars=True) as control:
+                data = open_folder(args.data, 64, control=control)
             print(
                 f"quality after {args.minutes:g} minutes of training each on {args.data} "
                 f"(held-out: {args.holdout} faces)"

@@ -292,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     device = pick_device(args.device)
     config = dataclasses.replace(RECIPE, epochs=10**6, device=str(device), seed=args.seed)
     try:
-        cache = open_folder(args.data, config.model.image_size, control=TerminalControl())
+        with TerminalControl() as control:
+            cache = open_folder(args.data, config.model.image_size, control=control)
         train_idx, held_idx = holdout_split(cache.files, args.held_out)
     except (DataError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

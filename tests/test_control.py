@@ -41,3 +41,13 @@ def test_a_terminal_control_without_bars_prints_no_progress(capsys):
     assert capsys.readouterr().err == ""
     with pytest.raises(Cancelled):
         control.check()
+
+
+def test_a_terminal_control_ends_a_bar_left_by_work_that_stopped_part_way(capsys):
+    with pytest.raises(Cancelled):
+        with TerminalControl(lambda: True, bars=True) as control:
+            control.progress(3, 10, "generating faces")
+            control.log("stopping")
+            control.check()
+    err = capsys.readouterr().err
+    assert "stopping\n" in err and "3/10" in err and err.endswith("\n")  # the bar was ended, not left open

@@ -50,7 +50,8 @@ class Control:
 
 class TerminalControl(Control):
     """For command lines: messages on stderr and, when ``bars`` (default: stderr is a terminal), a tqdm bar for
-    each stretch of work (a new ``what`` starts a new bar)."""
+    each stretch of work (a new ``what`` starts a new bar). Used as a context manager, it ends a bar left on screen
+    by work that stopped part-way (cancelled, failed)."""
 
     def __init__(self, should_stop: Callable[[], bool] | None = None, bars: bool | None = None):
         super().__init__(should_stop)
@@ -70,7 +71,16 @@ class TerminalControl(Control):
             self.close()
 
     def log(self, message: str) -> None:
-        print(message, file=sys.stderr)
+        if self._bar is not None:
+            self._bar.write(message, file=sys.stderr)  # above the bar, which is drawn again below it
+        else:
+            print(message, file=sys.stderr)
+
+    def __enter__(self) -> "TerminalControl":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
     def close(self) -> None:
         """End the bar on screen, if one is shown."""

@@ -974,17 +974,11 @@ def main(argv: list[str] | None = None) -> int:
 def _write(args: argparse.Namespace) -> int:
     interrupt = None
     try:
-        with stop_between_chunks(
-            lambda signum: print("stopping (Ctrl-C again to abort)", file=sys.stderr)
-        ) as interrupt:
-            generate(
-                args.out,
-                args.count,
-                args.seed,
-                args.size,
-                args.workers,
-                control=TerminalControl(lambda: interrupt.requested),
-            )
+        with (
+            stop_between_chunks(lambda signum: print("stopping (Ctrl-C again to abort)", file=sys.stderr)) as interrupt,
+            TerminalControl(lambda: interrupt.requested) as control,
+        ):
+            generate(args.out, args.count, args.seed, args.size, args.workers, control=control)
     except (KeyboardInterrupt, Terminated, Cancelled) as exc:
         print(f"interrupted: the faces written so far are in {args.out}", file=sys.stderr)
         return 143 if ended_by_sigterm(exc, interrupt) else 130

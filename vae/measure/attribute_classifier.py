@@ -407,7 +407,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "train":
             from ..train.trainer import pick_device
 
-            cache = open_dataset(args.data, IMAGE_SIZE, builtin_count=args.count, control=TerminalControl())
+            with TerminalControl() as control:
+                cache = open_dataset(args.data, IMAGE_SIZE, builtin_count=args.count, control=control)
             model, accuracy = train(
                 cache,
                 args.epochs,
@@ -420,7 +421,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {args.out}; validation accuracy " + ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items()))
         elif args.command == "label":
             model = load(args.classifier)
-            cache = open_dataset(args.data, IMAGE_SIZE, control=TerminalControl())
+            with TerminalControl() as control:
+                cache = open_dataset(args.data, IMAGE_SIZE, control=control)
             labels = label_cache(model, cache, threshold=args.threshold)
             for name in RELIABLE:
                 values = labels[:, COLUMN[name]]
