@@ -42,6 +42,11 @@ def number(value, spec: str) -> str:
     return format(value, spec) if isinstance(value, (int, float)) and not isinstance(value, bool) else "–"
 
 
+def epochs_text(epochs) -> str:
+    """ "1 epoch", "12 epochs"."""
+    return f"{epochs} epoch" + ("" if epochs == 1 else "s")
+
+
 def format_facts(facts: dict) -> dict[str, str]:
     """The model's facts as people read them: "val SSIM 0.949", "a folder of 20,000 images" (held-out ones included)."""
     trained_on, images = str(facts["dataset"]), number(facts.get("images"), ",")
@@ -66,7 +71,7 @@ def facts_line(facts: dict) -> str:
     """The status bar's one line about the model."""
     return (
         f"{facts['checkpoint']} · data: {facts['dataset']} · {facts['image_size']}×{facts['image_size']} · "
-        f"latent {facts['latent_dim']} · {facts['epochs']} epochs · val SSIM {number(facts['val_ssim'], '.3f')}"
+        f"latent {facts['latent_dim']} · {epochs_text(facts['epochs'])} · val SSIM {number(facts['val_ssim'], '.3f')}"
     )
 
 
@@ -229,7 +234,7 @@ class MainWindow(QMainWindow):
         facts = self.session.facts()
         ssim = number(facts["val_ssim"], ".3f")
         self.show_status(
-            f"{path.name} changed on disk: reloaded ({facts['epochs']} epochs, val SSIM {ssim})"
+            f"{path.name} changed on disk: reloaded ({epochs_text(facts['epochs'])}, val SSIM {ssim})"
             if ssim != "–"
             else f"{path.name} changed on disk: reloaded"
         )

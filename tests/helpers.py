@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from vae.data import synth
 from vae.data.cartoonset import format_csv
@@ -108,3 +108,23 @@ def two_cluster_prior(dim: int = 8, centre: float = 2.0) -> dict:
         "mean": torch.stack([torch.full((dim,), -centre), torch.full((dim,), centre)]),
         "scale_tril": torch.stack([tril, tril]),
     }
+
+
+def draw_palette_face(hair: str, skin: str, size: int = 64, highlight: float = 0.35) -> Image.Image:
+    """A simple cartoon face in Cartoon Set palette colours ("rrggbb"): skin, hair with a lighter stroke, eyebrows,
+    black outlines; drawn at 4× and reduced with Lanczos, so its edges are anti-aliased (and overshoot) like the
+    real faces'."""
+    rgb = [tuple(int(c[i : i + 2], 16) for i in (0, 2, 4)) for c in (hair, skin)]
+    hair_rgb, skin_rgb = rgb
+    light = tuple(round(h + highlight * (255 - h)) for h in hair_rgb)
+    big = size * 4
+    image = Image.new("RGB", (big, big), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    s = big / 256
+    draw.ellipse([48 * s, 40 * s, 208 * s, 232 * s], fill=skin_rgb, outline=(0, 0, 0), width=round(5 * s))
+    draw.chord([40 * s, 20 * s, 216 * s, 150 * s], 180, 360, fill=hair_rgb, outline=(0, 0, 0), width=round(5 * s))
+    draw.line([90 * s, 50 * s, 150 * s, 40 * s], fill=light, width=round(8 * s))
+    for x in (80, 146):
+        draw.rectangle([x * s, 112 * s, (x + 30) * s, 120 * s], fill=hair_rgb)
+        draw.ellipse([(x + 8) * s, 128 * s, (x + 22) * s, 142 * s], fill=(0, 0, 0))
+    return image.resize((size, size), Image.LANCZOS)

@@ -324,7 +324,7 @@ def test_start_on_a_used_run_folder_asks_first(window, qtbot, small_folder, tmp_
 
 
 def test_facts_refresh_when_the_loaded_model_file_changes(window, qtbot, prior_checkpoint, tiny_model):
-    assert "1 epochs" in window.facts_label.text()
+    assert "1 epoch ·" in window.facts_label.text()
     checkpoint.save(prior_checkpoint, tiny_model, history=[{"epoch": k, "val_ssim": 0.9} for k in (1, 2, 3)])
     qtbot.waitUntil(lambda: "3 epochs" in window.facts_label.text(), timeout=5000)
     assert "0.900" in window.facts_label.text() and "reloaded" in window.statusBar().currentMessage()
@@ -504,6 +504,14 @@ def test_the_facts_count_the_folder_not_the_faces_trained_on():
     }
     assert format_facts(facts)["Trained on"] == "Cartoon Set (a folder of 8,000 images)"  # held-out faces included
     assert format_facts({**facts, "dataset": "8000 faces"})["Trained on"] == "8000 faces"
+
+
+def test_the_status_line_counts_one_epoch_in_the_singular():
+    from gui.main_window import facts_line
+
+    facts = {"checkpoint": "m.pt", "dataset": "Cartoon Set", "image_size": 64, "latent_dim": 32, "val_ssim": 0.9}
+    assert "· 1 epoch ·" in facts_line({**facts, "epochs": 1})
+    assert "· 12 epochs ·" in facts_line({**facts, "epochs": 12})
 
 
 def test_background_errors_carry_the_exception_and_log_the_traceback(qtbot, caplog):

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.helpers import write_good_faces
+from tests.helpers import draw_palette_face, write_good_faces
 from vae.data.cache import open_folder
 from vae.data.folder import holdout_split
+from vae.data.palette import HAIR, SKIN
 from vae.model import checkpoint
 from vae.model.network import VAEConfig
 from vae.train.trainer import DEFAULT_MODEL_RECIPE, TrainConfig, Trainer, TrainingDiverged, mirror_half
@@ -78,15 +79,32 @@ def test_mirror_half_flips_about_half_the_images_and_repeats_for_the_same_step()
     assert not torch.equal(out, mirror_half(x, seed=0, epoch=2, step=6))
 
 
-def test_flip_training_is_reproducible_changes_the_weights_and_is_a_resume_setting(faces, tmp_path):
-    flipped = Trainer(small_config(epochs=1, flip=True), faces, tmp_path / "a").run()
-    again = Trainer(small_config(epochs=1, flip=True), faces, tmp_path / "b").run()
+@pytest.fixture
+def palette_faces(tmp_path):
+    """24 drawn faces in Cartoon Set palette colours, which recolouring acts on."""
+    folder = tmp_path / "palette_faces"
+    folder.mkdir()
+    for i in range(24):
+        draw_palette_face(HAIR[1 + i % 8], SKIN[i % len(SKIN)]).save(folder / f"face_{i:02d}.png")
+    return open_folder(folder, 64, workers=1)
+
+
+@pytest.mark.parametrize("option", [{"flip": True}, {"recolour": 1.0}])
+def test_an_augmentation_is_reproducible_changes_the_weights_and_is_a_resume_setting(option, palette_faces, tmp_path):
+    faces = palette_faces
+    augmented = Trainer(small_config(epochs=1, **option), faces, tmp_path / "a").run()
+    again = Trainer(small_config(epochs=1, **option), faces, tmp_path / "b").run()
     plain = Trainer(small_config(epochs=1), faces, tmp_path / "c").run()
-    wa, wb, wc = (checkpoint.load(r.last_path).model.state_dict() for r in (flipped, again, plain))
+    wa, wb, wc = (checkpoint.load(r.last_path).model.state_dict() for r in (augmented, again, plain))
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
     assert not all(torch.equal(wa[k], wc[k]) for k in wa)
-    with pytest.raises(ValueError, match="flip"):
+    with pytest.raises(ValueError, match=next(iter(option))):
         Trainer(small_config(epochs=2), faces, tmp_path / "a").run(resume=True)
+
+
+def test_recolouring_is_a_chance_between_0_and_1():
+    with pytest.raises(ValueError, match="invalid recolour"):
+        small_config(recolour=1.5)
 
 
 def test_weight_decay_shrinks_the_weights_and_is_a_resume_setting(faces, tmp_path):

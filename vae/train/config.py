@@ -32,6 +32,7 @@ class TrainConfig:
     precision: str = "auto"  # "auto": bf16 autocast on CUDA, fp32 on the CPU; "bf16" or "fp32" on any device
     holdout: int = 0  # >0: validate on (never train on) the N faces of vae.data.folder.holdout_split; 0: 5 % split
     flip: bool = False  # mirror a random half of each training batch left to right (augmentation)
+    recolour: float = 0.0  # >0: swap hair and skin colours for others of the Cartoon Set's palettes (vae.data.palette)
     ssim_weight: float = 0.0  # >0: add weight · pixels · (1 − SSIM) per image to the squared error (vae.model.loss)
     adversarial_weight: float = 0.0  # >0: a patch discriminator's term, adaptively weighted (vae.model.adversarial)
     adversarial_start: float = 1.0  # the epoch from which the decoder takes the adversarial term
@@ -52,6 +53,7 @@ class TrainConfig:
             "weight_decay": self.weight_decay >= 0,
             "holdout": self.holdout >= 0,
             "grad_clip": self.grad_clip >= 0,
+            "recolour": 0 <= self.recolour <= 1,
             "ssim_weight": self.ssim_weight >= 0,
             "adversarial_weight": self.adversarial_weight >= 0,
             "adversarial_start": self.adversarial_start >= 0,
@@ -108,6 +110,7 @@ TRAINING_SETTINGS = (
     "precision",
     "holdout",
     "flip",
+    "recolour",
     "weight_decay",
     "ssim_weight",
     "adversarial_weight",
@@ -173,6 +176,13 @@ SETTINGS = (
         "AdamW's decoupled weight decay, against memorising the training faces (default %(default)s: plain Adam)",
         0.0,
         10.0,
+    ),
+    Setting(
+        "recolour",
+        "the chance that a training face's hair colour, and independently its skin colour, is swapped for another "
+        "of the Cartoon Set's (vae.data.palette): real-looking faces in new combinations (default %(default)s: off)",
+        0.0,
+        1.0,
     ),
     Setting(
         "ssim_weight",

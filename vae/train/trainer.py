@@ -29,6 +29,7 @@ from ..common.atomic import atomic_write, make_folder, remove_temporaries
 from ..common.eta import EtaEstimator
 from ..common.lockfile import LockHeld
 from ..data.cache import FaceCache
+from ..data.palette import recolour_batch
 from ..explore.directions import compute_directions
 from ..explore.export import grid_row, save_grid
 from ..model import checkpoint
@@ -475,6 +476,9 @@ class Trainer:
             x = self.data.batch(batch_idx).to(self.device, non_blocking=True, memory_format=torch.channels_last)
             if cfg.flip:
                 x = mirror_half(x, cfg.seed, epoch, step * self.world + self.rank)
+            if cfg.recolour:
+                rng = np.random.default_rng([cfg.seed, epoch, step * self.world + self.rank, 2])
+                x = recolour_batch(x, rng, cfg.recolour)
             beta = warmup_beta(cfg.beta, epoch + step / steps, cfg.warmup_epochs)
             lr = self._scheduler_lr(epoch, step)
             for group in self.optimizer.param_groups:

@@ -1,0 +1,77 @@
+"""What palette recolouring (``train_cli.py --recolour P``) adds to a training step.
+
+    python bench/recolour_cost.py [--data FOLDER] [--rounds R] [--probability P]
+
+Takes batches of 64 real faces at 64×64 from FOLDER (Cartoon Set faces: recolouring only acts on their palette;
+default ../shared/cartoonset10k_128) and times, alternating for ``--rounds`` rounds so both see the same machine
+load, one training step of the default model (forward, loss, backward, Adam) and one
+``vae.data.palette.recolour_batch`` at probability P. Prints both and their ratio: the share of a step's time the
+augmentation adds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+from machine import describe  # noqa: E402  (this folder is on sys.path when run as a script)
+
+from vae.data.cache import open_folder  # noqa: E402
+from vae.data.palette import recolour_batch  # noqa: E402
+from vae.model.loss import vae_loss  # noqa: E402
+from vae.model.network import ConvVAE  # noqa: E402
+from vae.train.config import DEFAULT_MODEL_RECIPE  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def timed(work, repeats: int) -> float:
+    """Median seconds of ``work()`` over ``repeats`` calls."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "cartoonset10k_128")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--probability", type=float, default=0.5)
+    args = parser.parse_args()
+    print(describe())
+    faces = open_folder(args.data, 64)
+    rng = np.random.default_rng(0)
+    batch = faces.batch(rng.choice(len(faces), 64, replace=False)).contiguous(memory_format=torch.channels_last)
+    model = ConvVAE(DEFAULT_MODEL_RECIPE.model).to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-4)
+
+    def train_step():
+        recon, mu, logvar = model(batch)
+        optimizer.zero_grad(set_to_none=True)
+        vae_loss(recon, batch, mu, logvar, DEFAULT_MODEL_RECIPE.beta).total.backward()
+        optimizer.step()
+
+    train_step()
+    steps, recolours = [], []
+    for _ in range(args.rounds):
+        steps.append(timed(train_step, 5))
+        recolours.append(timed(lambda: recolour_batch(batch, rng, args.probability), 5))
+    step, recolour = statistics.median(steps), statistics.median(recolours)
+    print(f"{torch.get_num_threads()} threads, batch 64 at 64×64, median of {args.rounds} rounds")
+    print(f"training step: {step * 1000:.0f} ms; recolouring (p={args.probability}): {recolour * 1000:.0f} ms")
+    print(f"recolouring adds {recolour / step:.2f}x a step's time")
+
+
+if __name__ == "__main__":
+    main()
