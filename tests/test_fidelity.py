@@ -72,3 +72,15 @@ def test_a_classifier_trained_on_labelled_folders_reports_what_reconstructions_k
     assert "| hot:glasses | 3 |" in fidelity.table(figures)
     with pytest.raises(DataError, match="no head for"):
         fidelity.measure(tiny_model, attribute_classifier.AttributeNet({"x:y": 2}), folders, held_out=3)
+
+
+@pytest.mark.parametrize("augmented", [False, True])
+def test_the_real_label_classifier_sees_the_faces_as_they_are_unless_asked_to_augment(tmp_path, monkeypatch, augmented):
+    from vae.measure import attribute_classifier
+
+    seen = []
+    real_augment = attribute_classifier.augment
+    monkeypatch.setattr(attribute_classifier, "augment", lambda x, g=None: seen.append(len(x)) or real_augment(x, g))
+    _ids_folder(tmp_path / "ids")
+    fidelity.train([tmp_path / "ids"], epochs=1, batch_size=8, held_out=3, log=lambda m: None, augmented=augmented)
+    assert sum(seen) == (13 if augmented else 0)

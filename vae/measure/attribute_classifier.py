@@ -182,10 +182,12 @@ def fit(
     lr: float,
     seed: int,
     after_epoch,
+    augmented: bool = True,
 ) -> None:
-    """The training loop of every attribute classifier: AdamW on a one-cycle schedule, augmented batches of the faces
-    at ``train_idx`` against ``all_targets`` (per head, indexed like ``cache``; −1 unknown); after each epoch
-    ``after_epoch(epoch, mean_loss, images_per_s)``. The model ends in eval mode."""
+    """The training loop of every attribute classifier: AdamW on a one-cycle schedule, batches of the faces
+    at ``train_idx`` (through :func:`augment` when ``augmented``) against ``all_targets`` (per head, indexed like
+    ``cache``; −1 unknown); after each epoch ``after_epoch(epoch, mean_loss, images_per_s)``. The model ends in
+    eval mode."""
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
@@ -198,7 +200,8 @@ def fit(
         order = train_idx[rng.permutation(len(train_idx))]
         for first in range(0, len(order), batch_size):
             idx = order[first : first + batch_size]
-            x = augment(cache.batch(idx).to(device), generator)
+            x = cache.batch(idx).to(device)
+            x = augment(x, generator) if augmented else x
             loss, _ = loss_and_hits(model(x), {k: v[idx] for k, v in all_targets.items()})
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
