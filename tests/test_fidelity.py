@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from tests.helpers import write_good_faces
 from vae.data.folder import DataError
@@ -84,3 +85,19 @@ def test_the_real_label_classifier_sees_the_faces_as_they_are_unless_asked_to_au
     _ids_folder(tmp_path / "ids")
     fidelity.train([tmp_path / "ids"], epochs=1, batch_size=8, held_out=3, log=lambda m: None, augmented=augmented)
     assert sum(seen) == (13 if augmented else 0)
+
+
+def test_a_128_model_encodes_the_faces_at_its_own_size(tmp_path):
+    from vae.data.collection import open_datasets
+    from vae.model.network import ConvVAE, VAEConfig
+
+    _ids_folder(tmp_path / "ids")
+    classifier, _ = fidelity.train([tmp_path / "ids"], epochs=1, batch_size=8, held_out=3, log=lambda m: None)
+    large = ConvVAE(VAEConfig(image_size=128, latent_dim=4, base_channels=4, full_res_channels=4))
+    seen = []
+    encode = large.encode
+    large.encode = lambda x: seen.append(x) or encode(x)
+    figures = fidelity.measure(large, classifier, [tmp_path / "ids"], held_out=3)
+    faces = open_datasets([str(tmp_path / "ids")], 128)
+    assert len(seen) == 1 and torch.equal(seen[0], faces.batch(faces.holdout(3)[1]))  # not 64 px enlarged
+    assert figures["ids:face_shape"]["faces"] == 3

@@ -200,17 +200,32 @@ def reconstruct(vae_model, images: torch.Tensor, batch_size: int = 256) -> torch
     return torch.cat(out)
 
 
+def _at_size(folders: list[str | Path], cache, size: int):
+    """The faces of ``cache`` (the folders at 64 px) at ``size``, so that a larger model encodes its own size."""
+    from ..data.collection import open_datasets
+
+    larger = open_datasets([str(f) for f in folders], size)
+    if larger.files != cache.files:
+        raise DataError(f"the folders' faces differ between {cache.image_size}px and {size}px; rebuild their caches")
+    return larger
+
+
 def measure(
     vae_model, classifier: ac.AttributeNet, folders: list[str | Path], held_out: int = HELD_OUT
 ) -> dict[str, dict[str, float]]:
     """Per head, on the held-out labelled faces: ``accuracy`` of the classifier on the originals, ``recon_accuracy``
-    on the reconstructions (against the real labels), ``kept`` (same class read off both) and ``faces``."""
+    on the reconstructions (against the real labels), ``kept`` (same class read off both) and ``faces``.
+
+    A model of another size encodes the faces at its own size; its reconstructions are brought to 64 px."""
     cache, heads, targets, _, held_idx = open_labelled(folders, held_out)
     missing = sorted(set(heads) - set(classifier.heads))
     if missing:
         raise DataError(f"the classifier has no head for {', '.join(missing)}: train it on these folders")
     x = cache.batch(held_idx)
-    recon = reconstruct(vae_model, x)
+    own_size = (
+        x if vae_model.image_size == ac.IMAGE_SIZE else _at_size(folders, cache, vae_model.image_size).batch(held_idx)
+    )
+    recon = reconstruct(vae_model, own_size)
     on_original, on_recon = predicted(classifier, x), predicted(classifier, recon)
     result = {}
     for name in heads:
