@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="start a new run from the layers of a trained model that line up (vae.model.grow), e.g. a 128×128 "
         "run with --base-channels 16 from the 64×64 model (default: random weights)",
     )
+    p.add_argument(
+        "--attribute-classifier",
+        default="",
+        metavar="CLASSIFIER",
+        help="with --attribute-weight: a real-label attribute classifier (python -m vae.measure.fidelity train)",
+    )
     p.add_argument("--no-cosine", action="store_true", help="keep the learning rate constant (default: cosine decay)")
     p.add_argument("--out", default="runs/face-vae", help="run folder for checkpoints, metrics.csv and previews")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
@@ -140,6 +146,7 @@ def _train(argv: list[str] | None) -> int:
     from vae.common.control import Cancelled, TerminalControl
     from vae.data.folder import DataError
     from vae.model import checkpoint
+    from vae.model.attribute_loss import frozen_judge
     from vae.model.checkpoint import CheckpointError
     from vae.model.grow import grow_from
     from vae.model.network import ConvVAE
@@ -164,7 +171,13 @@ def _train(argv: list[str] | None) -> int:
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
     preparation = None
     try:
-        config = config_with(vars(args), cosine=not args.no_cosine, flip=args.flip, init_from=args.init_from)
+        config = config_with(
+            vars(args),
+            cosine=not args.no_cosine,
+            flip=args.flip,
+            init_from=args.init_from,
+            attribute_classifier=args.attribute_classifier,
+        )
         run = TrainingRun(
             config,
             args.data,
@@ -180,6 +193,8 @@ def _train(argv: list[str] | None) -> int:
             check_run_folder(args.out, args.resume, args.overwrite)  # before a long dataset preparation
             if args.init_from and not args.resume:  # a bad or mismatched checkpoint fails now
                 grow_from(ConvVAE(config.model), checkpoint.load(args.init_from).model)
+            if config.attribute_weight > 0:  # an unreadable classifier fails before the dataset is prepared
+                frozen_judge(config.attribute_classifier)
         if rank != 0:
             dist.barrier()
 

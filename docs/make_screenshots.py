@@ -1,4 +1,4 @@
-"""Render the README's screenshots of every panel, with the default model, at 1280×800.
+"""Render the README's screenshots of every panel, with the model the app opens by default, at 1280×800.
 
     QT_QPA_PLATFORM=offscreen python docs/make_screenshots.py [--out docs]
 
@@ -24,10 +24,9 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gui.main_window import MainWindow  # noqa: E402
 from vae.data import synth  # noqa: E402
+from vae.explore.default_choice import choose_default  # noqa: E402
 from vae.explore.session import ExplorerSession  # noqa: E402
 from vae.explore.slots import FaceSlot  # noqa: E402
-
-DEFAULT = ROOT / "resources" / "default_model.pt"
 
 
 def wait_for(signal) -> None:
@@ -39,7 +38,7 @@ def wait_for(signal) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
-    parser.add_argument("--checkpoint", type=Path, default=DEFAULT)
+    parser.add_argument("--checkpoint", type=Path, default=None, help="default: the model the app opens")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication([])
@@ -48,9 +47,10 @@ def main() -> None:
         os.environ["FACE_EXPLORER_CACHE"] = str(tmp / "cache")
         faces = tmp / "faces"
         synth.generate(faces, 600, seed=4242, size=256)
-        window = MainWindow(
-            ExplorerSession.open(args.checkpoint), QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat)
+        session = (
+            ExplorerSession.open(args.checkpoint) if args.checkpoint else ExplorerSession(choose_default().checkpoint)
         )
+        window = MainWindow(session, QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat))
         window.resize(1280, 800)
         window.show()
         session = window.session

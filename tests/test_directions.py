@@ -130,7 +130,7 @@ def test_load_refuses_other_files(tmp_path, tiny_checkpoint):
 
 
 def test_cli_label_and_bad_classifier(labelled, tmp_path, capsys):
-    model = ac.AttributeNet()
+    model = ac.AttributeNet(ac.HEADS)
     ac.save(tmp_path / "clf.pt", model)
     folder = labelled.meta["source"]
     assert ac.main(["label", str(tmp_path / "clf.pt"), folder, "--threshold", "0"]) == 0
@@ -166,7 +166,7 @@ def test_package_default_directions_from_classifier(labelled, tmp_path, tiny_che
     for png in sorted(Path(labelled.meta["source"]).glob("*.png")):
         (folder / png.name).write_bytes(png.read_bytes())  # the faces without their CSVs
     clf = tmp_path / "clf.pt"
-    ac.save(clf, ac.AttributeNet())
+    ac.save(clf, ac.AttributeNet(ac.HEADS))
     target = tmp_path / "packaged.pt"
     args = [str(tiny_checkpoint), str(target), "--data", str(folder), "--directions-from", str(clf), "--threshold", "0"]
     assert package_default.main(args) == 0
@@ -194,7 +194,9 @@ def test_classifier_directions_follow_the_pseudo_labels(labelled, monkeypatch, t
 
     monkeypatch.setattr(ac, "label_cache", fake_label)
     monkeypatch.setattr("vae.model.metrics.encode_all", fake_encode)
-    directions = ac.classifier_directions(tiny_model, labelled, np.arange(len(labelled)), ac.AttributeNet(), 0.9)
+    directions = ac.classifier_directions(
+        tiny_model, labelled, np.arange(len(labelled)), ac.AttributeNet(ac.HEADS), 0.9
+    )
     assert torch.allclose(directions["glasses"], torch.eye(8)[5])
 
 

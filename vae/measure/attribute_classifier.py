@@ -22,14 +22,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from ..common.atomic import atomic_write
 from ..common.control import TerminalControl
 from ..data.cartoonset import ATTRIBUTE_NAMES, NO_FACIAL_HAIR, NO_GLASSES
 from ..data.synth import DARK_LENS_KINDS
+from ..model.attribute_net import IMAGE_SIZE, AttributeNet, ClassifierError, load, save  # noqa: F401 (this module's API)
 
-FORMAT = "face-explorer attribute classifier"
 HEADS: dict[str, int] = {"glasses": 2, "facial_hair": 2, "hair_color": 10, "face_color": 11, "eye_color": 5}
 PRESENCE = {"glasses": NO_GLASSES, "facial_hair": NO_FACIAL_HAIR}  # predicted as present/absent
 PRESENT = 0  # the value a pseudo-label gives glasses or facial hair that is present (its kind is not predicted)
@@ -37,39 +35,8 @@ PRESENT = 0  # the value a pseudo-label gives glasses or facial hair that is pre
 # directions by; facial hair and eye colour were not, and are predicted but not used.
 RELIABLE = ("glasses", "hair_color", "face_color")
 PRESENCE_FRACTION = 0.25
-IMAGE_SIZE = 64
 LOSS_WEIGHT = {"glasses": 2.0, "facial_hair": 2.0}  # shapes are learnt more slowly than colours
 COLUMN = {name: i for i, name in enumerate(ATTRIBUTE_NAMES)}
-
-
-class ClassifierError(ValueError):
-    """A classifier file cannot be used; the message names the file."""
-
-
-def _down(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
-
-
-class AttributeNet(nn.Module):
-    """A small CNN (four strided convolutions, 64 → 4 px), 64×64 RGB in [0, 1] → logits per attribute in ``heads``."""
-
-    def __init__(self, heads: dict[str, int] | None = None, width: int = 16):
-        super().__init__()
-        self.heads = dict(heads or HEADS)
-        self.width = width
-        chans = [3, width, 2 * width, 4 * width, 6 * width]
-        self.features = nn.Sequential(
-            *[_down(a, b) for a, b in zip(chans, chans[1:])],
-            nn.Flatten(),
-            nn.Linear(chans[-1] * 16, 128),
-            nn.ReLU(inplace=True),
-            nn.Dropout(0.2),
-        )
-        self.out = nn.ModuleDict({name: nn.Linear(128, n) for name, n in self.heads.items()})
-
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        h = self.features(x)
-        return {name: layer(h) for name, layer in self.out.items()}
 
 
 def targets(labels: torch.Tensor, heads: dict[str, int] = HEADS) -> dict[str, torch.Tensor]:
@@ -156,7 +123,7 @@ def train(
         raise ValueError(f"{cache.meta.get('source', cache.path)} has no labels to train an attribute classifier on")
     device = torch.device(device)
     torch.manual_seed(seed)
-    model = (model or AttributeNet()).to(device)
+    model = (model or AttributeNet(HEADS)).to(device)
     train_idx, val_idx = cache.split()
 
     def report(epoch: int, mean_loss: float, images_per_s: float) -> None:
@@ -306,40 +273,6 @@ def classifier_directions(
     labels = label_cache(classifier, faces64, [position[cache.files[i]] for i in indices], threshold)
     mu, _ = encode_all(vae_model, cache, indices, device=device)
     return compute_directions(mu, labels)
-
-
-def save(path: str | os.PathLike, model: AttributeNet, accuracy: dict[str, float] | None = None) -> None:
-    """Write the classifier (float16 weights) atomically."""
-    payload = {
-        "format": FORMAT,
-        "version": 1,
-        "heads": model.heads,
-        "width": model.width,
-        "image_size": IMAGE_SIZE,
-        "validation_accuracy": accuracy or {},
-        "state_dict": {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()},
-    }
-    with atomic_write(path, "wb") as handle:
-        torch.save(payload, handle)
-
-
-def load(path: str | os.PathLike, device="cpu") -> AttributeNet:
-    """Read a classifier written by :func:`save`; :class:`ClassifierError` names the file if it is not one."""
-    path = Path(path)
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError as exc:
-        raise ClassifierError(f"{path}: no such file") from exc
-    except Exception as exc:  # torch.load raises many types on foreign or damaged bytes
-        raise ClassifierError(f"{path}: not a readable attribute classifier ({exc.__class__.__name__})") from exc
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ClassifierError(f"{path}: not an attribute classifier file")
-    try:
-        model = AttributeNet(payload["heads"], payload["width"])
-        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()})
-    except (KeyError, RuntimeError, TypeError) as exc:
-        raise ClassifierError(f"{path}: damaged attribute classifier ({exc})") from exc
-    return model.to(device).eval()
 
 
 def check(model: AttributeNet, folder: str | os.PathLike, labels_path: str | os.PathLike) -> dict[str, tuple[int, int]]:

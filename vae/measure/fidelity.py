@@ -258,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     fit.add_argument("--out", required=True, help="where to write the classifier")
     fit.add_argument("--epochs", type=int_range(1, 1000), default=8)
     fit.add_argument("--held-out", type=int_range(1, 1_000_000), default=HELD_OUT)
+    fit.add_argument("--seed", type=int_range(0, 2**31 - 1), default=0, help="initial weights and batch order")
     fit.add_argument("--augment", action="store_true", help="shift, scale, recolour and blur the training faces")
     check = sub.add_parser("measure", help="how often a model's reconstructions keep each attribute")
     check.add_argument("checkpoint")
@@ -272,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
             model, accuracy = train(
                 args.data,
                 args.epochs,
+                seed=args.seed,
                 held_out=args.held_out,
                 log=lambda m: print(m, file=sys.stderr),
                 augmented=args.augment,

@@ -36,6 +36,8 @@ class TrainConfig:
     ssim_weight: float = 0.0  # >0: add weight · pixels · (1 − SSIM) per image to the squared error (vae.model.loss)
     adversarial_weight: float = 0.0  # >0: a patch discriminator's term, adaptively weighted (vae.model.adversarial)
     adversarial_start: float = 1.0  # the epoch from which the decoder takes the adversarial term
+    attribute_weight: float = 0.0  # >0: keep what a frozen classifier reads (vae.model.attribute_loss)
+    attribute_classifier: str = ""  # the classifier file for attribute_weight (python -m vae.measure.fidelity train)
     init_from: str = (
         ""  # a checkpoint whose matching layers start a new run (vae.model.grow), e.g. the 64×64 model for a 128 one
     )
@@ -57,11 +59,14 @@ class TrainConfig:
             "ssim_weight": self.ssim_weight >= 0,
             "adversarial_weight": self.adversarial_weight >= 0,
             "adversarial_start": self.adversarial_start >= 0,
+            "attribute_weight": self.attribute_weight >= 0,
             "precision": self.precision in PRECISIONS,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             raise ValueError(f"invalid {bad[0]}: {getattr(self, bad[0])!r}")
+        if self.attribute_weight > 0 and not self.attribute_classifier:
+            raise ValueError("attribute_weight needs an attribute_classifier (python -m vae.measure.fidelity train)")
         if self.lr * self.weight_decay >= 1:
             raise ValueError(
                 f"invalid weight_decay: {self.weight_decay:g} with lr {self.lr:g} (their product must be "
@@ -115,6 +120,8 @@ TRAINING_SETTINGS = (
     "ssim_weight",
     "adversarial_weight",
     "adversarial_start",
+    "attribute_weight",
+    "attribute_classifier",
 )
 
 
@@ -204,6 +211,13 @@ SETTINGS = (
         "start (default %(default)s)",
         0.0,
         100_000.0,
+    ),
+    Setting(
+        "attribute_weight",
+        "weight of a term that keeps what a frozen attribute classifier (--attribute-classifier) reads off each "
+        "face, balanced against the reconstruction's gradient like the adversarial term (default %(default)s: off)",
+        0.0,
+        100.0,
     ),
     Setting(
         "holdout",

@@ -34,6 +34,7 @@ from ..explore.directions import compute_directions
 from ..explore.export import grid_row, save_grid
 from ..model import checkpoint
 from ..model.adversarial import PatchDiscriminator, adaptive_weight, discriminator_loss, generator_loss, output_layer
+from ..model.attribute_loss import attribute_consistency, frozen_judge
 from ..model.grow import grow_from
 from ..model.latent import fit_mixture
 from ..model.loss import vae_loss, warmup_beta
@@ -208,6 +209,8 @@ class Trainer:
         if self.world > 1 and self.device.type == "cuda":
             self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
             torch.cuda.set_device(self.device)
+        # loaded before seeding: building the classifier draws random numbers, which must not shift the run's
+        self.judge = frozen_judge(cfg.attribute_classifier, self.device) if cfg.attribute_weight > 0 else None
         torch.manual_seed(cfg.seed)
         self.model = ConvVAE(cfg.model).to(self.device, memory_format=torch.channels_last)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -489,6 +492,8 @@ class Trainer:
             total = terms.total
             if self.discriminator is not None and epoch + step / steps >= cfg.adversarial_start:
                 total = total + self._adversarial_term(recon, terms.total)
+            if self.judge is not None:
+                total = total + self._attribute_term(recon, x, terms.total)
             if not torch.isfinite(total):
                 kept = self.best_path if self.best_path.exists() else None
                 raise TrainingDiverged(
@@ -527,6 +532,12 @@ class Trainer:
             fooled = generator_loss(self.discriminator(recon).float())
         scale = adaptive_weight(fit, fooled, output_layer(self.model))
         return self.config.adversarial_weight * scale * fooled
+
+    def _attribute_term(self, recon: torch.Tensor, x: torch.Tensor, fit: torch.Tensor) -> torch.Tensor:
+        """How far the frozen classifier's reading of ``recon`` is from its reading of ``x``, scaled so its gradient
+        at the output layer is ``attribute_weight`` times the reconstruction's."""
+        differs = attribute_consistency(self.judge, recon, x)
+        return self.config.attribute_weight * adaptive_weight(fit, differs, output_layer(self.model)) * differs
 
     def _discriminator_step(self, real: torch.Tensor, fake: torch.Tensor, lr: float) -> None:
         for group in self.disc_optimizer.param_groups:

@@ -1,0 +1,86 @@
+"""The attribute-consistency term: a frozen classifier's reading of a reconstruction kept close to the face's."""
+
+import pytest
+import torch
+
+import train_cli
+from tests.helpers import write_good_faces
+from vae.data.cache import open_folder
+from vae.model import checkpoint
+from vae.model.attribute_loss import attribute_consistency, frozen_judge
+from vae.model.attribute_net import AttributeNet, save
+from vae.model.network import VAEConfig
+from vae.train.config import TrainConfig
+from vae.train.trainer import Trainer
+
+
+@pytest.fixture(scope="module")
+def judge_file(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("judge") / "judge.pt"
+    save(path, AttributeNet({"eyes": 3, "shape": 2}))
+    return path
+
+
+def test_the_term_is_zero_for_the_face_itself_and_grows_with_a_different_face(judge_file):
+    judge = frozen_judge(judge_file)
+    faces = torch.rand(4, 3, 64, 64)
+    assert attribute_consistency(judge, faces, faces).item() == pytest.approx(0.0, abs=1e-6)
+    recon = (1 - faces).requires_grad_()
+    differs = attribute_consistency(judge, recon, faces)
+    assert differs.item() > 0
+    differs.backward()
+    assert recon.grad.abs().sum() > 0  # the decoder is steered …
+    assert all(p.grad is None for p in judge.parameters())  # … the classifier is not
+
+
+def test_faces_of_another_size_are_read_at_the_classifiers_64_px(judge_file):
+    judge = frozen_judge(judge_file)
+    faces = torch.rand(2, 3, 128, 128)
+    assert attribute_consistency(judge, faces, faces).item() == pytest.approx(0.0, abs=1e-6)
+    assert torch.isfinite(attribute_consistency(judge, torch.rand(2, 3, 128, 128), faces))
+
+
+def test_a_weight_without_a_classifier_is_refused():
+    with pytest.raises(ValueError, match="needs an attribute_classifier"):
+        TrainConfig(attribute_weight=0.5)
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("faces")
+    write_good_faces(folder, 16)
+    return open_folder(folder, 64, workers=1, cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+def test_the_term_changes_what_a_run_learns(faces, judge_file, tmp_path):
+    def weights_after(**term):
+        config = TrainConfig(model=VAEConfig(latent_dim=4, base_channels=8), epochs=1, batch_size=8, **term)
+        result = Trainer(config, faces, tmp_path / f"run{len(list(tmp_path.iterdir()))}").run()
+        return checkpoint.load(result.last_path).model.state_dict()
+
+    plain = weights_after()
+    assert all(torch.equal(plain[name], w) for name, w in weights_after().items())  # runs are reproducible
+    steered = weights_after(attribute_weight=0.5, attribute_classifier=str(judge_file))
+    assert max((plain[name] - w).abs().max().item() for name, w in steered.items()) > 1e-4
+    unweighted = weights_after(attribute_weight=1e-30, attribute_classifier=str(judge_file))
+    assert all(torch.allclose(plain[name], w, rtol=0, atol=1e-7) for name, w in unweighted.items())  # nor its loading
+
+
+def test_the_cli_refuses_an_unreadable_classifier_before_preparing_the_data(tmp_path, capsys):
+    (tmp_path / "bad.pt").write_bytes(b"not a classifier")
+    code = train_cli.main(
+        [
+            "--data",
+            str(tmp_path / "no-such-folder"),
+            "--out",
+            str(tmp_path / "run"),
+            "--attribute-weight",
+            "0.5",
+            "--attribute-classifier",
+            str(tmp_path / "bad.pt"),
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "bad.pt: not a readable attribute classifier" in err and "no-such-folder" not in err

@@ -1,0 +1,41 @@
+"""Attribute consistency: a frozen attribute classifier should read a reconstruction as it reads the face.
+
+Eye colour and thin glasses are a few pixels of a 64 px face, so a loss summed over pixels barely sees
+them. This term asks a classifier trained on real labels (:mod:`vae.measure.fidelity`) for its class
+probabilities on each training face and penalises the reconstruction by how far the classifier's reading of
+it is from them (the KL divergence, summed over the heads): no labels are needed, so it also steers the
+unlabelled faces.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.nn.functional as F
+
+from .attribute_net import IMAGE_SIZE, AttributeNet, load
+
+
+def frozen_judge(path: str | os.PathLike, device="cpu") -> AttributeNet:
+    """The classifier at ``path`` in eval mode with its weights frozen (gradients still reach its input)."""
+    judge = load(path, device)
+    judge.requires_grad_(False)
+    return judge
+
+
+def _as_read(images: torch.Tensor) -> torch.Tensor:
+    if images.shape[-1] == IMAGE_SIZE:
+        return images
+    return F.interpolate(images.float(), size=(IMAGE_SIZE, IMAGE_SIZE), mode="bilinear", antialias=True)
+
+
+def attribute_consistency(judge: AttributeNet, recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Σ over ``judge``'s heads of KL(judge(target) ‖ judge(recon)), averaged over the batch: 0 when both read alike."""
+    with torch.no_grad():
+        wanted = {name: logits.float().log_softmax(1) for name, logits in judge(_as_read(target)).items()}
+    read = judge(_as_read(recon))
+    return sum(
+        F.kl_div(read[name].float().log_softmax(1), wanted[name], log_target=True, reduction="batchmean")
+        for name in wanted
+    )

@@ -1,0 +1,83 @@
+"""The attribute classifier's network and file: a small CNN reading Cartoon Set attributes off a 64 px face.
+
+Trained and used by :mod:`vae.measure.attribute_classifier` (generated-face pseudo-labels) and
+:mod:`vae.measure.fidelity` (real labels); a trained one can also steer training
+(:mod:`vae.model.attribute_loss`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..common.atomic import atomic_write
+
+FORMAT = "face-explorer attribute classifier"
+IMAGE_SIZE = 64
+
+
+class ClassifierError(ValueError):
+    """A classifier file cannot be used; the message names the file."""
+
+
+def _down(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class AttributeNet(nn.Module):
+    """A small CNN (four strided convolutions, 64 → 4 px), 64×64 RGB in [0, 1] → logits per attribute in ``heads``."""
+
+    def __init__(self, heads: dict[str, int], width: int = 16):
+        super().__init__()
+        self.heads = dict(heads)
+        self.width = width
+        chans = [3, width, 2 * width, 4 * width, 6 * width]
+        self.features = nn.Sequential(
+            *[_down(a, b) for a, b in zip(chans, chans[1:])],
+            nn.Flatten(),
+            nn.Linear(chans[-1] * 16, 128),
+            nn.ReLU(inplace=True),
+            nn.Dropout(0.2),
+        )
+        self.out = nn.ModuleDict({name: nn.Linear(128, n) for name, n in self.heads.items()})
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        h = self.features(x)
+        return {name: layer(h) for name, layer in self.out.items()}
+
+
+def save(path: str | os.PathLike, model: AttributeNet, accuracy: dict[str, float] | None = None) -> None:
+    """Write the classifier (float16 weights) atomically."""
+    payload = {
+        "format": FORMAT,
+        "version": 1,
+        "heads": model.heads,
+        "width": model.width,
+        "image_size": IMAGE_SIZE,
+        "validation_accuracy": accuracy or {},
+        "state_dict": {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()},
+    }
+    with atomic_write(path, "wb") as handle:
+        torch.save(payload, handle)
+
+
+def load(path: str | os.PathLike, device="cpu") -> AttributeNet:
+    """Read a classifier written by :func:`save`; :class:`ClassifierError` names the file if it is not one."""
+    path = Path(path)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError as exc:
+        raise ClassifierError(f"{path}: no such file") from exc
+    except Exception as exc:  # torch.load raises many types on foreign or damaged bytes
+        raise ClassifierError(f"{path}: not a readable attribute classifier ({exc.__class__.__name__})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ClassifierError(f"{path}: not an attribute classifier file")
+    try:
+        model = AttributeNet(payload["heads"], payload["width"])
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()})
+    except (KeyError, RuntimeError, TypeError) as exc:
+        raise ClassifierError(f"{path}: damaged attribute classifier ({exc})") from exc
+    return model.to(device).eval()
