@@ -13,6 +13,7 @@ class LatentAsImage:
     """A stand-in model whose "image" of z is z itself, so a stand-in classifier can read the latent."""
 
     latent_dim = 4
+    image_size = 64
 
     def decode(self, z):
         return z.view(len(z), 1, 1, -1)
@@ -115,3 +116,20 @@ def test_eye_colour_is_learnt_from_faces_without_glasses():
     )
     _, _, blue = directions["f:eye_color=blue"]
     assert blue[0] > 0.99 and abs(float(blue[1])) < 1e-6
+
+
+def test_a_128_model_gets_real_label_directions_and_their_effects(tmp_path):
+    from tests.helpers import write_good_faces
+    from vae.measure import fidelity
+    from vae.model.network import ConvVAE, VAEConfig
+
+    folder = tmp_path / "adl"
+    names = write_good_faces(folder, 48, seed=4, size=64)
+    rows = ["file\teye_brown\teye_blue"] + [f"{n}.png\t{1 - i % 2}\t{i % 2}" for i, n in enumerate(names)]
+    (folder / "labels.tsv").write_text("\n".join(rows) + "\n")
+    large = ConvVAE(VAEConfig(image_size=128, latent_dim=4, base_channels=4, full_res_channels=4))
+    keyed = de.labelled_directions(large, [folder], held_out=4, skip=())
+    assert sorted(keyed) == ["eye_color:0", "eye_color:1"] and all(d.shape == (4,) for d in keyed.values())
+    classifier, _ = fidelity.train([folder], epochs=1, batch_size=8, held_out=4, log=lambda m: None)
+    results, _ = de.measure(large, classifier, [folder], held_out=4, controls=False)
+    assert results and all(0 <= r.reached <= 1 for r in results)

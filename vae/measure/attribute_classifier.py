@@ -26,7 +26,14 @@ import torch.nn.functional as F
 from ..common.control import TerminalControl
 from ..data.cartoonset import ATTRIBUTE_NAMES, NO_FACIAL_HAIR, NO_GLASSES
 from ..data.synth import DARK_LENS_KINDS
-from ..model.attribute_net import IMAGE_SIZE, AttributeNet, ClassifierError, load, save  # noqa: F401 (this module's API)
+from ..model.attribute_net import (  # noqa: F401 (this module's API)
+    IMAGE_SIZE,
+    AttributeNet,
+    ClassifierError,
+    classifier_sized,
+    load,
+    save,
+)
 
 HEADS: dict[str, int] = {"glasses": 2, "facial_hair": 2, "hair_color": 10, "face_color": 11, "eye_color": 5}
 PRESENCE = {"glasses": NO_GLASSES, "facial_hair": NO_FACIAL_HAIR}  # predicted as present/absent

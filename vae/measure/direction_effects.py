@@ -23,7 +23,7 @@ from ..data.folder import DataError
 from ..model.latent import attribute_direction
 from ..model.metrics import encode_all
 from . import attribute_classifier as ac
-from .fidelity import HELD_OUT, class_names, head_name, open_labelled, predicted
+from .fidelity import HELD_OUT, at_model_size, class_names, head_name, open_labelled, predicted
 
 STRENGTH = 2.0
 MIN_FACES = 20  # a class with fewer training faces gets no direction
@@ -76,9 +76,11 @@ def folder_of(head: str) -> str:
 
 @torch.no_grad()
 def _decode(vae_model, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    return torch.cat(
+    """Faces of latents ``z`` as the classifier reads them (a model of another size: brought to 64 px)."""
+    faces = torch.cat(
         [vae_model.decode(z[i : i + batch_size]).float().clamp(0, 1) for i in range(0, len(z), batch_size)]
     )
+    return faces if vae_model.image_size == ac.IMAGE_SIZE else ac.classifier_sized(faces)
 
 
 def real_directions(mu: torch.Tensor, heads: dict[str, int], targets: dict[str, torch.Tensor], names) -> dict:
@@ -172,7 +174,7 @@ def labelled_directions(vae_model, folders, held_out: int = HELD_OUT, skip=NOT_P
 def training_directions(vae_model, cache, heads, targets, train_idx, folders) -> dict:
     """:func:`real_directions` of ``vae_model`` from the labelled training faces of ``folders`` (held in ``cache``)."""
     vae_model.eval()
-    mu, _ = encode_all(vae_model, cache, train_idx)
+    mu, _ = encode_all(vae_model, at_model_size(folders, cache, vae_model), train_idx)
     return real_directions(mu, heads, {h: t[train_idx] for h, t in targets.items()}, folder_class_names(folders))
 
 
@@ -199,7 +201,7 @@ def measure(
         directions.update(stored_directions(stored, heads, folder_class_names(folders)))
     if controls:
         directions.update(random_directions(heads, vae_model.latent_dim))
-    held_mu, _ = encode_all(vae_model, cache, held_idx)
+    held_mu, _ = encode_all(vae_model, at_model_size(folders, cache, vae_model), held_idx)
     results = effects(
         vae_model, classifier, held_mu, {h: t[held_idx] for h, t in targets.items()}, directions, strength
     )

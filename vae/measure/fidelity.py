@@ -185,28 +185,26 @@ def _agreement(a: torch.Tensor, b: torch.Tensor) -> float:
 
 @torch.no_grad()
 def reconstruct(vae_model, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """Reconstructions from μ at the model's size, brought to the classifier's 64 px."""
+    """Reconstructions from μ of ``images`` (at the model's size), brought to the classifier's 64 px."""
     vae_model.eval()
-    size = vae_model.image_size
     out = []
     for start in range(0, len(images), batch_size):
         x = images[start : start + batch_size]
-        if x.shape[-1] != size:
-            x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True)
-        recon = vae_model.decode(vae_model.encode(x)[0]).float().clamp(0, 1)
-        if size != ac.IMAGE_SIZE:
-            recon = torch.nn.functional.interpolate(recon, size=(ac.IMAGE_SIZE,) * 2, mode="bilinear", antialias=True)
-        out.append(recon)
+        out.append(ac.classifier_sized(vae_model.decode(vae_model.encode(x)[0]).float().clamp(0, 1)))
     return torch.cat(out)
 
 
-def _at_size(folders: list[str | Path], cache, size: int):
-    """The faces of ``cache`` (the folders at 64 px) at ``size``, so that a larger model encodes its own size."""
+def at_model_size(folders: list[str | Path], cache, vae_model):
+    """``cache`` (the folders at 64 px), or the same faces at ``vae_model``'s size when it draws another."""
     from ..data.collection import open_datasets
 
-    larger = open_datasets([str(f) for f in folders], size)
+    if vae_model.image_size == cache.image_size:
+        return cache
+    larger = open_datasets([str(f) for f in folders], vae_model.image_size)
     if larger.files != cache.files:
-        raise DataError(f"the folders' faces differ between {cache.image_size}px and {size}px; rebuild their caches")
+        raise DataError(
+            f"the folders' faces differ between {cache.image_size}px and {vae_model.image_size}px; rebuild their caches"
+        )
     return larger
 
 
@@ -222,10 +220,7 @@ def measure(
     if missing:
         raise DataError(f"the classifier has no head for {', '.join(missing)}: train it on these folders")
     x = cache.batch(held_idx)
-    own_size = (
-        x if vae_model.image_size == ac.IMAGE_SIZE else _at_size(folders, cache, vae_model.image_size).batch(held_idx)
-    )
-    recon = reconstruct(vae_model, own_size)
+    recon = reconstruct(vae_model, at_model_size(folders, cache, vae_model).batch(held_idx))
     on_original, on_recon = predicted(classifier, x), predicted(classifier, recon)
     result = {}
     for name in heads:

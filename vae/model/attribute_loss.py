@@ -14,7 +14,7 @@ import os
 import torch
 import torch.nn.functional as F
 
-from .attribute_net import IMAGE_SIZE, AttributeNet, load
+from .attribute_net import AttributeNet, classifier_sized, load
 
 
 def frozen_judge(path: str | os.PathLike, device="cpu") -> AttributeNet:
@@ -24,17 +24,11 @@ def frozen_judge(path: str | os.PathLike, device="cpu") -> AttributeNet:
     return judge
 
 
-def _as_read(images: torch.Tensor) -> torch.Tensor:
-    if images.shape[-1] == IMAGE_SIZE:
-        return images
-    return F.interpolate(images.float(), size=(IMAGE_SIZE, IMAGE_SIZE), mode="bilinear", antialias=True)
-
-
 def attribute_consistency(judge: AttributeNet, recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Σ over ``judge``'s heads of KL(judge(target) ‖ judge(recon)), averaged over the batch: 0 when both read alike."""
     with torch.no_grad():
-        wanted = {name: logits.float().log_softmax(1) for name, logits in judge(_as_read(target)).items()}
-    read = judge(_as_read(recon))
+        wanted = {name: logits.float().log_softmax(1) for name, logits in judge(classifier_sized(target)).items()}
+    read = judge(classifier_sized(recon))
     return sum(
         F.kl_div(read[name].float().log_softmax(1), wanted[name], log_target=True, reduction="batchmean")
         for name in wanted

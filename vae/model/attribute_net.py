@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..common.atomic import atomic_write
@@ -47,6 +48,13 @@ class AttributeNet(nn.Module):
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         h = self.features(x)
         return {name: layer(h) for name, layer in self.out.items()}
+
+
+def classifier_sized(images: torch.Tensor) -> torch.Tensor:
+    """``images`` (N, 3, S, S) as the classifier reads them: resized to IMAGE_SIZE (antialiased) unless already."""
+    if images.shape[-1] == IMAGE_SIZE:
+        return images
+    return F.interpolate(images.float(), size=(IMAGE_SIZE, IMAGE_SIZE), mode="bilinear", antialias=True)
 
 
 def save(path: str | os.PathLike, model: AttributeNet, accuracy: dict[str, float] | None = None) -> None:
