@@ -168,13 +168,15 @@ def labelled_directions(vae_model, folders, held_out: int = HELD_OUT, skip=NOT_P
     """Cartoon Set-keyed directions of ``vae_model`` from the real labels of ``folders`` (training faces only), but
     for the attributes in ``skip``."""
     cache, heads, targets, train_idx, _ = open_labelled(folders, held_out)
-    return cartoonset_directions(training_directions(vae_model, cache, heads, targets, train_idx, folders), skip)
+    faces = at_model_size(folders, cache, vae_model)
+    return cartoonset_directions(training_directions(vae_model, faces, heads, targets, train_idx, folders), skip)
 
 
-def training_directions(vae_model, cache, heads, targets, train_idx, folders) -> dict:
-    """:func:`real_directions` of ``vae_model`` from the labelled training faces of ``folders`` (held in ``cache``)."""
+def training_directions(vae_model, faces, heads, targets, train_idx, folders) -> dict:
+    """:func:`real_directions` of ``vae_model`` from the labelled training faces of ``folders`` (``faces``: their
+    cache at the model's size, :func:`~vae.measure.fidelity.at_model_size`)."""
     vae_model.eval()
-    mu, _ = encode_all(vae_model, at_model_size(folders, cache, vae_model), train_idx)
+    mu, _ = encode_all(vae_model, faces, train_idx)
     return real_directions(mu, heads, {h: t[train_idx] for h, t in targets.items()}, folder_class_names(folders))
 
 
@@ -196,12 +198,13 @@ def measure(
     missing = sorted(set(heads) - set(classifier.heads))
     if missing:
         raise DataError(f"the classifier has no head for {', '.join(missing)}: train it on these folders")
-    directions = training_directions(vae_model, cache, heads, targets, train_idx, folders)
+    faces = at_model_size(folders, cache, vae_model)
+    directions = training_directions(vae_model, faces, heads, targets, train_idx, folders)
     if stored:
         directions.update(stored_directions(stored, heads, folder_class_names(folders)))
     if controls:
         directions.update(random_directions(heads, vae_model.latent_dim))
-    held_mu, _ = encode_all(vae_model, at_model_size(folders, cache, vae_model), held_idx)
+    held_mu, _ = encode_all(vae_model, faces, held_idx)
     results = effects(
         vae_model, classifier, held_mu, {h: t[held_idx] for h, t in targets.items()}, directions, strength
     )

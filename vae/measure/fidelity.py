@@ -220,7 +220,8 @@ def measure(
     if missing:
         raise DataError(f"the classifier has no head for {', '.join(missing)}: train it on these folders")
     x = cache.batch(held_idx)
-    recon = reconstruct(vae_model, at_model_size(folders, cache, vae_model).batch(held_idx))
+    own_size = at_model_size(folders, cache, vae_model)
+    recon = reconstruct(vae_model, x if own_size is cache else own_size.batch(held_idx))
     on_original, on_recon = predicted(classifier, x), predicted(classifier, recon)
     result = {}
     for name in heads:
