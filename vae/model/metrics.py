@@ -7,17 +7,27 @@ from contextlib import nullcontext
 import numpy as np
 import torch
 
+from ..common.machine import native_bf16
 from .latent import ACTIVE_UNIT_THRESHOLD
 from .loss import kl_per_dimension, vae_loss
 
 PRECISIONS = ("auto", "bf16", "fp32")
 
 
+def training_precision(device: torch.device, precision: str = "auto") -> str:
+    """The precision a training run uses: "auto" is bf16 on CUDA and on CPUs with native bf16 (AVX512-BF16, AMX),
+    which train about 1.7× faster under it (bench/precision_speed.py); fp32 on other CPUs, which emulate bf16 slowly.
+    """
+    if precision != "auto":
+        return precision
+    return "bf16" if device.type == "cuda" or (device.type == "cpu" and native_bf16()) else "fp32"
+
+
 def autocast_for(device: torch.device, precision: str = "auto"):
     """bf16 autocast for ``precision="bf16"``, and for "auto" on CUDA; plain fp32 otherwise.
 
-    CPUs with native bf16 (AVX512-BF16, AMX) train about 1.7× faster under bf16 (bench/precision_speed.py);
-    others emulate it slowly.
+    Measuring and the app use "auto", so that their numbers do not depend on the CPU; a training run passes the
+    precision :func:`training_precision` chose.
     """
     if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
         return torch.autocast(device.type, dtype=torch.bfloat16)

@@ -29,7 +29,7 @@ class TrainConfig:
     grad_clip: float = 1000.0
     seed: int = 0
     device: str = "auto"
-    precision: str = "auto"  # "auto": bf16 autocast on CUDA, fp32 on the CPU; "bf16" or "fp32" on any device
+    precision: str = "auto"  # "auto": bf16 on CUDA and on CPUs with native bf16, else fp32 (training_precision)
     holdout: int = 0  # >0: validate on (never train on) the N faces of vae.data.folder.holdout_split; 0: 5 % split
     flip: bool = False  # mirror a random half of each training batch left to right (augmentation)
     recolour: float = 0.0  # >0: swap hair and skin colours for others of the Cartoon Set's palettes (vae.data.palette)
@@ -251,8 +251,8 @@ SETTINGS = (
     ),
     Setting(
         "precision",
-        "auto: bf16 autocast on CUDA, fp32 on the CPU; bf16 is also about 1.7x faster on CPUs "
-        "with native bf16 (AVX512-BF16 or AMX) (default %(default)s)",
+        "auto: bf16 autocast on CUDA and on CPUs with native bf16 (AVX512-BF16 or AMX, about 1.7x "
+        "faster there), fp32 on other CPUs, which emulate bf16 slowly (default %(default)s)",
         choices=PRECISIONS,
     ),
 )

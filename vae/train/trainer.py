@@ -28,6 +28,7 @@ from torch.utils.data import DistributedSampler
 from ..common.atomic import atomic_write, make_folder, remove_temporaries
 from ..common.eta import EtaEstimator
 from ..common.lockfile import LockHeld
+from ..common.machine import describe_device
 from ..data.cache import FaceCache
 from ..data.palette import recolour_batch
 from ..explore.directions import compute_directions
@@ -38,7 +39,7 @@ from ..model.attribute_loss import attribute_consistency, frozen_judge
 from ..model.grow import grow_from
 from ..model.latent import fit_mixture
 from ..model.loss import vae_loss, warmup_beta
-from ..model.metrics import autocast_for, encode_all, evaluate
+from ..model.metrics import autocast_for, encode_all, evaluate, training_precision
 from ..model.network import ConvVAE, VAEConfig  # noqa: F401 (VAEConfig: re-exported)
 from .config import DEFAULT_MODEL_RECIPE, TRAINING_SETTINGS, TrainConfig  # noqa: F401 (re-exported)
 from .run_folder import (  # noqa: F401 (RunFolderError, check_run_folder: re-exported)
@@ -206,6 +207,7 @@ class Trainer:
     def _setup(self, resume: bool, force: bool) -> None:
         cfg = self.config
         self.device = pick_device(cfg.device)
+        self.precision = training_precision(self.device, cfg.precision)
         if self.world > 1 and self.device.type == "cuda":
             self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
             torch.cuda.set_device(self.device)
@@ -399,6 +401,7 @@ class Trainer:
                 f"training on {len(self.data)} images ({self.data.meta.get('source')}) at {cfg.model.image_size}px, "
                 f"latent {cfg.model.latent_dim}, device {self.device}"
                 + (f" × {self.world} processes" if self.world > 1 else "")
+                + f" ({describe_device(self.device)}), {self.precision}"
             )
             if self.rank == 0:
                 with atomic_write(self.out_dir / CONFIG, "w") as handle:
@@ -486,7 +489,7 @@ class Trainer:
             lr = self._scheduler_lr(epoch, step)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
-            with autocast_for(self.device, cfg.precision):
+            with autocast_for(self.device, self.precision):
                 recon, mu, logvar = self.net(x)
             terms = vae_loss(recon, x, mu, logvar, beta, cfg.free_bits, cfg.ssim_weight)
             total = terms.total
@@ -528,7 +531,7 @@ class Trainer:
     def _adversarial_term(self, recon: torch.Tensor, fit: torch.Tensor) -> torch.Tensor:
         """The decoder's adversarial loss, scaled so its gradient at the output layer is ``adversarial_weight``
         times the reconstruction's."""
-        with autocast_for(self.device, self.config.precision):
+        with autocast_for(self.device, self.precision):
             fooled = generator_loss(self.discriminator(recon).float())
         scale = adaptive_weight(fit, fooled, output_layer(self.model))
         return self.config.adversarial_weight * scale * fooled
@@ -542,7 +545,7 @@ class Trainer:
     def _discriminator_step(self, real: torch.Tensor, fake: torch.Tensor, lr: float) -> None:
         for group in self.disc_optimizer.param_groups:
             group["lr"] = lr
-        with autocast_for(self.device, self.config.precision):
+        with autocast_for(self.device, self.precision):
             loss = discriminator_loss(self.discriminator(real).float(), self.discriminator(fake).float())
         self.disc_optimizer.zero_grad(set_to_none=True)
         loss.backward()
