@@ -84,3 +84,16 @@ def test_the_cli_refuses_an_unreadable_classifier_before_preparing_the_data(tmp_
     assert code == 2
     err = capsys.readouterr().err
     assert "bad.pt: not a readable attribute classifier" in err and "no-such-folder" not in err
+
+
+def test_the_term_trains_under_bf16_autocast(faces, judge_file, tmp_path):
+    config = TrainConfig(
+        model=VAEConfig(latent_dim=4, base_channels=8),
+        epochs=1,
+        batch_size=8,
+        precision="bf16",
+        attribute_weight=0.5,
+        attribute_classifier=str(judge_file),
+    )
+    result = Trainer(config, faces, tmp_path / "run").run()
+    assert all(torch.isfinite(w).all() for w in checkpoint.load(result.last_path).model.state_dict().values())

@@ -25,11 +25,13 @@ def frozen_judge(path: str | os.PathLike, device="cpu") -> AttributeNet:
 
 
 def attribute_consistency(judge: AttributeNet, recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Σ over ``judge``'s heads of KL(judge(target) ‖ judge(recon)), averaged over the batch: 0 when both read alike."""
+    """Σ over ``judge``'s heads of KL(judge(target) ‖ judge(recon)), averaged over the batch: 0 when both read alike.
+
+    The judge runs in fp32, whatever precision ``recon`` comes in (bf16 from an autocast forward pass)."""
     with torch.no_grad():
-        wanted = {name: logits.float().log_softmax(1) for name, logits in judge(classifier_sized(target)).items()}
-    read = judge(classifier_sized(recon))
+        read_target = judge(classifier_sized(target.float()))
+        wanted = {name: logits.log_softmax(1) for name, logits in read_target.items()}
+    read = judge(classifier_sized(recon.float()))
     return sum(
-        F.kl_div(read[name].float().log_softmax(1), wanted[name], log_target=True, reduction="batchmean")
-        for name in wanted
+        F.kl_div(read[name].log_softmax(1), wanted[name], log_target=True, reduction="batchmean") for name in wanted
     )
