@@ -25,19 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-from bench.machine import describe  # noqa: E402
+from bench.machine import cpu_flags, describe  # noqa: E402
 from vae.model.loss import vae_loss  # noqa: E402
 from vae.model.network import ConvVAE  # noqa: E402
 from vae.train.config import DEFAULT_MODEL_RECIPE  # noqa: E402
 
 BATCH = 64
-
-
-def cpu_flags() -> set[str]:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("flags"):
-            return set(line.split(":", 1)[1].split())
-    return set()
 
 
 def clock_ghz() -> float:

@@ -28,6 +28,7 @@ def test_cpu_with_native_bf16_is_described_and_trains_in_bf16(monkeypatch, tmp_p
 def test_cpu_without_native_bf16_trains_in_fp32(monkeypatch, tmp_path):
     fake_cpu(monkeypatch, tmp_path, "")
     assert machine.cpu_features() == [] and not machine.native_bf16()
+    assert {"avx2", "avx512f"} <= machine.cpu_flags()
     assert machine.describe_cpu().endswith("no native bf16")
     assert training_precision(torch.device("cpu")) == "fp32"
     assert training_precision(torch.device("cpu"), "bf16") == "bf16"
@@ -36,4 +37,4 @@ def test_cpu_without_native_bf16_trains_in_fp32(monkeypatch, tmp_path):
 
 def test_unreadable_cpuinfo_is_no_error(monkeypatch, tmp_path):
     monkeypatch.setattr(machine, "CPUINFO", tmp_path / "missing")
-    assert machine.cpu_features() == [] and machine.cpu_name()
+    assert machine.cpu_features() == [] and machine.cpu_flags() == set() and machine.cpu_name()

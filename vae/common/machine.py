@@ -1,4 +1,4 @@
-"""What the machine can do: the CPU's model and bf16 features, and the training precision "auto" picks from them."""
+"""What the machine can do: the CPU's model, its instruction-set flags and bf16 features, a GPU's name."""
 
 from __future__ import annotations
 
@@ -25,9 +25,14 @@ def cpu_name() -> str:
     return _cpuinfo_field("model name") or platform.processor() or "unknown CPU"
 
 
+def cpu_flags() -> set[str]:
+    """The CPU's instruction-set flags from /proc/cpuinfo (empty where it cannot be read)."""
+    return set((_cpuinfo_field("flags") or "").split())
+
+
 def cpu_features() -> list[str]:
     """The CPU's bf16 features (none on CPUs that emulate bf16 slowly)."""
-    flags = set((_cpuinfo_field("flags") or "").split())
+    flags = cpu_flags()
     return [f for f in BF16_FEATURES if f in flags]
 
 

@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.held_out} held-out faces of {args.data}")
     print(f"{'':<28} {'SSIM':>7} {'PSNR':>9} {'sharpness':>10}")
     for name, row in rows.items():
-        print(f"{name:<28} {row['ssim']:7.4f} {row['psnr']:6.2f} dB {row['sharpness']:10.2f}")
+        print(f"{name:<28} {row['ssim']:7.4f} {row['psnr']:6.2f} dB {row['sharpness']:10.3f}")
     return 0
 
 

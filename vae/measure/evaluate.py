@@ -227,10 +227,10 @@ def _report_folder(args, ckpt) -> int:
     )
     print(
         f"sharpness vs. real faces (Laplacian energy ratio): Random ({RANDOM_COUNT}, T={APP_TEMPERATURE}) "
-        f"{figures['sharpness_random']:.2f}, "
-        f"morph middles {figures['sharpness_morph']:.2f}{_snapped(figures, 'morph')}, "
-        f"A + (B - C) {figures['sharpness_arithmetic']:.2f}{_snapped(figures, 'arithmetic')}"
-        + f"; reconstructions {figures['sharpness_reconstruction']:.2f}"
+        f"{figures['sharpness_random']:.3f}, "
+        f"morph middles {figures['sharpness_morph']:.3f}{_snapped(figures, 'morph')}, "
+        f"A + (B - C) {figures['sharpness_arithmetic']:.3f}{_snapped(figures, 'arithmetic')}"
+        + f"; reconstructions {figures['sharpness_reconstruction']:.3f}"
     )
     if "ssim_decoder_bound" in figures:
         print(
@@ -242,7 +242,7 @@ def _report_folder(args, ckpt) -> int:
 
 def _snapped(figures: dict, name: str) -> str:
     key = f"sharpness_{name}_snapped"
-    return f" (snapped to faces, as the app shows it: {figures[key]:.2f})" if key in figures else ""
+    return f" (snapped to faces, as the app shows it: {figures[key]:.3f})" if key in figures else ""
 
 
 if __name__ == "__main__":

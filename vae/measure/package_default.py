@@ -9,6 +9,9 @@ size the checkpoint was trained on). Without it they are copied from the source 
 pseudo-labels of the ``--data`` faces instead (for folders without CSVs, such as the real faces).
 ``--directions-from-labels FOLDER`` (repeatable) then replaces every direction that a folder's real labels
 (``labels.tsv``) name with one computed from those labels (``vae.measure.direction_effects.CARTOONSET_KEYS``).
+With ``--data`` the packaged weights are also measured on the data's held-out faces: the newest history row's
+validation SSIM and PSNR (what the app shows) and the per-dimension KL (the sliders' order) describe what ships,
+also when the weights are a blend (``vae.measure.blend``) that no training epoch validated.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from ..data.cache import BUILTIN, BUILTIN_COUNT
 from ..data.collection import open_datasets
 from ..data.folder import DataError
 from ..model import checkpoint
+from ..model.metrics import evaluate
 from ..train.trainer import latent_statistics, training_split
 from . import attribute_classifier
 
@@ -46,14 +50,21 @@ def package(
     data = [data] if isinstance(data, (str, os.PathLike)) else data
     classifier = attribute_classifier.load(directions_from) if directions_from is not None else None
     extras = {"directions": ckpt.directions, "latent_prior": ckpt.latent_prior}
+    history, latent_kl = ckpt.history, ckpt.latent_kl
     if data:
         count = BUILTIN_COUNT
         if data == [BUILTIN] and isinstance(ckpt.dataset.get("count"), int):
             count = ckpt.dataset["count"]  # the built-in set the model was trained on
         cache = open_datasets(data, ckpt.model.image_size, builtin_count=count)
         holdout = ((ckpt.training or {}).get("config") or {}).get("holdout", 0)
-        train_idx, _ = training_split(cache, holdout if isinstance(holdout, int) else 0)
+        train_idx, held_idx = training_split(cache, holdout if isinstance(holdout, int) else 0)
         extras = latent_statistics(ckpt.model, cache, train_idx)
+        if len(held_idx):
+            measured = evaluate(ckpt.model, cache, held_idx)
+            latent_kl = measured["kl_per_dim"]
+            if history:
+                latest = {**history[-1], "val_ssim": measured["ssim"], "val_psnr": measured["psnr"]}
+                history = [*history[:-1], latest]
         if classifier is not None:
             faces64 = (
                 cache
@@ -71,9 +82,7 @@ def package(
         order = {name: i for i, name in enumerate(direction_names())}
         extras["directions"] = dict(sorted(merged.items(), key=lambda item: order.get(item[0], len(order))))
     dataset = {**ckpt.dataset, "name": dataset_name} if dataset_name else ckpt.dataset
-    checkpoint.save(
-        target, ckpt.model, half=True, history=ckpt.history, dataset=dataset, latent_kl=ckpt.latent_kl, **extras
-    )
+    checkpoint.save(target, ckpt.model, half=True, history=history, dataset=dataset, latent_kl=latent_kl, **extras)
     return extras["directions"] or {}
 
 
