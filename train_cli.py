@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="",
         metavar="CHECKPOINT",
         help="start a new run from the layers of a trained model that line up (vae.model.grow), e.g. a 128×128 "
-        "run with --base-channels 16 from the 64×64 model (default: random weights)",
+        "run with --base-channels 16 from the 64×64 model, or a --decoder-width 2 run from a width-1 model, which "
+        "starts drawing the same faces (default: random weights)",
     )
     p.add_argument(
         "--attribute-classifier",

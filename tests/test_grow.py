@@ -142,3 +142,45 @@ def test_resuming_keeps_how_the_run_began(tmp_path):
     ).run(resume=True)
     assert json.loads((tmp_path / "run" / "config.json").read_text())["init_from"] == str(source)
     assert any("--init-from is not used when resuming" in line for line in logs)
+
+
+@pytest.mark.parametrize("upsample", ["transposed", "resize"])
+def test_a_wider_decoder_starts_drawing_the_same_faces_and_its_copies_learn_apart(upsample):
+    torch.manual_seed(0)
+    arch = dict(image_size=64, latent_dim=8, base_channels=8, full_res_channels=4, upsample=upsample)
+    narrow = ConvVAE(VAEConfig(**arch))
+    wide = ConvVAE(VAEConfig(**arch, decoder_width=3))
+    copied, total = grow_from(wide, narrow)
+    assert copied == total > sum(p.numel() for p in narrow.parameters())
+    x = torch.rand(4, 3, 64, 64)
+    for mode in (narrow.eval, narrow.train):
+        mode()
+        wide.train(narrow.training)
+        torch.manual_seed(1)
+        a = narrow(x)[0]
+        torch.manual_seed(1)
+        b = wide(x)[0]
+        assert torch.allclose(a, b, atol=1e-5)
+    channels = narrow.config.decoder_channels(narrow.config.stages - 2)
+    z = torch.randn(5, 8)
+
+    def copies_differ():
+        wide.eval()
+        with torch.no_grad():
+            h = wide.decoder[1](wide.decoder[0](wide.fc_decode(z)))
+        assert h.shape[1] == 3 * channels
+        return (h[:, :channels] - h[:, channels : 2 * channels]).abs().max().item()
+
+    assert copies_differ() < 1e-5  # a channel's copies draw the same (up to rounding)
+    optimiser = torch.optim.SGD(wide.parameters(), lr=0.1)
+    wide.train()
+    recon, mu, logvar = wide(x)
+    ((recon - x) ** 2).sum().backward()
+    optimiser.step()
+    assert copies_differ() > 1e-4  # their shares of the next layer differ, so their gradients do
+
+
+def test_a_decoder_width_that_is_not_a_multiple_is_refused():
+    arch = dict(image_size=64, latent_dim=8, base_channels=8)
+    with pytest.raises(ValueError, match="width 3 from one of width 2: not a multiple"):
+        grow_from(ConvVAE(VAEConfig(**arch, decoder_width=3)), ConvVAE(VAEConfig(**arch, decoder_width=2)))

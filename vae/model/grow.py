@@ -1,10 +1,15 @@
-"""Start a model from a trained one of another resolution (progressive growing).
+"""Start a model from a trained one of another resolution or a wider decoder (progressive growing).
 
 A 128×128 model with half the base channels of a 64×64 one has the same layers at 32×32 and
 below, plus one stage more at each end. :func:`grow_from` copies every layer that lines up:
 encoder stages counted from the deep end, decoder stages from the 4×4 start, the residual blocks,
 the fully connected layers and the RGB output convolution. A layer is copied whole or not at all,
 and only the stages at the new resolution start untrained.
+
+A decoder k times as wide (``decoder_width``) starts as the trained one widened the Net2Net way:
+each channel is repeated k times and the layer that reads them splits its weights among the
+copies in random shares that sum to one, so the wider model draws the same faces and the copies
+learn apart from the first step.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import torch
 
 from .network import ConvVAE
 
-MUST_MATCH = ("latent_dim", "residual_blocks", "decoder_width", "upsample")
+MUST_MATCH = ("latent_dim", "residual_blocks", "upsample")
+FC_DECODE_SPATIAL = 16  # fc_decode's outputs are a (channels, 4, 4) map, channel-major
 LAYER = re.compile(r"((?:encoder|decoder)\.\d+|[^.]+)\.(.+)")  # "encoder.3.0.weight" → ("encoder.3", "0.weight")
 
 
@@ -34,13 +40,52 @@ def _target_layer(layer: str, source: ConvVAE, target: ConvVAE) -> str:
     return layer  # fully connected layers, the 4×4 start, residual blocks and up-stages keep their places
 
 
+def _repeat(value: torch.Tensor, dim: int, k: int, spatial: int = 1) -> torch.Tensor:
+    """``value`` with each channel along ``dim`` (``spatial`` entries each) repeated as k blocks."""
+    shape = value.shape
+    grouped = value.reshape(*shape[:dim], shape[dim] // spatial, spatial, *shape[dim + 1 :])
+    return torch.cat([grouped] * k, dim).reshape(*shape[:dim], shape[dim] * k, *shape[dim + 1 :])
+
+
+def _split(value: torch.Tensor, dim: int, k: int, generator: torch.Generator) -> torch.Tensor:
+    """``value`` read from k copies of each input channel along ``dim``: random shares that sum to one."""
+    shares = torch.rand(k, *value.shape, generator=generator) + 0.5
+    shares = shares / shares.sum(0)
+    return torch.cat([value * share.to(value.dtype) for share in shares], dim)
+
+
+def _widened(value: torch.Tensor, module: torch.nn.Module, shape: torch.Size, generator) -> torch.Tensor | None:
+    """``value``, a tensor of ``module`` in a narrower decoder, widened to ``shape``; None if it cannot be."""
+    if value.dim() != len(shape) or any(b % a for a, b in zip(value.shape, shape, strict=True)):
+        return None
+    if isinstance(module, torch.nn.ConvTranspose2d):
+        out_dim, in_dim, spatial = (1, 0, 1) if value.dim() > 1 else (0, None, 1)
+    elif isinstance(module, torch.nn.Linear):
+        out_dim, in_dim, spatial = 0, None, FC_DECODE_SPATIAL
+    elif isinstance(module, (torch.nn.Conv2d, torch.nn.BatchNorm2d)):
+        out_dim, in_dim, spatial = 0, (1 if value.dim() > 1 else None), 1
+    else:
+        return None
+    for dim, k in enumerate(b // a for a, b in zip(value.shape, shape, strict=True)):
+        if k == 1:
+            continue
+        if dim == out_dim:
+            value = _repeat(value, dim, k, spatial)
+        elif dim == in_dim:
+            value = _split(value, dim, k, generator)
+        else:
+            return None
+    return value
+
+
 @torch.no_grad()
-def grow_from(target: ConvVAE, source: ConvVAE) -> tuple[int, int]:
-    """Copy ``source``'s layers into the matching layers of ``target``.
+def grow_from(target: ConvVAE, source: ConvVAE, seed: int = 0) -> tuple[int, int]:
+    """Copy ``source``'s layers into the matching layers of ``target``, widening the decoder's if it is wider.
 
     Returns (weights copied, weights in ``target``), counted in parameters. Raises ``ValueError``
-    when the two differ in latent size, residual blocks, decoder width or upsampling, or when no convolution
-    stage lines up (then only the fully connected layers would match, wired to random convolutions).
+    when the two differ in latent size, residual blocks or upsampling, when ``target``'s decoder width is
+    not a multiple of ``source``'s, or when no convolution stage lines up (then only the fully connected
+    layers would match, wired to random convolutions). ``seed`` draws the shares of widened channels.
     """
     for name in MUST_MATCH:
         if getattr(source.config, name) != getattr(target.config, name):
@@ -48,6 +93,10 @@ def grow_from(target: ConvVAE, source: ConvVAE) -> tuple[int, int]:
                 f"cannot start a model with {name}={getattr(target.config, name)} from one with "
                 f"{name}={getattr(source.config, name)}"
             )
+    wide, narrow = target.config.decoder_width, source.config.decoder_width
+    if wide % narrow:
+        raise ValueError(f"cannot start a decoder of width {wide} from one of width {narrow}: not a multiple")
+    generator = torch.Generator().manual_seed(seed)
     layers: dict[str, dict[str, torch.Tensor]] = defaultdict(dict)
     for name, value in source.state_dict().items():
         layer, rest = LAYER.fullmatch(name).groups()
@@ -58,6 +107,8 @@ def grow_from(target: ConvVAE, source: ConvVAE) -> tuple[int, int]:
     for layer, tensors in layers.items():
         goal = _target_layer(layer, source, target)
         names = {f"{goal}.{tail}": value for tail, value in tensors.items()}
+        if wide > narrow and goal.startswith(("decoder.", "fc_decode")):
+            names = _widen_layer(target, names, mine, generator)
         if all(n in mine and mine[n].shape == v.shape for n, v in names.items()):
             for n, v in names.items():
                 mine[n].copy_(v)
@@ -70,3 +121,16 @@ def grow_from(target: ConvVAE, source: ConvVAE) -> tuple[int, int]:
             f"{target.image_size}px one (try --base-channels {max(1, half)})"
         )
     return copied, sum(p.numel() for p in target.parameters())
+
+
+def _widen_layer(target: ConvVAE, names: dict, mine: dict, generator: torch.Generator) -> dict:
+    """``names`` (target name → source tensor) with each tensor widened to the target's shape where it can be."""
+    widened = {}
+    for name, value in names.items():
+        if name in mine and mine[name].shape != value.shape:
+            module = target.get_submodule(name.rsplit(".", 1)[0])
+            value = _widened(value, module, mine[name].shape, generator)
+            if value is None:
+                return names
+        widened[name] = value
+    return widened

@@ -229,7 +229,7 @@ class Trainer:
         if resume:
             self._load_resume_state(force)
         elif cfg.init_from:
-            copied, total = grow_from(self.model, checkpoint.load(cfg.init_from).model)
+            copied, total = grow_from(self.model, checkpoint.load(cfg.init_from).model, seed=cfg.seed)
             self.log(f"started from {cfg.init_from}: {copied:,} of the model's {total:,} weights copied")
         position = fractional_epoch(self.start_epoch, self.start_step, self.steps_per_epoch)
         self.step_log = StepLog(self.steps_per_epoch, load_steps(self.out_dir, position) if resume else [])
