@@ -182,5 +182,7 @@ def test_a_wider_decoder_starts_drawing_the_same_faces_and_its_copies_learn_apar
 
 def test_a_decoder_width_that_is_not_a_multiple_is_refused():
     arch = dict(image_size=64, latent_dim=8, base_channels=8)
-    with pytest.raises(ValueError, match="width 3 from one of width 2: not a multiple"):
+    with pytest.raises(ValueError, match=r"width 3 from one of width 2: .* \(try --decoder-width 2\)"):
         grow_from(ConvVAE(VAEConfig(**arch, decoder_width=3)), ConvVAE(VAEConfig(**arch, decoder_width=2)))
+    with pytest.raises(ValueError, match=r"width 1 from one of width 2: .* \(try --decoder-width 2\)"):
+        grow_from(ConvVAE(VAEConfig(**arch)), ConvVAE(VAEConfig(**arch, decoder_width=2)))

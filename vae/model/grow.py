@@ -95,7 +95,10 @@ def grow_from(target: ConvVAE, source: ConvVAE, seed: int = 0) -> tuple[int, int
             )
     wide, narrow = target.config.decoder_width, source.config.decoder_width
     if wide % narrow:
-        raise ValueError(f"cannot start a decoder of width {wide} from one of width {narrow}: not a multiple")
+        raise ValueError(
+            f"cannot start a decoder of width {wide} from one of width {narrow}: the width can only grow by a "
+            f"whole factor (try --decoder-width {narrow * max(1, wide // narrow)})"
+        )
     generator = torch.Generator().manual_seed(seed)
     layers: dict[str, dict[str, torch.Tensor]] = defaultdict(dict)
     for name, value in source.state_dict().items():

@@ -95,11 +95,14 @@ class TrainConfig:
         return changed + [f"{k}={theirs.get(k)} → {v}" for k, v in mine.items() if theirs.get(k) != v]
 
 
-# How the shipped 64×64 model was trained (README, "The default model"; it ran 320 epochs in bf16):
-# a low β for sharp faces, a full-resolution decoder stage, and the fitted mixture prior that every
+# The shipped 64×64 model's architecture and base recipe (README, "The default models"): a low β for sharp faces,
+# a full-resolution decoder stage, a decoder twice as wide as the encoder, and the fitted mixture prior that every
 # checkpoint gets to keep Random on faces. The app's Train tab and train_cli.py start from it.
 DEFAULT_MODEL_RECIPE = TrainConfig(
-    model=VAEConfig(image_size=64, latent_dim=32, full_res_channels=16), batch_size=64, lr=1e-3, beta=0.02
+    model=VAEConfig(image_size=64, latent_dim=32, full_res_channels=16, decoder_width=2),
+    batch_size=64,
+    lr=1e-3,
+    beta=0.02,
 )
 
 # The settings whose change makes a resumed run train something else (refused without --force).
