@@ -3,8 +3,8 @@
     python bench/architecture_speed.py [--steps K] [--rounds R] [--device auto|cpu|cuda]
     python bench/architecture_speed.py --data ../cartoonset10k_128 --minutes 5 [--variants "shipped,resize then conv"]
 
-Every variant is the default model's recipe (64×64, latent 32, full-resolution stage 16, β 0.02,
-bf16 autocast, batch 64) with one change: a twice-as-wide decoder, two residual blocks at 4×4,
+Every variant is the default model's recipe (64×64, latent 32, full-resolution stage 16, decoder width 2,
+β 0.02, bf16 autocast, batch 64) with one change: the previous default's decoder of width 1, two residual blocks at 4×4,
 resize-then-convolve upsampling, a larger batch, or ``torch.compile``. The speed pass times
 vae.train.trainer.Trainer steps on generated faces, the variants taking turns for ``--rounds`` rounds so
 that all see the same machine load (the first ``WARMUP_STEPS`` steps, where ``torch.compile``
@@ -40,7 +40,7 @@ WARMUP_STEPS = 3
 BASE = replace(DEFAULT_MODEL_RECIPE, epochs=100_000, cosine=False, precision="bf16")
 VARIANTS: dict[str, tuple[TrainConfig, bool]] = {  # name: (config, compiled)
     "shipped": (BASE, False),
-    "decoder width 2": (replace(BASE, model=replace(BASE.model, decoder_width=2)), False),
+    "decoder width 1": (replace(BASE, model=replace(BASE.model, decoder_width=1)), False),
     "residual blocks 2": (replace(BASE, model=replace(BASE.model, residual_blocks=2)), False),
     "resize then conv": (replace(BASE, model=replace(BASE.model, upsample="resize")), False),
     "batch 128": (replace(BASE, batch_size=128), False),
