@@ -49,6 +49,24 @@ def test_an_entangled_direction_shows_its_side_effect(faces):
     assert effect.largest_side == ("f:eyes", 1.0)
 
 
+def test_a_direction_made_conditional_on_the_eyes_no_longer_changes_them(faces):
+    mu, truth = faces
+    directions = {
+        "f:hair=1": ("f:hair", 1, torch.tensor([1.0, 1.0, 0.0, 0.0]) / math.sqrt(2)),
+        "f:eyes=1": ("f:eyes", 1, torch.tensor([0.0, 1.0, 0.0, 0.0])),
+        "g:hair=1": ("g:hair", 1, torch.tensor([1.0, 1.0, 0.0, 0.0]) / math.sqrt(2)),
+    }
+    kept = de.conditional_on(directions, "eyes")
+    assert torch.allclose(kept["f:hair=1"][2], torch.tensor([1.0, 0.0, 0.0, 0.0]))
+    assert kept["f:eyes=1"] == directions["f:eyes=1"]  # the attribute kept is not projected on itself
+    assert kept["g:hair=1"] == directions["g:hair=1"]  # another folder, no eye labels: unchanged
+    (before,), (after,) = (
+        de.effects(LatentAsImage(), None, mu, truth, {"hair": d["f:hair=1"]}, strength=2.0) for d in (directions, kept)
+    )
+    assert before.largest_side == ("f:eyes", 1.0)
+    assert after.reached == 1.0 and after.side == {"f:eyes": 0.0}
+
+
 def test_real_directions_point_from_the_other_classes_to_each_class():
     mu = torch.cat([torch.randn(40, 4) * 0.1 + torch.tensor([2.0, 0, 0, 0]), torch.randn(40, 4) * 0.1])
     labels = torch.tensor([1] * 40 + [0] * 40)

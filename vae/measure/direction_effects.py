@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from ..data.folder import DataError
-from ..model.latent import attribute_direction
+from ..model.latent import attribute_direction, conditional_direction
 from ..model.metrics import encode_all
 from . import attribute_classifier as ac
 from .fidelity import HELD_OUT, at_model_size, class_names, head_name, open_labelled, predicted
@@ -180,6 +180,22 @@ def training_directions(vae_model, faces, heads, targets, train_idx, folders) ->
     return real_directions(mu, heads, {h: t[train_idx] for h, t in targets.items()}, folder_class_names(folders))
 
 
+def conditional_on(directions: dict, attribute: str) -> dict:
+    """``directions`` with every one of another attribute made conditional on the directions of ``attribute``'s
+    classes in its folder (:func:`~vae.model.latent.conditional_direction`: the InterFaceGAN projection), so that a
+    step along it leaves ``attribute``'s directions' projections unchanged."""
+    fixed: dict[str, list[torch.Tensor]] = {}
+    for head, _, direction in directions.values():
+        if head.split(":", 1)[1] == attribute:
+            fixed.setdefault(folder_of(head), []).append(direction)
+    return {
+        name: (head, k, direction)
+        if head.split(":", 1)[1] == attribute or folder_of(head) not in fixed
+        else (head, k, conditional_direction(direction, fixed[folder_of(head)]))
+        for name, (head, k, direction) in directions.items()
+    }
+
+
 def folder_class_names(folders) -> dict[str, list[str]]:
     """Class names per classifier head (``folder:attribute``) of the labelled ``folders``."""
     names = {}
@@ -190,16 +206,26 @@ def folder_class_names(folders) -> dict[str, list[str]]:
 
 
 def measure(
-    vae_model, classifier, folders, stored=None, strength: float = STRENGTH, held_out: int = HELD_OUT, controls=True
+    vae_model,
+    classifier,
+    folders,
+    stored=None,
+    strength: float = STRENGTH,
+    held_out: int = HELD_OUT,
+    controls=True,
+    keep: str | None = None,
 ):
     """Effects of the real-label directions (and of ``stored`` ones, where mapped, and of random ``controls``) on
-    each folder's held-out faces."""
+    each folder's held-out faces; with ``keep``, the real-label directions are made conditional on that attribute's
+    (:func:`conditional_on`)."""
     cache, heads, targets, train_idx, held_idx = open_labelled(folders, held_out)
     missing = sorted(set(heads) - set(classifier.heads))
     if missing:
         raise DataError(f"the classifier has no head for {', '.join(missing)}: train it on these folders")
     faces = at_model_size(folders, cache, vae_model)
     directions = training_directions(vae_model, faces, heads, targets, train_idx, folders)
+    if keep:
+        directions = conditional_on(directions, keep)
     if stored:
         directions.update(stored_directions(stored, heads, folder_class_names(folders)))
     if controls:
@@ -236,13 +262,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", action="append", required=True, metavar="FOLDER", help="a folder with a labels.tsv")
     parser.add_argument("--strength", type=float, default=STRENGTH)
     parser.add_argument("--held-out", type=int_range(1, 1_000_000), default=HELD_OUT)
+    parser.add_argument(
+        "--conditional-on",
+        metavar="ATTRIBUTE",
+        help="make every other real-label direction conditional on this attribute's directions (e.g. eye_color)",
+    )
     args = parser.parse_args(argv)
     from ..model import checkpoint
 
     try:
         ckpt = checkpoint.load(args.checkpoint)
         results, _ = measure(
-            ckpt.model, ac.load(args.classifier), args.data, ckpt.directions, args.strength, args.held_out
+            ckpt.model,
+            ac.load(args.classifier),
+            args.data,
+            ckpt.directions,
+            args.strength,
+            args.held_out,
+            keep=args.conditional_on,
         )
     except (DataError, ValueError, checkpoint.CheckpointError, ac.ClassifierError) as exc:
         print(f"error: {exc}", file=sys.stderr)
