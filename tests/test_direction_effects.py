@@ -65,6 +65,8 @@ def test_a_direction_made_conditional_on_the_eyes_no_longer_changes_them(faces):
     )
     assert before.largest_side == ("f:eyes", 1.0)
     assert after.reached == 1.0 and after.side == {"f:eyes": 0.0}
+    with pytest.raises(ValueError, match="no directions of 'eye_colour'.*eyes, hair"):
+        de.conditional_on(directions, "eye_colour")  # a misspelt attribute is an error, not a silent no-op
 
 
 def test_real_directions_point_from_the_other_classes_to_each_class():

@@ -74,6 +74,10 @@ def folder_of(head: str) -> str:
     return head.split(":", 1)[0]
 
 
+def attribute_of(head: str) -> str:
+    return head.split(":", 1)[1]
+
+
 @torch.no_grad()
 def _decode(vae_model, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     """Faces of latents ``z`` as the classifier reads them (a model of another size: brought to 64 px)."""
@@ -93,7 +97,7 @@ def real_directions(mu: torch.Tensor, heads: dict[str, int], targets: dict[str, 
     for head, n in heads.items():
         labels = targets[head]
         known = labels >= 0
-        hiding = f"{folder_of(head)}:{LEARNT_WITHOUT.get(head.split(':', 1)[1])}"
+        hiding = f"{folder_of(head)}:{LEARNT_WITHOUT.get(attribute_of(head))}"
         if hiding in targets:
             known &= targets[hiding] == names[hiding].index("without")
         classes = [1] if names[head] == ["without", "with"] else range(n)
@@ -157,7 +161,7 @@ def cartoonset_directions(directions: dict, skip=()) -> dict[str, torch.Tensor]:
     those of the attributes in ``skip``)."""
     keyed = {}
     for name, (head, _, direction) in directions.items():
-        attribute, class_name = head.split(":", 1)[1], name.rsplit("=", 1)[1]
+        attribute, class_name = attribute_of(head), name.rsplit("=", 1)[1]
         key = CARTOONSET_KEYS.get((attribute, class_name))
         if key is not None and attribute not in skip:
             keyed[key] = direction
@@ -186,11 +190,14 @@ def conditional_on(directions: dict, attribute: str) -> dict:
     step along it leaves ``attribute``'s directions' projections unchanged."""
     fixed: dict[str, list[torch.Tensor]] = {}
     for head, _, direction in directions.values():
-        if head.split(":", 1)[1] == attribute:
+        if attribute_of(head) == attribute:
             fixed.setdefault(folder_of(head), []).append(direction)
+    if not fixed:
+        known = sorted({attribute_of(head) for head, _, _ in directions.values()})
+        raise ValueError(f"no directions of {attribute!r} to keep fixed; the labels name {', '.join(known)}")
     return {
         name: (head, k, direction)
-        if head.split(":", 1)[1] == attribute or folder_of(head) not in fixed
+        if attribute_of(head) == attribute or folder_of(head) not in fixed
         else (head, k, conditional_direction(direction, fixed[folder_of(head)]))
         for name, (head, k, direction) in directions.items()
     }
