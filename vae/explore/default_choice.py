@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from ..model import checkpoint
+from ..model.inference import folded_for_inference
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 DEFAULT_64 = RESOURCES / "default_model.pt"
@@ -30,11 +31,13 @@ class DefaultChoice:
 
 @torch.inference_mode()
 def decode_ms(model, repeats: int = 7) -> float:
-    """The fastest of ``repeats`` decodes of one latent, in ms (after one warm-up decode).
+    """The fastest of ``repeats`` decodes of one latent, in ms (after one warm-up decode), by the copy
+    the app draws with (:func:`vae.model.inference.folded_for_inference`).
 
     The fastest, not the median: what the machine can do, steadier from launch to launch than a
     figure that a moment's load elsewhere inflates.
     """
+    model = folded_for_inference(model)
     z = torch.zeros(1, model.latent_dim)
     model.decode(z)
     times = []
