@@ -85,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CLASSIFIER",
         help="with --attribute-weight: a real-label attribute classifier (python -m vae.measure.fidelity train)",
     )
+    p.add_argument(
+        "--pixel-weights",
+        default="",
+        metavar="MAP",
+        help="weigh the squared error pixel by pixel with this map (python -m vae.measure.pixel_weights), e.g. "
+        "more on the irises so reconstructions keep eye colour (default: every pixel alike)",
+    )
     p.add_argument("--no-cosine", action="store_true", help="keep the learning rate constant (default: cosine decay)")
     p.add_argument("--out", default="runs/face-vae", help="run folder for checkpoints, metrics.csv and previews")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
@@ -151,6 +158,7 @@ def _train(argv: list[str] | None) -> int:
     from vae.model.checkpoint import CheckpointError
     from vae.model.grow import grow_from
     from vae.model.network import ConvVAE
+    from vae.model.pixel_weights import load as load_pixel_weights
     from vae.train.config import config_with
     from vae.train.run_folder import check_run_folder
     from vae.train.trainer import TrainingDiverged
@@ -178,6 +186,7 @@ def _train(argv: list[str] | None) -> int:
             flip=args.flip,
             init_from=args.init_from,
             attribute_classifier=args.attribute_classifier,
+            pixel_weights=args.pixel_weights,
         )
         run = TrainingRun(
             config,
@@ -196,6 +205,8 @@ def _train(argv: list[str] | None) -> int:
                 grow_from(ConvVAE(config.model), checkpoint.load(args.init_from).model)
             if config.attribute_weight > 0:  # an unreadable classifier fails before the dataset is prepared
                 frozen_judge(config.attribute_classifier)
+            if config.pixel_weights:
+                load_pixel_weights(config.pixel_weights, config.model.image_size)
         if rank != 0:
             dist.barrier()
 

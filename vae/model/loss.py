@@ -4,7 +4,8 @@ Reduction: the reconstruction term is summed over the pixels and channels of eac
 averaged over the batch; the KL term is summed over latent dimensions and averaged over the
 batch. β multiplies the KL term only. With β = 1 and unit-variance Gaussian likelihood this is
 the negative ELBO up to constants. ``ssim_weight`` adds ``weight · pixels · (1 − SSIM)`` per image, in the
-same per-image units as the summed squared error.
+same per-image units as the summed squared error. ``pixel_weights`` (mean 1, :mod:`vae.model.pixel_weights`)
+moves the squared error's emphasis to where it is weighed more.
 """
 
 from __future__ import annotations
@@ -47,19 +48,22 @@ def vae_loss(
     beta: float = 1.0,
     free_bits: float = 0.0,
     ssim_weight: float = 0.0,
+    pixel_weights: torch.Tensor | None = None,
 ) -> LossTerms:
     """Reconstruction (summed MSE per image, plus ``ssim_weight · pixels · (1 − SSIM)``) + β·KL.
 
     ``free_bits`` (nats per latent dimension) stops the optimiser from pushing a dimension's
     batch-average KL below that floor, a standard guard against posterior collapse. The
-    reported ``kl`` is always the true KL, and ``recon`` the squared error alone (comparable across losses).
+    reported ``kl`` is always the true KL, and ``recon`` the unweighted squared error alone (comparable across
+    losses). ``pixel_weights`` (broadcastable to the images) multiplies the squared error pixel by pixel.
     """
-    recon_term = F.mse_loss(recon.float(), target.float(), reduction="none").flatten(1).sum(1).mean()
+    squared = F.mse_loss(recon.float(), target.float(), reduction="none")
+    recon_term = squared.flatten(1).sum(1).mean()
     ssim = None
-    fit = recon_term
+    fit = recon_term if pixel_weights is None else (squared * pixel_weights).flatten(1).sum(1).mean()
     if ssim_weight > 0:
         ssim = structural_similarity_index_measure(recon.float(), target.float(), data_range=1.0)
-        fit = recon_term + ssim_weight * target[0].numel() * (1.0 - ssim)
+        fit = fit + ssim_weight * target[0].numel() * (1.0 - ssim)
     kl_dims = kl_per_dimension(mu.float(), logvar.float()).mean(0)
     kl_term = kl_dims.sum()
     kl_for_loss = kl_dims.clamp(min=free_bits).sum() if free_bits > 0 else kl_term

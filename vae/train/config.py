@@ -38,6 +38,7 @@ class TrainConfig:
     adversarial_start: float = 1.0  # the epoch from which the decoder takes the adversarial term
     attribute_weight: float = 0.0  # >0: keep what a frozen classifier reads (vae.model.attribute_loss)
     attribute_classifier: str = ""  # the classifier file for attribute_weight (python -m vae.measure.fidelity train)
+    pixel_weights: str = ""  # a map weighing the squared error pixel by pixel (python -m vae.measure.pixel_weights)
     init_from: str = (
         ""  # a checkpoint whose matching layers start a new run (vae.model.grow), e.g. the 64×64 model for a 128 one
     )
@@ -125,6 +126,7 @@ TRAINING_SETTINGS = (
     "adversarial_start",
     "attribute_weight",
     "attribute_classifier",
+    "pixel_weights",
 )
 
 

@@ -41,6 +41,7 @@ from ..model.latent import fit_mixture
 from ..model.loss import vae_loss, warmup_beta
 from ..model.metrics import autocast_for, encode_all, evaluate, training_precision
 from ..model.network import ConvVAE, VAEConfig  # noqa: F401 (VAEConfig: re-exported)
+from ..model.pixel_weights import load as load_pixel_weights
 from .config import DEFAULT_MODEL_RECIPE, TRAINING_SETTINGS, TrainConfig  # noqa: F401 (re-exported)
 from .run_folder import (  # noqa: F401 (RunFolderError, check_run_folder: re-exported)
     BEST,
@@ -213,6 +214,9 @@ class Trainer:
             torch.cuda.set_device(self.device)
         # loaded before seeding: building the classifier draws random numbers, which must not shift the run's
         self.judge = frozen_judge(cfg.attribute_classifier, self.device) if cfg.attribute_weight > 0 else None
+        self.pixel_weights = (
+            load_pixel_weights(cfg.pixel_weights, cfg.model.image_size).to(self.device) if cfg.pixel_weights else None
+        )
         torch.manual_seed(cfg.seed)
         self.model = ConvVAE(cfg.model).to(self.device, memory_format=torch.channels_last)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -491,7 +495,7 @@ class Trainer:
                 group["lr"] = lr
             with autocast_for(self.device, self.precision):
                 recon, mu, logvar = self.net(x)
-            terms = vae_loss(recon, x, mu, logvar, beta, cfg.free_bits, cfg.ssim_weight)
+            terms = vae_loss(recon, x, mu, logvar, beta, cfg.free_bits, cfg.ssim_weight, self.pixel_weights)
             total = terms.total
             if self.discriminator is not None and epoch + step / steps >= cfg.adversarial_start:
                 total = total + self._adversarial_term(recon, terms.total)
