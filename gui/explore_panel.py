@@ -58,7 +58,10 @@ class ExplorePanel(QWidget):
             "it decodes as a faint ghost of a face; Reset goes to its typical face"
         )
         self.encode_button = QPushButton("Encode image…")
-        self.encode_button.setToolTip("Set the sliders to an image's encoding (or drop an image on the window)")
+        self.encode_button.setToolTip(
+            "Set the sliders to an image's encoding, refined against the decoder to match it (or drop an image "
+            "on the window)"
+        )
         self.load_button = QPushButton("Load latent…")
         self.save_button = QPushButton("Save latent…")
         self.export_button = QPushButton("Export PNG…")
@@ -118,6 +121,7 @@ class ExplorePanel(QWidget):
         self.traversals_button.clicked.connect(self.show_traversals)
         self.encoder.finished.connect(self._encoded)
         self.encoder.errored.connect(lambda exc: self.error.emit(describe_error(exc)))
+        self.encoder.cancelled.connect(lambda: self.session.report("encoding cancelled; the face is as it was"))
 
         follow(
             self,
@@ -228,7 +232,7 @@ class ExplorePanel(QWidget):
     def encode_path(self, path: str) -> bool:
         """Start encoding an image file off the GUI thread; the sliders move when it is done."""
         session = self.session
-        started = self.encoder.start(lambda control: (path, session.encode_file(path)))
+        started = self.encoder.start(lambda control: (path, session.encode_file(path, control)))
         if started:
             self.session.report(f"encoding {path}…")
         return started

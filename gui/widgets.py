@@ -313,7 +313,7 @@ class FacePicker(QWidget):
         """Encode an image off the GUI thread; the slot changes when it is done."""
         session = self.session
         self.caption.setText(f"encoding {path}…")
-        return self.encoder.start(lambda control: slots.from_image(session, path))
+        return self.encoder.start(lambda control: slots.from_image(session, path, control))
 
     def _encoded(self, slot: slots.FaceSlot) -> None:  # for the model still open (see ModelJob)
         self.set_slot(slot, "image")

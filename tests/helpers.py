@@ -90,7 +90,7 @@ def encoding_released_later(monkeypatch, tmp_path) -> tuple[Path, threading.Even
     checkpoint.save(small, ConvVAE(VAEConfig(image_size=64, latent_dim=4, base_channels=8)))
     release = threading.Event()
 
-    def from_image(session, path):
+    def from_image(session, path, control=None):
         release.wait(60)
         return slots.FaceSlot(torch.ones(8), Path(path).name)
 

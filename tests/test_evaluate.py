@@ -112,6 +112,8 @@ def test_folder_mode_reports_held_out_and_latent_space_sharpness(trained, tmp_pa
         r"decoder bound on 20 of them: SSIM ([\d.]+) with each latent optimised .*, ([\d.]+) from the encoder", out
     )
     assert bound and float(bound.group(1)) >= float(bound.group(2)), out  # (this tiny model ignores its latents)
+    refined = re.search(r"([\d.]+) refined as the app encodes an image", out)
+    assert refined and float(refined.group(1)) >= float(bound.group(2)), out
     assert (
         main([str(trained), "--data", str(tmp_path / "real"), "--held-out", "20", "--training-faces", "--count", "30"])
         == 0

@@ -71,6 +71,16 @@ def test_a_classifier_trained_on_labelled_folders_reports_what_reconstructions_k
     assert figures["ids:eye_color"]["faces"] == 3 and figures["hot:glasses"]["faces"] == 3
     assert all(0 <= f[k] <= 1 for f in figures.values() for k in ("accuracy", "recon_accuracy", "kept"))
     assert "| hot:glasses | 3 |" in fidelity.table(figures)
+    refined = fidelity.measure(tiny_model, model, folders, held_out=3, refine_steps=2)
+    from vae.model import pixel_weights
+
+    pixel_weights.save(tmp_path / "map.pt", torch.ones(64, 64))
+    weighed = fidelity.measure(tiny_model, model, folders, 3, refine_steps=2, refine_weights=tmp_path / "map.pt")
+    assert weighed == refined  # a flat map (mean 1) weighs every pixel as the plain refinement does
+    assert (
+        refined.keys() == figures.keys()
+        and refined["ids:eye_color"]["accuracy"] == figures["ids:eye_color"]["accuracy"]
+    )
     with pytest.raises(DataError, match="no head for"):
         fidelity.measure(tiny_model, attribute_classifier.AttributeNet({"x:y": 2}), folders, held_out=3)
 

@@ -207,7 +207,7 @@ def test_closing_the_window_does_not_wait_for_ever_for_an_image_that_never_decod
 ):
     release = threading.Event()
 
-    def never_ends(path):  # a decoder stuck in an endless file, until the test lets it go
+    def never_ends(path, control=None):  # a decoder stuck in an endless file, until the test lets it go
         release.wait(60)
         return torch.ones(8)
 

@@ -73,7 +73,9 @@ def test_a_cancelled_or_failed_source_leaves_the_picker_and_its_buttons_as_they_
 
 def test_the_image_button_encodes_the_chosen_file(window, qtbot, monkeypatch, tmp_path):
     picker = window.arithmetic.terms[1].picker
-    monkeypatch.setattr(slots, "from_image", lambda session, path: slots.FaceSlot(torch.full((8,), 0.25), "f.png"))
+    monkeypatch.setattr(
+        slots, "from_image", lambda session, path, control=None: slots.FaceSlot(torch.full((8,), 0.25), "f.png")
+    )
     monkeypatch.setattr(dialogs, "choose", lambda dialog: str(tmp_path / "f.png"))
     with qtbot.waitSignal(picker.encoder.finished, timeout=10000):
         picker.buttons["image"].click()

@@ -3,13 +3,12 @@ from torchvision.transforms.functional import gaussian_blur
 
 from vae.measure.quality import (
     arithmetic_results,
-    fit_latents,
     laplacian_energy,
     morph_middles,
     random_latents,
     sharpness_ratio,
 )
-from vae.model.latent import fit_gaussian
+from vae.model.latent import fit_gaussian, fit_latents
 
 
 def _edges(n=4, size=32):
@@ -54,3 +53,17 @@ def test_fit_latents_finds_latents_the_decoder_turns_into_the_images(tiny_model)
         after = (tiny_model.decode(fitted) - images).pow(2).mean()
     assert after < 0.1 * before
     assert all(p.requires_grad for p in tiny_model.parameters())  # the model is left trainable
+
+
+def test_fit_latents_weighs_the_error_by_a_pixel_map(tiny_model):
+    torch.manual_seed(2)
+    target = torch.randn(3, tiny_model.latent_dim)
+    with torch.no_grad():
+        images = tiny_model.decode(target)
+    start = torch.zeros_like(target)
+    plain = fit_latents(tiny_model, images, start, steps=5, lr=0.05)
+    assert torch.allclose(
+        fit_latents(tiny_model, images, start, steps=5, lr=0.05, weights=torch.ones(1, 1, 64, 64)), plain
+    )
+    ignored = fit_latents(tiny_model, images, start, steps=5, lr=0.05, weights=torch.zeros(1, 1, 64, 64))
+    assert torch.equal(ignored, start)  # no pixel counts: nothing moves the latents

@@ -7,7 +7,7 @@ from tests.helpers import two_cluster_prior
 from vae.explore.session import Event, ExplorerSession, FaceRenderer, LatentState
 from vae.explore.slots import FaceSlot
 from vae.model import checkpoint
-from vae.model.latent import mixture_log_prob, sample_fitted, typical_latent
+from vae.model.latent import REFINE_STEPS, mixture_log_prob, sample_fitted, typical_latent
 
 
 def test_event_connect_returns_an_unsubscribe():
@@ -190,3 +190,28 @@ def test_directions_change_only_through_the_session(tiny_checkpoint):
     assert torch.allclose(direction, torch.tensor([1.0, 0, 0, 0, 0, 0, 0, 0]))
     assert seen == [("wide",)] and "wide" in status[-1] and "2 face(s) with" in status[-1]
     assert torch.equal(session.directions["wide"], direction)
+
+
+def test_encoding_an_image_refines_mu_against_the_decoder_and_can_be_stopped(tiny_checkpoint, tmp_path):
+    from tests.helpers import write_good_faces
+    from vae.common.control import Cancelled, Control
+    from vae.data.folder import load_image
+
+    session = ExplorerSession.open(tiny_checkpoint)
+    name = write_good_faces(tmp_path / "faces", 1, size=64)[0]
+    path = tmp_path / "faces" / f"{name}.png"
+    image = load_image(path, 64)
+    mu = session.encode_file(path, refine_steps=0)
+    weights = {k: v.clone() for k, v in session.model.state_dict().items()}
+    heard = []
+    refined = session.encode_file(path, Control(progress=lambda done, total, what: heard.append((done, total))))
+    with torch.no_grad():
+        error = lambda z: (session.model.decode(z[None])[0] - image).pow(2).mean().item()  # noqa: E731
+        assert error(refined) < error(mu)  # an untrained decoder barely depends on z: closer, by little
+    assert heard[-1] == (REFINE_STEPS, REFINE_STEPS)
+    assert all(torch.equal(v, weights[k]) for k, v in session.model.state_dict().items())  # the model is untouched
+    steps = []
+    stop_after_three = Control(should_stop=lambda: len(steps) >= 3, progress=lambda done, total, what: steps.append(1))
+    with pytest.raises(Cancelled):
+        session.encode_file(path, stop_after_three)
+    assert len(steps) == 3

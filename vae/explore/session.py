@@ -15,14 +15,18 @@ from typing import Callable
 
 import torch
 
+from ..common.control import QUIET, Control
 from ..common.event import Event  # noqa: F401 (re-exported: it was defined here)
 from ..data.folder import load_image
 from ..model import checkpoint as checkpoint_mod
 from ..model.inference import folded_for_inference
 from ..model.latent import (
     ACTIVE_UNIT_THRESHOLD,
+    REFINE_LR,
+    REFINE_STEPS,
     SNAP_NOISE,
     denoise_to_prior,
+    fit_latents,
     rank_dimensions,
     sample_conditional,
     sample_fitted,
@@ -347,12 +351,25 @@ class ExplorerSession:
         """The (3, S, S) face of one latent (not the explorer's: no caching)."""
         return self.renderer.render_batch(z.reshape(1, -1))[0]
 
-    @torch.inference_mode()
-    def encode_file(self, path: str | os.PathLike) -> torch.Tensor:
-        """μ of an image file (raises :class:`~vae.data.folder.ImageLoadError`)."""
+    def encode_file(
+        self, path: str | os.PathLike, control: Control = QUIET, refine_steps: int = REFINE_STEPS
+    ) -> torch.Tensor:
+        """The latent of an image file: μ, refined by ``refine_steps`` steps against the decoder (0: μ itself).
+
+        Raises :class:`~vae.data.folder.ImageLoadError` for an unusable file, and
+        :class:`~vae.common.control.Cancelled` when ``control`` stops it between steps.
+        """
         x = load_image(path, self.model.image_size).unsqueeze(0)
-        mu, _ = self.model.encode(x)
-        return mu[0]
+        with torch.no_grad():
+            mu, _ = self.model.encode(x)
+        if refine_steps <= 0:
+            return mu[0]
+
+        def between_steps(done: int) -> None:
+            control.check()
+            control.progress(done, refine_steps, "refining the encoding")
+
+        return fit_latents(self.model, x, mu, refine_steps, REFINE_LR, between_steps)[0]
 
     # ------------------------------------------------------------ directions
     @property

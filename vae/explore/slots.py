@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from ..common.control import QUIET, Control
 from .export import load_latents
 from .latent_io import validate_latent
 
@@ -35,9 +36,10 @@ def from_random(state, temperature: float = 0.8, generator: torch.Generator | No
     return FaceSlot(state.sample(temperature, generator), f"random (T={temperature:.1f})")
 
 
-def from_image(session, path: str | os.PathLike) -> FaceSlot:
-    """The encoding (μ) of an image file; raises ImageLoadError for an unusable file."""
-    return FaceSlot(session.encode_file(path), Path(path).name)
+def from_image(session, path: str | os.PathLike, control: Control = QUIET) -> FaceSlot:
+    """The encoding of an image file (:meth:`~vae.explore.session.Session.encode_file`); raises ImageLoadError for
+    an unusable file."""
+    return FaceSlot(session.encode_file(path, control), Path(path).name)
 
 
 def from_latent_file(path: str | os.PathLike, latent_dim: int) -> FaceSlot:

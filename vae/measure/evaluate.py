@@ -32,14 +32,13 @@ from ..data.cache import BUILTIN_IMAGE_SIDE, BUILTIN_SEED, open_folder
 from ..data.folder import DataError
 from ..explore.export import ExportError, grid_row, save_grid
 from ..model import checkpoint
-from ..model.latent import SNAP_NOISE, denoise_to_prior, sample_fitted
+from ..model.latent import REFINE_LR, REFINE_STEPS, SNAP_NOISE, denoise_to_prior, fit_latents, sample_fitted
 from ..model.metrics import encode_all, evaluate
 from ..train.trainer import training_split
 from .quality import (
     APP_TEMPERATURE,
     arithmetic_results,
     decode,
-    fit_latents,
     morph_middles,
     random_latents,
     sharpness_ratio,
@@ -69,8 +68,9 @@ def evaluate_folder(
     snapped to faces as the app shows them. The held-out faces are the folder's 5 % validation split, or with
     ``held_out`` the faces of :func:`vae.data.folder.holdout_split` (what ``train_cli.py --holdout`` leaves out).
     With ``decoder_bound``, ``ssim_decoder_bound`` is the SSIM on the first BOUND_FACES of them when each
-    face's latent is optimised against the fixed decoder (:func:`vae.measure.quality.fit_latents`), next to
-    ``ssim_encoder`` from μ on the same faces: what a better encoder alone could gain. With ``training``
+    face's latent is optimised against the fixed decoder (:func:`vae.model.latent.fit_latents`), next to
+    ``ssim_encoder`` from μ on the same faces (what a better encoder alone could gain), and ``ssim_refined`` from
+    μ refined as the app encodes an image. With ``training``
     > 0, the first ``training`` faces of the training split instead (how much better seen faces fare).
     """
     model = ckpt.model.eval()
@@ -106,8 +106,14 @@ def evaluate_folder(
 
 def _decoder_bound(model, images: torch.Tensor, mu: torch.Tensor, recon: torch.Tensor) -> dict:
     fitted = decode(model, fit_latents(model, images, mu, steps=BOUND_STEPS))
+    refined = decode(model, fit_latents(model, images, mu, REFINE_STEPS, REFINE_LR))
     ssim = lambda decoded: structural_similarity_index_measure(decoded, images, data_range=1.0).item()  # noqa: E731
-    return {"ssim_encoder": ssim(recon), "ssim_decoder_bound": ssim(fitted), "bound_faces": len(images)}
+    return {
+        "ssim_encoder": ssim(recon),
+        "ssim_decoder_bound": ssim(fitted),
+        "ssim_refined": ssim(refined),
+        "bound_faces": len(images),
+    }
 
 
 def grid_width(faces: int) -> int:
@@ -235,7 +241,8 @@ def _report_folder(args, ckpt) -> int:
     if "ssim_decoder_bound" in figures:
         print(
             f"decoder bound on {figures['bound_faces']} of them: SSIM {figures['ssim_decoder_bound']:.4f} with each "
-            f"latent optimised against the fixed decoder, {figures['ssim_encoder']:.4f} from the encoder's μ"
+            f"latent optimised against the fixed decoder, {figures['ssim_encoder']:.4f} from the encoder's μ, "
+            f"{figures['ssim_refined']:.4f} refined as the app encodes an image ({REFINE_STEPS} steps)"
         )
     return 0
 

@@ -8,7 +8,7 @@ tells how often a model's reconstruction keeps each attribute, next to the class
 
     python -m vae.measure.fidelity train --data FOLDER [--data FOLDER …] --out classifier.pt [--epochs 8]
     python -m vae.measure.fidelity measure CHECKPOINT --classifier classifier.pt --data FOLDER [--data …] \
-        [--held-out 500]
+        [--held-out 500] [--refine-steps 50]
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from pathlib import Path
 import torch
 
 from ..data.folder import DataError
+from ..model import pixel_weights
+from ..model.latent import REFINE_LR, REFINE_STEPS, fit_latents
 from . import attribute_classifier as ac
 
 LABELS_FILE = "labels.tsv"
@@ -183,14 +185,26 @@ def _agreement(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a[known] == b[known]).float().mean()) if known.any() else float("nan")
 
 
-@torch.no_grad()
-def reconstruct(vae_model, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """Reconstructions from μ of ``images`` (at the model's size), brought to the classifier's 64 px."""
+def reconstruct(
+    vae_model,
+    images: torch.Tensor,
+    batch_size: int = 256,
+    refine_steps: int = 0,
+    refine_weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Reconstructions from μ of ``images`` (at the model's size), brought to the classifier's 64 px; with
+    ``refine_steps``, from μ refined as the app encodes an image (:func:`~vae.model.latent.fit_latents`), its
+    squared error weighed by ``refine_weights`` when given."""
     vae_model.eval()
     out = []
     for start in range(0, len(images), batch_size):
         x = images[start : start + batch_size]
-        out.append(ac.classifier_sized(vae_model.decode(vae_model.encode(x)[0]).float().clamp(0, 1)))
+        with torch.no_grad():
+            z = vae_model.encode(x)[0]
+        if refine_steps:
+            z = fit_latents(vae_model, x, z, refine_steps, REFINE_LR, weights=refine_weights)
+        with torch.no_grad():
+            out.append(ac.classifier_sized(vae_model.decode(z).float().clamp(0, 1)))
     return torch.cat(out)
 
 
@@ -209,19 +223,28 @@ def at_model_size(folders: list[str | Path], cache, vae_model):
 
 
 def measure(
-    vae_model, classifier: ac.AttributeNet, folders: list[str | Path], held_out: int = HELD_OUT
+    vae_model,
+    classifier: ac.AttributeNet,
+    folders: list[str | Path],
+    held_out: int = HELD_OUT,
+    refine_steps: int = 0,
+    refine_weights: str | Path | None = None,
 ) -> dict[str, dict[str, float]]:
     """Per head, on the held-out labelled faces: ``accuracy`` of the classifier on the originals, ``recon_accuracy``
     on the reconstructions (against the real labels), ``kept`` (same class read off both) and ``faces``.
 
-    A model of another size encodes the faces at its own size; its reconstructions are brought to 64 px."""
+    A model of another size encodes the faces at its own size; its reconstructions are brought to 64 px. With
+    ``refine_steps``, each encoding is refined as the app refines an image's, with the squared error weighed by
+    the map ``refine_weights`` (:mod:`vae.model.pixel_weights`) when given."""
     cache, heads, targets, _, held_idx = open_labelled(folders, held_out)
     missing = sorted(set(heads) - set(classifier.heads))
     if missing:
         raise DataError(f"the classifier has no head for {', '.join(missing)}: train it on these folders")
     x = cache.batch(held_idx)
     own_size = at_model_size(folders, cache, vae_model)
-    recon = reconstruct(vae_model, x if own_size is cache else own_size.batch(held_idx))
+    weights = pixel_weights.load(refine_weights, vae_model.image_size) if refine_weights else None
+    faces = x if own_size is cache else own_size.batch(held_idx)
+    recon = reconstruct(vae_model, faces, refine_steps=refine_steps, refine_weights=weights)
     on_original, on_recon = predicted(classifier, x), predicted(classifier, recon)
     result = {}
     for name in heads:
@@ -261,6 +284,15 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--classifier", required=True)
     check.add_argument("--data", action="append", required=True, metavar="FOLDER")
     check.add_argument("--held-out", type=int_range(1, 1_000_000), default=HELD_OUT)
+    check.add_argument(
+        "--refine-steps",
+        type=int_range(0, 10_000),
+        default=0,
+        help=f"refine each encoding as the app encodes an image (it takes {REFINE_STEPS}; default 0: μ)",
+    )
+    check.add_argument(
+        "--refine-weights", metavar="MAP", help="weigh the refinement's squared error with this pixel-weight map"
+    )
     args = parser.parse_args(argv)
     from ..model import checkpoint
 
@@ -278,7 +310,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {args.out}; held-out accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items()))
         else:
             model = checkpoint.load(args.checkpoint).model
-            print(table(measure(model, ac.load(args.classifier), args.data, args.held_out)))
+            figures = measure(
+                model, ac.load(args.classifier), args.data, args.held_out, args.refine_steps, args.refine_weights
+            )
+            print(table(figures))
     except (DataError, ValueError, checkpoint.CheckpointError, ac.ClassifierError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

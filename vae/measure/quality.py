@@ -58,25 +58,3 @@ def decode(model, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     return torch.cat(
         [model.decode(z[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(z), batch_size)]
     )
-
-
-def fit_latents(model, images: torch.Tensor, start: torch.Tensor, steps: int = 100, lr: float = 0.02) -> torch.Tensor:
-    """Latents the fixed decoder turns into ``images`` as closely as it can (Adam on the squared error from ``start``).
-
-    How well their decodings match ``images`` bounds what any encoder could reach with this decoder.
-    """
-    model.eval()
-    trainable = [parameter.requires_grad for parameter in model.parameters()]
-    for parameter in model.parameters():
-        parameter.requires_grad_(False)
-    try:
-        z = start.detach().clone().requires_grad_(True)
-        optimiser = torch.optim.Adam([z], lr=lr)
-        for _ in range(steps):
-            optimiser.zero_grad()
-            (model.decode(z) - images).pow(2).sum().backward()
-            optimiser.step()
-        return z.detach()
-    finally:
-        for parameter, flag in zip(model.parameters(), trainable):
-            parameter.requires_grad_(flag)

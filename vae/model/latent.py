@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import torch
 
 from .loss import kl_per_dimension
 
+# The app refines an image's encoding: from the encoder's μ, this many Adam steps at this rate against the fixed
+# decoder (:func:`fit_latents`); on held-out real faces SSIM 0.958 → 0.963, eye colour kept 0.59 → 0.65
+# (docs/model.md, "Refining an encoding").
+REFINE_STEPS, REFINE_LR = 50, 0.05
 ACTIVE_UNIT_THRESHOLD = 0.01  # nats: a dimension whose average KL is above this is "in use"
 
 
@@ -210,6 +214,44 @@ def snap_path(frames: torch.Tensor, prior: dict[str, torch.Tensor], noise: float
     weight = torch.sin(torch.pi * _frames(frames.shape[0], frames))
     weight[[0, -1]] = 0.0  # sin(π) is not exactly 0 in floating point
     return frames + weight * (denoise_to_prior(frames, prior, noise) - frames)
+
+
+def fit_latents(
+    model,
+    images: torch.Tensor,
+    start: torch.Tensor,
+    steps: int = 100,
+    lr: float = 0.02,
+    between_steps: Callable[[int], None] | None = None,
+    weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Latents the fixed decoder turns into ``images`` as closely as it can (Adam on the squared error from ``start``).
+
+    How well their decodings match ``images`` bounds what any encoder could reach with this decoder; from the
+    encoder's μ, a few dozen steps give a face closer to the image than μ does. ``between_steps(done)`` is called
+    after each step (a progress report, or a check that raises to stop). ``weights`` (broadcastable to the images,
+    e.g. :func:`vae.model.pixel_weights.load`) weigh the squared error pixel by pixel. The model's weights are left
+    as they were.
+    """
+    model.eval()
+    trainable = [parameter.requires_grad for parameter in model.parameters()]
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    try:
+        with torch.enable_grad():
+            z = start.detach().clone().requires_grad_(True)
+            optimiser = torch.optim.Adam([z], lr=lr)
+            for step in range(steps):
+                optimiser.zero_grad()
+                error = (model.decode(z) - images).pow(2)
+                (error if weights is None else error * weights).sum().backward()
+                optimiser.step()
+                if between_steps:
+                    between_steps(step + 1)
+        return z.detach()
+    finally:
+        for parameter, flag in zip(model.parameters(), trainable):
+            parameter.requires_grad_(flag)
 
 
 def lerp(a: torch.Tensor, b: torch.Tensor, n: int) -> torch.Tensor:
