@@ -192,11 +192,13 @@ def test_directions_change_only_through_the_session(tiny_checkpoint):
     assert torch.equal(session.directions["wide"], direction)
 
 
-def test_encoding_an_image_refines_mu_against_the_decoder_and_can_be_stopped(tiny_checkpoint, tmp_path):
+def test_encoding_an_image_refines_mu_against_the_decoder_and_can_be_stopped(tiny_checkpoint, tmp_path, monkeypatch):
     from tests.helpers import write_good_faces
     from vae.common.control import Cancelled, Control
     from vae.data.folder import load_image
+    from vae.explore import session as session_mod
 
+    monkeypatch.setattr(session_mod, "REFINE_WEIGHTS", tmp_path / "no-map.pt")  # every pixel alike
     session = ExplorerSession.open(tiny_checkpoint)
     name = write_good_faces(tmp_path / "faces", 1, size=64)[0]
     path = tmp_path / "faces" / f"{name}.png"
@@ -215,3 +217,26 @@ def test_encoding_an_image_refines_mu_against_the_decoder_and_can_be_stopped(tin
     with pytest.raises(Cancelled):
         session.encode_file(path, stop_after_three)
     assert len(steps) == 3
+
+
+def test_the_refinement_weighs_its_error_by_the_shipped_map_and_does_without_a_broken_one(
+    tiny_checkpoint, tmp_path, monkeypatch
+):
+    from tests.helpers import write_good_faces
+    from vae.explore import session as session_mod
+    from vae.model import pixel_weights
+
+    name = write_good_faces(tmp_path / "faces", 1, size=64)[0]
+    path = tmp_path / "faces" / f"{name}.png"
+    monkeypatch.setattr(session_mod, "REFINE_WEIGHTS", tmp_path / "missing.pt")
+    plain = ExplorerSession.open(tiny_checkpoint)
+    assert plain.refine_weights is None
+    weights = torch.ones(64, 64)
+    weights[:32] = 30.0
+    pixel_weights.save(tmp_path / "map.pt", weights)
+    monkeypatch.setattr(session_mod, "REFINE_WEIGHTS", tmp_path / "map.pt")
+    weighed = ExplorerSession.open(tiny_checkpoint)
+    assert weighed.refine_weights.shape == (1, 1, 64, 64)
+    assert not torch.allclose(weighed.encode_file(path), plain.encode_file(path), rtol=0, atol=1e-6)
+    (tmp_path / "map.pt").write_bytes(b"damaged")
+    assert ExplorerSession.open(tiny_checkpoint).refine_weights is None

@@ -19,6 +19,7 @@ from ..common.control import QUIET, Control
 from ..common.event import Event  # noqa: F401 (re-exported: it was defined here)
 from ..data.folder import load_image
 from ..model import checkpoint as checkpoint_mod
+from ..model import pixel_weights
 from ..model.inference import folded_for_inference
 from ..model.latent import (
     ACTIVE_UNIT_THRESHOLD,
@@ -34,11 +35,15 @@ from ..model.latent import (
     standard_prior,
     typical_latent,
 )
+from .default_choice import RESOURCES
 from .directions import Reliability, direction_from_examples, example_reliability
 from .slots import FaceSlot
 
 SLIDER_RANGE = 3.0  # sliders span ±3 standard deviations of the prior
 HISTORY_LIMIT = 500
+# Where an encoding's refinement weighs the squared error more: the irises and the glasses' bridge, from the real
+# labels (python -m vae.measure.pixel_weights; docs/model.md, "Eye colour: weighing the irises…").
+REFINE_WEIGHTS = RESOURCES / "refine_weights.pt"
 OPENING_SEED, OPENING_TEMPERATURE = 2, 0.8  # the first face a model with a fitted prior shows
 
 
@@ -236,6 +241,15 @@ class FaceRenderer:
 EXAMPLE_KINDS = ("with", "without")
 
 
+def refine_weights_for(image_size: int) -> torch.Tensor | None:
+    """The shipped refinement map at ``image_size`` (mean 1), or None (every pixel alike) when it is missing or
+    unreadable."""
+    try:
+        return pixel_weights.load(REFINE_WEIGHTS, image_size)
+    except pixel_weights.PixelWeightsError:
+        return None
+
+
 class ExplorerSession:
     """What every panel of the app shares: the loaded checkpoint, the latent being explored, its prior and
     directions, and the faces picked as examples of a trait.
@@ -267,6 +281,7 @@ class ExplorerSession:
         self.checkpoint = ckpt
         self.model = ckpt.model.eval()
         self.renderer = FaceRenderer(self.model)
+        self.refine_weights = refine_weights_for(self.model.image_size)
         dim = self.model.latent_dim
         prior = ckpt.latent_prior
         home = typical_latent(prior) if prior is not None else torch.zeros(dim)
@@ -354,7 +369,8 @@ class ExplorerSession:
     def encode_file(
         self, path: str | os.PathLike, control: Control = QUIET, refine_steps: int = REFINE_STEPS
     ) -> torch.Tensor:
-        """The latent of an image file: μ, refined by ``refine_steps`` steps against the decoder (0: μ itself).
+        """The latent of an image file: μ, refined by ``refine_steps`` steps against the decoder (0: μ itself), its
+        squared error weighed by :attr:`refine_weights` (the shipped map, when it is there).
 
         Raises :class:`~vae.data.folder.ImageLoadError` for an unusable file, and
         :class:`~vae.common.control.Cancelled` when ``control`` stops it between steps.
@@ -369,7 +385,7 @@ class ExplorerSession:
             control.check()
             control.progress(done, refine_steps, "refining the encoding")
 
-        return fit_latents(self.model, x, mu, refine_steps, REFINE_LR, between_steps)[0]
+        return fit_latents(self.model, x, mu, refine_steps, REFINE_LR, between_steps, self.refine_weights)[0]
 
     # ------------------------------------------------------------ directions
     @property

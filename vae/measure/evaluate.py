@@ -31,7 +31,7 @@ from ..data import synth
 from ..data.cache import BUILTIN_IMAGE_SIDE, BUILTIN_SEED, open_folder
 from ..data.folder import DataError
 from ..explore.export import ExportError, grid_row, save_grid
-from ..model import checkpoint
+from ..model import checkpoint, pixel_weights
 from ..model.latent import REFINE_LR, REFINE_STEPS, SNAP_NOISE, denoise_to_prior, fit_latents, sample_fitted
 from ..model.metrics import encode_all, evaluate
 from ..train.trainer import training_split
@@ -58,6 +58,7 @@ def evaluate_folder(
     held_out: int | None = None,
     decoder_bound: bool = False,
     training: int = 0,
+    refine_weights: str | Path | None = None,
 ) -> tuple[dict, torch.Tensor]:
     """Reconstruction and latent-space figures on a folder's held-out faces, and a grid of model outputs.
 
@@ -70,8 +71,8 @@ def evaluate_folder(
     With ``decoder_bound``, ``ssim_decoder_bound`` is the SSIM on the first BOUND_FACES of them when each
     face's latent is optimised against the fixed decoder (:func:`vae.model.latent.fit_latents`), next to
     ``ssim_encoder`` from μ on the same faces (what a better encoder alone could gain), and ``ssim_refined`` from
-    μ refined as the app encodes an image. With ``training``
-    > 0, the first ``training`` faces of the training split instead (how much better seen faces fare).
+    μ refined as the app encodes an image (its squared error weighed by the map ``refine_weights`` when given).
+    With ``training`` > 0, the first ``training`` faces of the training split instead (how much better seen faces fare).
     """
     model = ckpt.model.eval()
     data = open_folder(folder, model.image_size, cache_dir=cache_dir)
@@ -98,15 +99,16 @@ def evaluate_folder(
     figures["sharpness_reconstruction"] = sharpness_ratio(recon, real)  # what the decoder draws at best
     figures["count"] = len(indices)
     if decoder_bound:
-        figures.update(_decoder_bound(model, real[:BOUND_FACES], mu[:BOUND_FACES], recon[:BOUND_FACES]))
+        weights = pixel_weights.load(refine_weights, model.image_size) if refine_weights else None
+        figures.update(_decoder_bound(model, real[:BOUND_FACES], mu[:BOUND_FACES], recon[:BOUND_FACES], weights))
     width = grid_width(len(indices))
     grid = torch.cat([grid_row(images, width) for images in [recon, *outputs.values()]])
     return figures, grid
 
 
-def _decoder_bound(model, images: torch.Tensor, mu: torch.Tensor, recon: torch.Tensor) -> dict:
+def _decoder_bound(model, images: torch.Tensor, mu: torch.Tensor, recon: torch.Tensor, weights=None) -> dict:
     fitted = decode(model, fit_latents(model, images, mu, steps=BOUND_STEPS))
-    refined = decode(model, fit_latents(model, images, mu, REFINE_STEPS, REFINE_LR))
+    refined = decode(model, fit_latents(model, images, mu, REFINE_STEPS, REFINE_LR, weights=weights))
     ssim = lambda decoded: structural_similarity_index_measure(decoded, images, data_range=1.0).item()  # noqa: E731
     return {
         "ssim_encoder": ssim(recon),
@@ -168,6 +170,11 @@ def main(argv: list[str] | None = None) -> int:
         help=f"with --data: also the SSIM when each face's latent is optimised against the fixed decoder "
         f"({BOUND_FACES} faces, {BOUND_STEPS} Adam steps): what a better encoder alone could reach",
     )
+    parser.add_argument(
+        "--refine-weights",
+        metavar="MAP",
+        help="with --decoder-bound: weigh the refinement's squared error with this pixel-weight map, as the app does",
+    )
     parser.add_argument("--temperature", type=float, default=1.0, help="prior temperature for the samples in --grid")
     args = parser.parse_args(argv)
     if args.count < 2:
@@ -214,9 +221,10 @@ def _report_folder(args, ckpt) -> int:
             args.all_faces,
             held_out=args.held_out,
             decoder_bound=args.decoder_bound,
+            refine_weights=args.refine_weights,
             training=args.count if args.training_faces else 0,
         )
-    except DataError as exc:
+    except (DataError, pixel_weights.PixelWeightsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.grid:

@@ -7,8 +7,8 @@ iris-sized spots: a reconstruction's wrong eye colour then costs ``strength`` ti
 
     python -m vae.measure.pixel_weights OUT.pt --data FOLDER [--data …] [--attribute eye_color …] [--strength 20]
 
-Train with it: ``train_cli.py … --pixel-weights OUT.pt``. The faces must be framed alike (cartoonset10k and AMLS
-are; ADL's whole-frame faces sit elsewhere).
+Train with it: ``train_cli.py … --pixel-weights OUT.pt``. The faces must be framed alike: the three real folders are,
+once cropped to their content as every face is (the AMLS and ADL eye-colour maps peak on the same pixels).
 """
 
 from __future__ import annotations
