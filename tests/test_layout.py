@@ -74,3 +74,13 @@ def test_the_shipped_models_are_found_where_the_repository_keeps_them():
     from vae.explore.default_choice import DEFAULT_64, RESOURCES
 
     assert RESOURCES == ROOT / "resources" and Path(DEFAULT_64).is_file()
+
+
+def test_the_shipped_refinement_map_loads_at_both_sizes_and_weighs_the_eyes_most():
+    from vae.explore.session import refine_weights_for
+
+    for size in (64, 128):
+        weights = refine_weights_for(size)
+        assert weights is not None and weights.shape == (1, 1, size, size)
+        y, x = divmod(int(weights.flatten().argmax()), size)
+        assert 0.4 < y / size < 0.65 and 0.25 < x / size < 0.75  # an eye: the face's middle band, not its outline
