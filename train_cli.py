@@ -92,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="weigh the squared error pixel by pixel with this map (python -m vae.measure.pixel_weights), e.g. "
         "more on the irises so reconstructions keep eye colour (default: every pixel alike)",
     )
+    p.add_argument(
+        "--encoder-only",
+        action="store_true",
+        help="with --init-from: train the encoder alone to reconstruct each face from its μ, the decoder (and so "
+        "every face it draws) fixed: closes part of the gap between μ and the latent the decoder draws the face "
+        "best from (default: train the whole model)",
+    )
     p.add_argument("--no-cosine", action="store_true", help="keep the learning rate constant (default: cosine decay)")
     p.add_argument("--out", default="runs/face-vae", help="run folder for checkpoints, metrics.csv and previews")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
@@ -187,6 +194,7 @@ def _train(argv: list[str] | None) -> int:
             init_from=args.init_from,
             attribute_classifier=args.attribute_classifier,
             pixel_weights=args.pixel_weights,
+            encoder_only=args.encoder_only,
         )
         run = TrainingRun(
             config,

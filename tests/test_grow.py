@@ -180,9 +180,46 @@ def test_a_wider_decoder_starts_drawing_the_same_faces_and_its_copies_learn_apar
     assert copies_differ() > 1e-4  # their shares of the next layer differ, so their gradients do
 
 
+@pytest.mark.parametrize("residual_blocks", [0, 1])
+def test_a_wider_encoder_starts_with_the_same_encodings_and_its_copies_learn_apart(residual_blocks):
+    torch.manual_seed(0)
+    arch = dict(image_size=64, latent_dim=8, base_channels=8, full_res_channels=4, residual_blocks=residual_blocks)
+    narrow = ConvVAE(VAEConfig(**arch, decoder_width=2))
+    wide = ConvVAE(VAEConfig(**arch, decoder_width=2, encoder_width=2))
+    copied, total = grow_from(wide, narrow)
+    assert copied == total > sum(p.numel() for p in narrow.parameters())
+    assert wide.fc_mu.in_features == 2 * narrow.fc_mu.in_features
+    x = torch.rand(4, 3, 64, 64)
+    for mode in (narrow.eval, narrow.train):
+        mode()
+        wide.train(narrow.training)
+        torch.manual_seed(1)
+        a = narrow(x)
+        torch.manual_seed(1)
+        b = wide(x)
+        assert all(torch.allclose(u, v, atol=1e-4) for u, v in zip(a, b, strict=True))  # faces, μ and log σ²
+    first = narrow.config.encoder_channels(1)
+
+    def copies_differ():
+        wide.eval()
+        with torch.no_grad():
+            h = wide.encoder[1](wide.encoder[0](x))
+        return (h[:, :first] - h[:, first : 2 * first]).abs().max().item()
+
+    assert copies_differ() < 1e-5
+    optimiser = torch.optim.SGD(wide.parameters(), lr=0.1)
+    wide.train()
+    recon, mu, logvar = wide(x)
+    ((recon - x) ** 2).sum().backward()
+    optimiser.step()
+    assert copies_differ() > 1e-4
+
+
 def test_a_decoder_width_that_is_not_a_multiple_is_refused():
     arch = dict(image_size=64, latent_dim=8, base_channels=8)
     with pytest.raises(ValueError, match=r"width 3 from one of width 2: .* \(try --decoder-width 2\)"):
         grow_from(ConvVAE(VAEConfig(**arch, decoder_width=3)), ConvVAE(VAEConfig(**arch, decoder_width=2)))
     with pytest.raises(ValueError, match=r"width 1 from one of width 2: .* \(try --decoder-width 2\)"):
         grow_from(ConvVAE(VAEConfig(**arch)), ConvVAE(VAEConfig(**arch, decoder_width=2)))
+    with pytest.raises(ValueError, match=r"an encoder of width 3 from one of width 2: .* \(try --encoder-width 2\)"):
+        grow_from(ConvVAE(VAEConfig(**arch, encoder_width=3)), ConvVAE(VAEConfig(**arch, encoder_width=2)))

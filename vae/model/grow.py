@@ -6,10 +6,10 @@ encoder stages counted from the deep end, decoder stages from the 4×4 start, th
 the fully connected layers and the RGB output convolution. A layer is copied whole or not at all,
 and only the stages at the new resolution start untrained.
 
-A decoder k times as wide (``decoder_width``) starts as the trained one widened the Net2Net way:
-each channel is repeated k times and the layer that reads them splits its weights among the
-copies in random shares that sum to one, so the wider model draws the same faces and the copies
-learn apart from the first step.
+A decoder or an encoder k times as wide (``decoder_width``, ``encoder_width``) starts as the trained
+one widened the Net2Net way: each channel is repeated k times and the layer that reads them splits
+its weights among the copies in random shares that sum to one, so the wider model computes the same
+faces and latents, and the copies learn apart from the first step.
 """
 
 from __future__ import annotations
@@ -60,8 +60,8 @@ def _widened(value: torch.Tensor, module: torch.nn.Module, shape: torch.Size, ge
         return None
     if isinstance(module, torch.nn.ConvTranspose2d):
         out_dim, in_dim, spatial = (1, 0, 1) if value.dim() > 1 else (0, None, 1)
-    elif isinstance(module, torch.nn.Linear):
-        out_dim, in_dim, spatial = 0, None, FC_DECODE_SPATIAL
+    elif isinstance(module, torch.nn.Linear):  # fc_decode writes, fc_mu and fc_logvar read, (channels, 4, 4) maps
+        out_dim, in_dim, spatial = 0, (1 if value.dim() > 1 else None), FC_DECODE_SPATIAL
     elif isinstance(module, (torch.nn.Conv2d, torch.nn.BatchNorm2d)):
         out_dim, in_dim, spatial = 0, (1 if value.dim() > 1 else None), 1
     else:
@@ -80,10 +80,10 @@ def _widened(value: torch.Tensor, module: torch.nn.Module, shape: torch.Size, ge
 
 @torch.no_grad()
 def grow_from(target: ConvVAE, source: ConvVAE, seed: int = 0) -> tuple[int, int]:
-    """Copy ``source``'s layers into the matching layers of ``target``, widening the decoder's if it is wider.
+    """Copy ``source``'s layers into the matching layers of ``target``, widening its decoder or encoder where wider.
 
     Returns (weights copied, weights in ``target``), counted in parameters. Raises ``ValueError``
-    when the two differ in latent size, residual blocks or upsampling, when ``target``'s decoder width is
+    when the two differ in latent size, residual blocks or upsampling, when a width of ``target`` is
     not a multiple of ``source``'s, or when no convolution stage lines up (then only the fully connected
     layers would match, wired to random convolutions). ``seed`` draws the shares of widened channels.
     """
@@ -93,12 +93,17 @@ def grow_from(target: ConvVAE, source: ConvVAE, seed: int = 0) -> tuple[int, int
                 f"cannot start a model with {name}={getattr(target.config, name)} from one with "
                 f"{name}={getattr(source.config, name)}"
             )
-    wide, narrow = target.config.decoder_width, source.config.decoder_width
-    if wide % narrow:
-        raise ValueError(
-            f"cannot start a decoder of width {wide} from one of width {narrow}: the width can only grow by a "
-            f"whole factor (try --decoder-width {narrow * max(1, wide // narrow)})"
-        )
+    widened = []  # the layers (by name prefix) whose channels grow
+    for part, prefixes in (("decoder", ("decoder.", "fc_decode")), ("encoder", ("encoder.", "fc_mu", "fc_logvar"))):
+        wide, narrow = getattr(target.config, f"{part}_width"), getattr(source.config, f"{part}_width")
+        if wide % narrow:
+            raise ValueError(
+                f"cannot start {'an' if part == 'encoder' else 'a'} {part} of width {wide} from one of width "
+                f"{narrow}: the width can only grow by a whole factor (try --{part}-width "
+                f"{narrow * max(1, wide // narrow)})"
+            )
+        if wide > narrow:
+            widened += prefixes
     generator = torch.Generator().manual_seed(seed)
     layers: dict[str, dict[str, torch.Tensor]] = defaultdict(dict)
     for name, value in source.state_dict().items():
@@ -110,7 +115,7 @@ def grow_from(target: ConvVAE, source: ConvVAE, seed: int = 0) -> tuple[int, int
     for layer, tensors in layers.items():
         goal = _target_layer(layer, source, target)
         names = {f"{goal}.{tail}": value for tail, value in tensors.items()}
-        if wide > narrow and goal.startswith(("decoder.", "fc_decode")):
+        if goal.startswith(tuple(widened)):
             names = _widen_layer(target, names, mine, generator)
         if all(n in mine and mine[n].shape == v.shape for n, v in names.items()):
             for n, v in names.items():

@@ -22,6 +22,7 @@ CONFIG_LIMITS = {
     "residual_blocks": (0, 32),
     "full_res_channels": (0, 512),
     "decoder_width": (1, 8),
+    "encoder_width": (1, 8),
 }
 
 
@@ -36,6 +37,7 @@ class VAEConfig:
     residual_blocks: int = 0
     full_res_channels: int = 0  # >0: the decoder adds a stage at full resolution before a 3×3 conv to RGB
     decoder_width: int = 1  # the decoder's stages have this many times the encoder's channels
+    encoder_width: int = 1  # the encoder's stages have this many times their base channels
     upsample: str = "transposed"  # how the decoder doubles the resolution: "transposed" conv, or "resize" then conv
 
     def __post_init__(self):
@@ -51,9 +53,12 @@ class VAEConfig:
             raise ValueError(f"image_size must be one of {SUPPORTED_SIZES}, got {self.image_size}")
         if self.latent_dim < 1:
             raise ValueError(f"latent_dim must be at least 1, got {self.latent_dim}")
-        if self.base_channels < 1 or self.decoder_width < 1 or self.residual_blocks < 0 or self.full_res_channels < 0:
+        if (
+            min(self.base_channels, self.decoder_width, self.encoder_width) < 1
+            or min(self.residual_blocks, self.full_res_channels) < 0
+        ):
             raise ValueError(
-                "base_channels and decoder_width must be positive, residual_blocks and full_res_channels non-negative"
+                "base_channels and the widths must be positive, residual_blocks and full_res_channels non-negative"
             )
 
     @property
@@ -62,8 +67,12 @@ class VAEConfig:
         return int(math.log2(self.image_size // 4))
 
     def channels(self, stage: int) -> int:
-        """Channel count after encoder stage ``stage`` (0-based)."""
+        """The base channel count at the resolution of encoder stage ``stage`` (0-based)."""
         return min(self.base_channels * 2**stage, self.max_channels)
+
+    def encoder_channels(self, stage: int) -> int:
+        """Channel count after encoder stage ``stage``."""
+        return self.channels(stage) * self.encoder_width
 
     def decoder_channels(self, stage: int) -> int:
         """Channel count of the decoder at the resolution of encoder stage ``stage``."""
@@ -122,12 +131,12 @@ class ConvVAE(nn.Module):
         self.config = config or VAEConfig()
         cfg = self.config
         n = cfg.stages
-        top = cfg.channels(n - 1)
+        top = cfg.encoder_channels(n - 1)
 
         encoder: list[nn.Module] = []
         cin = 3
         for stage in range(n):
-            cout = cfg.channels(stage)
+            cout = cfg.encoder_channels(stage)
             encoder.append(_down(cin, cout))
             cin = cout
         encoder += [ResidualBlock(top) for _ in range(cfg.residual_blocks)]
@@ -163,6 +172,10 @@ class ConvVAE(nn.Module):
         """Images (N, 3, S, S) in [0, 1] → (μ, log σ²), each (N, latent_dim)."""
         h = self.encoder(x)
         return self.fc_mu(h), self.fc_logvar(h)
+
+    def mean_encoder_parameters(self) -> list[nn.Parameter]:
+        """The weights that turn an image into μ: the encoder's convolutions and the μ head (not log σ²'s)."""
+        return [*self.encoder.parameters(), *self.fc_mu.parameters()]
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Latents (N, latent_dim) → images (N, 3, S, S) in [0, 1]."""

@@ -39,6 +39,7 @@ class TrainConfig:
     attribute_weight: float = 0.0  # >0: keep what a frozen classifier reads (vae.model.attribute_loss)
     attribute_classifier: str = ""  # the classifier file for attribute_weight (python -m vae.measure.fidelity train)
     pixel_weights: str = ""  # a map weighing the squared error pixel by pixel (python -m vae.measure.pixel_weights)
+    encoder_only: bool = False  # train the encoder to reconstruct from μ, the decoder and log σ² head fixed
     init_from: str = (
         ""  # a checkpoint whose matching layers start a new run (vae.model.grow), e.g. the 64×64 model for a 128 one
     )
@@ -68,6 +69,8 @@ class TrainConfig:
             raise ValueError(f"invalid {bad[0]}: {getattr(self, bad[0])!r}")
         if self.attribute_weight > 0 and not self.attribute_classifier:
             raise ValueError("attribute_weight needs an attribute_classifier (python -m vae.measure.fidelity train)")
+        if self.encoder_only and not self.init_from:
+            raise ValueError("encoder_only needs init_from: the trained model whose decoder stays as it is")
         if self.lr * self.weight_decay >= 1:
             raise ValueError(
                 f"invalid weight_decay: {self.weight_decay:g} with lr {self.lr:g} (their product must be "
@@ -127,6 +130,7 @@ TRAINING_SETTINGS = (
     "attribute_weight",
     "attribute_classifier",
     "pixel_weights",
+    "encoder_only",
 )
 
 
@@ -241,7 +245,12 @@ SETTINGS = (
         "channels of an extra decoder stage at full resolution before the RGB output; it draws the "
         "thin outlines (default %(default)s; 0: none)",
     ),
-    _arch("decoder_width", "the decoder's channels as a multiple of the encoder's (default %(default)s)"),
+    _arch("decoder_width", "the decoder's channels as a multiple of the base channels (default %(default)s)"),
+    _arch(
+        "encoder_width",
+        "the encoder's channels as a multiple of the base channels; with --init-from a narrower model, its "
+        "encoder widened so it starts with the same encodings (default %(default)s)",
+    ),
     Setting(
         "upsample",
         "how the decoder doubles the resolution: 'transposed' convolutions, or 'resize' (nearest "

@@ -219,7 +219,12 @@ class Trainer:
         )
         torch.manual_seed(cfg.seed)
         self.model = ConvVAE(cfg.model).to(self.device, memory_format=torch.channels_last)
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        trained = self.model.mean_encoder_parameters() if cfg.encoder_only else list(self.model.parameters())
+        for parameter in self.model.parameters():
+            parameter.requires_grad_(False)
+        for parameter in trained:
+            parameter.requires_grad_(True)
+        self.optimizer = torch.optim.AdamW(trained, lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.discriminator = None
         if cfg.adversarial_weight > 0:
             if self.world > 1:
@@ -417,7 +422,7 @@ class Trainer:
 
     def _loop(self) -> RunResult:
         cfg = self.config
-        self.model.train()
+        self._train_mode()
         status, where = "finished", ""
         for epoch in range(self.start_epoch, cfg.epochs):
             self._epoch_t0, self._paused_s = time.perf_counter(), 0.0
@@ -495,12 +500,15 @@ class Trainer:
                 group["lr"] = lr
             with autocast_for(self.device, self.precision):
                 recon, mu, logvar = self.net(x)
+            if cfg.encoder_only:  # the KL still pulls μ towards the prior; log σ² stays as the full model learned it
+                logvar = logvar.detach()
             terms = vae_loss(recon, x, mu, logvar, beta, cfg.free_bits, cfg.ssim_weight, self.pixel_weights)
             total = terms.total
+            balance_at = mu if cfg.encoder_only else output_layer(self.model)
             if self.discriminator is not None and epoch + step / steps >= cfg.adversarial_start:
-                total = total + self._adversarial_term(recon, terms.total)
+                total = total + self._adversarial_term(recon, terms.total, balance_at)
             if self.judge is not None:
-                total = total + self._attribute_term(recon, x, terms.total)
+                total = total + self._attribute_term(recon, x, terms.total, balance_at)
             if not torch.isfinite(total):
                 kept = self.best_path if self.best_path.exists() else None
                 raise TrainingDiverged(
@@ -532,19 +540,20 @@ class Trainer:
                 self.on_step(StepEvent(epoch + 1, step + 1, steps, loss, recon_loss, kl, beta, rate, eta))
         return None
 
-    def _adversarial_term(self, recon: torch.Tensor, fit: torch.Tensor) -> torch.Tensor:
-        """The decoder's adversarial loss, scaled so its gradient at the output layer is ``adversarial_weight``
-        times the reconstruction's."""
+    def _adversarial_term(self, recon: torch.Tensor, fit: torch.Tensor, balance_at: torch.Tensor) -> torch.Tensor:
+        """The decoder's adversarial loss, scaled so its gradient at ``balance_at`` (the output layer, or μ when
+        the encoder trains alone) is ``adversarial_weight`` times the reconstruction's."""
         with autocast_for(self.device, self.precision):
             fooled = generator_loss(self.discriminator(recon).float())
-        scale = adaptive_weight(fit, fooled, output_layer(self.model))
-        return self.config.adversarial_weight * scale * fooled
+        return self.config.adversarial_weight * adaptive_weight(fit, fooled, balance_at) * fooled
 
-    def _attribute_term(self, recon: torch.Tensor, x: torch.Tensor, fit: torch.Tensor) -> torch.Tensor:
+    def _attribute_term(
+        self, recon: torch.Tensor, x: torch.Tensor, fit: torch.Tensor, balance_at: torch.Tensor
+    ) -> torch.Tensor:
         """How far the frozen classifier's reading of ``recon`` is from its reading of ``x``, scaled so its gradient
-        at the output layer is ``attribute_weight`` times the reconstruction's."""
+        at ``balance_at`` is ``attribute_weight`` times the reconstruction's."""
         differs = attribute_consistency(self.judge, recon, x)
-        return self.config.attribute_weight * adaptive_weight(fit, differs, output_layer(self.model)) * differs
+        return self.config.attribute_weight * adaptive_weight(fit, differs, balance_at) * differs
 
     def _discriminator_step(self, real: torch.Tensor, fake: torch.Tensor, lr: float) -> None:
         for group in self.disc_optimizer.param_groups:
@@ -591,7 +600,16 @@ class Trainer:
             self._save(self.last_path, epoch + 1, 0, extra)
             save_grid(self.out_dir / preview_name(epoch + 1), preview, nrow=8)
             self.on_epoch(EpochEvent(epoch + 1, cfg.epochs, row, preview, is_best))
-        self.model.train()
+        self._train_mode()
+
+    def _train_mode(self) -> None:
+        """Training mode; with ``encoder_only`` the encoder alone, so the decoder's batch norms keep their
+        statistics and the model decodes μ, unsampled."""
+        if self.config.encoder_only:
+            self.model.eval()
+            self.model.encoder.train()
+        else:
+            self.model.train()
 
     @torch.no_grad()
     def _preview(self) -> torch.Tensor:
