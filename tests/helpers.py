@@ -11,11 +11,19 @@ import torch
 from PIL import Image, ImageDraw
 
 from vae.data import synth
+from vae.data.cache import open_folder
 from vae.data.cartoonset import format_csv
 
 
 def write_good_faces(folder: Path, count: int, seed: int = 0, size: int = 96) -> list[str]:
     return synth.generate(folder, count, seed=seed, size=size, workers=1)
+
+
+def cached_faces(tmp_path_factory, count: int):
+    """``count`` generated faces in a fresh folder, opened at 64 px with their own cache (for module fixtures)."""
+    folder = tmp_path_factory.mktemp("faces")
+    write_good_faces(folder, count)
+    return open_folder(folder, 64, workers=1, cache_dir=tmp_path_factory.mktemp("cache"))
 
 
 def write_bad_files(folder: Path) -> dict[str, str]:

@@ -1,8 +1,7 @@
 import pytest
 import torch
 
-from tests.helpers import write_good_faces
-from vae.data.cache import open_folder
+from tests.helpers import cached_faces
 from vae.model import checkpoint
 from vae.model.adversarial import (
     PatchDiscriminator,
@@ -56,9 +55,7 @@ def test_the_ssim_term_adds_to_the_loss_but_not_to_the_reported_reconstruction()
 
 @pytest.fixture(scope="module")
 def faces(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("faces")
-    write_good_faces(folder, 24)
-    return open_folder(folder, 64, workers=1, cache_dir=tmp_path_factory.mktemp("cache"))
+    return cached_faces(tmp_path_factory, 24)
 
 
 def adversarial_config(epochs):

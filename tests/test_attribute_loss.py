@@ -4,8 +4,7 @@ import pytest
 import torch
 
 import train_cli
-from tests.helpers import write_good_faces
-from vae.data.cache import open_folder
+from tests.helpers import cached_faces
 from vae.model import checkpoint
 from vae.model.attribute_loss import attribute_consistency, frozen_judge
 from vae.model.attribute_net import AttributeNet, save
@@ -48,9 +47,7 @@ def test_a_weight_without_a_classifier_is_refused():
 
 @pytest.fixture(scope="module")
 def faces(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("faces")
-    write_good_faces(folder, 16)
-    return open_folder(folder, 64, workers=1, cache_dir=tmp_path_factory.mktemp("cache"))
+    return cached_faces(tmp_path_factory, 16)
 
 
 def test_the_term_changes_what_a_run_learns(faces, judge_file, tmp_path):

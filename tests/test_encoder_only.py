@@ -6,8 +6,7 @@ import pytest
 import torch
 
 import train_cli
-from tests.helpers import write_good_faces
-from vae.data.cache import open_folder
+from tests.helpers import cached_faces
 from vae.model import checkpoint
 from vae.model.network import VAEConfig
 from vae.train.config import TrainConfig
@@ -18,9 +17,7 @@ ARCH = VAEConfig(latent_dim=4, base_channels=8, full_res_channels=4)
 
 @pytest.fixture(scope="module")
 def faces(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("faces")
-    write_good_faces(folder, 16)
-    return open_folder(folder, 64, workers=1, cache_dir=tmp_path_factory.mktemp("cache"))
+    return cached_faces(tmp_path_factory, 16)
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,7 @@ import pytest
 import torch
 
 import train_cli
-from tests.helpers import write_good_faces
-from vae.data.cache import open_folder
+from tests.helpers import cached_faces, write_good_faces
 from vae.data.cartoonset import read_csv
 from vae.data.folder import DataError
 from vae.measure import pixel_weights as builder
@@ -105,9 +104,7 @@ def test_the_builder_weighs_the_eyes_of_generated_faces(tmp_path):
 
 @pytest.fixture(scope="module")
 def faces(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("faces")
-    write_good_faces(folder, 16)
-    return open_folder(folder, 64, workers=1, cache_dir=tmp_path_factory.mktemp("cache"))
+    return cached_faces(tmp_path_factory, 16)
 
 
 def test_a_map_changes_what_a_run_learns(faces, tmp_path):

@@ -41,12 +41,17 @@ def test_random_latents_sample_the_stored_prior():
     assert random_latents(400, 3, None).std() < 1.0  # N(0, I) at the app's temperature 0.8
 
 
+@torch.no_grad()
+def faces_of_random_latents(model, count: int, seed: int) -> torch.Tensor:
+    """What ``model`` decodes from ``count`` latents drawn from N(0, I) with ``seed``."""
+    torch.manual_seed(seed)
+    return model.decode(torch.randn(count, model.latent_dim))
+
+
 def test_fit_latents_finds_latents_the_decoder_turns_into_the_images(tiny_model):
-    torch.manual_seed(1)
-    target = torch.randn(6, tiny_model.latent_dim)
+    images = faces_of_random_latents(tiny_model, 6, seed=1)
+    start = torch.zeros(6, tiny_model.latent_dim)
     with torch.no_grad():
-        images = tiny_model.decode(target)
-        start = torch.zeros_like(target)
         before = (tiny_model.decode(start) - images).pow(2).mean()
     fitted = fit_latents(tiny_model, images, start, steps=200, lr=0.05)
     with torch.no_grad():
@@ -56,11 +61,8 @@ def test_fit_latents_finds_latents_the_decoder_turns_into_the_images(tiny_model)
 
 
 def test_fit_latents_weighs_the_error_by_a_pixel_map(tiny_model):
-    torch.manual_seed(2)
-    target = torch.randn(3, tiny_model.latent_dim)
-    with torch.no_grad():
-        images = tiny_model.decode(target)
-    start = torch.zeros_like(target)
+    images = faces_of_random_latents(tiny_model, 3, seed=2)
+    start = torch.zeros(3, tiny_model.latent_dim)
     plain = fit_latents(tiny_model, images, start, steps=5, lr=0.05)
     assert torch.allclose(
         fit_latents(tiny_model, images, start, steps=5, lr=0.05, weights=torch.ones(1, 1, 64, 64)), plain

@@ -219,12 +219,14 @@ class Trainer:
         )
         torch.manual_seed(cfg.seed)
         self.model = ConvVAE(cfg.model).to(self.device, memory_format=torch.channels_last)
-        trained = self.model.mean_encoder_parameters() if cfg.encoder_only else list(self.model.parameters())
-        for parameter in self.model.parameters():
-            parameter.requires_grad_(False)
-        for parameter in trained:
-            parameter.requires_grad_(True)
+        trained = self.model.parameters()
+        if cfg.encoder_only:
+            trained = self.model.mean_encoder_parameters()
+            self.model.requires_grad_(False)
+            for parameter in trained:
+                parameter.requires_grad_(True)
         self.optimizer = torch.optim.AdamW(trained, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.output_weight = output_layer(self.model)  # where the extra terms are balanced, unless at μ
         self.discriminator = None
         if cfg.adversarial_weight > 0:
             if self.world > 1:
@@ -504,7 +506,7 @@ class Trainer:
                 logvar = logvar.detach()
             terms = vae_loss(recon, x, mu, logvar, beta, cfg.free_bits, cfg.ssim_weight, self.pixel_weights)
             total = terms.total
-            balance_at = mu if cfg.encoder_only else output_layer(self.model)
+            balance_at = mu if cfg.encoder_only else self.output_weight
             if self.discriminator is not None and epoch + step / steps >= cfg.adversarial_start:
                 total = total + self._adversarial_term(recon, terms.total, balance_at)
             if self.judge is not None:
