@@ -13,7 +13,7 @@ from vae.model.adversarial import (
 from vae.model.loss import vae_loss
 from vae.model.network import ConvVAE, VAEConfig
 from vae.train.config import TrainConfig
-from vae.train.trainer import Trainer
+from vae.train.trainer import Trainer, running_stats_kept
 
 
 def test_the_discriminator_scores_8x8_patches_of_a_64px_face():
@@ -80,3 +80,46 @@ def test_an_adversarial_run_trains_and_resumes_with_its_discriminator(faces, tmp
     assert len(checkpoint.load(trainer.last_path).history) == 2
     again = [s["step"].item() for s in resumed["disc_optimizer"]["state"].values()]
     assert steps[0] == trainer.steps_per_epoch and again[0] == 2 * trainer.steps_per_epoch  # went on, not anew
+
+
+def test_random_faces_are_judged_too_when_asked(faces, tmp_path):
+    def decoder_after_one_epoch(temperature, folder):
+        config = TrainConfig(
+            model=VAEConfig(latent_dim=4, base_channels=8),
+            epochs=1,
+            batch_size=8,
+            adversarial_weight=0.5,
+            adversarial_start=0.0,
+            adversarial_random=temperature,
+        )
+        trainer = Trainer(config, faces, tmp_path / folder)
+        judged = []
+        step = trainer._discriminator_step
+
+        def counted_step(real, fake, lr):
+            judged.append(len(fake) / len(real))
+            step(real, fake, lr)
+
+        trainer._discriminator_step = counted_step
+        trainer.run()
+        return trainer.model.decoder.state_dict(), judged
+
+    plain, plain_judged = decoder_after_one_epoch(0.0, "plain")
+    with_random, random_judged = decoder_after_one_epoch(0.8, "random")
+    assert set(plain_judged) == {1.0} and set(random_judged) == {2.0}  # as many random faces as reconstructions
+    assert any(not torch.equal(plain[k], with_random[k]) for k in plain)  # the decoder learned from them
+    with pytest.raises(ValueError, match="adversarial_random"):
+        TrainConfig(adversarial_weight=1.0, adversarial_random=-0.1)
+    with pytest.raises(ValueError, match="adversarial_random needs adversarial_weight"):
+        TrainConfig(adversarial_random=0.8)
+
+
+def test_random_faces_leave_the_batch_norm_statistics_of_real_faces_alone():
+    model = ConvVAE(VAEConfig(latent_dim=4, base_channels=8)).train()
+    stats = {name: value.clone() for name, value in model.state_dict().items() if "running" in name}
+    with running_stats_kept(model):
+        model.decode(torch.randn(8, 4) * 3)
+    assert all(torch.equal(value, model.state_dict()[name]) for name, value in stats.items())
+    model.decode(torch.randn(8, 4) * 3)  # outside it, a training-mode batch moves them as usual
+    assert not all(torch.equal(value, model.state_dict()[name]) for name, value in stats.items())
+    assert {m.momentum for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)} == {0.1}

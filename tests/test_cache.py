@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import multiprocessing
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from tests.helpers import write_good_faces
 from vae.common.atomic import WriteError
 from vae.common.control import Cancelled, Control
 from vae.data import cache as cache_mod
+from vae.data.folder import DataError
 
 
 def leftovers(folder):
@@ -259,3 +261,25 @@ def test_caching_the_first_faces_keeps_the_whole_folders_cache(tmp_path, monkeyp
     monkeypatch.setattr(cache_mod, "_build", lambda *args, **kwargs: builds.append(args))
     assert len(cache_mod.open_folder(folder, 64, workers=1, cache_dir=caches)) == 12
     assert builds == []  # the whole folder's cache was read back, not rebuilt
+
+
+def test_a_copied_cache_folder_trains_like_the_images_it_was_made_from(tmp_path):
+    folder = tmp_path / "faces"
+    write_good_faces(folder, 12)
+    original = cache_mod.open_folder(folder, 64, workers=1, cache_dir=tmp_path / "cache")
+    copy = tmp_path / "elsewhere" / "faces-cache"
+    shutil.copytree(original.path, copy)
+    shutil.rmtree(folder)  # the machine it is copied to has no images
+
+    data = cache_mod.open_dataset(copy, 64)
+    assert data.files == original.files
+    assert (data.batch(range(12)) == original.batch(range(12))).all()
+    assert data.holdout(3)[1].tolist() == original.holdout(3)[1].tolist()
+    assert len(cache_mod.open_dataset(copy, 64, limit=5)) == 5
+
+    with pytest.raises(DataError, match=r"holds 64×64 faces, not 128×128.*--image-size 64"):
+        cache_mod.open_dataset(copy, 128)
+    with open(copy / "images.u8", "r+b") as handle:
+        handle.truncate(100)
+    with pytest.raises(DataError, match=r"faces-cache cannot be used: images.u8 holds 100 bytes"):
+        cache_mod.open_dataset(copy, 64)

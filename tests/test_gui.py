@@ -1,5 +1,6 @@
 """The app driven as a person would: pytest-qt, offscreen."""
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -105,10 +106,26 @@ def encode(window, qtbot, path):
         assert window.explore.encode_path(str(path))
 
 
-def test_cancelling_an_encoding_while_it_refines_leaves_the_face_as_it_was(window, qtbot, tmp_path):
+def test_cancelling_an_encoding_while_it_refines_leaves_the_face_as_it_was(window, qtbot, tmp_path, monkeypatch):
     name = write_good_faces(tmp_path / "faces", 1, size=64)[0]
     before = window.session.state.values.clone()
     job = window.explore.encoder
+    encode_file = window.session.encode_file
+
+    def encode_until_cancelled(path, control):
+        """The refinement waits at its first step until the window's cancel reaches it, however slow the machine."""
+        asked = threading.Event()
+        control.on_stop(asked.set)
+        report = control.progress
+
+        def progress(done, total, what=""):
+            report(done, total, what)
+            assert asked.wait(30), "the cancel never reached the refinement"
+
+        control.progress = progress
+        return encode_file(path, control)
+
+    monkeypatch.setattr(window.session, "encode_file", encode_until_cancelled)
     job.progress.connect(lambda done, total, what, eta: job.cancel())  # at the first refinement step
     with qtbot.waitSignal(job.cancelled, timeout=30000):
         assert window.explore.encode_path(str(tmp_path / "faces" / f"{name}.png"))

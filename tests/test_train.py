@@ -282,6 +282,7 @@ def test_cli_defaults_are_the_default_models_recipe():
         residual_blocks=args.residual_blocks,
         full_res_channels=args.full_res_channels,
         decoder_width=args.decoder_width,
+        encoder_width=args.encoder_width,
         upsample=args.upsample,
     )
     assert model == DEFAULT_MODEL_RECIPE.model

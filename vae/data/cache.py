@@ -399,15 +399,43 @@ def open_dataset(
     workers: int | None = None,
     control: Control = QUIET,
 ) -> FaceCache:
-    """``"builtin"`` or a folder path → its :class:`FaceCache`.
+    """``"builtin"``, a folder path, or a cache folder itself (:func:`open_cache`) → its :class:`FaceCache`.
 
     ``control`` steers the preparation steps (see :func:`open_folder`): :class:`Cancelled` is raised when its
     ``should_stop()`` turns true while faces are generated or cached.
     """
     steps = {"workers": workers, "limit": limit, "control": control}
+    if is_cache_folder(spec):
+        return open_cache(spec, image_size, limit)
     if str(spec) == BUILTIN:
         folder = builtin_folder(builtin_count, control)
         cache = open_folder(folder, image_size, **steps)
         cache.meta["source"] = f"built-in generated faces ({builtin_count})"
         return cache
     return open_folder(spec, image_size, **steps)
+
+
+def is_cache_folder(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a cache folder itself (``images.u8`` and ``meta.json``), not a folder of images."""
+    path = Path(path).expanduser()
+    return (path / "images.u8").is_file() and (path / "meta.json").is_file()
+
+
+def open_cache(entry: str | os.PathLike, image_size: int = 64, limit: int | None = None) -> FaceCache:
+    """A cache folder opened as it is, e.g. one copied to a GPU machine that lacks the images it was made from.
+
+    Its faces keep their file names, so hold-outs and validation splits are the ones the images would give.
+    Raises :class:`DataError` when it is damaged or holds faces of another size.
+    """
+    entry = Path(entry).expanduser().resolve()
+    cache = _verified(entry)
+    if isinstance(cache, str):
+        raise DataError(f"dataset cache {entry} cannot be used: {cache}")
+    if cache.image_size != image_size:
+        raise DataError(
+            f"dataset cache {entry} holds {cache.image_size}×{cache.image_size} faces, not {image_size}×{image_size}; "
+            f"use it with --image-size {cache.image_size}, or give the image folder it was made from"
+        )
+    if limit:
+        cache.images, cache.labels, cache.files = cache.images[:limit], cache.labels[:limit], cache.files[:limit]
+    return cache

@@ -10,10 +10,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..model.latent import sample_fitted, sample_prior, slerp
+from ..model.latent import APP_TEMPERATURE, sample_fitted, sample_prior, slerp
 
 LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
-APP_TEMPERATURE = 0.8  # the explorer's default Random temperature
 
 
 def laplacian_energy(images: torch.Tensor) -> torch.Tensor:

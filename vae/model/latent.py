@@ -12,6 +12,7 @@ from .loss import kl_per_dimension
 # The app refines an image's encoding: from the encoder's μ, this many Adam steps at this rate against the fixed
 # decoder (:func:`fit_latents`; docs/model.md, "Eye colour: weighing the irises, and refining an encoding").
 REFINE_STEPS, REFINE_LR = 50, 0.05
+APP_TEMPERATURE = 0.8  # the explorer's default Random temperature
 ACTIVE_UNIT_THRESHOLD = 0.01  # nats: a dimension whose average KL is above this is "in use"
 
 

@@ -36,6 +36,7 @@ class TrainConfig:
     ssim_weight: float = 0.0  # >0: add weight · pixels · (1 − SSIM) per image to the squared error (vae.model.loss)
     adversarial_weight: float = 0.0  # >0: a patch discriminator's term, adaptively weighted (vae.model.adversarial)
     adversarial_start: float = 1.0  # the epoch from which the decoder takes the adversarial term
+    adversarial_random: float = 0.0  # >0: the adversarial term on random faces too, weighed this much to recon's 1
     attribute_weight: float = 0.0  # >0: keep what a frozen classifier reads (vae.model.attribute_loss)
     attribute_classifier: str = ""  # the classifier file for attribute_weight (python -m vae.measure.fidelity train)
     pixel_weights: str = ""  # a map weighing the squared error pixel by pixel (python -m vae.measure.pixel_weights)
@@ -61,6 +62,7 @@ class TrainConfig:
             "ssim_weight": self.ssim_weight >= 0,
             "adversarial_weight": self.adversarial_weight >= 0,
             "adversarial_start": self.adversarial_start >= 0,
+            "adversarial_random": 0 <= self.adversarial_random <= 10,
             "attribute_weight": self.attribute_weight >= 0,
             "precision": self.precision in PRECISIONS,
         }
@@ -69,6 +71,8 @@ class TrainConfig:
             raise ValueError(f"invalid {bad[0]}: {getattr(self, bad[0])!r}")
         if self.attribute_weight > 0 and not self.attribute_classifier:
             raise ValueError("attribute_weight needs an attribute_classifier (python -m vae.measure.fidelity train)")
+        if self.adversarial_random > 0 and self.adversarial_weight <= 0:
+            raise ValueError("adversarial_random needs adversarial_weight: the discriminator that judges random faces")
         if self.encoder_only and not self.init_from:
             raise ValueError("encoder_only needs init_from: the trained model whose decoder stays as it is")
         if self.lr * self.weight_decay >= 1:
@@ -100,10 +104,10 @@ class TrainConfig:
 
 
 # The shipped 64×64 model's architecture and base recipe (README, "The default models"): a low β for sharp faces,
-# a full-resolution decoder stage, a decoder twice as wide as the encoder, and the fitted mixture prior that every
+# a full-resolution decoder stage, decoder and encoder twice the base width, and the fitted mixture prior that every
 # checkpoint gets to keep Random on faces. The app's Train tab and train_cli.py start from it.
 DEFAULT_MODEL_RECIPE = TrainConfig(
-    model=VAEConfig(image_size=64, latent_dim=32, full_res_channels=16, decoder_width=2),
+    model=VAEConfig(image_size=64, latent_dim=32, full_res_channels=16, decoder_width=2, encoder_width=2),
     batch_size=64,
     lr=1e-3,
     beta=0.02,
@@ -127,6 +131,7 @@ TRAINING_SETTINGS = (
     "ssim_weight",
     "adversarial_weight",
     "adversarial_start",
+    "adversarial_random",
     "attribute_weight",
     "attribute_classifier",
     "pixel_weights",
@@ -220,6 +225,14 @@ SETTINGS = (
         "start (default %(default)s)",
         0.0,
         100_000.0,
+    ),
+    Setting(
+        "adversarial_random",
+        "with --adversarial-weight: the discriminator also judges faces decoded from random latents (N(0, 0.8²·I), "
+        "the app's Random temperature), and the decoder's adversarial term takes them in with this weight against "
+        "its reconstructions' 1, so Random faces are drawn crisp too (default %(default)s: off)",
+        0.0,
+        10.0,
     ),
     Setting(
         "attribute_weight",

@@ -8,6 +8,7 @@ DistributedDataParallel; only rank 0 writes.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -37,7 +38,7 @@ from ..model import checkpoint
 from ..model.adversarial import PatchDiscriminator, adaptive_weight, discriminator_loss, generator_loss, output_layer
 from ..model.attribute_loss import attribute_consistency, frozen_judge
 from ..model.grow import grow_from
-from ..model.latent import fit_mixture
+from ..model.latent import APP_TEMPERATURE, fit_mixture
 from ..model.loss import vae_loss, warmup_beta
 from ..model.metrics import autocast_for, encode_all, evaluate, training_precision
 from ..model.network import ConvVAE, VAEConfig  # noqa: F401 (VAEConfig: re-exported)
@@ -143,6 +144,21 @@ METRIC_COLUMNS = [
     "lr",
     "seconds",
 ]
+
+
+@contextlib.contextmanager
+def running_stats_kept(model: torch.nn.Module):
+    """Batch norm normalises by each batch as in training, but its running statistics (what evaluation and the app
+    use) learn nothing from the batches inside: random faces must not shift the statistics of real ones."""
+    norms = [m for m in model.modules() if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
 
 
 class Trainer:
@@ -507,8 +523,10 @@ class Trainer:
             terms = vae_loss(recon, x, mu, logvar, beta, cfg.free_bits, cfg.ssim_weight, self.pixel_weights)
             total = terms.total
             balance_at = mu if cfg.encoder_only else self.output_weight
-            if self.discriminator is not None and epoch + step / steps >= cfg.adversarial_start:
-                total = total + self._adversarial_term(recon, terms.total, balance_at)
+            adversarial = self.discriminator is not None and epoch + step / steps >= cfg.adversarial_start
+            random_faces = self._random_faces(x.shape[0], adversarial) if self.discriminator is not None else None
+            if adversarial:
+                total = total + self._adversarial_term(recon, terms.total, balance_at, random_faces)
             if self.judge is not None:
                 total = total + self._attribute_term(recon, x, terms.total, balance_at)
             if not torch.isfinite(total):
@@ -524,7 +542,8 @@ class Trainer:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
             self.optimizer.step()
             if self.discriminator is not None:
-                self._discriminator_step(x, recon.detach(), lr)
+                fakes = recon.detach() if random_faces is None else torch.cat([recon.detach(), random_faces.detach()])
+                self._discriminator_step(x, fakes, lr)
             b = x.shape[0]
             seen += b
             loss, recon_loss, kl = terms.total.item(), terms.recon.item(), terms.kl.item()
@@ -542,11 +561,29 @@ class Trainer:
                 self.on_step(StepEvent(epoch + 1, step + 1, steps, loss, recon_loss, kl, beta, rate, eta))
         return None
 
-    def _adversarial_term(self, recon: torch.Tensor, fit: torch.Tensor, balance_at: torch.Tensor) -> torch.Tensor:
-        """The decoder's adversarial loss, scaled so its gradient at ``balance_at`` (the output layer, or μ when
-        the encoder trains alone) is ``adversarial_weight`` times the reconstruction's."""
+    def _random_faces(self, count: int, with_grad: bool) -> torch.Tensor | None:
+        """Faces decoded from ``count`` random latents at the app's Random temperature (None when not judged)."""
+        if self.config.adversarial_random <= 0:
+            return None
+        z = torch.randn(count, self.model.latent_dim, device=self.device) * APP_TEMPERATURE
+        with (
+            torch.set_grad_enabled(with_grad),
+            autocast_for(self.device, self.precision),
+            running_stats_kept(self.model),
+        ):
+            return self.model.decode(z)
+
+    def _adversarial_term(
+        self, recon: torch.Tensor, fit: torch.Tensor, balance_at: torch.Tensor, random_faces: torch.Tensor | None
+    ) -> torch.Tensor:
+        """The decoder's adversarial loss on ``recon`` (and, weighed by ``adversarial_random``, on ``random_faces``),
+        scaled so its gradient at ``balance_at`` (the output layer, or μ when the encoder trains alone) is
+        ``adversarial_weight`` times the reconstruction's."""
         with autocast_for(self.device, self.precision):
             fooled = generator_loss(self.discriminator(recon).float())
+            if random_faces is not None:
+                random_score = generator_loss(self.discriminator(random_faces).float())
+                fooled = fooled + self.config.adversarial_random * random_score
         return self.config.adversarial_weight * adaptive_weight(fit, fooled, balance_at) * fooled
 
     def _attribute_term(
