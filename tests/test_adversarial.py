@@ -83,40 +83,50 @@ def test_an_adversarial_run_trains_and_resumes_with_its_discriminator(faces, tmp
 
 
 def test_random_faces_are_judged_too_when_asked(faces, tmp_path):
-    def decoder_after_one_epoch(temperature, folder):
-        config = TrainConfig(
-            model=VAEConfig(latent_dim=4, base_channels=8),
-            epochs=1,
-            batch_size=8,
-            adversarial_weight=0.5,
-            adversarial_start=0.0,
-            adversarial_random=temperature,
-        )
-        trainer = Trainer(config, faces, tmp_path / folder)
-        judged = []
-        step = trainer._discriminator_step
+    config = TrainConfig(
+        model=VAEConfig(latent_dim=4, base_channels=8),
+        epochs=1,
+        batch_size=8,
+        adversarial_weight=0.5,
+        adversarial_start=0.0,
+        adversarial_random=0.8,
+    )
+    trainer = Trainer(config, faces, tmp_path / "run")
+    judged = []
+    step = trainer._discriminator_step
 
-        def counted_step(real, fake, lr):
-            judged.append(len(fake) / len(real))
-            step(real, fake, lr)
+    def counted_step(real, fake, lr):
+        judged.append(len(fake) / len(real))
+        step(real, fake, lr)
 
-        trainer._discriminator_step = counted_step
-        trainer.run()
-        return trainer.model.decoder.state_dict(), judged
+    trainer._discriminator_step = counted_step
+    trainer.run()
+    assert judged and set(judged) == {2.0}  # as many random faces as reconstructions
 
-    plain, plain_judged = decoder_after_one_epoch(0.0, "plain")
-    with_random, random_judged = decoder_after_one_epoch(0.8, "random")
-    assert set(plain_judged) == {1.0} and set(random_judged) == {2.0}  # as many random faces as reconstructions
-    assert any(not torch.equal(plain[k], with_random[k]) for k in plain)  # the decoder learned from them
+    x = faces.batch(range(8))
+    recon, mu, logvar = trainer.model(x)
+    fit = vae_loss(recon, x, mu, logvar).total
+    random_faces = trainer._random_faces(8, with_grad=True)
+    assert random_faces.requires_grad  # the decoder learns from them
+
+    def gradient(random):
+        term = trainer._adversarial_term(recon, fit, trainer.output_weight, random)
+        return torch.autograd.grad(term, trainer.output_weight, retain_graph=True)[0]
+
+    assert not torch.allclose(gradient(random_faces), gradient(None))
     with pytest.raises(ValueError, match="adversarial_random"):
         TrainConfig(adversarial_weight=1.0, adversarial_random=-0.1)
     with pytest.raises(ValueError, match="adversarial_random needs adversarial_weight"):
         TrainConfig(adversarial_random=0.8)
+    with pytest.raises(ValueError, match="adversarial_random trains the decoder"):
+        TrainConfig(adversarial_weight=1.0, adversarial_random=0.8, encoder_only=True, init_from="x.pt")
 
 
 def test_random_faces_leave_the_batch_norm_statistics_of_real_faces_alone():
     model = ConvVAE(VAEConfig(latent_dim=4, base_channels=8)).train()
-    stats = {name: value.clone() for name, value in model.state_dict().items() if "running" in name}
+    stats = {
+        name: value.clone() for name, value in model.state_dict().items() if "running" in name or "batches" in name
+    }
     with running_stats_kept(model):
         model.decode(torch.randn(8, 4) * 3)
     assert all(torch.equal(value, model.state_dict()[name]) for name, value in stats.items())

@@ -283,3 +283,14 @@ def test_a_copied_cache_folder_trains_like_the_images_it_was_made_from(tmp_path)
         handle.truncate(100)
     with pytest.raises(DataError, match=r"faces-cache cannot be used: images.u8 holds 100 bytes"):
         cache_mod.open_dataset(copy, 64)
+
+
+def test_a_cache_folder_of_no_faces_is_refused(tmp_path):
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "cs1.png").write_bytes(b"not a png")
+    with pytest.raises(DataError, match="no usable images"):
+        cache_mod.open_folder(folder, 64, workers=1, cache_dir=tmp_path / "cache")
+    (entry,) = [p for p in (tmp_path / "cache" / "datasets").iterdir() if cache_mod.is_cache_folder(p)]
+    with pytest.raises(DataError, match="holds no faces"):
+        cache_mod.open_dataset(entry, 64)

@@ -436,6 +436,8 @@ def open_cache(entry: str | os.PathLike, image_size: int = 64, limit: int | None
             f"dataset cache {entry} holds {cache.image_size}×{cache.image_size} faces, not {image_size}×{image_size}; "
             f"use it with --image-size {cache.image_size}, or give the image folder it was made from"
         )
-    if limit:
+    if limit:  # the first faces cached (a folder's --limit counts its files, skipped ones too)
         cache.images, cache.labels, cache.files = cache.images[:limit], cache.labels[:limit], cache.files[:limit]
+    if not len(cache):
+        raise DataError(f"dataset cache {entry} holds no faces")
     return cache

@@ -73,6 +73,8 @@ class TrainConfig:
             raise ValueError("attribute_weight needs an attribute_classifier (python -m vae.measure.fidelity train)")
         if self.adversarial_random > 0 and self.adversarial_weight <= 0:
             raise ValueError("adversarial_random needs adversarial_weight: the discriminator that judges random faces")
+        if self.adversarial_random > 0 and self.encoder_only:
+            raise ValueError("adversarial_random trains the decoder, which encoder_only keeps fixed")
         if self.encoder_only and not self.init_from:
             raise ValueError("encoder_only needs init_from: the trained model whose decoder stays as it is")
         if self.lr * self.weight_decay >= 1:

@@ -149,16 +149,21 @@ METRIC_COLUMNS = [
 @contextlib.contextmanager
 def running_stats_kept(model: torch.nn.Module):
     """Batch norm normalises by each batch as in training, but its running statistics (what evaluation and the app
-    use) learn nothing from the batches inside: random faces must not shift the statistics of real ones."""
+    use) and batch count come out of the block as they went in: random faces must not shift those of real ones.
+
+    The block's batches update copies, which are then dropped (the originals are never written in place, so a
+    graph that saved them stays valid)."""
     norms = [m for m in model.modules() if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))]
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.momentum = 0.0
+    kept = [dict(m.named_buffers(recurse=False)) for m in norms]
+    for m, buffers in zip(norms, kept):
+        for name, value in buffers.items():
+            setattr(m, name, value.clone())
     try:
         yield
     finally:
-        for m, momentum in zip(norms, momenta):
-            m.momentum = momentum
+        for m, buffers in zip(norms, kept):
+            for name, value in buffers.items():
+                setattr(m, name, value)
 
 
 class Trainer:
