@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 from vae.explore import export
 from vae.explore.axis_names import name_axes
 from vae.explore.session import ExplorerSession
+from vae.model.latent import APP_TEMPERATURE
 
 from .controls import double_spin_box, plain_label
 from .dialogs import IMAGE_FILTER, LATENT_FILTER, ask_open_path, ask_save_path
@@ -47,7 +48,7 @@ class ExplorePanel(QWidget):
         self.random_button.setToolTip(
             "A new face from the prior (R); locked sliders stay, and the others are drawn to suit them"
         )
-        self.temperature = double_spin_box(0.0, 2.0, 0.8, 0.1, prefix="temperature ")
+        self.temperature = double_spin_box(0.0, 2.0, APP_TEMPERATURE, 0.1, prefix="temperature ")
         self.reset_button = QPushButton("Reset")
         self.reset_button.setToolTip(
             "The model's typical face: the most likely mean of its fitted prior (Home); locked sliders stay"

@@ -23,6 +23,7 @@ from ..model import pixel_weights
 from ..model.inference import folded_for_inference
 from ..model.latent import (
     ACTIVE_UNIT_THRESHOLD,
+    APP_TEMPERATURE,
     REFINE_LR,
     REFINE_STEPS,
     SNAP_NOISE,
@@ -44,7 +45,7 @@ HISTORY_LIMIT = 500
 # Where an encoding's refinement weighs the squared error more: the irises and the glasses' bridge, from the real
 # labels (python -m vae.measure.pixel_weights; docs/model.md, "Eye colour: weighing the irises…").
 REFINE_WEIGHTS = RESOURCES / "refine_weights.pt"
-OPENING_SEED, OPENING_TEMPERATURE = 2, 0.8  # the first face a model with a fitted prior shows
+OPENING_SEED = 2  # the first face a model with a fitted prior shows: this draw at the app's Random temperature
 
 
 class LatentState:
@@ -287,7 +288,7 @@ class ExplorerSession:
         home = typical_latent(prior) if prior is not None else torch.zeros(dim)
         if values is None and prior is not None:
             # z = 0 can lie outside where the encodings live; open on a fixed draw from the fitted prior instead
-            values = sample_fitted(1, prior, OPENING_TEMPERATURE, torch.Generator().manual_seed(OPENING_SEED))[0]
+            values = sample_fitted(1, prior, APP_TEMPERATURE, torch.Generator().manual_seed(OPENING_SEED))[0]
         for unlink in self._unlink_state:
             unlink()
         self.state = LatentState(dim, values, prior, home)

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from ..common.control import QUIET, Control
+from ..model.latent import APP_TEMPERATURE
 from .export import load_latents
 from .latent_io import validate_latent
 
@@ -31,7 +32,7 @@ def from_current(values: torch.Tensor) -> FaceSlot:
     return FaceSlot(values.clone(), "explorer face")
 
 
-def from_random(state, temperature: float = 0.8, generator: torch.Generator | None = None) -> FaceSlot:
+def from_random(state, temperature: float = APP_TEMPERATURE, generator: torch.Generator | None = None) -> FaceSlot:
     """A random face drawn with the explorer's sampler (the fitted prior when the model has one)."""
     return FaceSlot(state.sample(temperature, generator), f"random (T={temperature:.1f})")
 
