@@ -10,6 +10,7 @@ from vae.model.adversarial import (
     generator_loss,
     output_layer,
 )
+from vae.model.latent import APP_TEMPERATURE
 from vae.model.loss import vae_loss
 from vae.model.network import ConvVAE, VAEConfig
 from vae.train.config import TrainConfig
@@ -133,3 +134,33 @@ def test_random_faces_leave_the_batch_norm_statistics_of_real_faces_alone():
     model.decode(torch.randn(8, 4) * 3)  # outside it, a training-mode batch moves them as usual
     assert not all(torch.equal(value, model.state_dict()[name]) for name, value in stats.items())
     assert {m.momentum for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)} == {0.1}
+
+
+def test_random_faces_can_be_drawn_as_the_app_draws_them(faces, tmp_path):
+    config = TrainConfig(
+        model=VAEConfig(latent_dim=4, base_channels=8),
+        epochs=1,
+        batch_size=8,
+        adversarial_weight=0.5,
+        adversarial_random=0.5,
+        random_norm="running",
+        precision="fp32",
+    )
+    trainer = Trainer(config, faces, tmp_path / "run")
+    trainer.run()
+    trainer.model.train()
+    stats = {k: v.clone() for k, v in trainer.model.state_dict().items() if "running" in k or "batches" in k}
+    torch.manual_seed(3)
+    drawn = trainer._random_faces(8, with_grad=True)
+    assert drawn.requires_grad and trainer.model.training
+    assert all(m.training for m in trainer.model.modules())  # back in training mode after the draw
+    assert all(torch.equal(v, trainer.model.state_dict()[k]) for k, v in stats.items())
+    torch.manual_seed(3)
+    z = torch.randn(8, 4) * APP_TEMPERATURE
+    with torch.no_grad():
+        in_the_app = trainer.model.eval().decode(z)
+        by_their_batch = trainer.model.train().decode(z)
+    assert torch.allclose(drawn, in_the_app, atol=1e-2)
+    assert not torch.allclose(drawn, by_their_batch, atol=1e-2)
+    with pytest.raises(ValueError, match="random_norm"):
+        TrainConfig(random_norm="group")

@@ -12,6 +12,10 @@ from ..common.cli_args import SEED_MAX
 from ..model.metrics import PRECISIONS
 from ..model.network import CONFIG_LIMITS, UPSAMPLING, VAEConfig
 
+# How batch norm treats the random faces of adversarial_random: "batch" normalises them by their own batch (the
+# running statistics kept for real faces), "running" by the running statistics, as the app draws them.
+RANDOM_NORMS = ("batch", "running")
+
 
 @dataclass
 class TrainConfig:
@@ -37,6 +41,7 @@ class TrainConfig:
     adversarial_weight: float = 0.0  # >0: a patch discriminator's term, adaptively weighted (vae.model.adversarial)
     adversarial_start: float = 1.0  # the epoch from which the decoder takes the adversarial term
     adversarial_random: float = 0.0  # >0: the adversarial term on random faces too, weighed this much to recon's 1
+    random_norm: str = "batch"  # how batch norm treats those random faces: RANDOM_NORMS
     attribute_weight: float = 0.0  # >0: keep what a frozen classifier reads (vae.model.attribute_loss)
     attribute_classifier: str = ""  # the classifier file for attribute_weight (python -m vae.measure.fidelity train)
     pixel_weights: str = ""  # a map weighing the squared error pixel by pixel (python -m vae.measure.pixel_weights)
@@ -63,6 +68,7 @@ class TrainConfig:
             "adversarial_weight": self.adversarial_weight >= 0,
             "adversarial_start": self.adversarial_start >= 0,
             "adversarial_random": 0 <= self.adversarial_random <= 10,
+            "random_norm": self.random_norm in RANDOM_NORMS,
             "attribute_weight": self.attribute_weight >= 0,
             "precision": self.precision in PRECISIONS,
         }
@@ -134,6 +140,7 @@ TRAINING_SETTINGS = (
     "adversarial_weight",
     "adversarial_start",
     "adversarial_random",
+    "random_norm",
     "attribute_weight",
     "attribute_classifier",
     "pixel_weights",
@@ -235,6 +242,13 @@ SETTINGS = (
         "its reconstructions' 1, so Random faces are drawn crisp too (default %(default)s: off)",
         0.0,
         10.0,
+    ),
+    Setting(
+        "random_norm",
+        "with --adversarial-random: 'batch' normalises each batch of random faces by itself (the running "
+        "statistics kept for real faces), 'running' by the running statistics, as the app draws them "
+        "(default %(default)s)",
+        choices=RANDOM_NORMS,
     ),
     Setting(
         "attribute_weight",

@@ -146,6 +146,10 @@ METRIC_COLUMNS = [
 ]
 
 
+def _batch_norms(model: torch.nn.Module) -> list[torch.nn.Module]:
+    return [m for m in model.modules() if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))]
+
+
 @contextlib.contextmanager
 def running_stats_kept(model: torch.nn.Module):
     """Batch norm normalises by each batch as in training, but its running statistics (what evaluation and the app
@@ -153,7 +157,7 @@ def running_stats_kept(model: torch.nn.Module):
 
     The block's batches update copies, which are then dropped (the originals are never written in place, so a
     graph that saved them stays valid)."""
-    norms = [m for m in model.modules() if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))]
+    norms = _batch_norms(model)
     kept = [dict(m.named_buffers(recurse=False)) for m in norms]
     for m, buffers in zip(norms, kept):
         for name, value in buffers.items():
@@ -164,6 +168,19 @@ def running_stats_kept(model: torch.nn.Module):
         for m, buffers in zip(norms, kept):
             for name, value in buffers.items():
                 setattr(m, name, value)
+
+
+@contextlib.contextmanager
+def running_stats_used(model: torch.nn.Module):
+    """Batch norm normalises by its running statistics, as in evaluation and the app, and leaves them as they are."""
+    norms = [m for m in _batch_norms(model) if m.training]
+    for m in norms:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m in norms:
+            m.train()
 
 
 class Trainer:
@@ -567,15 +584,13 @@ class Trainer:
         return None
 
     def _random_faces(self, count: int, with_grad: bool) -> torch.Tensor | None:
-        """Faces decoded from ``count`` random latents at the app's Random temperature (None when not judged)."""
+        """Faces decoded from ``count`` random latents at the app's Random temperature (None when not judged), their
+        batch norm as ``random_norm`` says."""
         if self.config.adversarial_random <= 0:
             return None
         z = torch.randn(count, self.model.latent_dim, device=self.device) * APP_TEMPERATURE
-        with (
-            torch.set_grad_enabled(with_grad),
-            autocast_for(self.device, self.precision),
-            running_stats_kept(self.model),
-        ):
+        norm = running_stats_used if self.config.random_norm == "running" else running_stats_kept
+        with torch.set_grad_enabled(with_grad), autocast_for(self.device, self.precision), norm(self.model):
             return self.model.decode(z)
 
     def _adversarial_term(
