@@ -246,8 +246,8 @@ SETTINGS = (
     Setting(
         "random_norm",
         "with --adversarial-random: 'batch' normalises each batch of random faces by itself (the running "
-        "statistics kept for real faces), 'running' by the running statistics, as the app draws them "
-        "(default %(default)s)",
+        "statistics kept for real faces), 'running' by the running statistics, as the app draws them: measured, "
+        "'running' ruins both random faces and reconstructions (docs/model.md) (default %(default)s)",
         choices=RANDOM_NORMS,
     ),
     Setting(
