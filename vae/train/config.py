@@ -12,8 +12,8 @@ from ..common.cli_args import SEED_MAX
 from ..model.metrics import PRECISIONS
 from ..model.network import CONFIG_LIMITS, UPSAMPLING, VAEConfig
 
-# How batch norm treats the random faces of adversarial_random: "batch" normalises them by their own batch (the
-# running statistics kept for real faces), "running" by the running statistics, as the app draws them.
+# How batch norm treats the random faces of adversarial_random: "batch" normalises them by their own statistics (the
+# running statistics left as real faces set them), "running" by the running statistics, as the app draws them.
 RANDOM_NORMS = ("batch", "running")
 
 
@@ -79,6 +79,8 @@ class TrainConfig:
             raise ValueError("attribute_weight needs an attribute_classifier (python -m vae.measure.fidelity train)")
         if self.adversarial_random > 0 and self.adversarial_weight <= 0:
             raise ValueError("adversarial_random needs adversarial_weight: the discriminator that judges random faces")
+        if self.random_norm != "batch" and self.adversarial_random <= 0:
+            raise ValueError("random_norm needs adversarial_random: the random faces it normalises")
         if self.adversarial_random > 0 and self.encoder_only:
             raise ValueError("adversarial_random trains the decoder, which encoder_only keeps fixed")
         if self.encoder_only and not self.init_from:
@@ -245,9 +247,10 @@ SETTINGS = (
     ),
     Setting(
         "random_norm",
-        "with --adversarial-random: 'batch' normalises each batch of random faces by itself (the running "
-        "statistics kept for real faces), 'running' by the running statistics, as the app draws them: measured, "
-        "'running' ruins both random faces and reconstructions (docs/model.md) (default %(default)s)",
+        "with --adversarial-random: 'batch' normalises each batch of random faces by its own statistics (the "
+        "running statistics left as real faces set them), 'running' by the running statistics, as the app draws "
+        "them; in the one run measured, 'running' made random faces and reconstructions much worse "
+        "(docs/model.md) (default %(default)s)",
         choices=RANDOM_NORMS,
     ),
     Setting(
