@@ -83,16 +83,34 @@ def test_an_adversarial_run_trains_and_resumes_with_its_discriminator(faces, tmp
     assert steps[0] == trainer.steps_per_epoch and again[0] == 2 * trainer.steps_per_epoch  # went on, not anew
 
 
-def test_random_faces_are_judged_too_when_asked(faces, tmp_path):
-    config = TrainConfig(
+def _judging_random_faces(**settings) -> TrainConfig:
+    """A one-epoch run of a tiny model whose adversarial term, on from the first step, judges random faces too."""
+    return TrainConfig(
         model=VAEConfig(latent_dim=4, base_channels=8),
         epochs=1,
         batch_size=8,
         adversarial_weight=0.5,
         adversarial_start=0.0,
-        adversarial_random=0.8,
+        **settings,
     )
-    trainer = Trainer(config, faces, tmp_path / "run")
+
+
+def _learns_from(trainer: Trainer, faces, random_faces: torch.Tensor) -> bool:
+    """Whether the decoder's adversarial term on a batch of reconstructions changes when it takes in ``random_faces``
+    (its gradient at the output layer, where the terms are balanced)."""
+    x = faces.batch(range(8))
+    recon, mu, logvar = trainer.model(x)
+    fit = vae_loss(recon, x, mu, logvar).total
+
+    def gradient(random):
+        term = trainer._adversarial_term(recon, fit, trainer.output_weight, random)
+        return torch.autograd.grad(term, trainer.output_weight, retain_graph=True)[0]
+
+    return not torch.allclose(gradient(random_faces), gradient(None))
+
+
+def test_random_faces_are_judged_too_when_asked(faces, tmp_path):
+    trainer = Trainer(_judging_random_faces(adversarial_random=0.8), faces, tmp_path / "run")
     judged = []
     step = trainer._discriminator_step
 
@@ -104,17 +122,9 @@ def test_random_faces_are_judged_too_when_asked(faces, tmp_path):
     trainer.run()
     assert judged and set(judged) == {2.0}  # as many random faces as reconstructions
 
-    x = faces.batch(range(8))
-    recon, mu, logvar = trainer.model(x)
-    fit = vae_loss(recon, x, mu, logvar).total
     random_faces = trainer._random_faces(8, with_grad=True)
     assert random_faces.requires_grad  # the decoder learns from them
-
-    def gradient(random):
-        term = trainer._adversarial_term(recon, fit, trainer.output_weight, random)
-        return torch.autograd.grad(term, trainer.output_weight, retain_graph=True)[0]
-
-    assert not torch.allclose(gradient(random_faces), gradient(None))
+    assert _learns_from(trainer, faces, random_faces)
     with pytest.raises(ValueError, match="adversarial_random"):
         TrainConfig(adversarial_weight=1.0, adversarial_random=-0.1)
     with pytest.raises(ValueError, match="adversarial_random needs adversarial_weight"):
@@ -137,18 +147,9 @@ def test_random_faces_leave_the_batch_norm_statistics_of_real_faces_alone():
 
 
 def test_random_faces_can_be_drawn_as_the_app_draws_them(faces, tmp_path):
-    config = TrainConfig(
-        model=VAEConfig(latent_dim=4, base_channels=8),
-        epochs=1,
-        batch_size=8,
-        adversarial_weight=0.5,
-        adversarial_start=0.0,
-        adversarial_random=0.5,
-        random_norm="running",
-        precision="fp32",
-    )
+    config = _judging_random_faces(adversarial_random=0.5, random_norm="running", precision="fp32")
     trainer = Trainer(config, faces, tmp_path / "run")
-    trainer.run()  # the adversarial term on from the first step: training backpropagates through the draw
+    trainer.run()  # training backpropagates through the draw
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
     trainer.model.train()
     stats = {k: v.clone() for k, v in trainer.model.state_dict().items() if "running" in k or "batches" in k}
@@ -164,15 +165,7 @@ def test_random_faces_can_be_drawn_as_the_app_draws_them(faces, tmp_path):
         with running_stats_kept(trainer.model.train()):
             by_their_batch = trainer.model.decode(z)
     assert torch.allclose(drawn, in_the_app, atol=1e-6)
-    x = faces.batch(range(8))
-    recon, mu, logvar = trainer.model(x)
-    fit = vae_loss(recon, x, mu, logvar).total
-
-    def gradient(random):
-        term = trainer._adversarial_term(recon, fit, trainer.output_weight, random)
-        return torch.autograd.grad(term, trainer.output_weight, retain_graph=True)[0]
-
-    assert not torch.allclose(gradient(drawn), gradient(None))  # the decoder learns from the faces drawn so
+    assert _learns_from(trainer, faces, drawn)  # the decoder learns from the faces drawn so
     assert not torch.allclose(drawn, by_their_batch, atol=1e-2)
     with pytest.raises(ValueError, match="random_norm"):
         TrainConfig(random_norm="group")
