@@ -12,6 +12,7 @@ from vae.data.cache import open_folder
 from vae.data.folder import holdout_split
 from vae.data.palette import HAIR, SKIN
 from vae.model import checkpoint
+from vae.model.metrics import evaluate
 from vae.model.network import VAEConfig
 from vae.train.trainer import DEFAULT_MODEL_RECIPE, TrainConfig, Trainer, TrainingDiverged, mirror_half
 
@@ -149,21 +150,29 @@ def test_bf16_precision_trains_on_cpu_and_is_reproducible(faces, tmp_path):
         small_config(precision="fp8")
 
 
-def test_stop_and_resume_continue_exactly(faces, tmp_path):
-    straight = Trainer(small_config(epochs=3), faces, tmp_path / "straight").run()
+def straight_and_resumed(config, faces, tmp_path):
+    """The last checkpoints of a run trained straight through and of the same run stopped after 7 steps and
+    resumed."""
+    straight = Trainer(config, faces, tmp_path / "straight").run()
 
     def stop_after_seven(event):
         if (event.epoch - 1) * event.steps_per_epoch + event.step == 7:
             first.stop()
 
-    first = Trainer(small_config(epochs=3), faces, tmp_path / "resumed", on_step=stop_after_seven)
+    first = Trainer(config, faces, tmp_path / "resumed", on_step=stop_after_seven)
     assert first.run().status == "stopped"
-    resumed = Trainer(small_config(epochs=3), faces, tmp_path / "resumed").run(resume=True)
+    resumed = Trainer(config, faces, tmp_path / "resumed").run(resume=True)
     assert resumed.status == "finished"
-    a = checkpoint.load(straight.last_path)
-    b = checkpoint.load(resumed.last_path)
-    sa, sb = a.model.state_dict(), b.model.state_dict()
-    assert all(torch.allclose(sa[k].float(), sb[k].float(), atol=1e-6) for k in sa)
+    return checkpoint.load(straight.last_path), checkpoint.load(resumed.last_path)
+
+
+def same_weights(a: dict, b: dict) -> bool:
+    return all(torch.allclose(a[k].float(), b[k].float(), atol=1e-6) for k in a)
+
+
+def test_stop_and_resume_continue_exactly(faces, tmp_path):
+    a, b = straight_and_resumed(small_config(epochs=3), faces, tmp_path)
+    assert same_weights(a.model.state_dict(), b.model.state_dict())
     assert [round(r["val_loss"], 4) for r in a.history] == [round(r["val_loss"], 4) for r in b.history]
 
 
@@ -328,3 +337,15 @@ def test_package_default_refits_on_the_runs_own_training_split_and_names_the_dat
     held = set(holdout_split(faces.files, 6)[1])
     assert len(fitted_on[0]) == len(faces) - 6 and not fitted_on[0] & held  # the held-out faces stay out
     assert ExplorerSession.open(target).facts()["dataset"] == "forty test faces"
+
+
+def test_a_moving_average_of_the_weights_is_evaluated_saved_and_resumed_exactly(faces, tmp_path):
+    config = small_config(epochs=3, average_decay=0.9)
+    a, b = straight_and_resumed(config, faces, tmp_path)
+    assert same_weights(a.model.state_dict(), b.model.state_dict())
+    assert same_weights(a.training["trained_weights"], b.training["trained_weights"])
+    assert not same_weights(a.model.state_dict(), a.training["trained_weights"])
+    val_idx = Trainer(config, faces, tmp_path / "unused").val_idx
+    assert evaluate(a.model, faces, val_idx, config.beta)["loss"] == pytest.approx(a.history[-1]["val_loss"], rel=1e-5)
+    with pytest.raises(ValueError, match="average_decay"):
+        small_config(average_decay=1.0)

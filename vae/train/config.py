@@ -46,6 +46,7 @@ class TrainConfig:
     attribute_classifier: str = ""  # the classifier file for attribute_weight (python -m vae.measure.fidelity train)
     pixel_weights: str = ""  # a map weighing the squared error pixel by pixel (python -m vae.measure.pixel_weights)
     encoder_only: bool = False  # train the encoder to reconstruct from μ, the decoder and log σ² head fixed
+    average_decay: float = 0.0  # >0: evaluate and save an exponential moving average of the weights (this decay)
     init_from: str = (
         ""  # a checkpoint whose matching layers start a new run (vae.model.grow), e.g. the 64×64 model for a 128 one
     )
@@ -70,6 +71,7 @@ class TrainConfig:
             "adversarial_random": 0 <= self.adversarial_random <= 10,
             "random_norm": self.random_norm in RANDOM_NORMS,
             "attribute_weight": self.attribute_weight >= 0,
+            "average_decay": 0 <= self.average_decay < 1,
             "precision": self.precision in PRECISIONS,
         }
         bad = [name for name, ok in checks.items() if not ok]
@@ -147,6 +149,7 @@ TRAINING_SETTINGS = (
     "attribute_classifier",
     "pixel_weights",
     "encoder_only",
+    "average_decay",
 )
 
 
@@ -259,6 +262,14 @@ SETTINGS = (
         "face, balanced against the reconstruction's gradient like the adversarial term (default %(default)s: off)",
         0.0,
         100.0,
+    ),
+    Setting(
+        "average_decay",
+        "evaluate, preview and save an exponential moving average of the weights, updated after every step with "
+        "this decay (e.g. 0.999: an average over the last ~1,000 steps), not the weights as the last step left "
+        "them; a resumed run continues both (default %(default)s: off)",
+        0.0,
+        0.99999,
     ),
     Setting(
         "holdout",

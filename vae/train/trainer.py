@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DistributedSampler
 
 from ..common.atomic import atomic_write, make_folder, remove_temporaries
@@ -275,11 +276,19 @@ class Trainer:
         self.start_epoch, self.start_step = 0, 0
         self.partial_sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "n": 0}
         self.best_val = math.inf
+        trained_weights = None
         if resume:
-            self._load_resume_state(force)
+            trained_weights = self._load_resume_state(force)
         elif cfg.init_from:
             copied, total = grow_from(self.model, checkpoint.load(cfg.init_from).model, seed=cfg.seed)
             self.log(f"started from {cfg.init_from}: {copied:,} of the model's {total:,} weights copied")
+        self.average = None
+        if cfg.average_decay > 0:  # starts as the model's weights: a copy at the first step, or the saved average
+            multi_avg_fn = get_ema_multi_avg_fn(cfg.average_decay)
+            self.average = AveragedModel(self.model, multi_avg_fn=multi_avg_fn, use_buffers=True)
+            self.average.n_averaged.fill_(int(trained_weights is not None))
+        if trained_weights is not None:  # the checkpoint's model is the average; training goes on from these
+            self.model.load_state_dict(trained_weights)
         position = fractional_epoch(self.start_epoch, self.start_step, self.steps_per_epoch)
         self.step_log = StepLog(self.steps_per_epoch, load_steps(self.out_dir, position) if resume else [])
         self.eta = EtaEstimator()
@@ -331,7 +340,9 @@ class Trainer:
         progress = (epoch + step / self.steps_per_epoch) / self.config.epochs
         return self.config.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
-    def _load_resume_state(self, force: bool) -> None:
+    def _load_resume_state(self, force: bool) -> dict | None:
+        """Load ``last.pt`` into the model, optimiser and counters; returns the weights training continues from when
+        the checkpoint's model is a moving average of them (else None)."""
         try:
             ckpt = checkpoint.load(self.last_path)
         except checkpoint.CheckpointError as exc:
@@ -392,6 +403,7 @@ class Trainer:
         if "cuda_rng" in state and torch.cuda.is_available():
             torch.cuda.set_rng_state(state["cuda_rng"])
         self.log(f"resuming {self.out_dir} at epoch {self.start_epoch + 1}, step {self.start_step}")
+        return state.get("trained_weights")
 
     def _saved_config(self, saved) -> TrainConfig | None:
         """The settings stored in ``last.pt``, or None when it holds none usable (older or damaged files)."""
@@ -417,6 +429,8 @@ class Trainer:
         if self.discriminator is not None:
             state["discriminator"] = self.discriminator.state_dict()
             state["disc_optimizer"] = self.disc_optimizer.state_dict()
+        if self.average is not None:
+            state["trained_weights"] = self.model.state_dict()
         if self.device.type == "cuda":
             state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
         return state
@@ -426,12 +440,17 @@ class Trainer:
             return
         checkpoint.save(
             path,
-            self.model,
+            self.kept_model,
             history=self.history,
             dataset=self.data.describe(),
             training=self._training_state(epoch, step),
             **(extra or {}),
         )
+
+    @property
+    def kept_model(self) -> ConvVAE:
+        """The model that is evaluated, previewed and saved: the moving average of the weights, when kept."""
+        return self.model if self.average is None else self.average.module
 
     # ---------------------------------------------------------------- the loop
     def run(self, resume: bool = False, *, force: bool = False, overwrite: bool = False) -> RunResult:
@@ -563,6 +582,8 @@ class Trainer:
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
             self.optimizer.step()
+            if self.average is not None:
+                self.average.update_parameters(self.model)
             if self.discriminator is not None:
                 fakes = recon.detach() if random_faces is None else torch.cat([recon.detach(), random_faces.detach()])
                 self._discriminator_step(x, fakes, lr)
@@ -626,7 +647,7 @@ class Trainer:
     def _end_epoch(self, epoch: int) -> None:
         cfg = self.config
         n = max(self.partial_sums["n"], 1)
-        val = evaluate(self.model, self.data, self.val_idx, cfg.beta, device=self.device)
+        val = evaluate(self.kept_model, self.data, self.val_idx, cfg.beta, device=self.device)
         row = {
             "epoch": epoch + 1,
             "train_loss": self.partial_sums["loss"] / n,
@@ -672,11 +693,12 @@ class Trainer:
 
     @torch.no_grad()
     def _preview(self) -> torch.Tensor:
-        self.model.eval()
+        model = self.kept_model
+        model.eval()
         x = self.data.batch(self.val_idx[:8]).to(self.device)
         with autocast_for(self.device):
-            recon, _, _ = self.model(x)
-            samples = self.model.decode(self.preview_z.to(self.device))
+            recon, _, _ = model(x)
+            samples = model.decode(self.preview_z.to(self.device))
         return torch.cat([grid_row(x, 8), grid_row(recon.float(), 8), samples.float()]).cpu()  # rows of 8
 
     def _write_metrics(self) -> None:
