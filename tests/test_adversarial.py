@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -10,7 +12,7 @@ from vae.model.adversarial import (
     generator_loss,
     output_layer,
 )
-from vae.model.latent import APP_TEMPERATURE
+from vae.model.latent import APP_TEMPERATURE, sample_fitted
 from vae.model.loss import vae_loss
 from vae.model.network import ConvVAE, VAEConfig
 from vae.train.config import TrainConfig
@@ -171,3 +173,25 @@ def test_random_faces_can_be_drawn_as_the_app_draws_them(faces, tmp_path):
         TrainConfig(random_norm="group")
     with pytest.raises(ValueError, match="random_norm"):
         TrainConfig(random_norm="running")  # without adversarial_random there are no random faces to normalise
+
+
+def test_random_faces_can_come_from_the_starting_models_fitted_prior(faces, tmp_path):
+    started = Trainer(_judging_random_faces(adversarial_random=0.5), faces, tmp_path / "first").run().best_path
+    prior = checkpoint.load(started).latent_prior
+    config = _judging_random_faces(adversarial_random=0.5, random_from="fitted", init_from=str(started))
+    trainer = Trainer(config, faces, tmp_path / "run")
+    trainer.run()
+    assert all(torch.equal(trainer.random_prior[k], prior[k]) for k in prior)
+    torch.manual_seed(5)
+    drawn = trainer._random_latents(6)
+    torch.manual_seed(5)
+    assert torch.equal(drawn, sample_fitted(6, prior, APP_TEMPERATURE))
+    assert _learns_from(trainer, faces, trainer._random_faces(8, with_grad=True))
+    packaged = tmp_path / "no_prior.pt"
+    checkpoint.save(packaged, checkpoint.load(started).model)
+    with pytest.raises(ValueError, match="holds no fitted prior"):
+        Trainer(replace(config, init_from=str(packaged)), faces, tmp_path / "refused").run()
+    with pytest.raises(ValueError, match="random_from needs adversarial_random and init_from"):
+        _judging_random_faces(adversarial_random=0.5, random_from="fitted")
+    with pytest.raises(ValueError, match="random_from"):
+        _judging_random_faces(adversarial_random=0.5, random_from="uniform", init_from=str(started))

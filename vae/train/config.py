@@ -15,6 +15,9 @@ from ..model.network import CONFIG_LIMITS, UPSAMPLING, VAEConfig
 # How batch norm treats the random faces of adversarial_random: "batch" normalises them by their own statistics (the
 # running statistics left as real faces set them), "running" by the running statistics, as the app draws them.
 RANDOM_NORMS = ("batch", "running")
+# Where the latents of those random faces come from: "normal" N(0, 0.8²·I), "fitted" the --init-from model's fitted
+# mixture prior at the app's temperature, as the app's Random draws them.
+RANDOM_SOURCES = ("normal", "fitted")
 
 
 @dataclass
@@ -42,6 +45,7 @@ class TrainConfig:
     adversarial_start: float = 1.0  # the epoch from which the decoder takes the adversarial term
     adversarial_random: float = 0.0  # >0: the adversarial term on random faces too, weighed this much to recon's 1
     random_norm: str = "batch"  # how batch norm treats those random faces: RANDOM_NORMS
+    random_from: str = "normal"  # where their latents come from: RANDOM_SOURCES
     attribute_weight: float = 0.0  # >0: keep what a frozen classifier reads (vae.model.attribute_loss)
     attribute_classifier: str = ""  # the classifier file for attribute_weight (python -m vae.measure.fidelity train)
     pixel_weights: str = ""  # a map weighing the squared error pixel by pixel (python -m vae.measure.pixel_weights)
@@ -70,6 +74,7 @@ class TrainConfig:
             "adversarial_start": self.adversarial_start >= 0,
             "adversarial_random": 0 <= self.adversarial_random <= 10,
             "random_norm": self.random_norm in RANDOM_NORMS,
+            "random_from": self.random_from in RANDOM_SOURCES,
             "attribute_weight": self.attribute_weight >= 0,
             "average_decay": 0 <= self.average_decay < 1,
             "precision": self.precision in PRECISIONS,
@@ -83,6 +88,8 @@ class TrainConfig:
             raise ValueError("adversarial_random needs adversarial_weight: the discriminator that judges random faces")
         if self.random_norm != "batch" and self.adversarial_random <= 0:
             raise ValueError("random_norm needs adversarial_random: the random faces it normalises")
+        if self.random_from != "normal" and not (self.adversarial_random > 0 and self.init_from):
+            raise ValueError("random_from needs adversarial_random and init_from: the model whose prior it draws from")
         if self.adversarial_random > 0 and self.encoder_only:
             raise ValueError("adversarial_random trains the decoder, which encoder_only keeps fixed")
         if self.encoder_only and not self.init_from:
@@ -145,6 +152,7 @@ TRAINING_SETTINGS = (
     "adversarial_start",
     "adversarial_random",
     "random_norm",
+    "random_from",
     "attribute_weight",
     "attribute_classifier",
     "pixel_weights",
@@ -255,6 +263,13 @@ SETTINGS = (
         "them; in the one run measured, 'running' made random faces and reconstructions much worse "
         "(docs/model.md) (default %(default)s)",
         choices=RANDOM_NORMS,
+    ),
+    Setting(
+        "random_from",
+        "with --adversarial-random and --init-from: where the random faces' latents come from: 'normal' N(0, "
+        "0.8²·I), or 'fitted' the --init-from model's fitted mixture prior at the app's temperature, as the app's "
+        "Random draws them (default %(default)s)",
+        choices=RANDOM_SOURCES,
     ),
     Setting(
         "attribute_weight",

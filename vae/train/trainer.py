@@ -39,7 +39,7 @@ from ..model import checkpoint
 from ..model.adversarial import PatchDiscriminator, adaptive_weight, discriminator_loss, generator_loss, output_layer
 from ..model.attribute_loss import attribute_consistency, frozen_judge
 from ..model.grow import grow_from
-from ..model.latent import APP_TEMPERATURE, fit_mixture
+from ..model.latent import APP_TEMPERATURE, fit_mixture, sample_fitted
 from ..model.loss import vae_loss, warmup_beta
 from ..model.metrics import autocast_for, encode_all, evaluate, training_precision
 from ..model.network import ConvVAE, VAEConfig  # noqa: F401 (VAEConfig: re-exported)
@@ -289,6 +289,7 @@ class Trainer:
             self.average.n_averaged.fill_(int(trained_weights is not None))
         if trained_weights is not None:  # the checkpoint's model is the average; training goes on from these
             self.model.load_state_dict(trained_weights)
+        self.random_prior = self._fitted_prior() if self.config.random_from == "fitted" else None
         position = fractional_epoch(self.start_epoch, self.start_step, self.steps_per_epoch)
         self.step_log = StepLog(self.steps_per_epoch, load_steps(self.out_dir, position) if resume else [])
         self.eta = EtaEstimator()
@@ -604,12 +605,28 @@ class Trainer:
                 self.on_step(StepEvent(epoch + 1, step + 1, steps, loss, recon_loss, kl, beta, rate, eta))
         return None
 
+    def _fitted_prior(self) -> dict:
+        """The fitted mixture prior of the ``init_from`` model, which ``random_from="fitted"`` draws from."""
+        prior = checkpoint.load(self.config.init_from).latent_prior
+        if prior is None:
+            raise ValueError(
+                f"random_from 'fitted': {self.config.init_from} holds no fitted prior (a finished run's best.pt or a "
+                "packaged model does)"
+            )
+        return prior
+
+    def _random_latents(self, count: int) -> torch.Tensor:
+        """``count`` latents at the app's Random temperature, from N(0, I) or the fitted prior (``random_from``)."""
+        if self.random_prior is None:
+            return torch.randn(count, self.model.latent_dim, device=self.device) * APP_TEMPERATURE
+        return sample_fitted(count, self.random_prior, APP_TEMPERATURE).to(self.device)
+
     def _random_faces(self, count: int, with_grad: bool) -> torch.Tensor | None:
-        """Faces decoded from ``count`` random latents at the app's Random temperature (None when not judged), their
-        batch norm as ``random_norm`` says."""
+        """Faces decoded from ``count`` random latents (:meth:`_random_latents`; None when not judged), their batch
+        norm as ``random_norm`` says."""
         if self.config.adversarial_random <= 0:
             return None
-        z = torch.randn(count, self.model.latent_dim, device=self.device) * APP_TEMPERATURE
+        z = self._random_latents(count)
         norm = running_stats_used if self.config.random_norm == "running" else running_stats_kept
         with torch.set_grad_enabled(with_grad), autocast_for(self.device, self.precision), norm(self.model):
             return self.model.decode(z)
