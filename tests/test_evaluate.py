@@ -84,7 +84,8 @@ def test_folder_mode_reports_held_out_and_latent_space_sharpness(trained, tmp_pa
     held_out = sum(is_validation(p.name) for p in (tmp_path / "real").glob("*.png"))
     assert re.search(rf"on {held_out} held-out faces of .*: SSIM [\d.]+, PSNR", out), out
     ratios = re.search(
-        r"Random \(500, T=0.8\) ([\d.]+), morph middles ([\d.]+) \(snapped to faces, as the app shows it: "
+        r"Random \(8 × 500, T=0.8\) ([\d.]+) \(± ([\d.]+) between sets\), "
+        r"morph middles ([\d.]+) \(snapped to faces, as the app shows it: "
         r"([\d.]+)\), A \+ \(B - C\) ([\d.]+) \(snapped to faces, as the app shows it: ([\d.]+)\); "
         r"reconstructions ([\d.]+)",
         out,

@@ -3,9 +3,11 @@ from torchvision.transforms.functional import gaussian_blur
 
 from vae.measure.quality import (
     arithmetic_results,
+    decode,
     laplacian_energy,
     morph_middles,
     random_latents,
+    random_sharpness,
     sharpness_ratio,
 )
 from vae.model.latent import fit_gaussian, fit_latents
@@ -39,6 +41,19 @@ def test_random_latents_sample_the_stored_prior():
     z = random_latents(400, 3, prior, temperature=1.0)
     assert (z.mean(0) - 5).abs().max() < 0.05
     assert random_latents(400, 3, None).std() < 1.0  # N(0, I) at the app's temperature 0.8
+
+
+def test_random_sharpness_averages_sets_of_draws_and_reports_their_spread(tiny_model):
+    real = _edges(size=64)
+    mean, spread, first = random_sharpness(tiny_model, None, real, count=5, sets=3)
+    per_set = [
+        sharpness_ratio(decode(tiny_model, random_latents(5, tiny_model.latent_dim, None, seed=s)), real)
+        for s in range(3)
+    ]
+    assert mean == sum(per_set) / 3
+    assert spread == torch.tensor(per_set).std().item() > 0
+    assert torch.equal(first, decode(tiny_model, random_latents(5, tiny_model.latent_dim, None, seed=0)))
+    assert random_sharpness(tiny_model, None, real, count=5, sets=1)[1] == 0.0
 
 
 @torch.no_grad()

@@ -40,12 +40,13 @@ from .quality import (
     arithmetic_results,
     decode,
     morph_middles,
-    random_latents,
+    random_sharpness,
     sharpness_ratio,
 )
 
 HELD_OUT_SEED = 777
 RANDOM_COUNT = 500
+RANDOM_SETS = 8
 BOUND_FACES = 200
 BOUND_STEPS = 100
 
@@ -63,7 +64,8 @@ def evaluate_folder(
     """Reconstruction and latent-space figures on a folder's held-out faces, and a grid of model outputs.
 
     Returns (figures, grid): SSIM, PSNR, KL, active units, the faces' count, and the sharpness ratios
-    of the reconstructions, Random (RANDOM_COUNT draws at the app's temperature), morph middles and A + (B − C) against
+    of the reconstructions, Random (RANDOM_SETS sets of RANDOM_COUNT draws at the app's temperature: their mean, and
+    ``sharpness_random_spread``, the standard deviation between sets), morph middles and A + (B − C) against
     the held-out faces themselves; the grid's rows are 16 reconstructions, Random faces, morph
     middles and arithmetic results, each of the last two followed, with a fitted prior, by the same
     snapped to faces as the app shows them. The held-out faces are the folder's 5 % validation split, or with
@@ -89,13 +91,17 @@ def evaluate_folder(
     figures = evaluate(model, data, indices, beta=1.0)
     real = data.batch(indices)
     mu, _ = encode_all(model, data, indices)
-    outputs = {"random": decode(model, random_latents(RANDOM_COUNT, model.latent_dim, ckpt.latent_prior))}
+    random_mean, random_spread, random_faces = random_sharpness(
+        model, ckpt.latent_prior, real, RANDOM_COUNT, RANDOM_SETS
+    )
+    outputs = {"random": random_faces}
     for name, z in (("morph", morph_middles(mu)), ("arithmetic", arithmetic_results(mu))):
         outputs[name] = decode(model, z)
         if ckpt.latent_prior is not None:  # what the panels show by default (a morph's middle: fully)
             outputs[f"{name}_snapped"] = decode(model, denoise_to_prior(z, ckpt.latent_prior, SNAP_NOISE))
     recon = decode(model, mu)
     figures.update({f"sharpness_{name}": sharpness_ratio(images, real) for name, images in outputs.items()})
+    figures.update(sharpness_random=random_mean, sharpness_random_spread=random_spread)
     figures["sharpness_reconstruction"] = sharpness_ratio(recon, real)  # what the decoder draws at best
     figures["count"] = len(indices)
     if decoder_bound:
@@ -240,8 +246,9 @@ def _report_folder(args, ckpt) -> int:
         f"active units {figures['active_units']}/{ckpt.model.latent_dim}"
     )
     print(
-        f"sharpness vs. real faces (Laplacian energy ratio): Random ({RANDOM_COUNT}, T={APP_TEMPERATURE}) "
-        f"{figures['sharpness_random']:.3f}, "
+        "sharpness vs. real faces (Laplacian energy ratio): "
+        f"Random ({RANDOM_SETS} × {RANDOM_COUNT}, T={APP_TEMPERATURE}) "
+        f"{figures['sharpness_random']:.3f} (± {figures['sharpness_random_spread']:.3f} between sets), "
         f"morph middles {figures['sharpness_morph']:.3f}{_snapped(figures, 'morph')}, "
         f"A + (B - C) {figures['sharpness_arithmetic']:.3f}{_snapped(figures, 'arithmetic')}"
         + f"; reconstructions {figures['sharpness_reconstruction']:.3f}"
