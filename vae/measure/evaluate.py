@@ -6,7 +6,7 @@
 With ``--data DIR`` the faces are the folder's held-out split (the validation faces no run trains
 on; ``--all-faces`` takes every face, for a folder never trained on), and the report adds how
 crisp the model's own faces are next to real ones (Laplacian energy ratio, see
-:mod:`vae.measure.quality`): 500 Random draws at the app's temperature, morph middles between pairs of
+:mod:`vae.measure.quality`): 8 sets of 500 Random draws at the app's temperature, morph middles between pairs of
 held-out faces and A + (B − C) over triples of them. ``--grid`` then saves rows of those
 (model outputs only: reconstructions, Random, morph middles, arithmetic).
 
@@ -94,21 +94,21 @@ def evaluate_folder(
     random_mean, random_spread, random_faces = random_sharpness(
         model, ckpt.latent_prior, real, RANDOM_COUNT, RANDOM_SETS
     )
-    outputs = {"random": random_faces}
+    figures.update(sharpness_random=random_mean, sharpness_random_spread=random_spread)
+    outputs = {}
     for name, z in (("morph", morph_middles(mu)), ("arithmetic", arithmetic_results(mu))):
         outputs[name] = decode(model, z)
         if ckpt.latent_prior is not None:  # what the panels show by default (a morph's middle: fully)
             outputs[f"{name}_snapped"] = decode(model, denoise_to_prior(z, ckpt.latent_prior, SNAP_NOISE))
     recon = decode(model, mu)
     figures.update({f"sharpness_{name}": sharpness_ratio(images, real) for name, images in outputs.items()})
-    figures.update(sharpness_random=random_mean, sharpness_random_spread=random_spread)
     figures["sharpness_reconstruction"] = sharpness_ratio(recon, real)  # what the decoder draws at best
     figures["count"] = len(indices)
     if decoder_bound:
         weights = pixel_weights.load(refine_weights, model.image_size) if refine_weights else None
         figures.update(_decoder_bound(model, real[:BOUND_FACES], mu[:BOUND_FACES], recon[:BOUND_FACES], weights))
     width = grid_width(len(indices))
-    grid = torch.cat([grid_row(images, width) for images in [recon, *outputs.values()]])
+    grid = torch.cat([grid_row(images, width) for images in [recon, random_faces, *outputs.values()]])
     return figures, grid
 
 
