@@ -60,17 +60,18 @@ def decode(model, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
 
 
 def random_sharpness(
-    model, prior: dict | None, real: torch.Tensor, count: int = 500, sets: int = 8
+    model, prior: dict | None, real: torch.Tensor, count: int, sets: int
 ) -> tuple[float, float, torch.Tensor]:
     """How crisp the explorer's Random faces are: ``sets`` sets of ``count`` draws (seeds 0, 1, …) against ``real``.
 
     Returns the mean sharpness ratio over the sets, its standard deviation between sets (how much one set of
     ``count`` faces can mislead), and the first set's faces.
     """
-    ratios, first = [], None
+    ratios = []
     for seed in range(sets):
         faces = decode(model, random_latents(count, model.latent_dim, prior, seed=seed))
         ratios.append(sharpness_ratio(faces, real))
-        first = faces if first is None else first
+        if seed == 0:
+            first = faces
     spread = torch.tensor(ratios).std().item() if sets > 1 else 0.0
     return sum(ratios) / sets, spread, first
