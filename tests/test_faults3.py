@@ -241,6 +241,18 @@ def test_package_default_with_bad_data_or_threshold_is_one_line_exit_2(tmp_path,
     with pytest.raises(SystemExit) as exit_:
         package_default.main([str(tiny_checkpoint), target, "--threshold", "nan"])
     assert exit_.value.code == 2 and "must be a finite number" in capsys.readouterr().err
+    bad_flags = {
+        "needs --data": ["--norm-random-share", "0.25"],
+        "in [0, 1], got 1.5": ["--data", str(one), "--norm-random-share", "1.5"],
+        "--norm-data needs --norm-random-share": ["--data", str(one), "--norm-data", str(one)],
+    }
+    for message, flags in bad_flags.items():
+        with pytest.raises(SystemExit) as exit_:
+            package_default.main([str(tiny_checkpoint), target, *flags])
+        assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert package_default.main([str(tiny_checkpoint), target, "--data", str(one), "--norm-random-share", "0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "no training record" in err and "Traceback" not in err  # which faces were held out is unknown
 
 
 def test_a_log_file_on_a_full_disk_says_so_once(monkeypatch, capsys):

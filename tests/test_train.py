@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -13,7 +14,7 @@ from vae.data.folder import holdout_split
 from vae.data.palette import HAIR, SKIN
 from vae.model import checkpoint
 from vae.model.metrics import evaluate
-from vae.model.network import VAEConfig
+from vae.model.network import ConvVAE, VAEConfig
 from vae.train.trainer import DEFAULT_MODEL_RECIPE, TrainConfig, Trainer, TrainingDiverged, mirror_half
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -337,6 +338,65 @@ def test_package_default_refits_on_the_runs_own_training_split_and_names_the_dat
     held = set(holdout_split(faces.files, 6)[1])
     assert len(fitted_on[0]) == len(faces) - 6 and not fitted_on[0] & held  # the held-out faces stay out
     assert ExplorerSession.open(target).facts()["dataset"] == "forty test faces"
+
+
+def test_the_statistics_batches_are_encodings_with_a_share_of_seeded_prior_draws(faces):
+    from vae.measure import package_default
+    from vae.measure.quality import random_latents
+    from vae.model.metrics import encode_all
+    from vae.train.trainer import latent_statistics
+
+    model = ConvVAE(VAEConfig(latent_dim=4, base_channels=8))  # in train mode: the batches are still encodings (μ)
+    idx = np.arange(len(faces))
+    prior = latent_statistics(model.eval(), faces, idx)["latent_prior"]
+    model.train()
+    mixed = package_default.norm_latent_batches(model, faces, idx, prior, 0.25)
+    plain = package_default.norm_latent_batches(model, faces, idx, prior, 0.0)
+    assert not model.training and [len(z) for z in mixed] == [len(z) for z in plain] == [len(faces)]
+    mu, _ = encode_all(model, faces, np.random.default_rng(0).permutation(idx))
+    assert torch.allclose(plain[0], mu, atol=1e-5)
+    assert torch.allclose(mixed[0][:30], mu[10:], atol=1e-5)  # round(40 × 0.25) = 10 draws replace the first 10
+    assert torch.equal(mixed[0][30:], random_latents(10, 4, prior, seed=package_default.NORM_SEED))
+
+
+def test_package_default_can_measure_the_decoders_statistics_on_encodings_and_random_draws(faces, tmp_path):
+    from vae.measure.package_default import package
+    from vae.model.latent import APP_TEMPERATURE
+    from vae.model.norm_statistics import decoder_norms
+    from vae.train.trainer import training_split
+
+    result = Trainer(small_config(epochs=1), faces, tmp_path / "run").run()
+    data, other = str(tmp_path / "faces"), tmp_path / "other"
+    write_good_faces(other, 12, seed=5, size=64)
+    names = ("kept", "encodings", "measured", "again", "elsewhere")
+    paths = [tmp_path / f"{name}.pt" for name in names]
+    package(str(result.best_path), str(paths[0]), data=data)
+    package(str(result.best_path), str(paths[1]), data=data, norm_random_share=0.0)
+    package(str(result.best_path), str(paths[2]), data=data, norm_random_share=0.25)
+    package(str(paths[2]), str(paths[3]), data=data)  # packaged again without the flag: the statistics stay
+    package(str(result.best_path), str(paths[4]), data=data, norm_random_share=0.25, norm_data=[str(other)])
+    kept, encodings, measured, again, elsewhere = (checkpoint.load(path) for path in paths)
+    assert "norm_statistics" not in kept.extra
+    count = len(training_split(faces)[0])
+    drawn = round(count * 0.25)
+    recorded = {"random_share": 0.25, "encodings": count - drawn, "draws": drawn, "temperature": APP_TEMPERATURE}
+    assert measured.extra["norm_statistics"] == again.extra["norm_statistics"] == {**recorded, "folders": ["faces"]}
+    other_count = len(training_split(open_folder(other, 64, workers=1))[0])
+    assert elsewhere.extra["norm_statistics"]["encodings"] == other_count - round(other_count * 0.25)
+    assert elsewhere.extra["norm_statistics"]["folders"] == ["other"]
+    variances = [
+        torch.cat([norm.running_var for norm in decoder_norms(ckpt.model)])
+        for ckpt in (kept, encodings, measured, elsewhere)
+    ]
+    assert all(not torch.allclose(a, b) for i, a in enumerate(variances) for b in variances[i + 1 :])
+    assert same_weights(kept.model.encoder.state_dict(), measured.model.encoder.state_dict())
+    assert same_weights(measured.model.state_dict(), again.model.state_dict())
+    with pytest.raises(ValueError, match="training data"):
+        package(str(result.best_path), str(tmp_path / "no_data.pt"), norm_random_share=0.25)
+    with pytest.raises(ValueError, match="no training record"):  # a packaged model: its held-out faces are unknown
+        package(str(paths[2]), str(tmp_path / "twice.pt"), data=data, norm_random_share=0.25)
+    with pytest.raises(ValueError, match="only read with norm_random_share"):
+        package(str(result.best_path), str(tmp_path / "ignored.pt"), data=data, norm_data=[str(other)])
 
 
 def test_a_moving_average_of_the_weights_is_evaluated_saved_and_resumed_exactly(faces, tmp_path):

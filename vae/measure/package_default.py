@@ -12,6 +12,10 @@ pseudo-labels of the ``--data`` faces instead (for folders without CSVs, such as
 With ``--data`` the packaged weights are also measured on the data's held-out faces: the newest history row's
 validation SSIM and PSNR (what the app shows) and the per-dimension KL (the sliders' order) describe what ships,
 also when the weights are a blend (``vae.measure.blend``) that no training epoch validated.
+``--norm-random-share S`` (with ``--data``) first measures the decoder's batch-norm statistics afresh on training
+encodings with a share ``S`` of each batch drawn from the fitted prior as the app's *Random* draws them
+(:mod:`vae.model.norm_statistics`); ``--norm-data FOLDER`` (repeatable) encodes those folders' training faces instead
+of ``--data``'s (say the folders the last training pass ran on).
 """
 
 from __future__ import annotations
@@ -19,6 +23,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
+
+import numpy as np
+import torch
 
 from ..common.atomic import WriteError
 from ..common.cli_args import float_range
@@ -26,9 +34,33 @@ from ..data.cache import BUILTIN, BUILTIN_COUNT
 from ..data.collection import open_datasets
 from ..data.folder import DataError
 from ..model import checkpoint
-from ..model.metrics import evaluate
+from ..model.latent import APP_TEMPERATURE
+from ..model.metrics import encode_all, evaluate
+from ..model.norm_statistics import recalibrate_decoder_norms
 from ..train.trainer import latent_statistics, training_split
 from . import attribute_classifier
+from .quality import random_latents
+
+NORM_FACES = 8192  # training faces whose latents the decoder's statistics are measured on
+NORM_BATCH = 128  # latents per batch, as many as in a training batch of reconstructions and random faces
+NORM_SEED = 10_000  # the prior draws' first seed: apart from the seeds evaluate's Random sets use
+
+
+def norm_latent_batches(model, cache, train_idx, prior: dict | None, random_share: float) -> list[torch.Tensor]:
+    """Batches of NORM_BATCH latents, one per NORM_BATCH of up to NORM_FACES training faces: their encodings, with
+    ``random_share`` of each batch replaced by draws from ``prior`` as the app's *Random* draws them (seeded, so every
+    run agrees)."""
+    model.eval()
+    chosen = np.random.default_rng(0).permutation(train_idx)[:NORM_FACES]
+    mu, _ = encode_all(model, cache, chosen)
+    batches = []
+    for i, start in enumerate(range(0, len(mu), NORM_BATCH)):
+        z = mu[start : start + NORM_BATCH]
+        drawn = round(len(z) * random_share)
+        if drawn:
+            z = torch.cat([z[drawn:], random_latents(drawn, model.latent_dim, prior, seed=NORM_SEED + i)])
+        batches.append(z)
+    return batches
 
 
 def package(
@@ -39,15 +71,29 @@ def package(
     threshold: float = 0.9,
     dataset_name: str | None = None,
     labelled: list[str] | None = None,
+    norm_random_share: float | None = None,
+    norm_data: list[str] | None = None,
 ) -> dict:
     """Copy ``source`` to ``target`` without training state, weights in float16; returns its directions.
 
     ``data`` lists the training folders (or ``["builtin"]``); ``dataset_name`` names the training data for people
     (the app shows it instead of the folder's path); ``labelled`` lists folders with real labels whose directions
-    replace the pseudo-label ones they name.
+    replace the pseudo-label ones they name; ``norm_random_share`` (needs ``data``, for the fitted prior), when given,
+    measures the decoder's batch-norm statistics afresh with that share of prior draws (:func:`norm_latent_batches`),
+    on the training faces of ``norm_data`` if given, else of ``data``.
     """
     ckpt = checkpoint.load(source)
     data = [data] if isinstance(data, (str, os.PathLike)) else data
+    if norm_random_share is None and norm_data:
+        raise ValueError("norm_data is only read with norm_random_share")
+    if norm_random_share is not None and not data:
+        raise ValueError("measuring the decoder's statistics needs the training data (for the fitted prior)")
+    if norm_random_share is not None and ckpt.training is None:
+        raise ValueError(
+            f"{source} holds no training record, so which faces were held out is unknown: measure the decoder's "
+            "statistics when packaging the run's best.pt"
+        )
+    norm_statistics = ckpt.extra.get("norm_statistics")
     classifier = attribute_classifier.load(directions_from) if directions_from is not None else None
     extras = {"directions": ckpt.directions, "latent_prior": ckpt.latent_prior}
     history, latent_kl = ckpt.history, ckpt.latent_kl
@@ -57,8 +103,24 @@ def package(
             count = ckpt.dataset["count"]  # the built-in set the model was trained on
         cache = open_datasets(data, ckpt.model.image_size, builtin_count=count)
         holdout = ((ckpt.training or {}).get("config") or {}).get("holdout", 0)
-        train_idx, held_idx = training_split(cache, holdout if isinstance(holdout, int) else 0)
+        holdout = holdout if isinstance(holdout, int) else 0
+        train_idx, held_idx = training_split(cache, holdout)
         extras = latent_statistics(ckpt.model, cache, train_idx)
+        if norm_random_share is not None:
+            faces, faces_idx = cache, train_idx
+            if norm_data:
+                faces = open_datasets(norm_data, ckpt.model.image_size, builtin_count=count)
+                faces_idx = training_split(faces, holdout)[0]
+            batches = norm_latent_batches(ckpt.model, faces, faces_idx, extras["latent_prior"], norm_random_share)
+            recalibrate_decoder_norms(ckpt.model, batches)
+            drawn = sum(round(len(z) * norm_random_share) for z in batches)
+            norm_statistics = {
+                "random_share": norm_random_share,
+                "encodings": sum(len(z) for z in batches) - drawn,
+                "draws": drawn,
+                "temperature": APP_TEMPERATURE,
+                "folders": [Path(folder).name for folder in norm_data or data],
+            }
         if len(held_idx):
             measured = evaluate(ckpt.model, cache, held_idx)
             latent_kl = measured["kl_per_dim"]
@@ -82,6 +144,8 @@ def package(
         order = {name: i for i, name in enumerate(direction_names())}
         extras["directions"] = dict(sorted(merged.items(), key=lambda item: order.get(item[0], len(order))))
     dataset = {**ckpt.dataset, "name": dataset_name} if dataset_name else ckpt.dataset
+    if norm_statistics is not None:
+        extras["norm_statistics"] = norm_statistics
     checkpoint.save(target, ckpt.model, half=True, history=history, dataset=dataset, latent_kl=latent_kl, **extras)
     return extras["directions"] or {}
 
@@ -120,11 +184,31 @@ def main(argv: list[str] | None = None) -> int:
         "(repeat for several folders)",
     )
     parser.add_argument(
+        "--norm-random-share",
+        type=float_range(0.0, 1.0),
+        default=None,
+        metavar="S",
+        help="with --data: measure the decoder's batch-norm statistics afresh on training encodings, a share S of "
+        "each batch drawn from the fitted prior as the app's Random draws them (0.25 for the shipped 64x64 model; "
+        "default: keep the statistics training left)",
+    )
+    parser.add_argument(
+        "--norm-data",
+        action="append",
+        default=None,
+        metavar="FOLDER",
+        help="with --norm-random-share: encode this folder's training faces (repeat for several) instead of --data's",
+    )
+    parser.add_argument(
         "--dataset-name", default=None, help="what the app calls the training data (default: the data folder's path)"
     )
     args = parser.parse_args(argv)
     if args.directions_from and args.data is None:
         parser.error("--directions-from needs --data (the faces to pseudo-label)")
+    if args.norm_random_share is not None and args.data is None:
+        parser.error("--norm-random-share needs --data (the training data, for the fitted prior)")
+    if args.norm_data and args.norm_random_share is None:
+        parser.error("--norm-data needs --norm-random-share")
     try:
         directions = package(
             args.source,
@@ -134,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
             args.threshold,
             args.dataset_name,
             args.directions_from_labels,
+            args.norm_random_share,
+            args.norm_data,
         )
     except (checkpoint.CheckpointError, attribute_classifier.ClassifierError, DataError, WriteError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
