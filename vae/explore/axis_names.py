@@ -16,10 +16,8 @@ from ..data.cartoonset import VARIANTS
 AXIS_NAME_MIN_COSINE = 0.45
 """The |cosine| an axis needs with a direction to be named after it: the axis carries at least a fifth (cos²) of the
 direction. A random direction in D dimensions puts 1/D of itself on each axis (|cos| ≈ 0.18 for D = 32), so 0.45 is
-2.5 standard deviations above chance there. With the shipped 32-dimensional model it names z12 and z28 (hair colour)
-and z30 (skin tone); the attribute classifier (resources/attribute_classifier.pt) on their ±3σ traversals of 48 faces
-agrees (z12 raised: auburn, z28 lowered: ginger, z30 lowered: porcelain or fair). At 0.4 it would also call z8
-"hair colour", whose traversal changes the skin tone instead."""
+2.5 standard deviations above chance there. In the shipped 64×64 model it names z8 and z12 (hair colour) and z30 (skin
+tone), in the 128×128 model z28 (hair colour) too."""
 
 
 @dataclass(frozen=True)
