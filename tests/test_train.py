@@ -350,9 +350,10 @@ def test_the_statistics_batches_are_encodings_with_a_share_of_seeded_prior_draws
     idx = np.arange(len(faces))
     prior = latent_statistics(model.eval(), faces, idx)["latent_prior"]
     model.train()
-    mixed = package_default.norm_latent_batches(model, faces, idx, prior, 0.25)
-    plain = package_default.norm_latent_batches(model, faces, idx, prior, 0.0)
+    mixed, draws = package_default.norm_latent_batches(model, faces, idx, prior, 0.25)
+    plain, none = package_default.norm_latent_batches(model, faces, idx, prior, 0.0)
     assert not model.training and [len(z) for z in mixed] == [len(z) for z in plain] == [len(faces)]
+    assert (draws, none) == (10, 0)
     mu, _ = encode_all(model, faces, np.random.default_rng(0).permutation(idx))
     assert torch.allclose(plain[0], mu, atol=1e-5)
     assert torch.allclose(mixed[0][:30], mu[10:], atol=1e-5)  # round(40 × 0.25) = 10 draws replace the first 10

@@ -46,21 +46,24 @@ NORM_BATCH = 128  # latents per batch, as many as in a training batch of reconst
 NORM_SEED = 10_000  # the prior draws' first seed: apart from the seeds evaluate's Random sets use
 
 
-def norm_latent_batches(model, cache, train_idx, prior: dict | None, random_share: float) -> list[torch.Tensor]:
+def norm_latent_batches(
+    model, cache, train_idx, prior: dict | None, random_share: float
+) -> tuple[list[torch.Tensor], int]:
     """Batches of NORM_BATCH latents, one per NORM_BATCH of up to NORM_FACES training faces: their encodings, with
     ``random_share`` of each batch replaced by draws from ``prior`` as the app's *Random* draws them (seeded, so every
-    run agrees)."""
+    run agrees); and how many latents in all are such draws."""
     model.eval()
     chosen = np.random.default_rng(0).permutation(train_idx)[:NORM_FACES]
     mu, _ = encode_all(model, cache, chosen)
-    batches = []
+    batches, draws = [], 0
     for i, start in enumerate(range(0, len(mu), NORM_BATCH)):
         z = mu[start : start + NORM_BATCH]
         drawn = round(len(z) * random_share)
         if drawn:
             z = torch.cat([z[drawn:], random_latents(drawn, model.latent_dim, prior, seed=NORM_SEED + i)])
         batches.append(z)
-    return batches
+        draws += drawn
+    return batches, draws
 
 
 def package(
@@ -111,13 +114,14 @@ def package(
             if norm_data:
                 faces = open_datasets(norm_data, ckpt.model.image_size, builtin_count=count)
                 faces_idx = training_split(faces, holdout)[0]
-            batches = norm_latent_batches(ckpt.model, faces, faces_idx, extras["latent_prior"], norm_random_share)
+            batches, draws = norm_latent_batches(
+                ckpt.model, faces, faces_idx, extras["latent_prior"], norm_random_share
+            )
             recalibrate_decoder_norms(ckpt.model, batches)
-            drawn = sum(round(len(z) * norm_random_share) for z in batches)
             norm_statistics = {
                 "random_share": norm_random_share,
-                "encodings": sum(len(z) for z in batches) - drawn,
-                "draws": drawn,
+                "encodings": sum(len(z) for z in batches) - draws,
+                "draws": draws,
                 "temperature": APP_TEMPERATURE,
                 "folders": [Path(folder).name for folder in norm_data or data],
             }
