@@ -4,9 +4,10 @@
 
 Takes batches of 64 real faces at 64×64 from FOLDER (Cartoon Set faces: recolouring only acts on their palette;
 default ../shared/cartoonset10k_128) and times, alternating for ``--rounds`` rounds so both see the same machine
-load, one training step of the default model (forward, loss, backward, Adam) and one
-``vae.data.palette.recolour_batch`` at probability P. Prints both and their ratio: the share of a step's time the
-augmentation adds.
+load, one training step of the default model (forward, loss, backward, Adam) in the precision a training run picks on
+this machine (``--precision``, as ``train_cli.py``'s; bf16 on CPUs with native bf16) and one
+``vae.data.palette.recolour_batch`` at probability P on the same channels-last batch the trainer hands it. Prints
+both and their ratio: the share of a step's time the augmentation adds.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from machine import describe  # noqa: E402  (this folder is on sys.path when run
 from vae.data.cache import open_folder  # noqa: E402
 from vae.data.palette import recolour_batch  # noqa: E402
 from vae.model.loss import vae_loss  # noqa: E402
+from vae.model.metrics import PRECISIONS, autocast_for, training_precision  # noqa: E402
 from vae.model.network import ConvVAE  # noqa: E402
 from vae.train.config import DEFAULT_MODEL_RECIPE  # noqa: E402
 
@@ -48,8 +50,10 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "cartoonset10k_128")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--probability", type=float, default=0.5)
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto", help="as train_cli.py's (default auto)")
     args = parser.parse_args()
     print(describe())
+    precision = training_precision(torch.device("cpu"), args.precision)
     faces = open_folder(args.data, 64)
     rng = np.random.default_rng(0)
     batch = faces.batch(rng.choice(len(faces), 64, replace=False)).contiguous(memory_format=torch.channels_last)
@@ -57,7 +61,8 @@ def main() -> None:
     optimizer = torch.optim.Adam(model.parameters(), 1e-4)
 
     def train_step():
-        recon, mu, logvar = model(batch)
+        with autocast_for(torch.device("cpu"), precision):
+            recon, mu, logvar = model(batch)
         optimizer.zero_grad(set_to_none=True)
         vae_loss(recon, batch, mu, logvar, DEFAULT_MODEL_RECIPE.beta).total.backward()
         optimizer.step()
@@ -68,7 +73,7 @@ def main() -> None:
         steps.append(timed(train_step, 5))
         recolours.append(timed(lambda: recolour_batch(batch, rng, args.probability), 5))
     step, recolour = statistics.median(steps), statistics.median(recolours)
-    print(f"{torch.get_num_threads()} threads, batch 64 at 64×64, median of {args.rounds} rounds")
+    print(f"{torch.get_num_threads()} threads, {precision}, batch 64 at 64×64, median of {args.rounds} rounds")
     print(f"training step: {step * 1000:.0f} ms; recolouring (p={args.probability}): {recolour * 1000:.0f} ms")
     print(f"recolouring adds {recolour / step:.2f}x a step's time")
 

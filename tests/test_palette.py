@@ -52,3 +52,12 @@ def test_a_batch_is_recoloured_at_random_reproducibly_and_black_or_white_hair_is
     assert (skin_after != skin_before).all() and (skin_after >= 0).all()
     half = recolour_batch(x, np.random.default_rng(2), 0.5)
     assert 0 < int((palette_colour(half, PALETTES["skin"]) != skin_before).sum()) < len(faces)
+
+
+def test_a_channels_last_batch_is_recoloured_alike_and_stays_channels_last():
+    faces = [("c04a2a", "f0c092"), ("d89a32", "88594b")] * 2
+    x = torch.cat([face(h, s) for h, s in faces])
+    plain = recolour_batch(x, np.random.default_rng(3), 1.0)
+    last = recolour_batch(x.contiguous(memory_format=torch.channels_last), np.random.default_rng(3), 1.0)
+    assert last.is_contiguous(memory_format=torch.channels_last) and plain.is_contiguous()
+    assert torch.equal(last, plain) and not torch.equal(plain, x)

@@ -102,7 +102,12 @@ PALETTES = {"hair": palette_tensor(HAIR), "skin": palette_tensor(SKIN)}
 def recolour_batch(x: torch.Tensor, rng: np.random.Generator, probability: float = 0.5) -> torch.Tensor:
     """``x`` (B, 3, H, W) with, for each face and each palette (hair, skin) independently, the colour swapped for
     another of the palette's at random with ``probability``. Faces without a palette colour stay as they are, and so
-    do black- and white-haired ones: the anti-aliased edges of the black outlines pass through those greys."""
+    do black- and white-haired ones: the anti-aliased edges of the black outlines pass through those greys.
+
+    The result keeps ``x``'s memory layout: a channels-last batch comes back channels-last (a training step whose
+    SSIM term compares a channels-last reconstruction with a plain-layout batch takes 1.4× as long).
+    """
+    layout = torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
     x = x.contiguous()
     for palette in PALETTES.values():
         palette = palette.to(x.device, x.dtype)
@@ -117,4 +122,4 @@ def recolour_batch(x: torch.Tensor, rng: np.random.Generator, probability: float
         chosen, source = chosen[coloured], source[coloured]
         target = palette[(found[chosen] + steps[chosen]) % len(palette)]
         x = x.index_copy(0, chosen, recolour(x[chosen], source, target))
-    return x
+    return x.contiguous(memory_format=layout)
