@@ -1,6 +1,7 @@
 """What palette recolouring (``train_cli.py --recolour P``) adds to a training step.
 
-    python bench/recolour_cost.py [--data FOLDER] [--rounds R] [--probability P]
+    python bench/recolour_cost.py [--data FOLDER] [--rounds R] [--probability P] [--precision auto|bf16|fp32]
+        [--ssim-weight W]
 
 Takes a batch of 64 real faces at 64×64 from FOLDER (Cartoon Set faces: recolouring only acts on their palette;
 default ../shared/cartoonset10k_128), channels-last as the trainer hands it, and times, alternating for ``--rounds``
