@@ -86,6 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --attribute-weight: a real-label attribute classifier (python -m vae.measure.fidelity train)",
     )
     p.add_argument(
+        "--adversarial-skip",
+        action="append",
+        default=[],
+        metavar="FOLDER",
+        help="with --adversarial-weight: a --data folder whose faces train the reconstruction terms only; the patch "
+        "discriminator neither learns from them as real faces nor judges their reconstructions (for faces that are "
+        "soft at the training size, e.g. cartoonset100k_adl_128 at 128, which would teach it that soft is real); "
+        "repeatable (default: it sees every folder)",
+    )
+    p.add_argument(
         "--pixel-weights",
         default="",
         metavar="MAP",
@@ -159,6 +169,7 @@ def _train(argv: list[str] | None) -> int:
 
     from vae.common.atomic import WriteError
     from vae.common.control import Cancelled, TerminalControl
+    from vae.data.collection import folder_name
     from vae.data.folder import DataError
     from vae.model import checkpoint
     from vae.model.attribute_loss import frozen_judge
@@ -194,6 +205,7 @@ def _train(argv: list[str] | None) -> int:
             init_from=args.init_from,
             attribute_classifier=args.attribute_classifier,
             pixel_weights=args.pixel_weights,
+            adversarial_skip=[folder_name(folder) for folder in args.adversarial_skip],
             encoder_only=args.encoder_only,
         )
         run = TrainingRun(
@@ -215,6 +227,9 @@ def _train(argv: list[str] | None) -> int:
                 frozen_judge(config.attribute_classifier)
             if config.pixel_weights:
                 load_pixel_weights(config.pixel_weights, config.model.image_size)
+            unknown = set(config.adversarial_skip) - {folder_name(folder) for folder in args.data}
+            if unknown:  # a misspelt folder fails before the dataset is prepared
+                raise ValueError(f"--adversarial-skip {', '.join(sorted(unknown))}: not one of the --data folders")
         if rank != 0:
             dist.barrier()
 

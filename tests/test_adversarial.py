@@ -3,7 +3,8 @@ from dataclasses import replace
 import pytest
 import torch
 
-from tests.helpers import cached_faces
+from tests.helpers import cached_faces, write_good_faces
+from vae.data.collection import open_datasets
 from vae.model import checkpoint
 from vae.model.adversarial import (
     PatchDiscriminator,
@@ -15,6 +16,7 @@ from vae.model.adversarial import (
 from vae.model.latent import APP_TEMPERATURE, sample_fitted
 from vae.model.loss import vae_loss
 from vae.model.network import ConvVAE, VAEConfig
+from vae.train import trainer as trainer_module
 from vae.train.config import TrainConfig
 from vae.train.trainer import Trainer, running_stats_kept
 
@@ -195,3 +197,43 @@ def test_random_faces_can_come_from_the_starting_models_fitted_prior(faces, tmp_
         _judging_random_faces(adversarial_random=0.5, random_from="fitted")
     with pytest.raises(ValueError, match="random_from"):
         _judging_random_faces(adversarial_random=0.5, random_from="uniform", init_from=str(started))
+
+
+def test_a_skipped_folder_trains_the_reconstruction_but_the_discriminator_never_sees_it(tmp_path):
+    soft, crisp = tmp_path / "soft", tmp_path / "crisp"
+    write_good_faces(soft, 12, seed=1, size=64)
+    write_good_faces(crisp, 12, seed=2, size=64)
+    both = open_datasets([soft, crisp], 64, workers=1)
+    config = replace(_judging_random_faces(), adversarial_skip=["soft"], holdout=2)
+    trainer = Trainer(config, both, tmp_path / "run")
+    seen, judged, fitted = [], [], []
+    step, term, loss = trainer._discriminator_step, trainer._adversarial_term, trainer_module.vae_loss
+
+    def counted_step(real, fake, lr):
+        seen.append(real.clone())
+        step(real, fake, lr)
+
+    def counted_term(recon, *args):
+        judged.append(len(recon))
+        return term(recon, *args)
+
+    def counted_loss(recon, x, *args):
+        fitted.append(len(x))
+        return loss(recon, x, *args)
+
+    trainer._discriminator_step, trainer._adversarial_term = counted_step, counted_term
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(trainer_module, "vae_loss", counted_loss)
+        trainer.run()
+    crisp_train = [i for i in trainer.train_idx if i >= 12]
+    assert sum(fitted) == len(trainer.train_idx) == 20  # both folders train the reconstruction
+    assert sum(judged) == sum(len(real) for real in seen) == len(crisp_train) == 10
+    crisp_faces = both.batch(crisp_train)
+    assert all(any(torch.equal(face, other) for other in crisp_faces) for face in torch.cat(seen))
+
+    with pytest.raises(ValueError, match="adversarial_skip needs adversarial_weight"):
+        TrainConfig(adversarial_skip=["soft"])
+    with pytest.raises(ValueError, match="not one of the training folders"):
+        Trainer(replace(config, adversarial_skip=["elsewhere"]), both, tmp_path / "other").run()
+    with pytest.raises(ValueError, match="every training folder"):
+        Trainer(replace(config, adversarial_skip=["soft", "crisp"]), both, tmp_path / "none").run()

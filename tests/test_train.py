@@ -281,6 +281,19 @@ def test_cli_trains_and_resumes(tmp_path):
     assert "resuming" in proc.stderr and len(checkpoint.load(tmp_path / "run" / "last.pt").history) == 2
 
 
+def test_cli_skips_a_folder_for_the_discriminator_by_its_name(tmp_path):
+    write_good_faces(tmp_path / "soft", 12, seed=1, size=64)
+    write_good_faces(tmp_path / "crisp", 12, seed=2, size=64)
+    common = ["--data", str(tmp_path / "soft"), "--data", str(tmp_path / "crisp"), "--adversarial-weight", "0.5"]
+    common += ["--batch-size", "8", "--latent-dim", "4", "--base-channels", "8", "--epochs", "1", "--device", "cpu"]
+    proc = run_cli(*common, "--adversarial-skip", str(tmp_path / "sfot"), "--out", str(tmp_path / "r"))
+    assert proc.returncode == 2 and "--adversarial-skip sfot: not one of the --data folders" in proc.stderr
+    assert not (tmp_path / "r" / "last.pt").exists()
+    proc = run_cli(*common, "--adversarial-skip", str(tmp_path / "soft"), "--out", str(tmp_path / "r"))
+    assert proc.returncode == 0, proc.stderr
+    assert checkpoint.load(tmp_path / "r" / "last.pt").training["config"]["adversarial_skip"] == ["soft"]
+
+
 def test_cli_defaults_are_the_default_models_recipe():
     import train_cli
 

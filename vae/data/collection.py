@@ -89,6 +89,11 @@ class FaceCollection:
         }
 
 
+def folder_name(spec: str | os.PathLike) -> str:
+    """The name a ``--data`` value goes by in a :class:`FaceCollection`: its folder's name, or ``builtin``."""
+    return BUILTIN if str(spec) == BUILTIN else Path(spec).expanduser().resolve().name
+
+
 def open_datasets(specs: list[str | os.PathLike], image_size: int = 64, **steps) -> FaceCache | FaceCollection:
     """One ``--data`` value → its :class:`FaceCache`; several → a :class:`FaceCollection` of them.
 
@@ -98,7 +103,7 @@ def open_datasets(specs: list[str | os.PathLike], image_size: int = 64, **steps)
         raise DataError("no dataset folders given")
     if len(specs) == 1:
         return open_dataset(specs[0], image_size, **steps)
-    names = [BUILTIN if str(s) == BUILTIN else Path(s).expanduser().resolve().name for s in specs]
+    names = [folder_name(spec) for spec in specs]
     if len(set(names)) < len(names):
         raise DataError(
             f"the same folder name is given twice: {', '.join(sorted(n for n in set(names) if names.count(n) > 1))}"

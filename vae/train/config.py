@@ -44,6 +44,7 @@ class TrainConfig:
     adversarial_weight: float = 0.0  # >0: a patch discriminator's term, adaptively weighted (vae.model.adversarial)
     adversarial_start: float = 1.0  # the epoch from which the decoder takes the adversarial term
     adversarial_random: float = 0.0  # >0: the adversarial term on random faces too, weighed this much to recon's 1
+    adversarial_skip: list[str] = field(default_factory=list)  # folders (by name) the discriminator never sees
     random_norm: str = "batch"  # how batch norm treats those random faces: RANDOM_NORMS
     random_from: str = "normal"  # where their latents come from: RANDOM_SOURCES
     attribute_weight: float = 0.0  # >0: keep what a frozen classifier reads (vae.model.attribute_loss)
@@ -86,6 +87,8 @@ class TrainConfig:
             raise ValueError("attribute_weight needs an attribute_classifier (python -m vae.measure.fidelity train)")
         if self.adversarial_random > 0 and self.adversarial_weight <= 0:
             raise ValueError("adversarial_random needs adversarial_weight: the discriminator that judges random faces")
+        if self.adversarial_skip and self.adversarial_weight <= 0:
+            raise ValueError("adversarial_skip needs adversarial_weight: the discriminator that skips those folders")
         if self.random_norm != "batch" and self.adversarial_random <= 0:
             raise ValueError("random_norm needs adversarial_random: the random faces it normalises")
         if self.random_from != "normal" and not (self.adversarial_random > 0 and self.init_from):
@@ -151,6 +154,7 @@ TRAINING_SETTINGS = (
     "adversarial_weight",
     "adversarial_start",
     "adversarial_random",
+    "adversarial_skip",
     "random_norm",
     "random_from",
     "attribute_weight",

@@ -272,6 +272,7 @@ class Trainer:
                 raise ValueError("the adversarial term trains in one process; run without torchrun")
             self.discriminator = PatchDiscriminator().to(self.device, memory_format=torch.channels_last)
             self.disc_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr, betas=(0.5, 0.9))
+        self.judged = judged_faces(self.data, cfg.adversarial_skip) if cfg.adversarial_skip else None
         self.history: list[dict] = []
         self.start_epoch, self.start_step = 0, 0
         self.partial_sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "n": 0}
@@ -567,8 +568,10 @@ class Trainer:
             balance_at = mu if cfg.encoder_only else self.output_weight
             adversarial = self.discriminator is not None and epoch + step / steps >= cfg.adversarial_start
             random_faces = self._random_faces(x.shape[0], adversarial) if self.discriminator is not None else None
-            if adversarial:
-                total = total + self._adversarial_term(recon, terms.total, balance_at, random_faces)
+            judged = slice(None) if self.judged is None else torch.from_numpy(self.judged[batch_idx]).to(self.device)
+            judged_x, judged_recon = x[judged], recon[judged]  # the faces the discriminator sees, and their drawings
+            if adversarial and (len(judged_recon) or random_faces is not None):
+                total = total + self._adversarial_term(judged_recon, terms.total, balance_at, random_faces)
             if self.judge is not None:
                 total = total + self._attribute_term(recon, x, terms.total, balance_at)
             if not torch.isfinite(total):
@@ -585,9 +588,10 @@ class Trainer:
             self.optimizer.step()
             if self.average is not None:
                 self.average.update_parameters(self.model)
-            if self.discriminator is not None:
-                fakes = recon.detach() if random_faces is None else torch.cat([recon.detach(), random_faces.detach()])
-                self._discriminator_step(x, fakes, lr)
+            if self.discriminator is not None and len(judged_x):
+                fakes = judged_recon.detach()
+                fakes = fakes if random_faces is None else torch.cat([fakes, random_faces.detach()])
+                self._discriminator_step(judged_x, fakes, lr)
             b = x.shape[0]
             seen += b
             loss, recon_loss, kl = terms.total.item(), terms.recon.item(), terms.kl.item()
@@ -634,11 +638,11 @@ class Trainer:
     def _adversarial_term(
         self, recon: torch.Tensor, fit: torch.Tensor, balance_at: torch.Tensor, random_faces: torch.Tensor | None
     ) -> torch.Tensor:
-        """The decoder's adversarial loss on ``recon`` (and, weighed by ``adversarial_random``, on ``random_faces``),
-        scaled so its gradient at ``balance_at`` (the output layer, or μ when the encoder trains alone) is
-        ``adversarial_weight`` times the reconstruction's."""
+        """The decoder's adversarial loss on ``recon`` (which may be empty) and, weighed by ``adversarial_random``, on
+        ``random_faces``, scaled so its gradient at ``balance_at`` (the output layer, or μ when the encoder trains
+        alone) is ``adversarial_weight`` times the reconstruction's."""
         with autocast_for(self.device, self.precision):
-            fooled = generator_loss(self.discriminator(recon).float())
+            fooled = generator_loss(self.discriminator(recon).float()) if len(recon) else 0.0
             if random_faces is not None:
                 random_score = generator_loss(self.discriminator(random_faces).float())
                 fooled = fooled + self.config.adversarial_random * random_score
@@ -742,6 +746,25 @@ class Trainer:
         self.log(
             f"added a fitted latent prior and {len(extras['directions'])} attribute directions to {self.best_path}"
         )
+
+
+def judged_faces(data: FaceCache, skipped: list[str]) -> np.ndarray:
+    """Per face of ``data``, whether the patch discriminator may see it: False in the folders named in ``skipped``
+    (soft faces it would learn to call real), which train the reconstruction terms only."""
+    names = list(getattr(data, "names", []))
+    unknown = [name for name in skipped if name not in names]
+    if unknown:
+        raise ValueError(
+            f"adversarial_skip: {', '.join(unknown)} is not one of the training folders"
+            + (f" ({', '.join(names)})" if names else " (it needs several --data folders)")
+        )
+    if set(names) <= set(skipped):
+        raise ValueError("adversarial_skip names every training folder: the discriminator would see no real faces")
+    judged = np.ones(len(data), dtype=bool)
+    for name in skipped:
+        part = names.index(name)
+        judged[data.offsets[part] : data.offsets[part + 1]] = False
+    return judged
 
 
 def latent_statistics(model, data: FaceCache, indices, device="cpu") -> dict:
