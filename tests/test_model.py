@@ -103,6 +103,18 @@ def test_loss_terms_match_hand_computation():
     assert terms.total.item() == pytest.approx(12 + 2 * 1.5)
 
 
+def test_the_l1_term_adds_summed_absolute_error_but_not_to_the_reported_reconstruction():
+    recon = torch.full((2, 3, 4, 4), 0.5)
+    target = torch.zeros(2, 3, 4, 4)
+    target[1] = 0.8  # errors of 0.5 and 0.3 per value: squared 0.25 and 0.09, absolute 0.5 and 0.3
+    mu, logvar = torch.zeros(2, 3), torch.zeros(2, 3)
+    plain = vae_loss(recon, target, mu, logvar)
+    with_l1 = vae_loss(recon, target, mu, logvar, l1_weight=0.1)
+    assert with_l1.recon.item() == pytest.approx(plain.recon.item()) == pytest.approx(48 * (0.25 + 0.09) / 2)
+    assert with_l1.total.item() == pytest.approx(plain.total.item() + 0.1 * 48 * (0.5 + 0.3) / 2)
+    assert vae_loss(target, target, mu, logvar, l1_weight=0.1).total.item() == 0
+
+
 def test_free_bits_raise_the_floor_but_report_true_kl():
     mu = torch.zeros(2, 4)
     logvar = torch.zeros(2, 4)

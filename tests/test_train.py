@@ -132,6 +132,18 @@ def test_weight_decay_shrinks_the_weights_and_is_a_resume_setting(faces, tmp_pat
         small_config(weight_decay=10.0, lr=0.1)
 
 
+def test_the_l1_term_changes_the_training_and_is_a_resume_setting(faces, tmp_path):
+    plain = Trainer(small_config(), faces, tmp_path / "a").run()
+    with_l1 = Trainer(small_config(l1_weight=0.5), faces, tmp_path / "b").run()
+    wa, wb = (checkpoint.load(r.last_path).model.state_dict() for r in (plain, with_l1))
+    assert not all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert checkpoint.load(with_l1.last_path).training["config"]["l1_weight"] == 0.5
+    with pytest.raises(ValueError, match="l1_weight"):
+        Trainer(small_config(epochs=3), faces, tmp_path / "b").run(resume=True)
+    with pytest.raises(ValueError, match="invalid l1_weight"):
+        small_config(l1_weight=-0.1)
+
+
 def test_same_seed_same_weights_on_cpu(faces, tmp_path):
     a = Trainer(small_config(epochs=1), faces, tmp_path / "a").run()
     b = Trainer(small_config(epochs=1), faces, tmp_path / "b").run()

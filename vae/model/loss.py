@@ -1,10 +1,12 @@
-"""VAE loss: per-image summed MSE reconstruction + β·KL, with KL warm-up, free bits and an optional SSIM term.
+"""VAE loss: per-image summed MSE reconstruction + β·KL, with KL warm-up, free bits and optional SSIM and L1 terms.
 
 Reduction: the reconstruction term is summed over the pixels and channels of each image and
 averaged over the batch; the KL term is summed over latent dimensions and averaged over the
 batch. β multiplies the KL term only. With β = 1 and unit-variance Gaussian likelihood this is
 the negative ELBO up to constants. ``ssim_weight`` adds ``weight · pixels · (1 − SSIM)`` per image, in the
-same per-image units as the summed squared error. ``pixel_weights`` (mean 1, :mod:`vae.model.pixel_weights`)
+same per-image units as the summed squared error; ``l1_weight`` adds ``weight · Σ|error|`` per image (L1's
+gradient does not fade as the error shrinks, so it pulls small errors, such as a blurred outline's, to zero
+where squared error settles for the mean). ``pixel_weights`` (mean 1, :mod:`vae.model.pixel_weights`)
 moves the squared error's emphasis to where it is weighed more.
 """
 
@@ -49,8 +51,9 @@ def vae_loss(
     free_bits: float = 0.0,
     ssim_weight: float = 0.0,
     pixel_weights: torch.Tensor | None = None,
+    l1_weight: float = 0.0,
 ) -> LossTerms:
-    """Reconstruction (summed MSE per image, plus ``ssim_weight · pixels · (1 − SSIM)``) + β·KL.
+    """Reconstruction (summed MSE per image, + ``ssim_weight · pixels · (1 − SSIM)`` + ``l1_weight · Σ|error|``) + β·KL.
 
     ``free_bits`` (nats per latent dimension) stops the optimiser from pushing a dimension's
     batch-average KL below that floor, a standard guard against posterior collapse. The
@@ -64,6 +67,8 @@ def vae_loss(
     if ssim_weight > 0:
         ssim = structural_similarity_index_measure(recon.float(), target.float(), data_range=1.0)
         fit = fit + ssim_weight * target[0].numel() * (1.0 - ssim)
+    if l1_weight > 0:
+        fit = fit + l1_weight * (recon.float() - target.float()).abs().flatten(1).sum(1).mean()
     kl_dims = kl_per_dimension(mu.float(), logvar.float()).mean(0)
     kl_term = kl_dims.sum()
     kl_for_loss = kl_dims.clamp(min=free_bits).sum() if free_bits > 0 else kl_term

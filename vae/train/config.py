@@ -41,6 +41,7 @@ class TrainConfig:
     flip: bool = False  # mirror a random half of each training batch left to right (augmentation)
     recolour: float = 0.0  # >0: swap hair and skin colours for others of the Cartoon Set's palettes (vae.data.palette)
     ssim_weight: float = 0.0  # >0: add weight · pixels · (1 − SSIM) per image to the squared error (vae.model.loss)
+    l1_weight: float = 0.0  # >0: add weight · Σ|error| per image to the squared error (vae.model.loss)
     adversarial_weight: float = 0.0  # >0: a patch discriminator's term, adaptively weighted (vae.model.adversarial)
     adversarial_start: float = 1.0  # the epoch from which the decoder takes the adversarial term
     adversarial_random: float = 0.0  # >0: the adversarial term on random faces too, weighed this much to recon's 1
@@ -71,6 +72,7 @@ class TrainConfig:
             "grad_clip": self.grad_clip >= 0,
             "recolour": 0 <= self.recolour <= 1,
             "ssim_weight": self.ssim_weight >= 0,
+            "l1_weight": self.l1_weight >= 0,
             "adversarial_weight": self.adversarial_weight >= 0,
             "adversarial_start": self.adversarial_start >= 0,
             "adversarial_random": 0 <= self.adversarial_random <= 10,
@@ -151,6 +153,7 @@ TRAINING_SETTINGS = (
     "recolour",
     "weight_decay",
     "ssim_weight",
+    "l1_weight",
     "adversarial_weight",
     "adversarial_start",
     "adversarial_random",
@@ -235,6 +238,13 @@ SETTINGS = (
         "ssim_weight",
         "add weight·pixels·(1 − SSIM) per image to the squared error: a loss that keeps structure "
         "(default %(default)s: off)",
+        0.0,
+        100.0,
+    ),
+    Setting(
+        "l1_weight",
+        "add weight·Σ|error| per image to the squared error: L1's pull does not fade as an error shrinks, "
+        "so outlines are drawn where they are, not smeared around them (default %(default)s: off)",
         0.0,
         100.0,
     ),

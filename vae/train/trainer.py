@@ -563,7 +563,9 @@ class Trainer:
                 recon, mu, logvar = self.net(x)
             if cfg.encoder_only:  # the KL still pulls μ towards the prior; log σ² stays as the full model learned it
                 logvar = logvar.detach()
-            terms = vae_loss(recon, x, mu, logvar, beta, cfg.free_bits, cfg.ssim_weight, self.pixel_weights)
+            terms = vae_loss(
+                recon, x, mu, logvar, beta, cfg.free_bits, cfg.ssim_weight, self.pixel_weights, cfg.l1_weight
+            )
             total = terms.total
             balance_at = mu if cfg.encoder_only else self.output_weight
             adversarial = self.discriminator is not None and epoch + step / steps >= cfg.adversarial_start
