@@ -1,9 +1,9 @@
-"""What each training loss costs per step: MSE + β·KL against + SSIM and + the patch-adversarial term.
+"""What each training loss costs per step: MSE + β·KL against + SSIM, + L1 and + the patch-adversarial term.
 
     python bench/loss_cost.py [--steps K] [--rounds R] [--device auto|cpu|cuda]
 
 Times vae.train.trainer.Trainer on the default recipe (64×64, latent 32, β 0.02) over cached generated faces,
-the same way as ``bench/precision_speed.py``; the three losses alternate for ``--rounds`` rounds so that they
+the same way as ``bench/precision_speed.py``; the losses alternate for ``--rounds`` rounds so that they
 see the same machine load. The adversarial term is on from the first step. Prints the median images/s of each
 and its cost per step relative to MSE: the factor that turns an equal number of images into equal time.
 """
@@ -24,6 +24,7 @@ from vae.train.config import DEFAULT_MODEL_RECIPE  # noqa: E402
 LOSSES = {
     "MSE + β·KL": {},
     "+ SSIM (weight 0.1)": {"ssim_weight": 0.1},
+    "+ L1 (weight 0.1)": {"l1_weight": 0.1},
     "+ adversarial (weight 0.5)": {"adversarial_weight": 0.5, "adversarial_start": 0.0},
 }
 
