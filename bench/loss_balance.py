@@ -18,20 +18,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
-from torchmetrics.functional.image import structural_similarity_index_measure  # noqa: E402
 
 from vae.data.cache import open_folder  # noqa: E402
 from vae.measure.quality import decode  # noqa: E402
 from vae.model import checkpoint  # noqa: E402
+from vae.model.loss import ssim_penalty, summed_per_image  # noqa: E402
 from vae.model.metrics import encode_all  # noqa: E402
 from vae.train.trainer import training_split  # noqa: E402
 
 TERMS = {
-    "squared error": lambda recon, x: (recon - x).pow(2).flatten(1).sum(1).mean(),
-    "L1 (absolute error)": lambda recon, x: (recon - x).abs().flatten(1).sum(1).mean(),
-    "pixels · (1 − SSIM)": lambda recon, x: (
-        x[0].numel() * (1 - structural_similarity_index_measure(recon, x, data_range=1.0))
-    ),
+    "squared error": lambda recon, x: summed_per_image((recon - x).pow(2)),
+    "L1 (absolute error)": lambda recon, x: summed_per_image((recon - x).abs()),
+    "pixels · (1 − SSIM)": lambda recon, x: ssim_penalty(recon, x)[0],
 }
 
 

@@ -1,7 +1,8 @@
-"""Builders for test datasets (good faces and every kind of bad file), and a process check."""
+"""Builders for test datasets (good faces and every kind of bad file), a process check, and a script loader."""
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import threading
 from pathlib import Path
@@ -13,6 +14,17 @@ from PIL import Image, ImageDraw
 from vae.data import synth
 from vae.data.cache import open_folder
 from vae.data.cartoonset import format_csv
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_script(relative: str):
+    """The module of a script outside the package (``bench/…``, ``docs/…``), by its path from the repository root."""
+    path = ROOT / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def write_good_faces(folder: Path, count: int, seed: int = 0, size: int = 96) -> list[str]:

@@ -201,17 +201,12 @@ def test_classifier_directions_follow_the_pseudo_labels(labelled, monkeypatch, t
 
 
 def test_direction_grid_script(labelled, tmp_path, tiny_model, capsys):
-    import importlib.util
-
     from PIL import Image
 
+    from tests.helpers import load_script
     from vae.model import checkpoint
 
-    spec = importlib.util.spec_from_file_location(
-        "make_direction_grid", Path(__file__).resolve().parents[1] / "docs" / "make_direction_grid.py"
-    )
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("docs/make_direction_grid.py")
     ckpt = tmp_path / "model.pt"
     checkpoint.save(
         ckpt,

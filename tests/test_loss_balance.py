@@ -1,20 +1,14 @@
 """bench/loss_balance.py: each term's pull at the decoder's output, against the squared error's."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "loss_balance.py"
+from tests.helpers import load_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("loss_balance", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench/loss_balance.py")
 
 
 def test_l1_pulls_one_over_twice_the_error_as_hard_as_squared_error(bench):

@@ -1,23 +1,17 @@
 """bench/time_to_quality.py: the plumbing and the output format, on a tiny generated folder."""
 
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import write_good_faces
+from tests.helpers import load_script, write_good_faces
 from vae.data.folder import holdout_split
-
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "time_to_quality.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("time_to_quality", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench/time_to_quality.py")
 
 
 def test_holdout_split_is_by_name_only():

@@ -42,6 +42,17 @@ def warmup_beta(beta: float, epoch: float, warmup_epochs: float) -> float:
     return beta * min(1.0, max(0.0, epoch) / warmup_epochs)
 
 
+def summed_per_image(values: torch.Tensor) -> torch.Tensor:
+    """``values`` summed over each image's pixels and channels, averaged over the batch (the loss's reduction)."""
+    return values.flatten(1).sum(1).mean()
+
+
+def ssim_penalty(recon: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``pixels · (1 − SSIM)`` per image, in the summed squared error's units, and the batch's SSIM."""
+    ssim = structural_similarity_index_measure(recon.float(), target.float(), data_range=1.0)
+    return target[0].numel() * (1.0 - ssim), ssim
+
+
 def vae_loss(
     recon: torch.Tensor,
     target: torch.Tensor,
@@ -61,14 +72,14 @@ def vae_loss(
     losses). ``pixel_weights`` (broadcastable to the images) multiplies the squared error pixel by pixel.
     """
     squared = F.mse_loss(recon.float(), target.float(), reduction="none")
-    recon_term = squared.flatten(1).sum(1).mean()
+    recon_term = summed_per_image(squared)
     ssim = None
-    fit = recon_term if pixel_weights is None else (squared * pixel_weights).flatten(1).sum(1).mean()
+    fit = recon_term if pixel_weights is None else summed_per_image(squared * pixel_weights)
     if ssim_weight > 0:
-        ssim = structural_similarity_index_measure(recon.float(), target.float(), data_range=1.0)
-        fit = fit + ssim_weight * target[0].numel() * (1.0 - ssim)
+        penalty, ssim = ssim_penalty(recon, target)
+        fit = fit + ssim_weight * penalty
     if l1_weight > 0:
-        fit = fit + l1_weight * (recon.float() - target.float()).abs().flatten(1).sum(1).mean()
+        fit = fit + l1_weight * summed_per_image((recon.float() - target.float()).abs())
     kl_dims = kl_per_dimension(mu.float(), logvar.float()).mean(0)
     kl_term = kl_dims.sum()
     kl_for_loss = kl_dims.clamp(min=free_bits).sum() if free_bits > 0 else kl_term
