@@ -1,12 +1,13 @@
 """Render docs/directions_grid.png: held-out real faces moved along a checkpoint's attribute directions.
 
     python docs/make_direction_grid.py CHECKPOINT [--data ../shared/cartoonset10k_128] [--out docs/directions_grid.png]
-                                      [--directions glasses facial_hair ...] [--strength 2] [--faces 8]
+                                      [--directions glasses facial_hair ...] [--strength 2] [--faces 8] [--hold]
 
 Rows are the first ``--faces`` faces of the held-out split (vae.data.folder.holdout_split, 500 faces),
 which the model never trained on. The first column is each face's reconstruction decode(μ); each
-further column is decode(μ + strength·d) for one direction d. Only model outputs are drawn, never
-the input images.
+further column is decode(μ + strength·d) for one direction d, and with ``--hold`` it is followed by the same edit
+with the rest of the face held as the Arithmetic tab holds it (vae.explore.attribute_hold). Only model outputs are
+drawn, never the input images.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 from gui.attributes import describe_direction  # noqa: E402
 from vae.data.cache import open_folder  # noqa: E402
 from vae.data.folder import DataError, holdout_split  # noqa: E402
+from vae.explore.attribute_hold import hold_edit, load_hold_classifier  # noqa: E402
 from vae.explore.export import save_pil, to_pil  # noqa: E402
 from vae.model import checkpoint  # noqa: E402
 
@@ -63,18 +65,29 @@ def choose_directions(available: dict, wanted: list[str] | None, count: int = 6)
     return chosen
 
 
-@torch.no_grad()
-def render(model, faces: torch.Tensor, directions: list[tuple[str, torch.Tensor]], strength: float) -> Image.Image:
-    """The grid as a PIL image: a header of direction names, then one row per face."""
+def render(
+    model, faces: torch.Tensor, directions: list[tuple[str, torch.Tensor]], strength: float, hold=None
+) -> Image.Image:
+    """The grid as a PIL image: a header of direction names, then one row per face; with a ``hold`` classifier, each
+    direction's column is followed by its edit with the rest of the face held."""
     model.eval()
-    mu, _ = model.encode(faces)
-    columns = [model.decode(mu)] + [model.decode(mu + strength * d / d.norm()) for _, d in directions]
-    titles = ["reconstruction"] + [f"{describe_direction(name)} {strength:+g}" for name, _ in directions]
+    with torch.no_grad():
+        mu, _ = model.encode(faces)
+    latents, titles = [mu], ["reconstruction"]
+    for name, d in directions:
+        edited = mu + strength * d / d.norm()
+        latents.append(edited)
+        titles.append(f"{describe_direction(name)} {strength:+g}")
+        if hold is not None:
+            latents.append(torch.stack([hold_edit(model, hold, a, b, [name]) for a, b in zip(mu, edited)]))
+            titles.append(f"{describe_direction(name)} {strength:+g}, held")
+    with torch.no_grad():
+        columns = [model.decode(z) for z in latents]
     sheet = Image.new("RGB", (TILE * len(columns), HEADER + TILE * len(faces)), "white")
     draw = ImageDraw.Draw(sheet)
     font = ImageFont.load_default(size=12)
     for c, (title, images) in enumerate(zip(titles, columns)):
-        for line, text in enumerate(title.split(": ")):  # "hair colour: golden blonde +2" on two lines
+        for line, text in enumerate(title.split(": ")):  # "hair colour: golden blonde +2, held" on two lines
             draw.text((c * TILE + TILE // 2, 4 + 14 * line), text, fill=(30, 30, 30), font=font, anchor="ma")
         for r, image in enumerate(images):
             sheet.paste(to_pil(image, TILE), (c * TILE, HEADER + r * TILE))
@@ -89,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--directions", nargs="+", default=None, help="direction names (default: six the model has)")
     parser.add_argument("--strength", type=float, default=2.0)
     parser.add_argument("--faces", type=int, default=8)
+    parser.add_argument("--hold", action="store_true", help="draw each edit also with the rest of the face held")
     parser.add_argument(
         "--held-out", type=int, default=HELD_OUT, help=f"size of the held-out split (default {HELD_OUT})"
     )
@@ -98,11 +112,15 @@ def main(argv: list[str] | None = None) -> int:
         names = choose_directions(ckpt.directions, args.directions)
         cache = open_folder(args.data, ckpt.model.image_size)
         _, held = holdout_split(cache.files, min(args.held_out, len(cache) - 1))
+        hold = load_hold_classifier() if args.hold else None
+        if args.hold and hold is None:
+            raise ValueError("the hold classifier (resources/hold_classifier.pt) is missing or unreadable")
     except (checkpoint.CheckpointError, DataError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     faces = cache.batch(held[: args.faces])
-    sheet = render(ckpt.model.float(), faces, [(name, ckpt.directions[name]) for name in names], args.strength)
+    directions = [(name, ckpt.directions[name]) for name in names]
+    sheet = render(ckpt.model.float(), faces, directions, args.strength, hold)
     save_pil(args.out, sheet)
     print(f"wrote {args.out}: {len(faces)} held-out faces × {', '.join(names)} at strength {args.strength:g}")
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QGroupBox,
     QHBoxLayout,
     QListView,
@@ -41,6 +42,7 @@ from .directions_box import ExamplesBox, FolderDirections
 from .explore_panel import export_face
 from .follow import follow
 from .widgets import FaceView, holding
+from .workers import ModelJob, describe_error
 
 GIVEN = "given"  # a term's face set in the model rather than picked from a source
 
@@ -100,6 +102,24 @@ class ArithmeticPanel(QWidget):
         d_layout.addLayout(self.directions_box)
         d_layout.addWidget(plain_label("Keep fixed while applying directions:"))
         d_layout.addWidget(self.keep_fixed, 1)
+        self.hold_box = QCheckBox("Hold the rest of the face: eye colour, face shape, … stay as they are")
+        self.hold_box.setChecked(session.can_hold)
+        self.hold_box.setEnabled(session.can_hold)
+        self.hold_box.setToolTip(
+            plain_tooltip(
+                "A step along a direction also changes what it does not aim at, most often the eye colour. "
+                "Held, the result is moved as little as it can so that classifiers trained on real Cartoon Set "
+                "labels read eye colour, face shape, hair colour, skin and glasses as before, but for what the "
+                "applied directions change. It takes a moment; the result shows unheld meanwhile."
+                if session.can_hold
+                else "The hold classifier (resources/hold_classifier.pt) is missing"
+            )
+        )
+        d_layout.addWidget(self.hold_box)
+        self.model.set_hold(self.hold_box.isChecked())
+        self.hold_job = ModelJob(session, "hold the rest of the face", self, abandonable=True)
+        self._hold_request = 0
+        self._hold_pending = False
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -139,6 +159,10 @@ class ArithmeticPanel(QWidget):
         self.preset_button.clicked.connect(self.preset_analogy)
         self.keep_fixed.itemChanged.connect(self._keep_toggled)
         self.snap.toggled.connect(self.model.set_snap)
+        self.hold_box.toggled.connect(self.model.set_hold)
+        self.hold_job.finished.connect(self._held)
+        self.hold_job.errored.connect(self._hold_failed)
+        self.hold_job.cancelled.connect(self._hold_ended)
         self.send_button.clicked.connect(self.send_result)
         self.export_button.clicked.connect(self._ask_export)
         self.from_folder.error.connect(self.error)
@@ -152,6 +176,7 @@ class ArithmeticPanel(QWidget):
             (self.model.applied_changed, self._applied_changed),
             (self.model.kept_changed, self._kept_changed),
             (self.model.snap_changed, self._snap_changed),
+            (self.model.hold_changed, self._hold_changed),
         )
         self.reset_for_session()
 
@@ -347,8 +372,15 @@ class ArithmeticPanel(QWidget):
         self.snap.blockSignals(False)
         self.update_result()
 
+    def _hold_changed(self, on: bool) -> None:
+        self.hold_box.blockSignals(True)
+        self.hold_box.setChecked(on)
+        self.hold_box.blockSignals(False)
+        self.update_result()
+
     def update_result(self) -> None:
-        """Decode the model's result and show it with its formula."""
+        """Decode the model's result and show it with its formula; when it is to be held, hold it off the GUI
+        thread and show the held face once it is there."""
         try:
             result = self.model.result()
         except ValueError as exc:
@@ -358,7 +390,40 @@ class ArithmeticPanel(QWidget):
             return
         self.result = result
         self.face.set_image(self.session.render(self.result))
-        self.formula.setText(self.model.formula())
+        self._hold_request += 1
+        if self.model.holding:
+            self.formula.setText(self.model.formula().replace(", the rest held", ", holding the rest…"))
+            self._start_hold()
+        else:
+            self.formula.setText(self.model.formula())
+
+    def _start_hold(self) -> None:
+        """Hold the current result; a hold still running finishes first, and its result is then dropped."""
+        if self.hold_job.busy:
+            self._hold_pending = True
+            return
+        inputs = self.model.hold_inputs()
+        if inputs is not None:
+            request, hold = self._hold_request, self.session.hold_edit
+            self.hold_job.start(lambda control: (request, hold(*inputs)))
+
+    def _held(self, outcome) -> None:
+        request, z = outcome
+        if request == self._hold_request and self.model.holding:
+            self.result = z
+            self.face.set_image(self.session.render(z))
+            self.formula.setText(self.model.formula())
+        self._hold_ended()
+
+    def _hold_failed(self, exc) -> None:
+        self.error.emit(f"could not hold the rest of the face: {describe_error(exc)}")
+        self._hold_ended()
+
+    def _hold_ended(self) -> None:
+        if self._hold_pending:
+            self._hold_pending = False
+            if self.model.holding:
+                self._start_hold()
 
     def send_result(self) -> None:
         """The result to the explorer; faces that follow the explorer keep theirs, so the result stays put."""

@@ -124,16 +124,18 @@ def warnings(monkeypatch):
 
 @pytest.fixture
 def make_window(qtbot, tmp_path, warnings):
-    """Opens the main window on a checkpoint, with settings in a temporary file."""
+    """Opens the main window on a checkpoint, with settings in a temporary file; the Arithmetic tab holds the rest of
+    the face only with ``hold=True`` (a hold runs in the background, and most tests check the unheld sums)."""
     from PySide6.QtCore import QSettings
 
     from gui.main_window import MainWindow
     from vae.explore.session import ExplorerSession
 
-    def make(path):
-        win = MainWindow(
-            ExplorerSession.open(path), QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-        )
+    def make(path, hold=False):
+        session = ExplorerSession.open(path)
+        if not hold:
+            session.hold_classifier = None
+        win = MainWindow(session, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
         qtbot.addWidget(win)
         win.resize(1280, 800)
         win.show()

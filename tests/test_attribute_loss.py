@@ -6,7 +6,7 @@ import torch
 import train_cli
 from tests.helpers import cached_faces
 from vae.model import checkpoint
-from vae.model.attribute_loss import attribute_consistency, frozen_judge
+from vae.model.attribute_loss import attribute_consistency, frozen_judge, hold_attributes
 from vae.model.attribute_net import AttributeNet, save
 from vae.model.network import VAEConfig
 from vae.train.config import TrainConfig
@@ -94,3 +94,57 @@ def test_the_term_trains_under_bf16_autocast(faces, judge_file, tmp_path):
     )
     result = Trainer(config, faces, tmp_path / "run").run()
     assert all(torch.isfinite(w).all() for w in checkpoint.load(result.last_path).model.state_dict().values())
+
+
+class LinearDecoder(torch.nn.Module):
+    """A stand-in model whose faces change a lot with the latent: sigmoid of a random linear map, 8 → 3×64×64."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.layer = torch.nn.Linear(8, 3 * 64 * 64)
+
+    def decode(self, z):
+        return torch.sigmoid(4 * self.layer(z)).view(len(z), 3, 64, 64)
+
+
+def _disagreement(judge, model, before, z, heads):
+    """Per face, Σ over ``heads`` of KL(judge(decode(before)) ‖ judge(decode(z)))."""
+    with torch.no_grad():
+        want, got = judge(model.decode(before)), judge(model.decode(z))
+    return sum(
+        torch.nn.functional.kl_div(
+            got[h].log_softmax(1), want[h].log_softmax(1), log_target=True, reduction="none"
+        ).sum(1)
+        for h in heads
+    )
+
+
+def sharp_judge(path):
+    """The test judge with its heads' logits scaled up, so that its readings follow the faces closely."""
+    judge = frozen_judge(path)
+    for layer in judge.out.values():
+        layer.weight.data *= 100
+    return judge
+
+
+def test_holding_an_edit_brings_the_held_readings_back_and_the_anchor_keeps_it_near_the_edit(judge_file):
+    judge, model = sharp_judge(judge_file), LinearDecoder()
+    torch.manual_seed(1)
+    before = torch.randn(6, 8)
+    edited = before + 2.0 * torch.randn(6, 8)
+    changed = _disagreement(judge, model, before, edited, ["eyes"])
+    assert (changed > 1e-3).all()  # the edit changed the reading
+    loose = hold_attributes(model, judge, before, edited, ["eyes"], steps=40, lr=0.05, anchor=1e-4)
+    assert (_disagreement(judge, model, before, loose, ["eyes"]) < 0.1 * changed).all()
+    tight = hold_attributes(model, judge, before, edited, ["eyes"], steps=40, lr=0.05, anchor=0.01)
+    assert ((tight - edited).norm(dim=1) < (loose - edited).norm(dim=1)).all()
+    assert (_disagreement(judge, model, before, tight, ["eyes"]) < changed).all()
+    assert all(p.grad is None for p in judge.parameters())
+    assert all(p.requires_grad and p.grad is None for p in model.parameters())
+
+
+def test_holding_nothing_leaves_the_edit_as_it_is(judge_file):
+    before, edited = torch.zeros(2, 8), torch.ones(2, 8)
+    held = hold_attributes(LinearDecoder(), frozen_judge(judge_file), before, edited, [], steps=5)
+    assert torch.allclose(held, edited)

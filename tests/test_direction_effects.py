@@ -69,6 +69,22 @@ def test_a_direction_made_conditional_on_the_eyes_no_longer_changes_them(faces):
         de.conditional_on(directions, "eye_colour")  # a misspelt attribute is an error, not a silent no-op
 
 
+def test_a_held_edit_holds_every_head_of_the_judge_but_its_own_attributes(faces, monkeypatch):
+    mu, truth = faces
+    calls = []
+
+    def hold(model, judge, before, edited, heads):
+        calls.append(heads)
+        return edited * torch.tensor([1.0, 0.0, 1.0, 1.0])  # a stand-in hold: the eyes' latent back to zero
+
+    monkeypatch.setattr(de, "hold_attributes", hold)
+    judge = type("Judge", (), {"heads": {"f:hair": 2, "f:eyes": 2, "g:hair": 6}})()
+    slanted = {"hair and eyes": ("f:hair", 1, torch.tensor([1.0, 1.0, 0.0, 0.0]) / math.sqrt(2))}
+    (effect,) = de.effects(LatentAsImage(), None, mu, truth, slanted, strength=2.0, hold=judge)
+    assert calls == [["f:eyes"]]  # hair of every folder is what the edit changes; the rest is held
+    assert effect.reached == 1.0 and effect.side == {"f:eyes": 0.0}
+
+
 def test_real_directions_point_from_the_other_classes_to_each_class():
     mu = torch.cat([torch.randn(40, 4) * 0.1 + torch.tensor([2.0, 0, 0, 0]), torch.randn(40, 4) * 0.1])
     labels = torch.tensor([1] * 40 + [0] * 40)

@@ -221,6 +221,9 @@ def test_direction_grid_script(labelled, tmp_path, tiny_model, capsys):
         assert im.size == (4 * script.TILE, script.HEADER + 3 * script.TILE)
     assert script.main(args + ["--directions", "glasses", "eye_color:9"]) == 2
     assert "no direction 'eye_color:9'" in capsys.readouterr().err
+    assert script.main(args + ["--directions", "glasses", "--hold"]) == 0  # each edit, then held
+    with Image.open(out) as im:
+        assert im.size == (3 * script.TILE, script.HEADER + 3 * script.TILE)
 
 
 # ---------------------------------------------------------------- example_reliability

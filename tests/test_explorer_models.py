@@ -150,3 +150,20 @@ def test_arithmetic_forgets_directions_the_session_lost(session):
     assert model.applied == [("b", 0.5)] and model.kept == [] and seen == ["applied_changed", "kept_changed"]
     model.clear()
     assert model.applied == [] and model.terms == [] and model.result() is None
+
+
+def test_arithmetic_holds_the_rest_only_when_asked_able_and_a_direction_is_applied(session):
+    model = ArithmeticModel(session)
+    seen = counting(model.hold_changed)
+    a, b = faces(2, seed=3)
+    model.set_terms([(1.0, a), (0.5, b)])
+    model.set_hold(True)
+    model.set_hold(True)
+    assert seen == ["hold_changed"] and model.hold_inputs() is None  # no direction applied: nothing to hold
+    model.apply("a", 1.5)
+    model.apply("b", -0.5)
+    total, result, applied = model.hold_inputs()
+    assert torch.allclose(total, a + 0.5 * b) and torch.equal(result, model.result()) and applied == ["a", "b"]
+    assert model.formula().endswith("-0.50·[b], the rest held")
+    session.hold_classifier = None  # no classifier: the app cannot hold, whatever was asked
+    assert not model.holding and model.hold_inputs() is None and "held" not in model.formula()

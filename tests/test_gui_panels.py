@@ -147,6 +147,55 @@ def test_arithmetic_result_equals_hand_computation(window):
     assert torch.allclose(arith.face.image, decode(window, expected), atol=1e-5)
 
 
+@pytest.fixture
+def holding_window(make_window, directed_checkpoint):
+    return make_window(directed_checkpoint, hold=True)
+
+
+def test_arithmetic_shows_the_sum_at_once_then_the_held_face(holding_window, qtbot):
+    arith = holding_window.arithmetic
+    assert arith.hold_box.isEnabled() and arith.hold_box.isChecked()  # on by default where it can hold
+    arith.add_direction("glasses", 1.5)
+    plain = arith.model.result()
+    assert torch.equal(arith.result, plain) and arith.formula.text().endswith("holding the rest…")
+    qtbot.waitUntil(lambda: arith.formula.text().endswith("the rest held") and not arith.hold_job.busy)
+    assert not torch.allclose(arith.result, plain)
+    assert torch.allclose(arith.face.image, decode(holding_window, arith.result), atol=1e-5)
+    arith.hold_box.click()  # off: the plain sum again, at once
+    assert torch.equal(arith.result, plain) and "held" not in arith.formula.text() and not arith.model.hold
+
+
+def test_quick_edits_end_on_the_hold_of_the_last_one(holding_window, qtbot):
+    arith = holding_window.arithmetic
+    row = arith.add_direction("glasses", 0.5)
+    for value in (80, 120, 160):
+        row.slider.setValue(value)
+    qtbot.waitUntil(lambda: arith.formula.text().endswith("the rest held") and not arith.hold_job.busy)
+    assert not arith._hold_pending  # every hold started for an earlier edit has ended, and was dropped
+    total, result, applied = arith.model.hold_inputs()
+    assert applied == ["glasses"] and "+1.60·[" in arith.formula.text()
+    assert torch.allclose(arith.result, holding_window.session.hold_edit(total, result, applied), atol=1e-5)
+
+
+def test_a_failed_hold_is_reported_and_the_sum_stays(holding_window, qtbot, warnings, monkeypatch):
+    def out_of_memory(*args):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(holding_window.session, "hold_edit", out_of_memory)
+    arith = holding_window.arithmetic
+    arith.add_direction("glasses", 1.0)
+    qtbot.waitUntil(lambda: bool(warnings) and not arith.hold_job.busy)
+    assert "could not hold the rest of the face: out of memory" in warnings[0]
+    assert torch.equal(arith.result, arith.model.result())
+
+
+def test_without_the_hold_classifier_the_box_is_off_and_says_why(window):
+    box = window.arithmetic.hold_box
+    assert not box.isEnabled() and not box.isChecked() and "hold_classifier.pt" in box.toolTip()
+    window.arithmetic.add_direction("glasses", 1.0)
+    assert not window.arithmetic.hold_job.busy
+
+
 def test_direction_strength_moves_along_it(window):
     arith = window.arithmetic
     base = arith.result.clone()

@@ -14,8 +14,11 @@ class ArithmeticModel:
     """z = Σ wᵢ·faceᵢ (snapped to faces when asked) + Σ sⱼ·directionⱼ, with chosen attributes kept fixed.
 
     A term's latent may be None (its face is still being encoded): it is left out of the sum. An applied
-    direction is never kept fixed, though a choice to keep it holds for when it is no longer applied.
-    Events, one per edit: ``terms_changed()``, ``applied_changed()``, ``kept_changed()`` and ``snap_changed(on)``.
+    direction is never kept fixed, though a choice to keep it holds for when it is no longer applied. With
+    ``hold`` on, the result is then moved so that the rest of the face reads as it did before the directions
+    (:meth:`hold_inputs`, computed off the GUI thread by the view).
+    Events, one per edit: ``terms_changed()``, ``applied_changed()``, ``kept_changed()``, ``snap_changed(on)``
+    and ``hold_changed(on)``.
     """
 
     def __init__(self, session: ExplorerSession):
@@ -24,10 +27,12 @@ class ArithmeticModel:
         self._applied: list[tuple[str, float]] = []
         self._kept: set[str] = set()
         self.snap = False
+        self.hold = False
         self.terms_changed = Event("terms_changed")
         self.applied_changed = Event("applied_changed")
         self.kept_changed = Event("kept_changed")
         self.snap_changed = Event("snap_changed")
+        self.hold_changed = Event("hold_changed")
 
     # ------------------------------------------------------------ terms
     @property
@@ -122,6 +127,11 @@ class ArithmeticModel:
             self.snap = bool(on)
             self.snap_changed.emit(self.snap)
 
+    def set_hold(self, on: bool) -> None:
+        if bool(on) != self.hold:
+            self.hold = bool(on)
+            self.hold_changed.emit(self.hold)
+
     @property
     def snapped(self) -> bool:
         """Whether the faces' sum is snapped: asked for, and the model has a fitted prior to snap to."""
@@ -153,23 +163,44 @@ class ArithmeticModel:
 
     def result(self) -> torch.Tensor | None:
         """The composed latent; None without a known face. Raises ValueError for faces of different sizes."""
+        total = self._faces_sum()
+        if total is None:
+            return None
+        directions = self.session.directions
+        applied = [(strength, directions[name]) for name, strength in self._applied]
+        return compose([(1.0, total)], applied, [directions[name] for name in self.kept_fixed])
+
+    def _faces_sum(self) -> torch.Tensor | None:
+        """Σ wᵢ·faceᵢ, snapped when asked (the directions then apply in full, with Keep fixed honoured)."""
         faces = self.faces()
         if not faces:
             return None
         if len({z.numel() for _, z in faces}) > 1:
             raise ValueError("the faces' latents differ in size: pick every face again for this model")
-        directions = self.session.directions
         total = weighted_sum(faces)
-        if self.snapped:  # the faces' sum only: the directions then apply in full, with Keep fixed honoured
-            total = self.session.snap_to_faces(total)
-        applied = [(strength, directions[name]) for name, strength in self._applied]
-        return compose([(1.0, total)], applied, [directions[name] for name in self.kept_fixed])
+        return self.session.snap_to_faces(total) if self.snapped else total
+
+    @property
+    def holding(self) -> bool:
+        """Whether the result is to be held: asked for, the app can hold, and a direction is applied."""
+        return self.hold and self.session.can_hold and bool(self._applied)
+
+    def hold_inputs(self) -> tuple[torch.Tensor, torch.Tensor, list[str]] | None:
+        """What holding the result takes, ``(faces' sum, result, applied direction names)``
+        (:meth:`~vae.explore.session.ExplorerSession.hold_edit`); None when nothing is to be held."""
+        if not self.holding:
+            return None
+        total, result = self._faces_sum(), self.result()
+        return None if total is None else (total, result, [name for name, _ in self._applied])
 
     def formula(self) -> str:
         """The result as people read it, e.g. ``result = 1.0·A +1.0·B -1.0·C +2.00·[+glasses]``."""
         parts = [f"{w:+.1f}·{chr(ord('A') + i)}" for i, (w, _) in enumerate(self.faces())]
         parts += [f"{s:+.2f}·[{describe_direction(name)}]" for name, s in self._applied]
-        return "result = " + " ".join(parts).lstrip("+") + (", snapped to the nearest faces" if self.snapped else "")
+        notes = [
+            note for note, on in (("snapped to the nearest faces", self.snapped), ("the rest held", self.holding)) if on
+        ]
+        return "result = " + " ".join(parts).lstrip("+") + "".join(f", {note}" for note in notes)
 
 
 def _latent(z) -> torch.Tensor | None:

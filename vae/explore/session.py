@@ -36,6 +36,7 @@ from ..model.latent import (
     standard_prior,
     typical_latent,
 )
+from .attribute_hold import hold_edit, load_hold_classifier
 from .default_choice import RESOURCES
 from .directions import Reliability, direction_from_examples, example_reliability
 from .slots import FaceSlot
@@ -270,6 +271,7 @@ class ExplorerSession:
         self.status = Event("status")
         self._unlink_state: list[Callable[[], None]] = []
         self.examples: dict[str, list[FaceSlot]] = {kind: [] for kind in EXAMPLE_KINDS}
+        self.hold_classifier = load_hold_classifier()
         self._install(ckpt)
 
     @classmethod
@@ -408,6 +410,18 @@ class ExplorerSession:
                 f"direction {name!r} has {direction.numel()} values; this model uses {self.model.latent_dim}"
             )
         self.set_directions({**self._directions, name: direction})
+
+    @property
+    def can_hold(self) -> bool:
+        """Whether edits can hold the rest of the face (the shipped hold classifier is there)."""
+        return self.hold_classifier is not None
+
+    def hold_edit(self, before: torch.Tensor, edited: torch.Tensor, applied) -> torch.Tensor:
+        """``edited`` moved so that what the ``applied`` directions do not aim at reads as it does off ``before``
+        (:func:`~vae.explore.attribute_hold.hold_edit`); safe off the GUI thread."""
+        if self.hold_classifier is None:
+            raise ValueError("the hold classifier (resources/hold_classifier.pt) is missing")
+        return hold_edit(self.model, self.hold_classifier, before, edited, applied)
 
     # ------------------------------------------------------------ directions by example
     def add_example(self, kind: str, slot: FaceSlot) -> None:

@@ -28,6 +28,7 @@ from ..data.cartoonset import ATTRIBUTE_NAMES, NO_FACIAL_HAIR, NO_GLASSES
 from ..data.synth import DARK_LENS_KINDS
 from ..model.attribute_net import (  # noqa: F401 (this module's API)
     IMAGE_SIZE,
+    AttributeEnsemble,
     AttributeNet,
     ClassifierError,
     classifier_sized,

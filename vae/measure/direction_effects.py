@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from ..data.folder import DataError
+from ..model.attribute_loss import hold_attributes
 from ..model.latent import attribute_direction, conditional_direction
 from ..model.metrics import encode_all
 from . import attribute_classifier as ac
@@ -115,15 +116,20 @@ def effects(
     truth: dict[str, torch.Tensor],
     directions: dict,
     strength: float = STRENGTH,
+    hold: ac.AttributeNet | None = None,
 ) -> list[Effect]:
-    """Each direction's :class:`Effect` on held-out faces (latents ``mu``, per-head ``truth``, −1 unknown)."""
+    """Each direction's :class:`Effect` on held-out faces (latents ``mu``, per-head ``truth``, −1 unknown); with a
+    frozen ``hold`` classifier, each edit holds every other attribute it reads (:func:`held_edit`)."""
     base = predicted(classifier, _decode(vae_model, mu))
     results = []
     for name, (head, k, direction) in directions.items():
         mine = (truth[head] >= 0) & (base[head] != k)
         if not mine.any():
             continue
-        edited = predicted(classifier, _decode(vae_model, mu[mine] + strength * direction))
+        z = mu[mine] + strength * direction
+        if hold is not None:
+            z = held_edit(vae_model, hold, mu[mine], z, attribute_of(head))
+        edited = predicted(classifier, _decode(vae_model, z))
         side = {
             other: float((edited[other] != base[other][mine]).float().mean())
             for other in truth
@@ -132,6 +138,18 @@ def effects(
         reached = float((edited[head] == k).float().mean())
         results.append(Effect(name, head, str(k), int(mine.sum()), reached, side))
     return results
+
+
+def held_edit(vae_model, judge, before, edited, attribute: str, batch_size: int = 256) -> torch.Tensor:
+    """``edited`` latents with every head of ``judge`` but ``attribute``'s held as it reads ``before``
+    (:func:`~vae.model.attribute_loss.hold_attributes`), in batches."""
+    heads = [h for h in judge.heads if attribute_of(h) != attribute]
+    return torch.cat(
+        [
+            hold_attributes(vae_model, judge, before[i : i + batch_size], edited[i : i + batch_size], heads)
+            for i in range(0, len(edited), batch_size)
+        ]
+    )
 
 
 def random_directions(heads: dict[str, int], latent_dim: int, count: int = 4, seed: int = 0) -> dict:
@@ -221,10 +239,13 @@ def measure(
     held_out: int = HELD_OUT,
     controls=True,
     keep: str | None = None,
+    hold: ac.AttributeNet | None = None,
+    stored_only: bool = False,
 ):
     """Effects of the real-label directions (and of ``stored`` ones, where mapped, and of random ``controls``) on
     each folder's held-out faces; with ``keep``, the real-label directions are made conditional on that attribute's
-    (:func:`conditional_on`)."""
+    (:func:`conditional_on`); with a ``hold`` classifier, each edit holds the other attributes it reads; with
+    ``stored_only``, the ``stored`` directions alone (what the app applies)."""
     cache, heads, targets, train_idx, held_idx = open_labelled(folders, held_out)
     missing = sorted(set(heads) - set(classifier.heads))
     if missing:
@@ -233,13 +254,15 @@ def measure(
     directions = training_directions(vae_model, faces, heads, targets, train_idx, folders)
     if keep:
         directions = conditional_on(directions, keep)
+    if stored_only:
+        directions = {}
     if stored:
         directions.update(stored_directions(stored, heads, folder_class_names(folders)))
     if controls:
         directions.update(random_directions(heads, vae_model.latent_dim))
     held_mu, _ = encode_all(vae_model, faces, held_idx)
     results = effects(
-        vae_model, classifier, held_mu, {h: t[held_idx] for h, t in targets.items()}, directions, strength
+        vae_model, classifier, held_mu, {h: t[held_idx] for h, t in targets.items()}, directions, strength, hold
     )
     return results, directions
 
@@ -274,8 +297,19 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ATTRIBUTE",
         help="make every other real-label direction conditional on this attribute's directions (e.g. eye_color)",
     )
+    parser.add_argument(
+        "--hold-with",
+        metavar="CLASSIFIER",
+        help="hold every other attribute through each edit, as this classifier reads it (another one than "
+        "--classifier, e.g. one trained with --seed 1)",
+    )
+    parser.add_argument("--no-controls", action="store_true", help="leave out the random directions")
+    parser.add_argument(
+        "--stored-only", action="store_true", help="measure the model's stored directions only (what the app applies)"
+    )
     args = parser.parse_args(argv)
     from ..model import checkpoint
+    from ..model.attribute_loss import frozen_judge
 
     try:
         ckpt = checkpoint.load(args.checkpoint)
@@ -286,7 +320,10 @@ def main(argv: list[str] | None = None) -> int:
             ckpt.directions,
             args.strength,
             args.held_out,
+            controls=not args.no_controls,
             keep=args.conditional_on,
+            hold=frozen_judge(args.hold_with) if args.hold_with else None,
+            stored_only=args.stored_only,
         )
     except (DataError, ValueError, checkpoint.CheckpointError, ac.ClassifierError) as exc:
         print(f"error: {exc}", file=sys.stderr)

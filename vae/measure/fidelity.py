@@ -279,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     fit.add_argument("--held-out", type=int_range(1, 1_000_000), default=HELD_OUT)
     fit.add_argument("--seed", type=int_range(0, 2**31 - 1), default=0, help="initial weights and batch order")
     fit.add_argument("--augment", action="store_true", help="shift, scale, recolour and blur the training faces")
+    join = sub.add_parser("join", help="join classifiers of the same heads into one ensemble file (mean of logits)")
+    join.add_argument("classifiers", nargs="+", metavar="CLASSIFIER")
+    join.add_argument("--out", required=True, help="where to write the ensemble")
     check = sub.add_parser("measure", help="how often a model's reconstructions keep each attribute")
     check.add_argument("checkpoint")
     check.add_argument("--classifier", required=True)
@@ -308,6 +311,12 @@ def main(argv: list[str] | None = None) -> int:
             )
             ac.save(args.out, model, accuracy)
             print(f"wrote {args.out}; held-out accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items()))
+        elif args.command == "join":
+            members = [ac.load(path) for path in args.classifiers]
+            if any(not isinstance(m, ac.AttributeNet) for m in members):
+                raise ValueError("join single classifiers, not ensembles")
+            ac.save(args.out, ac.AttributeEnsemble(members))
+            print(f"wrote {args.out}: {len(members)} classifiers, heads {', '.join(members[0].heads)}")
         else:
             model = checkpoint.load(args.checkpoint).model
             figures = measure(

@@ -15,6 +15,11 @@ import torch
 import torch.nn.functional as F
 
 from .attribute_net import AttributeNet, classifier_sized, load
+from .latent import optimise_latents
+
+# Holding attributes through an edit (:func:`hold_attributes`): Adam steps, their rate, and the weight of the
+# squared distance from the edited latent (docs/model.md, "Holding what a classifier reads through an edit").
+HOLD_STEPS, HOLD_LR, HOLD_ANCHOR = 30, 0.05, 1.0
 
 
 def frozen_judge(path: str | os.PathLike, device="cpu") -> AttributeNet:
@@ -28,10 +33,46 @@ def attribute_consistency(judge: AttributeNet, recon: torch.Tensor, target: torc
     """Σ over ``judge``'s heads of KL(judge(target) ‖ judge(recon)), averaged over the batch: 0 when both read alike.
 
     The judge runs in fp32, whatever precision ``recon`` comes in (bf16 from an autocast forward pass)."""
+    wanted = _readings(judge, target, judge.heads)
+    return _disagreement(judge, recon, wanted, "batchmean")
+
+
+def hold_attributes(
+    model,
+    judge: AttributeNet,
+    before: torch.Tensor,
+    edited: torch.Tensor,
+    heads,
+    steps: int = HOLD_STEPS,
+    lr: float = HOLD_LR,
+    anchor: float = HOLD_ANCHOR,
+) -> torch.Tensor:
+    """Edited latents moved as little as they can so that ``judge`` (frozen) reads ``heads`` off their faces as it
+    reads them off the faces of ``before``: an edit that changes one attribute and holds the others.
+
+    Adam on Σ KL(judge(decode(before)) ‖ judge(decode(z))) over ``heads`` + ``anchor``·‖z − edited‖², from
+    ``edited``, each face on its own (the decoder in eval mode).
+    """
+    model.eval()
     with torch.no_grad():
-        read_target = judge(classifier_sized(target.float()))
-        wanted = {name: logits.log_softmax(1) for name, logits in read_target.items()}
-    read = judge(classifier_sized(recon.float()))
+        wanted = _readings(judge, model.decode(before), heads)
+
+    def objective(z: torch.Tensor) -> torch.Tensor:
+        return _disagreement(judge, model.decode(z), wanted, "sum") + anchor * (z - edited).pow(2).sum()
+
+    return optimise_latents(model, edited, objective, steps, lr)
+
+
+def _readings(judge: AttributeNet, faces: torch.Tensor, heads) -> dict[str, torch.Tensor]:
+    """The judge's log-probabilities for ``heads`` on ``faces``, without gradients."""
+    with torch.no_grad():
+        read = judge(classifier_sized(faces.float()))
+    return {name: read[name].log_softmax(1) for name in heads}
+
+
+def _disagreement(judge: AttributeNet, faces: torch.Tensor, wanted: dict[str, torch.Tensor], reduction: str):
+    """Σ over the heads of ``wanted`` of KL(wanted ‖ judge(faces)), reduced over the batch as ``reduction`` says."""
+    read = judge(classifier_sized(faces.float()))
     return sum(
-        F.kl_div(read[name].log_softmax(1), wanted[name], log_target=True, reduction="batchmean") for name in wanted
+        F.kl_div(read[name].log_softmax(1), wanted[name], log_target=True, reduction=reduction) for name in wanted
     )

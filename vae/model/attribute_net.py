@@ -17,6 +17,7 @@ from torch import nn
 from ..common.atomic import atomic_write
 
 FORMAT = "face-explorer attribute classifier"
+ENSEMBLE_FORMAT = "face-explorer attribute classifier ensemble"
 IMAGE_SIZE = 64
 
 
@@ -50,6 +51,26 @@ class AttributeNet(nn.Module):
         return {name: layer(h) for name, layer in self.out.items()}
 
 
+class AttributeEnsemble(nn.Module):
+    """Several classifiers of the same heads read as one: the mean of their logits, head by head.
+
+    What one classifier reads off a face can be moved by changes no other classifier sees; the mean of
+    classifiers trained from different seeds follows what the faces show (docs/model.md, "Holding what a
+    classifier reads through an edit").
+    """
+
+    def __init__(self, members: list[AttributeNet]):
+        super().__init__()
+        if not members or any(m.heads != members[0].heads for m in members):
+            raise ClassifierError("an ensemble needs one or more classifiers with the same heads")
+        self.members = nn.ModuleList(members)
+        self.heads = dict(members[0].heads)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        reads = [member(x) for member in self.members]
+        return {name: torch.stack([r[name] for r in reads]).mean(0) for name in self.heads}
+
+
 def classifier_sized(images: torch.Tensor) -> torch.Tensor:
     """``images`` (N, 3, S, S) as the classifier reads them: resized to IMAGE_SIZE (antialiased) unless already."""
     if images.shape[-1] == IMAGE_SIZE:
@@ -57,9 +78,8 @@ def classifier_sized(images: torch.Tensor) -> torch.Tensor:
     return F.interpolate(images.float(), size=(IMAGE_SIZE, IMAGE_SIZE), mode="bilinear", antialias=True)
 
 
-def save(path: str | os.PathLike, model: AttributeNet, accuracy: dict[str, float] | None = None) -> None:
-    """Write the classifier (float16 weights) atomically."""
-    payload = {
+def _payload(model: AttributeNet, accuracy: dict[str, float] | None = None) -> dict:
+    return {
         "format": FORMAT,
         "version": 1,
         "heads": model.heads,
@@ -68,12 +88,21 @@ def save(path: str | os.PathLike, model: AttributeNet, accuracy: dict[str, float
         "validation_accuracy": accuracy or {},
         "state_dict": {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()},
     }
+
+
+def save(path: str | os.PathLike, model: AttributeNet | AttributeEnsemble, accuracy: dict[str, float] | None = None):
+    """Write the classifier (float16 weights), or each classifier of an ensemble, atomically."""
+    if isinstance(model, AttributeEnsemble):
+        payload = {"format": ENSEMBLE_FORMAT, "version": 1, "members": [_payload(m) for m in model.members]}
+    else:
+        payload = _payload(model, accuracy)
     with atomic_write(path, "wb") as handle:
         torch.save(payload, handle)
 
 
-def load(path: str | os.PathLike, device="cpu") -> AttributeNet:
-    """Read a classifier written by :func:`save`; :class:`ClassifierError` names the file if it is not one."""
+def load(path: str | os.PathLike, device="cpu") -> AttributeNet | AttributeEnsemble:
+    """Read a classifier or an ensemble written by :func:`save`; :class:`ClassifierError` names the file if it is
+    neither."""
     path = Path(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
@@ -81,11 +110,21 @@ def load(path: str | os.PathLike, device="cpu") -> AttributeNet:
         raise ClassifierError(f"{path}: no such file") from exc
     except Exception as exc:  # torch.load raises many types on foreign or damaged bytes
         raise ClassifierError(f"{path}: not a readable attribute classifier ({exc.__class__.__name__})") from exc
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ClassifierError(f"{path}: not an attribute classifier file")
     try:
-        model = AttributeNet(payload["heads"], payload["width"])
-        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()})
+        if isinstance(payload, dict) and payload.get("format") == ENSEMBLE_FORMAT:
+            model = AttributeEnsemble([_from_payload(member) for member in payload["members"]])
+        else:
+            model = _from_payload(payload)
+    except ClassifierError as exc:
+        raise ClassifierError(f"{path}: {exc}") from exc
     except (KeyError, RuntimeError, TypeError) as exc:
         raise ClassifierError(f"{path}: damaged attribute classifier ({exc})") from exc
     return model.to(device).eval()
+
+
+def _from_payload(payload: dict) -> AttributeNet:
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ClassifierError("not an attribute classifier file")
+    model = AttributeNet(payload["heads"], payload["width"])
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()})
+    return model

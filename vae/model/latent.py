@@ -233,6 +233,26 @@ def fit_latents(
     e.g. :func:`vae.model.pixel_weights.load`) weigh the squared error pixel by pixel. The model's weights are left
     as they were.
     """
+
+    def squared_error(z: torch.Tensor) -> torch.Tensor:
+        error = (model.decode(z) - images).pow(2)
+        return (error if weights is None else error * weights).sum()
+
+    return optimise_latents(model, start, squared_error, steps, lr, between_steps)
+
+
+def optimise_latents(
+    model,
+    start: torch.Tensor,
+    objective: Callable[[torch.Tensor], torch.Tensor],
+    steps: int,
+    lr: float,
+    between_steps: Callable[[int], None] | None = None,
+) -> torch.Tensor:
+    """Adam on latents from ``start`` to lower ``objective(z)`` (a scalar), ``model`` in eval mode and frozen.
+
+    ``between_steps(done)`` is called after each step. The model's weights are left as they were.
+    """
     model.eval()
     trainable = [parameter.requires_grad for parameter in model.parameters()]
     for parameter in model.parameters():
@@ -243,8 +263,7 @@ def fit_latents(
             optimiser = torch.optim.Adam([z], lr=lr)
             for step in range(steps):
                 optimiser.zero_grad()
-                error = (model.decode(z) - images).pow(2)
-                (error if weights is None else error * weights).sum().backward()
+                objective(z).backward()
                 optimiser.step()
                 if between_steps:
                     between_steps(step + 1)
