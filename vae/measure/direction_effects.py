@@ -9,6 +9,10 @@ same folder (the largest of those is the side effect). The model's own stored di
 same way where :data:`CARTOONSET_KEYS` names the real class they aim at.
 
     python -m vae.measure.direction_effects CHECKPOINT --classifier real_attr.pt --data FOLDER [--data …] [--strength 2]
+        [--stored-only] [--no-controls] [--hold-with resources/hold_classifier.pt]
+
+With ``--hold-with``, each edit holds every other attribute as another classifier reads it, as the Arithmetic tab
+holds the rest of a face (:mod:`vae.explore.attribute_hold`).
 """
 
 from __future__ import annotations
