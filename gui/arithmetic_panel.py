@@ -45,6 +45,10 @@ from .widgets import FaceView, holding
 from .workers import ModelJob, describe_error
 
 GIVEN = "given"  # a term's face set in the model rather than picked from a source
+HOLDING, NOT_HELD = (
+    "holding the rest…",
+    "the rest not held (see the message)",
+)  # the formula's note meanwhile, or after a failure
 
 
 class ArithmeticPanel(QWidget):
@@ -182,6 +186,8 @@ class ArithmeticPanel(QWidget):
 
     # ------------------------------------------------------------ model
     def reset_for_session(self) -> None:
+        self._hold_pending = False
+        self.hold_job.abandon()  # a hold for the model that was open: its result would not fit
         self.model.clear()
         refresh_snap_box(self.snap, self.session.can_snap)  # silently: the model takes it with the new terms
         self.model.set_snap(self.snap.isChecked())
@@ -381,6 +387,7 @@ class ArithmeticPanel(QWidget):
     def update_result(self) -> None:
         """Decode the model's result and show it with its formula; when it is to be held, hold it off the GUI
         thread and show the held face once it is there."""
+        self._hold_request += 1  # a hold still running is for what the model was before this change
         try:
             result = self.model.result()
         except ValueError as exc:
@@ -390,12 +397,9 @@ class ArithmeticPanel(QWidget):
             return
         self.result = result
         self.face.set_image(self.session.render(self.result))
-        self._hold_request += 1
+        self.formula.setText(self.model.formula(HOLDING))
         if self.model.holding:
-            self.formula.setText(self.model.formula().replace(", the rest held", ", holding the rest…"))
             self._start_hold()
-        else:
-            self.formula.setText(self.model.formula())
 
     def _start_hold(self) -> None:
         """Hold the current result; a hold still running finishes first, and its result is then dropped."""
@@ -417,6 +421,7 @@ class ArithmeticPanel(QWidget):
 
     def _hold_failed(self, exc) -> None:
         self.error.emit(f"could not hold the rest of the face: {describe_error(exc)}")
+        self.formula.setText(self.model.formula(NOT_HELD))
         self._hold_ended()
 
     def _hold_ended(self) -> None:

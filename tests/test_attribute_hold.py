@@ -76,6 +76,24 @@ def test_an_ensemble_reads_the_mean_of_its_members_and_round_trips(tmp_path):
         AttributeEnsemble([members[0], AttributeNet({"a:eyes": 3})])
 
 
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"heads": ["a"], "width": 16},
+        {"heads": {"a": 2}, "width": 4.5},
+        {"heads": {"a": 2}, "width": 16, "state_dict": [1]},
+        {"heads": {"a": 2}, "width": 16, "state_dict": {"features.0.0.weight": "not a tensor"}},
+    ],
+)
+def test_a_damaged_classifier_or_ensemble_is_a_classifier_error(tmp_path, broken):
+    member = {"format": "face-explorer attribute classifier", "version": 1, **broken}
+    for payload in (member, {"format": "face-explorer attribute classifier ensemble", "members": [member]}):
+        torch.save(payload, tmp_path / "c.pt")
+        with pytest.raises(ClassifierError, match="damaged"):
+            load(tmp_path / "c.pt")
+        assert load_hold_classifier(tmp_path / "c.pt") is None  # the app opens without the hold
+
+
 def test_join_writes_an_ensemble_of_single_classifiers_only(tmp_path, capsys):
     for i in range(2):
         torch.manual_seed(i)

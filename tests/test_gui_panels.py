@@ -186,7 +186,23 @@ def test_a_failed_hold_is_reported_and_the_sum_stays(holding_window, qtbot, warn
     arith.add_direction("glasses", 1.0)
     qtbot.waitUntil(lambda: bool(warnings) and not arith.hold_job.busy)
     assert "could not hold the rest of the face: out of memory" in warnings[0]
-    assert torch.equal(arith.result, arith.model.result())
+    assert torch.equal(arith.result, arith.model.result()) and arith.formula.text().endswith(
+        "the rest not held (see the message)"
+    )
+
+
+def test_a_hold_that_ends_after_the_faces_were_removed_is_dropped(holding_window, qtbot):
+    arith = holding_window.arithmetic
+    arith.add_direction("glasses", 1.0)
+    *others, last_row = list(arith.terms)
+    for row in others:
+        row.remove_button.click()
+    shown = arith.result.clone()  # the last face's sum, its hold started and not yet delivered
+    assert arith.hold_job.busy or arith._hold_pending
+    last_row.remove_button.click()  # no face left while the hold runs: no result to replace
+    assert arith.model.result() is None
+    qtbot.waitUntil(lambda: not arith.hold_job.busy and not arith._hold_pending)
+    assert torch.equal(arith.result, shown) and not arith.formula.text().endswith("the rest held")
 
 
 def test_without_the_hold_classifier_the_box_is_off_and_says_why(window):

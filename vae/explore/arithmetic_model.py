@@ -193,13 +193,12 @@ class ArithmeticModel:
         total, result = self._faces_sum(), self.result()
         return None if total is None else (total, result, [name for name, _ in self._applied])
 
-    def formula(self) -> str:
-        """The result as people read it, e.g. ``result = 1.0·A +1.0·B -1.0·C +2.00·[+glasses]``."""
+    def formula(self, hold_note: str = "the rest held") -> str:
+        """The result as people read it, e.g. ``result = 1.0·A +1.0·B -1.0·C +2.00·[+glasses]``, with ``hold_note``
+        when the result is to be held (the view says "holding…" while it is computed)."""
         parts = [f"{w:+.1f}·{chr(ord('A') + i)}" for i, (w, _) in enumerate(self.faces())]
         parts += [f"{s:+.2f}·[{describe_direction(name)}]" for name, s in self._applied]
-        notes = [
-            note for note, on in (("snapped to the nearest faces", self.snapped), ("the rest held", self.holding)) if on
-        ]
+        notes = [note for note, on in (("snapped to the nearest faces", self.snapped), (hold_note, self.holding)) if on]
         return "result = " + " ".join(parts).lstrip("+") + "".join(f", {note}" for note in notes)
 
 

@@ -48,12 +48,18 @@ def held_heads(heads, applied) -> list[str]:
 
     A direction of a kind :data:`DIRECTION_ATTRIBUTES` does not name (one made from examples or a folder) is not
     known to aim at any of them, so every attribute stays held for it."""
-    changed = {DIRECTION_ATTRIBUTES.get(name.partition(":")[0]) for name in applied}
-    return [head for head in heads if attribute_of_head(head) not in changed]
+    return heads_without(heads, {DIRECTION_ATTRIBUTES.get(name.partition(":")[0]) for name in applied})
+
+
+def heads_without(heads, attributes) -> list[str]:
+    """The heads of ``heads`` whose attribute is not one of ``attributes``."""
+    return [head for head in heads if attribute_of_head(head) not in attributes]
 
 
 def hold_edit(model, judge, before: torch.Tensor, edited: torch.Tensor, applied) -> torch.Tensor:
     """``edited`` (one latent) moved so that ``judge`` reads the attributes the ``applied`` directions do not aim at
     as it reads them off ``before``'s face."""
     heads = held_heads(judge.heads, applied)
+    if not heads:
+        return edited.detach().clone()
     return hold_attributes(model, judge, before.reshape(1, -1), edited.reshape(1, -1), heads)[0]

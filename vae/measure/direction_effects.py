@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import torch
 
 from ..data.folder import DataError
+from ..explore.attribute_hold import attribute_of_head, heads_without
 from ..model.attribute_loss import hold_attributes
 from ..model.latent import attribute_direction, conditional_direction
 from ..model.metrics import encode_all
@@ -79,8 +80,7 @@ def folder_of(head: str) -> str:
     return head.split(":", 1)[0]
 
 
-def attribute_of(head: str) -> str:
-    return head.split(":", 1)[1]
+attribute_of = attribute_of_head
 
 
 @torch.no_grad()
@@ -120,7 +120,7 @@ def effects(
     truth: dict[str, torch.Tensor],
     directions: dict,
     strength: float = STRENGTH,
-    hold: ac.AttributeNet | None = None,
+    hold: ac.AttributeNet | ac.AttributeEnsemble | None = None,
 ) -> list[Effect]:
     """Each direction's :class:`Effect` on held-out faces (latents ``mu``, per-head ``truth``, −1 unknown); with a
     frozen ``hold`` classifier, each edit holds every other attribute it reads (:func:`held_edit`)."""
@@ -147,7 +147,7 @@ def effects(
 def held_edit(vae_model, judge, before, edited, attribute: str, batch_size: int = 256) -> torch.Tensor:
     """``edited`` latents with every head of ``judge`` but ``attribute``'s held as it reads ``before``
     (:func:`~vae.model.attribute_loss.hold_attributes`), in batches."""
-    heads = [h for h in judge.heads if attribute_of(h) != attribute]
+    heads = heads_without(judge.heads, {attribute})
     return torch.cat(
         [
             hold_attributes(vae_model, judge, before[i : i + batch_size], edited[i : i + batch_size], heads)
@@ -243,7 +243,7 @@ def measure(
     held_out: int = HELD_OUT,
     controls=True,
     keep: str | None = None,
-    hold: ac.AttributeNet | None = None,
+    hold: ac.AttributeNet | ac.AttributeEnsemble | None = None,
     stored_only: bool = False,
 ):
     """Effects of the real-label directions (and of ``stored`` ones, where mapped, and of random ``controls``) on
@@ -255,11 +255,9 @@ def measure(
     if missing:
         raise DataError(f"the classifier has no head for {', '.join(missing)}: train it on these folders")
     faces = at_model_size(folders, cache, vae_model)
-    directions = training_directions(vae_model, faces, heads, targets, train_idx, folders)
+    directions = {} if stored_only else training_directions(vae_model, faces, heads, targets, train_idx, folders)
     if keep:
         directions = conditional_on(directions, keep)
-    if stored_only:
-        directions = {}
     if stored:
         directions.update(stored_directions(stored, heads, folder_class_names(folders)))
     if controls:

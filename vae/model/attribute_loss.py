@@ -14,7 +14,7 @@ import os
 import torch
 import torch.nn.functional as F
 
-from .attribute_net import AttributeNet, classifier_sized, load
+from .attribute_net import AttributeEnsemble, AttributeNet, classifier_sized, load
 from .latent import optimise_latents
 
 # Holding attributes through an edit (:func:`hold_attributes`): Adam steps, their rate, and the weight of the
@@ -22,7 +22,7 @@ from .latent import optimise_latents
 HOLD_STEPS, HOLD_LR, HOLD_ANCHOR = 30, 0.05, 1.0
 
 
-def frozen_judge(path: str | os.PathLike, device="cpu") -> AttributeNet:
+def frozen_judge(path: str | os.PathLike, device="cpu") -> AttributeNet | AttributeEnsemble:
     """The classifier at ``path`` in eval mode with its weights frozen (gradients still reach its input)."""
     judge = load(path, device)
     judge.requires_grad_(False)
@@ -39,7 +39,7 @@ def attribute_consistency(judge: AttributeNet, recon: torch.Tensor, target: torc
 
 def hold_attributes(
     model,
-    judge: AttributeNet,
+    judge: AttributeNet | AttributeEnsemble,
     before: torch.Tensor,
     edited: torch.Tensor,
     heads,

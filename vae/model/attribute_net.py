@@ -117,7 +117,7 @@ def load(path: str | os.PathLike, device="cpu") -> AttributeNet | AttributeEnsem
             model = _from_payload(payload)
     except ClassifierError as exc:
         raise ClassifierError(f"{path}: {exc}") from exc
-    except (KeyError, RuntimeError, TypeError) as exc:
+    except (KeyError, RuntimeError, TypeError, ValueError, AttributeError) as exc:
         raise ClassifierError(f"{path}: damaged attribute classifier ({exc})") from exc
     return model.to(device).eval()
 

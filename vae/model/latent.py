@@ -249,28 +249,22 @@ def optimise_latents(
     lr: float,
     between_steps: Callable[[int], None] | None = None,
 ) -> torch.Tensor:
-    """Adam on latents from ``start`` to lower ``objective(z)`` (a scalar), ``model`` in eval mode and frozen.
+    """Adam on latents from ``start`` to lower ``objective(z)`` (a scalar), ``model`` in eval mode.
 
-    ``between_steps(done)`` is called after each step. The model's weights are left as they were.
+    ``between_steps(done)`` is called after each step. Gradients flow to the latents only: the model's weights and
+    their ``requires_grad`` flags are left as they were, so several of these may run on one model at once.
     """
     model.eval()
-    trainable = [parameter.requires_grad for parameter in model.parameters()]
-    for parameter in model.parameters():
-        parameter.requires_grad_(False)
-    try:
-        with torch.enable_grad():
-            z = start.detach().clone().requires_grad_(True)
-            optimiser = torch.optim.Adam([z], lr=lr)
-            for step in range(steps):
-                optimiser.zero_grad()
-                objective(z).backward()
-                optimiser.step()
-                if between_steps:
-                    between_steps(step + 1)
-        return z.detach()
-    finally:
-        for parameter, flag in zip(model.parameters(), trainable):
-            parameter.requires_grad_(flag)
+    with torch.enable_grad():
+        z = start.detach().clone().requires_grad_(True)
+        optimiser = torch.optim.Adam([z], lr=lr)
+        for step in range(steps):
+            optimiser.zero_grad()
+            objective(z).backward(inputs=[z])
+            optimiser.step()
+            if between_steps:
+                between_steps(step + 1)
+    return z.detach()
 
 
 def lerp(a: torch.Tensor, b: torch.Tensor, n: int) -> torch.Tensor:
