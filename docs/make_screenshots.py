@@ -65,6 +65,8 @@ def main() -> None:
         if session.checkpoint.directions:
             arith.add_direction("glasses", 1.5)
             arith.set_keep_fixed(["facial_hair"])
+            while arith.hold_pending:  # the held face, as the tab shows it a moment later
+                wait_for(arith.hold_job.running_changed)
         window.map_panel.load(str(faces))
         wait_for(window.map_panel.settled)
         window.map_panel.set_projection("tsne")  # the README's Map shows the t-SNE layout

@@ -401,6 +401,11 @@ class ArithmeticPanel(QWidget):
         if self.model.holding:
             self._start_hold()
 
+    @property
+    def hold_pending(self) -> bool:
+        """Whether a hold is running or waiting to start: the face shown may still change."""
+        return self.hold_job.busy or self._hold_pending
+
     def _start_hold(self) -> None:
         """Hold the current result; a hold still running finishes first, and its result is then dropped."""
         if self.hold_job.busy:

@@ -1,5 +1,6 @@
 import csv
 import dataclasses
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -111,7 +112,7 @@ def test_recolouring_is_a_chance_between_0_and_1():
 
 def test_weight_decay_shrinks_the_weights_and_is_a_resume_setting(faces, tmp_path):
     plain = Trainer(small_config(), faces, tmp_path / "a").run()
-    decayed = Trainer(small_config(weight_decay=10.0), faces, tmp_path / "b").run()
+    decayed = Trainer(small_config(weight_decay=20.0), faces, tmp_path / "b").run()
     norms = [
         sum(
             float(w.norm()) ** 2
@@ -142,6 +143,20 @@ def test_the_l1_term_changes_the_training_and_is_a_resume_setting(faces, tmp_pat
         Trainer(small_config(epochs=3), faces, tmp_path / "b").run(resume=True)
     with pytest.raises(ValueError, match="invalid l1_weight"):
         small_config(l1_weight=-0.1)
+
+
+@pytest.mark.parametrize("cosine", [True, False])
+def test_the_learning_rate_rises_over_the_first_epoch_then_follows_its_schedule(faces, tmp_path, cosine):
+    from vae.train.trainer import LR_WARMUP_STEPS
+
+    trainer = Trainer(small_config(lr=1e-3, epochs=4, cosine=cosine), faces, tmp_path / "run")
+    steps = trainer.steps_per_epoch  # a small run warms up over its first epoch, a large one over LR_WARMUP_STEPS
+    assert steps < LR_WARMUP_STEPS
+    rates = [trainer._scheduler_lr(0, step) for step in range(steps)]
+    assert rates[0] == pytest.approx(1e-3 / steps, rel=0.05) and rates == sorted(rates)
+    assert trainer._scheduler_lr(1, 0) == pytest.approx(
+        1e-3 * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi / 4))) if cosine else 1e-3
+    )
 
 
 def test_same_seed_same_weights_on_cpu(faces, tmp_path):
