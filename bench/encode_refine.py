@@ -9,15 +9,14 @@ the app's REFINE_STEPS, and their ratio, run side by side in this process. The i
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import describe  # noqa: E402
+from bench.timing import median_seconds  # noqa: E402
 from vae.data import synth  # noqa: E402
 from vae.explore.session import ExplorerSession  # noqa: E402
 from vae.model.latent import REFINE_STEPS  # noqa: E402
@@ -25,14 +24,9 @@ from vae.model.latent import REFINE_STEPS  # noqa: E402
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 
 
-def median_seconds(session, image: Path, refine_steps: int, repeats: int) -> float:
-    session.encode_file(image, refine_steps=refine_steps)  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        session.encode_file(image, refine_steps=refine_steps)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def encoding_seconds(session, image: Path, refine_steps: int, repeats: int) -> float:
+    """Median seconds of encoding ``image`` as the app does, with ``refine_steps`` refinement steps."""
+    return median_seconds(lambda: session.encode_file(image, refine_steps=refine_steps), repeats, warm_up=True)
 
 
 def main() -> None:
@@ -48,8 +42,8 @@ def main() -> None:
             image = Path(tmp) / f"{name}.png"
         for model in ("default_model.pt", "default_model_128.pt"):
             session = ExplorerSession.open(RESOURCES / model)
-            mu = median_seconds(session, image, 0, args.repeats)
-            refined = median_seconds(session, image, REFINE_STEPS, args.repeats)
+            mu = encoding_seconds(session, image, 0, args.repeats)
+            refined = encoding_seconds(session, image, REFINE_STEPS, args.repeats)
             print(
                 f"{model}: μ {mu * 1000:.0f} ms, refined ({REFINE_STEPS} steps) {refined * 1000:.0f} ms, "
                 f"{refined / mu:.1f}× the baseline"

@@ -10,9 +10,7 @@ with their ratio, run side by side in this process.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -20,21 +18,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import describe  # noqa: E402
+from bench.timing import median_seconds  # noqa: E402
 from vae.explore.session import ExplorerSession  # noqa: E402
 from vae.model.latent import compose  # noqa: E402
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 DIRECTION = "face_color:4"
-
-
-def median_seconds(work, repeats: int) -> float:
-    work()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def measure(model: str, repeats: int) -> str:
@@ -44,8 +33,8 @@ def measure(model: str, repeats: int) -> str:
     direction = session.directions[DIRECTION]
     edited = compose([(1.0, face)], [(2.0, direction)])
     with torch.no_grad():
-        base = median_seconds(lambda: session.render(compose([(1.0, face)], [(2.0, direction)])), repeats)
-    hold = median_seconds(lambda: session.render(session.hold_edit(face, edited, [DIRECTION])), repeats)
+        base = median_seconds(lambda: session.render(compose([(1.0, face)], [(2.0, direction)])), repeats, warm_up=True)
+    hold = median_seconds(lambda: session.render(session.hold_edit(face, edited, [DIRECTION])), repeats, warm_up=True)
     return f"{model}: plain {base * 1000:.0f} ms, held {hold * 1000:.0f} ms, {hold / base:.0f}× the baseline"
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 from machine import describe  # noqa: E402  (this folder is on sys.path when run as a script)
+from timing import median_seconds  # noqa: E402
 
 from vae.data.cache import open_folder  # noqa: E402
 from vae.data.palette import recolour_batch  # noqa: E402
@@ -36,16 +36,6 @@ from vae.model.network import ConvVAE  # noqa: E402
 from vae.train.config import DEFAULT_MODEL_RECIPE  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def timed(work, repeats: int) -> float:
-    """Median seconds of ``work()`` over ``repeats`` calls."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -75,8 +65,8 @@ def main() -> None:
     train_step(batch)
     plain, recoloured = [], []
     for _ in range(args.rounds):
-        plain.append(timed(lambda: train_step(batch), 5))
-        recoloured.append(timed(lambda: train_step(recolour_batch(batch, rng, args.probability)), 5))
+        plain.append(median_seconds(lambda: train_step(batch), 5))
+        recoloured.append(median_seconds(lambda: train_step(recolour_batch(batch, rng, args.probability)), 5))
     step, with_recolour = statistics.median(plain), statistics.median(recoloured)
     print(f"{torch.get_num_threads()} threads, {precision}, batch 64 at 64×64, median of {args.rounds} rounds")
     print(
