@@ -45,10 +45,9 @@ from .widgets import FaceView, holding
 from .workers import ModelJob, describe_error
 
 GIVEN = "given"  # a term's face set in the model rather than picked from a source
-HOLDING, NOT_HELD = (
-    "holding the rest…",
-    "the rest not held (see the message)",
-)  # the formula's note meanwhile, or after a failure
+# the formula's note while the hold is computed, and after it failed
+HOLDING = "holding the rest…"
+NOT_HELD = "the rest not held (see the message)"
 
 
 class ArithmeticPanel(QWidget):

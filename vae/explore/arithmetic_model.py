@@ -164,8 +164,10 @@ class ArithmeticModel:
     def result(self) -> torch.Tensor | None:
         """The composed latent; None without a known face. Raises ValueError for faces of different sizes."""
         total = self._faces_sum()
-        if total is None:
-            return None
+        return None if total is None else self._with_directions(total)
+
+    def _with_directions(self, total: torch.Tensor) -> torch.Tensor:
+        """The faces' sum with the applied directions, Keep fixed honoured."""
         directions = self.session.directions
         applied = [(strength, directions[name]) for name, strength in self._applied]
         return compose([(1.0, total)], applied, [directions[name] for name in self.kept_fixed])
@@ -190,8 +192,8 @@ class ArithmeticModel:
         (:meth:`~vae.explore.session.ExplorerSession.hold_edit`); None when nothing is to be held."""
         if not self.holding:
             return None
-        total, result = self._faces_sum(), self.result()
-        return None if total is None else (total, result, [name for name, _ in self._applied])
+        total = self._faces_sum()
+        return None if total is None else (total, self._with_directions(total), [name for name, _ in self._applied])
 
     def formula(self, hold_note: str = "the rest held") -> str:
         """The result as people read it, e.g. ``result = 1.0·A +1.0·B -1.0·C +2.00·[+glasses]``, with ``hold_note``
