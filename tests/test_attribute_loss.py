@@ -6,7 +6,7 @@ import torch
 import train_cli
 from tests.helpers import cached_faces
 from vae.model import checkpoint
-from vae.model.attribute_loss import attribute_consistency, frozen_judge, hold_attributes
+from vae.model.attribute_loss import attribute_consistency, fit_direction, frozen_judge, hold_attributes
 from vae.model.attribute_net import AttributeNet, save
 from vae.model.network import VAEConfig
 from vae.train.config import TrainConfig
@@ -148,3 +148,50 @@ def test_holding_nothing_leaves_the_edit_as_it_is(judge_file):
     before, edited = torch.zeros(2, 8), torch.ones(2, 8)
     held = hold_attributes(LinearDecoder(), frozen_judge(judge_file), before, edited, [], steps=5)
     assert torch.allclose(held, edited)
+
+
+class ChannelDecoder(torch.nn.Module):
+    """A stand-in model whose face is each of the first three latents spread over one colour channel."""
+
+    def decode(self, z):
+        return z[:, :3, None, None].expand(len(z), 3, 64, 64)
+
+
+class ChannelJudge(torch.nn.Module):
+    """A stand-in classifier: "shape" is read off the red and green channels' means, "eyes" off the green one's."""
+
+    heads = {"shape": 2, "eyes": 2}
+
+    def forward(self, images):
+        red, green = images.mean((2, 3))[:, :2].T
+        zero = torch.zeros(len(images))
+        return {"shape": torch.stack([zero, 4 * (red + green)], 1), "eyes": torch.stack([zero, 4 * green], 1)}
+
+
+def test_a_fitted_direction_turns_from_what_it_should_hold_to_what_it_aims_at():
+    latents = torch.randn(64, 4, generator=torch.Generator().manual_seed(0))
+    start = torch.tensor([1.0, 0.0, 1.0, 0.0]) / 2**0.5  # half of it along the blue channel, which no head reads
+    fitted = fit_direction(
+        ChannelDecoder(), ChannelJudge(), latents, "shape", 1, start, ["eyes"], 2.0, steps=80, lr=0.05
+    )
+    assert abs(float(fitted.norm()) - 1) < 1e-5
+    assert fitted[0] > 0.9 and abs(float(fitted[1])) < 0.2  # along what reads as the shape and not as the eyes
+    unheld = fit_direction(ChannelDecoder(), ChannelJudge(), latents, "shape", 1, start, [], 2.0, steps=80, lr=0.05)
+    assert unheld[1] > 0.5  # nothing held: the green channel, which both heads read, is the shortest way
+
+
+def test_a_fitted_direction_leaves_both_networks_as_they_were(judge_file):
+    judge, model = sharp_judge(judge_file), LinearDecoder()
+    latents, start = torch.randn(40, 8), torch.ones(8) / 8**0.5
+    fit_direction(model, judge, latents, "shape", 1, start, ["eyes"], 2.0, steps=3)
+    assert all(p.grad is None for p in judge.parameters())
+    assert all(p.requires_grad and p.grad is None for p in model.parameters())
+
+
+def test_a_direction_is_fitted_from_the_same_draws_each_time(judge_file):
+    judge, model = sharp_judge(judge_file), LinearDecoder()
+    latents, start = torch.randn(200, 8), torch.ones(8) / 8**0.5  # more latents than a step draws
+    once, again = (fit_direction(model, judge, latents, "shape", 0, start, ["eyes"], 2.0, steps=5) for _ in range(2))
+    assert torch.equal(once, again)
+    other = fit_direction(model, judge, latents, "shape", 0, start, ["eyes"], 2.0, steps=5, seed=1)
+    assert not torch.equal(once, other)

@@ -118,6 +118,8 @@ def test_packaging_replaces_the_directions_real_labels_name_and_keeps_the_others
     from tests.helpers import write_good_faces
     from vae.measure import package_default
     from vae.model import checkpoint
+    from vae.model.attribute_loss import frozen_judge
+    from vae.model.attribute_net import AttributeNet, save
 
     folder = tmp_path / "adl"
     names = write_good_faces(folder, 48, seed=4, size=64)
@@ -130,14 +132,68 @@ def test_packaging_replaces_the_directions_real_labels_name_and_keeps_the_others
     keyed = de.labelled_directions(tiny_model, [folder], held_out=4, skip=())
     assert sorted(keyed) == ["eye_color:0", "eye_color:1"]
     assert all(abs(float(d.norm()) - 1) < 1e-5 for d in keyed.values())
+    save(tmp_path / "judge.pt", AttributeNet({"adl:eye_color": 2, "adl:glasses": 2}))
+    fitted = de.labelled_directions(
+        tiny_model, [folder], held_out=4, skip=(), fit_with=frozen_judge(tmp_path / "judge.pt")
+    )
+    assert sorted(fitted) == sorted(keyed) and all(abs(float(d.norm()) - 1) < 1e-5 for d in fitted.values())
+    assert all(not torch.allclose(fitted[key], keyed[key]) for key in keyed)
 
     real = {"eye_color:0": keyed["eye_color:0"], "eye_color:1": keyed["eye_color:1"]}
-    monkeypatch.setattr(de, "labelled_directions", lambda model, folders: real)
+    fitting = []
+    monkeypatch.setattr(de, "labelled_directions", lambda model, folders, **kw: fitting.append(kw["fit_with"]) or real)
+    package_default.package(
+        str(tmp_path / "model.pt"),
+        str(tmp_path / "out.pt"),
+        labelled=[folder],
+        fit_directions_with=tmp_path / "judge.pt",
+    )
+    assert fitting[0].heads == {"adl:eye_color": 2, "adl:glasses": 2}  # the named classifier, frozen
+    assert not any(p.requires_grad for p in fitting[0].parameters())
     directions = package_default.package(str(tmp_path / "model.pt"), str(tmp_path / "out.pt"), labelled=[folder])
+    assert fitting[1] is None
     assert sorted(directions) == ["eye_color:0", "eye_color:1", "hair_color:5"]
     assert torch.allclose(directions["eye_color:0"], real["eye_color:0"])
     assert torch.equal(directions["hair_color:5"], stored["hair_color:5"])
     assert sorted(checkpoint.load(tmp_path / "out.pt").directions) == sorted(directions)
+
+
+def test_each_direction_is_fitted_on_the_faces_that_lack_its_class_holding_the_other_attributes(monkeypatch):
+    calls, lines = [], []
+
+    def fit(model, judge, latents, head, target, start, held, strength):
+        calls.append((head, target, latents[:, 0].tolist(), held, strength))
+        return torch.tensor([0.0, 0.0, 0.0, 1.0])
+
+    monkeypatch.setattr(de, "fit_direction", fit)
+    judge = type("Judge", (), {"heads": {"f:hair": 2, "f:eyes": 2, "g:eyes": 3, "f:glasses": 2}})()
+    mu = torch.arange(5.0)[:, None].expand(5, 4)
+    truth = {"f:hair": torch.tensor([0, 1, -1, 0, 1]), "f:eyes": torch.zeros(5, dtype=torch.long)}
+    directions = {
+        "f:hair=1": ("f:hair", 1, torch.ones(4) / 2),
+        "f:skin=0": ("f:skin", 0, torch.ones(4) / 2),
+        "f:glasses=with": ("f:glasses", 1, torch.ones(4) / 2),
+    }
+    truth["f:skin"] = truth["f:glasses"] = torch.ones(5, dtype=torch.long) * torch.tensor([1, 1, 1, 0, 1])
+    fitted = de.fitted_directions(None, judge, mu, truth, directions, report=lines.append)
+    assert calls == [("f:hair", 1, [0.0, 3.0], ["f:eyes", "g:eyes", "f:glasses"], de.STRENGTH)]  # face 2: no label
+    assert fitted["f:hair=1"][:2] == ("f:hair", 1) and fitted["f:hair=1"][2][3] == 1.0
+    assert fitted["f:skin=0"] == directions["f:skin=0"]  # the judge reads no skin: kept as it was
+    assert fitted["f:glasses=with"] == directions["f:glasses=with"]  # glasses are not fitted
+    assert lines == ["fitted f:hair=1 on 2 faces"]
+
+
+def test_fitting_needs_the_labelled_folders(tmp_path, tiny_model, capsys):
+    from vae.measure import package_default
+    from vae.model import checkpoint
+
+    checkpoint.save(tmp_path / "model.pt", tiny_model)
+    with pytest.raises(ValueError, match="needs the folders with real labels"):
+        package_default.package(str(tmp_path / "model.pt"), str(tmp_path / "out.pt"), fit_directions_with="judge.pt")
+    with pytest.raises(SystemExit):
+        package_default.main([str(tmp_path / "model.pt"), str(tmp_path / "out.pt"), "--fit-directions-with", "j.pt"])
+    assert "--fit-directions-with needs --directions-from-labels" in capsys.readouterr().err
+    assert not (tmp_path / "out.pt").exists()
 
 
 def test_eye_colour_is_learnt_from_faces_without_glasses():

@@ -25,7 +25,7 @@ import torch
 
 from ..data.folder import DataError
 from ..explore.attribute_hold import attribute_of_head, heads_without
-from ..model.attribute_loss import hold_attributes
+from ..model.attribute_loss import fit_direction, hold_attributes
 from ..model.latent import attribute_direction, conditional_direction
 from ..model.metrics import encode_all
 from . import attribute_classifier as ac
@@ -58,6 +58,10 @@ LEARNT_WITHOUT = {"eye_color": "glasses"}
 # attributes whose real-label directions are measured but not packaged: eye-colour directions still draw glasses
 # or dark eye holes in this model's latent space (docs/model.md, "Directions from real labels")
 NOT_PACKAGED = ("eye_color",)
+# attributes whose directions stay unfitted (:func:`fitted_directions`): glasses cover the eyes, so a glasses direction
+# fitted to keep the eyes' colour turns away from drawing frames (docs/model.md, "Directions fitted to keep the rest
+# of the face")
+NOT_FITTED = ("glasses",)
 
 
 @dataclass
@@ -178,32 +182,70 @@ def stored_directions(stored: dict[str, torch.Tensor], heads: dict[str, int], na
     return chosen
 
 
+def cartoonset_key(name: str, head: str) -> str | None:
+    """The Cartoon Set direction key of the real-label direction ``name`` (``head=class``), or None."""
+    return CARTOONSET_KEYS.get((attribute_of(head), name.rsplit("=", 1)[1]))
+
+
 def cartoonset_directions(directions: dict, skip=()) -> dict[str, torch.Tensor]:
     """The real-label directions of :func:`real_directions` that have a Cartoon Set key, under that key (except
     those of the attributes in ``skip``)."""
-    keyed = {}
-    for name, (head, _, direction) in directions.items():
-        attribute, class_name = attribute_of(head), name.rsplit("=", 1)[1]
-        key = CARTOONSET_KEYS.get((attribute, class_name))
-        if key is not None and attribute not in skip:
-            keyed[key] = direction
-    return keyed
+    return {cartoonset_key(name, head): direction for name, (head, _, direction) in packaged(directions, skip).items()}
 
 
-def labelled_directions(vae_model, folders, held_out: int = HELD_OUT, skip=NOT_PACKAGED) -> dict[str, torch.Tensor]:
+def packaged(directions: dict, skip=NOT_PACKAGED) -> dict:
+    """The real-label directions that have a Cartoon Set key, but for those of the attributes in ``skip``."""
+    return {
+        name: entry
+        for name, entry in directions.items()
+        if cartoonset_key(name, entry[0]) is not None and attribute_of(entry[0]) not in skip
+    }
+
+
+def labelled_directions(
+    vae_model, folders, held_out: int = HELD_OUT, skip=NOT_PACKAGED, fit_with=None, report=None
+) -> dict[str, torch.Tensor]:
     """Cartoon Set-keyed directions of ``vae_model`` from the real labels of ``folders`` (training faces only), but
-    for the attributes in ``skip``."""
+    for the attributes in ``skip``; with a frozen classifier ``fit_with``, each fitted to it
+    (:func:`fitted_directions`), ``report(line)`` told as each is done."""
     cache, heads, targets, train_idx, _ = open_labelled(folders, held_out)
     faces = at_model_size(folders, cache, vae_model)
-    return cartoonset_directions(training_directions(vae_model, faces, heads, targets, train_idx, folders), skip)
+    mu, truth = training_latents(vae_model, faces, targets, train_idx)
+    directions = packaged(real_directions(mu, heads, truth, folder_class_names(folders)), skip)
+    if fit_with is not None:
+        directions = fitted_directions(vae_model, fit_with, mu, truth, directions, report=report)
+    return cartoonset_directions(directions, skip)
+
+
+def fitted_directions(vae_model, judge, mu, truth, directions: dict, strength: float = STRENGTH, report=None) -> dict:
+    """``directions`` (:func:`real_directions`), each fitted (:func:`~vae.model.attribute_loss.fit_direction`) on the
+    training latents ``mu`` that lack its class, so that a step of ``strength`` makes ``judge`` read the class and
+    every other attribute as before; a direction of a head the judge lacks, or of an attribute in :data:`NOT_FITTED`,
+    stays as it was."""
+    fitted = {}
+    for name, (head, k, direction) in directions.items():
+        lacking = (truth[head] >= 0) & (truth[head] != k)
+        if head in judge.heads and attribute_of(head) not in NOT_FITTED and lacking.any():
+            held = heads_without(judge.heads, {attribute_of(head)})
+            direction = fit_direction(vae_model, judge, mu[lacking], head, k, direction, held, strength)
+            if report:
+                report(f"fitted {name} on {int(lacking.sum())} faces")
+        fitted[name] = (head, k, direction)
+    return fitted
+
+
+def training_latents(vae_model, faces, targets, train_idx) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The encodings (μ) of the labelled training faces and their per-head targets."""
+    vae_model.eval()
+    mu, _ = encode_all(vae_model, faces, train_idx)
+    return mu, {h: t[train_idx] for h, t in targets.items()}
 
 
 def training_directions(vae_model, faces, heads, targets, train_idx, folders) -> dict:
     """:func:`real_directions` of ``vae_model`` from the labelled training faces of ``folders`` (``faces``: their
     cache at the model's size, :func:`~vae.measure.fidelity.at_model_size`)."""
-    vae_model.eval()
-    mu, _ = encode_all(vae_model, faces, train_idx)
-    return real_directions(mu, heads, {h: t[train_idx] for h, t in targets.items()}, folder_class_names(folders))
+    mu, truth = training_latents(vae_model, faces, targets, train_idx)
+    return real_directions(mu, heads, truth, folder_class_names(folders))
 
 
 def conditional_on(directions: dict, attribute: str) -> dict:

@@ -15,7 +15,9 @@ also when the weights are a blend (``vae.measure.blend``) that no training epoch
 ``--norm-random-share S`` (with ``--data``) first measures the decoder's batch-norm statistics afresh on training
 encodings with a share ``S`` of each batch drawn from the fitted prior as the app's *Random* draws them
 (:mod:`vae.model.norm_statistics`); ``--norm-data FOLDER`` (repeatable) encodes those folders' training faces instead
-of ``--data``'s (say the folders the last training pass ran on).
+of ``--data``'s (say the folders the last training pass ran on). ``--fit-directions-with CLASSIFIER`` fits each
+real-label direction so that a step along it makes that classifier read its class and every other attribute as
+before (:func:`vae.measure.direction_effects.fitted_directions`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from ..data.cache import BUILTIN, BUILTIN_COUNT
 from ..data.collection import open_datasets
 from ..data.folder import DataError
 from ..model import checkpoint
+from ..model.attribute_loss import frozen_judge
 from ..model.latent import APP_TEMPERATURE
 from ..model.metrics import encode_all, evaluate
 from ..model.norm_statistics import recalibrate_decoder_norms
@@ -76,6 +79,7 @@ def package(
     labelled: list[str] | None = None,
     norm_random_share: float | None = None,
     norm_data: list[str] | None = None,
+    fit_directions_with: str | None = None,
 ) -> dict:
     """Copy ``source`` to ``target`` without training state, weights in float16; returns its directions.
 
@@ -83,12 +87,15 @@ def package(
     (the app shows it instead of the folder's path); ``labelled`` lists folders with real labels whose directions
     replace the pseudo-label ones they name; ``norm_random_share`` (needs ``data``, for the fitted prior), when given,
     measures the decoder's batch-norm statistics afresh with that share of prior draws (:func:`norm_latent_batches`),
-    on the training faces of ``norm_data`` if given, else of ``data``.
+    on the training faces of ``norm_data`` if given, else of ``data``; ``fit_directions_with`` (needs ``labelled``)
+    names the classifier the real-label directions are fitted to.
     """
     ckpt = checkpoint.load(source)
     data = [data] if isinstance(data, (str, os.PathLike)) else data
     if norm_random_share is None and norm_data:
         raise ValueError("norm_data is only read with norm_random_share")
+    if fit_directions_with and not labelled:
+        raise ValueError("fitting the directions needs the folders with real labels they are computed from")
     if norm_random_share is not None and not data:
         raise ValueError("measuring the decoder's statistics needs the training data (for the fitted prior)")
     if norm_random_share is not None and ckpt.training is None:
@@ -98,6 +105,7 @@ def package(
         )
     norm_statistics = ckpt.extra.get("norm_statistics")
     classifier = attribute_classifier.load(directions_from) if directions_from is not None else None
+    judge = frozen_judge(fit_directions_with) if fit_directions_with else None
     extras = {"directions": ckpt.directions, "latent_prior": ckpt.latent_prior}
     history, latent_kl = ckpt.history, ckpt.latent_kl
     if data:
@@ -144,7 +152,10 @@ def package(
         from ..explore.directions import direction_names
         from .direction_effects import labelled_directions
 
-        merged = {**(extras["directions"] or {}), **labelled_directions(ckpt.model.float(), labelled)}
+        real = labelled_directions(
+            ckpt.model.float(), labelled, fit_with=judge, report=lambda line: print(line, file=sys.stderr)
+        )
+        merged = {**(extras["directions"] or {}), **real}
         order = {name: i for i, name in enumerate(direction_names())}
         extras["directions"] = dict(sorted(merged.items(), key=lambda item: order.get(item[0], len(order))))
     dataset = {**ckpt.dataset, "name": dataset_name} if dataset_name else ckpt.dataset
@@ -204,6 +215,13 @@ def main(argv: list[str] | None = None) -> int:
         help="with --norm-random-share: encode this folder's training faces (repeat for several) instead of --data's",
     )
     parser.add_argument(
+        "--fit-directions-with",
+        default=None,
+        metavar="CLASSIFIER.pt",
+        help="with --directions-from-labels: fit each real-label direction so that a step of +2 makes this classifier "
+        "read its class and every other attribute as before (resources/hold_classifier.pt; minutes per model)",
+    )
+    parser.add_argument(
         "--dataset-name", default=None, help="what the app calls the training data (default: the data folder's path)"
     )
     args = parser.parse_args(argv)
@@ -213,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--norm-random-share needs --data (the training data, for the fitted prior)")
     if args.norm_data and args.norm_random_share is None:
         parser.error("--norm-data needs --norm-random-share")
+    if args.fit_directions_with and not args.directions_from_labels:
+        parser.error("--fit-directions-with needs --directions-from-labels (the labelled folders)")
     try:
         directions = package(
             args.source,
@@ -224,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             args.directions_from_labels,
             args.norm_random_share,
             args.norm_data,
+            args.fit_directions_with,
         )
     except (checkpoint.CheckpointError, attribute_classifier.ClassifierError, DataError, WriteError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

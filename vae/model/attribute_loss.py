@@ -4,7 +4,8 @@ Eye colour and thin glasses are a few pixels of a 64 px face, so a loss summed o
 them. This term asks a classifier trained on real labels (:mod:`vae.measure.fidelity`) for its class
 probabilities on each training face and penalises the reconstruction by how far the classifier's reading of
 it is from them (the KL divergence, summed over the heads): no labels are needed, so it also steers the
-unlabelled faces.
+unlabelled faces. The same readings hold the rest of a face through an edit (:func:`hold_attributes`) and fit an
+attribute direction that changes its attribute and leaves the others be (:func:`fit_direction`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from .latent import optimise_latents
 # Holding attributes through an edit (:func:`hold_attributes`): Adam steps, their rate, and the weight of the
 # squared distance from the edited latent (docs/model.md, "Holding what a classifier reads through an edit").
 HOLD_STEPS, HOLD_LR, HOLD_ANCHOR = 30, 0.05, 1.0
+# Fitting a direction (:func:`fit_direction`): Adam steps, their rate, latents per step, and the weight of the readings
+# it should leave alone against the one it aims at (docs/model.md, "Directions fitted to keep the rest of the face").
+FIT_STEPS, FIT_LR, FIT_BATCH, FIT_SIDE_WEIGHT = 100, 0.02, 96, 3.0
 
 
 def frozen_judge(path: str | os.PathLike, device="cpu") -> AttributeNet | AttributeEnsemble:
@@ -63,6 +67,43 @@ def hold_attributes(
     return optimise_latents(model, edited, objective, steps, lr)
 
 
+def fit_direction(
+    model,
+    judge: AttributeNet | AttributeEnsemble,
+    latents: torch.Tensor,
+    head: str,
+    target: int,
+    start: torch.Tensor,
+    held,
+    strength: float,
+    steps: int = FIT_STEPS,
+    lr: float = FIT_LR,
+    side_weight: float = FIT_SIDE_WEIGHT,
+    batch_size: int = FIT_BATCH,
+    seed: int = 0,
+) -> torch.Tensor:
+    """A unit direction that, added at ``strength`` to ``latents`` (faces that lack the class), makes ``judge``
+    (frozen) read class ``target`` on ``head`` and read the ``held`` heads as it read them before the step.
+
+    Adam from ``start`` on the direction d = v/‖v‖: CE(judge(decode(z + strength·d))[head], target) + ``side_weight``
+    · Σ KL(judge(decode(z)) ‖ judge(decode(z + strength·d))) over ``held``, on a random batch of ``batch_size``
+    latents a step (drawn with ``seed``), the decoder fixed. One direction for every face, unlike
+    :func:`hold_attributes`, which moves each edited face on its own.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    aimed = torch.full((min(batch_size, len(latents)),), target)
+
+    def objective(v: torch.Tensor) -> torch.Tensor:
+        z = latents[torch.randperm(len(latents), generator=generator)[: len(aimed)]]
+        with torch.no_grad():
+            wanted = _readings(judge, model.decode(z), held)
+        read = judge(classifier_sized(model.decode(z + strength * v / v.norm()).float()))
+        return F.cross_entropy(read[head], aimed) + side_weight * _divergence(read, wanted, "batchmean")
+
+    v = optimise_latents(model, start, objective, steps, lr)
+    return v / v.norm()
+
+
 def _readings(judge: AttributeNet, faces: torch.Tensor, heads) -> dict[str, torch.Tensor]:
     """The judge's log-probabilities for ``heads`` on ``faces``, without gradients."""
     with torch.no_grad():
@@ -72,7 +113,11 @@ def _readings(judge: AttributeNet, faces: torch.Tensor, heads) -> dict[str, torc
 
 def _disagreement(judge: AttributeNet, faces: torch.Tensor, wanted: dict[str, torch.Tensor], reduction: str):
     """Σ over the heads of ``wanted`` of KL(wanted ‖ judge(faces)), reduced over the batch as ``reduction`` says."""
-    read = judge(classifier_sized(faces.float()))
+    return _divergence(judge(classifier_sized(faces.float())), wanted, reduction)
+
+
+def _divergence(read: dict[str, torch.Tensor], wanted: dict[str, torch.Tensor], reduction: str) -> torch.Tensor:
+    """Σ over the heads of ``wanted`` of KL(wanted ‖ ``read``'s logits), reduced as ``reduction`` says."""
     return sum(
         F.kl_div(read[name].log_softmax(1), wanted[name], log_target=True, reduction=reduction) for name in wanted
     )
