@@ -187,10 +187,9 @@ def cartoonset_key(name: str, head: str) -> str | None:
     return CARTOONSET_KEYS.get((attribute_of(head), name.rsplit("=", 1)[1]))
 
 
-def cartoonset_directions(directions: dict, skip=()) -> dict[str, torch.Tensor]:
-    """The real-label directions of :func:`real_directions` that have a Cartoon Set key, under that key (except
-    those of the attributes in ``skip``)."""
-    return {cartoonset_key(name, head): direction for name, (head, _, direction) in packaged(directions, skip).items()}
+def cartoonset_directions(directions: dict) -> dict[str, torch.Tensor]:
+    """Real-label directions that each have a Cartoon Set key (:func:`packaged`), under that key."""
+    return {cartoonset_key(name, head): direction for name, (head, _, direction) in directions.items()}
 
 
 def packaged(directions: dict, skip=NOT_PACKAGED) -> dict:
@@ -214,7 +213,7 @@ def labelled_directions(
     directions = packaged(real_directions(mu, heads, truth, folder_class_names(folders)), skip)
     if fit_with is not None:
         directions = fitted_directions(vae_model, fit_with, mu, truth, directions, report=report)
-    return cartoonset_directions(directions, skip)
+    return cartoonset_directions(directions)
 
 
 def fitted_directions(vae_model, judge, mu, truth, directions: dict, strength: float = STRENGTH, report=None) -> dict:
