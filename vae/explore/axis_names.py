@@ -17,7 +17,7 @@ AXIS_NAME_MIN_COSINE = 0.45
 """The |cosine| an axis needs with a direction to be named after it: the axis carries at least a fifth (cos²) of the
 direction. A random direction in D dimensions puts 1/D of itself on each axis (|cos| ≈ 0.18 for D = 32), so 0.45 is
 2.5 standard deviations above chance there. In the shipped 64×64 model it names z8, z12 and z28 (hair colour) and
-z30 (skin tone)."""
+z30 (skin tone), in the 128×128 model z10 and z16 (hair colour) too."""
 
 
 @dataclass(frozen=True)
