@@ -177,10 +177,11 @@ def predicted(model: ac.AttributeNet, images: torch.Tensor) -> dict[str, torch.T
 def accuracy_on(model: ac.AttributeNet, images: torch.Tensor, truth: dict[str, torch.Tensor]) -> dict[str, float]:
     """Per head, the fraction of the labelled ``images`` read right."""
     guess = predicted(model, images)
-    return {name: _agreement(guess[name], truth[name]) for name in model.heads}
+    return {name: agreement(guess[name], truth[name]) for name in model.heads}
 
 
-def _agreement(a: torch.Tensor, b: torch.Tensor) -> float:
+def agreement(a: torch.Tensor, b: torch.Tensor) -> float:
+    """How often ``a`` equals ``b`` where ``b`` is known (≥ 0); NaN where none is."""
     known = b >= 0
     return float((a[known] == b[known]).float().mean()) if known.any() else float("nan")
 
@@ -233,7 +234,8 @@ def measure(
     """Per head, on the held-out labelled faces: ``accuracy`` of the classifier on the originals, ``recon_accuracy``
     on the reconstructions (against the real labels), ``kept`` (same class read off both) and ``faces``.
 
-    A model of another size encodes the faces at its own size; its reconstructions are brought to 64 px. With
+    A model of another size encodes the faces at its own size; its reconstructions are brought to 64 px, and
+    ``kept`` compares them with the originals brought down the same way (so the resize itself loses nothing). With
     ``refine_steps``, each encoding is refined as the app refines an image's, with the squared error weighed by
     the map ``refine_weights`` (:mod:`vae.model.pixel_weights`) when given."""
     cache, heads, targets, _, held_idx = open_labelled(folders, held_out)
@@ -246,14 +248,15 @@ def measure(
     faces = x if own_size is cache else own_size.batch(held_idx)
     recon = reconstruct(vae_model, faces, refine_steps=refine_steps, refine_weights=weights)
     on_original, on_recon = predicted(classifier, x), predicted(classifier, recon)
+    on_resized = on_original if faces is x else predicted(classifier, ac.classifier_sized(faces))
     result = {}
     for name in heads:
         truth = targets[name][held_idx]
         known = truth >= 0
         result[name] = {
-            "accuracy": _agreement(on_original[name], truth),
-            "recon_accuracy": _agreement(on_recon[name], truth),
-            "kept": _agreement(on_recon[name][known], on_original[name][known]),
+            "accuracy": agreement(on_original[name], truth),
+            "recon_accuracy": agreement(on_recon[name], truth),
+            "kept": agreement(on_recon[name][known], on_resized[name][known]),
             "faces": int(known.sum()),
         }
     return result
