@@ -142,14 +142,13 @@ class _PixelReader(torch.nn.Module):
 
     def __init__(self, heads):
         super().__init__()
-        torch.manual_seed(1)
         self.heads = heads
-        self.read = torch.nn.ModuleDict(
-            {name.replace(":", "_"): torch.nn.Linear(3 * 64 * 64, n) for name, n in heads.items()}
-        )
+        with torch.random.fork_rng():
+            torch.manual_seed(1)
+            self.read = torch.nn.ModuleList(torch.nn.Linear(3 * 64 * 64, n) for n in heads.values())
 
     def forward(self, x):
-        return {name: self.read[name.replace(":", "_")](x.flatten(1) - 0.5) for name in self.heads}
+        return {name: read(x.flatten(1) - 0.5) for name, read in zip(self.heads, self.read)}
 
 
 def test_a_128_model_that_draws_each_face_exactly_keeps_every_attribute(tmp_path):
