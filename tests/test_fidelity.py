@@ -156,3 +156,39 @@ def test_a_128_model_that_draws_each_face_exactly_keeps_every_attribute(tmp_path
     reader = _PixelReader({"ids:eye_color": 64, "ids:face_shape": 64})  # many classes: close calls
     figures = fidelity.measure(_Copier(), reader, [tmp_path / "ids"], held_out=12)
     assert [f["kept"] for f in figures.values()] == [1.0, 1.0]
+    for f in figures.values():  # every face stays in its class: all counts on the diagonal
+        counts = torch.tensor(f["confusion"])
+        assert counts.sum() == f["faces"] and counts.trace() == f["faces"]
+
+
+def test_the_confusion_table_counts_which_class_each_face_went_to():
+    before, after = torch.tensor([0, 0, 1, 2, 2, 2]), torch.tensor([0, 1, 1, 0, 0, 2])
+    assert fidelity.confusion(before, after, 3) == [[1, 1, 0], [0, 1, 0], [2, 0, 1]]
+    table = fidelity.confusion_table("x:eye", [[1, 1], [0, 2]], ["brown", "blue"])
+    assert table.splitlines()[0] == "| x:eye: original → reconstruction | brown | blue |"
+    assert table.splitlines()[-1] == "| blue | 0 | 2 |"
+
+
+def test_training_faces_are_measured_on_request_not_the_held_out_ones(tmp_path, monkeypatch):
+    _ids_folder(tmp_path / "ids", count=24, size=128)
+    measured = []
+    original = fidelity.reconstruct
+
+    def recording(vae_model, faces, **kwargs):
+        measured.append(faces)
+        return original(vae_model, faces, **kwargs)
+
+    monkeypatch.setattr(fidelity, "reconstruct", recording)
+    reader = _PixelReader({"ids:eye_color": 64, "ids:face_shape": 64})
+    held = fidelity.measure(_Copier(), reader, [tmp_path / "ids"], held_out=6)
+    trained = fidelity.measure(_Copier(), reader, [tmp_path / "ids"], held_out=6, on_training=True)
+    assert held["ids:eye_color"]["faces"] == trained["ids:eye_color"]["faces"] == 6
+    assert measured[0].shape == measured[1].shape and not torch.equal(measured[0], measured[1])
+
+
+def test_training_faces_are_taken_from_every_folder_as_many_as_it_holds_out():
+    class TwoFolders:
+        offsets = [0, 10, 30]
+
+    train, held = [0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15], [8, 9, 28, 29]
+    assert fidelity.training_like(train, held, TwoFolders()).tolist() == [0, 1, 10, 11]

@@ -8,7 +8,7 @@ tells how often a model's reconstruction keeps each attribute, next to the class
 
     python -m vae.measure.fidelity train --data FOLDER [--data FOLDER …] --out classifier.pt [--epochs 8]
     python -m vae.measure.fidelity measure CHECKPOINT --classifier classifier.pt --data FOLDER [--data …] \
-        [--held-out 500] [--refine-steps 50]
+        [--held-out 500] [--refine-steps 50] [--confusion] [--training-faces]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import csv
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..data.folder import DataError
@@ -223,6 +224,14 @@ def at_model_size(folders: list[str | Path], cache, vae_model):
     return larger
 
 
+def training_like(train_idx, held_idx, cache) -> np.ndarray:
+    """As many training faces of each of ``cache``'s folders as it holds out (its first, by index)."""
+    bounds = list(cache.offsets) if hasattr(cache, "offsets") else [0, len(cache)]
+    train, held = np.asarray(train_idx), np.asarray(held_idx)
+    inside = lambda idx, lo, hi: idx[(idx >= lo) & (idx < hi)]  # noqa: E731
+    return np.concatenate([inside(train, lo, hi)[: len(inside(held, lo, hi))] for lo, hi in zip(bounds, bounds[1:])])
+
+
 def measure(
     vae_model,
     classifier: ac.AttributeNet,
@@ -230,15 +239,22 @@ def measure(
     held_out: int = HELD_OUT,
     refine_steps: int = 0,
     refine_weights: str | Path | None = None,
-) -> dict[str, dict[str, float]]:
+    on_training: bool = False,
+) -> dict[str, dict]:
     """Per head, on the held-out labelled faces: ``accuracy`` of the classifier on the originals, ``recon_accuracy``
-    on the reconstructions (against the real labels), ``kept`` (same class read off both) and ``faces``.
+    on the reconstructions (against the real labels), ``kept`` (same class read off both), ``faces``, and
+    ``confusion`` (counts, the class read off the original → the class read off the reconstruction).
+
+    With ``on_training``, as many training faces as there are held-out ones are measured instead (what the model
+    learnt to keep, against what it keeps on faces it has not seen).
 
     A model of another size encodes the faces at its own size; its reconstructions are brought to 64 px, and
     ``kept`` compares them with the originals brought down the same way (so the resize itself loses nothing). With
     ``refine_steps``, each encoding is refined as the app refines an image's, with the squared error weighed by
     the map ``refine_weights`` (:mod:`vae.model.pixel_weights`) when given."""
-    cache, heads, targets, _, held_idx = open_labelled(folders, held_out)
+    cache, heads, targets, train_idx, held_idx = open_labelled(folders, held_out)
+    if on_training:
+        held_idx = training_like(train_idx, held_idx, cache)
     missing = sorted(set(heads) - set(classifier.heads))
     if missing:
         raise DataError(f"the classifier has no head for {', '.join(missing)}: train it on these folders")
@@ -258,8 +274,23 @@ def measure(
             "recon_accuracy": agreement(on_recon[name], truth),
             "kept": agreement(on_recon[name][known], on_resized[name][known]),
             "faces": int(known.sum()),
+            "confusion": confusion(on_resized[name][known], on_recon[name][known], classifier.heads[name]),
         }
     return result
+
+
+def confusion(read_before: torch.Tensor, read_after: torch.Tensor, classes: int) -> list[list[int]]:
+    """Counts of (class read before, class read after): row ``i``, column ``j`` is how many faces went ``i`` → ``j``."""
+    pairs = read_before * classes + read_after
+    return torch.bincount(pairs, minlength=classes * classes).view(classes, classes).tolist()
+
+
+def confusion_table(name: str, counts: list[list[int]], names: list[str] | None = None) -> str:
+    """A Markdown table of one head's :func:`confusion`: rows the original's class, columns the reconstruction's."""
+    names = names or [str(k) for k in range(len(counts))]
+    lines = [f"| {name}: original → reconstruction | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    lines += [f"| {names[i]} | " + " | ".join(str(c) for c in row) + " |" for i, row in enumerate(counts)]
+    return "\n".join(lines)
 
 
 def table(figures: dict[str, dict[str, float]]) -> str:
@@ -268,6 +299,14 @@ def table(figures: dict[str, dict[str, float]]) -> str:
     for name, f in figures.items():
         lines.append(f"| {name} | {f['faces']} | {f['accuracy']:.3f} | {f['recon_accuracy']:.3f} | {f['kept']:.3f} |")
     return "\n".join(lines)
+
+
+def print_confusions(figures: dict[str, dict], folders: list[str | Path]) -> None:
+    """Print each head's confusion table, its classes named from the folders' labels."""
+    names = {head_name(folder, a): values for folder in folders for a, values in class_names(folder).items()}
+    for name, f in figures.items():
+        print()
+        print(confusion_table(name, f["confusion"], names.get(name)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -299,6 +338,12 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument(
         "--refine-weights", metavar="MAP", help="weigh the refinement's squared error with this pixel-weight map"
     )
+    check.add_argument("--confusion", action="store_true", help="also print each attribute's confusion table")
+    check.add_argument(
+        "--training-faces",
+        action="store_true",
+        help="measure as many training faces as held-out ones instead (what the model learnt to keep)",
+    )
     args = parser.parse_args(argv)
     from ..model import checkpoint
 
@@ -323,9 +368,17 @@ def main(argv: list[str] | None = None) -> int:
         else:
             model = checkpoint.load(args.checkpoint).model
             figures = measure(
-                model, ac.load(args.classifier), args.data, args.held_out, args.refine_steps, args.refine_weights
+                model,
+                ac.load(args.classifier),
+                args.data,
+                args.held_out,
+                args.refine_steps,
+                args.refine_weights,
+                args.training_faces,
             )
             print(table(figures))
+            if args.confusion:
+                print_confusions(figures, args.data)
     except (DataError, ValueError, checkpoint.CheckpointError, ac.ClassifierError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
