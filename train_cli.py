@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--attribute-classifier",
         default="",
         metavar="CLASSIFIER",
-        help="with --attribute-weight: a real-label attribute classifier (python -m vae.measure.fidelity train)",
+        help="with --attribute-weight or --latent-readout-weight: a real-label attribute classifier "
+        "(python -m vae.measure.fidelity train)",
     )
     p.add_argument(
         "--adversarial-skip",
@@ -223,7 +224,7 @@ def _train(argv: list[str] | None) -> int:
             check_run_folder(args.out, args.resume, args.overwrite)  # before a long dataset preparation
             if args.init_from and not args.resume:  # a bad or mismatched checkpoint fails now
                 grow_from(ConvVAE(config.model), checkpoint.load(args.init_from).model)
-            if config.attribute_weight > 0:  # an unreadable classifier fails before the dataset is prepared
+            if config.attribute_classifier:  # an unreadable classifier fails before the dataset is prepared
                 frozen_judge(config.attribute_classifier)
             if config.pixel_weights:
                 load_pixel_weights(config.pixel_weights, config.model.image_size)

@@ -6,7 +6,14 @@ import torch
 import train_cli
 from tests.helpers import cached_faces
 from vae.model import checkpoint
-from vae.model.attribute_loss import attribute_consistency, fit_direction, frozen_judge, hold_attributes
+from vae.model.attribute_loss import (
+    LatentReadout,
+    attribute_consistency,
+    fit_direction,
+    frozen_judge,
+    hold_attributes,
+    readout_divergence,
+)
 from vae.model.attribute_net import AttributeNet, save
 from vae.model.network import VAEConfig
 from vae.train.config import TrainConfig
@@ -40,9 +47,29 @@ def test_faces_of_another_size_are_read_at_the_classifiers_64_px(judge_file):
     assert torch.isfinite(attribute_consistency(judge, torch.rand(2, 3, 128, 128), faces))
 
 
-def test_a_weight_without_a_classifier_is_refused():
-    with pytest.raises(ValueError, match="needs an attribute_classifier"):
-        TrainConfig(attribute_weight=0.5)
+@pytest.mark.parametrize("term", ["attribute_weight", "latent_readout_weight"])
+def test_a_weight_without_a_classifier_is_refused(term):
+    with pytest.raises(ValueError, match=f"{term} needs an attribute_classifier"):
+        TrainConfig(**{term: 0.5})
+
+
+def test_a_latent_readout_learns_the_judges_reading_where_mu_carries_it(judge_file):
+    judge = frozen_judge(judge_file)
+    faces = torch.rand(32, 3, 64, 64)
+    carried = torch.cat([faces.mean((2, 3)), faces[:, :, 16:48, 16:48].mean((2, 3))], 1)  # μ: 6 colour means
+    mu = ((carried - carried.mean(0)) / carried.std(0)).requires_grad_()
+    torch.manual_seed(0)
+    readout = LatentReadout(6, judge.heads)
+    first = readout_divergence(readout, judge, mu, faces)
+    first.backward()
+    assert mu.grad.abs().sum() > 0  # the encoder is steered …
+    assert all(p.grad is None for p in judge.parameters())  # … the classifier is not
+    optimiser = torch.optim.Adam(readout.parameters(), lr=0.05)
+    for _ in range(200):
+        optimiser.zero_grad()
+        readout_divergence(readout, judge, mu.detach(), faces).backward()
+        optimiser.step()
+    assert readout_divergence(readout, judge, mu.detach(), faces).item() < 0.5 * first.item()
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +89,33 @@ def test_the_term_changes_what_a_run_learns(faces, judge_file, tmp_path):
     assert max((plain[name] - w).abs().max().item() for name, w in steered.items()) > 1e-4
     unweighted = weights_after(attribute_weight=1e-30, attribute_classifier=str(judge_file))
     assert all(torch.allclose(plain[name], w, rtol=0, atol=1e-7) for name, w in unweighted.items())  # nor its loading
+
+
+def _readout_config(epochs: int, judge_file) -> TrainConfig:
+    return TrainConfig(
+        model=VAEConfig(latent_dim=4, base_channels=8),
+        epochs=epochs,
+        batch_size=8,
+        precision="bf16",
+        latent_readout_weight=1.0,
+        attribute_classifier=str(judge_file),
+    )
+
+
+def test_a_latent_readout_run_steers_the_model_and_resumes_with_its_readout(faces, judge_file, tmp_path):
+    plain = TrainConfig(model=VAEConfig(latent_dim=4, base_channels=8), epochs=1, batch_size=8, precision="bf16")
+    unsteered = checkpoint.load(Trainer(plain, faces, tmp_path / "plain").run().last_path).model.state_dict()
+    result = Trainer(_readout_config(1, judge_file), faces, tmp_path / "run").run()
+    saved = checkpoint.load(result.last_path)
+    assert max((unsteered[name] - w).abs().max().item() for name, w in saved.model.state_dict().items()) > 1e-4
+    assert set(saved.training["readout"]) == set(LatentReadout(4, frozen_judge(judge_file).heads).state_dict())
+    trainer = Trainer(_readout_config(2, judge_file), faces, tmp_path / "run")
+    trainer.run(resume=True)
+    steps = [s["step"].item() for s in saved.training["readout_optimizer"]["state"].values()]
+    resumed = checkpoint.load(trainer.last_path).training
+    again = [s["step"].item() for s in resumed["readout_optimizer"]["state"].values()]
+    assert steps[0] == trainer.steps_per_epoch and again[0] == 2 * trainer.steps_per_epoch  # went on, not anew
+    assert all(torch.isfinite(w).all() for w in checkpoint.load(trainer.last_path).model.state_dict().values())
 
 
 def test_the_cli_refuses_an_unreadable_classifier_before_preparing_the_data(tmp_path, capsys):

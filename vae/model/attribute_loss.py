@@ -4,8 +4,10 @@ Eye colour and thin glasses are a few pixels of a 64 px face, so a loss summed o
 them. This term asks a classifier trained on real labels (:mod:`vae.measure.fidelity`) for its class
 probabilities on each training face and penalises the reconstruction by how far the classifier's reading of
 it is from them (the KL divergence, summed over the heads): no labels are needed, so it also steers the
-unlabelled faces. The same readings hold the rest of a face through an edit (:func:`hold_attributes`) and fit an
-attribute direction that changes its attribute and leaves the others be (:func:`fit_direction`).
+unlabelled faces. A linear read-out of μ learning the same readings (:class:`LatentReadout`) asks the encoder to
+keep them in the latent itself (:func:`readout_divergence`). The same readings hold the rest of a face through an
+edit (:func:`hold_attributes`) and fit an attribute direction that changes its attribute and leaves the others be
+(:func:`fit_direction`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from .attribute_net import AttributeEnsemble, AttributeNet, classifier_sized, load
 from .latent import optimise_latents
@@ -39,6 +42,24 @@ def attribute_consistency(judge: AttributeNet, recon: torch.Tensor, target: torc
     The judge runs in fp32, whatever precision ``recon`` comes in (bf16 from an autocast forward pass)."""
     wanted = _readings(judge, target, judge.heads)
     return _disagreement(judge, recon, wanted, "batchmean")
+
+
+class LatentReadout(nn.Module):
+    """One linear read-out of μ per head of a judge, trained beside a VAE (:func:`readout_divergence`): its error
+    tells the encoder what of the judge's reading μ does not yet keep, linearly."""
+
+    def __init__(self, latent_dim: int, heads: dict[str, int]):
+        super().__init__()
+        self.heads = dict(heads)
+        self.read = nn.ModuleList(nn.Linear(latent_dim, n) for n in self.heads.values())
+
+    def forward(self, mu: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {name: read(mu.float()) for name, read in zip(self.heads, self.read)}
+
+
+def readout_divergence(readout: LatentReadout, judge: AttributeNet, mu: torch.Tensor, faces: torch.Tensor):
+    """Σ over ``readout``'s heads of KL(judge(faces) ‖ readout(μ)), averaged over the batch."""
+    return _divergence(readout(mu), _readings(judge, faces, readout.heads), "batchmean")
 
 
 def hold_attributes(

@@ -50,6 +50,7 @@ class TrainConfig:
     random_from: str = "normal"  # where their latents come from: RANDOM_SOURCES
     attribute_weight: float = 0.0  # >0: keep what a frozen classifier reads (vae.model.attribute_loss)
     attribute_classifier: str = ""  # the classifier file for attribute_weight (python -m vae.measure.fidelity train)
+    latent_readout_weight: float = 0.0  # >0: μ keeps, linearly, what the frozen classifier reads (attribute_loss)
     pixel_weights: str = ""  # a map weighing the squared error pixel by pixel (python -m vae.measure.pixel_weights)
     encoder_only: bool = False  # train the encoder to reconstruct from μ, the decoder and log σ² head fixed
     average_decay: float = 0.0  # >0: evaluate and save an exponential moving average of the weights (this decay)
@@ -79,14 +80,16 @@ class TrainConfig:
             "random_norm": self.random_norm in RANDOM_NORMS,
             "random_from": self.random_from in RANDOM_SOURCES,
             "attribute_weight": self.attribute_weight >= 0,
+            "latent_readout_weight": self.latent_readout_weight >= 0,
             "average_decay": 0 <= self.average_decay < 1,
             "precision": self.precision in PRECISIONS,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             raise ValueError(f"invalid {bad[0]}: {getattr(self, bad[0])!r}")
-        if self.attribute_weight > 0 and not self.attribute_classifier:
-            raise ValueError("attribute_weight needs an attribute_classifier (python -m vae.measure.fidelity train)")
+        for name in ("attribute_weight", "latent_readout_weight"):
+            if getattr(self, name) > 0 and not self.attribute_classifier:
+                raise ValueError(f"{name} needs an attribute_classifier (python -m vae.measure.fidelity train)")
         if self.adversarial_random > 0 and self.adversarial_weight <= 0:
             raise ValueError("adversarial_random needs adversarial_weight: the discriminator that judges random faces")
         if self.adversarial_skip and self.adversarial_weight <= 0:
@@ -162,6 +165,7 @@ TRAINING_SETTINGS = (
     "random_from",
     "attribute_weight",
     "attribute_classifier",
+    "latent_readout_weight",
     "pixel_weights",
     "encoder_only",
     "average_decay",
@@ -289,6 +293,14 @@ SETTINGS = (
         "attribute_weight",
         "weight of a term that keeps what a frozen attribute classifier (--attribute-classifier) reads off each "
         "face, balanced against the reconstruction's gradient like the adversarial term (default %(default)s: off)",
+        0.0,
+        100.0,
+    ),
+    Setting(
+        "latent_readout_weight",
+        "weight of a term that asks μ to keep, linearly, what a frozen attribute classifier (--attribute-classifier) "
+        "reads off each face: a linear read-out of μ learns the classifier's reading beside the model, and its "
+        "divergence is balanced against the reconstruction's gradient at μ (default %(default)s: off)",
         0.0,
         100.0,
     ),

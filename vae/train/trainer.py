@@ -37,7 +37,7 @@ from ..explore.directions import compute_directions
 from ..explore.export import grid_row, save_grid
 from ..model import checkpoint
 from ..model.adversarial import PatchDiscriminator, adaptive_weight, discriminator_loss, generator_loss, output_layer
-from ..model.attribute_loss import attribute_consistency, frozen_judge
+from ..model.attribute_loss import LatentReadout, attribute_consistency, frozen_judge, readout_divergence
 from ..model.grow import grow_from
 from ..model.latent import APP_TEMPERATURE, fit_mixture, sample_fitted
 from ..model.loss import vae_loss, warmup_beta
@@ -253,7 +253,8 @@ class Trainer:
             self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
             torch.cuda.set_device(self.device)
         # loaded before seeding: building the classifier draws random numbers, which must not shift the run's
-        self.judge = frozen_judge(cfg.attribute_classifier, self.device) if cfg.attribute_weight > 0 else None
+        judged = cfg.attribute_weight > 0 or cfg.latent_readout_weight > 0
+        self.judge = frozen_judge(cfg.attribute_classifier, self.device) if judged else None
         self.pixel_weights = (
             load_pixel_weights(cfg.pixel_weights, cfg.model.image_size).to(self.device) if cfg.pixel_weights else None
         )
@@ -273,6 +274,10 @@ class Trainer:
                 raise ValueError("the adversarial term trains in one process; run without torchrun")
             self.discriminator = PatchDiscriminator().to(self.device, memory_format=torch.channels_last)
             self.disc_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr, betas=(0.5, 0.9))
+        self.readout = None
+        if cfg.latent_readout_weight > 0:
+            self.readout = LatentReadout(cfg.model.latent_dim, self.judge.heads).to(self.device)
+            self.readout_optimizer = torch.optim.AdamW(self.readout.parameters(), lr=cfg.lr)
         self.judged = judged_faces(self.data, cfg.adversarial_skip) if cfg.adversarial_skip else None
         self.history: list[dict] = []
         self.start_epoch, self.start_step = 0, 0
@@ -384,6 +389,9 @@ class Trainer:
         if self.discriminator is not None and "discriminator" in state:
             self.discriminator.load_state_dict(state["discriminator"])
             self.disc_optimizer.load_state_dict(state["disc_optimizer"])
+        if self.readout is not None and "readout" in state:
+            self.readout.load_state_dict(state["readout"])
+            self.readout_optimizer.load_state_dict(state["readout_optimizer"])
         if "optimizer" in state:
             self.optimizer.load_state_dict(state["optimizer"])
             for group in (
@@ -438,6 +446,9 @@ class Trainer:
         if self.discriminator is not None:
             state["discriminator"] = self.discriminator.state_dict()
             state["disc_optimizer"] = self.disc_optimizer.state_dict()
+        if self.readout is not None:
+            state["readout"] = self.readout.state_dict()
+            state["readout_optimizer"] = self.readout_optimizer.state_dict()
         if self.average is not None:
             state["trained_weights"] = self.model.state_dict()
         if self.device.type == "cuda":
@@ -581,8 +592,10 @@ class Trainer:
             judged_x, judged_recon = x[judged], recon[judged]  # the faces the discriminator sees, and their drawings
             if adversarial and (len(judged_recon) or random_faces is not None):
                 total = total + self._adversarial_term(judged_recon, terms.total, balance_at, random_faces)
-            if self.judge is not None:
+            if cfg.attribute_weight > 0:
                 total = total + self._attribute_term(recon, x, terms.total, balance_at)
+            if self.readout is not None:
+                total = total + self._readout_term(mu, x, terms.total)
             if not torch.isfinite(total):
                 kept = self.best_path if self.best_path.exists() else None
                 raise TrainingDiverged(
@@ -595,6 +608,8 @@ class Trainer:
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
             self.optimizer.step()
+            if self.readout is not None:
+                self._readout_step(lr)
             if self.average is not None:
                 self.average.update_parameters(self.model)
             if self.discriminator is not None and len(judged_x):
@@ -664,6 +679,19 @@ class Trainer:
         at ``balance_at`` is ``attribute_weight`` times the reconstruction's."""
         differs = attribute_consistency(self.judge, recon, x)
         return self.config.attribute_weight * adaptive_weight(fit, differs, balance_at) * differs
+
+    def _readout_term(self, mu: torch.Tensor, x: torch.Tensor, fit: torch.Tensor) -> torch.Tensor:
+        """How far a linear read-out of ``mu`` is from the frozen classifier's reading of ``x``, scaled so its
+        gradient at μ is ``latent_readout_weight`` times the reconstruction's."""
+        differs = readout_divergence(self.readout, self.judge, mu, x)
+        return self.config.latent_readout_weight * adaptive_weight(fit, differs, mu) * differs
+
+    def _readout_step(self, lr: float) -> None:
+        """The read-out learns from the same backward pass (its gradient was left by ``total.backward()``)."""
+        for group in self.readout_optimizer.param_groups:
+            group["lr"] = lr
+        self.readout_optimizer.step()
+        self.readout_optimizer.zero_grad(set_to_none=True)
 
     def _discriminator_step(self, real: torch.Tensor, fake: torch.Tensor, lr: float) -> None:
         for group in self.disc_optimizer.param_groups:
