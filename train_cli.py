@@ -110,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
         "every face it draws) fixed: closes part of the gap between μ and the latent the decoder draws the face "
         "best from (default: train the whole model)",
     )
+    p.add_argument(
+        "--decoder-only",
+        action="store_true",
+        help="with --init-from: train the decoder alone on the fixed encoder's latents, e.g. a 128 px decoder for a "
+        "64 px model's latents (--encoder-size 64): every face keeps the encoding it had (default: the whole model)",
+    )
     p.add_argument("--no-cosine", action="store_true", help="keep the learning rate constant (default: cosine decay)")
     p.add_argument("--out", default="runs/face-vae", help="run folder for checkpoints, metrics.csv and previews")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
@@ -208,6 +214,7 @@ def _train(argv: list[str] | None) -> int:
             pixel_weights=args.pixel_weights,
             adversarial_skip=[folder_name(folder) for folder in args.adversarial_skip],
             encoder_only=args.encoder_only,
+            decoder_only=args.decoder_only,
         )
         run = TrainingRun(
             config,

@@ -36,7 +36,7 @@ def _target_layer(layer: str, source: ConvVAE, target: ConvVAE) -> str:
     if layer == _rgb_layer(source):
         return _rgb_layer(target)
     if layer.startswith("encoder."):  # stages, then residual blocks: shifted by the extra stages in front
-        return f"encoder.{int(layer.split('.')[1]) + target.config.stages - source.config.stages}"
+        return f"encoder.{int(layer.split('.')[1]) + target.config.encoder_stages - source.config.encoder_stages}"
     return layer  # fully connected layers, the 4×4 start, residual blocks and up-stages keep their places
 
 

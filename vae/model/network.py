@@ -1,7 +1,9 @@
 """Convolutional VAE: strided-conv encoder to μ and log σ², upsampling decoder with sigmoid output.
 
 The decoder doubles the resolution with transposed convolutions, or (``upsample="resize"``) with a
-nearest-neighbour resize followed by a 3×3 convolution, which cannot draw checkerboard patterns.
+nearest-neighbour resize followed by a 3×3 convolution, which cannot draw checkerboard patterns. With
+``encoder_size`` below the image size, the encoder reads each face brought down to that size (a 128 px model that
+encodes as a 64 px one does, so that it can start from that model's encoder whole).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 SUPPORTED_SIZES = (64, 128)
@@ -23,6 +26,7 @@ CONFIG_LIMITS = {
     "full_res_channels": (0, 512),
     "decoder_width": (1, 8),
     "encoder_width": (1, 8),
+    "encoder_size": (0, 128),
 }
 
 
@@ -39,6 +43,7 @@ class VAEConfig:
     decoder_width: int = 1  # the decoder's stages have this many times the encoder's channels
     encoder_width: int = 1  # the encoder's stages have this many times their base channels
     upsample: str = "transposed"  # how the decoder doubles the resolution: "transposed" conv, or "resize" then conv
+    encoder_size: int = 0  # >0: the encoder reads the faces brought down to this size (0: the image size)
 
     def __post_init__(self):
         for name, (low, high) in CONFIG_LIMITS.items():  # checked before any layer is built (files can hold anything)
@@ -51,6 +56,10 @@ class VAEConfig:
             raise ValueError(f"upsample must be one of {UPSAMPLING}, got {self.upsample!r}")
         if self.image_size not in SUPPORTED_SIZES:
             raise ValueError(f"image_size must be one of {SUPPORTED_SIZES}, got {self.image_size}")
+        if self.encoder_size and (self.encoder_size not in SUPPORTED_SIZES or self.encoder_size > self.image_size):
+            raise ValueError(
+                f"encoder_size must be 0 or one of {SUPPORTED_SIZES} up to image_size, got {self.encoder_size}"
+            )
         if self.latent_dim < 1:
             raise ValueError(f"latent_dim must be at least 1, got {self.latent_dim}")
         if (
@@ -65,6 +74,16 @@ class VAEConfig:
     def stages(self) -> int:
         """Number of ×2 resolution steps between 4×4 and the image size."""
         return int(math.log2(self.image_size // 4))
+
+    @property
+    def encoder_skips(self) -> int:
+        """The first stages the encoder leaves out, reading the faces at ``encoder_size``."""
+        return int(math.log2(self.image_size // (self.encoder_size or self.image_size)))
+
+    @property
+    def encoder_stages(self) -> int:
+        """Number of ×2 resolution steps the encoder takes down to 4×4."""
+        return self.stages - self.encoder_skips
 
     def channels(self, stage: int) -> int:
         """The base channel count at the resolution of encoder stage ``stage`` (0-based)."""
@@ -135,7 +154,7 @@ class ConvVAE(nn.Module):
 
         encoder: list[nn.Module] = []
         cin = 3
-        for stage in range(n):
+        for stage in range(cfg.encoder_skips, n):
             cout = cfg.encoder_channels(stage)
             encoder.append(_down(cin, cout))
             cin = cout
@@ -170,12 +189,19 @@ class ConvVAE(nn.Module):
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Images (N, 3, S, S) in [0, 1] → (μ, log σ²), each (N, latent_dim)."""
+        size = self.config.encoder_size
+        if size and x.shape[-1] != size:  # antialiased bicubic, as the attribute classifiers read 128 px faces
+            x = F.interpolate(x, size=(size, size), mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
         h = self.encoder(x)
         return self.fc_mu(h), self.fc_logvar(h)
 
     def mean_encoder_parameters(self) -> list[nn.Parameter]:
         """The weights that turn an image into μ: the encoder's convolutions and the μ head (not log σ²'s)."""
         return [*self.encoder.parameters(), *self.fc_mu.parameters()]
+
+    def decoder_parameters(self) -> list[nn.Parameter]:
+        """The weights that turn a latent into a face: the first fully connected layer and the decoder."""
+        return [*self.fc_decode.parameters(), *self.decoder.parameters()]
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Latents (N, latent_dim) → images (N, 3, S, S) in [0, 1]."""

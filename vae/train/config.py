@@ -53,6 +53,7 @@ class TrainConfig:
     latent_readout_weight: float = 0.0  # >0: μ keeps, linearly, what the frozen classifier reads (attribute_loss)
     pixel_weights: str = ""  # a map weighing the squared error pixel by pixel (python -m vae.measure.pixel_weights)
     encoder_only: bool = False  # train the encoder to reconstruct from μ, the decoder and log σ² head fixed
+    decoder_only: bool = False  # train the decoder alone, on the fixed encoder's latents
     average_decay: float = 0.0  # >0: evaluate and save an exponential moving average of the weights (this decay)
     init_from: str = (
         ""  # a checkpoint whose matching layers start a new run (vae.model.grow), e.g. the 64×64 model for a 128 one
@@ -100,6 +101,10 @@ class TrainConfig:
             raise ValueError("random_from needs adversarial_random and init_from: the model whose prior it draws from")
         if self.adversarial_random > 0 and self.encoder_only:
             raise ValueError("adversarial_random trains the decoder, which encoder_only keeps fixed")
+        if self.decoder_only and self.latent_readout_weight > 0:
+            raise ValueError("latent_readout_weight steers the encoder, which decoder_only keeps fixed")
+        if self.decoder_only and (self.encoder_only or not self.init_from):
+            raise ValueError("decoder_only needs init_from (the trained model whose encoder stays) and no encoder_only")
         if self.encoder_only and not self.init_from:
             raise ValueError("encoder_only needs init_from: the trained model whose decoder stays as it is")
         if self.lr * self.weight_decay >= 1:
@@ -168,6 +173,7 @@ TRAINING_SETTINGS = (
     "latent_readout_weight",
     "pixel_weights",
     "encoder_only",
+    "decoder_only",
     "average_decay",
 )
 
@@ -334,6 +340,13 @@ SETTINGS = (
         "encoder_width",
         "the encoder's channels as a multiple of the base channels; with --init-from a narrower model, its "
         "encoder widened so it starts with the same encodings (default %(default)s)",
+    ),
+    Setting(
+        "encoder_size",
+        "with --image-size 128: 64 has the encoder read each face brought down to 64 px, as a 64 px model does, "
+        "so that --init-from a 64 px model starts with its encoder whole (default %(default)s: the image size)",
+        choices=(0, 64),
+        architecture=True,
     ),
     Setting(
         "upsample",

@@ -261,8 +261,8 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.model = ConvVAE(cfg.model).to(self.device, memory_format=torch.channels_last)
         trained = self.model.parameters()
-        if cfg.encoder_only:
-            trained = self.model.mean_encoder_parameters()
+        if cfg.encoder_only or cfg.decoder_only:
+            trained = self.model.mean_encoder_parameters() if cfg.encoder_only else self.model.decoder_parameters()
             self.model.requires_grad_(False)
             for parameter in trained:
                 parameter.requires_grad_(True)
@@ -742,10 +742,14 @@ class Trainer:
 
     def _train_mode(self) -> None:
         """Training mode; with ``encoder_only`` the encoder alone, so the decoder's batch norms keep their
-        statistics and the model decodes μ, unsampled."""
+        statistics and the model decodes μ, unsampled; with ``decoder_only`` the decoder alone (the encoder's batch
+        norms keep theirs; z is still sampled, by the encoder's fixed log σ²)."""
         if self.config.encoder_only:
             self.model.eval()
             self.model.encoder.train()
+        elif self.config.decoder_only:
+            self.model.train()
+            self.model.encoder.eval()
         else:
             self.model.train()
 
