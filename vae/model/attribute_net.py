@@ -11,10 +11,10 @@ import os
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..common.atomic import atomic_write
+from .network import brought_down
 
 FORMAT = "face-explorer attribute classifier"
 ENSEMBLE_FORMAT = "face-explorer attribute classifier ensemble"
@@ -72,12 +72,9 @@ class AttributeEnsemble(nn.Module):
 
 
 def classifier_sized(images: torch.Tensor) -> torch.Tensor:
-    """``images`` (N, 3, S, S) as the classifier reads them: resized to IMAGE_SIZE unless already, antialiased
-    bicubic, which comes close to the Lanczos resize of the 64 px data caches the classifiers learn from."""
-    if images.shape[-1] == IMAGE_SIZE:
-        return images
-    resized = F.interpolate(images.float(), size=(IMAGE_SIZE, IMAGE_SIZE), mode="bicubic", antialias=True)
-    return resized.clamp(0.0, 1.0)
+    """``images`` (N, 3, S, S) as the classifier reads them: :func:`~vae.model.network.brought_down` to IMAGE_SIZE,
+    close to the Lanczos resize of the 64 px data caches the classifiers learn from."""
+    return brought_down(images, IMAGE_SIZE)
 
 
 def _payload(model: AttributeNet, accuracy: dict[str, float] | None = None) -> dict:

@@ -109,6 +109,14 @@ class VAEConfig:
         return cls(**data)
 
 
+def brought_down(images: torch.Tensor, size: int) -> torch.Tensor:
+    """``images`` (N, 3, S, S) resized to ``size`` unless already that size: antialiased bicubic, clamped to [0, 1],
+    which comes close to the Lanczos resize of the data caches."""
+    if images.shape[-1] == size:
+        return images
+    return F.interpolate(images.float(), size=(size, size), mode="bicubic", antialias=True).clamp(0.0, 1.0)
+
+
 class ResidualBlock(nn.Module):
     """Two 3×3 convolutions with a skip connection; keeps shape."""
 
@@ -189,9 +197,8 @@ class ConvVAE(nn.Module):
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Images (N, 3, S, S) in [0, 1] → (μ, log σ²), each (N, latent_dim)."""
-        size = self.config.encoder_size
-        if size and x.shape[-1] != size:  # antialiased bicubic, as the attribute classifiers read 128 px faces
-            x = F.interpolate(x, size=(size, size), mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
+        if self.config.encoder_size:
+            x = brought_down(x, self.config.encoder_size)
         h = self.encoder(x)
         return self.fc_mu(h), self.fc_logvar(h)
 
