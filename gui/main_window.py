@@ -211,8 +211,8 @@ class MainWindow(QMainWindow):
         if error:
             self.show_error(error)
             return False
-        self.session.set_checkpoint(opened.checkpoint)
-        self.show_status(f"loaded {path}")
+        kept = self.session.set_checkpoint(opened.checkpoint)
+        self.show_status(f"face kept (the same latent space): loaded {path}" if kept else f"loaded {path}")
         return True
 
     def _model_file_changed(self, path: str) -> None:

@@ -148,3 +148,16 @@ def draw_palette_face(hair: str, skin: str, size: int = 64, highlight: float = 0
         draw.rectangle([x * s, 112 * s, (x + 30) * s, 120 * s], fill=hair_rgb)
         draw.ellipse([(x + 8) * s, 128 * s, (x + 22) * s, 142 * s], fill=(0, 0, 0))
     return image.resize((size, size), Image.LANCZOS)
+
+
+def redrawn_model(model):
+    """A model with ``model``'s encoder, weight for weight, and a wider decoder of its own (as if trained afresh on
+    the same encodings): it shares ``model``'s latent space."""
+    from dataclasses import replace
+
+    from vae.model.network import ENCODER_PREFIXES, ConvVAE
+
+    redrawn = ConvVAE(replace(model.config, decoder_width=2))
+    encoder = {k: v for k, v in model.state_dict().items() if k.startswith(ENCODER_PREFIXES)}
+    redrawn.load_state_dict(encoder, strict=False)
+    return redrawn

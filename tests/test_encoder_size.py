@@ -10,7 +10,7 @@ from tests.helpers import write_good_faces
 from vae.data.cache import open_folder
 from vae.model import checkpoint
 from vae.model.grow import grow_from
-from vae.model.network import ConvVAE, VAEConfig
+from vae.model.network import ConvVAE, VAEConfig, shares_latent_space
 from vae.train.config import TrainConfig
 from vae.train.trainer import Trainer
 
@@ -78,3 +78,14 @@ def test_the_decoder_alone_learns_and_the_encoder_stays_as_it_was(faces128, tmp_
 def test_decoder_only_without_a_model_to_start_from_or_with_encoder_only_is_refused(settings):
     with pytest.raises(ValueError, match="decoder_only"):
         TrainConfig(**settings)
+
+
+def test_a_grown_model_shares_the_latent_space_until_its_encoder_changes():
+    torch.manual_seed(0)
+    small, large = ConvVAE(SMALL).eval(), ConvVAE(LARGE).eval()
+    assert not shares_latent_space(small, large)
+    grow_from(large, small)
+    assert shares_latent_space(small, large) and shares_latent_space(large, small)
+    large.encoder[0][1].running_mean += 1e-3  # the encoder's statistics measured again: another latent space
+    assert not shares_latent_space(small, large)
+    assert not shares_latent_space(small, ConvVAE(VAEConfig(image_size=64, latent_dim=5, base_channels=8)))

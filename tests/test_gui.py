@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from gui.train_panel import LossPlot, TrainPanel, run_state  # noqa: E402
 from gui.widgets import LogView  # noqa: E402
-from tests.helpers import write_good_faces  # noqa: E402
+from tests.helpers import redrawn_model, write_good_faces  # noqa: E402
 from vae.model import checkpoint  # noqa: E402
 from vae.train.run_history import stop_position  # noqa: E402
 from vae.train.trainer import DEFAULT_MODEL_RECIPE, StepEvent  # noqa: E402
@@ -574,3 +574,14 @@ def test_a_job_deleted_while_its_thread_runs_does_not_count_as_running_after_it_
     del job
     release.set()
     qtbot.waitUntil(lambda: not Job.any_running(), timeout=10000)
+
+
+def test_opening_a_model_that_shares_the_latent_space_keeps_the_face_and_says_so(window, tmp_path, qtbot):
+    slider = window.explore.sliders[1].slider
+    slider.setFocus()
+    qtbot.keyClick(slider, Qt.Key.Key_PageUp)
+    face = window.session.state.values.clone()
+    checkpoint.save(tmp_path / "redrawn.pt", redrawn_model(window.session.model))
+    assert window.load_checkpoint(str(tmp_path / "redrawn.pt"))
+    assert torch.equal(window.session.state.values, face)
+    assert window.statusBar().currentMessage().startswith("face kept (the same latent space)")

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from tests.helpers import two_cluster_prior
+from tests.helpers import redrawn_model, two_cluster_prior
 from vae.explore.session import Event, ExplorerSession, FaceRenderer, LatentState
 from vae.explore.slots import FaceSlot
 from vae.model import checkpoint
@@ -240,3 +240,17 @@ def test_the_refinement_weighs_its_error_by_the_shipped_map_and_does_without_a_b
     assert not torch.allclose(weighed.encode_file(path), plain.encode_file(path), rtol=0, atol=1e-6)
     (tmp_path / "map.pt").write_bytes(b"damaged")
     assert ExplorerSession.open(tiny_checkpoint).refine_weights is None
+
+
+def test_opening_a_model_with_the_same_encoder_keeps_the_face(tiny_checkpoint, tiny_model, tmp_path):
+    from vae.model.network import ConvVAE
+
+    session = ExplorerSession.open(tiny_checkpoint)
+    session.state.set_dim(2, 1.5)
+    face = session.state.values.clone()
+    checkpoint.save(tmp_path / "redrawn.pt", redrawn_model(tiny_model))
+    assert session.set_checkpoint(checkpoint.load(tmp_path / "redrawn.pt"))
+    assert torch.equal(session.state.values, face) and session.model.config.decoder_width == 2
+    checkpoint.save(tmp_path / "other.pt", ConvVAE(tiny_model.config))  # another encoder: its own opening face
+    assert not session.set_checkpoint(checkpoint.load(tmp_path / "other.pt"))
+    assert not torch.equal(session.state.values, face)

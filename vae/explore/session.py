@@ -36,6 +36,7 @@ from ..model.latent import (
     standard_prior,
     typical_latent,
 )
+from ..model.network import shares_latent_space
 from .attribute_hold import hold_edit, load_hold_classifier
 from .default_choice import RESOURCES
 from .directions import Reliability, direction_from_examples, example_reliability
@@ -308,13 +309,17 @@ class ExplorerSession:
         """Open another checkpoint in place; on :class:`~vae.model.checkpoint.CheckpointError` the current one stays."""
         self.set_checkpoint(checkpoint_mod.load(path))
 
-    def set_checkpoint(self, ckpt: checkpoint_mod.Checkpoint, keep_values: bool = False) -> None:
-        """Show ``ckpt`` (keeping the current latent when asked and the sizes match); emits ``model_changed``."""
-        values = self.state.values if keep_values and ckpt.model.latent_dim == self.state.latent_dim else None
-        self._install(ckpt, values)
+    def set_checkpoint(self, ckpt: checkpoint_mod.Checkpoint, keep_values: bool = False) -> bool:
+        """Show ``ckpt``; emits ``model_changed``. The current latent stays when asked and the sizes match, or when
+        ``ckpt`` encodes with this model's encoder (the latent is the same face there); returns whether it stayed."""
+        keep = (keep_values and ckpt.model.latent_dim == self.state.latent_dim) or shares_latent_space(
+            self.model, ckpt.model
+        )
+        self._install(ckpt, self.state.values if keep else None)
         self.model_changed.emit()
         self.directions_changed.emit(tuple(self._directions))
         self.examples_changed.emit()
+        return keep
 
     def reload(self) -> None:
         """Read the model's file again (it changed on disk), keeping the latent being explored."""

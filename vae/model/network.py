@@ -117,6 +117,21 @@ def brought_down(images: torch.Tensor, size: int) -> torch.Tensor:
     return F.interpolate(images.float(), size=(size, size), mode="bicubic", antialias=True).clamp(0.0, 1.0)
 
 
+ENCODER_PREFIXES = ("encoder.", "fc_mu.", "fc_logvar.")
+
+
+def shares_latent_space(a: nn.Module, b: nn.Module) -> bool:
+    """Whether two models encode with one encoder, weight for weight (its batch-norm statistics too): then a latent
+    means the same face in both, as for a 128 px model grown with ``encoder_size=64`` and trained decoder-only."""
+    mine = {k: v for k, v in a.state_dict().items() if k.startswith(ENCODER_PREFIXES)}
+    theirs = {k: v for k, v in b.state_dict().items() if k.startswith(ENCODER_PREFIXES)}
+    return (
+        bool(mine)
+        and mine.keys() == theirs.keys()
+        and all(mine[k].shape == theirs[k].shape and torch.equal(mine[k], theirs[k]) for k in mine)
+    )
+
+
 class ResidualBlock(nn.Module):
     """Two 3×3 convolutions with a skip connection; keeps shape."""
 
