@@ -212,7 +212,7 @@ class MainWindow(QMainWindow):
             self.show_error(error)
             return False
         kept = self.session.set_checkpoint(opened.checkpoint)
-        self.show_status(f"face kept (the same latent space): loaded {path}" if kept else f"loaded {path}")
+        self.show_status(f"loaded {path}; face kept (the same latent space)" if kept else f"loaded {path}")
         return True
 
     def _model_file_changed(self, path: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from PIL import Image, ImageDraw
 from vae.data import synth
 from vae.data.cache import open_folder
 from vae.data.cartoonset import format_csv
+from vae.model.network import ENCODER_PREFIXES, ConvVAE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -153,10 +155,6 @@ def draw_palette_face(hair: str, skin: str, size: int = 64, highlight: float = 0
 def redrawn_model(model):
     """A model with ``model``'s encoder, weight for weight, and a wider decoder of its own (as if trained afresh on
     the same encodings): it shares ``model``'s latent space."""
-    from dataclasses import replace
-
-    from vae.model.network import ENCODER_PREFIXES, ConvVAE
-
     redrawn = ConvVAE(replace(model.config, decoder_width=2))
     encoder = {k: v for k, v in model.state_dict().items() if k.startswith(ENCODER_PREFIXES)}
     redrawn.load_state_dict(encoder, strict=False)

@@ -215,6 +215,7 @@ def test_open_other_checkpoint_rebuilds_sliders(window, tmp_path):
     checkpoint.save(path, ConvVAE(VAEConfig(latent_dim=5, base_channels=4)))
     assert window.load_checkpoint(str(path))
     assert len(window.explore.sliders) == 5 and window.session.state.latent_dim == 5
+    assert window.statusBar().currentMessage() == f"loaded {path}"
 
 
 def test_dataset_folder_is_remembered(window, tmp_path):
@@ -584,4 +585,4 @@ def test_opening_a_model_that_shares_the_latent_space_keeps_the_face_and_says_so
     checkpoint.save(tmp_path / "redrawn.pt", redrawn_model(window.session.model))
     assert window.load_checkpoint(str(tmp_path / "redrawn.pt"))
     assert torch.equal(window.session.state.values, face)
-    assert window.statusBar().currentMessage().startswith("face kept (the same latent space)")
+    assert window.statusBar().currentMessage().endswith("; face kept (the same latent space)")

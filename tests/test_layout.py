@@ -76,6 +76,15 @@ def test_the_shipped_models_are_found_where_the_repository_keeps_them():
     assert RESOURCES == ROOT / "resources" and Path(DEFAULT_64).is_file()
 
 
+def test_the_two_shipped_defaults_share_one_latent_space():
+    from vae.explore.default_choice import DEFAULT_64, DEFAULT_128
+    from vae.model import checkpoint
+    from vae.model.network import shares_latent_space
+
+    small, large = checkpoint.load(DEFAULT_64).model, checkpoint.load(DEFAULT_128).model
+    assert large.image_size == 128 and large.config.encoder_size == 64 and shares_latent_space(small, large)
+
+
 def test_the_shipped_refinement_map_loads_at_both_sizes_and_weighs_the_eyes_most():
     from vae.explore.session import refine_weights_for
 
