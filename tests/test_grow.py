@@ -215,6 +215,25 @@ def test_a_wider_encoder_starts_with_the_same_encodings_and_its_copies_learn_apa
     assert copies_differ() > 1e-4
 
 
+@pytest.mark.parametrize("decoder_width", [1, 2])
+def test_a_wider_full_resolution_stage_starts_drawing_the_same_faces(decoder_width):
+    torch.manual_seed(0)
+    arch = dict(image_size=64, latent_dim=8, base_channels=8, decoder_width=1)
+    narrow = ConvVAE(VAEConfig(**arch, full_res_channels=4))
+    wide = ConvVAE(VAEConfig(**{**arch, "decoder_width": decoder_width}, full_res_channels=8))
+    copied, total = grow_from(wide, narrow)
+    assert copied == total > sum(p.numel() for p in narrow.parameters())
+    assert wide.decoder[-3][0].out_channels == 8 and wide.decoder[-2].in_channels == 8
+    narrow.eval()
+    wide.eval()
+    z = torch.randn(5, 8)
+    with torch.no_grad():
+        assert torch.allclose(narrow.decode(z), wide.decode(z), atol=1e-5)
+    refused = r"full-resolution stage of 6 channels from one of 4: .* --full-res-channels 4"
+    with pytest.raises(ValueError, match=refused):
+        grow_from(ConvVAE(VAEConfig(**arch, full_res_channels=6)), narrow)
+
+
 def test_a_decoder_width_that_is_not_a_multiple_is_refused():
     arch = dict(image_size=64, latent_dim=8, base_channels=8)
     with pytest.raises(ValueError, match=r"width 3 from one of width 2: .* \(try --decoder-width 2\)"):

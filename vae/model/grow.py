@@ -6,10 +6,11 @@ encoder stages counted from the deep end, decoder stages from the 4×4 start, th
 the fully connected layers and the RGB output convolution. A layer is copied whole or not at all,
 and only the stages at the new resolution start untrained.
 
-A decoder or an encoder k times as wide (``decoder_width``, ``encoder_width``) starts as the trained
-one widened the Net2Net way: each channel is repeated k times and the layer that reads them splits
-its weights among the copies in random shares that sum to one, so the wider model computes the same
-faces and latents, and the copies learn apart from the first step.
+A decoder or an encoder k times as wide (``decoder_width``, ``encoder_width``), or a full-resolution
+stage with k times the channels (``full_res_channels``), starts as the trained one widened the
+Net2Net way: each channel is repeated k times and the layer that reads them splits its weights among
+the copies in random shares that sum to one, so the wider model computes the same faces and latents,
+and the copies learn apart from the first step.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ LAYER = re.compile(r"((?:encoder|decoder)\.\d+|[^.]+)\.(.+)")  # "encoder.3.0.we
 def _rgb_layer(model: ConvVAE) -> str:
     """The decoder's convolution to RGB, before the sigmoid."""
     return f"decoder.{len(model.decoder) - 2}"
+
+
+def _full_res_layers(model: ConvVAE) -> tuple[str, str]:
+    """The decoder's full-resolution stage and the convolution to RGB that reads it."""
+    return f"decoder.{len(model.decoder) - 3}", _rgb_layer(model)
 
 
 def _target_layer(layer: str, source: ConvVAE, target: ConvVAE) -> str:
@@ -104,6 +110,15 @@ def grow_from(target: ConvVAE, source: ConvVAE, seed: int = 0) -> tuple[int, int
             )
         if wide > narrow:
             widened += prefixes
+    full_res = ()  # the full-resolution stage's layers, when its channel count grows
+    wide, narrow = target.config.full_res_channels, source.config.full_res_channels
+    if target.image_size == source.image_size and wide > narrow > 0:
+        if wide % narrow:
+            raise ValueError(
+                f"cannot start a full-resolution stage of {wide} channels from one of {narrow}: it can only grow "
+                f"by a whole factor (try --full-res-channels {narrow * (wide // narrow)})"
+            )
+        full_res = _full_res_layers(target)
     generator = torch.Generator().manual_seed(seed)
     layers: dict[str, dict[str, torch.Tensor]] = defaultdict(dict)
     for name, value in source.state_dict().items():
@@ -115,7 +130,7 @@ def grow_from(target: ConvVAE, source: ConvVAE, seed: int = 0) -> tuple[int, int
     for layer, tensors in layers.items():
         goal = _target_layer(layer, source, target)
         names = {f"{goal}.{tail}": value for tail, value in tensors.items()}
-        if goal.startswith(tuple(widened)):
+        if goal.startswith(tuple(widened)) or goal in full_res:
             names = _widen_layer(target, names, mine, generator)
         if all(n in mine and mine[n].shape == v.shape for n, v in names.items()):
             for n, v in names.items():
