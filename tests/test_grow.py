@@ -11,7 +11,7 @@ import torch
 
 from vae.model import checkpoint
 from vae.model.grow import grow_from
-from vae.model.network import ConvVAE, VAEConfig
+from vae.model.network import ConvVAE, VAEConfig, shares_latent_space
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -232,6 +232,27 @@ def test_a_wider_full_resolution_stage_starts_drawing_the_same_faces(decoder_wid
     refused = r"full-resolution stage of 6 channels from one of 4: .* --full-res-channels 4"
     with pytest.raises(ValueError, match=refused):
         grow_from(ConvVAE(VAEConfig(**arch, full_res_channels=6)), narrow)
+
+
+def test_high_resolution_stages_raised_to_a_floor_start_drawing_the_same_faces():
+    torch.manual_seed(0)
+    arch = dict(image_size=64, latent_dim=8, base_channels=4, full_res_channels=4)
+    narrow = ConvVAE(VAEConfig(**arch))
+    wide = ConvVAE(VAEConfig(**arch, decoder_min_channels=16))
+    assert [wide.config.decoder_channels(s) for s in range(4)] == [16, 16, 16, 32]
+    assert wide.config.encoder_channels(0) == narrow.config.encoder_channels(0) == 4
+    copied, total = grow_from(wide, narrow)
+    assert copied == total > sum(p.numel() for p in narrow.parameters())
+    assert wide.decoder[-3][0].in_channels == 16 and wide.decoder[-4][0].out_channels == 16
+    assert shares_latent_space(narrow, wide)  # the encoder is left as it was
+    narrow.eval()
+    wide.eval()
+    z = torch.randn(5, 8)
+    with torch.no_grad():
+        assert torch.allclose(narrow.decode(z), wide.decode(z), atol=1e-5)
+    refused = r"decoder stage of 12 channels from one of 8: .* --decoder-min-channels 8"
+    with pytest.raises(ValueError, match=refused):
+        grow_from(ConvVAE(VAEConfig(**arch, decoder_min_channels=12)), narrow)
 
 
 def test_a_decoder_width_that_is_not_a_multiple_is_refused():

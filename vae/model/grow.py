@@ -6,8 +6,9 @@ encoder stages counted from the deep end, decoder stages from the 4×4 start, th
 the fully connected layers and the RGB output convolution. A layer is copied whole or not at all,
 and only the stages at the new resolution start untrained.
 
-A decoder or an encoder k times as wide (``decoder_width``, ``encoder_width``), or a full-resolution
-stage with k times the channels (``full_res_channels``), starts as the trained one widened the
+A decoder or an encoder k times as wide (``decoder_width``, ``encoder_width``), a full-resolution
+stage with k times the channels (``full_res_channels``), or high-resolution stages raised to a floor of
+channels (``decoder_min_channels``) that is a whole multiple of theirs, starts as the trained one widened the
 Net2Net way: each channel is repeated k times and the layer that reads them splits its weights among
 the copies in random shares that sum to one, so the wider model computes the same faces and latents,
 and the copies learn apart from the first step.
@@ -119,6 +120,18 @@ def grow_from(target: ConvVAE, source: ConvVAE, seed: int = 0) -> tuple[int, int
                 f"by a whole factor (try --full-res-channels {narrow * (wide // narrow)})"
             )
         full_res = _full_res_layers(target)
+    if (
+        target.image_size == source.image_size
+        and target.config.decoder_min_channels > source.config.decoder_min_channels
+    ):
+        for stage in range(target.config.stages):
+            wide, narrow = target.config.decoder_channels(stage), source.config.decoder_channels(stage)
+            if wide % narrow:
+                raise ValueError(
+                    f"cannot start a decoder stage of {wide} channels from one of {narrow}: it can only grow by a "
+                    f"whole factor (try --decoder-min-channels {narrow * max(1, wide // narrow)})"
+                )
+        widened += ("decoder.", "fc_decode")
     generator = torch.Generator().manual_seed(seed)
     layers: dict[str, dict[str, torch.Tensor]] = defaultdict(dict)
     for name, value in source.state_dict().items():

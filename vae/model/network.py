@@ -27,6 +27,7 @@ CONFIG_LIMITS = {
     "decoder_width": (1, 8),
     "encoder_width": (1, 8),
     "encoder_size": (0, 128),
+    "decoder_min_channels": (0, 1024),
 }
 
 
@@ -44,6 +45,7 @@ class VAEConfig:
     encoder_width: int = 1  # the encoder's stages have this many times their base channels
     upsample: str = "transposed"  # how the decoder doubles the resolution: "transposed" conv, or "resize" then conv
     encoder_size: int = 0  # >0: the encoder reads the faces brought down to this size (0: the image size)
+    decoder_min_channels: int = 0  # >0: no decoder stage has fewer channels (widens the high-resolution stages)
 
     def __post_init__(self):
         for name, (low, high) in CONFIG_LIMITS.items():  # checked before any layer is built (files can hold anything)
@@ -95,7 +97,7 @@ class VAEConfig:
 
     def decoder_channels(self, stage: int) -> int:
         """Channel count of the decoder at the resolution of encoder stage ``stage``."""
-        return self.channels(stage) * self.decoder_width
+        return max(self.channels(stage) * self.decoder_width, self.decoder_min_channels)
 
     def to_dict(self) -> dict:
         return asdict(self)

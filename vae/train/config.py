@@ -337,6 +337,12 @@ SETTINGS = (
     ),
     _arch("decoder_width", "the decoder's channels as a multiple of the base channels (default %(default)s)"),
     _arch(
+        "decoder_min_channels",
+        "no decoder stage has fewer channels than this: widens the stages at high resolution alone; with "
+        "--init-from a narrower model, they are widened so it starts drawing the same faces (default %(default)s: "
+        "off)",
+    ),
+    _arch(
         "encoder_width",
         "the encoder's channels as a multiple of the base channels; with --init-from a narrower model, its "
         "encoder widened so it starts with the same encodings (default %(default)s)",
