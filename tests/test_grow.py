@@ -215,20 +215,25 @@ def test_a_wider_encoder_starts_with_the_same_encodings_and_its_copies_learn_apa
     assert copies_differ() > 1e-4
 
 
+def assert_grown_whole_drawing_the_same_faces(wide: ConvVAE, narrow: ConvVAE):
+    """Grow ``wide`` from ``narrow``: every weight set, more of them, and the same faces decoded."""
+    copied, total = grow_from(wide, narrow)
+    assert copied == total > sum(p.numel() for p in narrow.parameters())
+    narrow.eval()
+    wide.eval()
+    z = torch.randn(5, narrow.latent_dim)
+    with torch.no_grad():
+        assert torch.allclose(narrow.decode(z), wide.decode(z), atol=1e-5)
+
+
 @pytest.mark.parametrize("decoder_width", [1, 2])
 def test_a_wider_full_resolution_stage_starts_drawing_the_same_faces(decoder_width):
     torch.manual_seed(0)
     arch = dict(image_size=64, latent_dim=8, base_channels=8, decoder_width=1)
     narrow = ConvVAE(VAEConfig(**arch, full_res_channels=4))
     wide = ConvVAE(VAEConfig(**{**arch, "decoder_width": decoder_width}, full_res_channels=8))
-    copied, total = grow_from(wide, narrow)
-    assert copied == total > sum(p.numel() for p in narrow.parameters())
+    assert_grown_whole_drawing_the_same_faces(wide, narrow)
     assert wide.decoder[-3][0].out_channels == 8 and wide.decoder[-2].in_channels == 8
-    narrow.eval()
-    wide.eval()
-    z = torch.randn(5, 8)
-    with torch.no_grad():
-        assert torch.allclose(narrow.decode(z), wide.decode(z), atol=1e-5)
     refused = r"full-resolution stage of 6 channels from one of 4: .* --full-res-channels 4"
     with pytest.raises(ValueError, match=refused):
         grow_from(ConvVAE(VAEConfig(**arch, full_res_channels=6)), narrow)
@@ -241,15 +246,9 @@ def test_high_resolution_stages_raised_to_a_floor_start_drawing_the_same_faces()
     wide = ConvVAE(VAEConfig(**arch, decoder_min_channels=16))
     assert [wide.config.decoder_channels(s) for s in range(4)] == [16, 16, 16, 32]
     assert wide.config.encoder_channels(0) == narrow.config.encoder_channels(0) == 4
-    copied, total = grow_from(wide, narrow)
-    assert copied == total > sum(p.numel() for p in narrow.parameters())
+    assert_grown_whole_drawing_the_same_faces(wide, narrow)
     assert wide.decoder[-3][0].in_channels == 16 and wide.decoder[-4][0].out_channels == 16
     assert shares_latent_space(narrow, wide)  # the encoder is left as it was
-    narrow.eval()
-    wide.eval()
-    z = torch.randn(5, 8)
-    with torch.no_grad():
-        assert torch.allclose(narrow.decode(z), wide.decode(z), atol=1e-5)
     refused = r"decoder stage of 12 channels from one of 8: .* --decoder-min-channels 8"
     with pytest.raises(ValueError, match=refused):
         grow_from(ConvVAE(VAEConfig(**arch, decoder_min_channels=12)), narrow)
