@@ -252,6 +252,8 @@ def test_high_resolution_stages_raised_to_a_floor_start_drawing_the_same_faces()
     refused = r"decoder stage of 12 channels from one of 8: .* --decoder-min-channels 8"
     with pytest.raises(ValueError, match=refused):
         grow_from(ConvVAE(VAEConfig(**arch, decoder_min_channels=12)), narrow)
+    with pytest.raises(ValueError, match=r"decoder stage of 4 channels from one of 16: .* --decoder-min-channels 16"):
+        grow_from(narrow, wide)  # a floor never falls: the wider stages would start untrained
 
 
 def test_a_decoder_width_that_is_not_a_multiple_is_refused():

@@ -120,10 +120,8 @@ def grow_from(target: ConvVAE, source: ConvVAE, seed: int = 0) -> tuple[int, int
                 f"by a whole factor (try --full-res-channels {narrow * (wide // narrow)})"
             )
         full_res = _full_res_layers(target)
-    if (
-        target.image_size == source.image_size
-        and target.config.decoder_min_channels > source.config.decoder_min_channels
-    ):
+    floors = target.config.decoder_min_channels, source.config.decoder_min_channels
+    if target.image_size == source.image_size and floors[0] != floors[1]:
         for stage in range(target.config.stages):
             wide, narrow = target.config.decoder_channels(stage), source.config.decoder_channels(stage)
             if wide % narrow:
@@ -131,7 +129,8 @@ def grow_from(target: ConvVAE, source: ConvVAE, seed: int = 0) -> tuple[int, int
                     f"cannot start a decoder stage of {wide} channels from one of {narrow}: it can only grow by a "
                     f"whole factor (try --decoder-min-channels {narrow * max(1, wide // narrow)})"
                 )
-        widened += ("decoder.", "fc_decode")
+        if floors[0] > floors[1]:
+            widened += ("decoder.", "fc_decode")
     generator = torch.Generator().manual_seed(seed)
     layers: dict[str, dict[str, torch.Tensor]] = defaultdict(dict)
     for name, value in source.state_dict().items():
