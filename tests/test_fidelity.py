@@ -85,6 +85,30 @@ def test_a_classifier_trained_on_labelled_folders_reports_what_reconstructions_k
         fidelity.measure(tiny_model, attribute_classifier.AttributeNet({"x:y": 2}), folders, held_out=3)
 
 
+def test_kept_is_split_by_what_another_head_reads_off_the_original(tmp_path, tiny_checkpoint, capsys):
+    _ids_folder(tmp_path / "ids")
+    _one_hot_folder(tmp_path / "hot")
+    folders = [tmp_path / "ids", tmp_path / "hot"]
+    classifier, _ = fidelity.train(folders, epochs=1, batch_size=8, held_out=3, log=lambda m: None)
+    fidelity.ac.save(tmp_path / "c.pt", classifier)
+    from vae.model import checkpoint
+
+    model = checkpoint.load(tiny_checkpoint).model
+    figures = fidelity.measure(model, classifier, folders, held_out=3, split_by="hot:glasses")
+    for f in figures.values():  # the split covers every face once, and its parts average to the whole
+        parts = f["kept_by"].values()
+        assert set(f["kept_by"]) <= {0, 1} and sum(n for n, _ in parts) == f["faces"]
+        assert sum(n * k for n, k in parts) / f["faces"] == pytest.approx(f["kept"])
+    with pytest.raises(DataError, match="no head 'hot:hat'"):
+        fidelity.measure(model, classifier, folders, held_out=3, split_by="hot:hat")
+    args = ["measure", str(tiny_checkpoint), "--classifier", str(tmp_path / "c.pt"), "--held-out", "3"]
+    args += ["--data", str(folders[0]), "--data", str(folders[1]), "--split-by", "hot:glasses"]
+    assert fidelity.main(args) == 0
+    split = capsys.readouterr().out.split("| attribute | hot:glasses (read off the original) | faces | kept |")[1]
+    assert split.count("| ids:eye_color | ") == len(figures["ids:eye_color"]["kept_by"])
+    assert all(row.split(" | ")[1] in ("without", "with") for row in split.strip().splitlines()[1:])
+
+
 @pytest.mark.parametrize("augmented", [False, True])
 def test_the_real_label_classifier_sees_the_faces_as_they_are_unless_asked_to_augment(tmp_path, monkeypatch, augmented):
     from vae.measure import attribute_classifier

@@ -20,7 +20,9 @@ from ..model.inference import folded_for_inference
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 DEFAULT_64 = RESOURCES / "default_model.pt"
 DEFAULT_128 = RESOURCES / "default_model_128.pt"
-DECODE_BUDGET_MS = 10.0  # of the 16 ms frame; painting the pixmap takes the rest
+# Of the 16 ms frame a slider move has: painting the face took 4–10 ms more than the fastest decode on the 2-core
+# development machines (bench/slider_latency.py), so a 128 px decode of 8–10 ms left a move's p95 at 18–19 ms.
+DECODE_BUDGET_MS = 6.0
 
 
 @dataclass

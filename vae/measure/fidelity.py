@@ -8,7 +8,7 @@ tells how often a model's reconstruction keeps each attribute, next to the class
 
     python -m vae.measure.fidelity train --data FOLDER [--data FOLDER …] --out classifier.pt [--epochs 8]
     python -m vae.measure.fidelity measure CHECKPOINT --classifier classifier.pt --data FOLDER [--data …] \
-        [--held-out 500] [--refine-steps 50] [--confusion] [--training-faces]
+        [--held-out 500] [--refine-steps 50] [--confusion] [--training-faces] [--split-by HEAD]
 """
 
 from __future__ import annotations
@@ -240,6 +240,7 @@ def measure(
     refine_steps: int = 0,
     refine_weights: str | Path | None = None,
     on_training: bool = False,
+    split_by: str | None = None,
 ) -> dict[str, dict]:
     """Per head, on the held-out labelled faces: ``accuracy`` of the classifier on the originals, ``recon_accuracy``
     on the reconstructions (against the real labels), ``kept`` (same class read off both), ``faces``, and
@@ -251,7 +252,12 @@ def measure(
     A model of another size encodes the faces at its own size; its reconstructions are brought to 64 px, and
     ``kept`` compares them with the originals brought down the same way (so the resize itself loses nothing). With
     ``refine_steps``, each encoding is refined as the app refines an image's, with the squared error weighed by
-    the map ``refine_weights`` (:mod:`vae.model.pixel_weights`) when given."""
+    the map ``refine_weights`` (:mod:`vae.model.pixel_weights`) when given.
+
+    With ``split_by`` (one of the classifier's heads), each head also gets ``kept_by``: class of ``split_by`` read
+    off the original → (faces, kept) among them (eye colour kept behind glasses and without, say)."""
+    if split_by is not None and split_by not in classifier.heads:
+        raise DataError(f"the classifier has no head {split_by!r}; it has {', '.join(classifier.heads)}")
     cache, heads, targets, train_idx, held_idx = open_labelled(folders, held_out)
     if on_training:
         held_idx = training_like(train_idx, held_idx, cache)
@@ -276,6 +282,12 @@ def measure(
             "faces": int(known.sum()),
             "confusion": confusion(on_resized[name][known], on_recon[name][known], classifier.heads[name]),
         }
+        if split_by is not None:
+            read = on_resized[split_by][known]
+            same = on_recon[name][known] == on_resized[name][known]
+            result[name]["kept_by"] = {
+                int(c): (int((read == c).sum()), float(same[read == c].float().mean())) for c in read.unique()
+            }
     return result
 
 
@@ -301,9 +313,24 @@ def table(figures: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def split_table(figures: dict[str, dict], split_by: str, names: list[str] | None = None) -> str:
+    """A Markdown table of :func:`measure`'s ``kept_by``: each head's faces and kept, per class of ``split_by``."""
+    lines = [f"| attribute | {split_by} (read off the original) | faces | kept |", "|---|---|---|---|"]
+    for name, f in figures.items():
+        for c, (faces, kept) in f["kept_by"].items():
+            label = names[c] if names and c < len(names) else str(c)
+            lines.append(f"| {name} | {label} | {faces} | {kept:.3f} |")
+    return "\n".join(lines)
+
+
+def head_class_names(folders: list[str | Path]) -> dict[str, list[str]]:
+    """Each head's class names, from the folders' labels."""
+    return {head_name(folder, a): values for folder in folders for a, values in class_names(folder).items()}
+
+
 def print_confusions(figures: dict[str, dict], folders: list[str | Path]) -> None:
     """Print each head's confusion table, its classes named from the folders' labels."""
-    names = {head_name(folder, a): values for folder in folders for a, values in class_names(folder).items()}
+    names = head_class_names(folders)
     for name, f in figures.items():
         print()
         print(confusion_table(name, f["confusion"], names.get(name)))
@@ -344,6 +371,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="measure as many training faces as held-out ones instead (what the model learnt to keep)",
     )
+    check.add_argument(
+        "--split-by",
+        metavar="HEAD",
+        help="also print kept per class of this head read off the original (e.g. cartoonset100k_adl_128:glasses)",
+    )
     args = parser.parse_args(argv)
     from ..model import checkpoint
 
@@ -375,10 +407,14 @@ def main(argv: list[str] | None = None) -> int:
                 args.refine_steps,
                 args.refine_weights,
                 args.training_faces,
+                args.split_by,
             )
             print(table(figures))
             if args.confusion:
                 print_confusions(figures, args.data)
+            if args.split_by:
+                print()
+                print(split_table(figures, args.split_by, head_class_names(args.data).get(args.split_by)))
     except (DataError, ValueError, checkpoint.CheckpointError, ac.ClassifierError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
