@@ -284,9 +284,9 @@ def measure(
         }
         if split_by is not None:
             read = on_resized[split_by][known]
-            same = on_recon[name][known] == on_resized[name][known]
+            before, after = on_resized[name][known], on_recon[name][known]
             result[name]["kept_by"] = {
-                int(c): (int((read == c).sum()), float(same[read == c].float().mean())) for c in read.unique()
+                int(c): (int((read == c).sum()), agreement(after[read == c], before[read == c])) for c in read.unique()
             }
     return result
 
