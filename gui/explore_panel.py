@@ -17,7 +17,7 @@ from vae.explore.axis_names import name_axes
 from vae.explore.session import ExplorerSession
 from vae.model.latent import APP_TEMPERATURE
 
-from .controls import double_spin_box, plain_label
+from .controls import TextLine, double_spin_box
 from .dialogs import IMAGE_FILTER, LATENT_FILTER, ask_open_path, ask_save_path
 from .export_size import enlargement, export_size_box, show_native_size
 from .follow import follow
@@ -97,8 +97,7 @@ class ExplorePanel(QWidget):
 
         self.slider_box = QGroupBox("Latent dimensions (±3σ), most used first")
         box_layout = QVBoxLayout(self.slider_box)
-        self.readout = plain_label(READOUT_HINT)
-        self.readout.setStyleSheet("color: #404040; font-family: monospace;")
+        self.readout = TextLine(READOUT_HINT)
         box_layout.addWidget(self.readout)
         self.slider_grid = QGridLayout()
         self.slider_grid.setSpacing(2)

@@ -47,6 +47,9 @@ def epochs_text(epochs) -> str:
     return f"{epochs} epoch" + ("" if epochs == 1 else "s")
 
 
+DRAWN_IN = {"bf16": "bf16 (this CPU decodes faster in it)", "fp32": "fp32"}
+
+
 def format_facts(facts: dict) -> dict[str, str]:
     """The model's facts as people read them: "val SSIM 0.949", "a folder of 20,000 images" (held-out ones included)."""
     trained_on, images = str(facts["dataset"]), number(facts.get("images"), ",")
@@ -63,6 +66,7 @@ def format_facts(facts: dict) -> dict[str, str]:
         "Validation PSNR": psnr + (" dB" if psnr != "–" else ""),
         "Attribute directions": str(facts["directions"]),
         "Random faces from": facts["random faces from"],
+        "Faces drawn in": DRAWN_IN.get(facts.get("faces drawn in"), "fp32"),
     }
     return rows
 

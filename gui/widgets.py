@@ -7,9 +7,9 @@ from contextlib import ExitStack, contextmanager
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -63,19 +63,22 @@ class LogView(QPlainTextEdit):
 CRISP_AFTER_MS = 150
 
 
-class FaceView(QLabel):
+class FaceView(QWidget):
     """Shows one face, enlarged to fill the widget's square: at once with Lanczos (fast enough for a slider
     drag), then, once the face has stayed the same for :data:`CRISP_AFTER_MS`, with crisp outlines as exports
-    are (vae.explore.upscale)."""
+    are (vae.explore.upscale).
+
+    It paints its picture itself rather than through a QLabel's pixmap: a new face then repaints this widget
+    alone, where setting a label's pixmap asks the window to lay itself out again and repaints every slider.
+    """
 
     def __init__(self, minimum: int = 256):
         super().__init__()
-        self.setTextFormat(Qt.TextFormat.PlainText)
         self.setMinimumSize(minimum, minimum)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setStyleSheet("background: white; border: 1px solid #c8c8c8;")
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # it fills every pixel itself
         self._image: torch.Tensor | None = None
+        self._pixmap = QPixmap()
         self.crisp = False  # whether the face shown is the crisp enlargement
         self._settle = QTimer(self, singleShot=True, interval=CRISP_AFTER_MS)
         self._settle.timeout.connect(lambda: self._repaint(crisp=True))
@@ -85,19 +88,35 @@ class FaceView(QLabel):
         """The face shown (3, S, S), or None."""
         return self._image
 
+    def pixmap(self) -> QPixmap:
+        """The enlarged face being shown (a null pixmap when there is none)."""
+        return self._pixmap
+
     def set_image(self, image: torch.Tensor | None) -> None:
         self._image = image
         if image is None:
-            self.clear()
+            self._pixmap = QPixmap()
+            self.update()
         self._repaint()
 
     def _repaint(self, crisp: bool = False) -> None:
         if self._image is not None:
             side = max(16, min(self.width(), self.height()) - 4)
-            self.setPixmap(to_pixmap(self._image, side, "crisp" if crisp else "lanczos"))
+            self._pixmap = to_pixmap(self._image, side, "crisp" if crisp else "lanczos")
             self.crisp = crisp
             if not crisp:
                 self._settle.start()
+            self.update()
+
+    def paintEvent(self, event):
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("white"))
+        painter.setPen(QColor("#c8c8c8"))
+        painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
+        if not self._pixmap.isNull():
+            picture = self._pixmap.rect()
+            picture.moveCenter(self.rect().center())
+            painter.drawPixmap(picture.topLeft(), self._pixmap)
 
     def resizeEvent(self, event):
         super().resizeEvent(event)

@@ -13,9 +13,11 @@ SAMPLE_DIR = Path(__file__).resolve().parents[2] / "shared" / "cartoonset_sample
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
-    """Every test gets its own dataset cache folder and app log (never the user's)."""
+    """Every test gets its own dataset cache folder and app log (never the user's), and faces drawn in fp32 on
+    every machine (tests/test_inference.py covers the bf16 copy and the measured choice)."""
     monkeypatch.setenv("FACE_EXPLORER_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("FACE_EXPLORER_LOG", str(tmp_path / "face-explorer.log"))
+    monkeypatch.setenv("FACE_EXPLORER_DRAW", "fp32")
 
 
 @pytest.fixture(autouse=True)

@@ -17,6 +17,14 @@ def test_the_128_model_opens_when_it_decodes_within_the_budget(tmp_path):
     sharp, small = save(tmp_path / "m128.pt", 128), save(tmp_path / "m64.pt", 64)
     choice = choose_default(sharp, small, budget_ms=10_000)
     assert choice.checkpoint.model.image_size == 128 and "m128.pt" in choice.reason
+    assert "ms a face in fp32)" in choice.reason  # tests draw in fp32 (tests/conftest.py)
+
+
+def test_the_128_model_is_timed_in_the_precision_the_app_draws_it_in(tmp_path, monkeypatch):
+    sharp, small = save(tmp_path / "m128.pt", 128), save(tmp_path / "m64.pt", 64)
+    monkeypatch.setenv("FACE_EXPLORER_DRAW", "bf16")
+    choice = choose_default(sharp, small, budget_ms=0.0)
+    assert choice.checkpoint.model.image_size == 64 and "ms a face in bf16 here" in choice.reason
 
 
 def test_a_slow_128_model_falls_back_to_the_64_model_and_says_why(tmp_path):

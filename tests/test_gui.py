@@ -77,6 +77,40 @@ def test_long_slider_session_keeps_none_alive(window):
     assert sys.getrefcount(None) > before - 1000  # 6.12.0 lost about 20 per move here
 
 
+def test_a_slider_drag_repaints_the_face_its_slider_and_the_readout_not_every_slider(window, qtbot):
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QApplication
+
+    painted = []
+
+    class PaintSpy(QObject):
+        def eventFilter(self, watched, event):
+            if event.type() == QEvent.Type.Paint:
+                painted.append(watched)
+            return False
+
+    qtbot.waitExposed(window)
+    QApplication.processEvents()
+    spy = PaintSpy()
+    QApplication.instance().installEventFilter(spy)
+    panel = window.explore
+    dragged = panel.sliders[0].slider
+    others = [s.slider for d, s in panel.sliders.items() if d != 0]
+    try:
+        dragged.setSliderDown(True)
+        for value in (50, 120, -80, 30):
+            painted.clear()
+            dragged.setValue(value)
+            for _ in range(4):  # every repaint the move asked for, and any layout pass those ask for in turn
+                QApplication.processEvents()
+            assert panel.face in painted and dragged in painted and panel.readout in painted
+            assert not any(slider in painted for slider in others)
+        assert f"z0 = {dragged.value() / 100:+.2f}σ" in panel.readout.text()
+    finally:
+        dragged.setSliderDown(False)
+        QApplication.instance().removeEventFilter(spy)
+
+
 def test_random_changes_face_respects_locks_and_decodes_once(window, qtbot):
     window.session.state.set_dim(2, 1.5)
     qtbot.mouseClick(window.explore.sliders[2].lock, Qt.MouseButton.LeftButton)

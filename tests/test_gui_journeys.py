@@ -504,6 +504,8 @@ def test_the_facts_count_the_folder_not_the_faces_trained_on():
     }
     assert format_facts(facts)["Trained on"] == "Cartoon Set (a folder of 8,000 images)"  # held-out faces included
     assert format_facts({**facts, "dataset": "8000 faces"})["Trained on"] == "8000 faces"
+    assert format_facts(facts)["Faces drawn in"] == "fp32"
+    assert format_facts({**facts, "faces drawn in": "bf16"})["Faces drawn in"].startswith("bf16 (this CPU")
 
 
 def test_the_status_line_counts_one_epoch_in_the_singular():

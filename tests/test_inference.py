@@ -2,7 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from vae.model.inference import folded_for_inference
+from vae.model import inference
+from vae.model.inference import PRECISION_ENV, decode_faces, drawing_dtype, fastest_decode_ms, folded_for_inference
 from vae.model.network import ConvVAE, VAEConfig
 
 
@@ -40,3 +41,54 @@ def test_the_folded_copy_draws_the_same_faces_without_batch_norms(config):
     assert not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
     assert sum(isinstance(m, nn.BatchNorm2d) for m in model.modules()) > 0  # the original is left as it was
     assert all(p.requires_grad for p in model.parameters())
+
+
+def test_the_bf16_copy_draws_faces_within_a_few_levels_of_fp32():
+    torch.manual_seed(0)
+    model = _with_running_statistics(ConvVAE(VAEConfig(base_channels=8, max_channels=32)))
+    z = torch.randn(8, model.latent_dim)
+    exact = decode_faces(folded_for_inference(model), z)
+    drawn = decode_faces(folded_for_inference(model, torch.bfloat16), z)
+    assert drawn.dtype == torch.float32 and drawn.is_contiguous() and drawn.shape == exact.shape
+    off = (drawn - exact).abs() * 255
+    assert 0 < off.mean() < 1.0 and off.max() < 16  # bf16's 8-bit mantissa: not equal, and close
+    assert next(folded_for_inference(model, torch.bfloat16).parameters()).dtype == torch.bfloat16
+
+
+def test_drawing_dtype_follows_the_environment_and_refuses_a_wrong_name(monkeypatch):
+    model = ConvVAE(VAEConfig(latent_dim=4, base_channels=4)).eval()
+    monkeypatch.setenv(PRECISION_ENV, "BF16")
+    assert drawing_dtype(model) == torch.bfloat16
+    monkeypatch.setenv(PRECISION_ENV, "fp32")
+    assert drawing_dtype(model) == torch.float32
+    monkeypatch.setenv(PRECISION_ENV, "fp16")
+    with pytest.raises(ValueError, match="FACE_EXPLORER_DRAW must be one of fp32, bf16"):
+        drawing_dtype(model)
+
+
+@pytest.mark.parametrize(
+    ("native", "fp32_ms", "bf16_ms", "expected"),
+    [
+        (False, 9.0, 1.0, torch.float32),  # without native bf16 it is not even timed
+        (True, 9.0, 4.0, torch.bfloat16),
+        (True, 4.0, 3.9, torch.float32),  # not BF16_GAIN times faster: fp32's exact faces win
+    ],
+)
+def test_drawing_dtype_measures_where_the_cpu_has_native_bf16(monkeypatch, native, fp32_ms, bf16_ms, expected):
+    monkeypatch.delenv(PRECISION_ENV)
+    monkeypatch.setattr(inference, "native_bf16", lambda: native)
+    timed = []
+
+    def fake_ms(folded, repeats=7):
+        dtype = next(folded.parameters()).dtype
+        timed.append(dtype)
+        return fp32_ms if dtype == torch.float32 else bf16_ms
+
+    monkeypatch.setattr(inference, "fastest_decode_ms", fake_ms)
+    assert drawing_dtype(ConvVAE(VAEConfig(latent_dim=4, base_channels=4)).eval()) == expected
+    assert timed == ([torch.float32, torch.bfloat16] if native else [])
+
+
+def test_fastest_decode_ms_times_the_copy_in_its_own_dtype():
+    model = ConvVAE(VAEConfig(latent_dim=4, base_channels=4)).eval()
+    assert fastest_decode_ms(folded_for_inference(model, torch.bfloat16), repeats=2) > 0

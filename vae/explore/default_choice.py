@@ -8,20 +8,18 @@ at start-up, and falls back to the 64×64 model (saying why) when it is too slow
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from ..model import checkpoint
-from ..model.inference import folded_for_inference
+from ..model.inference import DTYPE_NAMES, drawing_dtype, fastest_decode_ms, folded_for_inference
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 DEFAULT_64 = RESOURCES / "default_model.pt"
 DEFAULT_128 = RESOURCES / "default_model_128.pt"
-# Of the 16 ms frame a slider move has: painting the face took 4–10 ms more than the fastest decode on the 2-core
-# development machines (bench/slider_latency.py), so a 128 px decode of 8–10 ms left a move's p95 at 18–19 ms.
+# Of the 16 ms frame a slider move has: enlarging and painting the face take about 6 ms more than the fastest
+# decode on the 2-core development machines (bench/slider_latency.py: p50 9.2 ms at a 3.2 ms decode), and a
+# move's p95 runs 1.5–3 ms above its p50.
 DECODE_BUDGET_MS = 6.0
 
 
@@ -31,23 +29,10 @@ class DefaultChoice:
     reason: str  # one line for the status bar and the log
 
 
-@torch.inference_mode()
 def decode_ms(model, repeats: int = 7) -> float:
-    """The fastest of ``repeats`` decodes of one latent, in ms (after one warm-up decode), by the copy
-    the app draws with (:func:`vae.model.inference.folded_for_inference`).
-
-    The fastest, not the median: what the machine can do, steadier from launch to launch than a
-    figure that a moment's load elsewhere inflates.
-    """
-    model = folded_for_inference(model)
-    z = torch.zeros(1, model.latent_dim)
-    model.decode(z)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model.decode(z)
-        times.append((time.perf_counter() - start) * 1000)
-    return min(times)
+    """The fastest of ``repeats`` decodes of one latent, in ms, by the copy the app draws with
+    (:func:`vae.model.inference.folded_for_inference` in :func:`~vae.model.inference.drawing_dtype`)."""
+    return fastest_decode_ms(folded_for_inference(model, drawing_dtype(model)), repeats)
 
 
 def choose_default(
@@ -68,10 +53,10 @@ def choose_default(
         ckpt = checkpoint.load(sharp)
     except checkpoint.CheckpointError as exc:
         return DefaultChoice(checkpoint.load(fallback), f"opened {fallback.name}: {sharp.name} cannot be read ({exc})")
-    ms = decode_ms(ckpt.model.eval())
+    dtype = drawing_dtype(ckpt.model.eval())
+    ms = fastest_decode_ms(folded_for_inference(ckpt.model, dtype))
+    drawn = f"{ms:.1f} ms a face in {DTYPE_NAMES[dtype]}"
     if ms > budget_ms:
-        return DefaultChoice(
-            checkpoint.load(fallback),
-            f"opened {fallback.name}: {sharp.name} takes {ms:.1f} ms a face here (budget {budget_ms:g} ms)",
-        )
-    return DefaultChoice(ckpt, f"opened {sharp.name} ({ms:.1f} ms a face)")
+        slow = f"{sharp.name} takes {drawn} here (budget {budget_ms:g} ms)"
+        return DefaultChoice(checkpoint.load(fallback), f"opened {fallback.name}: {slow}")
+    return DefaultChoice(ckpt, f"opened {sharp.name} ({drawn})")
