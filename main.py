@@ -154,7 +154,13 @@ def open_session(args):
     from vae.explore.default_choice import choose_default
     from vae.explore.session import ExplorerSession
     from vae.model.checkpoint import CheckpointError
+    from vae.model.inference import DrawPrecisionError, named_drawing_dtype
 
+    try:
+        named_drawing_dtype()
+    except DrawPrecisionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
     try:
         if args.checkpoint is None:
             choice = choose_default()

@@ -22,7 +22,13 @@ import torch  # noqa: E402
 
 from bench.machine import describe  # noqa: E402
 from vae.model import checkpoint  # noqa: E402
-from vae.model.inference import PRECISION_ENV, drawing_dtype, folded_for_inference  # noqa: E402
+from vae.model.inference import (  # noqa: E402
+    DTYPE_NAMES,
+    PRECISION_ENV,
+    drawing_dtype,
+    folded_for_inference,
+    named_drawing_dtype,
+)
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 WAYS = {
@@ -82,7 +88,8 @@ def main() -> None:
                 f"  {name:19s} fastest {best:6.2f} ms, median {median:6.2f} ms, x{fastest / best:.2f} of fp32; "
                 f"off fp32's faces by {mean:.2f} levels (at most {largest:.0f})"
             )
-        print(f"  the app draws it in {drawing_dtype(reference)} here ({PRECISION_ENV} unset: measured)")
+        how = f"{PRECISION_ENV} set" if named_drawing_dtype() is not None else "measured"
+        print(f"  the app draws it in {DTYPE_NAMES[drawing_dtype(reference)]} here ({how})")
 
 
 if __name__ == "__main__":

@@ -34,16 +34,20 @@ def plain_label(text: str = "") -> QLabel:
 
 
 class TextLine(QWidget):
-    """One line of plain text, elided to fit, that repaints itself alone when its text changes: a QLabel's
-    setText asks the whole window to lay itself out again, which repaints every slider of a drag."""
+    """One line of plain text in the app's fixed-width font, elided to fit (the tooltip then shows it whole), that
+    repaints itself alone when its text changes: a QLabel's setText asks the whole window to lay itself out
+    again, which repaints every slider of a drag."""
 
     def __init__(self, text: str = "", color: str = "#404040"):
         super().__init__()
         self._text = ""
         self._color = QtGui.QColor(color)
-        self.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))
+        font = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)
+        if self.font().pointSizeF() > 0:  # the app's size (a font set in pixels has none in points)
+            font.setPointSizeF(self.font().pointSizeF())
+        self.setFont(font)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setFixedHeight(self.fontMetrics().height() + 4)
+        self._fit_height()
         self.setText(text)
 
     def text(self) -> str:
@@ -53,8 +57,26 @@ class TextLine(QWidget):
         if text != self._text:
             self._text = text
             self.setAccessibleName(text)
-            self.setToolTip(plain_tooltip(text))
-            self.update()
+            self._show()
+
+    def _fit_height(self) -> None:
+        self.setFixedHeight(self.fontMetrics().height() + 4)
+
+    def _shown(self) -> str:
+        return self.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight, max(0, self.width() - 4))
+
+    def _show(self) -> None:
+        self.setToolTip(plain_tooltip(self._text) if self._shown() != self._text else "")
+        self.update()
+
+    def changeEvent(self, event):
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_height()
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._show()
 
     def sizeHint(self) -> QSize:
         return QSize(self.fontMetrics().horizontalAdvance(self._text) + 4, self.height())
@@ -65,8 +87,7 @@ class TextLine(QWidget):
     def paintEvent(self, event):
         painter = QtGui.QPainter(self)
         painter.setPen(self._color)
-        shown = self.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight, self.width() - 4)
-        painter.drawText(self.rect().adjusted(2, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter, shown)
+        painter.drawText(self.rect().adjusted(2, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter, self._shown())
 
 
 def plain_tooltip(text: str) -> str:

@@ -6,7 +6,7 @@ from contextlib import ExitStack, contextmanager
 
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -114,7 +114,7 @@ class FaceView(QWidget):
         painter.setPen(QColor("#c8c8c8"))
         painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
         if not self._pixmap.isNull():
-            picture = self._pixmap.rect()
+            picture = QRect(QPoint(0, 0), self._pixmap.deviceIndependentSize().toSize())
             picture.moveCenter(self.rect().center())
             painter.drawPixmap(picture.topLeft(), self._pixmap)
 

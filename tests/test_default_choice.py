@@ -64,3 +64,11 @@ def test_the_app_says_which_default_model_it_opened(monkeypatch, tmp_path):
     monkeypatch.setattr(default_choice, "DECODE_BUDGET_MS", 0.0)
     session, note = main.open_session(main.build_parser().parse_args([]))
     assert session.model.image_size == 64 and note.startswith("opened m64.pt: m128.pt takes")
+
+
+def test_a_wrong_drawing_precision_is_one_line_on_stderr(monkeypatch, capsys):
+    import main
+
+    monkeypatch.setenv("FACE_EXPLORER_DRAW", "fp16")
+    assert main.open_session(main.build_parser().parse_args([])) is None
+    assert capsys.readouterr().err == "error: FACE_EXPLORER_DRAW must be one of fp32, bf16, not 'fp16'\n"

@@ -111,6 +111,15 @@ def test_a_slider_drag_repaints_the_face_its_slider_and_the_readout_not_every_sl
         QApplication.instance().removeEventFilter(spy)
 
 
+def test_the_readout_elides_a_long_line_and_shows_it_whole_in_its_tooltip(window):
+    readout = window.explore.readout
+    readout.setText("z1 = +0.50σ")
+    assert readout.text() == "z1 = +0.50σ" and readout.toolTip() == ""
+    long = "z1 · " + "a direction with a long name " * 20 + "= +0.50σ"
+    readout.setText(long)
+    assert readout.text() == long and "a direction with a long name" in readout.toolTip()
+
+
 def test_random_changes_face_respects_locks_and_decodes_once(window, qtbot):
     window.session.state.set_dim(2, 1.5)
     qtbot.mouseClick(window.explore.sliders[2].lock, Qt.MouseButton.LeftButton)

@@ -77,6 +77,7 @@ def test_drawing_dtype_follows_the_environment_and_refuses_a_wrong_name(monkeypa
 def test_drawing_dtype_measures_where_the_cpu_has_native_bf16(monkeypatch, native, fp32_ms, bf16_ms, expected):
     monkeypatch.delenv(PRECISION_ENV)
     monkeypatch.setattr(inference, "native_bf16", lambda: native)
+    monkeypatch.setattr(inference, "_measured", {})
     timed = []
 
     def fake_ms(folded, repeats=7):
@@ -89,6 +90,26 @@ def test_drawing_dtype_measures_where_the_cpu_has_native_bf16(monkeypatch, nativ
     assert timed == ([torch.float32, torch.bfloat16] if native else [])
 
 
-def test_fastest_decode_ms_times_the_copy_in_its_own_dtype():
-    model = ConvVAE(VAEConfig(latent_dim=4, base_channels=4)).eval()
-    assert fastest_decode_ms(folded_for_inference(model, torch.bfloat16), repeats=2) > 0
+def test_drawing_dtype_is_measured_once_per_architecture(monkeypatch):
+    monkeypatch.delenv(PRECISION_ENV)
+    monkeypatch.setattr(inference, "native_bf16", lambda: True)
+    monkeypatch.setattr(inference, "_measured", {})
+    timed = []
+
+    def fake_ms(folded, repeats=7):
+        timed.append(folded.latent_dim)
+        return 9.0 if next(folded.parameters()).dtype == torch.float32 else 3.0
+
+    monkeypatch.setattr(inference, "fastest_decode_ms", fake_ms)
+    small = [ConvVAE(VAEConfig(latent_dim=4, base_channels=4)).eval() for _ in range(3)]
+    assert {drawing_dtype(model) for model in small} == {torch.bfloat16}
+    assert timed == [4, 4]  # fp32 and bf16 timed for the first; the weights of the others change nothing
+    drawing_dtype(ConvVAE(VAEConfig(latent_dim=6, base_channels=4)).eval())
+    assert timed == [4, 4, 6, 6]
+
+
+def test_fastest_decode_ms_reports_the_fastest_decode_after_a_warm_up(monkeypatch):
+    model = folded_for_inference(ConvVAE(VAEConfig(latent_dim=4, base_channels=4)).eval(), torch.bfloat16)
+    clock = iter([0.0, 0.005, 1.0, 1.002, 2.0, 2.003])  # decodes of 5, 2 and 3 ms (the warm-up is not timed)
+    monkeypatch.setattr(inference.time, "perf_counter", lambda: next(clock))
+    assert fastest_decode_ms(model, repeats=3) == pytest.approx(2.0)

@@ -4,7 +4,7 @@ its weights laid out channels-last, in bf16 where this CPU draws faster in it.
 In eval mode a batch norm is a fixed per-channel scale and shift, so it can be merged into the
 weights and bias of the (transposed) convolution that feeds it; the copy draws the same faces
 (to float rounding) with one pass over each feature map fewer. On CPUs with native bf16 (AVX512-BF16,
-AMX) a bf16 channels-last copy decodes a face 2–2.4× sooner, its pixels a quarter of a level of 255 from
+AMX) a bf16 channels-last copy decodes a face 1.9–2.4× sooner, its pixels a quarter of a level of 255 from
 fp32's on average (``bench/decode_precision.py``); :func:`drawing_dtype` picks it where it is measured
 faster. ``bench/slider_latency.py`` measures what a slider move costs.
 """
@@ -78,16 +78,38 @@ def fastest_decode_ms(folded: nn.Module, repeats: int = 7) -> float:
     return min(times)
 
 
+class DrawPrecisionError(ValueError):
+    """``$FACE_EXPLORER_DRAW`` names no precision the app draws in."""
+
+
+def named_drawing_dtype() -> torch.dtype | None:
+    """The precision ``$FACE_EXPLORER_DRAW`` names, or None when it is unset (raises :class:`DrawPrecisionError`)."""
+    named = os.environ.get(PRECISION_ENV, "").strip().lower()
+    if not named:
+        return None
+    if named not in DTYPES:
+        raise DrawPrecisionError(f"{PRECISION_ENV} must be one of {', '.join(DTYPES)}, not {named!r}")
+    return DTYPES[named]
+
+
+_measured: dict[str, torch.dtype] = {}  # by architecture: a decode's time does not depend on the weights
+
+
 def drawing_dtype(model: nn.Module) -> torch.dtype:
     """What the app draws ``model`` in: ``$FACE_EXPLORER_DRAW`` ("fp32" or "bf16") when set; else bf16 where the
-    CPU computes it natively and a bf16 copy decodes at least :data:`BF16_GAIN` times sooner here; else fp32."""
-    named = os.environ.get(PRECISION_ENV, "").strip().lower()
-    if named:
-        if named not in DTYPES:
-            raise ValueError(f"{PRECISION_ENV} must be one of {', '.join(DTYPES)}, not {named!r}")
-        return DTYPES[named]
+    CPU computes it natively and a bf16 copy decodes at least :data:`BF16_GAIN` times sooner here; else fp32.
+
+    Measured once per architecture in a process, so the start-up choice of default model, the face view and
+    every reload of a checkpoint agree.
+    """
+    named = named_drawing_dtype()
+    if named is not None:
+        return named
     if not native_bf16():
         return torch.float32
-    fp32 = fastest_decode_ms(folded_for_inference(model, torch.float32), repeats=5)
-    bf16 = fastest_decode_ms(folded_for_inference(model, torch.bfloat16), repeats=5)
-    return torch.bfloat16 if fp32 >= BF16_GAIN * bf16 else torch.float32
+    key = repr(getattr(model, "config", type(model).__name__))
+    if key not in _measured:
+        fp32 = fastest_decode_ms(folded_for_inference(model, torch.float32), repeats=5)
+        bf16 = fastest_decode_ms(folded_for_inference(model, torch.bfloat16), repeats=5)
+        _measured[key] = torch.bfloat16 if fp32 >= BF16_GAIN * bf16 else torch.float32
+    return _measured[key]
