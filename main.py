@@ -157,18 +157,14 @@ def open_session(args):
     from vae.model.inference import DrawPrecisionError, named_drawing_dtype
 
     try:
-        named_drawing_dtype()
-    except DrawPrecisionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return None
-    try:
+        named_drawing_dtype()  # a wrong $FACE_EXPLORER_DRAW is refused before any model is timed or loaded
         if args.checkpoint is None:
             choice = choose_default()
             logging.getLogger("face_explorer").info("default model: %s", choice.reason)
             session, note = ExplorerSession(choice.checkpoint), choice.reason
         else:
             session, note = ExplorerSession.open(args.checkpoint), None
-    except CheckpointError as exc:
+    except (CheckpointError, DrawPrecisionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None
     if args.seed is not None:

@@ -53,9 +53,8 @@ def choose_default(
         ckpt = checkpoint.load(sharp)
     except checkpoint.CheckpointError as exc:
         return DefaultChoice(checkpoint.load(fallback), f"opened {fallback.name}: {sharp.name} cannot be read ({exc})")
-    dtype = drawing_dtype(ckpt.model.eval())
-    ms = fastest_decode_ms(folded_for_inference(ckpt.model, dtype))
-    drawn = f"{ms:.1f} ms a face in {DTYPE_NAMES[dtype]}"
+    ms = decode_ms(ckpt.model.eval())
+    drawn = f"{ms:.1f} ms a face in {DTYPE_NAMES[drawing_dtype(ckpt.model)]}"  # measured once, by decode_ms
     if ms > budget_ms:
         slow = f"{sharp.name} takes {drawn} here (budget {budget_ms:g} ms)"
         return DefaultChoice(checkpoint.load(fallback), f"opened {fallback.name}: {slow}")
