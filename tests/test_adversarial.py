@@ -237,3 +237,23 @@ def test_a_skipped_folder_trains_the_reconstruction_but_the_discriminator_never_
         Trainer(replace(config, adversarial_skip=["elsewhere"]), both, tmp_path / "other").run()
     with pytest.raises(ValueError, match="every training folder"):
         Trainer(replace(config, adversarial_skip=["soft", "crisp"]), both, tmp_path / "none").run()
+
+
+def test_reconstructions_can_be_left_out_of_the_decoders_adversarial_term(faces, tmp_path):
+    trainer = Trainer(_judging_random_faces(adversarial_random=1.0, adversarial_recon=0.0), faces, tmp_path / "run")
+    trainer.run()
+    x = faces.batch(range(8))
+    recon, mu, logvar = trainer.model(x)
+    fit = vae_loss(recon, x, mu, logvar).total
+    random_faces = trainer._random_faces(8, with_grad=True)
+
+    def term(recon_weight, judged):
+        trainer.config = replace(trainer.config, adversarial_recon=recon_weight)
+        return trainer._adversarial_term(judged, fit, trainer.output_weight, random_faces)
+
+    assert torch.allclose(term(0.0, recon), term(0.0, recon[:0]))  # the reconstructions take no part
+    assert not torch.allclose(term(1.0, recon), term(1.0, recon[:0]))  # with the default weight they do
+    with pytest.raises(ValueError, match="adversarial_recon 0 needs adversarial_random"):
+        TrainConfig(adversarial_weight=1.0, adversarial_recon=0.0)
+    with pytest.raises(ValueError, match="adversarial_recon"):
+        TrainConfig(adversarial_weight=1.0, adversarial_random=1.0, adversarial_recon=-1.0)

@@ -450,3 +450,28 @@ def test_a_moving_average_of_the_weights_is_evaluated_saved_and_resumed_exactly(
     assert evaluate(a.model, faces, val_idx, config.beta)["loss"] == pytest.approx(a.history[-1]["val_loss"], rel=1e-5)
     with pytest.raises(ValueError, match="average_decay"):
         small_config(average_decay=1.0)
+
+
+def test_package_default_can_copy_the_directions_of_a_model_with_the_same_encoder(faces, tmp_path):
+    from vae.measure.package_default import package
+
+    result = Trainer(small_config(epochs=1), faces, tmp_path / "run").run()
+    data, like = str(tmp_path / "faces"), tmp_path / "like.pt"
+    package(str(result.best_path), str(like), data=data)
+    further = checkpoint.load(like).model  # a decoder trained on from the packaged model, as `--init-from` does
+    with torch.no_grad():
+        for name, weight in further.named_parameters():
+            if name.startswith("dec"):
+                weight.add_(0.01)  # a decoder trained further on the same encodings
+    checkpoint.save(tmp_path / "further.pt", further)
+    target = tmp_path / "copied.pt"
+    package(str(tmp_path / "further.pt"), str(target), data=data, directions_like=str(like))
+    copied, wanted = checkpoint.load(target).directions, checkpoint.load(like).directions
+    assert "glasses" in wanted and copied.keys() == wanted.keys()
+    assert all(torch.equal(torch.as_tensor(copied[k]), torch.as_tensor(wanted[k])) for k in wanted)
+
+    other = Trainer(small_config(epochs=1, seed=1), faces, tmp_path / "other").run().best_path
+    with pytest.raises(ValueError, match="encodes with another encoder"):
+        package(str(other), str(tmp_path / "refused.pt"), data=data, directions_like=str(like))
+    with pytest.raises(ValueError, match="copied from another model or computed"):
+        package(str(other), str(tmp_path / "refused.pt"), labelled=[data], directions_like=str(like))

@@ -17,7 +17,9 @@ encodings with a share ``S`` of each batch drawn from the fitted prior as the ap
 (:mod:`vae.model.norm_statistics`); ``--norm-data FOLDER`` (repeatable) encodes those folders' training faces instead
 of ``--data``'s (say the folders the last training pass ran on). ``--fit-directions-with CLASSIFIER`` fits each
 real-label direction so that a step along it makes that classifier read its class and every other attribute as
-before (:func:`vae.measure.direction_effects.fitted_directions`).
+before (:func:`vae.measure.direction_effects.fitted_directions`). ``--directions-like MODEL`` copies the directions
+of a model that encodes with the same encoder (:func:`vae.model.network.shares_latent_space`) instead of computing
+them: for a decoder trained further on the same encodings.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from ..model import checkpoint
 from ..model.attribute_loss import frozen_judge
 from ..model.latent import APP_TEMPERATURE
 from ..model.metrics import encode_all, evaluate
+from ..model.network import shares_latent_space
 from ..model.norm_statistics import recalibrate_decoder_norms
 from ..train.trainer import latent_statistics, training_split
 from . import attribute_classifier
@@ -80,6 +83,7 @@ def package(
     norm_random_share: float | None = None,
     norm_data: list[str] | None = None,
     fit_directions_with: str | None = None,
+    directions_like: str | None = None,
 ) -> dict:
     """Copy ``source`` to ``target`` without training state, weights in float16; returns its directions.
 
@@ -88,9 +92,12 @@ def package(
     replace the pseudo-label ones they name; ``norm_random_share`` (needs ``data``, for the fitted prior), when given,
     measures the decoder's batch-norm statistics afresh with that share of prior draws (:func:`norm_latent_batches`),
     on the training faces of ``norm_data`` if given, else of ``data``; ``fit_directions_with`` (needs ``labelled``)
-    names the classifier the real-label directions are fitted to.
+    names the classifier the real-label directions are fitted to; ``directions_like`` names a model that shares
+    ``source``'s latent space whose directions are copied instead.
     """
     ckpt = checkpoint.load(source)
+    if directions_like and (directions_from or labelled):
+        raise ValueError("directions are either copied from another model or computed, not both")
     data = [data] if isinstance(data, (str, os.PathLike)) else data
     if norm_random_share is None and norm_data:
         raise ValueError("norm_data is only read with norm_random_share")
@@ -158,6 +165,13 @@ def package(
         merged = {**(extras["directions"] or {}), **real}
         order = {name: i for i, name in enumerate(direction_names())}
         extras["directions"] = dict(sorted(merged.items(), key=lambda item: order.get(item[0], len(order))))
+    if directions_like:
+        like = checkpoint.load(directions_like)
+        if not shares_latent_space(like.model, ckpt.model):
+            raise ValueError(
+                f"{directions_like} encodes with another encoder than {source}: its directions would mean other faces"
+            )
+        extras["directions"] = like.directions
     dataset = {**ckpt.dataset, "name": dataset_name} if dataset_name else ckpt.dataset
     if norm_statistics is not None:
         extras["norm_statistics"] = norm_statistics
@@ -222,6 +236,13 @@ def main(argv: list[str] | None = None) -> int:
         "read its class and every other attribute as before (resources/hold_classifier.pt; minutes per model)",
     )
     parser.add_argument(
+        "--directions-like",
+        default=None,
+        metavar="MODEL.pt",
+        help="copy the attribute directions of this model, which must encode with the same encoder (a decoder "
+        "trained further on its encodings), instead of computing them",
+    )
+    parser.add_argument(
         "--dataset-name", default=None, help="what the app calls the training data (default: the data folder's path)"
     )
     args = parser.parse_args(argv)
@@ -245,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             args.norm_random_share,
             args.norm_data,
             args.fit_directions_with,
+            args.directions_like,
         )
     except (checkpoint.CheckpointError, attribute_classifier.ClassifierError, DataError, WriteError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -45,6 +45,7 @@ class TrainConfig:
     adversarial_weight: float = 0.0  # >0: a patch discriminator's term, adaptively weighted (vae.model.adversarial)
     adversarial_start: float = 1.0  # the epoch from which the decoder takes the adversarial term
     adversarial_random: float = 0.0  # >0: the adversarial term on random faces too, weighed this much to recon's 1
+    adversarial_recon: float = 1.0  # the adversarial term's weight on reconstructions (0: on random faces alone)
     adversarial_skip: list[str] = field(default_factory=list)  # folders (by name) the discriminator never sees
     random_norm: str = "batch"  # how batch norm treats those random faces: RANDOM_NORMS
     random_from: str = "normal"  # where their latents come from: RANDOM_SOURCES
@@ -78,6 +79,7 @@ class TrainConfig:
             "adversarial_weight": self.adversarial_weight >= 0,
             "adversarial_start": self.adversarial_start >= 0,
             "adversarial_random": 0 <= self.adversarial_random <= 10,
+            "adversarial_recon": 0 <= self.adversarial_recon <= 10,
             "random_norm": self.random_norm in RANDOM_NORMS,
             "random_from": self.random_from in RANDOM_SOURCES,
             "attribute_weight": self.attribute_weight >= 0,
@@ -93,6 +95,8 @@ class TrainConfig:
                 raise ValueError(f"{name} needs an attribute_classifier (python -m vae.measure.fidelity train)")
         if self.adversarial_random > 0 and self.adversarial_weight <= 0:
             raise ValueError("adversarial_random needs adversarial_weight: the discriminator that judges random faces")
+        if self.adversarial_weight > 0 and self.adversarial_recon <= 0 and self.adversarial_random <= 0:
+            raise ValueError("adversarial_recon 0 needs adversarial_random: the decoder would take no adversarial term")
         if self.adversarial_skip and self.adversarial_weight <= 0:
             raise ValueError("adversarial_skip needs adversarial_weight: the discriminator that skips those folders")
         if self.random_norm != "batch" and self.adversarial_random <= 0:
@@ -165,6 +169,7 @@ TRAINING_SETTINGS = (
     "adversarial_weight",
     "adversarial_start",
     "adversarial_random",
+    "adversarial_recon",
     "adversarial_skip",
     "random_norm",
     "random_from",
@@ -277,6 +282,14 @@ SETTINGS = (
         "with --adversarial-weight: the discriminator also judges faces decoded from random latents (N(0, 0.8²·I), "
         "the app's Random temperature), and the decoder's adversarial term takes them in with this weight against "
         "its reconstructions' 1, so Random faces are drawn crisp too (default %(default)s: off)",
+        0.0,
+        10.0,
+    ),
+    Setting(
+        "adversarial_recon",
+        "with --adversarial-weight: the weight of the decoder's adversarial term on its reconstructions; 0 with "
+        "--adversarial-random judges random faces alone, leaving reconstructions to the squared error and SSIM "
+        "(default %(default)s)",
         0.0,
         10.0,
     ),

@@ -662,11 +662,13 @@ class Trainer:
     def _adversarial_term(
         self, recon: torch.Tensor, fit: torch.Tensor, balance_at: torch.Tensor, random_faces: torch.Tensor | None
     ) -> torch.Tensor:
-        """The decoder's adversarial loss on ``recon`` (which may be empty) and, weighed by ``adversarial_random``, on
-        ``random_faces``, scaled so its gradient at ``balance_at`` (the output layer, or μ when the encoder trains
-        alone) is ``adversarial_weight`` times the reconstruction's."""
+        """The decoder's adversarial loss on ``recon`` (which may be empty), weighed by ``adversarial_recon``, and on
+        ``random_faces``, weighed by ``adversarial_random``, scaled so its gradient at ``balance_at`` (the output
+        layer, or μ when the encoder trains alone) is ``adversarial_weight`` times the reconstruction's."""
         with autocast_for(self.device, self.precision):
-            fooled = generator_loss(self.discriminator(recon).float()) if len(recon) else 0.0
+            fooled = 0.0
+            if len(recon) and self.config.adversarial_recon > 0:
+                fooled = self.config.adversarial_recon * generator_loss(self.discriminator(recon).float())
             if random_faces is not None:
                 random_score = generator_loss(self.discriminator(random_faces).float())
                 fooled = fooled + self.config.adversarial_random * random_score
