@@ -241,7 +241,11 @@ def test_a_skipped_folder_trains_the_reconstruction_but_the_discriminator_never_
 
 def test_reconstructions_can_be_left_out_of_the_decoders_adversarial_term(faces, tmp_path):
     trainer = Trainer(_judging_random_faces(adversarial_random=1.0, adversarial_recon=0.0), faces, tmp_path / "run")
+    judged = []
+    step = trainer._discriminator_step
+    trainer._discriminator_step = lambda real, fake, lr: judged.append(len(fake) / len(real)) or step(real, fake, lr)
     trainer.run()
+    assert judged and set(judged) == {2.0}  # the discriminator still learns from reconstructions and random faces
     x = faces.batch(range(8))
     recon, mu, logvar = trainer.model(x)
     fit = vae_loss(recon, x, mu, logvar).total
@@ -253,7 +257,8 @@ def test_reconstructions_can_be_left_out_of_the_decoders_adversarial_term(faces,
 
     assert torch.allclose(term(0.0, recon), term(0.0, recon[:0]))  # the reconstructions take no part
     assert not torch.allclose(term(1.0, recon), term(1.0, recon[:0]))  # with the default weight they do
-    with pytest.raises(ValueError, match="adversarial_recon 0 needs adversarial_random"):
-        TrainConfig(adversarial_weight=1.0, adversarial_recon=0.0)
+    for alone in ({"adversarial_weight": 1.0}, {"adversarial_random": 1.0}):  # each without the other
+        with pytest.raises(ValueError, match="adversarial_recon needs adversarial_weight and adversarial_random"):
+            TrainConfig(adversarial_recon=0.0, **alone)
     with pytest.raises(ValueError, match="adversarial_recon"):
         TrainConfig(adversarial_weight=1.0, adversarial_random=1.0, adversarial_recon=-1.0)

@@ -457,21 +457,26 @@ def test_package_default_can_copy_the_directions_of_a_model_with_the_same_encode
 
     result = Trainer(small_config(epochs=1), faces, tmp_path / "run").run()
     data, like = str(tmp_path / "faces"), tmp_path / "like.pt"
-    package(str(result.best_path), str(like), data=data)
-    further = checkpoint.load(like).model  # a decoder trained on from the packaged model, as `--init-from` does
-    with torch.no_grad():
-        for name, weight in further.named_parameters():
-            if name.startswith("dec"):
-                weight.add_(0.01)  # a decoder trained further on the same encodings
-    checkpoint.save(tmp_path / "further.pt", further)
-    target = tmp_path / "copied.pt"
-    package(str(tmp_path / "further.pt"), str(target), data=data, directions_like=str(like))
-    copied, wanted = checkpoint.load(target).directions, checkpoint.load(like).directions
-    assert "glasses" in wanted and copied.keys() == wanted.keys()
-    assert all(torch.equal(torch.as_tensor(copied[k]), torch.as_tensor(wanted[k])) for k in wanted)
+    marked = {"glasses": torch.arange(4.0), "hair_color:3": -torch.arange(4.0)}  # not what any data would give
+    checkpoint.save(like, checkpoint.load(result.best_path).model, half=True, directions=marked)
+    for start, name in ((like, "from_packaged"), (result.best_path, "from_run")):  # float16 and float32 encoders
+        further = checkpoint.load(start).model
+        with torch.no_grad():
+            for weight_name, weight in further.named_parameters():
+                if weight_name.startswith("dec"):
+                    weight.add_(0.01)  # a decoder trained further on the same encodings
+        checkpoint.save(tmp_path / f"{name}.pt", further)
+        target = tmp_path / f"{name}_copied.pt"
+        package(str(tmp_path / f"{name}.pt"), str(target), data=data, directions_like=str(like))
+        copied = checkpoint.load(target).directions
+        assert copied.keys() == marked.keys()
+        assert all(torch.equal(torch.as_tensor(copied[k]).float(), marked[k]) for k in marked)
 
     other = Trainer(small_config(epochs=1, seed=1), faces, tmp_path / "other").run().best_path
     with pytest.raises(ValueError, match="encodes with another encoder"):
         package(str(other), str(tmp_path / "refused.pt"), data=data, directions_like=str(like))
     with pytest.raises(ValueError, match="copied from another model or computed"):
-        package(str(other), str(tmp_path / "refused.pt"), labelled=[data], directions_like=str(like))
+        package(str(result.best_path), str(tmp_path / "refused.pt"), labelled=[data], directions_like=str(like))
+    checkpoint.save(tmp_path / "bare.pt", checkpoint.load(like).model, half=True)
+    with pytest.raises(ValueError, match="holds no attribute directions"):
+        package(str(result.best_path), str(tmp_path / "refused.pt"), directions_like=str(tmp_path / "bare.pt"))

@@ -25,6 +25,7 @@ them: for a decoder trained further on the same encodings.
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 from pathlib import Path
@@ -72,6 +73,18 @@ def norm_latent_batches(
     return batches, draws
 
 
+def _directions_to_copy(like: str, model, source: str) -> dict:
+    """The directions of the model in ``like``, refused unless it encodes with ``model``'s encoder as the packaged
+    file will (weights rounded to float16 as :func:`package` stores them) and holds directions."""
+    other = checkpoint.load(like)
+    stored = copy.deepcopy(model).half().float()
+    if not (shares_latent_space(other.model, model) or shares_latent_space(other.model, stored)):
+        raise ValueError(f"{like} encodes with another encoder than {source}: its directions would mean other faces")
+    if not other.directions:
+        raise ValueError(f"{like} holds no attribute directions to copy")
+    return other.directions
+
+
 def package(
     source: str,
     target: str,
@@ -96,6 +109,7 @@ def package(
     ``source``'s latent space whose directions are copied instead.
     """
     ckpt = checkpoint.load(source)
+    copied = _directions_to_copy(directions_like, ckpt.model, source) if directions_like else None
     if directions_like and (directions_from or labelled):
         raise ValueError("directions are either copied from another model or computed, not both")
     data = [data] if isinstance(data, (str, os.PathLike)) else data
@@ -165,13 +179,8 @@ def package(
         merged = {**(extras["directions"] or {}), **real}
         order = {name: i for i, name in enumerate(direction_names())}
         extras["directions"] = dict(sorted(merged.items(), key=lambda item: order.get(item[0], len(order))))
-    if directions_like:
-        like = checkpoint.load(directions_like)
-        if not shares_latent_space(like.model, ckpt.model):
-            raise ValueError(
-                f"{directions_like} encodes with another encoder than {source}: its directions would mean other faces"
-            )
-        extras["directions"] = like.directions
+    if copied is not None:
+        extras["directions"] = copied
     dataset = {**ckpt.dataset, "name": dataset_name} if dataset_name else ckpt.dataset
     if norm_statistics is not None:
         extras["norm_statistics"] = norm_statistics

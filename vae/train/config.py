@@ -45,7 +45,7 @@ class TrainConfig:
     adversarial_weight: float = 0.0  # >0: a patch discriminator's term, adaptively weighted (vae.model.adversarial)
     adversarial_start: float = 1.0  # the epoch from which the decoder takes the adversarial term
     adversarial_random: float = 0.0  # >0: the adversarial term on random faces too, weighed this much to recon's 1
-    adversarial_recon: float = 1.0  # the adversarial term's weight on reconstructions (0: on random faces alone)
+    adversarial_recon: float = 1.0  # reconstructions' weight in the adversarial term against adversarial_random's
     adversarial_skip: list[str] = field(default_factory=list)  # folders (by name) the discriminator never sees
     random_norm: str = "batch"  # how batch norm treats those random faces: RANDOM_NORMS
     random_from: str = "normal"  # where their latents come from: RANDOM_SOURCES
@@ -93,10 +93,13 @@ class TrainConfig:
         for name in ("attribute_weight", "latent_readout_weight"):
             if getattr(self, name) > 0 and not self.attribute_classifier:
                 raise ValueError(f"{name} needs an attribute_classifier (python -m vae.measure.fidelity train)")
+        if self.adversarial_recon != 1 and (self.adversarial_weight <= 0 or self.adversarial_random <= 0):
+            raise ValueError(
+                "adversarial_recon needs adversarial_weight and adversarial_random: it weighs reconstructions against "
+                "random faces in the adversarial term, whose size the adaptive weight sets"
+            )
         if self.adversarial_random > 0 and self.adversarial_weight <= 0:
             raise ValueError("adversarial_random needs adversarial_weight: the discriminator that judges random faces")
-        if self.adversarial_weight > 0 and self.adversarial_recon <= 0 and self.adversarial_random <= 0:
-            raise ValueError("adversarial_recon 0 needs adversarial_random: the decoder would take no adversarial term")
         if self.adversarial_skip and self.adversarial_weight <= 0:
             raise ValueError("adversarial_skip needs adversarial_weight: the discriminator that skips those folders")
         if self.random_norm != "batch" and self.adversarial_random <= 0:
@@ -287,8 +290,10 @@ SETTINGS = (
     ),
     Setting(
         "adversarial_recon",
-        "with --adversarial-weight: the weight of the decoder's adversarial term on its reconstructions; 0 with "
-        "--adversarial-random judges random faces alone, leaving reconstructions to the squared error and SSIM "
+        "with --adversarial-weight and --adversarial-random: how much the decoder's adversarial term weighs its "
+        "reconstructions against the random faces' W (the adaptive weight sets the term's size, so only the ratio "
+        "counts); 0 judges the decoder on random faces alone, while the discriminator still learns from "
+        "reconstructions; in the one run measured, at 64 px, worse on every count (docs/model.md) "
         "(default %(default)s)",
         0.0,
         10.0,
