@@ -251,9 +251,9 @@ def test_reconstructions_can_be_left_out_of_the_decoders_adversarial_term(faces,
     fit = vae_loss(recon, x, mu, logvar).total
     random_faces = trainer._random_faces(8, with_grad=True)
 
-    def term(recon_weight, judged):
+    def term(recon_weight, reconstructions):
         trainer.config = replace(trainer.config, adversarial_recon=recon_weight)
-        return trainer._adversarial_term(judged, fit, trainer.output_weight, random_faces)
+        return trainer._adversarial_term(reconstructions, fit, trainer.output_weight, random_faces)
 
     assert torch.allclose(term(0.0, recon), term(0.0, recon[:0]))  # the reconstructions take no part
     assert not torch.allclose(term(1.0, recon), term(1.0, recon[:0]))  # with the default weight they do

@@ -108,10 +108,10 @@ def package(
     names the classifier the real-label directions are fitted to; ``directions_like`` names a model that shares
     ``source``'s latent space whose directions are copied instead.
     """
-    ckpt = checkpoint.load(source)
-    copied = _directions_to_copy(directions_like, ckpt.model, source) if directions_like else None
     if directions_like and (directions_from or labelled):
         raise ValueError("directions are either copied from another model or computed, not both")
+    ckpt = checkpoint.load(source)
+    copied = _directions_to_copy(directions_like, ckpt.model, source) if directions_like else None
     data = [data] if isinstance(data, (str, os.PathLike)) else data
     if norm_random_share is None and norm_data:
         raise ValueError("norm_data is only read with norm_random_share")
