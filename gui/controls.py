@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 from PySide6 import QtGui
 from PySide6.QtCore import QEvent, QObject, QSignalBlocker, QSize, Qt
-from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QLabel, QSizePolicy, QSpinBox, QStatusBar, QWidget
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QCheckBox,
+    QDoubleSpinBox,
+    QLabel,
+    QSizePolicy,
+    QSpinBox,
+    QStatusBar,
+    QWidget,
+)
 
 
 class _WheelWhenFocused(QObject):
@@ -96,9 +108,20 @@ def plain_tooltip(text: str) -> str:
     return QtGui.Qt.convertFromPlainText(text, Qt.WhiteSpaceMode.WhiteSpaceNormal) if rich else text
 
 
+def wrapped_tooltip(text: str) -> str:
+    """``text`` as a tooltip that wraps into lines (a plain-text tooltip is one line, however long)."""
+    return QtGui.Qt.convertFromPlainText(text, Qt.WhiteSpaceMode.WhiteSpaceNormal)
+
+
+FOLDER_AT_THE_END = re.compile(r"^(.* in )(\S*[/\\].*)$")
+"""A message that ends with a folder ("wrote face.png and face.png.json in /home/me/faces"): what comes before the
+folder is what it says, and the folder is what may lose its middle."""
+
+
 class ElidedLabel(QLabel):
-    """One line of plain text that, when too long for its width, loses its middle to "…"; the tooltip then
-    shows it whole. It never asks for more width than a short message needs."""
+    """One line of plain text that, when too long for its width, loses its middle to "…" (a message that ends
+    with a folder, that folder's middle while the words before it fit); the tooltip then shows it whole. It never
+    asks for more width than a short message needs."""
 
     def __init__(self, text: str = ""):
         super().__init__()
@@ -112,7 +135,15 @@ class ElidedLabel(QLabel):
 
     def _elide(self) -> None:
         line = self.full_text.replace("\n", " ")
-        shown = self.fontMetrics().elidedText(line, Qt.TextElideMode.ElideMiddle, max(0, self.width()))
+        room = max(0, self.contentsRect().width())  # the margins are not the text's
+        metrics = self.fontMetrics()
+        shown = metrics.elidedText(line, Qt.TextElideMode.ElideMiddle, room)
+        folder = FOLDER_AT_THE_END.match(line)
+        if shown != line and folder and metrics.horizontalAdvance(folder[1] + "/…/") < room:
+            head = folder[1]
+            shown = head + metrics.elidedText(
+                folder[2], Qt.TextElideMode.ElideMiddle, room - metrics.horizontalAdvance(head)
+            )
         self.setText(shown)
         self.setToolTip(plain_tooltip(self.full_text) if shown != line else "")
 
@@ -137,8 +168,33 @@ def elide_status_messages(bar: QStatusBar) -> ElidedLabel:
     return label
 
 
+class ClampingSpinBox(QSpinBox):
+    """A spin box that takes a typed number past its range as its nearest end when the edit ends (Qt's own box
+    refuses the keystroke that passes it: 4000 typed into a box up to 2048 became 400)."""
+
+    def __init__(self):
+        super().__init__()
+        self.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
+
+    def _typed_number(self, text: str) -> int | None:
+        digits = text.removeprefix(self.prefix()).removesuffix(self.suffix()).strip()
+        return int(digits) if digits.lstrip("-").isdigit() else None
+
+    def validate(self, text: str, pos: int):
+        state, text, pos = super().validate(text, pos)
+        if state == QValidator.State.Invalid and self._typed_number(text) is not None:
+            state = QValidator.State.Intermediate  # a number out of range, clamped by fixup when the edit ends
+        return state, text, pos
+
+    def fixup(self, text: str) -> str:
+        number = self._typed_number(text)
+        if number is None:
+            return text
+        return self.prefix() + self.textFromValue(min(max(number, self.minimum()), self.maximum())) + self.suffix()
+
+
 def spin_box(minimum: int, maximum: int, value: int, prefix: str = "", suffix: str = "") -> QSpinBox:
-    box = QSpinBox()
+    box = ClampingSpinBox()
     box.setRange(minimum, maximum)
     box.setValue(value)
     box.setPrefix(prefix)

@@ -19,7 +19,7 @@ from vae.model.latent import APP_TEMPERATURE
 
 from .controls import TextLine, double_spin_box
 from .dialogs import IMAGE_FILTER, LATENT_FILTER, ask_open_path, ask_save_path
-from .export_size import enlargement, export_size_box, show_native_size
+from .export_size import enlargement, export_size_box, show_native_size, wrote_message
 from .follow import follow
 from .latent_slider import LatentSlider
 from .traversal_dialog import TraversalDialog
@@ -297,5 +297,5 @@ def export_face(panel, path: str, image, size: int, latent) -> bool:
         panel.error.emit(str(exc))
         return False
     native = session.model.image_size
-    session.report(f"wrote {written} ({size}×{size} px from {native} px) and {export.sidecar_path(written).name}")
+    session.report(wrote_message(written, f"{size}×{size} px from {native} px"))
     return True

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtWidgets import QSpinBox
 
-from vae.explore.export import MAX_EXPORT_SIZE
+from vae.explore.export import MAX_EXPORT_SIZE, sidecar_path
 
-from .controls import spin_box
+from .controls import spin_box, wrapped_tooltip
 
 EXPORT_STEP = 64
 LARGEST_OFFERED = min(2048, MAX_EXPORT_SIZE)
@@ -17,6 +19,14 @@ def enlargement(native: int, size: int) -> str:
     if size <= native:
         return f"the model draws {native} px faces; exported at {size} px"
     return f"the model draws {native} px faces, enlarged ×{size / native:.3g} to {size} px with crisp edges"
+
+
+def wrote_message(written: str | Path, detail: str = "") -> str:
+    """The status bar's words for an export: the file names first and the folder last, so that a long message cut
+    in its middle keeps both ("wrote face.png (512×512 px) and face.png.json in /home/…/faces")."""
+    written = Path(written)
+    detail = f" ({detail})" if detail else ""
+    return f"wrote {written.name}{detail} and {sidecar_path(written).name} in {written.parent}"
 
 
 def export_size_box(default: int, what: str = "exported image") -> QSpinBox:
@@ -30,7 +40,9 @@ def export_size_box(default: int, what: str = "exported image") -> QSpinBox:
 def show_native_size(box: QSpinBox, native: int) -> None:
     """Say in ``box``'s tooltip how big the model's faces really are and how they are enlarged."""
     box.setToolTip(
-        f"Side of the {box.property('what')}. The model draws {native}×{native} px faces; larger exports are "
-        "enlarged by doubling with Lanczos and re-sharpening the outlines (vae.explore.upscale, 'crisp'): no blur, "
-        "no pixel stairs, but no detail the model did not draw"
+        wrapped_tooltip(
+            f"Side of the {box.property('what')}. The model draws {native}×{native} px faces; larger exports are "
+            "enlarged by doubling with Lanczos and re-sharpening the outlines (vae.explore.upscale, 'crisp'): no blur, "
+            "no pixel stairs, but no detail the model did not draw"
+        )
     )

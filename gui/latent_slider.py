@@ -106,7 +106,9 @@ class LatentSlider(QWidget):
         self.lock.setCheckable(True)
         self.lock.setText("lock")
         self.lock.setStyleSheet(LOCK_STYLE)
-        self.lock.setToolTip(f"Lock z{dim}: keep it when randomising")
+        self.lock.setToolTip(
+            f"Lock z{dim}: keep it through Random, Reset and Zero all (an encoded or loaded face sets it)"
+        )
         self.lock.setAutoRaise(True)
         if not active:
             self.label.setText(f"z{dim}·")

@@ -20,7 +20,7 @@ from vae.model.checkpoint import CheckpointError
 
 from . import app_info, dialogs
 from .arithmetic_panel import ArithmeticPanel
-from .controls import elide_status_messages, plain_label
+from .controls import elide_status_messages, plain_label, plain_tooltip
 from .explore_panel import ExplorePanel
 from .follow import follow
 from .garbage import GuiThreadGarbageCollector
@@ -51,17 +51,24 @@ DRAWN_IN = {"bf16": "bf16 (this CPU decodes faster in it)", "fp32": "fp32"}
 
 
 def format_facts(facts: dict) -> dict[str, str]:
-    """The model's facts as people read them: "val SSIM 0.949", "a folder of 20,000 images" (held-out ones included)."""
+    """The model's facts as people read them: "val SSIM 0.949", "a folder of 20,000 images" (held-out ones included).
+
+    "Last training run" counts the epochs and images of the run that wrote the file: a model refined from another
+    (as the shipped defaults are, in stages) was trained for longer, on more faces, before it.
+    """
     trained_on, images = str(facts["dataset"]), number(facts.get("images"), ",")
     psnr = number(facts.get("val_psnr"), ".1f")
-    if facts.get("images") and images != "–" and str(facts["images"]) not in trained_on:
-        trained_on += f" (a folder of {images} images)"
+    folders = facts.get("folders") or 1
+    where = f"a folder of {images} images" if folders == 1 else f"{images} images in {folders} folders"
+    last_run = epochs_text(facts["epochs"]) + (f" on {where}" if images != "–" else "")
+    if folders == 1 and images != "–" and str(facts["images"]) not in trained_on:
+        trained_on += f" ({where})"
     rows = {
         "Checkpoint": facts["checkpoint"],
         "Trained on": trained_on,
         "Image size": f"{facts['image_size']}×{facts['image_size']} px",
         "Latent dimensions": str(facts["latent_dim"]),
-        "Epochs": str(facts["epochs"]),
+        "Last training run": last_run,
         "Validation SSIM": number(facts["val_ssim"], ".3f"),
         "Validation PSNR": psnr + (" dB" if psnr != "–" else ""),
         "Attribute directions": str(facts["directions"]),
@@ -72,10 +79,12 @@ def format_facts(facts: dict) -> dict[str, str]:
 
 
 def facts_line(facts: dict) -> str:
-    """The status bar's one line about the model."""
+    """The status bar's one line about the model (short, so that messages beside it have room; the About box
+    and this line's tooltip say more)."""
+    size = facts["image_size"]
     return (
-        f"{facts['checkpoint']} · data: {facts['dataset']} · {facts['image_size']}×{facts['image_size']} · "
-        f"latent {facts['latent_dim']} · {epochs_text(facts['epochs'])} · val SSIM {number(facts['val_ssim'], '.3f')}"
+        f"{facts['checkpoint']} · {size}×{size} · latent {facts['latent_dim']} · "
+        f"val SSIM {number(facts['val_ssim'], '.3f')}"
     )
 
 
@@ -190,6 +199,7 @@ class MainWindow(QMainWindow):
         self._history_changed(session.state.can_undo, session.state.can_redo)
         facts = session.facts()
         self.facts_label.setText(facts_line(facts))
+        self.facts_label.setToolTip(plain_tooltip(f"Trained on {facts['dataset']} · Help → About for more"))
         self.setWindowTitle(f"{APP_NAME} — {facts['checkpoint']}")
         if self.watcher.files():
             self.watcher.removePaths(self.watcher.files())

@@ -23,7 +23,7 @@ from vae.explore.session import ExplorerSession
 
 from .controls import plain_label, refresh_snap_box, snap_box, spin_box
 from .dialogs import ask_save_path
-from .export_size import enlargement, export_size_box, show_native_size
+from .export_size import enlargement, export_size_box, show_native_size, wrote_message
 from .follow import follow
 from .qt_images import to_pixmap
 from .widgets import FacePicker, FaceView, JobProgress, holding
@@ -122,9 +122,7 @@ class MorphPanel(QWidget):
         self.fps.valueChanged.connect(lambda v: self.timer.setInterval(int(1000 / v)))
         self.export_strip_button.clicked.connect(self._ask_export_strip)
         self.export_gif_button.clicked.connect(self._ask_export_gif)
-        self.job.finished.connect(
-            lambda path: self.session.report(f"wrote {path} and {export.sidecar_path(path).name}")
-        )
+        self.job.finished.connect(lambda path: self.session.report(wrote_message(path)))
         self.job.errored.connect(lambda exc: self.error.emit(describe_error(exc)))
         follow(
             self,

@@ -18,6 +18,7 @@ from vae.model.latent import traversal_grid
 
 from .controls import plain_label, spin_box
 from .dialogs import ask_save_path
+from .export_size import wrote_message
 from .follow import follow
 from .widgets import JobProgress
 from .workers import Job, ModelJob, describe_error
@@ -321,7 +322,7 @@ class TraversalDialog(QDialog):
 
     def _exported(self, result) -> None:
         written, (width, height) = result
-        self.session.report(f"wrote {written} ({width}×{height} px) and {export.sidecar_path(written).name}")
+        self.session.report(wrote_message(written, f"{width}×{height} px"))
         self.exported.emit(str(written))
 
     def ask_export(self) -> None:

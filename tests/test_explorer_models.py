@@ -117,7 +117,7 @@ def test_arithmetic_result_is_the_panels_sum(session):
     snapped = denoise_to_prior(a + 0.6 * (b - c), session.prior, SNAP_NOISE)
     expected = compose([(1.0, snapped)], [(1.5, directions["a"])], [directions["b"]])
     assert torch.allclose(model.result(), expected, atol=1e-5)
-    assert model.formula() == "result = 1.0·A +0.6·B -0.6·C +1.50·[a], snapped to the nearest faces"
+    assert model.formula() == "result = A + 0.6·B − 0.6·C + 1.5·[a], snapped to the nearest faces"
 
 
 def test_arithmetic_rejects_faces_of_different_sizes(session):
@@ -164,6 +164,14 @@ def test_arithmetic_holds_the_rest_only_when_asked_able_and_a_direction_is_appli
     model.apply("b", -0.5)
     total, result, applied = model.hold_inputs()
     assert torch.allclose(total, a + 0.5 * b) and torch.equal(result, model.result()) and applied == ["a", "b"]
-    assert model.formula().endswith("-0.50·[b], the rest held")
+    assert model.formula().endswith("− 0.5·[b], the rest held")
     session.hold_classifier = None  # no classifier: the app cannot hold, whatever was asked
     assert not model.holding and model.hold_inputs() is None and "held" not in model.formula()
+
+
+def test_the_formula_reads_as_a_sum():
+    from vae.explore.arithmetic_model import _signed_sum
+
+    assert _signed_sum([(1.0, "A"), (1.0, "B"), (-1.0, "C")]) == "A + B − C"
+    assert _signed_sum([(-1.0, "A"), (0.25, "B"), (-2.5, "[+glasses]")]) == "−A + 0.25·B − 2.5·[+glasses]"
+    assert _signed_sum([(0.0, "A"), (0.004, "B")]) == "0·A + 0·B"

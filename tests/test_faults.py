@@ -589,7 +589,8 @@ def test_a_file_that_is_not_a_checkpoint_says_what_it_seems_to_be(tmp_path, cont
         ('{"latents": []}', "expected a latent vector"),
         ('{"latents": [0, [0, 0, 0, 0]]}', "mixes numbers and lists"),
         ("[1, 2, 3, 4]", 'no "latents" list'),
-        ('{"latents": [[0, 0', "not a latent file"),
+        ('{"latents": [[0, 0', "not a latent file (not JSON: line 1, column 19)"),
+        ("", "not a latent file (not JSON: line 1, column 1)"),
     ],
 )
 def test_every_bad_latent_file_is_one_value_error_naming_the_file(tmp_path, text, expected):

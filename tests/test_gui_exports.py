@@ -30,6 +30,21 @@ def test_size_boxes_say_the_models_own_size(window):
     for box in (window.explore.export_size, window.morph.export_size):
         assert "64×64 px" in box.toolTip()
         assert box.singleStep() == 64 and box.maximum() >= 1024
+        assert box.toolTip().startswith("<p>")  # rich text, so the tooltip wraps instead of running off the screen
+
+
+def test_a_typed_size_past_the_largest_is_the_largest(window, qtbot):
+    from PySide6.QtCore import Qt
+
+    box = window.explore.export_size
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), "4000")
+    qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+    assert box.value() == box.maximum()  # not 400, the keystroke that passed the range kept
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), "1")
+    qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+    assert box.value() == box.minimum()
 
 
 def test_the_save_dialog_title_and_status_say_how_the_face_was_enlarged(window, monkeypatch, tmp_path):

@@ -324,10 +324,10 @@ def test_start_on_a_used_run_folder_asks_first(window, qtbot, small_folder, tmp_
 
 
 def test_facts_refresh_when_the_loaded_model_file_changes(window, qtbot, prior_checkpoint, tiny_model):
-    assert "1 epoch ·" in window.facts_label.text()
+    assert "0.900" not in window.facts_label.text()
     checkpoint.save(prior_checkpoint, tiny_model, history=[{"epoch": k, "val_ssim": 0.9} for k in (1, 2, 3)])
-    qtbot.waitUntil(lambda: "3 epochs" in window.facts_label.text(), timeout=5000)
-    assert "0.900" in window.facts_label.text() and "reloaded" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: "0.900" in window.facts_label.text(), timeout=5000)
+    assert "reloaded (3 epochs" in window.statusBar().currentMessage()
 
 
 # ---------------------------------------------------------------- 5, 6. Random with locks, Reset, Zero all
@@ -372,7 +372,36 @@ def test_save_latent_and_export_say_what_was_written_where(window, tmp_path):
     assert str(tmp_path / "z.json") in window.statusBar().currentMessage()
     assert window.explore.export_path(str(tmp_path / "f.png"), 128)
     message = window.statusBar().currentMessage()
-    assert str(tmp_path / "f.png") in message and "128×128" in message and "f.png.json" in message
+    assert message == f"wrote f.png (128×128 px from 64 px) and f.png.json in {tmp_path}"
+
+
+def test_a_long_export_message_keeps_the_file_names(window, qtbot, tmp_path):
+    window.resize(900, 500)
+    window.show()
+    qtbot.waitExposed(window)
+    folder = tmp_path / ("a_long_folder_name_" * 8)
+    folder.mkdir()
+    assert window.explore.export_path(str(folder / "my_face.png"), 128)
+    label = window.status_label
+    shown = label.text()
+    assert shown.startswith("wrote my_face.png (128×128 px from 64 px) and my_face.png.json in ")
+    assert "…" in shown and shown.endswith("_name_")  # the folder loses its middle, and keeps its own name
+    assert label.fontMetrics().horizontalAdvance(shown) <= label.contentsRect().width()
+
+
+def test_a_long_status_message_loses_its_middle_never_its_end(window, qtbot, tmp_path):
+    window.resize(700, 500)
+    window.show()
+    qtbot.waitExposed(window)
+    path = tmp_path / ("a_long_folder_name_" * 6) / "saved_latent.json"
+    window.show_status(f"wrote {path}")
+    label = window.status_label
+    for width in range(300, 340):  # wherever the cut falls between letters
+        label.resize(width, label.height())
+        shown = label.text()
+        assert "…" in shown and shown.endswith("saved_latent.json")  # the file's name, whole, to its last letter
+        assert label.fontMetrics().horizontalAdvance(shown) <= label.contentsRect().width()
+    assert str(path) in label.toolTip()
 
 
 # ---------------------------------------------------------------- polish
@@ -503,17 +532,39 @@ def test_the_facts_count_the_folder_not_the_faces_trained_on():
         "random faces from": "N(0, I)",
     }
     assert format_facts(facts)["Trained on"] == "Cartoon Set (a folder of 8,000 images)"  # held-out faces included
+    assert format_facts(facts)["Last training run"] == "3 epochs on a folder of 8,000 images"
     assert format_facts({**facts, "dataset": "8000 faces"})["Trained on"] == "8000 faces"
     assert format_facts(facts)["Faces drawn in"] == "fp32"
     assert format_facts({**facts, "faces drawn in": "bf16"})["Faces drawn in"].startswith("bf16 (this CPU")
 
 
-def test_the_status_line_counts_one_epoch_in_the_singular():
+def test_a_model_refined_on_several_folders_says_its_last_run_was_one_stage():
+    from gui.main_window import format_facts
+
+    facts = {
+        "checkpoint": "m.pt",
+        "dataset": "Cartoon Set (real faces)",
+        "images": 17000,
+        "folders": 2,
+        "image_size": 64,
+        "latent_dim": 32,
+        "epochs": 1,
+        "val_ssim": 0.9,
+        "val_psnr": 29.0,
+        "directions": 0,
+        "random faces from": "N(0, I)",
+    }
+    rows = format_facts(facts)
+    assert rows["Trained on"] == "Cartoon Set (real faces)"  # not "a folder of": the name says what it is
+    assert rows["Last training run"] == "1 epoch on 17,000 images in 2 folders"
+    assert "Epochs" not in rows
+
+
+def test_the_status_line_leaves_the_dataset_to_its_tooltip():
     from gui.main_window import facts_line
 
     facts = {"checkpoint": "m.pt", "dataset": "Cartoon Set", "image_size": 64, "latent_dim": 32, "val_ssim": 0.9}
-    assert "· 1 epoch ·" in facts_line({**facts, "epochs": 1})
-    assert "· 12 epochs ·" in facts_line({**facts, "epochs": 12})
+    assert facts_line({**facts, "epochs": 12}) == "m.pt · 64×64 · latent 32 · val SSIM 0.900"
 
 
 def test_background_errors_carry_the_exception_and_log_the_traceback(qtbot, caplog):

@@ -173,7 +173,7 @@ def test_quick_edits_end_on_the_hold_of_the_last_one(holding_window, qtbot):
     qtbot.waitUntil(lambda: arith.formula.text().endswith("the rest held") and not arith.hold_job.busy)
     assert not arith.hold_pending  # every hold started for an earlier edit has ended, and was dropped
     total, result, applied = arith.model.hold_inputs()
-    assert applied == ["glasses"] and "+1.60·[" in arith.formula.text()
+    assert applied == ["glasses"] and "+ 1.6·[" in arith.formula.text()
     assert torch.allclose(arith.result, holding_window.session.hold_edit(total, result, applied), atol=1e-5)
 
 
@@ -323,4 +323,4 @@ def test_morph_and_arithmetic_panels_mirror_their_models(window):
     assert arith.model.apply("glasses", 0.5) and [row.name for row in arith.direction_rows] == ["glasses"]
     assert arith.direction_rows[0].slider.value() == 50 and arith.kept_names() == []
     arith.model.remove_term(0)
-    assert len(arith.terms) == 2 and "+0.50·[+glasses]" in arith.formula.text()
+    assert len(arith.terms) == 2 and "+ 0.5·[+glasses]" in arith.formula.text()

@@ -196,12 +196,23 @@ class ArithmeticModel:
         return None if total is None else (total, self._with_directions(total), [name for name, _ in self._applied])
 
     def formula(self, hold_note: str = "the rest held") -> str:
-        """The result as people read it, e.g. ``result = 1.0·A +1.0·B -1.0·C +2.00·[+glasses]``, with ``hold_note``
+        """The result as people read it, e.g. ``result = A + 0.6·B − 0.6·C + 2·[+glasses]``, with ``hold_note``
         when the result is to be held (the view says "holding…" while it is computed)."""
-        parts = [f"{w:+.1f}·{chr(ord('A') + i)}" for i, (w, _) in enumerate(self.faces())]
-        parts += [f"{s:+.2f}·[{describe_direction(name)}]" for name, s in self._applied]
+        terms = [(w, chr(ord("A") + i)) for i, (w, _) in enumerate(self.faces())]
+        terms += [(s, f"[{describe_direction(name)}]") for name, s in self._applied]
         notes = [note for note, on in (("snapped to the nearest faces", self.snapped), (hold_note, self.holding)) if on]
-        return "result = " + " ".join(parts).lstrip("+") + "".join(f", {note}" for note in notes)
+        return "result = " + _signed_sum(terms) + "".join(f", {note}" for note in notes)
+
+
+def _signed_sum(terms: list[tuple[float, str]]) -> str:
+    """``[(1, "A"), (-0.5, "B")]`` as "A − 0.5·B": weights to two decimals, a weight of 1 left out."""
+    text = ""
+    for weight, name in terms:
+        size = f"{abs(weight):.2f}".rstrip("0").rstrip(".")
+        term = name if size == "1" else f"{size}·{name}"
+        sign = "−" if weight < 0 and size != "0" else "+"
+        text += (f"{sign} " if text else ("−" if sign == "−" else "")) + term + " "
+    return text.strip()
 
 
 def _latent(z) -> torch.Tensor | None:

@@ -136,7 +136,9 @@ def load_latents(path: str | os.PathLike, latent_dim: int | None = None) -> torc
         ) from None
     except OSError as exc:
         raise ValueError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-    except ValueError as exc:  # json.JSONDecodeError, and very long integers
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not a latent file (not JSON: line {exc.lineno}, column {exc.colno})") from exc
+    except ValueError as exc:  # very long integers
         raise ValueError(f"{path}: not a latent file ({exc})") from exc
     if not isinstance(data, dict) or "latents" not in data:
         raise ValueError(f'{path}: not a latent file (no "latents" list)')
