@@ -11,7 +11,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QFileInfo, QSettings, QStandardPaths, Qt
+from PySide6.QtCore import QFileInfo, QSettings, QSize, QStandardPaths, Qt
 from PySide6.QtWidgets import QDialog, QFileDialog, QFileIconProvider, QMessageBox, QWidget
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff)"
@@ -69,6 +69,7 @@ class PlainIconProvider(QFileIconProvider):
 
 
 _ICONS = PlainIconProvider()
+FILE_DIALOG_SIZE = QSize(880, 540)
 
 
 def file_dialog(
@@ -82,6 +83,7 @@ def file_dialog(
     """A file dialog with :class:`PlainIconProvider`; a save dialog leaves asking about replacing to the caller."""
     dialog = QFileDialog(parent, title, start, file_filter)
     dialog.setIconProvider(_ICONS)
+    dialog.resize(dialog.size().expandedTo(FILE_DIALOG_SIZE))  # Qt's own is too narrow for its columns
     dialog.setFileMode(mode)
     if mode == QFileDialog.FileMode.Directory:
         dialog.setOption(QFileDialog.Option.ShowDirsOnly)
