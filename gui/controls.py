@@ -8,7 +8,6 @@ from PySide6 import QtGui
 from PySide6.QtCore import QEvent, QObject, QSignalBlocker, QSize, Qt
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
     QCheckBox,
     QDoubleSpinBox,
     QLabel,
@@ -113,7 +112,7 @@ def wrapped_tooltip(text: str) -> str:
     return QtGui.Qt.convertFromPlainText(text, Qt.WhiteSpaceMode.WhiteSpaceNormal)
 
 
-FOLDER_AT_THE_END = re.compile(r"^(.* in )(\S*[/\\].*)$")
+FOLDER_AT_THE_END = re.compile(r"^(.*? in )(\S*[/\\].*)$")
 """A message that ends with a folder ("wrote face.png and face.png.json in /home/me/faces"): what comes before the
 folder is what it says, and the folder is what may lose its middle."""
 
@@ -139,11 +138,13 @@ class ElidedLabel(QLabel):
         metrics = self.fontMetrics()
         shown = metrics.elidedText(line, Qt.TextElideMode.ElideMiddle, room)
         folder = FOLDER_AT_THE_END.match(line)
-        if shown != line and folder and metrics.horizontalAdvance(folder[1] + "/…/") < room:
-            head = folder[1]
-            shown = head + metrics.elidedText(
-                folder[2], Qt.TextElideMode.ElideMiddle, room - metrics.horizontalAdvance(head)
-            )
+        if shown != line and folder:
+            head, path = folder[1], folder[2]
+            cut = max(path.rstrip("/\\").rfind("/"), path.rstrip("/\\").rfind("\\"))
+            front, tail = path[:cut], path[cut:]  # the folder's own name, with the separator before it, stays whole
+            room_left = room - metrics.horizontalAdvance(head + tail)
+            if cut > 0 and room_left >= metrics.horizontalAdvance("…"):
+                shown = head + metrics.elidedText(front, Qt.TextElideMode.ElideMiddle, room_left) + tail
         self.setText(shown)
         self.setToolTip(plain_tooltip(self.full_text) if shown != line else "")
 
@@ -172,18 +173,16 @@ class ClampingSpinBox(QSpinBox):
     """A spin box that takes a typed number past its range as its nearest end when the edit ends (Qt's own box
     refuses the keystroke that passes it: 4000 typed into a box up to 2048 became 400)."""
 
-    def __init__(self):
-        super().__init__()
-        self.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
-
     def _typed_number(self, text: str) -> int | None:
         digits = text.removeprefix(self.prefix()).removesuffix(self.suffix()).strip()
-        return int(digits) if digits.lstrip("-").isdigit() else None
+        if not re.fullmatch(r"[-+]?\d{1,12}", digits, re.ASCII):
+            return None  # not a number, or one with more digits than any range here
+        return int(digits)
 
     def validate(self, text: str, pos: int):
         state, text, pos = super().validate(text, pos)
         if state == QValidator.State.Invalid and self._typed_number(text) is not None:
-            state = QValidator.State.Intermediate  # a number out of range, clamped by fixup when the edit ends
+            state = QValidator.State.Intermediate  # a number out of range: fixup clamps it when the edit ends
         return state, text, pos
 
     def fixup(self, text: str) -> str:

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QFileInfo, QSettings, QSize, QStandardPaths, Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDialog, QFileDialog, QFileIconProvider, QMessageBox, QWidget
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff)"
@@ -83,7 +84,8 @@ def file_dialog(
     """A file dialog with :class:`PlainIconProvider`; a save dialog leaves asking about replacing to the caller."""
     dialog = QFileDialog(parent, title, start, file_filter)
     dialog.setIconProvider(_ICONS)
-    dialog.resize(dialog.size().expandedTo(FILE_DIALOG_SIZE))  # Qt's own is too narrow for its columns
+    screen = (parent.screen() if parent is not None else QGuiApplication.primaryScreen()).availableSize()
+    dialog.resize(dialog.size().expandedTo(FILE_DIALOG_SIZE).boundedTo(screen))  # Qt's own is too narrow
     dialog.setFileMode(mode)
     if mode == QFileDialog.FileMode.Directory:
         dialog.setOption(QFileDialog.Option.ShowDirsOnly)

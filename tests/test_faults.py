@@ -606,6 +606,17 @@ def test_every_bad_latent_file_is_one_value_error_naming_the_file(tmp_path, text
         assert "\n" not in str(info.value)
 
 
+def test_a_latent_file_too_large_is_named_once(tmp_path, monkeypatch):
+    from vae.explore import export
+
+    monkeypatch.setattr(export, "MAX_LATENT_FILE_BYTES", 10)
+    path = tmp_path / "face.json"
+    path.write_text('{"latents": [[0, 0, 0, 0]]}')
+    with pytest.raises(ValueError) as info:
+        export.load_latents(path, 4)
+    assert str(info.value).count(str(path)) == 1 and "too large for a latent file" in str(info.value)
+
+
 def test_slots_refuse_non_finite_latents_from_any_door():
     import torch
 

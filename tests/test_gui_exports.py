@@ -47,6 +47,19 @@ def test_a_typed_size_past_the_largest_is_the_largest(window, qtbot):
     assert box.value() == box.minimum()
 
 
+@pytest.mark.parametrize("typed", ["", "--5", "²", "9" * 5000, "abc"])
+def test_a_size_box_cleared_or_given_no_number_keeps_its_value(window, qtbot, typed):
+    from PySide6.QtCore import Qt
+
+    box = window.explore.export_size
+    box.setValue(512)
+    box.lineEdit().selectAll()
+    box.lineEdit().del_()
+    box.lineEdit().insert(typed)
+    qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+    assert box.value() == 512  # the value before, as Qt's own box keeps it; never the minimum
+
+
 def test_the_save_dialog_title_and_status_say_how_the_face_was_enlarged(window, monkeypatch, tmp_path):
     titles = []
 

@@ -379,14 +379,19 @@ def test_a_long_export_message_keeps_the_file_names(window, qtbot, tmp_path):
     window.resize(900, 500)
     window.show()
     qtbot.waitExposed(window)
-    folder = tmp_path / ("a_long_folder_name_" * 8)
-    folder.mkdir()
+    folder = tmp_path / ("a_long_folder_name_" * 8) / "faces"
+    folder.mkdir(parents=True)
     assert window.explore.export_path(str(folder / "my_face.png"), 128)
     label = window.status_label
     shown = label.text()
     assert shown.startswith("wrote my_face.png (128×128 px from 64 px) and my_face.png.json in ")
-    assert "…" in shown and shown.endswith("_name_")  # the folder loses its middle, and keeps its own name
-    assert label.fontMetrics().horizontalAdvance(shown) <= label.contentsRect().width()
+    assert "…" in shown and shown.endswith("_name_/faces")  # the folder loses its middle, and keeps its own name
+    assert label.fontMetrics().horizontalAdvance(shown) <= label.contentsRect().width() + 1
+    head = "wrote my_face.png (128×128 px from 64 px) and my_face.png.json in "
+    for width in range(label.fontMetrics().horizontalAdvance(head) - 40, label.width(), 7):
+        label.resize(width, label.height())
+        shown = label.text()  # the folder keeps its own name, or the whole message loses its middle
+        assert not shown.startswith(head) or shown.endswith("/faces")
 
 
 def test_a_long_status_message_loses_its_middle_never_its_end(window, qtbot, tmp_path):
@@ -400,7 +405,7 @@ def test_a_long_status_message_loses_its_middle_never_its_end(window, qtbot, tmp
         label.resize(width, label.height())
         shown = label.text()
         assert "…" in shown and shown.endswith("saved_latent.json")  # the file's name, whole, to its last letter
-        assert label.fontMetrics().horizontalAdvance(shown) <= label.contentsRect().width()
+        assert label.fontMetrics().horizontalAdvance(shown) <= label.contentsRect().width() + 1  # Qt's rounding
     assert str(path) in label.toolTip()
 
 
@@ -565,6 +570,10 @@ def test_the_status_line_leaves_the_dataset_to_its_tooltip():
 
     facts = {"checkpoint": "m.pt", "dataset": "Cartoon Set", "image_size": 64, "latent_dim": 32, "val_ssim": 0.9}
     assert facts_line({**facts, "epochs": 12}) == "m.pt · 64×64 · latent 32 · val SSIM 0.900"
+
+
+def test_the_facts_label_names_the_dataset_in_its_tooltip(window):
+    assert window.facts_label.toolTip().startswith(f"Trained on {window.session.facts()['dataset']}")
 
 
 def test_background_errors_carry_the_exception_and_log_the_traceback(qtbot, caplog):

@@ -168,6 +168,13 @@ def test_reload_keeps_the_latent_and_shows_the_files_new_facts(tiny_checkpoint, 
     assert session.state.values[1] == torch.tensor(0.7)
 
 
+@pytest.mark.parametrize("folders", [[{"count": 1}, {"count": 2}], 5, "ab", None])
+def test_the_facts_count_folders_only_from_a_list(tmp_path, tiny_model, folders):
+    path = tmp_path / "m.pt"
+    checkpoint.save(path, tiny_model, dataset={"name": "faces", "count": 3, "folders": folders})
+    assert ExplorerSession.open(path).facts()["folders"] == (2 if isinstance(folders, list) else 0)
+
+
 def test_directions_change_only_through_the_session(tiny_checkpoint):
     session = ExplorerSession.open(tiny_checkpoint)
     seen, status = [], []

@@ -125,8 +125,12 @@ def load_latents(path: str | os.PathLike, latent_dim: int | None = None) -> torc
     """
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_LATENT_FILE_BYTES:
-            raise ValueError(f"{path}: too large for a latent file ({path.stat().st_size / 1e6:.0f} MB)")
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    if size > MAX_LATENT_FILE_BYTES:
+        raise ValueError(f"{path}: too large for a latent file ({size / 1e6:.0f} MB)")
+    try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except RecursionError:
         raise ValueError(f"{path}: not a latent file (nested too deeply)") from None

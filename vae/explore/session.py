@@ -493,7 +493,7 @@ class ExplorerSession:
             "checkpoint": self.name,
             "dataset": str(ckpt.dataset.get("name") or ckpt.dataset.get("source", "unknown")),
             "images": ckpt.dataset.get("count"),
-            "folders": len(ckpt.dataset.get("folders") or []),
+            "folders": len(folders) if isinstance(folders := ckpt.dataset.get("folders"), list) else 0,
             "image_size": self.model.image_size,
             "latent_dim": self.model.latent_dim,
             "epochs": ckpt.epochs,
