@@ -23,7 +23,7 @@ from .export_size import enlargement, export_size_box, show_native_size, wrote_m
 from .follow import follow
 from .latent_slider import LatentSlider
 from .traversal_dialog import TraversalDialog
-from .widgets import FaceView, JobProgress
+from .widgets import FaceView, JobSlot
 from .workers import ModelJob, describe_error
 
 READOUT_HINT = "Point at a slider, or Tab to one, to see its value"
@@ -77,7 +77,6 @@ class ExplorePanel(QWidget):
             "higher more unusual ones (0.8: the app's default)"
         )
         self.encoder = ModelJob(session, "encode image", self, abandonable=True)
-        self.encode_progress = JobProgress(self.encoder)
 
         buttons = QHBoxLayout()
         for widget in (
@@ -98,7 +97,9 @@ class ExplorePanel(QWidget):
         self.slider_box = QGroupBox("Latent dimensions (±3σ), most used first")
         box_layout = QVBoxLayout(self.slider_box)
         self.readout = TextLine(READOUT_HINT)
-        box_layout.addWidget(self.readout)
+        self.readout_slot = JobSlot(self.readout, self.encoder)  # encoding's progress shows in the readout's place
+        self.encode_progress = self.readout_slot.progress
+        box_layout.addWidget(self.readout_slot)
         self.slider_grid = QGridLayout()
         self.slider_grid.setSpacing(2)
         box_layout.addLayout(self.slider_grid, 1)
@@ -108,7 +109,6 @@ class ExplorePanel(QWidget):
         top.addWidget(self.slider_box, 7)
         layout = QVBoxLayout(self)
         layout.addLayout(top, 1)
-        layout.addWidget(self.encode_progress)
         layout.addLayout(buttons)
 
         self.random_button.clicked.connect(self.randomize)

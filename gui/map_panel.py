@@ -83,6 +83,7 @@ class MapPanel(QWidget):
         for key, label in TARGETS.items():
             self.target.addItem(f"click {label}", key)
         self.plot = pg.PlotWidget(background="w")
+        self.plot.getPlotItem().layout.setContentsMargins(2, 10, 10, 2)  # room for the end ticks' labels
         self.scatter = pg.ScatterPlotItem(
             size=7, hoverable=True, hoverSize=12, hoverPen=pg.mkPen("k", width=1.5), pen=pg.mkPen(None), tip=None
         )

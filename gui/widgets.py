@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from contextlib import ExitStack, contextmanager
 
 import pyqtgraph as pg
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSizePolicy,
+    QStackedWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -127,11 +129,13 @@ class FaceView(QWidget):
 
 
 class JobProgress(QWidget):
-    """A long job's progress: a bar with "done / total what · ETA", and Cancel. Hidden while the job is idle."""
+    """A long job's progress: a bar with "done / total what · ETA", and Cancel. Hidden while the job is idle,
+    unless ``hide_when_idle`` is False (a :class:`JobSlot` then shows it in another widget's place)."""
 
-    def __init__(self, job: Job, cancellable: bool = True):
+    def __init__(self, job: Job, cancellable: bool = True, hide_when_idle: bool = True):
         super().__init__()
         self.job = job
+        self.hide_when_idle = hide_when_idle
         self.bar = QProgressBar()
         self.bar.setTextVisible(False)
         self.bar.setRange(0, 0)
@@ -147,14 +151,15 @@ class JobProgress(QWidget):
         self.cancel_button.clicked.connect(self._cancel)
         job.progress.connect(self.show_progress)
         job.running_changed.connect(self._running)
-        self.hide()
+        self.setVisible(not hide_when_idle)
 
     def _running(self, running: bool) -> None:
         if running:
             self.bar.setRange(0, 0)
             self.label.setText("starting…")
             self.cancel_button.setEnabled(True)
-        self.setVisible(running)
+        if self.hide_when_idle:
+            self.setVisible(running)
 
     def _cancel(self) -> None:
         self.cancel_button.setEnabled(False)
@@ -168,7 +173,22 @@ class JobProgress(QWidget):
             self.bar.setRange(0, total)
             self.bar.setValue(done)
         text = f"{what}: {done:,} / {total:,}" if total > 0 else what
-        self.label.setText(f"{text} · ETA {format_eta(eta)}" if total > 0 and done < total else text)
+        eta_known = 0 < done < total and math.isfinite(eta)  # a short job ends before its ETA is known
+        self.label.setText(f"{text} · ETA {format_eta(eta)}" if eta_known else text)
+
+
+class JobSlot(QStackedWidget):
+    """One place in a layout that shows ``idle`` and, while the job runs, its progress instead: the layout
+    around it keeps its size, so nothing jumps when the job starts or ends."""
+
+    def __init__(self, idle: QWidget, job: Job, cancellable: bool = True):
+        super().__init__()
+        self.idle = idle
+        self.progress = JobProgress(job, cancellable, hide_when_idle=False)
+        self.addWidget(idle)
+        self.addWidget(self.progress)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        job.running_changed.connect(lambda running: self.setCurrentWidget(self.progress if running else idle))
 
 
 SOURCES = {  # source → its button's text and tooltip, in the buttons' order

@@ -177,6 +177,29 @@ def test_cancelling_an_encoding_while_it_refines_leaves_the_face_as_it_was(windo
     assert not window.explore.encode_progress.isVisible()
 
 
+def test_an_encoding_shows_its_progress_in_the_readouts_place_and_moves_nothing(window, qtbot, tmp_path, monkeypatch):
+    name = write_good_faces(tmp_path / "faces", 1, size=64)[0]
+    panel = window.explore
+    qtbot.waitExposed(window)
+    before = {widget: widget.geometry() for widget in (panel.face, panel.slider_box, panel.encode_button)}
+    release = threading.Event()
+    encode_file = window.session.encode_file
+
+    def encode_when_released(path, control):
+        assert release.wait(30), "the test never let the encoding go on"
+        return encode_file(path, control)
+
+    monkeypatch.setattr(window.session, "encode_file", encode_when_released)
+    assert panel.encode_path(str(tmp_path / "faces" / f"{name}.png"))
+    qtbot.waitUntil(lambda: panel.encode_progress.isVisible())
+    assert not panel.readout.isVisible()
+    assert {widget: widget.geometry() for widget in before} == before
+    with qtbot.waitSignal(panel.encoder.running_changed, timeout=30000, check_params_cb=lambda running: not running):
+        release.set()
+    assert panel.readout.isVisible() and not panel.encode_progress.isVisible()
+    assert {widget: widget.geometry() for widget in before} == before
+
+
 def test_encode_image_sets_sliders_to_its_encoding(window, qtbot, sample_dir):
     path = sorted(sample_dir.glob("*.png"))[0]
     encode(window, qtbot, path)

@@ -324,3 +324,17 @@ def test_morph_and_arithmetic_panels_mirror_their_models(window):
     assert arith.direction_rows[0].slider.value() == 50 and arith.kept_names() == []
     arith.model.remove_term(0)
     assert len(arith.terms) == 2 and "+ 0.5·[+glasses]" in arith.formula.text()
+
+
+def test_a_jobs_progress_names_its_eta_only_once_it_is_known(qtbot):
+    from gui.widgets import JobProgress
+    from gui.workers import Job
+
+    progress = JobProgress(Job("a job"))
+    qtbot.addWidget(progress)
+    progress.show_progress(3, 50, "refining", float("nan"))
+    assert progress.label.text() == "refining: 3 / 50"
+    progress.show_progress(10, 50, "refining", 75.0)
+    assert progress.label.text() == "refining: 10 / 50 · ETA 1:15"
+    progress.show_progress(50, 50, "refining", 0.0)
+    assert progress.label.text() == "refining: 50 / 50"

@@ -53,8 +53,10 @@ def test_opening_a_run_folder_draws_its_saved_curve_and_previews(panel, tmp_path
     assert panel.plot.val_x == [1, 2, 3] and panel.plot.val_y == pytest.approx([400, 200, 400 / 3])
     assert panel.plot.values["total"][0] == pytest.approx(500)  # the first row as saved, then smoothed
     assert panel.preview.epoch == 3 and panel.preview.position.text() == "epoch 3 of 3"
+    assert panel.preview.caption.isVisible() and "reconstructions" in panel.preview.caption.text()  # still said
     panel.out_dir.setText(str(tmp_path / "empty"))  # a folder without a run: nothing from the last one
     assert panel.plot.x == [] and panel.preview.pixmap().isNull() and panel.preview.position.text() == ""
+    assert panel.preview.image.text().startswith("No previews yet")
 
 
 def test_an_older_run_without_step_history_is_drawn_per_epoch_at_the_epochs_middles(panel, tmp_path):
@@ -129,3 +131,14 @@ def test_the_form_and_train_cli_start_from_the_same_defaults_as_train_config(pan
     cli = config_with(args, cosine=not args["no_cosine"], flip=args["flip"], init_from=args["init_from"])
     assert cli == panel.config() == DEFAULT_MODEL_RECIPE
     assert panel.epochs.value() == DEFAULT_MODEL_RECIPE.epochs and panel.image_size.currentText() == "64"
+
+
+def test_a_preview_taller_than_its_space_is_shown_whole(panel, tmp_path, qtbot):
+    write_run(tmp_path / "run", epochs=1)
+    Image.new("RGB", (64, 400), (0, 90, 0)).save(tmp_path / "run" / "epoch_001.png")
+    panel.out_dir.setText(str(tmp_path / "run"))
+    qtbot.waitExposed(panel)
+    shown, room = panel.preview.pixmap(), panel.preview.image.contentsRect()
+    assert 0 < shown.height() <= room.height() and shown.width() <= room.width()
+    panel.resize(1200, 900)  # more room: the preview grows with it
+    qtbot.waitUntil(lambda: panel.preview.pixmap().height() > shown.height())

@@ -5,6 +5,7 @@ import time
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtGui import QFontMetrics
 
 from tests.helpers import write_good_faces
 from vae.common.control import Cancelled
@@ -41,6 +42,14 @@ def shown(panel) -> np.ndarray:
 
 def choose(panel, projection: str) -> None:
     panel.projection.setCurrentIndex(panel.projection.findData(projection))
+
+
+def test_the_top_ticks_label_is_not_cut_by_the_widgets_edge(qtbot, panel, faces):
+    load(qtbot, panel, faces)
+    axis = panel.plot.getPlotItem().getAxis("left")
+    half_a_label = QFontMetrics(axis.font()).height() / 2
+    top = panel.plot.mapFromScene(panel.plot.getPlotItem().vb.sceneBoundingRect().topLeft()).y()
+    assert top >= half_a_label  # the top tick's label, centred on the plot's top edge, fits inside the widget
 
 
 def test_tsne_is_drawn_from_the_job_and_both_layouts_come_back_from_the_cache(qtbot, panel, faces):
