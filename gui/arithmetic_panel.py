@@ -40,6 +40,7 @@ from .controls import (
 from .dialogs import ask_save_path
 from .directions_box import ExamplesBox, FolderDirections
 from .explore_panel import export_face
+from .export_size import enlargement, export_size_box, show_native_size
 from .follow import follow
 from .widgets import FaceView, holding
 from .workers import ModelJob, describe_error
@@ -145,6 +146,7 @@ class ArithmeticPanel(QWidget):
         )
         self.send_button = QPushButton("Send to explorer")
         self.export_button = QPushButton("Export PNG…")
+        self.export_size = export_size_box(512, "exported PNG")
         right = QVBoxLayout()
         right.addWidget(self.face, 1)
         right.addWidget(self.formula)
@@ -152,6 +154,7 @@ class ArithmeticPanel(QWidget):
         actions = QHBoxLayout()
         actions.addWidget(self.send_button)
         actions.addWidget(self.export_button)
+        actions.addWidget(self.export_size)
         right.addLayout(actions)
 
         layout = QHBoxLayout(self)
@@ -167,7 +170,7 @@ class ArithmeticPanel(QWidget):
         self.hold_job.errored.connect(self._hold_failed)
         self.hold_job.cancelled.connect(self._hold_ended)
         self.send_button.clicked.connect(self.send_result)
-        self.export_button.clicked.connect(self._ask_export)
+        self.export_button.clicked.connect(self.ask_export)
         self.from_folder.error.connect(self.error)
         self.examples.error.connect(self.error)
         self.examples.created.connect(lambda name: self.add_direction(name, 1.0))
@@ -185,11 +188,21 @@ class ArithmeticPanel(QWidget):
 
     # ------------------------------------------------------------ model
     def reset_for_session(self) -> None:
+        """A (new) model: the analogy preset, or, where the new model reads latents as the old one did, the terms
+        and the directions it also has, kept and drawn by it."""
         self._hold_pending = False
         self.hold_job.abandon()  # a hold for the model that was open: its result would not fit
-        self.model.clear()
+        keep = self.session.same_latent_space and bool(self.terms)
+        if not keep:
+            self.model.clear()  # before the snap changes: nothing of the old latent space is summed again
         refresh_snap_box(self.snap, self.session.can_snap)  # silently: the model takes it with the new terms
         self.model.set_snap(self.snap.isChecked())
+        show_native_size(self.export_size, self.session.model.image_size)
+        if keep:
+            self.model.forget_missing_directions()
+            self._refresh_direction_lists()
+            self.update_result()
+            return
         self._refresh_direction_lists()
         self.preset_analogy()
 
@@ -440,12 +453,15 @@ class ArithmeticPanel(QWidget):
             with holding([row.picker for row in self.terms]):
                 self.send_to_explorer.emit(self.result)
 
-    def export_path(self, path: str, size: int = 512) -> bool:
+    def export_path(self, path: str, size: int | None = None) -> bool:
+        """Write the result as a PNG (with its latent beside it), at ``size`` or the panel's export size."""
         if self.result is None:
             return False
+        size = size or self.export_size.value()
         return export_face(self, path, self.session.render(self.result), size, self.result)
 
-    def _ask_export(self) -> None:
-        path = ask_save_path(self, "Export PNG", "arithmetic.png", "PNG image (*.png)", ".png", "export", self.settings)
+    def ask_export(self) -> None:
+        title = f"Export PNG ({enlargement(self.session.model.image_size, self.export_size.value())})"
+        path = ask_save_path(self, title, "arithmetic.png", "PNG image (*.png)", ".png", "export", self.settings)
         if path:
             self.export_path(path)

@@ -254,7 +254,8 @@ class ExplorePanel(QWidget):
         except (ValueError, OSError) as exc:
             self.error.emit(str(exc))
             return False
-        self.session.report(f"loaded the latent in {path}")
+        what = "the latent" if len(latents) == 1 else f"the first of the {len(latents)} latents"
+        self.session.report(f"loaded {what} in {path}")
         return True
 
     def _ask_load_latent(self) -> None:

@@ -135,8 +135,8 @@ class MainWindow(QMainWindow):
             panel.error.connect(self.show_error)
         self.train.model_ready.connect(self.load_checkpoint)
         self.train.dataset_used.connect(self.remember_dataset)
-        self.morph.send_to_explorer.connect(self.send_to_explorer)
-        self.arithmetic.send_to_explorer.connect(self.send_to_explorer)
+        self.morph.send_to_explorer.connect(lambda latent: self.send_to_explorer(latent, "the morph frame"))
+        self.arithmetic.send_to_explorer.connect(lambda latent: self.send_to_explorer(latent, "the arithmetic result"))
         self.map_panel.picked.connect(self._map_picked)
         self.watcher = QFileSystemWatcher(self)
         self.watcher.fileChanged.connect(self._model_file_changed)
@@ -167,12 +167,18 @@ class MainWindow(QMainWindow):
         self.addAction(action)
         return action
 
+    def export_png(self) -> None:
+        """File → Export PNG…: what the tab shows (the morph's strip, the arithmetic result), else the explorer's
+        face."""
+        exports = {self.morph: self.morph.ask_export_strip, self.arithmetic: self.arithmetic.ask_export}
+        exports.get(self.tabs.currentWidget(), self.explore.ask_export)()
+
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self._action("&Open checkpoint…", self._ask_checkpoint, QKeySequence.StandardKey.Open, file_menu)
         self._action("Open &dataset folder…", self._ask_dataset, None, file_menu)
         self.recent_menu = file_menu.addMenu("Recent folders")
-        self._action("&Export PNG…", lambda: self.explore.ask_export(), "Ctrl+E", file_menu)
+        self._action("&Export PNG…", self.export_png, "Ctrl+E", file_menu)
         file_menu.addSeparator()
         self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, file_menu)
 
@@ -226,7 +232,11 @@ class MainWindow(QMainWindow):
             self.show_error(error)
             return False
         kept = self.session.set_checkpoint(opened.checkpoint)
-        self.show_status(f"loaded {path}; face kept (the same latent space)" if kept else f"loaded {path}")
+        self.show_status(
+            f"loaded {path}; every tab's faces kept (the same latent space)"
+            if kept
+            else f"loaded {path}; new faces in every tab (another latent space)"
+        )
         return True
 
     def _model_file_changed(self, path: str) -> None:
@@ -286,13 +296,15 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda checked=False, f=folder: self.open_dataset_folder(f))
         self.recent_menu.setEnabled(bool(self.recent_folders()))
 
-    def send_to_explorer(self, latent) -> None:
+    def send_to_explorer(self, latent, what: str = "the face") -> None:
+        """Show ``latent`` in the Explorer (one undo step there) and say so."""
         self.session.state.set_values(latent)
         self.show_panel("explore")
+        self.show_status(f"{what} sent to the Explorer (Ctrl+Z brings back the face before)")
 
     def _map_picked(self, target: str, slot) -> None:
         if target == "explorer":
-            self.send_to_explorer(slot.latent)
+            self.send_to_explorer(slot.latent, slot.label)
         elif target in ("a", "b"):
             (self.morph.slot_a if target == "a" else self.morph.slot_b).set_slot(slot, "dataset")
             self.show_status(f"{slot.label} is now morph face {target.upper()}")

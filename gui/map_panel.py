@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from vae.data.cache import BUILTIN, BUILTIN_COUNT, builtin_ready
@@ -65,6 +65,8 @@ class MapPanel(QWidget):
         self.map = None
         self.layouts = MapLayouts()
         self._computing: str | None = None  # what the job runs: "encode" or "tsne"
+        self._loading: tuple[str, int] = (BUILTIN, QUICK_COUNT)  # the faces of the last load: (spec, builtin count)
+        self._drawn: str | None = None  # the projection the points are laid out by
         self.source = QComboBox()
         self.projection = QComboBox()
         for key, label in PROJECTIONS.items():
@@ -90,6 +92,9 @@ class MapPanel(QWidget):
         self.plot.addItem(self.scatter)
         self.legend = legend_beside(self.plot.getPlotItem())
         self.preview = FaceView(minimum=200)
+        self.drawn = FaceView(minimum=120)  # the point's latent decoded: what a click sends
+        self.drawn_label = plain_label("")
+        self.drawn_label.setStyleSheet("color: #505050;")
         self.preview_label = plain_label("Point at a face")
         self.preview_label.setWordWrap(True)
         self.preview_label.setMinimumWidth(200)
@@ -101,9 +106,10 @@ class MapPanel(QWidget):
             top.addWidget(w)
         top.addStretch(1)
         side = QVBoxLayout()
-        side.addWidget(self.preview)
+        side.addWidget(self.preview, 3)
         side.addWidget(self.preview_label)
-        side.addStretch(1)
+        side.addWidget(self.drawn, 2)
+        side.addWidget(self.drawn_label)
         body = QHBoxLayout()
         body.addWidget(self.plot, 3)
         body.addLayout(side, 1)
@@ -115,6 +121,7 @@ class MapPanel(QWidget):
 
         self.load_button.clicked.connect(self._ask_load)
         self.source.currentIndexChanged.connect(lambda _: self._clear_preview())
+        self.source.activated.connect(self._source_chosen)
         self.projection.currentIndexChanged.connect(lambda _: self.set_projection(self.projection.currentData()))
         self.colour.currentIndexChanged.connect(self._colour_chosen)
         self.scatter.sigHovered.connect(self._hovered)
@@ -124,17 +131,27 @@ class MapPanel(QWidget):
         self.job.errored.connect(self._failed)
         self.job.cancelled.connect(self._cancelled)
         self.job.running_changed.connect(lambda running: self.load_button.setEnabled(not running))
-        follow(self, (session.model_changed, self.clear))
+        follow(self, (session.model_changed, self._model_changed))
         self.clear()
 
     def faces(self):
         """The encoded faces, if any (a source for face pickers)."""
         return self.map
 
+    def _model_changed(self) -> None:
+        """Another model: a finished map stays where the new model encodes as the old one did (the same points),
+        else a clean state."""
+        if self.session.same_latent_space and self.map is not None and not self.job.busy:
+            self.layouts.carry_to(self.session.model)
+            self._clear_preview()
+        else:
+            self.clear()
+
     def clear(self) -> None:
         """A clean state: no points, no stale face, no colouring, sources for the current model."""
         self.job.cancel()
         self.map = None
+        self._drawn = None
         self.layouts.for_model(self.session.model)
         self.scatter.clear()
         self.legend.clear()
@@ -151,6 +168,8 @@ class MapPanel(QWidget):
 
     def _clear_preview(self) -> None:
         self.preview.set_image(None)
+        self.drawn.set_image(None)
+        self.drawn_label.setText("")
         self.preview_label.setText("Point at a face")
 
     def _set_axes(self, projection: str) -> None:
@@ -198,7 +217,43 @@ class MapPanel(QWidget):
             spec = ask_folder(self, "dataset", "Faces to map", self.settings)
             if not spec:
                 return
+            self._offer_folder(spec)
         self.load(spec, count)
+
+    def _source_chosen(self, index: int) -> None:
+        """Picking "Folder…" asks for the folder at once and encodes it; cancelled, the choice goes back."""
+        spec, count = self.source.itemData(index)
+        if spec != "folder" or self.job.busy:
+            return
+        folder = ask_folder(self, "dataset", "Faces to map", self.settings)
+        if not folder:
+            self.source.setCurrentIndex(max(0, self._source_index(self._loading)))
+            return
+        self._offer_folder(folder)
+        self.load(folder, 0)
+
+    def _offer_folder(self, folder: str) -> None:
+        """The folder as a choice of its own (above "Folder…"), chosen."""
+        data = (str(folder), 0)
+        index = self._source_index(data)
+        if index < 0:
+            index = self.source.count() - 1
+            self.source.insertItem(index, Path(folder).name or str(folder), data)
+            self.source.setItemData(index, str(folder), Qt.ItemDataRole.ToolTipRole)
+        self.source.blockSignals(True)
+        self.source.setCurrentIndex(index)
+        self.source.blockSignals(False)
+
+    def _source_index(self, data: tuple[str, int]) -> int:
+        return next((i for i in range(self.source.count()) if tuple(self.source.itemData(i)) == data), -1)
+
+    def _faces_text(self) -> str:
+        """What the map shows: "1,000 generated faces", "500 faces of FOLDER"."""
+        spec, count = self._loading
+        shown = len(self.map)
+        if spec == BUILTIN:
+            return f"{shown:,} generated faces" + ("" if shown == count else f" (of a set of {count:,})")
+        return f"{shown:,} faces of {Path(spec).name or spec}"
 
     def load(self, spec: str, builtin_count: int = BUILTIN_COUNT) -> bool:
         """Start preparing and encoding the faces of ``spec`` in the background (cancellable, with progress)."""
@@ -208,6 +263,7 @@ class MapPanel(QWidget):
             return False
         self.status.setText(f"Encoding {what}…")
         self._computing = "encode"
+        self._loading = (str(spec), builtin_count if spec == BUILTIN else 0)
         return self.job.start(
             lambda control: build_map(
                 model,
@@ -232,7 +288,7 @@ class MapPanel(QWidget):
         self.map = latent_map  # encoded with the model still open (see ModelJob)
         self._clear_preview()
         self._fill_colours(latent_map.cache.has_labels)
-        self.session.report(f"map: encoded {len(latent_map):,} faces of {latent_map.cache.meta.get('source')}")
+        self.session.report(f"map: encoded {self._faces_text()}")
         self._sync()
 
     def _failed(self, exc: BaseException) -> None:
@@ -254,6 +310,8 @@ class MapPanel(QWidget):
         self._sync()
         if what == "encode":
             self.status.setText("Cancelled: nothing was encoded.")
+        elif what == "tsne" and self.layouts.projection == "pca":
+            self.session.report("t-SNE cancelled: the map is laid out by PCA")
 
     def _sync(self) -> None:
         """Bring the plot to the chosen layout: from the cache, PCA at once, or t-SNE started as a job."""
@@ -289,9 +347,8 @@ class MapPanel(QWidget):
         )
 
     def _describe(self) -> None:
-        source = self.map.cache.meta.get("source")
         self.status.setText(
-            f"{len(self.map):,} faces of {source}, laid out by {PROJECTIONS[self.layouts.projection]}. "
+            f"{self._faces_text()}, laid out by {PROJECTIONS[self.layouts.projection]}. "
             "Point at a face to see it; click to use it (the dropdown says where it goes)."
         )
 
@@ -301,6 +358,9 @@ class MapPanel(QWidget):
         if self.map is None:
             return
         on_screen = self.shown_projection()
+        if on_screen != self._drawn:  # the points moved: the face last pointed at is no longer under the pointer
+            self._clear_preview()
+            self._drawn = on_screen
         xy = self.layouts.get(self.map.face_set, on_screen)
         name = self.colour.currentData()
         plain = pg.mkBrush(*PLAIN, 170)
@@ -347,6 +407,8 @@ class MapPanel(QWidget):
         k = int(points[0].data())
         self.preview.set_image(self.map.image(k))
         self.preview_label.setText(self.describe_point(k))
+        self.drawn.set_image(self.session.render(self.map.slot(k).latent))
+        self.drawn_label.setText("As the model draws it (a click sends this face)")
 
     def _clicked(self, item, points, event) -> None:
         if self.map is not None and len(points):

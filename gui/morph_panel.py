@@ -73,6 +73,7 @@ class MorphPanel(QWidget):
         self.strip.setViewMode(QListView.ViewMode.IconMode)
         self.strip.setFlow(QListView.Flow.LeftToRight)
         self.strip.setWrapping(False)
+        self.strip.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # one row: it scrolls sideways
         self.strip.setIconSize(QSize(STRIP_ICON, STRIP_ICON))
         self.strip.setFixedHeight(STRIP_ICON + 38)
         self.strip.setStyleSheet(STRIP_STYLE)
@@ -120,7 +121,7 @@ class MorphPanel(QWidget):
         self.play_button.clicked.connect(self.toggle_play)
         self.timer.timeout.connect(self._tick)
         self.fps.valueChanged.connect(lambda v: self.timer.setInterval(int(1000 / v)))
-        self.export_strip_button.clicked.connect(self._ask_export_strip)
+        self.export_strip_button.clicked.connect(self.ask_export_strip)
         self.export_gif_button.clicked.connect(self._ask_export_gif)
         self.job.finished.connect(lambda path: self.session.report(wrote_message(path)))
         self.job.errored.connect(lambda exc: self.error.emit(describe_error(exc)))
@@ -133,15 +134,20 @@ class MorphPanel(QWidget):
         self.reset_for_session()
 
     def reset_for_session(self) -> None:
-        """A (new) model: A follows the explorer's face live, B is a random face."""
+        """A (new) model: A follows the explorer's face live, B is a random face; faces already picked stay where
+        the new model reads latents as the old one did (the pickers keep them)."""
         self.stop()
         show_native_size(self.export_size, self.session.model.image_size)
         refresh_snap_box(self.snap, self.session.can_snap)  # silently: the model takes it with the new faces
+        kept = self.slot_a.latent is not None and self.slot_b.latent is not None
         for picker, source in ((self.slot_a, "current"), (self.slot_b, "random")):
-            picker.blockSignals(True)
-            picker.fill_from_source(source)
-            picker.blockSignals(False)
+            if picker.latent is None:
+                picker.blockSignals(True)
+                picker.fill_from_source(source)
+                picker.blockSignals(False)
         self.model.update(a=self.slot_a.latent, b=self.slot_b.latent, snap=self.snap.isChecked())
+        if kept:
+            self.rebuild()  # the same path, drawn by the new decoder
 
     def rebuild(self) -> None:
         """Mirror the model's settings, recompute every frame's latent and decode them in one batch."""
@@ -244,7 +250,7 @@ class MorphPanel(QWidget):
         if path:
             self.export_gif(path)
 
-    def _ask_export_strip(self) -> None:
+    def ask_export_strip(self) -> None:
         title = f"Export strip ({enlargement(self.session.model.image_size, self.export_size.value())})"
         path = ask_save_path(self, title, "morph.png", "PNG image (*.png)", ".png", "export", self.settings)
         if path:

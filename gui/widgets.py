@@ -141,11 +141,13 @@ class JobProgress(QWidget):
         self.bar.setRange(0, 0)
         self.label = plain_label("starting…")
         self.label.setStyleSheet("color: #505050;")
+        ignored, preferred = QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred
+        self.label.setSizePolicy(ignored, preferred)  # half the row, whatever its text: the bar never jumps
         self.cancel_button = QPushButton("Cancel")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.bar, 1)
-        layout.addWidget(self.label)
+        layout.addWidget(self.label, 1)
         layout.addWidget(self.cancel_button)
         self.cancel_button.setVisible(cancellable)
         self.cancel_button.clicked.connect(self._cancel)
@@ -315,7 +317,15 @@ class FacePicker(QWidget):
         return None if self.slot is None else self.slot.latent
 
     def _model_changed(self) -> None:
-        self.clear()
+        """Another model: a face kept where the latent means the same face there (drawn by the new decoder), else
+        none."""
+        if self.slot is None or not self.session.same_latent_space:
+            self.clear()
+        elif self.kind == "current":
+            self._stale = False
+            self.set_slot(slots.from_current(self.session.state.values), "current")
+        else:
+            self.thumb.setPixmap(to_pixmap(self.session.render(self.slot.latent), self.thumb_size - 2))
 
     def fill_from_source(self, source: str, path: str | None = None) -> bool:
         """Fill the slot from ``source`` (a key of :data:`SOURCES`); file sources ask for a path."""
@@ -365,7 +375,7 @@ class FacePicker(QWidget):
         """An encoding that failed, or was dropped because another model was opened meanwhile: the slot keeps
         what it holds (nothing, after a model change) and says so again."""
         self._show_kind()
-        self.caption.setText(self.slot.label if self.slot else "–")
+        self.caption.setText(KEPT_CAPTION if self.kind == KEPT else self.slot.label if self.slot else "–")
 
     def _show_kind(self) -> None:
         """Put down the button of the source the slot holds, and only that one (none for a kept face)."""

@@ -1,5 +1,6 @@
 import json
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -87,3 +88,20 @@ def test_exports_get_normal_file_permissions(tmp_path):
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_folder_that_exists_but_takes_no_new_files_is_named_as_such(tmp_path):
+    import errno
+
+    from vae.common.atomic import write_error
+
+    error = write_error(tmp_path / "face.png", OSError(errno.ENOENT, "No such file or directory"))
+    assert str(error) == f"cannot write {tmp_path / 'face.png'}: folder {tmp_path} takes no new files"
+    missing = tmp_path / "nope" / "face.png"
+    assert "takes no new files" not in str(write_error(missing, OSError(errno.ENOENT, "No such file or directory")))
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="a Linux /proc is needed")
+def test_exporting_into_proc_says_the_folder_takes_no_new_files():
+    with pytest.raises(export.ExportError, match="folder /proc takes no new files"):
+        export.save_face("/proc/face.png", torch.rand(3, 64, 64), 64, torch.zeros(4), "model")

@@ -281,7 +281,7 @@ def test_open_other_checkpoint_rebuilds_sliders(window, tmp_path):
     checkpoint.save(path, ConvVAE(VAEConfig(latent_dim=5, base_channels=4)))
     assert window.load_checkpoint(str(path))
     assert len(window.explore.sliders) == 5 and window.session.state.latent_dim == 5
-    assert window.statusBar().currentMessage() == f"loaded {path}"
+    assert window.statusBar().currentMessage() == f"loaded {path}; new faces in every tab (another latent space)"
 
 
 def test_dataset_folder_is_remembered(window, tmp_path):
@@ -651,4 +651,35 @@ def test_opening_a_model_that_shares_the_latent_space_keeps_the_face_and_says_so
     checkpoint.save(tmp_path / "redrawn.pt", redrawn_model(window.session.model))
     assert window.load_checkpoint(str(tmp_path / "redrawn.pt"))
     assert torch.equal(window.session.state.values, face)
-    assert window.statusBar().currentMessage().endswith("; face kept (the same latent space)")
+    assert window.statusBar().currentMessage().endswith("; every tab's faces kept (the same latent space)")
+
+
+def test_a_model_of_the_same_latent_space_keeps_the_morph_and_arithmetic_faces_and_draws_them_anew(
+    window, tmp_path, qtbot
+):
+    morph, arith = window.morph, window.arithmetic
+    assert morph.slot_b.fill_from_source("random")
+    b, frames = morph.slot_b.latent.clone(), morph.images.clone()
+    terms = [row.picker.latent.clone() for row in arith.terms]
+    result = arith.face.image.clone()
+    checkpoint.save(tmp_path / "redrawn.pt", redrawn_model(window.session.model))
+    assert window.load_checkpoint(str(tmp_path / "redrawn.pt"))
+    assert torch.equal(morph.slot_b.latent, b) and morph.slot_b.kind == "random"
+    assert not torch.equal(morph.images, frames)  # the same path, drawn by the new decoder
+    assert all(torch.equal(row.picker.latent, z) for row, z in zip(arith.terms, terms, strict=True))
+    assert not torch.equal(arith.face.image, result)
+
+    other = type(window.session.model)(window.session.model.config)  # an encoder of its own: another latent space
+    checkpoint.save(tmp_path / "other.pt", other)
+    assert window.load_checkpoint(str(tmp_path / "other.pt"))
+    assert window.statusBar().currentMessage().endswith("; new faces in every tab (another latent space)")
+    assert not torch.equal(morph.slot_b.latent, b)  # a fresh random B
+    assert not any(torch.equal(row.picker.latent, z) for row, z in zip(arith.terms[1:], terms[1:], strict=False))
+
+
+def test_a_face_sent_to_the_explorer_is_said_in_the_status_bar(window):
+    window.arithmetic.send_result()
+    assert torch.equal(window.session.state.values, window.arithmetic.result)
+    assert window.statusBar().currentMessage().startswith("the arithmetic result sent to the Explorer")
+    window.session.state.undo()
+    assert not torch.equal(window.session.state.values, window.arithmetic.result)

@@ -4,6 +4,7 @@ import pytest
 from PIL import Image
 
 pytest.importorskip("PySide6")
+from PySide6.QtGui import QAction  # noqa: E402
 
 
 @pytest.fixture
@@ -94,3 +95,26 @@ def test_the_face_is_shown_crisp_once_it_stops_changing(qtbot):
     view.set_image(image * 0.5)  # a new face (a slider drag): fast first, crisp again when it settles
     assert not view.crisp
     qtbot.waitUntil(lambda: view.crisp, timeout=3000)
+
+
+def test_file_export_png_exports_what_the_tab_shows(window, monkeypatch):
+    asked = []
+    for panel, name in (
+        (window.explore, "ask_export"),
+        (window.morph, "ask_export_strip"),
+        (window.arithmetic, "ask_export"),
+    ):
+        monkeypatch.setattr(panel, name, lambda panel=panel: asked.append(panel))
+    action = next(a for a in window.findChildren(QAction) if a.text() == "&Export PNG…")
+    for panel in (window.morph, window.arithmetic, window.map_panel, window.explore):
+        window.tabs.setCurrentWidget(panel)
+        action.trigger()
+    assert asked == [window.morph, window.arithmetic, window.explore, window.explore]  # the Map shows no one face
+
+
+def test_the_arithmetic_result_is_exported_at_the_panels_own_size(window, tmp_path):
+    arith = window.arithmetic
+    arith.export_size.setValue(128)
+    assert arith.export_path(str(tmp_path / "sum.png"))
+    assert Image.open(tmp_path / "sum.png").size == (128, 128)
+    assert "128×128 px" in window.statusBar().currentMessage()

@@ -183,6 +183,22 @@ def test_a_pickers_encoding_that_arrives_after_a_switch_to_another_latent_size_i
     assert picker.latent.numel() == 4 and window.morph.latents.shape[-1] == 4
 
 
+def test_a_failed_image_for_a_kept_face_leaves_its_caption_as_it_was(window, qtbot, tmp_path):
+    from gui.widgets import KEPT_CAPTION
+
+    picker = window.morph.slot_a
+    with picker.held():
+        window.session.state.randomize()  # the explorer moves on while the panel holds A: A keeps its face
+    assert picker.caption.text() == KEPT_CAPTION
+    kept = picker.latent.clone()
+    (tmp_path / "notes.png").write_text("not an image")
+    with qtbot.waitSignal(picker.error, timeout=10000):
+        picker.fill_from_source("image", path=str(tmp_path / "notes.png"))
+    qtbot.waitUntil(lambda: not picker.encoder.busy, timeout=10000)
+    assert picker.caption.text() == KEPT_CAPTION and torch.equal(picker.latent, kept)
+    assert not any(button.isChecked() for button in picker.buttons.values())
+
+
 # ---------------------------------------------------------------- 10. an export keeps the user's files
 def test_exporting_notes_png_leaves_an_unrelated_notes_json_as_it_was(window, tmp_path):
     notes = tmp_path / "notes.json"

@@ -480,7 +480,10 @@ def test_map_legend_hover_words_and_clean_state_on_a_new_model(window, qtbot, tm
     assert set(names) <= set(VALUE_NAMES["hair_color"])
     text = panel.describe_point(0)
     assert text.startswith("cs") and "hair colour:" in text
-    window.load_checkpoint(str(tiny_checkpoint))
+    window.load_checkpoint(str(tiny_checkpoint))  # the same encoder: the same points
+    assert panel.map is not None and panel.scatter.data.size == 40 and panel.preview.image is None
+    checkpoint.save(tmp_path / "other.pt", type(window.session.model)(window.session.model.config))
+    window.load_checkpoint(str(tmp_path / "other.pt"))  # another latent space: a clean state
     assert panel.map is None and not panel.scatter.data.size and panel.preview.image is None
     assert panel.colour.count() == 1 and not panel.colour.isEnabled()
 

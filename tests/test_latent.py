@@ -211,3 +211,15 @@ def test_snap_path_keeps_the_ends_and_draws_the_middle_onto_faces():
         moved[2] < (denoise_to_prior(frames[2], prior, noise=1.0) - frames[2]).norm()
     )  # part of the way near the ends
     assert torch.equal(snap_path(frames[[0, -1]], prior), frames[[0, -1]])  # two frames: nothing in between
+
+
+def test_a_slot_from_a_file_of_several_latents_says_it_holds_the_first(tmp_path):
+    from vae.explore.export import save_latents
+    from vae.explore.slots import from_latent_file
+
+    frames = torch.randn(12, 4)
+    save_latents(tmp_path / "strip.json", frames, "model")
+    slot = from_latent_file(tmp_path / "strip.json", 4)
+    assert torch.allclose(slot.latent, frames[0]) and slot.label == "strip.json (face 1 of 12)"
+    save_latents(tmp_path / "one.json", frames[3], "model")
+    assert from_latent_file(tmp_path / "one.json", 4).label == "one.json"

@@ -4,6 +4,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from PySide6.QtGui import QFontMetrics
 
@@ -52,6 +53,21 @@ def test_the_top_ticks_label_is_not_cut_by_the_widgets_edge(qtbot, panel, faces)
     assert top >= half_a_label  # the top tick's label, centred on the plot's top edge, fits inside the widget
 
 
+def test_a_model_of_the_same_latent_space_keeps_the_map_and_another_clears_it(qtbot, panel, faces, tmp_path):
+    from tests.helpers import redrawn_model
+    from vae.model import checkpoint
+
+    load(qtbot, panel, faces)
+    latent_map, points = panel.map, shown(panel).copy()
+    session = panel.session
+    checkpoint.save(tmp_path / "redrawn.pt", redrawn_model(session.model))
+    session.load(tmp_path / "redrawn.pt")
+    assert panel.map is latent_map and np.array_equal(shown(panel), points)
+    checkpoint.save(tmp_path / "other.pt", type(session.model)(session.model.config))
+    session.load(tmp_path / "other.pt")
+    assert panel.map is None and not panel.scatter.data.size
+
+
 def test_tsne_is_drawn_from_the_job_and_both_layouts_come_back_from_the_cache(qtbot, panel, faces):
     load(qtbot, panel, faces)
     pca = shown(panel)
@@ -86,6 +102,8 @@ def slow_tsne(latents, control, **options):
 def test_cancel_stops_tsne_and_leaves_the_pca_map(qtbot, panel, faces, monkeypatch):
     monkeypatch.setattr("gui.map_panel.tsne_2d", slow_tsne)
     load(qtbot, panel, faces)
+    reported = []
+    panel.session.status.connect(reported.append)
     pca = shown(panel)
     choose(panel, "tsne")
     qtbot.waitUntil(lambda: not panel.job_progress.isHidden() and "t-SNE" in panel.job_progress.label.text())
@@ -95,6 +113,7 @@ def test_cancel_stops_tsne_and_leaves_the_pca_map(qtbot, panel, faces, monkeypat
     assert panel.projection.currentData() == "pca" and panel.layouts.projection == "pca"
     assert panel.layouts.get(panel.map.face_set, "tsne") is None and np.array_equal(shown(panel), pca)
     assert panel.load_button.isEnabled() and "PCA" in panel.status.text()
+    assert reported == ["t-SNE cancelled: the map is laid out by PCA"]
 
 
 def test_switching_to_pca_while_tsne_runs_stops_it_and_shows_pca_at_once(qtbot, panel, faces, monkeypatch):
@@ -113,6 +132,8 @@ def test_a_source_switch_clears_the_previous_face(qtbot, panel, faces, tmp_path)
     point = panel.scatter.points()[3]
     panel.scatter.sigHovered.emit(panel.scatter, [point], None)  # the pointer over a face
     assert panel.preview.image is not None and panel.preview_label.text().startswith("cs")
+    sent = panel.map.slot(int(point.data())).latent
+    assert torch.equal(panel.drawn.image, panel.session.render(sent))  # beside it, the face a click sends
     panel.source.setCurrentIndex(panel.source.count() - 1)
     assert panel.preview.image is None and panel.preview_label.text() == "Point at a face"
     panel.scatter.sigHovered.emit(panel.scatter, [point], None)
@@ -153,3 +174,31 @@ def test_the_screenshot_waits_for_the_tsne_map_of_the_default_faces(tmp_path, ti
     assert at_grab == [("tsne", 24, True)]  # drawn by t-SNE, every face, coloured
     with Image.open(out) as image:
         assert image.size == (1280, 800)
+
+
+def test_picking_folder_asks_for_it_at_once_and_names_it_in_the_choices(qtbot, panel, faces, monkeypatch):
+    chosen = []
+    monkeypatch.setattr("gui.map_panel.ask_folder", lambda *args: chosen.pop() if chosen else None)
+    folder_item = panel.source.count() - 1
+    assert panel.source.itemText(folder_item) == "Folder…"
+    panel.source.setCurrentIndex(folder_item)
+    panel.source.activated.emit(folder_item)  # cancelled: the choice goes back
+    assert panel.source.currentIndex() == 0 and not panel.job.busy
+    chosen.append(str(faces))
+    panel.source.setCurrentIndex(folder_item)
+    with qtbot.waitSignal(panel.settled, timeout=60000):
+        panel.source.activated.emit(folder_item)
+    assert panel.source.currentText() == "faces" and panel.source.itemText(panel.source.count() - 1) == "Folder…"
+    assert panel.status.text().startswith(f"{len(panel.map)} faces of faces, laid out by PCA")
+
+
+def test_a_new_layout_clears_the_face_pointed_at_before_the_points_moved(qtbot, panel, faces):
+    load(qtbot, panel, faces)
+    panel.scatter.sigHovered.emit(panel.scatter, [panel.scatter.points()[3]], None)
+    assert panel.preview.image is not None
+    with qtbot.waitSignal(panel.settled, timeout=60000):
+        choose(panel, "tsne")
+    assert panel.preview.image is None and panel.preview_label.text() == "Point at a face"
+    panel.scatter.sigHovered.emit(panel.scatter, [panel.scatter.points()[3]], None)
+    panel.set_colour(None)  # a new colouring moves no point: the face stays
+    assert panel.preview.image is not None

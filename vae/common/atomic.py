@@ -46,6 +46,8 @@ def write_error(path: str | os.PathLike, exc: OSError, need: int | None = None) 
         )
     if exc.errno in (errno.ENOTDIR, errno.EEXIST):
         return WriteError(f"cannot write {path}: a part of that path is a file, not a folder")
+    if exc.errno == errno.ENOENT and path.parent.is_dir():  # a folder that exists but makes no new files (/proc)
+        return WriteError(f"cannot write {path}: folder {path.parent} takes no new files")
     return WriteError(f"cannot write {path}: {exc.strerror or exc}")
 
 

@@ -139,6 +139,10 @@ class MapLayouts:
             self._xy.clear()
             self._model = model
 
+    def carry_to(self, model: object) -> None:
+        """Keep the layouts for ``model``, which encodes every face as the model they were made for does."""
+        self._model = model
+
     def get(self, face_set: Hashable, projection: str | None = None) -> np.ndarray | None:
         return self._xy.get((face_set, projection or self.projection))
 

@@ -275,6 +275,7 @@ class ExplorerSession:
         self._unlink_state: list[Callable[[], None]] = []
         self.examples: dict[str, list[FaceSlot]] = {kind: [] for kind in EXAMPLE_KINDS}
         self.hold_classifier = load_hold_classifier()
+        self.same_latent_space = False  # whether the last model change kept what every latent means
         self._install(ckpt)
 
     @classmethod
@@ -313,10 +314,10 @@ class ExplorerSession:
 
     def set_checkpoint(self, ckpt: checkpoint_mod.Checkpoint, keep_values: bool = False) -> bool:
         """Show ``ckpt``; emits ``model_changed``. The current latent stays when asked and the sizes match, or when
-        ``ckpt`` encodes with this model's encoder (the latent is the same face there); returns whether it stayed."""
-        keep = (keep_values and ckpt.model.latent_dim == self.state.latent_dim) or shares_latent_space(
-            self.model, ckpt.model
-        )
+        ``ckpt`` encodes with this model's encoder (the latent is the same face there: :attr:`same_latent_space`,
+        which tells the panels to keep their faces too); returns whether it stayed."""
+        self.same_latent_space = shares_latent_space(self.model, ckpt.model)
+        keep = (keep_values and ckpt.model.latent_dim == self.state.latent_dim) or self.same_latent_space
         self._install(ckpt, self.state.values if keep else None)
         self.model_changed.emit()
         self.directions_changed.emit(tuple(self._directions))

@@ -44,5 +44,7 @@ def from_image(session, path: str | os.PathLike, control: Control = QUIET) -> Fa
 
 
 def from_latent_file(path: str | os.PathLike, latent_dim: int) -> FaceSlot:
-    """The first latent of a saved JSON; ValueError if it does not fit the model."""
-    return FaceSlot(load_latents(path, latent_dim)[0], Path(path).name)
+    """The first latent of a saved JSON (its label says so when the file holds more, as a morph strip's does);
+    ValueError if it does not fit the model."""
+    latents, name = load_latents(path, latent_dim), Path(path).name
+    return FaceSlot(latents[0], name if len(latents) == 1 else f"{name} (face 1 of {len(latents)})")
