@@ -347,9 +347,12 @@ class MapPanel(QWidget):
         )
 
     def _describe(self) -> None:
+        trained_on = str(self.session.checkpoint.dataset.get("source") or "")
+        foreign = self._loading[0] == BUILTIN and trained_on and not trained_on.startswith("built-in")
         self.status.setText(
             f"{self._faces_text()}, laid out by {PROJECTIONS[self.layouts.projection]}. "
             "Point at a face to see it; click to use it (the dropdown says where it goes)."
+            + (" This model learnt from other faces and redraws generated ones roughly." if foreign else "")
         )
 
     def redraw(self) -> None:

@@ -143,6 +143,7 @@ class JobProgress(QWidget):
         self.label.setStyleSheet("color: #505050;")
         ignored, preferred = QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred
         self.label.setSizePolicy(ignored, preferred)  # half the row, whatever its text: the bar never jumps
+        self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance("0" * 24))  # room for a count
         self.cancel_button = QPushButton("Cancel")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

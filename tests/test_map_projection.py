@@ -202,3 +202,14 @@ def test_a_new_layout_clears_the_face_pointed_at_before_the_points_moved(qtbot, 
     panel.scatter.sigHovered.emit(panel.scatter, [panel.scatter.points()[3]], None)
     panel.set_colour(None)  # a new colouring moves no point: the face stays
     assert panel.preview.image is not None
+
+
+def test_generated_faces_on_a_model_of_other_faces_are_said_to_be_redrawn_roughly(qtbot, panel, faces):
+    from vae.data.cache import BUILTIN
+
+    load(qtbot, panel, faces)  # a folder: nothing to say
+    assert "redraws generated ones roughly" not in panel.status.text()
+    panel._loading = (BUILTIN, len(panel.map))  # as if these were the built-in faces, the model's "test faces" not
+    panel._describe()
+    assert panel.status.text().startswith(f"{len(panel.map)} generated faces, laid out by PCA")
+    assert panel.status.text().endswith("This model learnt from other faces and redraws generated ones roughly.")
