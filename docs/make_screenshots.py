@@ -45,7 +45,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         os.environ["FACE_EXPLORER_CACHE"] = str(tmp / "cache")
-        faces = tmp / "generated faces"  # the Map names the folder: "600 faces of generated faces"
+        faces = tmp / "generated_faces"  # the Map names the folder: "600 faces of generated_faces"
         synth.generate(faces, 600, seed=4242, size=256)
         session = (
             ExplorerSession.open(args.checkpoint) if args.checkpoint else ExplorerSession(choose_default().checkpoint)

@@ -217,7 +217,6 @@ class MapPanel(QWidget):
             spec = ask_folder(self, "dataset", "Faces to map", self.settings)
             if not spec:
                 return
-            self._offer_folder(spec)
         self.load(spec, count)
 
     def _source_chosen(self, index: int) -> None:
@@ -229,7 +228,6 @@ class MapPanel(QWidget):
         if not folder:
             self.source.setCurrentIndex(max(0, self._source_index(self._loading)))
             return
-        self._offer_folder(folder)
         self.load(folder, 0)
 
     def _offer_folder(self, folder: str) -> None:
@@ -263,6 +261,8 @@ class MapPanel(QWidget):
             return False
         self.status.setText(f"Encoding {what}…")
         self._computing = "encode"
+        if spec != BUILTIN:
+            self._offer_folder(spec)  # the choices name the folder mapped, however it was chosen
         self._loading = (str(spec), builtin_count if spec == BUILTIN else 0)
         return self.job.start(
             lambda control: build_map(
