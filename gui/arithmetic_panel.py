@@ -300,6 +300,7 @@ class ArithmeticPanel(QWidget):
         attribute's values (hair colour: black, …) share a submenu."""
         self.direction_menu.clear()
         submenus: dict[str, QMenu] = {}
+        applied = {name for name, _ in self.model.applied}
         for name in self.session.directions:
             attribute = name.partition(":")[0]
             menu, text = self.direction_menu, describe_direction(name)
@@ -309,6 +310,9 @@ class ArithmeticPanel(QWidget):
                 menu, text = submenus[attribute], text.split(": ", 1)[-1]  # "black" under "hair colour"
             action = menu.addAction(text)
             action.setData(name)
+            if name in applied:  # applied already: its row's slider sets how far
+                action.setEnabled(False)
+                action.setToolTip("applied above: its slider sets its strength")
             action.triggered.connect(lambda checked=False, n=name: self.add_direction(n))
 
     def direction_menu_names(self) -> list[str]:

@@ -338,3 +338,15 @@ def test_a_jobs_progress_names_its_eta_only_once_it_is_known(qtbot):
     assert progress.label.text() == "refining: 10 / 50 · ETA 1:15"
     progress.show_progress(50, 50, "refining", 0.0)
     assert progress.label.text() == "refining: 50 / 50"
+
+
+def test_a_direction_applied_already_is_greyed_out_in_the_add_direction_menu(window):
+    arith = window.arithmetic
+    assert arith.add_direction("glasses", 1.0) is not None
+    arith.direction_menu.aboutToShow.emit()  # the menu fills as it opens
+    entries = {action.data(): action for action in arith.direction_menu.actions() if not action.menu()}
+    assert not entries["glasses"].isEnabled()
+    assert all(action.isEnabled() for name, action in entries.items() if name != "glasses")
+    arith.direction_rows[0].remove_button.click()  # its row's ✕
+    arith.direction_menu.aboutToShow.emit()
+    assert all(action.isEnabled() for action in arith.direction_menu.actions() if not action.menu())
