@@ -65,7 +65,9 @@ class MapPanel(QWidget):
         self.map = None
         self.layouts = MapLayouts()
         self._computing: str | None = None  # what the job runs: "encode" or "tsne"
-        self._loading: tuple[str, int] = (BUILTIN, QUICK_COUNT)  # the faces of the last load: (spec, builtin count)
+        self._mapped: tuple[str, int] = (BUILTIN, QUICK_COUNT)  # the faces the map shows: (spec, builtin count)
+        self._pending = self._mapped  # the faces being encoded
+        self._hovered_point: int | None = None
         self._drawn: str | None = None  # the projection the points are laid out by
         self.source = QComboBox()
         self.projection = QComboBox()
@@ -144,6 +146,8 @@ class MapPanel(QWidget):
         if self.session.same_latent_space and self.map is not None and not self.job.busy:
             self.layouts.carry_to(self.session.model)
             self._clear_preview()
+            self._fill_sources()  # this model's own training folder, say
+            self._describe()
         else:
             self.clear()
 
@@ -158,15 +162,22 @@ class MapPanel(QWidget):
         self.legend.hide()
         self._set_axes(self.layouts.projection)
         self._clear_preview()
+        self._fill_sources()
+        self._fill_colours(labelled=False)
+        self.status.setText("Encode a set of faces to see where they lie in the model's latent space.")
+
+    def _fill_sources(self) -> None:
+        """The sources for the current model, the folder mapped among them and chosen."""
         self.source.blockSignals(True)
         self.source.clear()
         for label, data in map_sources(self.session):
             self.source.addItem(label, data)
         self.source.blockSignals(False)
-        self._fill_colours(labelled=False)
-        self.status.setText("Encode a set of faces to see where they lie in the model's latent space.")
+        if self.map is not None:
+            self._offer(self._mapped)
 
     def _clear_preview(self) -> None:
+        self._hovered_point = None
         self.preview.set_image(None)
         self.drawn.set_image(None)
         self.drawn_label.setText("")
@@ -222,24 +233,27 @@ class MapPanel(QWidget):
     def _source_chosen(self, index: int) -> None:
         """Picking "Folder…" asks for the folder at once and encodes it; cancelled, the choice goes back."""
         spec, count = self.source.itemData(index)
-        if spec != "folder" or self.job.busy:
+        if spec != "folder":
+            return
+        if self.job.busy:
+            self._offer(self._pending)
+            self.session.report("the Map is still encoding: wait for it, or Cancel, before choosing a folder")
             return
         folder = ask_folder(self, "dataset", "Faces to map", self.settings)
         if not folder:
-            self.source.setCurrentIndex(max(0, self._source_index(self._loading)))
+            self._offer(self._mapped)
             return
         self.load(folder, 0)
 
-    def _offer_folder(self, folder: str) -> None:
-        """The folder as a choice of its own (above "Folder…"), chosen."""
-        data = (str(folder), 0)
-        index = self._source_index(data)
-        if index < 0:
+    def _offer(self, source: tuple[str, int]) -> None:
+        """Choose ``source`` in the dropdown: a folder becomes a choice of its own (above "Folder…")."""
+        index = self._source_index(source)
+        if index < 0 and source[0] != BUILTIN:
             index = self.source.count() - 1
-            self.source.insertItem(index, Path(folder).name or str(folder), data)
-            self.source.setItemData(index, str(folder), Qt.ItemDataRole.ToolTipRole)
+            self.source.insertItem(index, Path(source[0]).name or source[0], source)
+            self.source.setItemData(index, source[0], Qt.ItemDataRole.ToolTipRole)
         self.source.blockSignals(True)
-        self.source.setCurrentIndex(index)
+        self.source.setCurrentIndex(max(0, index))
         self.source.blockSignals(False)
 
     def _source_index(self, data: tuple[str, int]) -> int:
@@ -247,7 +261,7 @@ class MapPanel(QWidget):
 
     def _faces_text(self) -> str:
         """What the map shows: "1,000 generated faces", "500 faces of FOLDER"."""
-        spec, count = self._loading
+        spec, count = self._mapped
         shown = len(self.map)
         if spec == BUILTIN:
             return f"{shown:,} generated faces" + ("" if shown == count else f" (of a set of {count:,})")
@@ -261,9 +275,8 @@ class MapPanel(QWidget):
             return False
         self.status.setText(f"Encoding {what}…")
         self._computing = "encode"
-        if spec != BUILTIN:
-            self._offer_folder(spec)  # the choices name the folder mapped, however it was chosen
-        self._loading = (str(spec), builtin_count if spec == BUILTIN else 0)
+        self._pending = (str(spec), builtin_count if spec == BUILTIN else 0)
+        self._offer(self._pending)  # the choices name the folder being mapped, however it was chosen
         return self.job.start(
             lambda control: build_map(
                 model,
@@ -286,6 +299,7 @@ class MapPanel(QWidget):
 
     def _loaded(self, latent_map) -> None:
         self.map = latent_map  # encoded with the model still open (see ModelJob)
+        self._mapped = self._pending
         self._clear_preview()
         self._fill_colours(latent_map.cache.has_labels)
         self.session.report(f"map: encoded {self._faces_text()}")
@@ -297,6 +311,8 @@ class MapPanel(QWidget):
         if what == "tsne":
             self.layouts.choose("pca")
             message = f"t-SNE failed: {message}"
+        else:
+            self._offer(self._mapped)  # the choices show the faces still mapped
         self.set_projection(self.layouts.projection)
         self.status.setText(f"⚠ {message}")
         self.error.emit(message)
@@ -309,6 +325,7 @@ class MapPanel(QWidget):
         what, self._computing = self._computing, None
         self._sync()
         if what == "encode":
+            self._offer(self._mapped)
             self.status.setText("Cancelled: nothing was encoded.")
         elif what == "tsne" and self.layouts.projection == "pca":
             self.session.report("t-SNE cancelled: the map is laid out by PCA")
@@ -348,7 +365,7 @@ class MapPanel(QWidget):
 
     def _describe(self) -> None:
         trained_on = str(self.session.checkpoint.dataset.get("source") or "")
-        foreign = self._loading[0] == BUILTIN and trained_on and not trained_on.startswith("built-in")
+        foreign = self._mapped[0] == BUILTIN and trained_on and not trained_on.startswith("built-in")
         self.status.setText(
             f"{self._faces_text()}, laid out by {PROJECTIONS[self.layouts.projection]}. "
             "Point at a face to see it; click to use it (the dropdown says where it goes)."
@@ -408,6 +425,9 @@ class MapPanel(QWidget):
         if self.map is None or len(points) == 0:
             return
         k = int(points[0].data())
+        if k == self._hovered_point:  # the pointer moved within the same point: nothing new to draw
+            return
+        self._hovered_point = k
         self.preview.set_image(self.map.image(k))
         self.preview_label.setText(self.describe_point(k))
         self.drawn.set_image(self.session.render(self.map.slot(k).latent))

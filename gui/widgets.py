@@ -154,7 +154,8 @@ class JobProgress(QWidget):
         self.cancel_button.clicked.connect(self._cancel)
         job.progress.connect(self.show_progress)
         job.running_changed.connect(self._running)
-        self.setVisible(not hide_when_idle)
+        if hide_when_idle:
+            self.hide()
 
     def _running(self, running: bool) -> None:
         if running:
@@ -374,7 +375,7 @@ class FacePicker(QWidget):
 
     def _encode_dropped(self) -> None:
         """An encoding that failed, or was dropped because another model was opened meanwhile: the slot keeps
-        what it holds (nothing, after a model change) and says so again."""
+        what it holds (what the model change left it) and says so again."""
         self._show_kind()
         self.caption.setText(KEPT_CAPTION if self.kind == KEPT else self.slot.label if self.slot else "–")
 

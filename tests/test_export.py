@@ -90,15 +90,19 @@ def test_exports_get_normal_file_permissions(tmp_path):
     assert path.stat().st_mode & 0o777 == 0o644
 
 
-def test_a_folder_that_exists_but_takes_no_new_files_is_named_as_such(tmp_path):
+def test_a_folder_that_exists_but_takes_no_new_files_is_named_as_such(tmp_path, monkeypatch):
     import errno
+    import tempfile
 
-    from vae.common.atomic import write_error
+    from vae.common.atomic import WriteError, atomic_write
 
-    error = write_error(tmp_path / "face.png", OSError(errno.ENOENT, "No such file or directory"))
-    assert str(error) == f"cannot write {tmp_path / 'face.png'}: folder {tmp_path} takes no new files"
-    missing = tmp_path / "nope" / "face.png"
-    assert "takes no new files" not in str(write_error(missing, OSError(errno.ENOENT, "No such file or directory")))
+    def refused(*args, **kwargs):
+        raise OSError(errno.ENOENT, "No such file or directory")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    with pytest.raises(WriteError, match=f"folder {tmp_path} takes no new files$"):
+        with atomic_write(tmp_path / "face.png"):
+            pass
 
 
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="a Linux /proc is needed")

@@ -332,6 +332,9 @@ def test_a_jobs_progress_names_its_eta_only_once_it_is_known(qtbot):
 
     progress = JobProgress(Job("a job"))
     qtbot.addWidget(progress)
+    slotted = JobProgress(Job("another"), hide_when_idle=False)  # a JobSlot shows it: alone, no window of its own
+    qtbot.addWidget(slotted)
+    assert not slotted.isVisible()
     progress.show_progress(3, 50, "refining", float("nan"))
     assert progress.label.text() == "refining: 3 / 50"
     progress.show_progress(10, 50, "refining", 75.0)

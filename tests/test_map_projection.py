@@ -200,7 +200,7 @@ def test_a_new_layout_clears_the_face_pointed_at_before_the_points_moved(qtbot, 
         choose(panel, "tsne")
     assert panel.preview.image is None and panel.preview_label.text() == "Point at a face"
     panel.scatter.sigHovered.emit(panel.scatter, [panel.scatter.points()[3]], None)
-    panel.set_colour(None)  # a new colouring moves no point: the face stays
+    panel.redraw()  # drawn again as laid out (a new colouring): no point moved, the face stays
     assert panel.preview.image is not None
 
 
@@ -209,7 +209,22 @@ def test_generated_faces_on_a_model_of_other_faces_are_said_to_be_redrawn_roughl
 
     load(qtbot, panel, faces)  # a folder: nothing to say
     assert "redraws generated ones roughly" not in panel.status.text()
-    panel._loading = (BUILTIN, len(panel.map))  # as if these were the built-in faces, the model's "test faces" not
+    panel._mapped = (BUILTIN, len(panel.map))  # as if these were the built-in faces, the model's "test faces" not
     panel._describe()
     assert panel.status.text().startswith(f"{len(panel.map)} generated faces, laid out by PCA")
     assert panel.status.text().endswith("This model learnt from other faces and redraws generated ones roughly.")
+
+
+def test_a_failed_or_cancelled_encoding_leaves_the_choice_and_the_words_on_the_faces_still_mapped(
+    qtbot, panel, faces, tmp_path
+):
+    load(qtbot, panel, faces)
+    shown_text = panel.status.text()
+    (tmp_path / "empty").mkdir()
+    with qtbot.waitSignal(panel.error, timeout=60000):
+        panel.load(str(tmp_path / "empty"))
+    qtbot.waitUntil(lambda: not panel.job.busy, timeout=10000)
+    assert panel.source.currentText() == "faces" and len(panel.map) == 30
+    choose(panel, "tsne")
+    qtbot.waitUntil(lambda: panel.status.text().startswith("30 faces of faces, laid out by t-SNE"), timeout=60000)
+    assert shown_text.startswith("30 faces of faces, laid out by PCA")

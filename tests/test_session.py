@@ -261,3 +261,15 @@ def test_opening_a_model_with_the_same_encoder_keeps_the_face(tiny_checkpoint, t
     checkpoint.save(tmp_path / "other.pt", ConvVAE(tiny_model.config))  # another encoder: its own opening face
     assert not session.set_checkpoint(checkpoint.load(tmp_path / "other.pt"))
     assert not torch.equal(session.state.values, face)
+
+
+def test_a_model_of_the_same_latent_space_keeps_the_examples_of_a_trait_and_another_drops_them(tmp_path, tiny_model):
+    checkpoint.save(tmp_path / "a.pt", tiny_model)
+    checkpoint.save(tmp_path / "redrawn.pt", redrawn_model(tiny_model))
+    checkpoint.save(tmp_path / "other.pt", type(tiny_model)(tiny_model.config))
+    session = ExplorerSession.open(tmp_path / "a.pt")
+    session.add_example("with", FaceSlot(torch.ones(8), "one"))
+    session.load(tmp_path / "redrawn.pt")
+    assert session.same_latent_space and [slot.label for slot in session.examples["with"]] == ["one"]
+    session.load(tmp_path / "other.pt")
+    assert not session.same_latent_space and session.examples == {"with": [], "without": []}

@@ -46,8 +46,6 @@ def write_error(path: str | os.PathLike, exc: OSError, need: int | None = None) 
         )
     if exc.errno in (errno.ENOTDIR, errno.EEXIST):
         return WriteError(f"cannot write {path}: a part of that path is a file, not a folder")
-    if exc.errno == errno.ENOENT and path.parent.is_dir():  # a folder that exists but makes no new files (/proc)
-        return WriteError(f"cannot write {path}: folder {path.parent} takes no new files")
     return WriteError(f"cannot write {path}: {exc.strerror or exc}")
 
 
@@ -116,6 +114,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", need: int | None = N
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=".~", suffix=".tmp", dir=folder)  # TEMPORARY_PATTERN
     except OSError as exc:
+        if exc.errno == errno.ENOENT:  # the folder is there but makes no new files (/proc)
+            raise WriteError(f"cannot write {path}: folder {folder} takes no new files") from exc
         raise write_error(path, exc, need) from exc
     try:
         os.fchmod(fd, _target_mode(path))

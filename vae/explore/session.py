@@ -318,7 +318,10 @@ class ExplorerSession:
         which tells the panels to keep their faces too); returns whether it stayed."""
         self.same_latent_space = shares_latent_space(self.model, ckpt.model)
         keep = (keep_values and ckpt.model.latent_dim == self.state.latent_dim) or self.same_latent_space
+        examples = self.examples
         self._install(ckpt, self.state.values if keep else None)
+        if self.same_latent_space:
+            self.examples = examples  # faces picked as examples of a trait are the same faces here
         self.model_changed.emit()
         self.directions_changed.emit(tuple(self._directions))
         self.examples_changed.emit()
