@@ -200,11 +200,11 @@ class ArithmeticPanel(QWidget):
         show_native_size(self.export_size, self.session.model.image_size)
         if keep:
             self.model.forget_missing_directions()
-            self._refresh_direction_lists()
-            self.update_result()
-            return
         self._refresh_direction_lists()
-        self.preset_analogy()
+        if keep:
+            self.update_result()
+        else:
+            self.preset_analogy()
 
     def _directions_changed(self, names) -> None:
         self.model.forget_missing_directions()

@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from vae.data.cache import BUILTIN, BUILTIN_COUNT, builtin_ready
+from vae.data.cache import BUILTIN, BUILTIN_COUNT, builtin_ready, is_builtin_source
 from vae.data.cartoonset import ATTRIBUTE_NAMES, VARIANTS
 from vae.explore.latent_map import MAX_POINTS, build_map
 from vae.explore.projection import PROJECTIONS, MapLayouts, tsne_2d
@@ -364,8 +364,8 @@ class MapPanel(QWidget):
         )
 
     def _describe(self) -> None:
-        trained_on = str(self.session.checkpoint.dataset.get("source") or "")
-        foreign = self._mapped[0] == BUILTIN and trained_on and not trained_on.startswith("built-in")
+        trained_on = self.session.checkpoint.dataset.get("source")
+        foreign = self._mapped[0] == BUILTIN and bool(trained_on) and not is_builtin_source(trained_on)
         self.status.setText(
             f"{self._faces_text()}, laid out by {PROJECTIONS[self.layouts.projection]}. "
             "Point at a face to see it; click to use it (the dropdown says where it goes)."

@@ -145,8 +145,8 @@ class MorphPanel(QWidget):
                 picker.blockSignals(True)
                 picker.fill_from_source(source)
                 picker.blockSignals(False)
-        self.model.update(a=self.slot_a.latent, b=self.slot_b.latent, snap=self.snap.isChecked())
-        if kept:
+        moved = self.model.update(a=self.slot_a.latent, b=self.slot_b.latent, snap=self.snap.isChecked())
+        if kept and not moved:
             self.rebuild()  # the same path, drawn by the new decoder
 
     def rebuild(self) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
-from vae.data.cache import BUILTIN
+from vae.data.cache import BUILTIN, is_builtin_source
 from vae.train.run_folder import can_resume, holds_run, run_state, unfinished
 from vae.train.run_history import stop_position
 from vae.train.trainer import EpochEvent, StepEvent, TrainConfig
@@ -220,7 +220,7 @@ class TrainPanel(QWidget):
         self._show_config(saved)
         if state["data"] and Path(str(state["data"])).is_dir():
             self.set_folder(str(state["data"]))  # the run's own data: resuming on other data is refused
-        elif str(state["data"]).startswith("built-in"):
+        elif is_builtin_source(state["data"]):
             self.builtin_radio.setChecked(True)
             if isinstance(state["data_count"], int) and state["data_count"] > 0:
                 self.builtin_count = state["data_count"]  # the same faces: another count is other data

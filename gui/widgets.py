@@ -277,8 +277,11 @@ class FacePicker(QWidget):
         self._show_kind()
         self.caption.setText(slot.label)
         self.caption.setToolTip(plain_tooltip(slot.label))
-        self.thumb.setPixmap(to_pixmap(self.session.render(slot.latent), self.thumb_size - 2))
+        self._draw_thumb()
         self.changed.emit()
+
+    def _draw_thumb(self) -> None:
+        self.thumb.setPixmap(to_pixmap(self.session.render(self.slot.latent), self.thumb_size - 2))
 
     @contextmanager
     def held(self):
@@ -327,7 +330,7 @@ class FacePicker(QWidget):
             self._stale = False
             self.set_slot(slots.from_current(self.session.state.values), "current")
         else:
-            self.thumb.setPixmap(to_pixmap(self.session.render(self.slot.latent), self.thumb_size - 2))
+            self._draw_thumb()
 
     def fill_from_source(self, source: str, path: str | None = None) -> bool:
         """Fill the slot from ``source`` (a key of :data:`SOURCES`); file sources ask for a path."""

@@ -43,6 +43,12 @@ BUILTIN_COUNT = 20_000
 BUILTIN_SEED = 2024
 BUILTIN_IMAGE_SIDE = 256
 VALIDATION_FRACTION = 0.05
+BUILTIN_SOURCE = "built-in generated faces"  # how a dataset of built-in faces names its source
+
+
+def is_builtin_source(source: object) -> bool:
+    """Whether a dataset's recorded ``source`` is the built-in generated faces."""
+    return str(source).startswith(BUILTIN_SOURCE)
 
 
 def cache_root() -> Path:
@@ -410,7 +416,7 @@ def open_dataset(
     if str(spec) == BUILTIN:
         folder = builtin_folder(builtin_count, control)
         cache = open_folder(folder, image_size, **steps)
-        cache.meta["source"] = f"built-in generated faces ({builtin_count})"
+        cache.meta["source"] = f"{BUILTIN_SOURCE} ({builtin_count})"
         return cache
     return open_folder(spec, image_size, **steps)
 

@@ -29,8 +29,9 @@ class MorphModel:
         self.path_changed = Event("path_changed")
         self.ping_pong_changed = Event("ping_pong_changed")
 
-    def update(self, **changes) -> None:
-        """Change any of ``a``, ``b``, ``frames``, ``mode`` and ``snap`` at once: one ``path_changed`` if any moved."""
+    def update(self, **changes) -> bool:
+        """Change any of ``a``, ``b``, ``frames``, ``mode`` and ``snap`` at once: one ``path_changed`` if any moved;
+        returns whether any did."""
         unknown = set(changes) - {"a", "b", "frames", "mode", "snap"}
         if unknown:
             raise TypeError(f"a morph has no {', '.join(sorted(unknown))}")
@@ -46,6 +47,7 @@ class MorphModel:
                 moved = True
         if moved:
             self.path_changed.emit()
+        return moved
 
     def set_a(self, z: torch.Tensor | None) -> None:
         self.update(a=z)

@@ -306,7 +306,6 @@ class ExplorerSession:
         kl = ckpt.latent_kl
         self.latent_kl = kl.float() if torch.is_tensor(kl) and kl.numel() == dim else None
         self._directions = dict(ckpt.directions)
-        self.examples = {kind: [] for kind in EXAMPLE_KINDS}
 
     def load(self, path: str | os.PathLike) -> None:
         """Open another checkpoint in place; on :class:`~vae.model.checkpoint.CheckpointError` the current one stays."""
@@ -318,10 +317,9 @@ class ExplorerSession:
         which tells the panels to keep their faces too); returns whether it stayed."""
         self.same_latent_space = shares_latent_space(self.model, ckpt.model)
         keep = (keep_values and ckpt.model.latent_dim == self.state.latent_dim) or self.same_latent_space
-        examples = self.examples
         self._install(ckpt, self.state.values if keep else None)
-        if self.same_latent_space:
-            self.examples = examples  # faces picked as examples of a trait are the same faces here
+        if not self.same_latent_space:  # faces picked as examples of a trait are other faces there
+            self.examples = {kind: [] for kind in EXAMPLE_KINDS}
         self.model_changed.emit()
         self.directions_changed.emit(tuple(self._directions))
         self.examples_changed.emit()
