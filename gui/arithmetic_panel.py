@@ -57,10 +57,9 @@ class ArithmeticPanel(QWidget):
     send_to_explorer = Signal(object)
     error = Signal(str)
 
-    def __init__(self, session: ExplorerSession, faces_source=None, settings=None):
+    def __init__(self, session: ExplorerSession, settings=None):
         super().__init__()
         self.session = session
-        self.faces_source = faces_source
         self.settings = settings
         self.model = ArithmeticModel(session)
         self.terms: list[TermRow] = []
@@ -242,7 +241,7 @@ class ArithmeticPanel(QWidget):
         return row
 
     def _new_term_row(self, weight: float) -> TermRow:
-        row = TermRow(f"Face {chr(ord('A') + len(self.terms))}", self.session, self.faces_source, self.settings, weight)
+        row = TermRow(f"Face {chr(ord('A') + len(self.terms))}", self.session, self.settings, weight)
         row.changed.connect(lambda: self._term_edited(row))
         row.remove.connect(self._remove_term)
         row.picker.error.connect(self.error)

@@ -20,9 +20,9 @@ class TermRow(QWidget):
     changed = Signal()
     remove = Signal(object)
 
-    def __init__(self, title: str, session: ExplorerSession, faces_source, settings, weight: float = 1.0):
+    def __init__(self, title: str, session: ExplorerSession, settings, weight: float = 1.0):
         super().__init__()
-        self.picker = FacePicker(title, session, thumb=64, faces_source=faces_source, settings=settings)
+        self.picker = FacePicker(title, session, thumb=64, settings=settings)
         self.weight = double_spin_box(-3.0, 3.0, weight, 0.1, prefix="× ")
         wheel_only_when_focused(self.weight)
         self.remove_button = QPushButton("✕")

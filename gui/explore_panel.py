@@ -76,7 +76,7 @@ class ExplorePanel(QWidget):
             "How far Random strays from typical faces: lower gives safer, more average faces, "
             "higher more unusual ones (0.8: the app's default)"
         )
-        self.encoder = ModelJob(session, "encode image", self, abandonable=True)
+        self.encoder = ModelJob(session, "encode image", self, abandonable=True, latent_only=True)
 
         buttons = QHBoxLayout()
         for widget in (
@@ -238,7 +238,7 @@ class ExplorePanel(QWidget):
         return started
 
     def _encoded(self, result) -> None:
-        path, mu = result  # for the model still open (see ModelJob)
+        path, mu = result  # for the model open, or one of its latent space (see ModelJob)
         self.session.state.set_values(mu)
         self.session.report(f"encoded {path}")
 

@@ -114,8 +114,8 @@ class MainWindow(QMainWindow):
         self.explore = ExplorePanel(session, self.settings)
         self.train = TrainPanel(self.settings, loaded_model_path=lambda: self.session.path)
         self.map_panel = MapPanel(session, self.settings)
-        self.morph = MorphPanel(session, self.map_panel.faces, self.settings)
-        self.arithmetic = ArithmeticPanel(session, self.map_panel.faces, self.settings)
+        self.morph = MorphPanel(session, self.settings)
+        self.arithmetic = ArithmeticPanel(session, self.settings)
         self.tabs = QTabWidget()
         for panel, title in (
             (self.explore, "Explore"),

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, 
 
 from vae.data.cache import BUILTIN, BUILTIN_COUNT, builtin_ready, is_builtin_source
 from vae.data.cartoonset import ATTRIBUTE_NAMES, VARIANTS
-from vae.explore.latent_map import MAX_POINTS, build_map
+from vae.explore.latent_map import DRAWN, MAX_POINTS, build_map, drawn_map
 from vae.explore.projection import PROJECTIONS, MapLayouts, tsne_2d
 from vae.explore.session import ExplorerSession
 
@@ -35,24 +35,32 @@ AXES = {"pca": "principal component", "tsne": "t-SNE axis"}
 
 
 def map_sources(session: ExplorerSession) -> list[tuple[str, tuple[str, int]]]:
-    """(label, (spec, builtin count)) choices, quickest first: the model's own training folder when it is on
-    this computer, the built-in faces when they are already made, else a quick generated sample."""
+    """(label, (spec, count)) choices, the most faithful at hand first: the model's own training folder when it is
+    on this computer, faces the model draws at random (at once), the built-in faces when they are already made,
+    a quick generated sample; the drawn faces come after the generated ones for a model that learnt from these."""
     sources = []
     trained_on = session.checkpoint.dataset.get("source")
     if trained_on and Path(str(trained_on)).is_dir():
         sources.append(
             (f"The model's training faces (first {MAX_POINTS:,} of {Path(trained_on).name})", (str(trained_on), 0))
         )
+    drawn = (f"{QUICK_COUNT:,} faces this model draws at random", (DRAWN, QUICK_COUNT))
+    learnt_generated = bool(trained_on) and is_builtin_source(trained_on)
+    if not learnt_generated:
+        sources.append(drawn)
     if builtin_ready():
         sources.append((f"Built-in faces (validation split of {BUILTIN_COUNT:,})", (BUILTIN, BUILTIN_COUNT)))
     sources.append((f"Quick sample: {QUICK_COUNT:,} generated faces", (BUILTIN, QUICK_COUNT)))
+    if learnt_generated:
+        sources.append(drawn)
     sources.append(("Folder…", ("folder", 0)))
     return sources
 
 
 class MapPanel(QWidget):
-    """Scatter of encoded dataset faces, a view of :class:`~vae.explore.projection.MapLayouts`; preparation, encoding
-    and t-SNE run as one cancellable job at a time."""
+    """Scatter of encoded dataset faces, or of faces the model draws, a view of
+    :class:`~vae.explore.projection.MapLayouts`; preparation, encoding and t-SNE run as one cancellable job at a
+    time."""
 
     picked = Signal(str, object)  # target ("explorer" | "a" | "b" | "with" | "without"), FaceSlot
     error = Signal(str)
@@ -62,10 +70,9 @@ class MapPanel(QWidget):
         super().__init__()
         self.session = session
         self.settings = settings
-        self.map = None
         self.layouts = MapLayouts()
         self._computing: str | None = None  # what the job runs: "encode" or "tsne"
-        self._mapped: tuple[str, int] = (BUILTIN, QUICK_COUNT)  # the faces the map shows: (spec, builtin count)
+        self._mapped: tuple[str, int] = (BUILTIN, QUICK_COUNT)  # the faces the map shows: (spec, count)
         self._pending = self._mapped  # the faces being encoded
         self._hovered_point: int | None = None
         self._drawn: str | None = None  # the projection the points are laid out by
@@ -77,7 +84,7 @@ class MapPanel(QWidget):
             "PCA: the two main axes of the latents, at once.\n"
             "t-SNE: neighbours kept together, so similar faces cluster (seconds; computed once per set of faces)."
         )
-        self.load_button = QPushButton("Encode faces")
+        self.load_button = QPushButton("Map faces")
         self.status = plain_label()
         self.status.setWordWrap(True)
         self.colour = QComboBox()
@@ -100,7 +107,7 @@ class MapPanel(QWidget):
         self.preview_label = plain_label("Point at a face")
         self.preview_label.setWordWrap(True)
         self.preview_label.setMinimumWidth(200)
-        self.job = ModelJob(session, "latent map", self)
+        self.job = ModelJob(session, "latent map", self, latent_only=True)  # encodings, their t-SNE
         self.job_progress = JobProgress(self.job)
 
         top = QHBoxLayout()
@@ -136,26 +143,34 @@ class MapPanel(QWidget):
         follow(self, (session.model_changed, self._model_changed))
         self.clear()
 
-    def faces(self):
-        """The encoded faces, if any (a source for face pickers)."""
-        return self.map
+    @property
+    def map(self):
+        """The encoded faces shown, if any (the session's, a source for every face picker)."""
+        return self.session.map_faces
 
     def _model_changed(self) -> None:
-        """Another model: a finished map stays where the new model encodes as the old one did (the same points),
-        else a clean state."""
-        if self.session.same_latent_space and self.map is not None and not self.job.busy:
-            self.layouts.carry_to(self.session.model)
-            self._clear_preview()
-            self._fill_sources()  # this model's own training folder, say
-            self._describe()
-        else:
+        """Another model: where it encodes as the old one did, the map stays (the same points) and a job mapping
+        faces goes on; else a clean state. Faces the old model drew give way to those the new one draws."""
+        drawn = self._mapped if self._shows_drawn_faces else None  # (the session dropped them for another space)
+        if drawn or not self.session.same_latent_space or (self.map is None and not self.job.busy):
             self.clear()
+            if drawn:
+                self.load(*drawn)
+            return
+        self.layouts.carry_to(self.session.model)
+        self._clear_preview()
+        self._fill_sources()  # this model's own training folder, say
+        if not self.job.busy:
+            self._describe()
 
     def clear(self) -> None:
         """A clean state: no points, no stale face, no colouring, sources for the current model."""
         self.job.cancel()
-        self.map = None
+        self._computing = None  # what the job still running computed is no longer wanted: it ends cancelled
+        self._shows_drawn_faces = False
+        self.session.set_map_faces(None)
         self._drawn = None
+        self._mapped = self._pending = map_sources(self.session)[0][1]  # the first choice, until faces are mapped
         self.layouts.for_model(self.session.model)
         self.scatter.clear()
         self.legend.clear()
@@ -164,7 +179,7 @@ class MapPanel(QWidget):
         self._clear_preview()
         self._fill_sources()
         self._fill_colours(labelled=False)
-        self.status.setText("Encode a set of faces to see where they lie in the model's latent space.")
+        self.status.setText("Map a set of faces to see where they lie in the model's latent space.")
 
     def _fill_sources(self) -> None:
         """The sources for the current model, the folder mapped among them and chosen."""
@@ -173,7 +188,9 @@ class MapPanel(QWidget):
         for label, data in map_sources(self.session):
             self.source.addItem(label, data)
         self.source.blockSignals(False)
-        if self.map is not None:
+        if self._computing == "encode":
+            self._offer(self._pending)
+        elif self.map is not None:
             self._offer(self._mapped)
 
     def _clear_preview(self) -> None:
@@ -182,6 +199,9 @@ class MapPanel(QWidget):
         self.drawn.set_image(None)
         self.drawn_label.setText("")
         self.preview_label.setText("Point at a face")
+        drawn_map = self.map is not None and self.map.drawn  # its faces are the model's drawings: one view is enough
+        self.drawn.setVisible(not drawn_map)
+        self.drawn_label.setVisible(not drawn_map)
 
     def _set_axes(self, projection: str) -> None:
         self.plot.setLabel("bottom", f"{AXES[projection]} 1")
@@ -246,9 +266,12 @@ class MapPanel(QWidget):
         self.load(folder, 0)
 
     def _offer(self, source: tuple[str, int]) -> None:
-        """Choose ``source`` in the dropdown: a folder becomes a choice of its own (above "Folder…")."""
+        """Choose ``source`` in the dropdown: a folder becomes a choice of its own (above "Folder…"); built-in or
+        drawn faces of a count not offered choose the entry of their kind."""
         index = self._source_index(source)
-        if index < 0 and source[0] != BUILTIN:
+        if index < 0 and source[0] in (BUILTIN, DRAWN):
+            index = next((i for i in range(self.source.count()) if self.source.itemData(i)[0] == source[0]), 0)
+        elif index < 0:
             index = self.source.count() - 1
             self.source.insertItem(index, Path(source[0]).name or source[0], source)
             self.source.setItemData(index, source[0], Qt.ItemDataRole.ToolTipRole)
@@ -265,24 +288,31 @@ class MapPanel(QWidget):
         shown = len(self.map)
         if spec == BUILTIN:
             return f"{shown:,} generated faces" + ("" if shown == count else f" (of a set of {count:,})")
+        if spec == DRAWN:
+            return f"{shown:,} faces the model draws at random"
         return f"{shown:,} faces of {Path(spec).name or spec}"
 
-    def load(self, spec: str, builtin_count: int = BUILTIN_COUNT) -> bool:
-        """Start preparing and encoding the faces of ``spec`` in the background (cancellable, with progress)."""
+    def load(self, spec: str, count: int = BUILTIN_COUNT) -> bool:
+        """Map the faces of ``spec``: ``count`` faces the model draws (:data:`DRAWN`, at once), or a folder's or
+        ``count`` built-in faces, prepared and encoded in the background (cancellable, with progress). False
+        while a job still runs."""
         model = self.session.model
-        what = f"{builtin_count:,} generated faces" if spec == BUILTIN else spec
+        what = f"{count:,} generated faces" if spec == BUILTIN else spec
         if self.job.busy:
             return False
-        self.status.setText(f"Encoding {what}…")
-        self._computing = "encode"
-        self._pending = (str(spec), builtin_count if spec == BUILTIN else 0)
+        self._pending = (str(spec), count if spec in (BUILTIN, DRAWN) else 0)
         self._offer(self._pending)  # the choices name the folder being mapped, however it was chosen
+        if spec == DRAWN:  # a thousand draws from the prior and their PCA: milliseconds
+            self._loaded(drawn_map(self.session.state.prior, count))
+            return True
+        self._computing = "encode"
+        self.status.setText(f"Encoding {what}…")
         return self.job.start(
             lambda control: build_map(
                 model,
                 spec,
                 min_points=MIN_POINTS,
-                builtin_count=builtin_count or BUILTIN_COUNT,
+                builtin_count=count or BUILTIN_COUNT,
                 control=control,
                 limit=None if spec == BUILTIN else MAX_POINTS,
             )
@@ -298,11 +328,12 @@ class MapPanel(QWidget):
             self._sync()
 
     def _loaded(self, latent_map) -> None:
-        self.map = latent_map  # encoded with the model still open (see ModelJob)
+        self.session.set_map_faces(latent_map)  # for the model open, or one of its latent space (see ModelJob)
+        self._shows_drawn_faces = latent_map.drawn
         self._mapped = self._pending
         self._clear_preview()
         self._fill_colours(latent_map.cache.has_labels)
-        self.session.report(f"map: encoded {self._faces_text()}")
+        self.session.report(f"map: {'' if latent_map.drawn else 'encoded '}{self._faces_text()}")
         self._sync()
 
     def _failed(self, exc: BaseException) -> None:
@@ -428,9 +459,13 @@ class MapPanel(QWidget):
         if k == self._hovered_point:  # the pointer moved within the same point: nothing new to draw
             return
         self._hovered_point = k
-        self.preview.set_image(self.map.image(k))
+        drawn = self.session.render(self.map.slot(k).latent)
         self.preview_label.setText(self.describe_point(k))
-        self.drawn.set_image(self.session.render(self.map.slot(k).latent))
+        if self.map.drawn:  # the face is the model's drawing: nothing else to set beside it
+            self.preview.set_image(drawn)
+            return
+        self.preview.set_image(self.map.image(k))
+        self.drawn.set_image(drawn)
         self.drawn_label.setText("As the model draws it (a click sends this face)")
 
     def _clicked(self, item, points, event) -> None:

@@ -43,15 +43,15 @@ class MorphPanel(QWidget):
     send_to_explorer = Signal(object)  # a latent
     error = Signal(str)
 
-    def __init__(self, session: ExplorerSession, faces_source=None, settings=None):
+    def __init__(self, session: ExplorerSession, settings=None):
         super().__init__()
         self.session = session
         self.settings = settings
         self.model = MorphModel(session)
         self.latents = None
         self.images = None
-        self.slot_a = FacePicker("Face A", session, faces_source=faces_source, settings=settings)
-        self.slot_b = FacePicker("Face B", session, faces_source=faces_source, settings=settings)
+        self.slot_a = FacePicker("Face A", session, settings=settings)
+        self.slot_b = FacePicker("Face B", session, settings=settings)
         self.frames = spin_box(2, 120, self.model.frames, prefix="frames ")
         self.mode = QComboBox()
         self.mode.addItems(MODES)

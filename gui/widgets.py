@@ -200,10 +200,11 @@ SOURCES = {  # source → its button's text and tooltip, in the buttons' order
     "current": ("Explorer", "The explorer's face, followed live while this button is down"),
     "image": ("Image…", "Encode a face image file"),
     "latent": ("Latent…", "A latent saved as JSON"),
-    "dataset": ("Map", "A random dataset face from the Map panel (or click one there)"),
+    "dataset": ("Map", "A random face of those the Map tab shows (or click one there)"),
 }
 
 
+NO_MAP_FACES = "No faces in the Map tab yet: map some there (Map faces), then click one there or pick Map here."
 KEPT = "kept"  # a slot that followed the explorer until the panel sent its result there
 KEPT_CAPTION = "the explorer's face before Send"
 
@@ -221,16 +222,15 @@ class FacePicker(QWidget):
 
     The button of the source the slot holds stays down; with "Explorer" the slot follows the explorer live.
     Buttons never move, unlike a dropdown's rows, so a click picks the source under the pointer.
-    ``faces_source`` is a callable returning the Map's faces (or None) for the "Map" source.
+    The "Map" source, a random face of those the Map tab encoded, is greyed out until it has some.
     """
 
     changed = Signal()
     error = Signal(str)
 
-    def __init__(self, title: str, session: ExplorerSession, thumb: int = 72, faces_source=None, settings=None):
+    def __init__(self, title: str, session: ExplorerSession, thumb: int = 72, settings=None):
         super().__init__()
         self.session = session
-        self.faces_source = faces_source or (lambda: None)
         self.settings = settings
         self.slot: slots.FaceSlot | None = None
         self.kind: str | None = None
@@ -265,11 +265,17 @@ class FacePicker(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.thumb)
         layout.addLayout(text, 1)
-        self.encoder = ModelJob(session, "encode image", self, abandonable=True)
+        self.encoder = ModelJob(session, "encode image", self, abandonable=True, latent_only=True)
         self.encoder.finished.connect(self._encoded)
         self.encoder.errored.connect(self._encode_failed)
         self.encoder.cancelled.connect(self._encode_dropped)
-        follow(self, (session.values_changed, self._explorer_changed), (session.model_changed, self._model_changed))
+        follow(
+            self,
+            (session.values_changed, self._explorer_changed),
+            (session.model_changed, self._model_changed),
+            (session.map_faces_changed, self._map_faces_changed),
+        )
+        self._map_faces_changed()
 
     def set_slot(self, slot: slots.FaceSlot, kind: str = "dataset") -> None:
         """Hold ``slot`` (from source ``kind``): the thumbnail, caption and source buttons all show it."""
@@ -332,6 +338,11 @@ class FacePicker(QWidget):
         else:
             self._draw_thumb()
 
+    def _map_faces_changed(self) -> None:
+        mapped = self.session.map_faces is not None
+        self.buttons["dataset"].setEnabled(mapped)
+        self.buttons["dataset"].setToolTip(SOURCES["dataset"][1] if mapped else NO_MAP_FACES)
+
     def fill_from_source(self, source: str, path: str | None = None) -> bool:
         """Fill the slot from ``source`` (a key of :data:`SOURCES`); file sources ask for a path."""
         session = self.session
@@ -352,9 +363,9 @@ class FacePicker(QWidget):
                     return False
                 slot = slots.from_latent_file(path, session.model.latent_dim)
             else:
-                faces = self.faces_source()
+                faces = session.map_faces
                 if faces is None:
-                    self.error.emit("Encode faces in the Map panel first, then click one there or pick one here.")
+                    self.error.emit(NO_MAP_FACES)
                     return False
                 slot = faces.random_slot()
         except (ImageLoadError, ValueError, OSError) as exc:
@@ -369,7 +380,7 @@ class FacePicker(QWidget):
         self.caption.setText(f"encoding {path}…")
         return self.encoder.start(lambda control: slots.from_image(session, path, control))
 
-    def _encoded(self, slot: slots.FaceSlot) -> None:  # for the model still open (see ModelJob)
+    def _encoded(self, slot: slots.FaceSlot) -> None:  # for the model open, or one of its latent space (see ModelJob)
         self.set_slot(slot, "image")
 
     def _encode_failed(self, exc: BaseException) -> None:
@@ -377,8 +388,8 @@ class FacePicker(QWidget):
         self.error.emit(describe_error(exc))
 
     def _encode_dropped(self) -> None:
-        """An encoding that failed, or was dropped because another model was opened meanwhile: the slot keeps
-        what it holds (what the model change left it) and says so again."""
+        """An encoding that failed, or was dropped because a model of another latent space was opened meanwhile: the
+        slot keeps what it holds (what the model change left it) and says so again."""
         self._show_kind()
         self.caption.setText(KEPT_CAPTION if self.kind == KEPT else self.slot.label if self.slot else "–")
 

@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Signal
 
 from vae.common.control import Cancelled, Control
 from vae.common.eta import ProgressEta
+from vae.model.network import shares_latent_space
 
 log = logging.getLogger("face_explorer")
 
@@ -190,21 +191,43 @@ class Job(QObject):
 
 class ModelJob(Job):
     """A job whose result belongs to the session's model of the moment it started: a result that arrives
-    after another model was opened (or the same file reloaded) is dropped, and the outcome is ``cancelled``."""
+    after another model was opened (or the same file reloaded) is dropped, and the outcome is ``cancelled``;
+    so is one that arrives after the job was asked to stop (its panel has moved on).
 
-    def __init__(self, session, name: str = "job", parent: QObject | None = None, abandonable: bool = False):
+    ``latent_only`` marks a result made of latents alone (encodings, their layout): it still fits a model that
+    encodes with the same encoder (:func:`~vae.model.network.shares_latent_space`), and is kept for it.
+    """
+
+    def __init__(
+        self,
+        session,
+        name: str = "job",
+        parent: QObject | None = None,
+        abandonable: bool = False,
+        latent_only: bool = False,
+    ):
         super().__init__(name, parent, abandonable)
         self.session = session
+        self.latent_only = latent_only
         self._model = None
+        self._stop_asked = False
 
     def start(self, fn: Callable, *args, **kwargs) -> bool:
         if self.busy:
             return False
-        self._model = self.session.model
+        self._model, self._stop_asked = self.session.model, False
         return super().start(fn, *args, **kwargs)
 
+    def cancel(self) -> None:
+        self._stop_asked = self.busy
+        super().cancel()
+
+    def fits(self, model) -> bool:
+        """Whether the running (or last) job's result fits ``model``."""
+        return model is self._model or (self.latent_only and shares_latent_space(self._model, model))
+
     def _deliver(self, kind: str, value: object) -> None:
-        if kind == "finished" and self._model is not self.session.model:
+        if kind == "finished" and (self._stop_asked or not self.fits(self.session.model)):
             kind, value = "cancelled", None  # computed for a model that is no longer open: it would not fit
         super()._deliver(kind, value)
 

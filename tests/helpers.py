@@ -103,13 +103,19 @@ def child_processes(pid: int) -> list[int]:
 def encoding_released_later(monkeypatch, tmp_path) -> tuple[Path, threading.Event]:
     """A checkpoint of latent size 4, and image encoding patched to deliver an 8-value latent (the size of the
     tests' usual model) only once the returned event is set: a result for a model that is no longer open."""
-    from vae.explore import slots
     from vae.model import checkpoint
     from vae.model.network import ConvVAE, VAEConfig
 
     small = tmp_path / "small.pt"
     torch.manual_seed(0)
     checkpoint.save(small, ConvVAE(VAEConfig(image_size=64, latent_dim=4, base_channels=8)))
+    return small, image_encoding_released_later(monkeypatch)
+
+
+def image_encoding_released_later(monkeypatch) -> threading.Event:
+    """Image encoding patched to deliver a latent of eight ones only once the returned event is set."""
+    from vae.explore import slots
+
     release = threading.Event()
 
     def from_image(session, path, control=None):
@@ -117,7 +123,7 @@ def encoding_released_later(monkeypatch, tmp_path) -> tuple[Path, threading.Even
         return slots.FaceSlot(torch.ones(8), Path(path).name)
 
     monkeypatch.setattr(slots, "from_image", from_image)
-    return small, release
+    return release
 
 
 def two_cluster_prior(dim: int = 8, centre: float = 2.0) -> dict:

@@ -183,6 +183,48 @@ def test_a_pickers_encoding_that_arrives_after_a_switch_to_another_latent_size_i
     assert picker.latent.numel() == 4 and window.morph.latents.shape[-1] == 4
 
 
+def test_a_pickers_encoding_that_arrives_after_a_switch_to_the_same_latent_space_is_kept_and_drawn_anew(
+    window, qtbot, monkeypatch, tmp_path
+):
+    from tests.helpers import image_encoding_released_later, redrawn_model
+
+    release = image_encoding_released_later(monkeypatch)
+    redrawn = tmp_path / "redrawn.pt"
+    checkpoint.save(redrawn, redrawn_model(window.session.model))
+    picker = window.morph.slot_a
+    assert picker.fill_from_source("image", path=str(tmp_path / "face.png"))
+    try:
+        assert window.load_checkpoint(str(redrawn)) and window.session.same_latent_space
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: not picker.encoder.busy, timeout=10000)
+    assert torch.equal(picker.latent, torch.ones(8)) and picker.caption.text() == "face.png"
+    assert picker.buttons["image"].isChecked() and not picker.thumb.pixmap().isNull()
+
+
+def test_an_image_encoded_for_the_explorer_across_a_switch_to_the_same_latent_space_is_shown(
+    window, qtbot, monkeypatch, tmp_path
+):
+    from tests.helpers import redrawn_model
+
+    release = threading.Event()
+
+    def encode_file(path, control=None):
+        release.wait(60)
+        return torch.full((8,), 0.5)
+
+    monkeypatch.setattr(window.session, "encode_file", encode_file)
+    redrawn = tmp_path / "redrawn.pt"
+    checkpoint.save(redrawn, redrawn_model(window.session.model))
+    assert window.explore.encode_path(str(tmp_path / "face.png"))
+    try:
+        assert window.load_checkpoint(str(redrawn))
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: not window.explore.encoder.busy, timeout=10000)
+    assert torch.equal(window.session.state.values, torch.full((8,), 0.5))
+
+
 def test_a_failed_image_for_a_kept_face_leaves_its_caption_as_it_was(window, qtbot, tmp_path):
     from gui.widgets import KEPT_CAPTION
 

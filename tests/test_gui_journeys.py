@@ -217,12 +217,15 @@ def test_quitting_waits_for_a_face_pickers_encoder_too(window, qtbot):
 
 
 # ---------------------------------------------------------------- 2. long work: quick default, progress, Cancel
-def test_map_default_source_is_quick_and_encoding_shows_progress_and_cancels(window, qtbot):
+def test_map_default_source_is_instant_and_encoding_generated_faces_shows_progress_and_cancels(window, qtbot):
     from gui.map_panel import QUICK_COUNT
 
     panel = window.map_panel
-    spec, count = panel.source.currentData()
-    assert (spec, count) == ("builtin", QUICK_COUNT) and QUICK_COUNT <= 2000  # not 20,000 new faces
+    choices = [tuple(panel.source.itemData(i)) for i in range(panel.source.count())]
+    assert choices[0] == ("drawn", QUICK_COUNT) and tuple(panel.source.currentData()) == choices[0]  # none to make
+    quick = choices.index(("builtin", QUICK_COUNT))
+    assert QUICK_COUNT <= 2000  # not 20,000 new faces
+    panel.source.setCurrentIndex(quick)
     seen = []
     panel.job.progress.connect(lambda done, total, what, eta: seen.append((done, total, what)))
     panel.load_button.click()

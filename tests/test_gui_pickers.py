@@ -66,9 +66,30 @@ def test_a_cancelled_or_failed_source_leaves_the_picker_and_its_buttons_as_they_
     for source in ("image", "latent"):
         picker.buttons[source].click()  # the dialog is cancelled
         assert torch.equal(picker.latent, before) and down(picker) == ["random"]
-    picker.buttons["dataset"].click()  # no map yet: a message, nothing changes
+    assert not picker.buttons["dataset"].isEnabled() and "No faces in the Map" in picker.buttons["dataset"].toolTip()
+    assert not picker.fill_from_source("dataset")  # no map yet: a message, nothing changes
     assert torch.equal(picker.latent, before) and down(picker) == ["random"]
     assert warnings and "Map" in warnings[-1]
+
+
+def test_the_map_source_is_offered_once_the_map_has_faces_and_greyed_out_when_they_go(window, qtbot, tmp_path):
+    from tests.helpers import write_good_faces
+
+    write_good_faces(tmp_path / "faces", 30, size=64)
+    window.arithmetic.add_term()  # a row added while the Map is empty
+    pickers = [window.morph.slot_a, window.arithmetic.terms[1].picker, window.arithmetic.terms[-1].picker]
+    assert not any(picker.buttons["dataset"].isEnabled() for picker in pickers)
+    with qtbot.waitSignal(window.map_panel.settled, timeout=60000):
+        assert window.map_panel.load(str(tmp_path / "faces"))
+    for picker in pickers:
+        assert picker.buttons["dataset"].isEnabled()
+        picker.buttons["dataset"].click()
+        assert picker.kind == "dataset" and any(torch.equal(picker.latent, mu) for mu in window.map_panel.map.mu)
+    window.arithmetic.add_term()  # a row added later knows the Map's faces too
+    assert window.arithmetic.terms[-1].picker.buttons["dataset"].isEnabled()
+    checkpoint.save(tmp_path / "other.pt", type(window.session.model)(window.session.model.config))
+    assert window.load_checkpoint(str(tmp_path / "other.pt"))  # another latent space: the Map's faces are gone
+    assert not any(picker.buttons["dataset"].isEnabled() for picker in pickers)
 
 
 def test_the_image_button_encodes_the_chosen_file(window, qtbot, monkeypatch, tmp_path):

@@ -1,5 +1,6 @@
 """The Map's PCA | t-SNE choice and source switches, driven through the panel's widgets (pytest-qt, offscreen)."""
 
+import threading
 import time
 
 import numpy as np
@@ -53,6 +54,52 @@ def test_the_top_ticks_label_is_not_cut_by_the_widgets_edge(qtbot, panel, faces)
     assert top >= half_a_label  # the top tick's label, centred on the plot's top edge, fits inside the widget
 
 
+def test_a_map_of_the_faces_the_model_draws_shows_each_as_drawn_and_sends_its_latent(qtbot, panel):
+    from gui.map_panel import QUICK_COUNT
+
+    assert tuple(panel.source.currentData()) == ("drawn", QUICK_COUNT)  # a model that learnt from other faces
+    with qtbot.waitSignal(panel.settled, timeout=60000):
+        panel.load_button.click()
+    assert len(shown(panel)) == QUICK_COUNT and panel.map.drawn and not panel.colour.isEnabled()
+    assert "faces the model draws at random" in panel.status.text()
+    assert "redraws generated ones" not in panel.status.text()
+    latents = panel.map.mu
+    spread = latents.std(0) / panel.session.state.prior["scale_tril"].diagonal(dim1=-2, dim2=-1).mean(0)
+    assert spread.min() > 0.3  # drawn over the prior, not one face
+    panel._hovered(panel.scatter, [panel.scatter.points()[3]], None)
+    k = int(panel.scatter.points()[3].data())
+    assert panel.preview_label.text() == f"random face {k + 1}" and panel.drawn.isHidden()
+    picked = []
+    panel.picked.connect(lambda target, slot: picked.append((target, slot)))
+    panel.pick(k)
+    assert picked and torch.equal(picked[0][1].latent, latents[k]) and picked[0][1].label == f"random face {k + 1}"
+
+
+def test_faces_the_old_model_drew_give_way_to_those_the_new_model_draws(qtbot, panel, faces, tmp_path):
+    from tests.helpers import redrawn_model, two_cluster_prior
+    from vae.model import checkpoint
+
+    session = panel.session
+    checkpoint.save(tmp_path / "redrawn.pt", redrawn_model(session.model), latent_prior=two_cluster_prior())
+    checkpoint.save(tmp_path / "other.pt", type(session.model)(session.model.config))
+    panel.load_button.click()
+    first = panel.map
+    session.load(tmp_path / "redrawn.pt")  # the same latent space, another prior: its own draws
+    assert panel.map.drawn and panel.map is not first and torch.equal(panel.map.mu, drawn_map_of(session))
+    assert not torch.allclose(panel.map.mu, first.mu) and np.allclose(shown(panel), panel.map.xy.numpy())
+    session.load(tmp_path / "other.pt")
+    assert panel.map.drawn and torch.equal(panel.map.mu, drawn_map_of(session)) and panel.drawn.isHidden()
+    load(qtbot, panel, faces)  # a folder: the face as drawn shows beside its image again
+    assert not panel.map.drawn and not panel.drawn.isHidden()
+
+
+def drawn_map_of(session):
+    from gui.map_panel import QUICK_COUNT
+    from vae.explore.latent_map import drawn_map
+
+    return drawn_map(session.state.prior, QUICK_COUNT).mu
+
+
 def test_a_model_of_the_same_latent_space_keeps_the_map_and_another_clears_it(qtbot, panel, faces, tmp_path):
     from tests.helpers import redrawn_model
     from vae.model import checkpoint
@@ -66,6 +113,35 @@ def test_a_model_of_the_same_latent_space_keeps_the_map_and_another_clears_it(qt
     checkpoint.save(tmp_path / "other.pt", type(session.model)(session.model.config))
     session.load(tmp_path / "other.pt")
     assert panel.map is None and not panel.scatter.data.size
+
+
+def test_faces_being_mapped_at_a_switch_to_the_same_latent_space_are_mapped_and_another_space_stops_them(
+    qtbot, panel, faces, tmp_path, monkeypatch
+):
+    import gui.map_panel
+    from tests.helpers import redrawn_model
+    from vae.model import checkpoint
+
+    release, real_build_map = threading.Event(), gui.map_panel.build_map
+
+    def build_map_released_later(*args, **kwargs):
+        release.wait(60)
+        return real_build_map(*args, **kwargs)
+
+    monkeypatch.setattr(gui.map_panel, "build_map", build_map_released_later)
+    session = panel.session
+    checkpoint.save(tmp_path / "redrawn.pt", redrawn_model(session.model))
+    checkpoint.save(tmp_path / "other.pt", type(session.model)(session.model.config))
+    for path, kept in (("redrawn.pt", True), ("other.pt", False)):
+        assert panel.load(str(faces))
+        session.load(tmp_path / path)
+        assert ("Encoding" in panel.status.text()) == kept  # else the job is asked to stop, the map cleared
+        assert panel.source.currentData() == ((str(faces), 0) if kept else tuple(panel.source.itemData(0)))
+        with qtbot.waitSignal(panel.settled, timeout=60000):
+            release.set()
+        release.clear()
+        assert (panel.map is not None) == kept and (len(shown(panel)) == 30) == kept
+    assert "Map a set of faces" in panel.status.text()  # the switch asked the job to stop: no "Cancelled"
 
 
 def test_tsne_is_drawn_from_the_job_and_both_layouts_come_back_from_the_cache(qtbot, panel, faces):
@@ -154,10 +230,19 @@ def test_a_failed_tsne_says_why_and_falls_back_to_pca(qtbot, panel, faces, monke
     assert panel.projection.currentData() == "pca" and np.array_equal(shown(panel), panel.map.xy.numpy())
 
 
-def test_the_screenshot_waits_for_the_tsne_map_of_the_default_faces(tmp_path, tiny_checkpoint, monkeypatch):
+@pytest.mark.parametrize("learnt_from, coloured", [("test faces", False), ("generated", True)])
+def test_the_screenshot_waits_for_the_tsne_map_of_the_default_faces(
+    tmp_path, tiny_model, monkeypatch, learnt_from, coloured
+):
+    """The default faces: those the model draws (no labels to colour by), or for a model that learnt from the
+    built-in faces, generated faces coloured by their labels."""
     import main
     from gui.main_window import MainWindow
+    from vae.data.cache import BUILTIN_SOURCE
+    from vae.model import checkpoint
 
+    source = BUILTIN_SOURCE if learnt_from == "generated" else learnt_from
+    tiny_checkpoint = checkpoint.save(tmp_path / "tiny.pt", tiny_model, dataset={"source": source, "count": 10})
     monkeypatch.setattr("gui.map_panel.QUICK_COUNT", 24)
     at_grab = []
 
@@ -171,7 +256,7 @@ def test_the_screenshot_waits_for_the_tsne_map_of_the_default_faces(tmp_path, ti
     out = tmp_path / "map.png"
     argv = ["--checkpoint", str(tiny_checkpoint), "--panel", "map", "--map-projection", "tsne"]
     assert main.main([*argv, "--screenshot", str(out)]) == 0
-    assert at_grab == [("tsne", 24, True)]  # drawn by t-SNE, every face, coloured
+    assert at_grab == [("tsne", 24, coloured)]  # drawn by t-SNE, every face
     with Image.open(out) as image:
         assert image.size == (1280, 800)
 

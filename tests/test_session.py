@@ -273,3 +273,35 @@ def test_a_model_of_the_same_latent_space_keeps_the_examples_of_a_trait_and_anot
     assert session.same_latent_space and [slot.label for slot in session.examples["with"]] == ["one"]
     session.load(tmp_path / "other.pt")
     assert not session.same_latent_space and session.examples == {"with": [], "without": []}
+
+
+def test_the_maps_faces_are_kept_for_a_model_of_the_same_latent_space_and_dropped_for_another(tmp_path, tiny_model):
+    from vae.explore.latent_map import drawn_map
+
+    checkpoint.save(tmp_path / "a.pt", tiny_model)
+    checkpoint.save(tmp_path / "redrawn.pt", redrawn_model(tiny_model))
+    checkpoint.save(tmp_path / "other.pt", type(tiny_model)(tiny_model.config))
+    session = ExplorerSession.open(tmp_path / "a.pt")
+    events = []
+    session.map_faces_changed.connect(lambda: events.append(session.map_faces))
+    faces = drawn_map(session.state.prior, 20)
+    session.set_map_faces(faces)
+    session.load(tmp_path / "redrawn.pt")
+    assert session.map_faces is faces and events == [faces, faces]
+    session.load(tmp_path / "other.pt")
+    assert session.map_faces is None and events[-1] is None
+
+
+def test_a_drawn_map_holds_draws_from_the_prior_and_names_them_apart_from_another_priors():
+    from tests.helpers import two_cluster_prior
+    from vae.explore.latent_map import drawn_map
+
+    prior = two_cluster_prior(centre=2.0)
+    faces = drawn_map(prior, 400)
+    assert faces.drawn and len(faces) == 400 and faces.mu.shape == (400, 8) and faces.xy.shape == (400, 2)
+    assert (faces.mu.mean(1) > 0).float().mean() == pytest.approx(0.7, abs=0.08)  # the clusters' weights
+    assert faces.slot(3).label == "random face 4" and bool((faces.attribute("hair_color") == -1).all())
+    assert drawn_map(prior, 400).face_set == faces.face_set  # the same draws: the layouts cached for them fit
+    assert drawn_map(two_cluster_prior(centre=1.0), 400).face_set != faces.face_set
+    with pytest.raises(ValueError, match="no image"):
+        faces.image(0)

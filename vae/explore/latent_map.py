@@ -1,4 +1,5 @@
-"""A 2-D map of a dataset's validation faces in latent space (PCA of their μ; t-SNE in :mod:`.projection`)."""
+"""A 2-D map of a dataset's validation faces in latent space (PCA of their μ; t-SNE in :mod:`.projection`), or of
+faces a model draws from random latents."""
 
 from __future__ import annotations
 
@@ -11,21 +12,39 @@ import torch
 from ..common.control import QUIET, Control
 from ..data.cache import BUILTIN_COUNT, FaceCache, open_dataset
 from ..data.cartoonset import ATTRIBUTE_NAMES
-from ..model.latent import project_2d
+from ..model.latent import APP_TEMPERATURE, project_2d, sample_fitted
 from ..model.metrics import encode_all
 from .slots import FaceSlot
 
 MAX_POINTS = 3000
+DRAWN = "drawn"  # a source of faces: those the model draws from random latents, no dataset needed
+
+
+class DrawnFaces:
+    """What a map of random latents has in place of a dataset: a name per face, no labels and no images (the
+    open model draws each face)."""
+
+    has_labels = False
+
+    def __init__(self, count: int):
+        self.path = DRAWN
+        self.files = [f"random face {k + 1}" for k in range(count)]
+
+    def label_tensor(self, indices=None) -> torch.Tensor:
+        """Labels (N, 18), all unknown (−1)."""
+        count = len(self.files) if indices is None else len(indices)
+        return torch.full((count, len(ATTRIBUTE_NAMES)), -1, dtype=torch.int64)
 
 
 @dataclass
 class LatentMap:
-    """Validation faces of a dataset: their indices, μ, 2-D positions (PCA) and labels.
+    """Validation faces of a dataset (or faces a model draws): their indices, μ, 2-D positions (PCA) and labels.
 
-    ``face_set`` names the faces (source and indices), a key for layouts computed from them.
+    ``face_set`` names the faces (source and indices), a key for layouts computed from them. A map of
+    :class:`DrawnFaces` (:attr:`drawn`) holds random latents and has no images: the model draws them.
     """
 
-    cache: FaceCache
+    cache: FaceCache | DrawnFaces
     indices: np.ndarray
     mu: torch.Tensor
     xy: torch.Tensor
@@ -42,7 +61,14 @@ class LatentMap:
     def slot(self, point: int) -> FaceSlot:
         return FaceSlot(self.mu[point].clone(), self.cache.files[self.indices[point]])
 
+    @property
+    def drawn(self) -> bool:
+        return isinstance(self.cache, DrawnFaces)
+
     def image(self, point: int) -> torch.Tensor:
+        """The dataset's image of a point (a drawn map has none: draw :meth:`slot`'s latent instead)."""
+        if self.drawn:
+            raise ValueError("faces the model draws have no image of their own: draw the point's latent")
         return self.cache.batch([self.indices[point]])[0]
 
     def random_slot(self) -> FaceSlot:
@@ -90,3 +116,13 @@ def build_map(
     mu = torch.cat(mus)
     face_set = (str(cache.path), len(indices), hash(indices.tobytes()))  # the cache's name fingerprints its files
     return LatentMap(cache, indices, mu, project_2d(mu), cache.label_tensor(indices), face_set)
+
+
+def drawn_map(prior: dict, count: int, temperature: float = APP_TEMPERATURE, seed: int = 0) -> LatentMap:
+    """``count`` latents drawn as the explorer's Random draws them at its default temperature (from the mixture
+    ``prior`` at ``temperature``), laid out by PCA: a map of the faces a model draws, for a model whose training
+    faces are not at hand."""
+    latents = sample_fitted(count, prior, temperature, torch.Generator().manual_seed(seed))
+    faces = DrawnFaces(count)
+    face_set = (DRAWN, count, hash(latents.numpy().tobytes()))  # another prior draws other faces
+    return LatentMap(faces, np.arange(count), latents, project_2d(latents), faces.label_tensor(), face_set)

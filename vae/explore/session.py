@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 
@@ -41,6 +41,9 @@ from .attribute_hold import hold_edit, load_hold_classifier
 from .default_choice import RESOURCES
 from .directions import Reliability, direction_from_examples, example_reliability
 from .slots import FaceSlot
+
+if TYPE_CHECKING:
+    from .latent_map import LatentMap
 
 SLIDER_RANGE = 3.0  # sliders span ±3 standard deviations of the prior
 HISTORY_LIMIT = 500
@@ -257,11 +260,11 @@ def refine_weights_for(image_size: int) -> torch.Tensor | None:
 
 class ExplorerSession:
     """What every panel of the app shares: the loaded checkpoint, the latent being explored, its prior and
-    directions, and the faces picked as examples of a trait.
+    directions, the faces picked as examples of a trait and the Map's encoded faces.
 
     Events (see :class:`Event`): ``model_changed()``, ``values_changed(dims)``, ``locks_changed(locks)``,
-    ``history_changed(can_undo, can_redo)``, ``directions_changed(names)``, ``examples_changed()`` and
-    ``status(message)``.
+    ``history_changed(can_undo, can_redo)``, ``directions_changed(names)``, ``examples_changed()``,
+    ``map_faces_changed()`` and ``status(message)``.
     """
 
     def __init__(self, ckpt: checkpoint_mod.Checkpoint):
@@ -271,9 +274,11 @@ class ExplorerSession:
         self.history_changed = Event("history_changed")
         self.directions_changed = Event("directions_changed")
         self.examples_changed = Event("examples_changed")
+        self.map_faces_changed = Event("map_faces_changed")
         self.status = Event("status")
         self._unlink_state: list[Callable[[], None]] = []
         self.examples: dict[str, list[FaceSlot]] = {kind: [] for kind in EXAMPLE_KINDS}
+        self.map_faces: LatentMap | None = None  # encoded in the Map tab: a source for every face picker
         self.hold_classifier = load_hold_classifier()
         self.same_latent_space = False  # whether the last model change kept what every latent means
         self._install(ckpt)
@@ -318,12 +323,19 @@ class ExplorerSession:
         self.same_latent_space = shares_latent_space(self.model, ckpt.model)
         keep = (keep_values and ckpt.model.latent_dim == self.state.latent_dim) or self.same_latent_space
         self._install(ckpt, self.state.values if keep else None)
-        if not self.same_latent_space:  # faces picked as examples of a trait are other faces there
+        if not self.same_latent_space:  # faces picked as examples of a trait, or mapped, are other faces there
             self.examples = {kind: [] for kind in EXAMPLE_KINDS}
+            self.map_faces = None
         self.model_changed.emit()
         self.directions_changed.emit(tuple(self._directions))
         self.examples_changed.emit()
+        self.map_faces_changed.emit()
         return keep
+
+    def set_map_faces(self, faces: LatentMap | None) -> None:
+        """The faces the Map shows (None: none); emits ``map_faces_changed``."""
+        self.map_faces = faces
+        self.map_faces_changed.emit()
 
     def reload(self) -> None:
         """Read the model's file again (it changed on disk), keeping the latent being explored."""
@@ -387,9 +399,12 @@ class ExplorerSession:
         Raises :class:`~vae.data.folder.ImageLoadError` for an unusable file, and
         :class:`~vae.common.control.Cancelled` when ``control`` stops it between steps.
         """
-        x = load_image(path, self.model.image_size).unsqueeze(0)
+        model, weights = self.model, self.refine_weights  # one model throughout, should another be opened meanwhile
+        if weights is not None and weights.shape[-1] != model.image_size:  # read between the two being set
+            weights = refine_weights_for(model.image_size)
+        x = load_image(path, model.image_size).unsqueeze(0)
         with torch.no_grad():
-            mu, _ = self.model.encode(x)
+            mu, _ = model.encode(x)
         if refine_steps <= 0:
             return mu[0]
 
@@ -397,7 +412,7 @@ class ExplorerSession:
             control.check()
             control.progress(done, refine_steps, "refining the encoding")
 
-        return fit_latents(self.model, x, mu, refine_steps, REFINE_LR, between_steps, self.refine_weights)[0]
+        return fit_latents(model, x, mu, refine_steps, REFINE_LR, between_steps, weights)[0]
 
     # ------------------------------------------------------------ directions
     @property
