@@ -41,9 +41,12 @@ def default_folder(kind: str) -> str:
     return str(Path.home())
 
 
-def last_folder(kind: str, settings: QSettings | None = None) -> str:
+def last_folder(kind: str, settings: QSettings | None = None, first: str | None = None) -> str:
+    """The folder a ``kind`` dialog was last left in, else ``first`` (when a folder), else :func:`default_folder`."""
     folder = _store(settings).value(f"folders/{kind}")
-    return str(folder) if folder and Path(str(folder)).is_dir() else default_folder(kind)
+    if folder and Path(str(folder)).is_dir():
+        return str(folder)
+    return first if first and Path(first).is_dir() else default_folder(kind)
 
 
 def remember_folder(kind: str, path: str, settings: QSettings | None = None) -> None:
@@ -107,10 +110,17 @@ def choose(dialog: QFileDialog) -> str | None:
 
 
 def ask_open_path(
-    parent: QWidget, kind: str, title: str, file_filter: str, settings: QSettings | None = None
+    parent: QWidget,
+    kind: str,
+    title: str,
+    file_filter: str,
+    settings: QSettings | None = None,
+    first: str | None = None,
 ) -> str | None:
+    """An existing file chosen by the user (None if cancelled); the dialog opens where the last ``kind`` dialog
+    was left, the first time in ``first`` when given."""
     mode = QFileDialog.FileMode.ExistingFile
-    path = choose(file_dialog(parent, title, last_folder(kind, settings), mode, file_filter))
+    path = choose(file_dialog(parent, title, last_folder(kind, settings, first), mode, file_filter))
     if path:
         remember_folder(kind, path, settings)
     return path

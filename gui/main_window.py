@@ -264,7 +264,9 @@ class MainWindow(QMainWindow):
         )
 
     def _ask_checkpoint(self) -> None:
-        path = dialogs.ask_open_path(self, "checkpoint", "Open checkpoint", dialogs.CHECKPOINT_FILTER)
+        path = dialogs.ask_open_path(
+            self, "checkpoint", "Open checkpoint", dialogs.CHECKPOINT_FILTER, first=str(self.session.path.parent)
+        )
         if path:
             self.load_checkpoint(path)
 

@@ -74,6 +74,7 @@ class MapPanel(QWidget):
         self._computing: str | None = None  # what the job runs: "encode" or "tsne"
         self._mapped: tuple[str, int] = (BUILTIN, QUICK_COUNT)  # the faces the map shows: (spec, count)
         self._pending = self._mapped  # the faces being encoded
+        self._folders: list[str] = []  # folders mapped this session, offered as choices of their own
         self._hovered_point: int | None = None
         self._drawn: str | None = None  # the projection the points are laid out by
         self.source = QComboBox()
@@ -150,9 +151,9 @@ class MapPanel(QWidget):
 
     def _model_changed(self) -> None:
         """Another model: where it encodes as the old one did, the map stays (the same points) and a job mapping
-        faces goes on; else a clean state. Faces the old model drew give way to those the new one draws."""
+        faces goes on; else a clean state, where faces the old model drew give way to those the new one draws."""
         drawn = self._mapped if self._shows_drawn_faces else None  # (the session dropped them for another space)
-        if drawn or not self.session.same_latent_space or (self.map is None and not self.job.busy):
+        if not self.session.same_latent_space or (self.map is None and not self.job.busy):
             self.clear()
             if drawn:
                 self.load(*drawn)
@@ -187,6 +188,8 @@ class MapPanel(QWidget):
         self.source.clear()
         for label, data in map_sources(self.session):
             self.source.addItem(label, data)
+        for folder in self._folders:  # every folder mapped this session stays a choice
+            self._add_folder((folder, 0))
         self.source.blockSignals(False)
         if self._computing == "encode":
             self._offer(self._pending)
@@ -251,19 +254,19 @@ class MapPanel(QWidget):
         self.load(spec, count)
 
     def _source_chosen(self, index: int) -> None:
-        """Picking "Folder…" asks for the folder at once and encodes it; cancelled, the choice goes back."""
+        """A source picked is mapped at once ("Folder…" asks for the folder first; cancelled, the choice goes
+        back), so that the dropdown names the faces shown or being mapped."""
         spec, count = self.source.itemData(index)
-        if spec != "folder":
-            return
         if self.job.busy:
-            self._offer(self._pending)
-            self.session.report("the Map is still encoding: wait for it, or Cancel, before choosing a folder")
+            self._offer(self._pending if self._computing == "encode" else self._mapped)
+            self.session.report("the Map is still working: wait for it, or Cancel, before choosing other faces")
             return
-        folder = ask_folder(self, "dataset", "Faces to map", self.settings)
-        if not folder:
-            self._offer(self._mapped)
-            return
-        self.load(folder, 0)
+        if spec == "folder":
+            spec = ask_folder(self, "dataset", "Faces to map", self.settings)
+            if not spec:
+                self._offer(self._mapped)
+                return
+        self.load(spec, count)
 
     def _offer(self, source: tuple[str, int]) -> None:
         """Choose ``source`` in the dropdown: a folder becomes a choice of its own (above "Folder…"); built-in or
@@ -272,12 +275,21 @@ class MapPanel(QWidget):
         if index < 0 and source[0] in (BUILTIN, DRAWN):
             index = next((i for i in range(self.source.count()) if self.source.itemData(i)[0] == source[0]), 0)
         elif index < 0:
-            index = self.source.count() - 1
-            self.source.insertItem(index, Path(source[0]).name or source[0], source)
-            self.source.setItemData(index, source[0], Qt.ItemDataRole.ToolTipRole)
+            index = self._add_folder(source)
         self.source.blockSignals(True)
         self.source.setCurrentIndex(max(0, index))
         self.source.blockSignals(False)
+
+    def _add_folder(self, source: tuple[str, int]) -> int:
+        """Make a folder a choice of its own, above "Folder…", for the rest of the session; returns its index."""
+        index = self._source_index(source)
+        if index < 0:
+            index = self.source.count() - 1
+            self.source.insertItem(index, Path(source[0]).name or source[0], source)
+            self.source.setItemData(index, source[0], Qt.ItemDataRole.ToolTipRole)
+        if source[0] not in self._folders:
+            self._folders.append(source[0])
+        return index
 
     def _source_index(self, data: tuple[str, int]) -> int:
         return next((i for i in range(self.source.count()) if tuple(self.source.itemData(i)) == data), -1)

@@ -405,10 +405,13 @@ class FacePicker(QWidget):
         self._show_kind()
 
 
+LEGEND_TEXT = (40, 40, 40)  # pyqtgraph's default label grey is faint on a white plot
+
+
 def legend_above(plot_item: pg.PlotItem, columns: int = 2, rows: int = 2) -> pg.LegendItem:
     """A legend of up to ``columns × rows`` entries in the plot's title row, above the data, so it never
     hides a curve or a point. Curves added afterwards with ``name=`` appear in it."""
-    legend = pg.LegendItem(colCount=columns, verSpacing=-6)
+    legend = pg.LegendItem(colCount=columns, verSpacing=-6, labelTextColor=LEGEND_TEXT)
     plot_item.titleLabel.setVisible(False)
     plot_item.layout.removeItem(plot_item.titleLabel)
     plot_item.layout.addItem(legend, 0, 1, alignment=Qt.AlignmentFlag.AlignRight)
@@ -419,7 +422,7 @@ def legend_above(plot_item: pg.PlotItem, columns: int = 2, rows: int = 2) -> pg.
 
 def legend_beside(plot_item: pg.PlotItem) -> pg.LegendItem:
     """A one-column legend right of the plotted area, so it never hides a point. Filled by ``addItem``."""
-    legend = pg.LegendItem(colCount=1, verSpacing=-6)
+    legend = pg.LegendItem(colCount=1, verSpacing=-6, labelTextColor=LEGEND_TEXT)
     legend.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)  # its own height, not the plot's
     plot_item.layout.addItem(legend, 2, 3, alignment=Qt.AlignmentFlag.AlignTop)
     return legend

@@ -230,3 +230,19 @@ def test_a_pickers_encoding_arriving_after_a_switch_to_another_latent_size_chang
     assert morph.slot_b.latent.numel() == 4 and morph.slot_b.kind == "random" and down(morph.slot_b) == ["random"]
     assert morph.latents.shape[-1] == 4 and not morph.slot_b.caption.text().startswith("encoding")
     morph.rebuild()
+
+
+def test_open_checkpoint_starts_in_the_open_models_folder_until_another_folder_is_used(window, monkeypatch, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from gui import dialogs
+
+    store = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    monkeypatch.setattr(dialogs, "_store", lambda settings: store)
+    opened_in = []
+    monkeypatch.setattr(dialogs, "choose", lambda dialog: opened_in.append(dialog.directory().absolutePath()))
+    window._ask_checkpoint()
+    assert opened_in == [str(window.session.path.parent)]
+    dialogs.remember_folder("checkpoint", str(tmp_path / "x.pt"), None)
+    window._ask_checkpoint()
+    assert opened_in[-1] == str(tmp_path)

@@ -75,22 +75,57 @@ def test_a_map_of_the_faces_the_model_draws_shows_each_as_drawn_and_sends_its_la
     assert picked and torch.equal(picked[0][1].latent, latents[k]) and picked[0][1].label == f"random face {k + 1}"
 
 
-def test_faces_the_old_model_drew_give_way_to_those_the_new_model_draws(qtbot, panel, faces, tmp_path):
+def test_faces_the_model_drew_stay_for_its_latent_space_and_give_way_to_another_models_draws(
+    qtbot, panel, faces, tmp_path
+):
     from tests.helpers import redrawn_model, two_cluster_prior
     from vae.model import checkpoint
 
     session = panel.session
     checkpoint.save(tmp_path / "redrawn.pt", redrawn_model(session.model), latent_prior=two_cluster_prior())
-    checkpoint.save(tmp_path / "other.pt", type(session.model)(session.model.config))
+    other_model = type(session.model)(session.model.config)
+    checkpoint.save(tmp_path / "other.pt", other_model, latent_prior=two_cluster_prior(centre=1.0))
     panel.load_button.click()
     first = panel.map
-    session.load(tmp_path / "redrawn.pt")  # the same latent space, another prior: its own draws
-    assert panel.map.drawn and panel.map is not first and torch.equal(panel.map.mu, drawn_map_of(session))
-    assert not torch.allclose(panel.map.mu, first.mu) and np.allclose(shown(panel), panel.map.xy.numpy())
-    session.load(tmp_path / "other.pt")
+    session.load(tmp_path / "redrawn.pt")  # the same latent space: the same faces, drawn by the new decoder
+    assert panel.map is first and np.allclose(shown(panel), first.xy.numpy())
+    session.load(tmp_path / "other.pt")  # another: this model's own draws, at once
     assert panel.map.drawn and torch.equal(panel.map.mu, drawn_map_of(session)) and panel.drawn.isHidden()
+    assert not torch.allclose(panel.map.mu, first.mu)
     load(qtbot, panel, faces)  # a folder: the face as drawn shows beside its image again
     assert not panel.map.drawn and not panel.drawn.isHidden()
+
+
+def test_a_source_picked_is_mapped_at_once_and_a_folder_mapped_stays_a_choice(qtbot, panel, faces, tmp_path):
+    from tests.helpers import redrawn_model
+    from vae.model import checkpoint
+
+    load(qtbot, panel, faces)
+    drawn = panel._source_index(("drawn", 1000))
+    with qtbot.waitSignal(panel.settled, timeout=60000):
+        panel.source.setCurrentIndex(drawn)
+        panel.source.activated.emit(drawn)  # as a click on the entry
+    assert panel.map.drawn and panel.source.currentIndex() == drawn
+    assert panel._source_index((str(faces), 0)) >= 0  # the folder mapped before is still offered
+    checkpoint.save(tmp_path / "redrawn.pt", redrawn_model(panel.session.model))
+    panel.session.load(tmp_path / "redrawn.pt")
+    assert panel._source_index((str(faces), 0)) >= 0  # and after a model switch
+
+
+def test_a_source_picked_while_the_map_works_waits_and_the_choice_goes_back(qtbot, panel, faces, monkeypatch):
+    monkeypatch.setattr("gui.map_panel.tsne_2d", slow_tsne)
+    load(qtbot, panel, faces)
+    choose(panel, "tsne")
+    assert panel.job.busy
+    reported = []
+    panel.session.status.connect(reported.append)
+    drawn = panel._source_index(("drawn", 1000))
+    panel.source.setCurrentIndex(drawn)
+    panel.source.activated.emit(drawn)
+    assert not panel.map.drawn and panel.source.currentData() == (str(faces), 0)
+    assert reported and "still working" in reported[-1]
+    with qtbot.waitSignal(panel.job.cancelled, timeout=10000):
+        panel.job_progress.cancel_button.click()
 
 
 def drawn_map_of(session):
