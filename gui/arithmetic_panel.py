@@ -81,7 +81,8 @@ class ArithmeticPanel(QWidget):
         self.direction_menu = QMenu(self)
         self.direction_menu.aboutToShow.connect(self._fill_direction_menu)
         self.add_direction_button = QToolButton()
-        self.add_direction_button.setText("Add direction")
+        self.add_direction_button.setText("Add direction ▾")
+        self.add_direction_button.setStyleSheet("QToolButton::menu-indicator { image: none; }")  # the ▾ says it
         self.add_direction_button.setToolTip("Apply an attribute direction to the result")
         self.add_direction_button.setMenu(self.direction_menu)
         self.add_direction_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
@@ -92,6 +93,7 @@ class ArithmeticPanel(QWidget):
         self.keep_fixed.setResizeMode(QListView.ResizeMode.Adjust)
         self.keep_fixed.setGridSize(QSize(190, 24))
         self.keep_fixed.setMinimumHeight(150)
+        self.keep_fixed.setStyleSheet("QListWidget { padding: 3px; }")  # the first row clear of the frame
         self.keep_fixed.setToolTip("Checked attributes stay as they are while the directions are applied")
         self.from_folder = FolderDirections(session, settings)
         self.examples = ExamplesBox(session)
