@@ -313,8 +313,8 @@ class MainWindow(QMainWindow):
         else:
             try:
                 self.session.add_example(target, slot)
-            except ValueError as exc:
-                self.show_error(str(exc))
+            except ValueError as exc:  # a click on a face already picked: said where the clicks are reported
+                self.show_status(f"⚠ {exc}")
                 return
             count = len(self.session.examples[target])
             self.show_status(

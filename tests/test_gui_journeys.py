@@ -606,6 +606,17 @@ def test_keep_fixed_names_values_as_people_do(make_window, tmp_path, tiny_model)
     assert names == ["hair colour: black", "+glasses"]
 
 
+def test_a_map_click_on_a_face_already_an_example_says_so_in_the_status_bar_not_a_box(window, warnings):
+    from gui.map_panel import DRAWN
+
+    assert window.map_panel.load(DRAWN, 50)
+    slot = window.map_panel.map.slot(7)
+    window._map_picked("with", slot)
+    window._map_picked("without", slot)
+    assert [s.label for s in window.session.examples["with"]] == [slot.label] and not window.session.examples["without"]
+    assert not warnings and "already among the faces with the trait" in window.statusBar().currentMessage()
+
+
 def test_direction_by_example_from_explorer_faces_and_map(window, qtbot, warnings):
     arith = window.arithmetic
     session = window.session
