@@ -27,7 +27,6 @@ class DrawnFaces:
     has_labels = False
 
     def __init__(self, count: int):
-        self.path = DRAWN
         self.files = [f"random face {k + 1}" for k in range(count)]
 
     def label_tensor(self, indices=None) -> torch.Tensor:
