@@ -199,12 +199,18 @@ def _show_map(panel, projection: str) -> None:
     from PySide6.QtCore import QEventLoop
 
     loop = QEventLoop()
-    panel.settled.connect(loop.quit)
     panel.set_colour("hair_color")
     panel.set_projection(projection)
-    if panel.load_default():
+    settled = []
+
+    def on_settled() -> None:
+        settled.append(True)
+        loop.quit()
+
+    panel.settled.connect(on_settled)
+    if panel.load_default() and not settled:  # faces the model draws are laid out by PCA at once
         loop.exec()
-    panel.settled.disconnect(loop.quit)
+    panel.settled.disconnect(on_settled)
 
 
 if __name__ == "__main__":
