@@ -200,7 +200,6 @@ def _show_map(panel, projection: str) -> None:
 
     loop = QEventLoop()
     panel.set_colour("hair_color")
-    panel.set_projection(projection)
     settled = []
 
     def on_settled() -> None:
@@ -208,7 +207,11 @@ def _show_map(panel, projection: str) -> None:
         loop.quit()
 
     panel.settled.connect(on_settled)
-    if panel.load_default() and not settled:  # faces the model draws are laid out by PCA at once
+    if panel.load_default() and not settled:  # faces the model draws are laid out at once
+        loop.exec()
+    settled.clear()
+    panel.set_projection(projection)  # t-SNE: a job, once these faces are mapped
+    if panel.job.busy and not settled:
         loop.exec()
     panel.settled.disconnect(on_settled)
 

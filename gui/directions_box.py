@@ -103,6 +103,11 @@ class ExamplesBox(QGroupBox):
             self.rows[kind].setPixmap(to_pixmap(strip).scaledToHeight(EXAMPLE_THUMB))
         ready = all(self.session.examples[kind] for kind in EXAMPLE_KINDS)
         self.create_button.setEnabled(ready)
+        self.create_button.setToolTip(
+            "Fit a direction from the faces without the trait towards those with it"
+            if ready
+            else "Add a face with the trait and one without first (8 or more of each make a reliable direction)"
+        )
         if any(self.session.examples.values()):
             self.last_created = ""
         reliability = self.session.examples_reliability()

@@ -13,10 +13,11 @@ from .controls import plain_label
 
 STEPS_PER_UNIT = 100
 LOCK_STYLE = (
-    "QToolButton { font-size: 9px; color: #909090; border: 1px solid transparent; padding: 0 2px; }"
-    "QToolButton:checked { color: white; background: #d9822b; border-radius: 3px; }"
+    "QToolButton { font-size: 9px; color: #6a6a6a; border: 1px solid #d4d4d4; border-radius: 3px; padding: 0 2px; }"
+    "QToolButton:hover { color: #b5651d; border-color: #d9822b; }"
+    "QToolButton:checked { color: white; background: #d9822b; border-color: #d9822b; }"
     "QToolButton:focus { border: 1px solid #2a82da; border-radius: 3px; }"
-)  # Tab reaches it: show it
+)  # a framed button, not loose text; Tab reaches it: show it
 ACCENT = QColor("#2a82da")
 MUTED = QColor("#b8b8b8")
 

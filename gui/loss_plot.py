@@ -21,6 +21,8 @@ class LossPlot(pg.PlotWidget):
         super().__init__(background="w")
         self.setLabel("bottom", "epoch")
         self.setLabel("left", "loss per image")
+        for side in ("bottom", "left"):  # "epoch (x0.001)" in a first epoch reads as nonsense: plain numbers
+            self.getAxis(side).enableAutoSIPrefix(False)
         legend_above(self.getPlotItem())
         self.showGrid(x=True, y=True, alpha=0.2)
         self.setClipToView(True)

@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTabWidget
 
 from vae.data.folder import IMAGE_SUFFIXES
+from vae.explore.default_choice import DECODE_BUDGET_MS, decode_ms
 from vae.explore.session import ExplorerSession
 from vae.model.checkpoint import CheckpointError
 
@@ -61,6 +62,8 @@ def format_facts(facts: dict) -> dict[str, str]:
     folders = facts.get("folders") or 1
     where = f"a folder of {images} images" if folders == 1 else f"{images} images in {folders} folders"
     last_run = epochs_text(facts["epochs"]) + (f" on {where}" if images != "–" else "")
+    if facts.get("shipped"):
+        last_run += ": the last of its stages (README, “The default models”)"
     if folders == 1 and images != "–" and str(facts["images"]) not in trained_on:
         trained_on += f" ({where})"
     rows = {
@@ -182,22 +185,35 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, file_menu)
 
-        edit_menu = self.menuBar().addMenu("&Edit")
+        edit_menu = self.menuBar().addMenu("&Edit")  # the Explore tab's face: these act there only
         self.undo_action = self._action("&Undo", lambda: self.session.state.undo(), "Ctrl+Z", edit_menu)
         self.redo_action = self._action("&Redo", lambda: self.session.state.redo(), "Ctrl+Shift+Z", edit_menu)
         edit_menu.addSeparator()
-        self._action("&Random face", self.explore.randomize, "R", edit_menu)
-        self._action("Re&set to the typical face", lambda: self.session.state.reset(), "Home", edit_menu)
-        self._action("&Zero all sliders", lambda: self.session.state.zero(), "Shift+Home", edit_menu)
-        self._action("Un&lock all sliders", lambda: self.session.state.clear_locks(), None, edit_menu)
+        self.explore_actions = [
+            self._action("&Random face", self.explore.randomize, "R", edit_menu),
+            self._action("Re&set to the typical face", lambda: self.session.state.reset(), "Home", edit_menu),
+            self._action("&Zero all sliders", lambda: self.session.state.zero(), "Shift+Home", edit_menu),
+            self._action("Un&lock all sliders", lambda: self.session.state.clear_locks(), None, edit_menu),
+        ]
+        for action in (self.undo_action, self.redo_action, *self.explore_actions):
+            action.setStatusTip("acts on the Explore tab's face (greyed out on other tabs)")
+        self.tabs.currentChanged.connect(self._update_edit_actions)
 
         help_menu = self.menuBar().addMenu("&Help")
         self._action("&About Face Explorer", self.show_about, None, help_menu)
         self._refresh_recent()
 
     def _history_changed(self, can_undo: bool, can_redo: bool) -> None:
-        self.undo_action.setEnabled(can_undo)
-        self.redo_action.setEnabled(can_redo)
+        self._update_edit_actions()
+
+    def _update_edit_actions(self) -> None:
+        """The Edit menu acts on the explorer's face, so only while the Explore tab shows it: elsewhere a key such
+        as R or Ctrl+Z would change a face out of sight."""
+        on_explore = self.tabs.currentWidget() is self.explore
+        self.undo_action.setEnabled(on_explore and self.session.state.can_undo)
+        self.redo_action.setEnabled(on_explore and self.session.state.can_redo)
+        for action in self.explore_actions:
+            action.setEnabled(on_explore)
 
     # ------------------------------------------------------------ model
     def _model_changed(self) -> None:
@@ -232,10 +248,19 @@ class MainWindow(QMainWindow):
             self.show_error(error)
             return False
         kept = self.session.set_checkpoint(opened.checkpoint)
+        ms = decode_ms(self.session.model, repeats=3)
+        slow = (
+            f"; it draws a face in {ms:.0f} ms here, so sliders will lag (smooth within {DECODE_BUDGET_MS:g} ms)"
+            if ms > DECODE_BUDGET_MS
+            else ""
+        )
         self.show_status(
-            f"loaded {path}; every tab's faces kept (the same latent space)"
-            if kept
-            else f"loaded {path}; new faces in every tab (another latent space)"
+            (
+                f"loaded {path}; every tab's faces kept (the same latent space)"
+                if kept
+                else f"loaded {path}; new faces in every tab (another latent space)"
+            )
+            + slow
         )
         return True
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
@@ -23,6 +24,7 @@ from .workers import ModelJob, describe_error
 
 QUICK_COUNT = 1000  # faces generated for the Map when nothing else is at hand (seconds, not minutes)
 MIN_POINTS = 500
+SNAP_PX = 10  # a pointer this near a dot (screen pixels) points at its face: dots are 7 px across
 TARGETS = {
     "explorer": "sends to the Explorer",
     "a": "sets Morph face A",
@@ -96,10 +98,10 @@ class MapPanel(QWidget):
             self.target.addItem(f"click {label}", key)
         self.plot = pg.PlotWidget(background="w")
         self.plot.getPlotItem().layout.setContentsMargins(2, 10, 10, 2)  # room for the end ticks' labels
-        self.scatter = pg.ScatterPlotItem(
-            size=7, hoverable=True, hoverSize=12, hoverPen=pg.mkPen("k", width=1.5), pen=pg.mkPen(None), tip=None
-        )
+        self.scatter = pg.ScatterPlotItem(size=7, pen=pg.mkPen(None), tip=None)
         self.plot.addItem(self.scatter)
+        self.ring = pg.ScatterPlotItem(size=13, pen=pg.mkPen("k", width=1.5), brush=pg.mkBrush(None))
+        self.plot.addItem(self.ring)  # around the face pointed at
         self.legend = legend_beside(self.plot.getPlotItem())
         self.preview = FaceView(minimum=200)
         self.drawn = FaceView(minimum=120)  # the point's latent decoded: what a click sends
@@ -134,8 +136,8 @@ class MapPanel(QWidget):
         self.source.activated.connect(self._source_chosen)
         self.projection.currentIndexChanged.connect(lambda _: self.set_projection(self.projection.currentData()))
         self.colour.currentIndexChanged.connect(self._colour_chosen)
-        self.scatter.sigHovered.connect(self._hovered)
-        self.scatter.sigClicked.connect(self._clicked)
+        self.plot.scene().sigMouseMoved.connect(self._pointer_moved)
+        self.plot.scene().sigMouseClicked.connect(self._plot_clicked)
         self.job_progress.cancel_button.clicked.connect(self._cancel_clicked)
         self.job.finished.connect(self._finished)
         self.job.errored.connect(self._failed)
@@ -163,6 +165,12 @@ class MapPanel(QWidget):
         self._fill_sources()  # this model's own training folder, say
         if not self.job.busy:
             self._describe()
+
+    def showEvent(self, event) -> None:
+        """Faces the model draws need no waiting: shown the first time the tab is, where they are the first choice."""
+        super().showEvent(event)
+        if self.map is None and not self.job.busy and self._mapped[0] == DRAWN:
+            self.load(*self._mapped)
 
     def clear(self) -> None:
         """A clean state: no points, no stale face, no colouring, sources for the current model."""
@@ -198,6 +206,7 @@ class MapPanel(QWidget):
 
     def _clear_preview(self) -> None:
         self._hovered_point = None
+        self.ring.clear()
         self.preview.set_image(None)
         self.drawn.set_image(None)
         self.drawn_label.setText("")
@@ -464,10 +473,39 @@ class MapPanel(QWidget):
         words = [f"{attributes.title(a)}: {attributes.value_name(a, labels[ATTRIBUTE_NAMES.index(a)])}" for a in keys]
         return name + "\n" + "\n".join(words)
 
-    def _hovered(self, item, points, event) -> None:
-        if self.map is None or len(points) == 0:
+    def nearest_point(self, scene_pos) -> int | None:
+        """The face whose dot lies nearest ``scene_pos`` (scene coordinates), within :data:`SNAP_PX` screen pixels."""
+        if self.map is None or not len(self.scatter.data):
+            return None
+        view = self.plot.getPlotItem().getViewBox()
+        if not view.sceneBoundingRect().contains(scene_pos):
+            return None
+        at = view.mapSceneToView(scene_pos)
+        width, height = view.viewPixelSize()
+        squared = ((self.scatter.data["x"] - at.x()) / width) ** 2 + ((self.scatter.data["y"] - at.y()) / height) ** 2
+        nearest = int(np.argmin(squared))
+        return int(self.scatter.data["data"][nearest]) if squared[nearest] <= SNAP_PX**2 else None
+
+    def _pointer_moved(self, scene_pos) -> None:
+        k = self.nearest_point(scene_pos)
+        if k is None:
+            self.ring.clear()  # the last face pointed at stays in the preview
             return
-        k = int(points[0].data())
+        self.ring.setData([self.scatter.data["x"][k]], [self.scatter.data["y"][k]])
+        self.show_point(k)
+
+    def _plot_clicked(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            k = self.nearest_point(event.scenePos())
+            if k is not None:
+                self.pick(k)
+
+    def _hovered(self, item, points, event) -> None:
+        if self.map is not None and len(points):
+            self.show_point(int(points[0].data()))
+
+    def show_point(self, k: int) -> None:
+        """Show map face ``k`` beside the map: the face, and the model's drawing of it (what a click sends)."""
         if k == self._hovered_point:  # the pointer moved within the same point: nothing new to draw
             return
         self._hovered_point = k
@@ -479,10 +517,6 @@ class MapPanel(QWidget):
         self.preview.set_image(self.map.image(k))
         self.drawn.set_image(drawn)
         self.drawn_label.setText("As the model draws it (a click sends this face)")
-
-    def _clicked(self, item, points, event) -> None:
-        if self.map is not None and len(points):
-            self.pick(int(points[0].data()))
 
     def pick(self, point: int) -> None:
         """Send map point ``point`` to the chosen target."""

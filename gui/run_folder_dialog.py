@@ -34,7 +34,7 @@ def ask_reuse(parent: QWidget, out_dir: Path, existing: dict | None, holds_loade
         + (
             "Resume it, or start over and replace its checkpoints?"
             if can_resume
-            else "Start over and replace its checkpoints? (Resume with “extend by” trains it further.)"
+            else "Start over and replace its checkpoints? (Resume, with more epochs set beside it, trains it further.)"
         ),
         parent=parent,
     )

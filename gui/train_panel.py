@@ -70,8 +70,9 @@ class TrainPanel(QWidget):
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Train a new model into the run folder")
         self.resume_button = QPushButton("Resume")
-        self.extend = spin_box(0, 10000, 0, prefix="extend by ", suffix=" epoch(s)")
-        self.extend.setToolTip("Resume and train this many epochs beyond the run's planned end")
+        self.extend = spin_box(0, 10000, 0, prefix="then ", suffix=" more epoch(s)")
+        self.extend.setSpecialValueText("to its planned end")  # 0: what Resume does unless told more
+        self.extend.setToolTip("How far Resume trains: to the run's planned end, or this many epochs beyond it")
         self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("Stop")
         self.pause_button.setEnabled(False)
@@ -228,7 +229,7 @@ class TrainPanel(QWidget):
         if state["epoch"] >= target and state["step"] == 0:
             self.error.emit(
                 f"the run in {out_dir} has finished its {epoch_count(state['epoch'])}; "
-                "set “extend by” to train it further"
+                "set how many more epochs beside Resume to train it further"
             )
             return False
         self.epochs.setValue(target)
@@ -293,6 +294,7 @@ class TrainPanel(QWidget):
         folder = self.out_dir.text().strip()
         can = not self.running and bool(folder) and can_resume(folder)
         self.resume_button.setEnabled(can)
+        self.extend.setEnabled(can)
         self.resume_button.setToolTip(
             "Continue the run in the run folder from its last checkpoint"
             if can or self.running
@@ -302,7 +304,6 @@ class TrainPanel(QWidget):
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
         self._update_resume_button()
-        self.extend.setEnabled(not running)
         self.pause_button.setEnabled(False)  # until training starts: preparing the dataset cannot pause
         self.pause_button.setToolTip(PAUSE_WAITS if running else PAUSE_TIP)
         self.stop_button.setEnabled(running)

@@ -20,9 +20,13 @@ from PySide6.QtCore import QObject, Signal
 
 from vae.common.control import Cancelled, Control
 from vae.common.eta import ProgressEta
+from vae.model.checkpoint import CheckpointError
 from vae.model.network import shares_latent_space
 
 log = logging.getLogger("face_explorer")
+# What bad input raises (a corrupt image, a folder without labels, an unwritable path, a foreign checkpoint): the
+# message says it all. Anything else is a bug, logged with its traceback.
+USER_ERRORS = (ValueError, OSError, CheckpointError)
 
 
 class JobControl(Control):
@@ -68,9 +72,9 @@ class _Worker(QObject):
     event = Signal(object)
     done = Signal(object)  # this worker, once its function has returned (its ``outcome`` set)
 
-    def __init__(self, fn, args, kwargs):
+    def __init__(self, name: str, fn, args, kwargs):
         super().__init__()
-        self.fn, self.args, self.kwargs = fn, args, kwargs
+        self.name, self.fn, self.args, self.kwargs = name, fn, args, kwargs
         self.control = JobControl(self)
         self.outcome: tuple[str, object] = ("errored", RuntimeError("the job ended without a result"))
 
@@ -79,8 +83,11 @@ class _Worker(QObject):
             self.outcome = ("finished", self.fn(self.control, *self.args, **self.kwargs))
         except Cancelled:
             self.outcome = ("cancelled", None)
+        except USER_ERRORS as exc:  # a bad file or folder: the user is told; one line in the log, no traceback
+            log.warning("%s: %s", self.name, describe_error(exc))
+            self.outcome = ("errored", exc)
         except Exception as exc:  # every failure reaches the GUI as the exception, never a dead thread
-            log.error("%s failed", getattr(self.fn, "__name__", "a background job"), exc_info=exc)
+            log.error("%s failed", self.name, exc_info=exc)
             self.outcome = ("errored", exc)
         finally:
             self.done.emit(self)
@@ -134,7 +141,7 @@ class Job(QObject):
         """Start ``fn`` in a new thread; False (and nothing started) while a call is still running."""
         if self.busy:
             return False
-        worker = _Worker(fn, args, kwargs)
+        worker = _Worker(self.name, fn, args, kwargs)
         worker.progress.connect(self._on_progress)
         worker.event.connect(self.event)
         worker.done.connect(self._ended)

@@ -10,6 +10,7 @@ from vae.model.adversarial import (
     PatchDiscriminator,
     adaptive_weight,
     discriminator_loss,
+    feature_matching_loss,
     generator_loss,
     output_layer,
 )
@@ -262,3 +263,40 @@ def test_reconstructions_can_be_left_out_of_the_decoders_adversarial_term(faces,
             TrainConfig(adversarial_recon=0.0, **alone)
     with pytest.raises(ValueError, match="adversarial_recon"):
         TrainConfig(adversarial_weight=1.0, adversarial_random=1.0, adversarial_recon=-1.0)
+
+
+def test_feature_matching_pulls_each_reconstruction_towards_its_own_face_only():
+    torch.manual_seed(0)
+    disc = PatchDiscriminator(8)
+    x = torch.rand(2, 3, 64, 64)
+    assert len(disc.features(x)) == 3
+    assert feature_matching_loss(disc.features(x), disc.features(x)).item() == 0.0
+    recon = torch.rand(2, 3, 64, 64, requires_grad=True)
+    real = [f.detach().requires_grad_() for f in disc.features(x)]
+    loss = feature_matching_loss(real, disc.features(recon))
+    assert loss.item() > 0
+    loss.backward()
+    assert recon.grad.abs().sum() > 0 and all(f.grad is None for f in real)  # the real face's features stay fixed
+    swapped = feature_matching_loss(disc.features(x), disc.features(x.flip(0)))
+    assert swapped.item() > 0  # paired: another real face is not a match
+
+
+def test_a_run_with_feature_matching_takes_the_term_balanced_like_the_adversarial_one(faces, tmp_path):
+    trainer = Trainer(_judging_random_faces(feature_matching=1.0), faces, tmp_path / "run")
+    taken = []
+    term = trainer._feature_matching_term
+    trainer._feature_matching_term = lambda recon, x, *args: taken.append(len(recon)) or term(recon, x, *args)
+    trainer.run()
+    assert taken and sum(taken) == len(trainer.train_idx)
+    x = faces.batch(range(8))
+    recon, mu, logvar = trainer.model(x)
+    fit = vae_loss(recon, x, mu, logvar).total
+    matched = trainer._feature_matching_term(recon, x, fit, trainer.output_weight)
+    assert matched.item() > 0
+    fit_norm = torch.autograd.grad(fit, trainer.output_weight, retain_graph=True)[0].norm()
+    term_norm = torch.autograd.grad(matched, trainer.output_weight)[0].norm()
+    assert term_norm.item() == pytest.approx(fit_norm.item(), rel=1e-3)
+    with pytest.raises(ValueError, match="feature_matching needs adversarial_weight"):
+        TrainConfig(feature_matching=1.0)
+    with pytest.raises(ValueError, match="invalid feature_matching"):
+        TrainConfig(adversarial_weight=1.0, feature_matching=-1.0)

@@ -281,8 +281,10 @@ def test_resume_continues_at_the_right_epoch_and_extend_adds_epochs(window, qtbo
     # a finished run cannot be resumed without extending it
     errors = []
     panel.error.connect(errors.append)
-    assert not panel.resume() and "extend" in errors[-1]
+    assert not panel.resume() and "more epochs beside Resume" in errors[-1]
+    assert panel.extend.isEnabled() and panel.extend.text() == "to its planned end"
     panel.extend.setValue(1)
+    assert panel.extend.text() == "then 1 more epoch(s)"
     first_steps, first_validations = list(panel.plot.x), list(panel.plot.val_x)
     assert panel.resume()
     qtbot.waitUntil(lambda: not panel.job.busy, timeout=120000)
@@ -569,6 +571,17 @@ def test_a_model_refined_on_several_folders_says_its_last_run_was_one_stage():
     assert rows["Trained on"] == "Cartoon Set (real faces)"  # not "a folder of": the name says what it is
     assert rows["Last training run"] == "1 epoch on 17,000 images in 2 folders"
     assert "Epochs" not in rows
+    shipped = format_facts({**facts, "shipped": True})["Last training run"]
+    assert shipped.startswith("1 epoch on 17,000 images in 2 folders: the last of its stages")
+
+
+def test_only_the_apps_own_default_models_say_they_were_trained_in_stages(tmp_path):
+    from vae.explore.default_choice import DEFAULT_64
+    from vae.explore.session import ExplorerSession
+
+    assert ExplorerSession.open(DEFAULT_64).facts()["shipped"]
+    (tmp_path / "copy.pt").write_bytes(DEFAULT_64.read_bytes())
+    assert not ExplorerSession.open(tmp_path / "copy.pt").facts()["shipped"]
 
 
 def test_the_status_line_leaves_the_dataset_to_its_tooltip():
@@ -592,7 +605,23 @@ def test_background_errors_carry_the_exception_and_log_the_traceback(qtbot, capl
     with qtbot.waitSignal(job.errored, timeout=5000) as blocker:
         job.start(fail)
     assert isinstance(blocker.args[0], KeyError)
-    assert "Traceback" in caplog.text or any(r.exc_info for r in caplog.records)
+    assert any(r.exc_info and r.levelname == "ERROR" and "test failed" in r.getMessage() for r in caplog.records)
+
+
+def test_bad_input_in_a_background_job_is_one_warning_line_named_after_the_job(qtbot, caplog):
+    from gui.workers import Job
+    from vae.data.folder import ImageLoadError
+
+    def unreadable(control):
+        raise ImageLoadError("/tmp/bad.png: not a readable image")
+
+    job = Job("encode image")
+    with qtbot.waitSignal(job.errored, timeout=5000) as blocker:
+        job.start(unreadable)
+    assert isinstance(blocker.args[0], ImageLoadError)  # the user is told, as before
+    [record] = [r for r in caplog.records if r.name == "face_explorer"]
+    assert record.levelname == "WARNING" and not record.exc_info
+    assert record.getMessage() == "encode image: /tmp/bad.png: not a readable image"
 
 
 def test_keep_fixed_names_values_as_people_do(make_window, tmp_path, tiny_model):
@@ -621,12 +650,14 @@ def test_direction_by_example_from_explorer_faces_and_map(window, qtbot, warning
     arith = window.arithmetic
     session = window.session
     session.state.set_values(torch.full((8,), 1.0))
+    assert "Add a face with the trait and one without" in arith.examples.create_button.toolTip()  # why it is grey
     assert arith.examples.add_explorer_face("with")
     assert not arith.examples.add_explorer_face("without")  # the same face cannot both have and lack the trait
     assert "already among the faces with the trait" in warnings[-1]
     assert arith.examples.counts["without"].text() == "Without it: 0"
     session.state.set_values(torch.full((8,), -1.0))
     assert arith.examples.add_explorer_face("without")
+    assert arith.examples.create_button.isEnabled() and "Fit a direction" in arith.examples.create_button.toolTip()
     arith.examples.name.setText("bright")
     with qtbot.waitSignal(arith.examples.created):
         arith.examples.create_button.click()

@@ -42,6 +42,49 @@ def shown(panel) -> np.ndarray:
     return np.stack([panel.scatter.data["x"], panel.scatter.data["y"]], axis=1)
 
 
+def dot_at(panel, k: int, offset=(0, 0)):
+    """Where map face ``k``'s dot is drawn, in the plot widget's pixels (shifted by ``offset``)."""
+    from PySide6.QtCore import QPointF
+
+    view = panel.plot.getPlotItem().getViewBox()
+    scene = view.mapViewToScene(QPointF(float(panel.scatter.data["x"][k]), float(panel.scatter.data["y"][k])))
+    return panel.plot.mapFromScene(scene) + QPointF(*offset).toPoint()
+
+
+def point_at(qtbot, panel, k: int, offset=(0, 0)) -> None:
+    """The pointer moved over map face ``k`` (or ``offset`` pixels beside it): the move event the window
+    system sends (QTest's mouseMove only moves the cursor on the offscreen platform)."""
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.processEvents()  # the view's range follows a new layout once events run, as on screen
+    viewport = panel.plot.viewport()
+    at = QPointF(dot_at(panel, k, offset))
+    move = QMouseEvent(
+        QEvent.Type.MouseMove,
+        at,
+        QPointF(viewport.mapToGlobal(at)),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(viewport, move)
+
+
+def loneliest(panel) -> tuple[int, float]:
+    """The map face whose dot lies farthest from any other, and that distance in screen pixels."""
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.processEvents()  # the view's range as drawn
+    xy = shown(panel)
+    width, height = panel.plot.getPlotItem().getViewBox().viewPixelSize()
+    apart = np.hypot((xy[:, None, 0] - xy[None, :, 0]) / width, (xy[:, None, 1] - xy[None, :, 1]) / height)
+    np.fill_diagonal(apart, np.inf)
+    k = int(np.argmax(apart.min(1)))
+    return k, float(apart[k].min())
+
+
 def choose(panel, projection: str) -> None:
     panel.projection.setCurrentIndex(panel.projection.findData(projection))
 
@@ -52,6 +95,18 @@ def test_the_top_ticks_label_is_not_cut_by_the_widgets_edge(qtbot, panel, faces)
     half_a_label = QFontMetrics(axis.font()).height() / 2
     top = panel.plot.mapFromScene(panel.plot.getPlotItem().vb.sceneBoundingRect().topLeft()).y()
     assert top >= half_a_label  # the top tick's label, centred on the plot's top edge, fits inside the widget
+
+
+def test_the_faces_the_model_draws_are_shown_when_the_tab_first_shows_no_click_needed(qtbot, tiny_checkpoint):
+    from gui.map_panel import QUICK_COUNT, MapPanel
+    from vae.explore.session import ExplorerSession
+
+    widget = MapPanel(ExplorerSession.open(tiny_checkpoint))
+    qtbot.addWidget(widget)
+    assert widget.map is None  # nothing is drawn for a tab nobody looks at
+    widget.show()
+    assert widget.map is not None and widget.map.drawn and len(shown(widget)) == QUICK_COUNT
+    assert "faces the model draws at random" in widget.status.text()
 
 
 def test_a_map_of_the_faces_the_model_draws_shows_each_as_drawn_and_sends_its_latent(qtbot, panel):
@@ -240,14 +295,14 @@ def test_switching_to_pca_while_tsne_runs_stops_it_and_shows_pca_at_once(qtbot, 
 
 def test_a_source_switch_clears_the_previous_face(qtbot, panel, faces, tmp_path):
     load(qtbot, panel, faces)
-    point = panel.scatter.points()[3]
-    panel.scatter.sigHovered.emit(panel.scatter, [point], None)  # the pointer over a face
+    k, _ = loneliest(panel)
+    point_at(qtbot, panel, k)  # the pointer over a face
     assert panel.preview.image is not None and panel.preview_label.text().startswith("cs")
-    sent = panel.map.slot(int(point.data())).latent
+    sent = panel.map.slot(k).latent
     assert torch.equal(panel.drawn.image, panel.session.render(sent))  # beside it, the face a click sends
     panel.source.setCurrentIndex(panel.source.count() - 1)
     assert panel.preview.image is None and panel.preview_label.text() == "Point at a face"
-    panel.scatter.sigHovered.emit(panel.scatter, [point], None)
+    point_at(qtbot, panel, k)
     write_good_faces(tmp_path / "other", 20, seed=4, size=64)
     load(qtbot, panel, tmp_path / "other")
     assert panel.preview.image is None and len(panel.map) == 20
@@ -317,12 +372,12 @@ def test_picking_folder_asks_for_it_at_once_and_names_it_in_the_choices(qtbot, p
 
 def test_a_new_layout_clears_the_face_pointed_at_before_the_points_moved(qtbot, panel, faces):
     load(qtbot, panel, faces)
-    panel.scatter.sigHovered.emit(panel.scatter, [panel.scatter.points()[3]], None)
+    point_at(qtbot, panel, loneliest(panel)[0])
     assert panel.preview.image is not None
     with qtbot.waitSignal(panel.settled, timeout=60000):
         choose(panel, "tsne")
     assert panel.preview.image is None and panel.preview_label.text() == "Point at a face"
-    panel.scatter.sigHovered.emit(panel.scatter, [panel.scatter.points()[3]], None)
+    point_at(qtbot, panel, loneliest(panel)[0], offset=(1, 0))
     panel.redraw()  # drawn again as laid out (a new colouring): no point moved, the face stays
     assert panel.preview.image is not None
 
@@ -351,3 +406,23 @@ def test_a_failed_or_cancelled_encoding_leaves_the_choice_and_the_words_on_the_f
     choose(panel, "tsne")
     qtbot.waitUntil(lambda: panel.status.text().startswith("30 faces of faces, laid out by t-SNE"), timeout=60000)
     assert shown_text.startswith("30 faces of faces, laid out by PCA")
+
+
+def test_pointing_near_a_dot_shows_its_face_and_a_click_there_sends_it(qtbot, panel, faces):
+    from PySide6.QtCore import Qt
+
+    from gui.map_panel import SNAP_PX
+
+    load(qtbot, panel, faces)
+    k, apart = loneliest(panel)  # nothing else within the snap
+    xy = shown(panel)
+    point_at(qtbot, panel, k, offset=(7, 0))  # beside the dot, not on it
+    assert panel.preview.image is not None and panel.preview_label.text() == panel.describe_point(k)
+    assert len(panel.ring.data) == 1 and panel.ring.data["x"][0] == xy[k, 0]  # ringed
+    picked = []
+    panel.picked.connect(lambda target, slot: picked.append(slot))
+    qtbot.mouseClick(panel.plot.viewport(), Qt.MouseButton.LeftButton, pos=dot_at(panel, k, (0, 7)))
+    assert [slot.label for slot in picked] == [panel.map.slot(k).label]
+    assert apart / 2 > SNAP_PX + 2
+    point_at(qtbot, panel, k, offset=(SNAP_PX + 2, 0))  # nearer this dot than any other, and too far from it
+    assert len(panel.ring.data) == 0 and panel.preview_label.text() == panel.describe_point(k)  # the face stays

@@ -263,6 +263,28 @@ def test_opening_a_model_with_the_same_encoder_keeps_the_face(tiny_checkpoint, t
     assert not torch.equal(session.state.values, face)
 
 
+def test_a_model_of_the_same_latent_space_keeps_the_locks_and_the_undo_history(tiny_checkpoint, tiny_model, tmp_path):
+    from vae.model.network import ConvVAE
+
+    session = ExplorerSession.open(tiny_checkpoint)
+    first = session.state.values
+    session.state.set_dim(2, 1.5)
+    session.state.set_dim(3, -1.0)
+    session.state.undo()
+    session.state.set_lock(5, True)
+    checkpoint.save(tmp_path / "redrawn.pt", redrawn_model(tiny_model))
+    session.load(tmp_path / "redrawn.pt")
+    assert session.state.locks == {5} and session.state.can_undo and session.state.can_redo
+    session.state.redo()
+    assert session.state.values[3] == -1.0
+    session.state.undo()
+    session.state.undo()
+    assert torch.equal(session.state.values, first) and not session.state.can_undo
+    checkpoint.save(tmp_path / "other.pt", ConvVAE(tiny_model.config))  # another latent space: a fresh start
+    session.load(tmp_path / "other.pt")
+    assert session.state.locks == frozenset() and not session.state.can_undo and not session.state.can_redo
+
+
 def test_a_model_of_the_same_latent_space_keeps_the_examples_of_a_trait_and_another_drops_them(tmp_path, tiny_model):
     checkpoint.save(tmp_path / "a.pt", tiny_model)
     checkpoint.save(tmp_path / "redrawn.pt", redrawn_model(tiny_model))

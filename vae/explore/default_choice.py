@@ -55,7 +55,12 @@ def choose_default(
         return DefaultChoice(checkpoint.load(fallback), f"opened {fallback.name}: {sharp.name} cannot be read ({exc})")
     ms = decode_ms(ckpt.model.eval())
     drawn = f"{ms:.1f} ms a face in {DTYPE_NAMES[drawing_dtype(ckpt.model)]}"  # measured once, by decode_ms
+    size = ckpt.model.image_size
     if ms > budget_ms:
-        slow = f"{sharp.name} takes {drawn} here (budget {budget_ms:g} ms)"
-        return DefaultChoice(checkpoint.load(fallback), f"opened {fallback.name}: {slow}")
-    return DefaultChoice(ckpt, f"opened {sharp.name} ({drawn})")
+        small = checkpoint.load(fallback)
+        slow = (
+            f"the {size} px model ({sharp.name}) draws a face in {drawn.split(' a face ')[0]} here, too slow for "
+            f"smooth sliders (budget {budget_ms:g} ms); File → Open checkpoint… opens it all the same"
+        )
+        return DefaultChoice(small, f"opened the {small.model.image_size} px model ({fallback.name}): {slow}")
+    return DefaultChoice(ckpt, f"opened the {size} px model ({sharp.name}, {drawn})")

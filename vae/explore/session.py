@@ -183,6 +183,12 @@ class LatentState:
             self.locks_changed.emit(self._locks)
 
     # ------------------------------------------------------------ history
+    def carry_from(self, other: "LatentState") -> None:
+        """Take ``other``'s locks and undo/redo history (a model of the same latent space took its place)."""
+        if other.latent_dim != self.latent_dim:
+            raise ValueError(f"a latent of {other.latent_dim} values cannot carry into one of {self.latent_dim}")
+        self._locks, self._undo, self._redo = other._locks, list(other._undo), list(other._redo)
+
     @property
     def can_undo(self) -> bool:
         return bool(self._undo)
@@ -289,7 +295,9 @@ class ExplorerSession:
         return cls(checkpoint_mod.load(path))
 
     # ------------------------------------------------------------ the model
-    def _install(self, ckpt: checkpoint_mod.Checkpoint, values: torch.Tensor | None = None) -> None:
+    def _install(
+        self, ckpt: checkpoint_mod.Checkpoint, values: torch.Tensor | None = None, carried: LatentState | None = None
+    ) -> None:
         self.checkpoint = ckpt
         self.model = ckpt.model.eval()
         self.renderer = FaceRenderer(self.model)
@@ -303,6 +311,8 @@ class ExplorerSession:
         for unlink in self._unlink_state:
             unlink()
         self.state = LatentState(dim, values, prior, home)
+        if carried is not None:
+            self.state.carry_from(carried)
         self._unlink_state = [
             self.state.values_changed.connect(self.values_changed.emit),
             self.state.locks_changed.connect(self.locks_changed.emit),
@@ -319,10 +329,11 @@ class ExplorerSession:
     def set_checkpoint(self, ckpt: checkpoint_mod.Checkpoint, keep_values: bool = False) -> bool:
         """Show ``ckpt``; emits ``model_changed``. The current latent stays when asked and the sizes match, or when
         ``ckpt`` encodes with this model's encoder (the latent is the same face there: :attr:`same_latent_space`,
-        which tells the panels to keep their faces too); returns whether it stayed."""
+        which tells the panels to keep their faces too); returns whether it stayed. A latent that stays keeps its
+        locks and undo history."""
         self.same_latent_space = shares_latent_space(self.model, ckpt.model)
         keep = (keep_values and ckpt.model.latent_dim == self.state.latent_dim) or self.same_latent_space
-        self._install(ckpt, self.state.values if keep else None)
+        self._install(ckpt, self.state.values if keep else None, self.state if keep else None)
         if not self.same_latent_space:  # faces picked as examples of a trait, or mapped, are other faces there
             self.examples = {kind: [] for kind in EXAMPLE_KINDS}
             self.map_faces = None
@@ -519,6 +530,7 @@ class ExplorerSession:
             "directions": len(self._directions),
             "random faces from": _prior_name(ckpt.latent_prior),
             "faces drawn in": DTYPE_NAMES[self.renderer.dtype],
+            "shipped": self.path.resolve().parent == RESOURCES,  # one of the app's defaults, trained in stages
         }
 
 

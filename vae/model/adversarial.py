@@ -30,6 +30,15 @@ class PatchDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x * 2.0 - 1.0)
 
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The activations after each of the three stride-2 convolutions (what feature matching compares)."""
+        found, h = [], x * 2.0 - 1.0
+        for layer in self.net:
+            h = layer(h)
+            if isinstance(layer, nn.LeakyReLU):
+                found.append(h)
+        return found
+
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """Hinge loss: real patches pushed above +1, reconstructed ones below −1."""
@@ -39,6 +48,14 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
 def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """What the decoder minimises: the negated mean patch score of its reconstructions."""
     return -fake_logits.mean()
+
+
+def feature_matching_loss(real: list[torch.Tensor], fake: list[torch.Tensor]) -> torch.Tensor:
+    """pix2pixHD's feature matching: the mean absolute difference of each layer's activations, averaged over layers.
+
+    Unlike :func:`generator_loss` it is paired: each reconstruction is pulled towards the edges of its own face.
+    """
+    return torch.stack([(r.detach() - f).abs().mean() for r, f in zip(real, fake, strict=True)]).mean()
 
 
 def output_layer(model: nn.Module) -> torch.Tensor:

@@ -46,6 +46,7 @@ class TrainConfig:
     adversarial_start: float = 1.0  # the epoch from which the decoder takes the adversarial term
     adversarial_random: float = 0.0  # >0: the adversarial term on random faces too, weighed this much to recon's 1
     adversarial_recon: float = 1.0  # reconstructions' weight in the adversarial term against adversarial_random's
+    feature_matching: float = 0.0  # >0: match the discriminator's features of each real face (adversarial)
     adversarial_skip: list[str] = field(default_factory=list)  # folders (by name) the discriminator never sees
     random_norm: str = "batch"  # how batch norm treats those random faces: RANDOM_NORMS
     random_from: str = "normal"  # where their latents come from: RANDOM_SOURCES
@@ -80,6 +81,7 @@ class TrainConfig:
             "adversarial_start": self.adversarial_start >= 0,
             "adversarial_random": 0 <= self.adversarial_random <= 10,
             "adversarial_recon": 0 <= self.adversarial_recon <= 10,
+            "feature_matching": self.feature_matching >= 0,
             "random_norm": self.random_norm in RANDOM_NORMS,
             "random_from": self.random_from in RANDOM_SOURCES,
             "attribute_weight": self.attribute_weight >= 0,
@@ -100,6 +102,8 @@ class TrainConfig:
             )
         if self.adversarial_random > 0 and self.adversarial_weight <= 0:
             raise ValueError("adversarial_random needs adversarial_weight: the discriminator that judges random faces")
+        if self.feature_matching > 0 and self.adversarial_weight <= 0:
+            raise ValueError("feature_matching needs adversarial_weight: the discriminator whose features it matches")
         if self.adversarial_skip and self.adversarial_weight <= 0:
             raise ValueError("adversarial_skip needs adversarial_weight: the discriminator that skips those folders")
         if self.random_norm != "batch" and self.adversarial_random <= 0:
@@ -173,6 +177,7 @@ TRAINING_SETTINGS = (
     "adversarial_start",
     "adversarial_random",
     "adversarial_recon",
+    "feature_matching",
     "adversarial_skip",
     "random_norm",
     "random_from",
@@ -297,6 +302,14 @@ SETTINGS = (
         "(default %(default)s)",
         0.0,
         10.0,
+    ),
+    Setting(
+        "feature_matching",
+        "with --adversarial-weight: weight of a term that pulls each reconstruction's discriminator features "
+        "towards its own face's (pix2pixHD's feature matching: crisp edges where that face has them), balanced "
+        "against the reconstruction's gradient like the adversarial term (default %(default)s: off)",
+        0.0,
+        100.0,
     ),
     Setting(
         "random_norm",

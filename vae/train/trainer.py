@@ -36,7 +36,14 @@ from ..data.palette import recolour_batch
 from ..explore.directions import compute_directions
 from ..explore.export import grid_row, save_grid
 from ..model import checkpoint
-from ..model.adversarial import PatchDiscriminator, adaptive_weight, discriminator_loss, generator_loss, output_layer
+from ..model.adversarial import (
+    PatchDiscriminator,
+    adaptive_weight,
+    discriminator_loss,
+    feature_matching_loss,
+    generator_loss,
+    output_layer,
+)
 from ..model.attribute_loss import LatentReadout, attribute_consistency, frozen_judge, readout_divergence
 from ..model.grow import grow_from
 from ..model.latent import APP_TEMPERATURE, fit_mixture, sample_fitted
@@ -592,6 +599,8 @@ class Trainer:
             judged_x, judged_recon = x[judged], recon[judged]  # the faces the discriminator sees, and their drawings
             if adversarial and (len(judged_recon) or random_faces is not None):
                 total = total + self._adversarial_term(judged_recon, terms.total, balance_at, random_faces)
+            if adversarial and cfg.feature_matching > 0 and len(judged_recon):
+                total = total + self._feature_matching_term(judged_recon, judged_x, terms.total, balance_at)
             if cfg.attribute_weight > 0:
                 total = total + self._attribute_term(recon, x, terms.total, balance_at)
             if self.readout is not None:
@@ -673,6 +682,18 @@ class Trainer:
                 random_score = generator_loss(self.discriminator(random_faces).float())
                 fooled = fooled + self.config.adversarial_random * random_score
         return self.config.adversarial_weight * adaptive_weight(fit, fooled, balance_at) * fooled
+
+    def _feature_matching_term(
+        self, recon: torch.Tensor, x: torch.Tensor, fit: torch.Tensor, balance_at: torch.Tensor
+    ) -> torch.Tensor:
+        """How far the discriminator's features of ``recon`` are from those of ``x``, face by face, scaled so its
+        gradient at ``balance_at`` is ``feature_matching`` times the reconstruction's."""
+        with autocast_for(self.device, self.precision):
+            with torch.no_grad():
+                real = self.discriminator.features(x)
+            fake = self.discriminator.features(recon)
+        differs = feature_matching_loss([r.float() for r in real], [f.float() for f in fake])
+        return self.config.feature_matching * adaptive_weight(fit, differs, balance_at) * differs
 
     def _attribute_term(
         self, recon: torch.Tensor, x: torch.Tensor, fit: torch.Tensor, balance_at: torch.Tensor
