@@ -85,8 +85,9 @@ def test_folder_mode_reports_held_out_and_latent_space_sharpness(trained, tmp_pa
     assert re.search(rf"on {held_out} held-out faces of .*: SSIM [\d.]+, PSNR", out), out
     ratios = re.search(
         r"Random \(8 × 500, T=0.8\) ([\d.]+) \(± ([\d.]+) between sets\), "
-        r"morph middles ([\d.]+) \(snapped to faces, as the app shows it: "
-        r"([\d.]+)\), A \+ \(B - C\) ([\d.]+) \(snapped to faces, as the app shows it: ([\d.]+)\); "
+        r"morph middles ([\d.]+) \(snapped to the nearest faces, as the app shows it: ([\d.]+); to their average: "
+        r"([\d.]+)\), A \+ \(B - C\) ([\d.]+) \(snapped to the nearest faces, as the app shows it: ([\d.]+); "
+        r"to their average: ([\d.]+)\); "
         r"reconstructions ([\d.]+)",
         out,
     )

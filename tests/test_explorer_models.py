@@ -114,7 +114,7 @@ def test_arithmetic_result_is_the_panels_sum(session):
     assert torch.allclose(model.result(), expected, atol=1e-6)
     assert abs((model.result() - (a + 0.6 * (b - c))) @ directions["b"]) < 1e-5
     model.set_snap(True)  # the faces' sum is snapped, then the directions apply in full
-    snapped = denoise_to_prior(a + 0.6 * (b - c), session.prior, SNAP_NOISE)
+    snapped = denoise_to_prior(a + 0.6 * (b - c), session.prior, SNAP_NOISE, nearest=True)
     expected = compose([(1.0, snapped)], [(1.5, directions["a"])], [directions["b"]])
     assert torch.allclose(model.result(), expected, atol=1e-5)
     assert model.formula() == "result = A + 0.6·B − 0.6·C + 1.5·[a], snapped to the nearest faces"

@@ -677,7 +677,7 @@ def test_arithmetic_snaps_its_result_to_the_nearest_faces_when_the_model_has_a_f
     assert arith.snap.isEnabled() and arith.snap.isChecked()
     terms = [(row.weight.value(), row.picker.latent) for row in arith.terms]
     raw = compose(terms)
-    snapped = denoise_to_prior(raw, window.session.prior, SNAP_NOISE)
+    snapped = denoise_to_prior(raw, window.session.prior, SNAP_NOISE, nearest=True)
     assert torch.allclose(arith.result, snapped, atol=1e-5)
     assert not torch.allclose(arith.result, raw, atol=1e-3) and "snapped" in arith.formula.text()
     direction = torch.nn.functional.normalize(torch.randn(8), dim=0)

@@ -194,6 +194,21 @@ def test_denoise_to_prior_pulls_blends_onto_faces_and_leaves_faces_alone():
     assert denoise_to_prior(blend, prior, noise=1.0).shape == blend.shape
 
 
+def test_snapping_to_the_nearest_faces_makes_a_blend_between_two_kinds_one_of_them():
+    from vae.model.latent import denoise_to_prior, fit_mixture
+
+    torch.manual_seed(0)
+    centres = torch.tensor([[3.0, 0.0, 0.0], [-3.0, 0.0, 0.0]])
+    prior = fit_mixture(torch.cat([c + 0.3 * torch.randn(400, 3) for c in centres]), components=2)
+    halfway = torch.tensor([[0.05, 0.2, 0.0]])  # as likely in either cluster
+    averaged, nearest = denoise_to_prior(halfway, prior, 1.0), denoise_to_prior(halfway, prior, 1.0, nearest=True)
+    assert averaged[0, 0].abs() < 1.0  # the two pulls cancel: still a blend of the two kinds
+    assert nearest[0, 0] > 1.5  # one kind: the cluster it lies (barely) nearer
+    face = centres[1:] + torch.tensor([0.1, -0.2, 0.1])
+    snapped = denoise_to_prior(face, prior, 1.0, nearest=True)
+    assert torch.allclose(snapped, denoise_to_prior(face, prior, 1.0), atol=1e-4)  # a face: one kind either way
+
+
 def test_snap_path_keeps_the_ends_and_draws_the_middle_onto_faces():
     from vae.model.latent import denoise_to_prior, fit_mixture, mixture_log_prob, snap_path
 
@@ -204,11 +219,11 @@ def test_snap_path_keeps_the_ends_and_draws_the_middle_onto_faces():
     frames = latent.lerp(a, b, 9)
     snapped = snap_path(frames, prior, noise=1.0)
     assert torch.equal(snapped[0], a) and torch.equal(snapped[-1], b)  # the chosen faces, exactly
-    assert torch.allclose(snapped[4], denoise_to_prior(frames[4], prior, noise=1.0))  # the middle, fully
+    assert torch.allclose(snapped[4], denoise_to_prior(frames[4], prior, noise=1.0, nearest=True))  # the middle, fully
     assert mixture_log_prob(prior, snapped[4:5]) > mixture_log_prob(prior, frames[4:5]) + 5
     moved = (snapped - frames).norm(dim=1)
     assert (
-        moved[2] < (denoise_to_prior(frames[2], prior, noise=1.0) - frames[2]).norm()
+        moved[2] < (denoise_to_prior(frames[2], prior, noise=1.0, nearest=True) - frames[2]).norm()
     )  # part of the way near the ends
     assert torch.equal(snap_path(frames[[0, -1]], prior), frames[[0, -1]])  # two frames: nothing in between
 

@@ -383,12 +383,12 @@ class ExplorerSession:
         return self.checkpoint.latent_prior is not None
 
     def snap_to_faces(self, z: torch.Tensor) -> torch.Tensor:
-        """``z`` drawn toward the nearest faces of the fitted prior (:func:`~vae.model.latent.denoise_to_prior`).
+        """``z`` drawn toward the nearest kind of face of the fitted prior (:func:`~vae.model.latent.denoise_to_prior`).
 
         A + (B − C) of real faces often lands between the faces the model knows and decodes to a
         broken, noisy face; snapped, it decodes to a clean one. ``z`` is returned as is without a fitted prior.
         """
-        return denoise_to_prior(z, self.prior, SNAP_NOISE) if self.can_snap else z
+        return denoise_to_prior(z, self.prior, SNAP_NOISE, nearest=True) if self.can_snap else z
 
     def snap_morph(self, frames: torch.Tensor) -> torch.Tensor:
         """A morph's frames with the blends between its ends drawn to faces (:func:`~vae.model.latent.snap_path`).

@@ -99,7 +99,9 @@ def evaluate_folder(
     for name, z in (("morph", morph_middles(mu)), ("arithmetic", arithmetic_results(mu))):
         outputs[name] = decode(model, z)
         if ckpt.latent_prior is not None:  # what the panels show by default (a morph's middle: fully)
-            outputs[f"{name}_snapped"] = decode(model, denoise_to_prior(z, ckpt.latent_prior, SNAP_NOISE))
+            outputs[f"{name}_snapped"] = decode(model, denoise_to_prior(z, ckpt.latent_prior, SNAP_NOISE, nearest=True))
+            averaged = decode(model, denoise_to_prior(z, ckpt.latent_prior, SNAP_NOISE))  # the averaged pull, beside it
+            figures[f"sharpness_{name}_averaged"] = sharpness_ratio(averaged, real)
     recon = decode(model, mu)
     figures.update({f"sharpness_{name}": sharpness_ratio(images, real) for name, images in outputs.items()})
     figures["sharpness_reconstruction"] = sharpness_ratio(recon, real)  # what the decoder draws at best
@@ -264,7 +266,10 @@ def _report_folder(args, ckpt) -> int:
 
 def _snapped(figures: dict, name: str) -> str:
     key = f"sharpness_{name}_snapped"
-    return f" (snapped to faces, as the app shows it: {figures[key]:.3f})" if key in figures else ""
+    if key not in figures:
+        return ""
+    averaged = figures[f"sharpness_{name}_averaged"]
+    return f" (snapped to the nearest faces, as the app shows it: {figures[key]:.3f}; to their average: {averaged:.3f})"
 
 
 if __name__ == "__main__":

@@ -181,13 +181,17 @@ def sample_conditional(
 SNAP_NOISE = 0.6  # the app's snap: how far (in latent units) a result may lie from the faces and still be drawn to them
 
 
-def denoise_to_prior(z: torch.Tensor, prior: dict[str, torch.Tensor], noise: float = 0.5) -> torch.Tensor:
+def denoise_to_prior(
+    z: torch.Tensor, prior: dict[str, torch.Tensor], noise: float = 0.5, nearest: bool = False
+) -> torch.Tensor:
     """Move (N, D) latents to where faces are: E[x | z] for z = x + N(0, noise²·I), x ~ the mixture ``prior``.
 
     The closed-form posterior mean under a Gaussian mixture: each component k pulls z to
     μ_k + Σ_k (Σ_k + noise²·I)⁻¹ (z − μ_k), weighted by how likely it makes z. A latent that already
     encodes a face barely moves; a blend between faces (a morph middle, an A + (B − C)) is drawn
-    toward the nearest faces the model knows, which decode crisp instead of ghosted.
+    toward the nearest faces the model knows, which decode crisp instead of ghosted. With ``nearest`` only the
+    most likely component pulls: a blend that lies between two kinds of face (most do) becomes one of them,
+    where the weighted mean of the pulls would still be a blend of the two.
     """
     shape = z.shape
     y = z.reshape(-1, prior["mean"].shape[1]).double()
@@ -202,18 +206,25 @@ def denoise_to_prior(z: torch.Tensor, prior: dict[str, torch.Tensor], noise: flo
     pulled = prior["mean"].double().unsqueeze(0) + (
         cov.unsqueeze(0) @ torch.cholesky_solve(diff, chol.unsqueeze(0))
     ).squeeze(-1)
-    return (resp.unsqueeze(-1) * pulled).sum(1).to(z.dtype).reshape(shape)
+    if nearest:
+        moved = pulled[torch.arange(len(y)), resp.argmax(1)]
+    else:
+        moved = (resp.unsqueeze(-1) * pulled).sum(1)
+    return moved.to(z.dtype).reshape(shape)
 
 
-def snap_path(frames: torch.Tensor, prior: dict[str, torch.Tensor], noise: float = SNAP_NOISE) -> torch.Tensor:
+def snap_path(
+    frames: torch.Tensor, prior: dict[str, torch.Tensor], noise: float = SNAP_NOISE, nearest: bool = True
+) -> torch.Tensor:
     """A morph's (n, D) frames drawn toward faces, fully in the middle and not at all at either end.
 
-    Frame k moves by sin(π·k/(n − 1)) of the way to :func:`denoise_to_prior`: the two chosen faces stay
-    exactly as they are, and the blends between them, which decode ghosted, become faces the model knows.
+    Frame k moves by sin(π·k/(n − 1)) of the way to :func:`denoise_to_prior` (by default to the nearest
+    kind of face): the two chosen faces stay exactly as they are, and the blends between them, which decode
+    ghosted, become faces the model knows.
     """
     weight = torch.sin(torch.pi * _frames(frames.shape[0], frames))
     weight[[0, -1]] = 0.0  # sin(π) is not exactly 0 in floating point
-    return frames + weight * (denoise_to_prior(frames, prior, noise) - frames)
+    return frames + weight * (denoise_to_prior(frames, prior, noise, nearest) - frames)
 
 
 def fit_latents(
