@@ -3,7 +3,7 @@
 Examples:
   python train_cli.py                                  # built-in generated faces, 64×64, latent 32
   python train_cli.py --data ~/cartoonset10k --epochs 30 --out runs/cartoonset
-  python train_cli.py --out runs/cartoonset --resume   # continue an interrupted run
+  python train_cli.py --out runs/cartoonset --resume   # continue an interrupted run, on its data and settings
   torchrun --nproc_per_node=4 train_cli.py --data ~/cartoonset100k   # several GPUs
 
 Exit codes: 0 finished, 2 bad arguments, data or run folder (or a full disk), 130 interrupted by Ctrl-C,
@@ -141,6 +141,30 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# Options kept in the TrainConfig field of the same name, beside SETTINGS (--no-cosine is ``cosine`` negated).
+CONFIG_OPTIONS = ("flip", "init_from", "attribute_classifier", "pixel_weights", "encoder_only", "decoder_only")
+
+
+def given_options(argv: list[str] | None) -> set[str]:
+    """The options (by destination) that ``argv`` sets itself; the others are left to their defaults."""
+    probe = build_parser()
+    for action in probe._actions:  # an option left out then leaves no attribute at all
+        action.default = argparse.SUPPRESS
+    return set(vars(probe.parse_args(argv)))
+
+
+def config_options(args: argparse.Namespace, given: set[str] | None = None) -> dict:
+    """The TrainConfig fields the command line's own options set (those in ``given``, when given)."""
+    from vae.data.collection import folder_name
+
+    options = {name: getattr(args, name) for name in CONFIG_OPTIONS}
+    options["cosine"] = not args.no_cosine
+    options["adversarial_skip"] = [folder_name(folder) for folder in args.adversarial_skip]
+    if given is not None:
+        options = {name: value for name, value in options.items() if {name, f"no_{name}"} & given}
+    return options
+
+
 def world_size() -> int:
     """The process count torchrun set in $WORLD_SIZE (1 without it); ValueError when it is unusable."""
     text = os.environ.get("WORLD_SIZE", "1")
@@ -168,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
 def _train(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    args.data = args.data or ["builtin"]
+    given = given_options(argv)
 
     import torch
     import torch.distributed as dist
@@ -185,7 +209,7 @@ def _train(argv: list[str] | None) -> int:
     from vae.model.network import ConvVAE
     from vae.model.pixel_weights import load as load_pixel_weights
     from vae.train.config import config_with
-    from vae.train.run_folder import check_run_folder
+    from vae.train.run_folder import check_run_folder, run_state
     from vae.train.trainer import TrainingDiverged
     from vae.train.training_run import TrainingRun
 
@@ -205,17 +229,18 @@ def _train(argv: list[str] | None) -> int:
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
     preparation = None
     try:
-        config = config_with(
-            vars(args),
-            cosine=not args.no_cosine,
-            flip=args.flip,
-            init_from=args.init_from,
-            attribute_classifier=args.attribute_classifier,
-            pixel_weights=args.pixel_weights,
-            adversarial_skip=[folder_name(folder) for folder in args.adversarial_skip],
-            encoder_only=args.encoder_only,
-            decoder_only=args.decoder_only,
-        )
+        saved_run = run_state(args.out) if args.resume else None
+        saved = saved_run["config"] if saved_run else None
+        if saved is None:  # a new run: the command line over the default recipe
+            config = config_with(vars(args), **config_options(args))
+        else:  # a resumed run goes on as saved, but for what the command line says itself
+            chosen = {name: value for name, value in vars(args).items() if name in given}
+            config = config_with(chosen, recipe=saved, **config_options(args, given))
+            if "data" not in given and saved_run["data_folders"]:
+                args.data = saved_run["data_folders"]
+                if args.data == ["builtin"] and "builtin_count" not in given:
+                    args.builtin_count = saved_run["data_count"]
+        args.data = args.data or ["builtin"]
         run = TrainingRun(
             config,
             args.data,

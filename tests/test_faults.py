@@ -120,6 +120,21 @@ def test_resume_with_changed_settings_names_them_and_needs_force(faces, finished
     assert "--force: continuing" in proc.stderr and len(checkpoint.load(run / "last.pt").history) == 2
 
 
+def test_resume_with_only_the_run_folder_goes_on_with_the_runs_own_data_and_settings(faces, finished_run, tmp_path):
+    run = copy_run(finished_run, tmp_path / "run")
+    proc = cli("--out", run, "--resume", "--epochs", "2", cache=tmp_path / "c")  # as the stop message says
+    assert proc.returncode == 0, proc.stderr
+    resumed = checkpoint.load(run / "last.pt")
+    assert (
+        len(resumed.history) == 2
+        and resumed.dataset["source"] == checkpoint.load(finished_run / "last.pt").dataset["source"]
+    )
+    assert resumed.model.config.latent_dim == 4 and resumed.training["config"]["batch_size"] == 8  # not the defaults
+    assert not (tmp_path / "c").exists() or not any((tmp_path / "c").glob("builtin*"))  # no faces were generated
+    proc = cli("--out", run, "--resume", "--epochs", "3", "--lr", "0.002", cache=tmp_path / "c")
+    assert "lr=0.001 → 0.002" in one_line_error(proc)  # what the command line says itself still counts
+
+
 def test_resume_with_another_architecture_is_refused_even_with_force(faces, finished_run, tmp_path):
     run = copy_run(finished_run, tmp_path / "run")
     proc = cli(

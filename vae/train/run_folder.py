@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from ..common.lockfile import LockFile
+from ..data.cache import BUILTIN, is_builtin_source
 from ..model import checkpoint
 from .config import TrainConfig
 from .run_history import STEPS_FILE
@@ -87,9 +88,16 @@ def run_state(out_dir: str | os.PathLike) -> dict | None:
         "position": epoch + step / per_epoch if per_epoch else epoch + (1 if step else 0),  # older files: its epoch
         "config": config,
         "data": ckpt.dataset.get("source"),
+        "data_folders": data_folders(ckpt.dataset),
         "data_count": ckpt.dataset.get("count"),
         "history": ckpt.history,
     }
+
+
+def data_folders(dataset: dict) -> list[str]:
+    """The ``--data`` values a run's recorded ``dataset`` came from: its folders, or ``builtin``."""
+    parts = dataset.get("folders") or ([dataset] if dataset.get("source") else [])
+    return [BUILTIN if is_builtin_source(part.get("source")) else str(part.get("source")) for part in parts]
 
 
 def unfinished(state: dict | None) -> bool:
