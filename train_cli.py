@@ -148,8 +148,8 @@ CONFIG_OPTIONS = ("flip", "init_from", "attribute_classifier", "pixel_weights", 
 def given_options(argv: list[str] | None) -> set[str]:
     """The options (by destination) that ``argv`` sets itself; the others are left to their defaults."""
     probe = build_parser()
-    for action in probe._actions:  # an option left out then leaves no attribute at all
-        action.default = argparse.SUPPRESS
+    for action in probe._actions:  # argparse has no public way to tell a default from a value given
+        action.default = argparse.SUPPRESS  # an option left out now leaves no attribute at all
     return set(vars(probe.parse_args(argv)))
 
 
@@ -231,15 +231,20 @@ def _train(argv: list[str] | None) -> int:
     try:
         saved_run = run_state(args.out) if args.resume else None
         saved = saved_run["config"] if saved_run else None
-        if saved is None:  # a new run: the command line over the default recipe
+        if saved_run and saved is None and "data" not in given:
+            raise ValueError(
+                f"cannot resume from {args.out} alone: its last.pt holds no training settings; "
+                "give the run's --data and options again with --resume"
+            )
+        if saved is None:  # a new run (or an old one that saved no settings): the command line over the recipe
             config = config_with(vars(args), **config_options(args))
         else:  # a resumed run goes on as saved, but for what the command line says itself
             chosen = {name: value for name, value in vars(args).items() if name in given}
             config = config_with(chosen, recipe=saved, **config_options(args, given))
-            if "data" not in given and saved_run["data_folders"]:
+            if "data" not in given:
                 args.data = saved_run["data_folders"]
-                if args.data == ["builtin"] and "builtin_count" not in given:
-                    args.builtin_count = saved_run["data_count"]
+            if "builtin" in (args.data or []) and "builtin_count" not in given:
+                args.builtin_count = saved_run["builtin_count"]
         args.data = args.data or ["builtin"]
         run = TrainingRun(
             config,

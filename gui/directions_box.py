@@ -7,7 +7,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from vae.explore import slots
-from vae.explore.directions import directions_from_folder
+from vae.explore.directions import RELIABLE_PER_SIDE, directions_from_folder
 from vae.explore.session import EXAMPLE_KINDS, ExplorerSession
 
 from .controls import plain_label
@@ -106,7 +106,8 @@ class ExamplesBox(QGroupBox):
         self.create_button.setToolTip(
             "Fit a direction from the faces without the trait towards those with it"
             if ready
-            else "Add a face with the trait and one without first (8 or more of each make a reliable direction)"
+            else f"Add a face with the trait and one without first ({RELIABLE_PER_SIDE} or more of each make a "
+            "reliable direction)"
         )
         if any(self.session.examples.values()):
             self.last_created = ""

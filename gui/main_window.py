@@ -15,9 +15,10 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTabWidget
 
 from vae.data.folder import IMAGE_SUFFIXES
-from vae.explore.default_choice import DECODE_BUDGET_MS, decode_ms
+from vae.explore.default_choice import DECODE_BUDGET_MS
 from vae.explore.session import ExplorerSession
 from vae.model.checkpoint import CheckpointError
+from vae.model.inference import fastest_decode_ms
 
 from . import app_info, dialogs
 from .arithmetic_panel import ArithmeticPanel
@@ -247,8 +248,12 @@ class MainWindow(QMainWindow):
         if error:
             self.show_error(error)
             return False
-        kept = self.session.set_checkpoint(opened.checkpoint)
-        ms = decode_ms(self.session.model, repeats=3)
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            kept = self.session.set_checkpoint(opened.checkpoint)
+            ms = fastest_decode_ms(self.session.renderer.model, repeats=3)  # the copy the app draws with
+        finally:
+            QApplication.restoreOverrideCursor()
         slow = (
             f"; it draws a face in {ms:.0f} ms here, so sliders will lag (smooth within {DECODE_BUDGET_MS:g} ms)"
             if ms > DECODE_BUDGET_MS

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from vae.data.cache import BUILTIN, BUILTIN_COUNT, builtin_ready, is_builtin_source
@@ -137,6 +137,7 @@ class MapPanel(QWidget):
         self.projection.currentIndexChanged.connect(lambda _: self.set_projection(self.projection.currentData()))
         self.colour.currentIndexChanged.connect(self._colour_chosen)
         self.plot.scene().sigMouseMoved.connect(self._pointer_moved)
+        self.plot.viewport().installEventFilter(self)  # the pointer leaving the plot takes the ring away
         self.plot.scene().sigMouseClicked.connect(self._plot_clicked)
         self.job_progress.cancel_button.clicked.connect(self._cancel_clicked)
         self.job.finished.connect(self._finished)
@@ -494,15 +495,16 @@ class MapPanel(QWidget):
         self.ring.setData([self.scatter.data["x"][k]], [self.scatter.data["y"][k]])
         self.show_point(k)
 
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Leave:
+            self.ring.clear()
+        return super().eventFilter(watched, event)
+
     def _plot_clicked(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             k = self.nearest_point(event.scenePos())
             if k is not None:
                 self.pick(k)
-
-    def _hovered(self, item, points, event) -> None:
-        if self.map is not None and len(points):
-            self.show_point(int(points[0].data()))
 
     def show_point(self, k: int) -> None:
         """Show map face ``k`` beside the map: the face, and the model's drawing of it (what a click sends)."""

@@ -223,8 +223,8 @@ class TrainPanel(QWidget):
             self.set_folder(str(state["data"]))  # the run's own data: resuming on other data is refused
         elif is_builtin_source(state["data"]):
             self.builtin_radio.setChecked(True)
-            if isinstance(state["data_count"], int) and state["data_count"] > 0:
-                self.builtin_count = state["data_count"]  # the same faces: another count is other data
+            if state["builtin_count"]:
+                self.builtin_count = state["builtin_count"]  # the same faces: another count is other data
         target = saved.epochs + self.extend.value()
         if state["epoch"] >= target and state["step"] == 0:
             self.error.emit(

@@ -20,13 +20,31 @@ from PySide6.QtCore import QObject, Signal
 
 from vae.common.control import Cancelled, Control
 from vae.common.eta import ProgressEta
+from vae.data.cartoonset import CsvFormatError
+from vae.data.folder import DataError, ImageLoadError
+from vae.explore.latent_io import LatentError
+from vae.model.attribute_net import ClassifierError
 from vae.model.checkpoint import CheckpointError
+from vae.model.inference import DrawPrecisionError
 from vae.model.network import shares_latent_space
+from vae.model.pixel_weights import PixelWeightsError
+from vae.train.run_folder import RunFolderError
 
 log = logging.getLogger("face_explorer")
 # What bad input raises (a corrupt image, a folder without labels, an unwritable path, a foreign checkpoint): the
-# message says it all. Anything else is a bug, logged with its traceback.
-USER_ERRORS = (ValueError, OSError, CheckpointError)
+# message says it all. Anything else, a plain ValueError included, is a bug, logged with its traceback.
+USER_ERRORS = (
+    OSError,  # a missing or unwritable file: WriteError, ExportError
+    CheckpointError,
+    ImageLoadError,
+    DataError,
+    CsvFormatError,
+    LatentError,
+    RunFolderError,
+    PixelWeightsError,
+    ClassifierError,
+    DrawPrecisionError,
+)
 
 
 class JobControl(Control):

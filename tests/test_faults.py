@@ -135,6 +135,27 @@ def test_resume_with_only_the_run_folder_goes_on_with_the_runs_own_data_and_sett
     assert "lr=0.001 → 0.002" in one_line_error(proc)  # what the command line says itself still counts
 
 
+def test_resume_by_run_folder_alone_regenerates_no_other_built_in_faces(tmp_path):
+    from vae.train.run_folder import run_state
+
+    run = tmp_path / "run"
+    first = cli("--builtin-count", "40", *SMALL, "--epochs", "1", "--out", run, cache=tmp_path / "c")
+    assert first.returncode == 0, first.stderr
+    assert run_state(run)["data_folders"] == ["builtin"] and run_state(run)["builtin_count"] == 40
+    proc = cli("--out", run, "--resume", "--epochs", "2", cache=tmp_path / "c")
+    assert proc.returncode == 0, proc.stderr  # the same 40 faces, not the default 20,000
+    assert "generating" not in proc.stderr and len(checkpoint.load(run / "last.pt").history) == 2
+
+
+def test_resume_by_run_folder_alone_of_a_run_that_saved_no_settings_says_what_to_give(finished_run, tmp_path):
+    run = copy_run(finished_run, tmp_path / "run")
+    ckpt = checkpoint.load(run / "last.pt")
+    training = {key: value for key, value in ckpt.training.items() if key != "config"}
+    checkpoint.save(run / "last.pt", ckpt.model, history=ckpt.history, dataset=ckpt.dataset, training=training)
+    line = one_line_error(cli("--out", run, "--resume", cache=tmp_path / "c"))
+    assert "holds no training settings" in line and "--data" in line
+
+
 def test_resume_with_another_architecture_is_refused_even_with_force(faces, finished_run, tmp_path):
     run = copy_run(finished_run, tmp_path / "run")
     proc = cli(

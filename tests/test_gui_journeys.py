@@ -595,16 +595,17 @@ def test_the_facts_label_names_the_dataset_in_its_tooltip(window):
     assert window.facts_label.toolTip().startswith(f"Trained on {window.session.facts()['dataset']}")
 
 
-def test_background_errors_carry_the_exception_and_log_the_traceback(qtbot, caplog):
+@pytest.mark.parametrize("bug", [KeyError, ValueError])
+def test_background_errors_carry_the_exception_and_log_the_traceback(qtbot, caplog, bug):
     from gui.workers import Job
 
     def fail(control):
-        raise KeyError("broken on purpose")
+        raise bug("broken on purpose")
 
     job = Job("test")
     with qtbot.waitSignal(job.errored, timeout=5000) as blocker:
         job.start(fail)
-    assert isinstance(blocker.args[0], KeyError)
+    assert isinstance(blocker.args[0], bug)  # a plain ValueError is a bug too, not bad input
     assert any(r.exc_info and r.levelname == "ERROR" and "test failed" in r.getMessage() for r in caplog.records)
 
 
@@ -711,7 +712,7 @@ def test_morph_snaps_the_frames_between_its_ends_to_faces_when_the_model_has_a_f
     assert morph.snap.isEnabled() and morph.snap.isChecked()
     a, b = morph.slot_a.latent, morph.slot_b.latent
     raw = morph_path(a, b, 9, morph.mode.currentText())
-    assert torch.allclose(morph.latents, snap_path(raw, window.session.prior), atol=1e-5)
+    assert torch.allclose(morph.latents, snap_path(raw, window.session.prior, nearest=True), atol=1e-5)
     assert not torch.allclose(morph.latents[4], raw[4], atol=1e-3)  # the middle is drawn to faces
     assert torch.equal(morph.latents[[0, -1]], raw[[0, -1]])  # the chosen faces stay
     assert torch.allclose(morph.latents[0], a, atol=1e-5) and torch.allclose(morph.latents[-1], b, atol=1e-5)
@@ -732,6 +733,6 @@ def test_morph_snaps_the_frames_between_its_ends_to_faces_when_the_model_has_a_f
     assert morph.snap.isEnabled() and morph.snap.isChecked()
     assert torch.allclose(
         morph.latents,
-        snap_path(morph_path(morph.slot_a.latent, morph.slot_b.latent, 9), window.session.prior),
+        snap_path(morph_path(morph.slot_a.latent, morph.slot_b.latent, 9), window.session.prior, nearest=True),
         atol=1e-5,
     )

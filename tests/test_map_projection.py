@@ -121,8 +121,8 @@ def test_a_map_of_the_faces_the_model_draws_shows_each_as_drawn_and_sends_its_la
     latents = panel.map.mu
     spread = latents.std(0) / panel.session.state.prior["scale_tril"].diagonal(dim1=-2, dim2=-1).mean(0)
     assert spread.min() > 0.3  # drawn over the prior, not one face
-    panel._hovered(panel.scatter, [panel.scatter.points()[3]], None)
-    k = int(panel.scatter.points()[3].data())
+    k = loneliest(panel)[0]
+    point_at(qtbot, panel, k)
     assert panel.preview_label.text() == f"random face {k + 1}" and panel.drawn.isHidden()
     picked = []
     panel.picked.connect(lambda target, slot: picked.append((target, slot)))
@@ -409,20 +409,23 @@ def test_a_failed_or_cancelled_encoding_leaves_the_choice_and_the_words_on_the_f
 
 
 def test_pointing_near_a_dot_shows_its_face_and_a_click_there_sends_it(qtbot, panel, faces):
-    from PySide6.QtCore import Qt
+    from PySide6.QtCore import QEvent, Qt
+    from PySide6.QtWidgets import QApplication
 
     from gui.map_panel import SNAP_PX
 
     load(qtbot, panel, faces)
     k, apart = loneliest(panel)  # nothing else within the snap
+    assert apart / 2 > SNAP_PX + 2  # room to point beside it and too far from it
     xy = shown(panel)
     point_at(qtbot, panel, k, offset=(7, 0))  # beside the dot, not on it
     assert panel.preview.image is not None and panel.preview_label.text() == panel.describe_point(k)
     assert len(panel.ring.data) == 1 and panel.ring.data["x"][0] == xy[k, 0]  # ringed
+    QApplication.sendEvent(panel.plot.viewport(), QEvent(QEvent.Type.Leave))  # the pointer leaves the plot
+    assert len(panel.ring.data) == 0
+    point_at(qtbot, panel, k, offset=(SNAP_PX + 2, 0))  # nearer this dot than any other, and too far from it
+    assert len(panel.ring.data) == 0 and panel.preview_label.text() == panel.describe_point(k)  # the face stays
     picked = []
     panel.picked.connect(lambda target, slot: picked.append(slot))
     qtbot.mouseClick(panel.plot.viewport(), Qt.MouseButton.LeftButton, pos=dot_at(panel, k, (0, 7)))
     assert [slot.label for slot in picked] == [panel.map.slot(k).label]
-    assert apart / 2 > SNAP_PX + 2
-    point_at(qtbot, panel, k, offset=(SNAP_PX + 2, 0))  # nearer this dot than any other, and too far from it
-    assert len(panel.ring.data) == 0 and panel.preview_label.text() == panel.describe_point(k)  # the face stays

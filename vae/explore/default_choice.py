@@ -59,7 +59,7 @@ def choose_default(
     if ms > budget_ms:
         small = checkpoint.load(fallback)
         slow = (
-            f"the {size} px model ({sharp.name}) draws a face in {drawn.split(' a face ')[0]} here, too slow for "
+            f"the {size} px model ({sharp.name}) draws a face in {ms:.1f} ms here, too slow for "
             f"smooth sliders (budget {budget_ms:g} ms); File → Open checkpoint… opens it all the same"
         )
         return DefaultChoice(small, f"opened the {small.model.image_size} px model ({fallback.name}): {slow}")

@@ -8,6 +8,7 @@ import torch
 
 from ..data.cache import open_folder
 from ..data.cartoonset import ATTRIBUTE_NAMES, NO_FACIAL_HAIR, NO_GLASSES, VARIANTS
+from ..data.folder import DataError
 from ..model.latent import attribute_direction
 from ..model.metrics import encode_all
 
@@ -142,7 +143,7 @@ def directions_from_folder(control, model, folder: str) -> dict:
     """
     cache = open_folder(folder, model.image_size, control=control)
     if not cache.has_labels:
-        raise ValueError(f"{folder} has no Cartoon Set CSV labels to compute directions from")
+        raise DataError(f"{folder} has no Cartoon Set CSV labels to compute directions from")
     indices = list(range(len(cache)))
     mus = []
     for start in range(0, len(indices), ENCODE_BATCH):

@@ -38,7 +38,7 @@ from ..model.latent import (
 )
 from ..model.network import shares_latent_space
 from .attribute_hold import hold_edit, load_hold_classifier
-from .default_choice import RESOURCES
+from .default_choice import DEFAULT_64, DEFAULT_128, RESOURCES
 from .directions import Reliability, direction_from_examples, example_reliability
 from .slots import FaceSlot
 
@@ -395,7 +395,7 @@ class ExplorerSession:
 
         The frames are returned as they are without a fitted prior.
         """
-        return snap_path(frames, self.prior, SNAP_NOISE) if self.can_snap else frames
+        return snap_path(frames, self.prior, SNAP_NOISE, nearest=True) if self.can_snap else frames
 
     def render(self, z: torch.Tensor) -> torch.Tensor:
         """The (3, S, S) face of one latent (not the explorer's: no caching)."""
@@ -530,7 +530,7 @@ class ExplorerSession:
             "directions": len(self._directions),
             "random faces from": _prior_name(ckpt.latent_prior),
             "faces drawn in": DTYPE_NAMES[self.renderer.dtype],
-            "shipped": self.path.resolve().parent == RESOURCES,  # one of the app's defaults, trained in stages
+            "shipped": self.path.resolve() in (DEFAULT_64, DEFAULT_128),  # the app's defaults, trained in stages
         }
 
 

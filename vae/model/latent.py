@@ -184,7 +184,8 @@ SNAP_NOISE = 0.6  # the app's snap: how far (in latent units) a result may lie f
 def denoise_to_prior(
     z: torch.Tensor, prior: dict[str, torch.Tensor], noise: float = 0.5, nearest: bool = False
 ) -> torch.Tensor:
-    """Move (N, D) latents to where faces are: E[x | z] for z = x + N(0, noise²·I), x ~ the mixture ``prior``.
+    """Move (N, D) latents to where faces are: E[x | z] for z = x + N(0, noise²·I), x ~ the mixture ``prior``
+    (with ``nearest``, E[x | z, the most likely component]).
 
     The closed-form posterior mean under a Gaussian mixture: each component k pulls z to
     μ_k + Σ_k (Σ_k + noise²·I)⁻¹ (z − μ_k), weighted by how likely it makes z. A latent that already
@@ -214,13 +215,13 @@ def denoise_to_prior(
 
 
 def snap_path(
-    frames: torch.Tensor, prior: dict[str, torch.Tensor], noise: float = SNAP_NOISE, nearest: bool = True
+    frames: torch.Tensor, prior: dict[str, torch.Tensor], noise: float = SNAP_NOISE, nearest: bool = False
 ) -> torch.Tensor:
     """A morph's (n, D) frames drawn toward faces, fully in the middle and not at all at either end.
 
-    Frame k moves by sin(π·k/(n − 1)) of the way to :func:`denoise_to_prior` (by default to the nearest
-    kind of face): the two chosen faces stay exactly as they are, and the blends between them, which decode
-    ghosted, become faces the model knows.
+    Frame k moves by sin(π·k/(n − 1)) of the way to :func:`denoise_to_prior` (``nearest``: to the nearest kind
+    of face, as the app snaps): the two chosen faces stay exactly as they are, and the blends between them, which
+    decode ghosted, become faces the model knows.
     """
     weight = torch.sin(torch.pi * _frames(frames.shape[0], frames))
     weight[[0, -1]] = 0.0  # sin(π) is not exactly 0 in floating point

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from ..common.lockfile import LockFile
-from ..data.cache import BUILTIN, is_builtin_source
+from ..data.cache import BUILTIN, BUILTIN_SOURCE, is_builtin_source
 from ..model import checkpoint
 from .config import TrainConfig
 from .run_history import STEPS_FILE
@@ -89,6 +90,7 @@ def run_state(out_dir: str | os.PathLike) -> dict | None:
         "config": config,
         "data": ckpt.dataset.get("source"),
         "data_folders": data_folders(ckpt.dataset),
+        "builtin_count": builtin_count(ckpt.dataset),
         "data_count": ckpt.dataset.get("count"),
         "history": ckpt.history,
     }
@@ -98,6 +100,15 @@ def data_folders(dataset: dict) -> list[str]:
     """The ``--data`` values a run's recorded ``dataset`` came from: its folders, or ``builtin``."""
     parts = dataset.get("folders") or ([dataset] if dataset.get("source") else [])
     return [BUILTIN if is_builtin_source(part.get("source")) else str(part.get("source")) for part in parts]
+
+
+def builtin_count(dataset: dict) -> int | None:
+    """How many built-in faces were generated for a run's recorded ``dataset`` (its source names them), if any."""
+    for part in dataset.get("folders") or [dataset]:
+        match = re.fullmatch(rf"{re.escape(BUILTIN_SOURCE)} \((\d+)\)", str(part.get("source")))
+        if match:
+            return int(match.group(1))
+    return None
 
 
 def unfinished(state: dict | None) -> bool:
