@@ -13,6 +13,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -49,6 +50,17 @@ BUILTIN_SOURCE = "built-in generated faces"  # how a dataset of built-in faces n
 def is_builtin_source(source: object) -> bool:
     """Whether a dataset's recorded ``source`` is the built-in generated faces."""
     return str(source).startswith(BUILTIN_SOURCE)
+
+
+def builtin_source(count: int) -> str:
+    """How a dataset of ``count`` built-in faces records its source: "built-in generated faces (20000)"."""
+    return f"{BUILTIN_SOURCE} ({count})"
+
+
+def builtin_source_count(source: object) -> int | None:
+    """The face count a :func:`builtin_source` names, or None for any other source."""
+    match = re.fullmatch(rf"{re.escape(BUILTIN_SOURCE)} \((\d+)\)", str(source))
+    return int(match.group(1)) if match else None
 
 
 def cache_root() -> Path:
@@ -416,7 +428,7 @@ def open_dataset(
     if str(spec) == BUILTIN:
         folder = builtin_folder(builtin_count, control)
         cache = open_folder(folder, image_size, **steps)
-        cache.meta["source"] = f"{BUILTIN_SOURCE} ({builtin_count})"
+        cache.meta["source"] = builtin_source(builtin_count)
         return cache
     return open_folder(spec, image_size, **steps)
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from ..common.lockfile import LockFile
-from ..data.cache import BUILTIN, BUILTIN_SOURCE, is_builtin_source
+from ..data.cache import BUILTIN, builtin_source_count, is_builtin_source
 from ..model import checkpoint
 from .config import TrainConfig
 from .run_history import STEPS_FILE
@@ -104,11 +103,8 @@ def data_folders(dataset: dict) -> list[str]:
 
 def builtin_count(dataset: dict) -> int | None:
     """How many built-in faces were generated for a run's recorded ``dataset`` (its source names them), if any."""
-    for part in dataset.get("folders") or [dataset]:
-        match = re.fullmatch(rf"{re.escape(BUILTIN_SOURCE)} \((\d+)\)", str(part.get("source")))
-        if match:
-            return int(match.group(1))
-    return None
+    counts = [builtin_source_count(part.get("source")) for part in dataset.get("folders") or [dataset]]
+    return next((count for count in counts if count is not None), None)
 
 
 def unfinished(state: dict | None) -> bool:
