@@ -130,7 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="start a new run in an --out folder that already holds one, replacing it",
     )
     p.add_argument(
-        "--limit", type=int_range(1, 100_000_000), default=None, help="use only the first N images of the folder"
+        "--limit",
+        type=int_range(1, 100_000_000),
+        default=None,
+        help="use only the first N images of each folder (a resumed run keeps its own)",
     )
     p.add_argument(
         "--builtin-count",
@@ -245,6 +248,8 @@ def _train(argv: list[str] | None) -> int:
                 args.data = saved_run["data_folders"]
             if "builtin" in (args.data or []) and "builtin_count" not in given:
                 args.builtin_count = saved_run["builtin_count"]
+            if "limit" not in given:
+                args.limit = saved_run["limit"]
         args.data = args.data or ["builtin"]
         run = TrainingRun(
             config,

@@ -234,12 +234,20 @@ class TrainPanel(QWidget):
             return False
         self.epochs.setValue(target)
         saved.epochs = target
-        return self._launch(saved, resume=True, position=state["position"])
+        return self._launch(saved, resume=True, position=state["position"], limit=state["limit"])
 
-    def _launch(self, config: TrainConfig, resume: bool, overwrite: bool = False, position: float = 0.0) -> bool:
+    def _launch(
+        self,
+        config: TrainConfig,
+        resume: bool,
+        overwrite: bool = False,
+        position: float = 0.0,
+        limit: int | None = None,
+    ) -> bool:
         """Start the job; ``config`` is the whole run (a resumed run keeps its saved architecture and settings).
 
-        A resumed run's plot and previews start from what its folder saved up to its checkpoint's ``position``.
+        A resumed run's plot and previews start from what its folder saved up to its checkpoint's ``position``;
+        ``limit`` reads only each folder's first files, as the resumed run did.
         """
         data = self._data_spec()
         if data is None:
@@ -262,6 +270,7 @@ class TrainPanel(QWidget):
             resume=resume,
             overwrite=overwrite,  # the user was asked before a run is replaced
             builtin_count=self.builtin_count,
+            limit=limit,
             step_every=self.step_every,
         )
         return self.job.start(train, self.run)

@@ -147,6 +147,21 @@ def test_resume_by_run_folder_alone_regenerates_no_other_built_in_faces(tmp_path
     assert "generating" not in proc.stderr and len(checkpoint.load(run / "last.pt").history) == 2
 
 
+def test_resume_of_a_run_read_with_limit_keeps_its_limit(faces, tmp_path):
+    from vae.train.run_folder import run_state
+
+    run = tmp_path / "run"
+    first = cli("--data", str(faces), "--limit", "20", *SMALL, "--epochs", "1", "--out", run, cache=tmp_path / "c")
+    assert first.returncode == 0, first.stderr
+    assert run_state(run)["limit"] == 20 and run_state(run)["data_count"] == 20
+    proc = cli("--out", run, "--resume", "--epochs", "2", cache=tmp_path / "c")  # the 20 faces, not all 24
+    assert proc.returncode == 0, proc.stderr
+    resumed = checkpoint.load(run / "last.pt")
+    assert len(resumed.history) == 2 and resumed.dataset["count"] == 20
+    line = one_line_error(cli("--out", run, "--resume", "--epochs", "3", "--limit", "24", cache=tmp_path / "c"))
+    assert "data count: 20 → 24" in line and "--force" in line  # a limit given still counts as other data
+
+
 def test_resume_by_run_folder_alone_of_a_run_that_saved_no_settings_says_what_to_give(finished_run, tmp_path):
     run = copy_run(finished_run, tmp_path / "run")
     ckpt = checkpoint.load(run / "last.pt")

@@ -307,6 +307,25 @@ def test_resume_continues_at_the_right_epoch_and_extend_adds_epochs(window, qtbo
     assert later.plot.x == pytest.approx([(i + 1) / steps_per_epoch for i in range(3 * steps_per_epoch)])
 
 
+def test_resume_of_a_run_read_with_limit_reads_the_same_faces(window, qtbot, small_folder, tmp_path):
+    from vae.model.network import VAEConfig
+    from vae.train.trainer import TrainConfig
+    from vae.train.training_run import TrainingRun
+
+    config = TrainConfig(model=VAEConfig(latent_dim=4, base_channels=8), epochs=1, batch_size=8, device="cpu")
+    TrainingRun(config, [str(small_folder)], tmp_path / "run", limit=20).run()  # as train_cli.py --limit 20 makes it
+    panel = window.train
+    panel.ask_to_load = False
+    panel.out_dir.setText(str(tmp_path / "run"))
+    panel.extend.setValue(1)
+    errors = []
+    panel.error.connect(errors.append)
+    assert panel.resume()
+    qtbot.waitUntil(lambda: not panel.job.busy, timeout=120000)
+    resumed = checkpoint.load(tmp_path / "run" / "last.pt")
+    assert not errors and len(resumed.history) == 2 and resumed.dataset["count"] == 20  # not the folder's 30
+
+
 def test_a_new_run_starts_with_a_clean_status_preview_and_plot(window, qtbot, small_folder, tmp_path):
     panel = start_training(window, small_folder, tmp_path / "first", 1, qtbot)
     qtbot.waitUntil(lambda: not panel.job.busy, timeout=120000)

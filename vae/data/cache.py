@@ -118,8 +118,8 @@ class FaceCache:
         return torch.from_numpy(np.asarray(labels, dtype=np.int64))
 
     def describe(self) -> dict:
-        """What a checkpoint records about its training data."""
-        return {
+        """What a checkpoint records about its training data (with ``limit`` when only the first files were read)."""
+        described = {
             "source": self.meta.get("source"),
             "count": len(self),
             "image_size": self.image_size,
@@ -128,6 +128,9 @@ class FaceCache:
                 f"alpha on white, crop to content (+{CROP_PADDING:.0%} margin), square, Lanczos, v{PREPROCESS_VERSION}"
             ),
         }
+        if self.meta.get("limit"):
+            described["limit"] = self.meta["limit"]
+        return described
 
     @property
     def skipped(self) -> list[list[str]]:
@@ -200,6 +203,8 @@ def open_folder(
         raise DataError(
             f"dataset folder {root} holds no usable images ({_summary([s[0] for s in cache.skipped], 'skipped')})"
         )
+    if limit:
+        cache.meta["limit"] = limit
     return cache
 
 
@@ -456,6 +461,7 @@ def open_cache(entry: str | os.PathLike, image_size: int = 64, limit: int | None
         )
     if limit:  # the first faces cached (a folder's --limit counts its files, skipped ones too)
         cache.images, cache.labels, cache.files = cache.images[:limit], cache.labels[:limit], cache.files[:limit]
+        cache.meta["limit"] = limit
     if not len(cache):
         raise DataError(f"dataset cache {entry} holds no faces")
     return cache

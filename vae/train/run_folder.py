@@ -66,7 +66,7 @@ def check_run_folder(out_dir: str | os.PathLike, resume: bool, overwrite: bool =
 
 def run_state(out_dir: str | os.PathLike) -> dict | None:
     """What a run folder holds, from its ``last.pt``: epoch, step, steps_per_epoch, position (in epochs),
-    config, data source and count, history; None if it has none."""
+    config, data source, count and limit (the files read of each folder, None for all), history; None if it has none."""
     path = Path(out_dir) / LAST
     if not path.exists():
         return None
@@ -91,6 +91,7 @@ def run_state(out_dir: str | os.PathLike) -> dict | None:
         "data_folders": data_folders(ckpt.dataset),
         "builtin_count": builtin_count(ckpt.dataset),
         "data_count": ckpt.dataset.get("count"),
+        "limit": data_limit(ckpt.dataset),
         "history": ckpt.history,
     }
 
@@ -105,6 +106,12 @@ def builtin_count(dataset: dict) -> int | None:
     """How many built-in faces were generated for a run's recorded ``dataset`` (its source names them), if any."""
     counts = [builtin_source_count(part.get("source")) for part in dataset.get("folders") or [dataset]]
     return next((count for count in counts if count is not None), None)
+
+
+def data_limit(dataset: dict) -> int | None:
+    """The ``--limit`` a run's recorded ``dataset`` was read with (its folders' first N files), if any."""
+    limits = [part.get("limit") for part in dataset.get("folders") or [dataset]]
+    return next((limit for limit in limits if limit), None)
 
 
 def unfinished(state: dict | None) -> bool:
