@@ -35,6 +35,7 @@ from .controls import (
     plain_label,
     plain_tooltip,
     refresh_snap_box,
+    show_value,
     snap_box,
 )
 from .dialogs import ask_save_path
@@ -259,9 +260,7 @@ class ArithmeticPanel(QWidget):
         while len(self.terms) < len(terms):
             self._new_term_row(terms[len(self.terms)][0])
         for row, (weight, latent) in zip(self.terms, terms):
-            row.weight.blockSignals(True)
-            row.weight.setValue(weight)
-            row.weight.blockSignals(False)
+            show_value(row.weight, weight)
             held = row.picker.slot.latent if row.picker.slot is not None else None
             if latent is not None and (held is None or held.shape != latent.shape or not torch.equal(held, latent)):
                 row.picker.blockSignals(True)

@@ -213,6 +213,14 @@ def double_spin_box(
     return box
 
 
+def show_value(box: QSpinBox | QDoubleSpinBox, value: float) -> None:
+    """Mirror a model's ``value`` in ``box`` silently, leaving it alone when it already shows it: setting a value
+    rewrites the text, and a rewrite while the user types there ("0" → "0.00") would swallow their next keys."""
+    if box.value() != value:
+        with QSignalBlocker(box):
+            box.setValue(value)
+
+
 def snap_box(text: str, tooltip: str) -> QCheckBox:
     """A "snap to faces" check box, off until :func:`refresh_snap_box` finds a model that can snap."""
     box = QCheckBox(text)

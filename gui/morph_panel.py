@@ -21,7 +21,7 @@ from vae.explore import export
 from vae.explore.morph_model import MODES, MorphModel
 from vae.explore.session import ExplorerSession
 
-from .controls import plain_label, refresh_snap_box, snap_box, spin_box
+from .controls import plain_label, refresh_snap_box, show_value, snap_box, spin_box
 from .dialogs import ask_save_path
 from .export_size import enlargement, export_size_box, show_native_size, wrote_message
 from .follow import follow
@@ -151,8 +151,8 @@ class MorphPanel(QWidget):
 
     def rebuild(self) -> None:
         """Mirror the model's settings, recompute every frame's latent and decode them in one batch."""
+        show_value(self.frames, self.model.frames)
         for widget, show in (
-            (self.frames, lambda: self.frames.setValue(self.model.frames)),
             (self.mode, lambda: self.mode.setCurrentText(self.model.mode)),
             (self.snap, lambda: self.snap.setChecked(self.model.snap)),
         ):

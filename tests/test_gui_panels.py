@@ -147,6 +147,19 @@ def test_arithmetic_result_equals_hand_computation(window):
     assert torch.allclose(arith.face.image, decode(window, expected), atol=1e-5)
 
 
+@pytest.mark.parametrize("typed,expected", [("0.5", 0.5), ("1.5", 1.5), ("-0.25", -0.25), ("2", 2.0)])
+def test_a_weight_typed_key_by_key_is_the_weight_used(window, qtbot, typed, expected):
+    arith = window.arithmetic
+    window.show_panel("arithmetic")
+    arith.preset_analogy()
+    box = arith.terms[1].weight
+    box.setFocus()
+    box.selectAll()
+    qtbot.keyClicks(box.lineEdit(), typed)  # each key is a valueChanged the panel mirrors back while typing
+    qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+    assert box.value() == pytest.approx(expected) and arith.model.terms[1][0] == pytest.approx(expected)
+
+
 @pytest.fixture
 def holding_window(make_window, directed_checkpoint):
     return make_window(directed_checkpoint, hold=True)
