@@ -96,15 +96,11 @@ class ArithmeticPanel(QWidget):
         self.keep_fixed.setMinimumHeight(150)
         self.keep_fixed.setStyleSheet("QListWidget { padding: 3px; }")  # the first row clear of the frame
         self.keep_fixed.setToolTip("Checked attributes stay as they are while the directions are applied")
-        self.from_folder = FolderDirections(session, settings)
+        self.from_folder = FolderDirections(session, settings, beside=self.add_direction_button)
         self.examples = ExamplesBox(session)
         directions_group = QGroupBox("Attribute directions")
         d_layout = QVBoxLayout(directions_group)
         d_layout.addWidget(self.from_folder)
-        row = QHBoxLayout()
-        row.addWidget(self.add_direction_button)
-        row.addStretch(1)
-        d_layout.addLayout(row)
         d_layout.addLayout(self.directions_box)
         d_layout.addWidget(plain_label("Keep fixed while applying directions:"))
         d_layout.addWidget(self.keep_fixed, 1)
@@ -462,7 +458,9 @@ class ArithmeticPanel(QWidget):
         if self.result is None:
             return False
         size = size or self.export_size.value()
-        return export_face(self, path, self.session.render(self.result), size, self.result)
+        held = self.formula.text() == self.model.formula()  # the held face is shown (not still holding, not failed)
+        recipe = self.model.recipe(held=held)
+        return export_face(self, path, self.session.render(self.result), size, self.result, recipe=recipe)
 
     def ask_export(self) -> None:
         title = f"Export PNG ({enlargement(self.session.model.image_size, self.export_size.value())})"

@@ -142,19 +142,29 @@ class FolderDirections(QWidget):
 
     error = Signal(str)
 
-    def __init__(self, session: ExplorerSession, settings=None):
+    def __init__(self, session: ExplorerSession, settings=None, beside: QWidget | None = None):
+        """``beside``: a widget shown left of the compute button, on its row (the Arithmetic tab's Add direction)."""
         super().__init__()
         self.session = session
         self.settings = settings
         self.no_directions = plain_label()
         self.no_directions.setWordWrap(True)
-        self.compute_button = QPushButton("Compute directions from a labelled folder…")
+        self.compute_button = QPushButton("Compute from a labelled folder…")
+        self.compute_button.setToolTip(
+            "Compute this model's attribute directions from a folder of faces with labels "
+            "(Cartoon Set CSV files or a labels.tsv), replacing the ones it has"
+        )
         self.job = ModelJob(session, "directions", self)
         self.job_progress = JobProgress(self.job)
+        buttons = QHBoxLayout()
+        if beside is not None:
+            buttons.addWidget(beside)
+        buttons.addWidget(self.compute_button)
+        buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.no_directions)
-        layout.addWidget(self.compute_button)
+        layout.addLayout(buttons)
         layout.addWidget(self.job_progress)
         self.compute_button.clicked.connect(self._ask_compute)
         self.job.finished.connect(self._directions_computed)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -25,6 +27,8 @@ from .latent_slider import LatentSlider
 from .traversal_dialog import TraversalDialog
 from .widgets import FaceView, JobSlot
 from .workers import ModelJob, describe_error
+
+log = logging.getLogger("face_explorer")
 
 READOUT_HINT = "Point at a slider, or Tab to one, to see its value"
 
@@ -252,7 +256,7 @@ class ExplorePanel(QWidget):
             latents = export.load_latents(path, self.session.model.latent_dim)  # a wrong length names the file
             self.session.state.set_values(latents[0])
         except (ValueError, OSError) as exc:
-            self.error.emit(str(exc))
+            refuse(self, "load latent", exc)
             return False
         what = "the latent" if len(latents) == 1 else f"the first of the {len(latents)} latents"
         self.session.report(f"loaded {what} in {path}")
@@ -267,7 +271,7 @@ class ExplorePanel(QWidget):
         try:
             written = export.save_latents(path, self.session.state.values, self.session.name)
         except (export.ExportError, ValueError) as exc:
-            self.error.emit(str(exc))
+            refuse(self, "save latent", exc)
             return False
         self.session.report(f"saved the latent to {written}")
         return True
@@ -289,14 +293,22 @@ class ExplorePanel(QWidget):
             self.export_path(path)
 
 
-def export_face(panel, path: str, image, size: int, latent) -> bool:
-    """Write one face PNG (+ latent JSON) and say so in the status bar; on failure emit ``panel.error``."""
+def export_face(panel, path: str, image, size: int, latent, **extra) -> bool:
+    """Write one face PNG (+ latent JSON, with ``extra`` fields) and say so in the status bar; on failure emit
+    ``panel.error``."""
     session = panel.session
     try:
-        written = export.save_face(path, image, size, latent, session.name)
+        written = export.save_face(path, image, size, latent, session.name, **extra)
     except (export.ExportError, ValueError) as exc:
-        panel.error.emit(str(exc))
+        refuse(panel, "export", exc)
         return False
     native = session.model.image_size
     session.report(wrote_message(written, f"{size}×{size} px from {native} px"))
     return True
+
+
+def refuse(panel, what: str, exc: Exception) -> None:
+    """A file the user chose cannot be read or written: one warning line in the log (as a background job's bad
+    input gets, named after ``what``), and ``panel.error`` shows it."""
+    log.warning("%s: %s", what, exc)
+    panel.error.emit(str(exc))

@@ -223,7 +223,7 @@ class MapPanel(QWidget):
     def _fill_colours(self, labelled: bool) -> None:
         self.colour.blockSignals(True)
         self.colour.clear()
-        self.colour.addItem("no colouring", None)
+        self.colour.addItem("no colouring" if labelled else "no labels to colour by", None)  # greyed: says why
         if labelled:
             for name in ATTRIBUTE_NAMES:
                 self.colour.addItem(f"colour by {attributes.title(name)}", name)

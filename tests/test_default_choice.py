@@ -24,7 +24,7 @@ def test_the_128_model_is_timed_in_the_precision_the_app_draws_it_in(tmp_path, m
     sharp, small = save(tmp_path / "m128.pt", 128), save(tmp_path / "m64.pt", 64)
     monkeypatch.setenv("FACE_EXPLORER_DRAW", "bf16")
     choice = choose_default(sharp, small, budget_ms=0.0)
-    assert choice.checkpoint.model.image_size == 64 and "draws a face in" in choice.reason
+    assert choice.checkpoint.model.image_size == 64 and "ms a face here" in choice.reason
     assert "bf16" not in choice.reason  # the time it takes, not the precision's jargon
     assert choose_default(sharp, small, budget_ms=10_000).reason.endswith("ms a face in bf16)")
 
@@ -33,8 +33,9 @@ def test_a_slow_128_model_falls_back_to_the_64_model_and_says_why(tmp_path):
     sharp, small = save(tmp_path / "m128.pt", 128), save(tmp_path / "m64.pt", 64)
     choice = choose_default(sharp, small, budget_ms=0.0)
     assert choice.checkpoint.model.image_size == 64
-    assert choice.reason.startswith("opened the 64 px model (m64.pt): the 128 px model (m128.pt) draws a face in")
-    assert "too slow for smooth sliders (budget 0 ms)" in choice.reason and "Open checkpoint" in choice.reason
+    assert choice.reason.startswith("opened the 64 px model: m128.pt takes ")
+    assert "over the 0 ms smooth sliders allow" in choice.reason and "Open checkpoint" in choice.reason
+    assert len(choice.reason.replace("m128.pt", "default_model_128.pt")) < 135  # one line of a default window's bar
 
 
 def test_a_missing_or_unreadable_128_model_falls_back(tmp_path):
@@ -66,7 +67,7 @@ def test_the_app_says_which_default_model_it_opened(monkeypatch, tmp_path):
     monkeypatch.setattr(default_choice, "DEFAULT_64", small)
     monkeypatch.setattr(default_choice, "DECODE_BUDGET_MS", 0.0)
     session, note = main.open_session(main.build_parser().parse_args([]))
-    assert session.model.image_size == 64 and note.startswith("opened the 64 px model (m64.pt): the 128 px")
+    assert session.model.image_size == 64 and note.startswith("opened the 64 px model: m128.pt takes")
 
 
 def test_a_wrong_drawing_precision_is_one_line_on_stderr(monkeypatch, capsys):

@@ -169,6 +169,26 @@ def test_arithmetic_holds_the_rest_only_when_asked_able_and_a_direction_is_appli
     assert not model.holding and model.hold_inputs() is None and "held" not in model.formula()
 
 
+def test_the_recipe_says_how_the_result_was_made(session):
+    import json
+
+    model = ArithmeticModel(session)
+    a, b = faces(2, seed=5)
+    model.set_terms([(1.0, a), (1.0, None), (-0.5, b)])  # a face still being encoded is not in the sum
+    model.apply("a", 2.0)
+    model.set_kept(["b"])
+    recipe = json.loads(json.dumps(model.recipe()))  # it goes into a JSON file as it is
+    assert recipe["formula"] == model.formula() == "result = A − 0.5·B + 2·[a]"
+    assert [(f["name"], f["weight"]) for f in recipe["faces"]] == [("A", 1.0), ("B", -0.5)]
+    assert torch.allclose(torch.tensor(recipe["faces"][1]["latent"], dtype=torch.float32), b)
+    assert recipe["directions"] == [{"key": "a", "name": "a", "strength": 2.0}] and recipe["kept_fixed"] == ["b"]
+    assert not recipe["snapped"] and not recipe["held"]
+    model.set_hold(True)
+    assert model.recipe()["held"] and model.recipe()["formula"].endswith("the rest held")
+    unheld = model.recipe(held=False)  # the face written was shown before its hold arrived
+    assert not unheld["held"] and unheld["formula"].endswith("the rest not held")
+
+
 def test_the_formula_reads_as_a_sum():
     from vae.explore.arithmetic_model import _signed_sum
 

@@ -1,5 +1,7 @@
 """Export sizes in the panels: the GIF size is chosen like the PNG size, and the model's own size is said."""
 
+import json
+
 import pytest
 from PIL import Image
 
@@ -118,3 +120,17 @@ def test_the_arithmetic_result_is_exported_at_the_panels_own_size(window, tmp_pa
     assert arith.export_path(str(tmp_path / "sum.png"))
     assert Image.open(tmp_path / "sum.png").size == (128, 128)
     assert "128×128 px" in window.statusBar().currentMessage()
+    sidecar = json.loads((tmp_path / "sum.png.json").read_text())
+    assert sidecar["recipe"]["formula"] == arith.formula.text()  # how the result was made, as the tab shows it
+    assert len(sidecar["recipe"]["faces"]) == len(arith.terms) and sidecar["latents"][0] == arith.result.tolist()
+
+
+def test_an_export_or_latent_that_cannot_be_written_is_shown_and_logged_once(window, tmp_path, warnings, caplog):
+    missing = tmp_path / "no such folder"
+    assert not window.explore.export_path(str(missing / "face.png"))
+    assert not window.arithmetic.export_path(str(missing / "sum.png"))
+    assert not window.explore.save_latent_path(str(missing / "face.json"))
+    assert len(warnings) == 3 and all("cannot write" in text and "does not exist" in text for text in warnings)
+    logged = [r.getMessage() for r in caplog.records if r.name == "face_explorer" and r.levelname == "WARNING"]
+    assert [line.split(":")[0] for line in logged] == ["export", "export", "save latent"]
+    assert all("does not exist" in line for line in logged) and not missing.exists()

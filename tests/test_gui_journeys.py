@@ -510,6 +510,7 @@ def test_map_legend_hover_words_and_clean_state_on_a_new_model(window, qtbot, tm
     window.load_checkpoint(str(tmp_path / "other.pt"))  # another latent space: a clean state
     assert panel.map is None and not panel.scatter.data.size and panel.preview.image is None
     assert panel.colour.count() == 1 and not panel.colour.isEnabled()
+    assert panel.colour.currentText() == "no labels to colour by"  # greyed out, and says why
 
 
 def test_slider_readout_shows_the_value_under_the_pointer(window, qtbot):

@@ -203,6 +203,23 @@ class ArithmeticModel:
         notes = [note for note, on in (("snapped to the nearest faces", self.snapped), (hold_note, self.holding)) if on]
         return "result = " + _signed_sum(terms) + "".join(f", {note}" for note in notes)
 
+    def recipe(self, held: bool | None = None) -> dict:
+        """How the result was made, for an export's latent file: its formula, each face's weight and latent
+        (A, B, …), the applied directions with their strengths and names, what was kept fixed, snap and hold;
+        ``held=False`` when the result written was not held after all (the hold still running, or failed)."""
+        held = self.holding if held is None else held and self.holding
+        return {
+            "formula": self.formula() if held or not self.holding else self.formula("the rest not held"),
+            "faces": [
+                {"name": chr(ord("A") + i), "weight": w, "latent": z.double().tolist()}
+                for i, (w, z) in enumerate(self.faces())
+            ],
+            "directions": [{"key": name, "name": describe_direction(name), "strength": s} for name, s in self._applied],
+            "kept_fixed": self.kept,
+            "snapped": self.snapped,
+            "held": held,
+        }
+
 
 def _signed_sum(terms: list[tuple[float, str]]) -> str:
     """``[(1, "A"), (-0.5, "B")]`` as "A − 0.5·B": weights to two decimals, a weight of 1 left out."""

@@ -59,8 +59,8 @@ def choose_default(
     if ms > budget_ms:
         small = checkpoint.load(fallback)
         slow = (
-            f"the {size} px model ({sharp.name}) draws a face in {ms:.1f} ms here, too slow for "
-            f"smooth sliders (budget {budget_ms:g} ms); File → Open checkpoint… opens it all the same"
+            f"{sharp.name} takes {ms:.1f} ms a face here, over the {budget_ms:g} ms smooth sliders allow "
+            "(File → Open checkpoint…)"
         )
-        return DefaultChoice(small, f"opened the {small.model.image_size} px model ({fallback.name}): {slow}")
+        return DefaultChoice(small, f"opened the {small.model.image_size} px model: {slow}")
     return DefaultChoice(ckpt, f"opened the {size} px model ({sharp.name}, {drawn})")

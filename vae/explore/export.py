@@ -155,10 +155,12 @@ def save_face(
     size: int = 512,
     latent: torch.Tensor | None = None,
     checkpoint: str | None = None,
+    **extra,
 ) -> Path:
-    """One face as a ``size``×``size`` PNG (+ sidecar JSON when ``latent`` is given)."""
+    """One face as a ``size``×``size`` PNG (+ sidecar JSON when ``latent`` is given, with ``extra`` fields in it,
+    e.g. the Arithmetic tab's ``recipe``)."""
     pil = to_pil(image, size)
-    return _write_with_sidecar(Path(path), lambda h: pil.save(h, format="PNG"), latent, checkpoint, "face")
+    return _write_with_sidecar(Path(path), lambda h: pil.save(h, format="PNG"), latent, checkpoint, "face", **extra)
 
 
 def save_grid(
