@@ -24,13 +24,23 @@ def version() -> str:
         return "(development checkout)"
 
 
+def state_folder() -> Path:
+    """The user's state folder for the app: $XDG_STATE_HOME/face-explorer, else ~/.local/state/face-explorer."""
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "face-explorer"
+
+
 def log_path() -> Path:
     """Where the app writes its log: $FACE_EXPLORER_LOG, else face-explorer.log in the user's state folder."""
     env = os.environ.get("FACE_EXPLORER_LOG")
     if env:
         return Path(env).expanduser()
-    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    return Path(base) / "face-explorer" / "face-explorer.log"
+    return state_folder() / "face-explorer.log"
+
+
+def work_path() -> Path:
+    """Where the work is kept from one launch to the next (the explorer's face and history, the morph, the sum)."""
+    return state_folder() / "last_work.json"
 
 
 class LogFile(logging.FileHandler):

@@ -204,6 +204,18 @@ class ArithmeticPanel(QWidget):
         else:
             self.preset_analogy()
 
+    def take_up(self, saved: dict) -> None:
+        """Take up a sum saved when the app last closed (:func:`vae.explore.saved_work.read_work`): its faces and
+        weights, and the directions, kept attributes, snap and hold this model has."""
+        if saved["terms"]:
+            self.model.set_terms(saved["terms"])
+        self.model.set_snap(saved["snap"] and self.session.can_snap)
+        self.model.set_hold(saved["hold"] and self.session.can_hold)
+        for name, strength in saved["applied"]:
+            if name in self.session.directions:
+                self.model.apply(name, strength)
+        self.model.set_kept([name for name in saved["kept"] if name in self.session.directions])
+
     def _directions_changed(self, names) -> None:
         self.model.forget_missing_directions()
         self._refresh_direction_lists()

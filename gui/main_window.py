@@ -8,6 +8,7 @@ panel; panels never see the window. Status messages reach the status bar through
 from __future__ import annotations
 
 import html
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QSettings, Qt, QTimer
@@ -15,6 +16,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTabWidget
 
 from vae.data.folder import IMAGE_SUFFIXES
+from vae.explore import saved_work
 from vae.explore.default_choice import DECODE_BUDGET_MS
 from vae.explore.session import ExplorerSession
 from vae.model.checkpoint import CheckpointError
@@ -34,6 +36,7 @@ from .workers import Job
 APP_NAME = app_info.APP_NAME
 PANELS = app_info.PANELS
 MAX_RECENT = 8
+log = logging.getLogger("face_explorer")
 RELOAD_DELAY_MS = 300  # wait for a checkpoint being replaced to settle before reading it
 QUIT_WAIT_MS = 2000  # how long quitting waits for jobs it may abandon (encoding an image) before it closes anyway
 QUIT_QUESTION = "Stop training and quit?"
@@ -111,6 +114,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings("FaceExplorer", "FaceExplorer")
         dialogs.use_settings(self.settings)
         self.session = session
+        self.work_file: Path | None = None  # where the work is kept between launches (main.py sets it)
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
         self._quit_when_idle = False
@@ -352,6 +356,38 @@ class MainWindow(QMainWindow):
                 "name the direction in the Arithmetic panel)"
             )
 
+    # ------------------------------------------------------------ work kept between launches
+    def save_work(self) -> bool:
+        """Keep the explorer's face and history, the morph and the sum in :attr:`work_file` for the next launch."""
+        if self.work_file is None:
+            return False
+        try:
+            work = saved_work.work_of(self.session, self.morph.model, self.arithmetic.model)
+            saved_work.save_work(self.work_file, work)
+        except OSError as exc:  # WriteError: the work is lost, the app still closes
+            log.warning("keeping the work for the next launch: %s", exc)
+            return False
+        return True
+
+    def take_up_work(self, explore: bool = True) -> bool:
+        """Take up the work kept at :attr:`work_file` when it was made in this model's latent space (``explore``:
+        the explorer's face and history too, unless the launch chose a face of its own)."""
+        if self.work_file is None:
+            return False
+        try:
+            work = saved_work.read_work(self.work_file, self.session.model)
+            if work is None:
+                return False
+            if explore:
+                kept = work["explore"]
+                self.session.state.take_up(kept["values"], kept["locks"], kept["undo"], kept["redo"])
+            self.morph.take_up(work["morph"])
+            self.arithmetic.take_up(work["arithmetic"])
+        except ValueError as exc:  # a damaged file: the app starts afresh, the log says why
+            log.warning("taking up the last session's work: %s", exc)
+            return False
+        return True
+
     # ------------------------------------------------------------ misc
     def show_panel(self, name: str) -> None:
         self.tabs.setCurrentIndex(PANELS.index(name))
@@ -400,6 +436,7 @@ class MainWindow(QMainWindow):
         busy = [job for job in self._jobs() if job.busy]
         if not busy:
             self.settings.setValue("geometry", self.saveGeometry())
+            self.save_work()
             super().closeEvent(event)
             return
         event.ignore()

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vae.explore import export
+from vae.explore import export, slots
 from vae.explore.morph_model import MODES, MorphModel
 from vae.explore.session import ExplorerSession
 
@@ -30,6 +30,7 @@ from .widgets import FacePicker, FaceView, JobProgress, holding
 from .workers import Job, describe_error
 
 STRIP_ICON = 72
+SAVED = "saved"  # a face taken up from the last session, not picked from a source
 STRIP_STYLE = (
     "QListWidget::item { border: 2px solid transparent; padding: 1px; }"
     "QListWidget::item:selected { background: transparent; border: 2px solid #d9822b; color: black; }"
@@ -148,6 +149,13 @@ class MorphPanel(QWidget):
         moved = self.model.update(a=self.slot_a.latent, b=self.slot_b.latent, snap=self.snap.isChecked())
         if kept and not moved:
             self.rebuild()  # the same path, drawn by the new decoder
+
+    def take_up(self, saved: dict) -> None:
+        """Take up a morph saved when the app last closed (:func:`vae.explore.saved_work.read_work`)."""
+        self.model.update(frames=saved["frames"], mode=saved["mode"], snap=saved["snap"] and self.session.can_snap)
+        self.model.set_ping_pong(saved["ping_pong"])
+        for picker, z, name in zip((self.slot_a, self.slot_b), saved["faces"] or (), "AB"):
+            picker.set_slot(slots.FaceSlot(z, f"face {name} of your last session"), SAVED)
 
     def rebuild(self) -> None:
         """Mirror the model's settings, recompute every frame's latent and decode them in one batch."""

@@ -189,6 +189,23 @@ class LatentState:
             raise ValueError(f"a latent of {other.latent_dim} values cannot carry into one of {self.latent_dim}")
         self._locks, self._undo, self._redo = other._locks, list(other._undo), list(other._redo)
 
+    def history(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """The undo and redo stacks (oldest first), for saving the work."""
+        return [z.clone() for z in self._undo], [z.clone() for z in self._redo]
+
+    def take_up(self, values, locks=(), undo=(), redo=()) -> None:
+        """Take up saved work: ``values`` with its ``locks`` and undo/redo stacks (oldest first), as one change
+        that adds no undo step of its own."""
+        new = self._checked(values)
+        undo, redo = [self._checked(z) for z in undo][-HISTORY_LIMIT:], [self._checked(z) for z in redo]
+        for dim in locks:
+            if not 0 <= dim < self.latent_dim:
+                raise ValueError(f"no dimension {dim} in a latent of {self.latent_dim}")
+        old, self._values, self._undo, self._redo = self._values, new, undo, redo
+        self._locks = frozenset(int(d) for d in locks)
+        self.locks_changed.emit(self._locks)
+        self._changed(old)
+
     @property
     def can_undo(self) -> bool:
         return bool(self._undo)

@@ -8,6 +8,7 @@ encodes as a 64 px one does, so that it can start from that model's encoder whol
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import asdict, dataclass, fields
 
@@ -132,6 +133,17 @@ def shares_latent_space(a: nn.Module, b: nn.Module) -> bool:
         and mine.keys() == theirs.keys()
         and all(mine[k].shape == theirs[k].shape and torch.equal(mine[k], theirs[k]) for k in mine)
     )
+
+
+def latent_space_id(model: nn.Module) -> str:
+    """A fingerprint of the encoder's weights (batch-norm statistics too): models with the same one share a latent
+    space (:func:`shares_latent_space`), so that a latent saved with one means the same face in the other."""
+    digest = hashlib.sha1()
+    for name, value in sorted(model.state_dict().items()):
+        if name.startswith(ENCODER_PREFIXES):
+            digest.update(f"{name}:{tuple(value.shape)}".encode())
+            digest.update(value.detach().cpu().double().contiguous().numpy().tobytes())  # whatever it is stored in
+    return digest.hexdigest()
 
 
 class ResidualBlock(nn.Module):

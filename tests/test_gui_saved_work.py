@@ -1,0 +1,76 @@
+"""Closing the app keeps the work, and the next launch on a model of the same latent space takes it up."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+pytest.importorskip("PySide6")
+
+from vae.model import checkpoint  # noqa: E402
+
+
+def make_work(window):
+    """Moves in the explorer (with a lock), a morph between two given faces and a weighted sum."""
+    g = torch.Generator().manual_seed(4)
+    first, second, third = torch.randn(3, window.session.model.latent_dim, generator=g)
+    window.session.state.set_values(first)
+    window.session.state.set_values(second)
+    window.session.state.set_lock(1, True)
+    window.morph.model.update(frames=6, mode="lerp")
+    window.arithmetic.model.set_terms([(1.0, first), (0.4, third)])
+    return first, second, third
+
+
+def test_closing_keeps_the_work_and_the_next_launch_takes_it_up(make_window, tiny_checkpoint, tmp_path):
+    first = make_window(tiny_checkpoint)
+    first.work_file = tmp_path / "state" / "last_work.json"
+    _, second, third = make_work(first)
+    morph_b = first.morph.slot_b.latent
+    first.close()
+    assert first.work_file.is_file()
+
+    later = make_window(tiny_checkpoint)
+    later.work_file = first.work_file
+    assert later.take_up_work()
+    state = later.session.state
+    assert torch.equal(state.values, second) and state.locks == {1} and state.can_undo
+    state.undo()  # the history came along
+    assert not torch.equal(state.values, second)
+    assert torch.equal(later.morph.slot_b.latent, morph_b) and "last session" in later.morph.slot_b.caption.text()
+    assert later.morph.frames.value() == 6 and later.morph.mode.currentText() == "lerp"
+    assert [row.weight.value() for row in later.arithmetic.terms] == [1.0, 0.4]
+    assert torch.equal(later.arithmetic.terms[1].picker.latent, third)
+
+    own = make_window(tiny_checkpoint)  # a launch that chose its own face (--seed) keeps it
+    own.work_file, before = first.work_file, own.session.state.values
+    assert own.take_up_work(explore=False)
+    assert torch.equal(own.session.state.values, before) and own.morph.frames.value() == 6
+
+
+def test_work_of_another_latent_space_or_damaged_is_left_and_the_app_starts_afresh(
+    make_window, tiny_checkpoint, tmp_path, caplog
+):
+    first = make_window(tiny_checkpoint)
+    first.work_file = tmp_path / "last_work.json"
+    make_work(first)
+    first.close()
+    model = type(first.session.model)(first.session.model.config)  # another encoder: other faces
+    checkpoint.save(tmp_path / "other.pt", model)
+    other = make_window(tmp_path / "other.pt")
+    other.work_file, before = first.work_file, other.session.state.values
+    assert not other.take_up_work() and torch.equal(other.session.state.values, before)
+    first.work_file.write_text("{ half a file")
+    again = make_window(tiny_checkpoint)
+    again.work_file = first.work_file
+    assert not again.take_up_work()
+    assert any("not readable saved work" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+
+
+def test_work_that_cannot_be_kept_never_stops_the_app_closing(make_window, tiny_checkpoint, caplog):
+    if not Path("/proc").is_dir():
+        pytest.skip("needs /proc, a folder where no one can create files")
+    window = make_window(tiny_checkpoint)
+    window.work_file = Path("/proc/face-explorer/last_work.json")  # no one creates folders in /proc
+    assert window.close() and not window.isVisible()
+    assert any("keeping the work for the next launch" in r.getMessage() for r in caplog.records)

@@ -1,0 +1,93 @@
+"""The work kept between launches, without Qt: what is saved, what is given back, and for which models."""
+
+import json
+
+import pytest
+import torch
+
+from tests.helpers import two_cluster_prior
+from vae.explore.arithmetic_model import ArithmeticModel
+from vae.explore.morph_model import MorphModel
+from vae.explore.saved_work import read_work, save_work, work_of
+from vae.explore.session import ExplorerSession, LatentState
+from vae.model import checkpoint
+from vae.model.network import ConvVAE, latent_space_id
+
+
+@pytest.fixture
+def session(tmp_path, tiny_model):
+    directions = {"a": torch.nn.functional.normalize(torch.ones(8), dim=0)}
+    checkpoint.save(tmp_path / "m.pt", tiny_model, directions=directions, latent_prior=two_cluster_prior(centre=1.0))
+    return ExplorerSession.open(tmp_path / "m.pt")
+
+
+def made_work(session):
+    """The explorer moved twice and undone once, a lock, a morph and a sum with a direction."""
+    g = torch.Generator().manual_seed(3)
+    first, second = torch.randn(2, 8, generator=g)
+    session.state.set_values(first)
+    session.state.set_values(second)
+    session.state.undo()
+    session.state.set_lock(2, True)
+    morph = MorphModel(session)
+    morph.update(a=first, b=second, frames=7, mode="lerp")
+    sums = ArithmeticModel(session)
+    sums.set_terms([(1.0, first), (-0.5, second), (1.0, None)])  # a face still being encoded is not kept
+    sums.apply("a", 1.5)
+    return morph, sums, (first, second)
+
+
+def test_work_saved_is_given_back_for_the_same_latent_space(session, tmp_path):
+    morph, sums, (first, second) = made_work(session)
+    save_work(tmp_path / "state" / "work.json", work_of(session, morph, sums))  # its folder is made
+    work = read_work(tmp_path / "state" / "work.json", session.model)
+    assert torch.equal(work["explore"]["values"], first) and work["explore"]["locks"] == [2]
+    assert len(work["explore"]["undo"]) == 1 and torch.equal(work["explore"]["redo"][0], second)
+    assert [torch.equal(z, e) for z, e in zip(work["morph"]["faces"], (first, second))] == [True, True]
+    assert (work["morph"]["frames"], work["morph"]["mode"]) == (7, "lerp")
+    assert [w for w, _ in work["arithmetic"]["terms"]] == [1.0, -0.5] and work["arithmetic"]["applied"] == [("a", 1.5)]
+    state = LatentState(8)
+    kept = work["explore"]
+    state.take_up(kept["values"], kept["locks"], kept["undo"], kept["redo"])
+    assert torch.equal(state.values, first) and state.locks == {2} and state.can_undo and state.can_redo
+    state.redo()
+    assert torch.equal(state.values, second)
+
+
+def test_work_of_another_latent_space_is_not_given_back(session, tmp_path, tiny_model):
+    morph, sums, _ = made_work(session)
+    save_work(tmp_path / "work.json", work_of(session, morph, sums))
+    torch.manual_seed(1)
+    other = ConvVAE(tiny_model.config).eval()  # another encoder: the same latent means another face there
+    assert latent_space_id(other) != latent_space_id(session.model)
+    assert read_work(tmp_path / "work.json", other) is None
+    assert read_work(tmp_path / "absent.json", session.model) is None
+
+
+@pytest.mark.parametrize(
+    "damage,expected",
+    [
+        (lambda text: text[: len(text) // 2], "not readable saved work"),
+        (lambda text: json.dumps({"format": "something else"}), "not saved work of this app"),
+        (lambda text: text.replace('"locks": [2]', '"locks": [99]'), "a lock on a dimension this model lacks"),
+        (lambda text: text.replace('"frames": 7', '"frames": "seven"'), "missing or wrong entry"),
+        (lambda text: text.replace('"mode": "lerp"', '"mode": "warp"'), "no morph of 7 frames by 'warp'"),
+    ],
+)
+def test_damaged_work_is_refused_naming_the_file(session, tmp_path, damage, expected):
+    morph, sums, _ = made_work(session)
+    path = tmp_path / "work.json"
+    save_work(path, work_of(session, morph, sums))
+    path.write_text(damage(path.read_text()))
+    with pytest.raises(ValueError, match=expected) as caught:
+        read_work(path, session.model)
+    assert str(path) in str(caught.value)
+
+
+def test_a_latent_of_the_wrong_length_is_refused(session, tmp_path):
+    morph, sums, _ = made_work(session)
+    work = work_of(session, morph, sums)
+    work["morph"]["faces"][1] = work["morph"]["faces"][1][:5]
+    (tmp_path / "work.json").write_text(json.dumps(work))
+    with pytest.raises(ValueError, match="morph"):
+        read_work(tmp_path / "work.json", session.model)
