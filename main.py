@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
 
         session, note = opening
         opened[0] = MainWindow(session)
-        opened[0].work_file = app_info.work_path()
+        opened[0].work_folder = app_info.work_folder()
         opened[0].take_up_work(explore=args.seed is None)  # a face asked for by --seed comes first
         if args.map_projection:
             opened[0].map_panel.set_projection(args.map_projection)

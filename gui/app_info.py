@@ -38,9 +38,10 @@ def log_path() -> Path:
     return state_folder() / "face-explorer.log"
 
 
-def work_path() -> Path:
-    """Where the work is kept from one launch to the next (the explorer's face and history, the morph, the sum)."""
-    return state_folder() / "last_work.json"
+def work_folder() -> Path:
+    """Where the work is kept from one launch to the next (the explorer's face and history, the morph, the sum),
+    one file per latent space."""
+    return state_folder() / "work"
 
 
 class LogFile(logging.FileHandler):

@@ -7,7 +7,7 @@ mirrored here and decoded once.
 from __future__ import annotations
 
 import torch
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QGroupBox,
@@ -47,6 +47,7 @@ from .widgets import FaceView, holding
 from .workers import ModelJob, describe_error
 
 GIVEN = "given"  # a term's face set in the model rather than picked from a source
+SAVED = "saved"  # a face taken up from the last session
 # the formula's note while the hold is computed, and after it failed
 HOLDING = "holding the rest…"
 NOT_HELD = "the rest not held (see the message)"
@@ -122,6 +123,7 @@ class ArithmeticPanel(QWidget):
         self.hold_job = ModelJob(session, "hold the rest of the face", self, abandonable=True)
         self._hold_request = 0
         self._hold_pending = False
+        self._shows_held = False  # whether the result shown is the held one (not still holding, not failed)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -204,17 +206,28 @@ class ArithmeticPanel(QWidget):
         else:
             self.preset_analogy()
 
+    def pickers(self) -> list:
+        """The faces' pickers, in the order of the sum."""
+        return [row.picker for row in self.terms]
+
     def take_up(self, saved: dict) -> None:
         """Take up a sum saved when the app last closed (:func:`vae.explore.saved_work.read_work`): its faces and
-        weights, and the directions, kept attributes, snap and hold this model has."""
-        if saved["terms"]:
-            self.model.set_terms(saved["terms"])
+        weights, and the directions, kept attributes, snap and hold this model has; the result is drawn once."""
+        self.model.clear()  # no sum to redraw while the settings arrive
         self.model.set_snap(saved["snap"] and self.session.can_snap)
         self.model.set_hold(saved["hold"] and self.session.can_hold)
         for name, strength in saved["applied"]:
             if name in self.session.directions:
                 self.model.apply(name, strength)
         self.model.set_kept([name for name in saved["kept"] if name in self.session.directions])
+        rows = [self._new_term_row(weight) for weight, _ in saved["terms"]]  # before the model shows the rows
+        for i, (row, (_, z), follows) in enumerate(zip(rows, saved["terms"], saved["follows"])):
+            with QSignalBlocker(row.picker):
+                if follows:
+                    row.picker.fill_from_source("current")
+                else:
+                    row.picker.set_slot(slots.FaceSlot(z, f"face {chr(ord('A') + i)} of your last session"), SAVED)
+        self.model.set_terms([(row.weight.value(), row.picker.latent) for row in rows])
 
     def _directions_changed(self, names) -> None:
         self.model.forget_missing_directions()
@@ -419,7 +432,7 @@ class ArithmeticPanel(QWidget):
             return
         if result is None:
             return
-        self.result = result
+        self.result, self._shows_held = result, False
         self.face.set_image(self.session.render(self.result))
         self.formula.setText(self.model.formula(HOLDING))
         if self.model.holding:
@@ -443,7 +456,7 @@ class ArithmeticPanel(QWidget):
     def _held(self, outcome) -> None:
         request, z = outcome
         if request == self._hold_request and self.model.holding:
-            self.result = z
+            self.result, self._shows_held = z, True
             self.face.set_image(self.session.render(z))
             self.formula.setText(self.model.formula())
         self._hold_ended()
@@ -470,8 +483,7 @@ class ArithmeticPanel(QWidget):
         if self.result is None:
             return False
         size = size or self.export_size.value()
-        held = self.formula.text() == self.model.formula()  # the held face is shown (not still holding, not failed)
-        recipe = self.model.recipe(held=held)
+        recipe = self.model.recipe(held=self._shows_held)
         return export_face(self, path, self.session.render(self.result), size, self.result, recipe=recipe)
 
     def ask_export(self) -> None:

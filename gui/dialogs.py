@@ -8,6 +8,7 @@ root waits for the next kernel message, which froze the app when the user typed 
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 
@@ -186,3 +187,10 @@ def ask(parent: QWidget | None, title: str, text: str) -> bool:
         parent, QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
     )
     return QMessageBox.StandardButton(box.exec()) == QMessageBox.StandardButton.Yes
+
+
+def refuse(widget, what: str, exc: Exception) -> None:
+    """A file the user chose cannot be read or written: one warning line in the log (as a background job's bad
+    input gets, named after ``what``), and ``widget.error`` shows it."""
+    logging.getLogger("face_explorer").warning("%s: %s", what, exc)
+    widget.error.emit(str(exc))

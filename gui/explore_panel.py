@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -20,15 +18,13 @@ from vae.explore.session import ExplorerSession
 from vae.model.latent import APP_TEMPERATURE
 
 from .controls import TextLine, double_spin_box
-from .dialogs import IMAGE_FILTER, LATENT_FILTER, ask_open_path, ask_save_path
+from .dialogs import IMAGE_FILTER, LATENT_FILTER, ask_open_path, ask_save_path, refuse
 from .export_size import enlargement, export_size_box, show_native_size, wrote_message
 from .follow import follow
 from .latent_slider import LatentSlider
 from .traversal_dialog import TraversalDialog
 from .widgets import FaceView, JobSlot
 from .workers import ModelJob, describe_error
-
-log = logging.getLogger("face_explorer")
 
 READOUT_HINT = "Point at a slider, or Tab to one, to see its value"
 
@@ -305,10 +301,3 @@ def export_face(panel, path: str, image, size: int, latent, **extra) -> bool:
     native = session.model.image_size
     session.report(wrote_message(written, f"{size}×{size} px from {native} px"))
     return True
-
-
-def refuse(panel, what: str, exc: Exception) -> None:
-    """A file the user chose cannot be read or written: one warning line in the log (as a background job's bad
-    input gets, named after ``what``), and ``panel.error`` shows it."""
-    log.warning("%s: %s", what, exc)
-    panel.error.emit(str(exc))

@@ -114,7 +114,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings("FaceExplorer", "FaceExplorer")
         dialogs.use_settings(self.settings)
         self.session = session
-        self.work_file: Path | None = None  # where the work is kept between launches (main.py sets it)
+        self.work_folder: Path | None = None  # where the work is kept between launches (main.py sets it)
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
         self._quit_when_idle = False
@@ -358,24 +358,28 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ work kept between launches
     def save_work(self) -> bool:
-        """Keep the explorer's face and history, the morph and the sum in :attr:`work_file` for the next launch."""
-        if self.work_file is None:
+        """Keep the explorer's face and history, the morph and the sum in :attr:`work_folder` for the next launch."""
+        if self.work_folder is None:
             return False
+        pickers = self.morph.pickers() + self.arithmetic.pickers()
+        known = [picker.latent is not None for picker in pickers]  # reading a face that follows the explorer from a
+        current = [picker.kind == "current" for picker in pickers]  # hidden tab catches it up first
+        follows = {"morph": current[:2], "arithmetic": [c for c, k in zip(current[2:], known[2:]) if k]}
         try:
-            work = saved_work.work_of(self.session, self.morph.model, self.arithmetic.model)
-            saved_work.save_work(self.work_file, work)
+            work = saved_work.work_of(self.session, self.morph.model, self.arithmetic.model, follows)
+            saved_work.save_work(self.work_folder, work)
         except OSError as exc:  # WriteError: the work is lost, the app still closes
             log.warning("keeping the work for the next launch: %s", exc)
             return False
         return True
 
     def take_up_work(self, explore: bool = True) -> bool:
-        """Take up the work kept at :attr:`work_file` when it was made in this model's latent space (``explore``:
-        the explorer's face and history too, unless the launch chose a face of its own)."""
-        if self.work_file is None:
+        """Take up the work kept in :attr:`work_folder` for this model's latent space (``explore``: the explorer's
+        face and history too, unless the launch chose a face of its own). Whatever goes wrong, the app starts."""
+        if self.work_folder is None:
             return False
         try:
-            work = saved_work.read_work(self.work_file, self.session.model)
+            work = saved_work.read_work(self.work_folder, self.session.model)
             if work is None:
                 return False
             if explore:
@@ -385,6 +389,9 @@ class MainWindow(QMainWindow):
             self.arithmetic.take_up(work["arithmetic"])
         except ValueError as exc:  # a damaged file: the app starts afresh, the log says why
             log.warning("taking up the last session's work: %s", exc)
+            return False
+        except Exception:  # a bug must not keep the app from opening
+            log.exception("taking up the last session's work failed")
             return False
         return True
 

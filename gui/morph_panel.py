@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from vae.explore import export, slots
-from vae.explore.morph_model import MODES, MorphModel
+from vae.explore.morph_model import MAX_FRAMES, MODES, MorphModel
 from vae.explore.session import ExplorerSession
 
 from .controls import plain_label, refresh_snap_box, show_value, snap_box, spin_box
@@ -53,7 +53,7 @@ class MorphPanel(QWidget):
         self.images = None
         self.slot_a = FacePicker("Face A", session, settings=settings)
         self.slot_b = FacePicker("Face B", session, settings=settings)
-        self.frames = spin_box(2, 120, self.model.frames, prefix="frames ")
+        self.frames = spin_box(2, MAX_FRAMES, self.model.frames, prefix="frames ")
         self.mode = QComboBox()
         self.mode.addItems(MODES)
         self.mode.setCurrentText(self.model.mode)
@@ -150,12 +150,23 @@ class MorphPanel(QWidget):
         if kept and not moved:
             self.rebuild()  # the same path, drawn by the new decoder
 
+    def pickers(self) -> list[FacePicker]:
+        """Face A's and face B's pickers."""
+        return [self.slot_a, self.slot_b]
+
     def take_up(self, saved: dict) -> None:
-        """Take up a morph saved when the app last closed (:func:`vae.explore.saved_work.read_work`)."""
-        self.model.update(frames=saved["frames"], mode=saved["mode"], snap=saved["snap"] and self.session.can_snap)
+        """Take up a morph saved when the app last closed (:func:`vae.explore.saved_work.read_work`), drawn once."""
+        for picker, z, follows, name in zip(self.pickers(), saved["faces"] or (), saved["follows"], "AB"):
+            with QSignalBlocker(picker):
+                if follows:
+                    picker.fill_from_source("current")
+                else:
+                    picker.set_slot(slots.FaceSlot(z, f"face {name} of your last session"), SAVED)
         self.model.set_ping_pong(saved["ping_pong"])
-        for picker, z, name in zip((self.slot_a, self.slot_b), saved["faces"] or (), "AB"):
-            picker.set_slot(slots.FaceSlot(z, f"face {name} of your last session"), SAVED)
+        snap = saved["snap"] and self.session.can_snap
+        self.model.update(
+            a=self.slot_a.latent, b=self.slot_b.latent, frames=saved["frames"], mode=saved["mode"], snap=snap
+        )
 
     def rebuild(self) -> None:
         """Mirror the model's settings, recompute every frame's latent and decode them in one batch."""

@@ -26,7 +26,7 @@ from vae.explore import slots
 from vae.explore.session import ExplorerSession
 
 from .controls import plain_label, plain_tooltip
-from .dialogs import IMAGE_FILTER, LATENT_FILTER, ask_open_path
+from .dialogs import IMAGE_FILTER, LATENT_FILTER, ask_open_path, refuse
 from .follow import follow
 from .qt_images import to_pixmap
 from .workers import Job, ModelJob, describe_error, format_eta
@@ -369,7 +369,7 @@ class FacePicker(QWidget):
                     return False
                 slot = faces.random_slot()
         except (ImageLoadError, ValueError, OSError) as exc:
-            self.error.emit(str(exc))
+            refuse(self, f"{self.title.text()} from {source}", exc)
             return False
         self.set_slot(slot, source)
         return True

@@ -10,7 +10,7 @@ from tests.helpers import write_good_faces
 from vae.data.cache import open_folder
 from vae.model import checkpoint
 from vae.model.grow import grow_from
-from vae.model.network import ENCODER_PREFIXES, ConvVAE, VAEConfig, shares_latent_space
+from vae.model.network import ENCODER_PREFIXES, ConvVAE, VAEConfig, latent_space_id, shares_latent_space
 from vae.train.config import TrainConfig
 from vae.train.trainer import Trainer
 
@@ -86,6 +86,7 @@ def test_a_grown_model_shares_the_latent_space_until_its_encoder_changes():
     assert not shares_latent_space(small, large)
     grow_from(large, small)
     assert shares_latent_space(small, large) and shares_latent_space(large, small)
+    assert latent_space_id(small) == latent_space_id(large) != latent_space_id(ConvVAE(SMALL))  # not the decoders
     large.encoder[0][1].running_mean += 1e-3  # the encoder's statistics measured again: another latent space
-    assert not shares_latent_space(small, large)
+    assert not shares_latent_space(small, large) and latent_space_id(small) != latent_space_id(large)
     assert not shares_latent_space(small, ConvVAE(VAEConfig(image_size=64, latent_dim=5, base_channels=8)))

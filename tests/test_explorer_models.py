@@ -176,7 +176,7 @@ def test_the_recipe_says_how_the_result_was_made(session):
     a, b = faces(2, seed=5)
     model.set_terms([(1.0, a), (1.0, None), (-0.5, b)])  # a face still being encoded is not in the sum
     model.apply("a", 2.0)
-    model.set_kept(["b"])
+    model.set_kept(["a", "b"])  # "a" is applied, so it is not kept fixed
     recipe = json.loads(json.dumps(model.recipe()))  # it goes into a JSON file as it is
     assert recipe["formula"] == model.formula() == "result = A − 0.5·B + 2·[a]"
     assert [(f["name"], f["weight"]) for f in recipe["faces"]] == [("A", 1.0), ("B", -0.5)]

@@ -160,6 +160,12 @@ def test_resume_of_a_run_read_with_limit_keeps_its_limit(faces, tmp_path):
     assert len(resumed.history) == 2 and resumed.dataset["count"] == 20
     line = one_line_error(cli("--out", run, "--resume", "--epochs", "3", "--limit", "24", cache=tmp_path / "c"))
     assert "data count: 20 → 24" in line and "--force" in line  # a limit given still counts as other data
+    assert "needs it again" not in line  # this run's limit is recorded: no hint to give one
+    ckpt = checkpoint.load(run / "last.pt")  # as a run made before the limit was recorded
+    dataset = {key: value for key, value in ckpt.dataset.items() if key != "limit"}
+    checkpoint.save(run / "last.pt", ckpt.model, history=ckpt.history, dataset=dataset, training=ckpt.training)
+    line = one_line_error(cli("--out", run, "--resume", "--epochs", "3", cache=tmp_path / "c"))
+    assert "data count: 20 → 24" in line and "--limit" in line and "needs it again" in line
 
 
 def test_resume_by_run_folder_alone_of_a_run_that_saved_no_settings_says_what_to_give(finished_run, tmp_path):

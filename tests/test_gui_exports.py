@@ -125,12 +125,15 @@ def test_the_arithmetic_result_is_exported_at_the_panels_own_size(window, tmp_pa
     assert len(sidecar["recipe"]["faces"]) == len(arith.terms) and sidecar["latents"][0] == arith.result.tolist()
 
 
-def test_an_export_or_latent_that_cannot_be_written_is_shown_and_logged_once(window, tmp_path, warnings, caplog):
+def test_an_export_or_latent_that_cannot_be_written_or_read_is_shown_and_logged_once(
+    window, tmp_path, warnings, caplog
+):
     missing = tmp_path / "no such folder"
     assert not window.explore.export_path(str(missing / "face.png"))
     assert not window.arithmetic.export_path(str(missing / "sum.png"))
     assert not window.explore.save_latent_path(str(missing / "face.json"))
     assert len(warnings) == 3 and all("cannot write" in text and "does not exist" in text for text in warnings)
+    assert not window.morph.slot_a.fill_from_source("latent", str(missing / "face.json"))  # a face that cannot be read
     logged = [r.getMessage() for r in caplog.records if r.name == "face_explorer" and r.levelname == "WARNING"]
-    assert [line.split(":")[0] for line in logged] == ["export", "export", "save latent"]
-    assert all("does not exist" in line for line in logged) and not missing.exists()
+    assert [line.split(":")[0] for line in logged] == ["export", "export", "save latent", "Face A from latent"]
+    assert all(str(missing) in line for line in logged) and not missing.exists()

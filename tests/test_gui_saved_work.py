@@ -24,45 +24,48 @@ def make_work(window):
 
 def test_closing_keeps_the_work_and_the_next_launch_takes_it_up(make_window, tiny_checkpoint, tmp_path):
     first = make_window(tiny_checkpoint)
-    first.work_file = tmp_path / "state" / "last_work.json"
-    _, second, third = make_work(first)
+    first.work_folder = tmp_path / "state" / "work"
+    first_face, second, third = make_work(first)  # while the Morph tab is hidden: its face A has not caught up
     morph_b = first.morph.slot_b.latent
     first.close()
-    assert first.work_file.is_file()
+    assert len(list(first.work_folder.glob("*.json"))) == 1
 
     later = make_window(tiny_checkpoint)
-    later.work_file = first.work_file
+    later.work_folder = first.work_folder
     assert later.take_up_work()
     state = later.session.state
     assert torch.equal(state.values, second) and state.locks == {1} and state.can_undo
-    state.undo()  # the history came along
-    assert not torch.equal(state.values, second)
     assert torch.equal(later.morph.slot_b.latent, morph_b) and "last session" in later.morph.slot_b.caption.text()
+    assert later.morph.slot_a.kind == "current" and torch.equal(later.morph.slot_a.latent, second)  # still follows
+    assert torch.equal(later.morph.model.a, second) and torch.equal(later.morph.model.b, morph_b)
+    state.undo()  # the history came along
+    assert torch.equal(state.values, first_face) and torch.equal(later.morph.slot_a.latent, first_face)
     assert later.morph.frames.value() == 6 and later.morph.mode.currentText() == "lerp"
     assert [row.weight.value() for row in later.arithmetic.terms] == [1.0, 0.4]
     assert torch.equal(later.arithmetic.terms[1].picker.latent, third)
 
     own = make_window(tiny_checkpoint)  # a launch that chose its own face (--seed) keeps it
-    own.work_file, before = first.work_file, own.session.state.values
+    own.work_folder, before = first.work_folder, own.session.state.values
     assert own.take_up_work(explore=False)
     assert torch.equal(own.session.state.values, before) and own.morph.frames.value() == 6
+    assert torch.equal(own.morph.model.a, before)  # face A follows this launch's explorer face
 
 
 def test_work_of_another_latent_space_or_damaged_is_left_and_the_app_starts_afresh(
     make_window, tiny_checkpoint, tmp_path, caplog
 ):
     first = make_window(tiny_checkpoint)
-    first.work_file = tmp_path / "last_work.json"
+    first.work_folder = tmp_path / "work"
     make_work(first)
     first.close()
     model = type(first.session.model)(first.session.model.config)  # another encoder: other faces
     checkpoint.save(tmp_path / "other.pt", model)
     other = make_window(tmp_path / "other.pt")
-    other.work_file, before = first.work_file, other.session.state.values
+    other.work_folder, before = first.work_folder, other.session.state.values
     assert not other.take_up_work() and torch.equal(other.session.state.values, before)
-    first.work_file.write_text("{ half a file")
+    next(first.work_folder.glob("*.json")).write_text("{ half a file")
     again = make_window(tiny_checkpoint)
-    again.work_file = first.work_file
+    again.work_folder = first.work_folder
     assert not again.take_up_work()
     assert any("not readable saved work" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
 
@@ -71,6 +74,6 @@ def test_work_that_cannot_be_kept_never_stops_the_app_closing(make_window, tiny_
     if not Path("/proc").is_dir():
         pytest.skip("needs /proc, a folder where no one can create files")
     window = make_window(tiny_checkpoint)
-    window.work_file = Path("/proc/face-explorer/last_work.json")  # no one creates folders in /proc
+    window.work_folder = Path("/proc/face-explorer/work")  # no one creates folders in /proc
     assert window.close() and not window.isVisible()
     assert any("keeping the work for the next launch" in r.getMessage() for r in caplog.records)

@@ -1,6 +1,7 @@
 """The work kept between launches, without Qt: what is saved, what is given back, and for which models."""
 
 import json
+import re
 
 import pytest
 import torch
@@ -8,7 +9,7 @@ import torch
 from tests.helpers import two_cluster_prior
 from vae.explore.arithmetic_model import ArithmeticModel
 from vae.explore.morph_model import MorphModel
-from vae.explore.saved_work import read_work, save_work, work_of
+from vae.explore.saved_work import KEPT_SPACES, read_work, save_work, work_file, work_of
 from vae.explore.session import ExplorerSession, LatentState
 from vae.model import checkpoint
 from vae.model.network import ConvVAE, latent_space_id
@@ -39,13 +40,16 @@ def made_work(session):
 
 def test_work_saved_is_given_back_for_the_same_latent_space(session, tmp_path):
     morph, sums, (first, second) = made_work(session)
-    save_work(tmp_path / "state" / "work.json", work_of(session, morph, sums))  # its folder is made
-    work = read_work(tmp_path / "state" / "work.json", session.model)
+    folder = tmp_path / "state" / "work"
+    written = save_work(folder, work_of(session, morph, sums, {"morph": [True, False], "arithmetic": [False, True]}))
+    assert written == work_file(folder, session.model)  # its folder was made
+    work = read_work(folder, session.model)
     assert torch.equal(work["explore"]["values"], first) and work["explore"]["locks"] == [2]
     assert len(work["explore"]["undo"]) == 1 and torch.equal(work["explore"]["redo"][0], second)
     assert [torch.equal(z, e) for z, e in zip(work["morph"]["faces"], (first, second))] == [True, True]
-    assert (work["morph"]["frames"], work["morph"]["mode"]) == (7, "lerp")
+    assert (work["morph"]["frames"], work["morph"]["mode"], work["morph"]["follows"]) == (7, "lerp", [True, False])
     assert [w for w, _ in work["arithmetic"]["terms"]] == [1.0, -0.5] and work["arithmetic"]["applied"] == [("a", 1.5)]
+    assert work["arithmetic"]["follows"] == [False, True]
     state = LatentState(8)
     kept = work["explore"]
     state.take_up(kept["values"], kept["locks"], kept["undo"], kept["redo"])
@@ -54,14 +58,21 @@ def test_work_saved_is_given_back_for_the_same_latent_space(session, tmp_path):
     assert torch.equal(state.values, second)
 
 
-def test_work_of_another_latent_space_is_not_given_back(session, tmp_path, tiny_model):
+def test_each_latent_space_keeps_its_own_work_and_only_the_latest_are_kept(session, tmp_path, tiny_model):
     morph, sums, _ = made_work(session)
-    save_work(tmp_path / "work.json", work_of(session, morph, sums))
+    save_work(tmp_path, work_of(session, morph, sums))
     torch.manual_seed(1)
     other = ConvVAE(tiny_model.config).eval()  # another encoder: the same latent means another face there
     assert latent_space_id(other) != latent_space_id(session.model)
-    assert read_work(tmp_path / "work.json", other) is None
-    assert read_work(tmp_path / "absent.json", session.model) is None
+    assert read_work(tmp_path, other) is None and read_work(tmp_path / "absent", session.model) is None
+    checkpoint.save(tmp_path / "other.pt", other)
+    elsewhere = ExplorerSession.open(tmp_path / "other.pt")
+    save_work(tmp_path, work_of(elsewhere, MorphModel(elsewhere), ArithmeticModel(elsewhere)))
+    assert read_work(tmp_path, session.model) is not None and read_work(tmp_path, other) is not None
+    for i in range(KEPT_SPACES):  # the work of more latent spaces than are kept: the oldest goes
+        work = work_of(elsewhere, MorphModel(elsewhere), ArithmeticModel(elsewhere))
+        save_work(tmp_path, {**work, "latent_space": f"{i:016x}"})
+    assert len(list(tmp_path.glob("*.json"))) == KEPT_SPACES and read_work(tmp_path, session.model) is None
 
 
 @pytest.mark.parametrize(
@@ -70,17 +81,20 @@ def test_work_of_another_latent_space_is_not_given_back(session, tmp_path, tiny_
         (lambda text: text[: len(text) // 2], "not readable saved work"),
         (lambda text: json.dumps({"format": "something else"}), "not saved work of this app"),
         (lambda text: text.replace('"locks": [2]', '"locks": [99]'), "a lock on a dimension this model lacks"),
-        (lambda text: text.replace('"frames": 7', '"frames": "seven"'), "missing or wrong entry"),
+        (lambda text: text.replace('"frames": 7', '"frames": "seven"'), "no morph of 'seven' frames"),
+        (lambda text: text.replace('"frames": 7', '"frames": 1000000000'), "no morph of 1000000000 frames"),
         (lambda text: text.replace('"mode": "lerp"', '"mode": "warp"'), "no morph of 7 frames by 'warp'"),
+        (lambda text: text.replace('"locks": [2]', '"locks": [1e999]'), "missing or wrong entry"),
+        (lambda text: text.replace('[["a", 1.5]]', '[["a", 1e999]]'), "inf is not a finite number"),
+        (lambda text: text.replace('"follows": [false, false]', '"follows": [1]'), "not 2 yes/no flags"),
     ],
 )
 def test_damaged_work_is_refused_naming_the_file(session, tmp_path, damage, expected):
     morph, sums, _ = made_work(session)
-    path = tmp_path / "work.json"
-    save_work(path, work_of(session, morph, sums))
+    path = save_work(tmp_path, work_of(session, morph, sums))
     path.write_text(damage(path.read_text()))
-    with pytest.raises(ValueError, match=expected) as caught:
-        read_work(path, session.model)
+    with pytest.raises(ValueError, match=re.escape(expected)) as caught:
+        read_work(tmp_path, session.model)
     assert str(path) in str(caught.value)
 
 
@@ -88,6 +102,6 @@ def test_a_latent_of_the_wrong_length_is_refused(session, tmp_path):
     morph, sums, _ = made_work(session)
     work = work_of(session, morph, sums)
     work["morph"]["faces"][1] = work["morph"]["faces"][1][:5]
-    (tmp_path / "work.json").write_text(json.dumps(work))
+    work_file(tmp_path, session.model).write_text(json.dumps(work))
     with pytest.raises(ValueError, match="morph"):
-        read_work(tmp_path / "work.json", session.model)
+        read_work(tmp_path, session.model)

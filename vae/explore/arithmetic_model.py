@@ -215,7 +215,7 @@ class ArithmeticModel:
                 for i, (w, z) in enumerate(self.faces())
             ],
             "directions": [{"key": name, "name": describe_direction(name), "strength": s} for name, s in self._applied],
-            "kept_fixed": self.kept,
+            "kept_fixed": self.kept_fixed,
             "snapped": self.snapped,
             "held": held,
         }

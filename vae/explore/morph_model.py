@@ -9,6 +9,7 @@ from ..model.latent import morph, ping_pong
 from .session import ExplorerSession
 
 MODES = ("slerp", "lerp")
+MAX_FRAMES = 120  # the most frames a morph draws (the Morph tab's frame box stops there)
 
 
 class MorphModel:

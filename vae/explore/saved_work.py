@@ -1,14 +1,17 @@
 """What the user was making when the app closed, kept for the next launch.
 
 The explorer's face with its locks and undo history, the morph's two faces and settings, and the Arithmetic sum
-(weighted faces, applied directions, attributes kept fixed, snap and hold) go into one JSON file
-(:func:`save_work`). :func:`read_work` gives them back only for a model of the same latent space (the same encoder,
-weight for weight: :func:`~vae.model.network.latent_space_id`), where every latent still means the same face.
+(weighted faces, applied directions, attributes kept fixed, snap and hold) go into a JSON file of their latent space
+(:func:`save_work`): the same encoder, weight for weight (:func:`~vae.model.network.latent_space_id`), where every
+latent still means the same face. :func:`read_work` gives back the work of the model's latent space, so that work
+made with one model waits while another is used. The last :data:`KEPT_SPACES` latent spaces' work is kept.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 from pathlib import Path
 
@@ -17,25 +20,34 @@ import torch
 from ..common.atomic import atomic_write, make_folder
 from ..model.network import latent_space_id
 from .latent_io import LatentError, validate_latent
-from .morph_model import MODES
+from .morph_model import MAX_FRAMES, MODES
 
 FORMAT = "face-explorer-work/1"
 MAX_BYTES = 64_000_000  # 500 steps of history each way are about 0.5 MB
+KEPT_SPACES = 8
 
 
 class WorkError(ValueError):
     """Saved work that cannot be taken up; the message names the file."""
 
 
+def work_file(folder: str | os.PathLike, model) -> Path:
+    """The file in ``folder`` that keeps the work of ``model``'s latent space."""
+    return Path(folder) / f"{latent_space_id(model)[:16]}.json"
+
+
 def _rows(latents) -> list[list[float]]:
     return [[float(v) for v in torch.as_tensor(z).reshape(-1)] for z in latents]
 
 
-def work_of(session, morph, arithmetic) -> dict:
+def work_of(session, morph, arithmetic, follows: dict | None = None) -> dict:
     """The work to keep: ``session`` (an :class:`~vae.explore.session.ExplorerSession`), ``morph`` (a
     :class:`~vae.explore.morph_model.MorphModel`) and ``arithmetic`` (an
-    :class:`~vae.explore.arithmetic_model.ArithmeticModel`), as JSON-ready values."""
-    state = session.state
+    :class:`~vae.explore.arithmetic_model.ArithmeticModel`), as JSON-ready values. ``follows`` says which of the
+    morph's two faces (``"morph"``) and the sum's known faces (``"arithmetic"``) follow the explorer's face."""
+    state, faces = session.state, arithmetic.faces()
+    undo, redo = state.history()
+    follows = follows or {}
     ends = [morph.a, morph.b]
     return {
         "format": FORMAT,
@@ -44,18 +56,20 @@ def work_of(session, morph, arithmetic) -> dict:
         "explore": {
             "values": _rows([state.values])[0],
             "locks": sorted(state.locks),
-            "undo": _rows(state.history()[0]),
-            "redo": _rows(state.history()[1]),
+            "undo": _rows(undo),
+            "redo": _rows(redo),
         },
         "morph": {
             "faces": None if any(z is None for z in ends) else _rows(ends),
+            "follows": [bool(f) for f in follows.get("morph", [False, False])],
             "frames": morph.frames,
             "mode": morph.mode,
             "snap": morph.snap,
             "ping_pong": morph.ping_pong,
         },
         "arithmetic": {
-            "terms": [[w, _rows([z])[0]] for w, z in arithmetic.faces()],  # not a face still being encoded
+            "terms": [[w, _rows([z])[0]] for w, z in faces],  # not a face still being encoded
+            "follows": [bool(f) for f in follows.get("arithmetic", [False] * len(faces))],
             "applied": [[name, s] for name, s in arithmetic.applied],
             "kept": list(arithmetic.kept),
             "snap": arithmetic.snap,
@@ -64,23 +78,30 @@ def work_of(session, morph, arithmetic) -> dict:
     }
 
 
-def save_work(path: str | os.PathLike, work: dict) -> None:
-    """Write ``work`` to ``path`` atomically; :class:`~vae.common.atomic.WriteError` when it cannot be written."""
+def save_work(folder: str | os.PathLike, work: dict) -> Path:
+    """Write ``work`` into ``folder`` (made if needed) as its latent space's file, atomically, and forget the work of
+    all but the :data:`KEPT_SPACES` latent spaces used last; :class:`~vae.common.atomic.WriteError` when it cannot
+    be written."""
+    folder = make_folder(folder, "the work kept between launches")
+    path = folder / f"{work['latent_space'][:16]}.json"
     payload = json.dumps(work).encode()
-    make_folder(Path(path).parent, "the saved work")
     with atomic_write(path, need=len(payload)) as handle:
         handle.write(payload)
+    older = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)[KEPT_SPACES:]
+    for stale in older:
+        with contextlib.suppress(OSError):
+            stale.unlink()
+    return path
 
 
-def read_work(path: str | os.PathLike, model) -> dict | None:
-    """The work saved at ``path`` with its latents as tensors, if it was made with ``model``'s latent space; None
-    when there is none or it belongs to another one. :class:`WorkError` (a ValueError naming the file) when it is
-    damaged."""
-    path = Path(path)
-    if not path.is_file():
-        return None
+def read_work(folder: str | os.PathLike, model) -> dict | None:
+    """The work kept in ``folder`` for ``model``'s latent space, its latents as tensors; None when there is none.
+    :class:`WorkError` (a ValueError naming the file) when it is damaged."""
+    path = work_file(folder, model)
     source = str(path)
     try:
+        if not path.is_file():
+            return None
         if path.stat().st_size > MAX_BYTES:
             raise WorkError(f"{source}: too large for saved work")
         work = json.loads(path.read_text(encoding="utf-8"))
@@ -94,12 +115,13 @@ def read_work(path: str | os.PathLike, model) -> dict | None:
         return _checked(work, model.latent_dim, source)
     except (WorkError, LatentError):
         raise
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise WorkError(f"{source}: saved work with a missing or wrong entry ({exc!r})") from exc
 
 
 def _checked(work: dict, dim: int, source: str) -> dict:
-    """``work`` with every latent validated as a tensor of ``dim`` values (a ValueError names ``source``)."""
+    """``work`` with every latent validated as a tensor of ``dim`` values and every number checked (a
+    :class:`WorkError` or :class:`~vae.explore.latent_io.LatentError` names ``source``)."""
 
     def latents(rows, where: str, count: int | None = None) -> list[torch.Tensor]:
         if not rows:
@@ -109,12 +131,24 @@ def _checked(work: dict, dim: int, source: str) -> dict:
             raise WorkError(f"{source} ({where}): {len(checked)} latents, not {count}")
         return checked
 
+    def number(value, where: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise WorkError(f"{source} ({where}): {value!r} is not a finite number")
+        return float(value)
+
+    def flags(values, count: int, where: str) -> list[bool]:
+        if not isinstance(values, list) or len(values) != count or not all(isinstance(v, bool) for v in values):
+            raise WorkError(f"{source} ({where}): not {count} yes/no flags")
+        return values
+
     explore, morph, arithmetic = work["explore"], work["morph"], work["arithmetic"]
-    if morph["mode"] not in MODES or int(morph["frames"]) < 2:
-        raise WorkError(f"{source} (morph): no morph of {morph['frames']} frames by {morph['mode']!r}")
+    frames = morph["frames"]
+    if morph["mode"] not in MODES or not isinstance(frames, int) or not 2 <= frames <= MAX_FRAMES:
+        raise WorkError(f"{source} (morph): no morph of {frames!r} frames by {morph['mode']!r}")
     locks = [int(d) for d in explore["locks"]]
     if any(not 0 <= d < dim for d in locks):
         raise WorkError(f"{source} (explore): a lock on a dimension this model lacks")
+    terms = [(number(w, "arithmetic weight"), latents([z], "arithmetic")[0]) for w, z in arithmetic["terms"]]
     return {
         "explore": {
             "values": latents([explore["values"]], "explore")[0],
@@ -124,14 +158,16 @@ def _checked(work: dict, dim: int, source: str) -> dict:
         },
         "morph": {
             "faces": latents(morph["faces"], "morph", 2) if morph["faces"] else None,
-            "frames": int(morph["frames"]),
-            "mode": str(morph["mode"]),
+            "follows": flags(morph["follows"], 2, "morph"),
+            "frames": frames,
+            "mode": morph["mode"],
             "snap": bool(morph["snap"]),
             "ping_pong": bool(morph["ping_pong"]),
         },
         "arithmetic": {
-            "terms": [(float(w), latents([z], "arithmetic")[0]) for w, z in arithmetic["terms"]],
-            "applied": [(str(name), float(s)) for name, s in arithmetic["applied"]],
+            "terms": terms,
+            "follows": flags(arithmetic["follows"], len(terms), "arithmetic"),
+            "applied": [(str(name), number(s, "direction strength")) for name, s in arithmetic["applied"]],
             "kept": [str(name) for name in arithmetic["kept"]],
             "snap": bool(arithmetic["snap"]),
             "hold": bool(arithmetic["hold"]),

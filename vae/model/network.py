@@ -123,11 +123,15 @@ def brought_down(images: torch.Tensor, size: int) -> torch.Tensor:
 ENCODER_PREFIXES = ("encoder.", "fc_mu.", "fc_logvar.")
 
 
+def _encoder_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The weights (batch-norm statistics too) that turn an image into a latent."""
+    return {k: v for k, v in model.state_dict().items() if k.startswith(ENCODER_PREFIXES)}
+
+
 def shares_latent_space(a: nn.Module, b: nn.Module) -> bool:
     """Whether two models encode with one encoder, weight for weight (its batch-norm statistics too): then a latent
     means the same face in both, as for a 128 px model grown with ``encoder_size=64`` and trained decoder-only."""
-    mine = {k: v for k, v in a.state_dict().items() if k.startswith(ENCODER_PREFIXES)}
-    theirs = {k: v for k, v in b.state_dict().items() if k.startswith(ENCODER_PREFIXES)}
+    mine, theirs = _encoder_state(a), _encoder_state(b)
     return (
         bool(mine)
         and mine.keys() == theirs.keys()
@@ -136,13 +140,12 @@ def shares_latent_space(a: nn.Module, b: nn.Module) -> bool:
 
 
 def latent_space_id(model: nn.Module) -> str:
-    """A fingerprint of the encoder's weights (batch-norm statistics too): models with the same one share a latent
-    space (:func:`shares_latent_space`), so that a latent saved with one means the same face in the other."""
+    """A fingerprint of the encoder (:func:`shares_latent_space`'s weights, in whatever precision they are stored):
+    models with the same one share a latent space, so that a latent saved with one means the same face in the other."""
     digest = hashlib.sha1()
-    for name, value in sorted(model.state_dict().items()):
-        if name.startswith(ENCODER_PREFIXES):
-            digest.update(f"{name}:{tuple(value.shape)}".encode())
-            digest.update(value.detach().cpu().double().contiguous().numpy().tobytes())  # whatever it is stored in
+    for name, value in sorted(_encoder_state(model).items()):
+        digest.update(f"{name}:{tuple(value.shape)}".encode())
+        digest.update(value.detach().cpu().double().contiguous().numpy().tobytes())
     return digest.hexdigest()
 
 

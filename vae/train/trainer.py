@@ -391,6 +391,8 @@ class Trainer:
         for key in ("source", "count"):
             if key in old_data and old_data[key] != new_data[key]:
                 changed.append(f"data {key}: {old_data[key]} → {new_data[key]}")
+        if "count" in old_data and old_data["count"] < new_data["count"] and not old_data.get("limit"):
+            changed[-1] += " (a run made with --limit before its limit was recorded needs it again)"
         self.model.load_state_dict(ckpt.model.state_dict())
         self.model.to(self.device)
         if self.discriminator is not None and "discriminator" in state:
