@@ -33,7 +33,11 @@ class WorkError(ValueError):
 
 def work_file(folder: str | os.PathLike, model) -> Path:
     """The file in ``folder`` that keeps the work of ``model``'s latent space."""
-    return Path(folder) / f"{latent_space_id(model)[:16]}.json"
+    return _space_file(folder, latent_space_id(model))
+
+
+def _space_file(folder: str | os.PathLike, space: str) -> Path:
+    return Path(folder) / f"{space[:16]}.json"
 
 
 def _rows(latents) -> list[list[float]]:
@@ -83,7 +87,7 @@ def save_work(folder: str | os.PathLike, work: dict) -> Path:
     all but the :data:`KEPT_SPACES` latent spaces used last; :class:`~vae.common.atomic.WriteError` when it cannot
     be written."""
     folder = make_folder(folder, "the work kept between launches")
-    path = folder / f"{work['latent_space'][:16]}.json"
+    path = _space_file(folder, work["latent_space"])
     payload = json.dumps(work).encode()
     with atomic_write(path, need=len(payload)) as handle:
         handle.write(payload)
@@ -97,7 +101,8 @@ def save_work(folder: str | os.PathLike, work: dict) -> Path:
 def read_work(folder: str | os.PathLike, model) -> dict | None:
     """The work kept in ``folder`` for ``model``'s latent space, its latents as tensors; None when there is none.
     :class:`WorkError` (a ValueError naming the file) when it is damaged."""
-    path = work_file(folder, model)
+    space = latent_space_id(model)  # hashed once: it reads every encoder weight
+    path = _space_file(folder, space)
     source = str(path)
     try:
         if not path.is_file():
@@ -109,7 +114,7 @@ def read_work(folder: str | os.PathLike, model) -> dict | None:
         raise WorkError(f"{source}: not readable saved work ({exc})") from exc
     if not isinstance(work, dict) or work.get("format") != FORMAT:
         raise WorkError(f"{source}: not saved work of this app")
-    if work.get("latent_space") != latent_space_id(model):
+    if work.get("latent_space") != space:
         return None
     try:
         return _checked(work, model.latent_dim, source)
