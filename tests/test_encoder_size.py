@@ -71,6 +71,38 @@ def test_the_decoder_alone_learns_and_the_encoder_stays_as_it_was(faces128, tmp_
     assert max((before[n] - after[n]).abs().max().item() for n in decoder) > 1e-4
 
 
+def test_a_decoder_tail_trains_its_last_stages_alone(faces128, tmp_path):
+    torch.manual_seed(0)
+    checkpoint.save(tmp_path / "large.pt", ConvVAE(LARGE))
+    config = TrainConfig(
+        model=LARGE,
+        epochs=1,
+        batch_size=8,
+        lr=2e-3,
+        decoder_only=True,
+        decoder_tail=2,
+        init_from=str(tmp_path / "large.pt"),
+    )
+    before = checkpoint.load(tmp_path / "large.pt").model.state_dict()
+    after = checkpoint.load(Trainer(config, faces128, tmp_path / "run").run().last_path).model.state_dict()
+    model = ConvVAE(LARGE)
+    names = {id(p): n for n, p in model.named_parameters()}
+    tail = {names[id(p)] for p in model.decoder_tail_parameters(2)}
+    last_two = ("decoder.4.", "decoder.5.", "decoder.6.")  # the 64 and 128 px stages, then the output layer
+    assert tail == {n for n in names.values() if n.startswith(last_two)}
+    changed = {n for n in names.values() if not torch.equal(before[n], after[n])}
+    assert changed == tail
+
+
+def test_a_decoder_tail_longer_than_the_decoder_is_refused():
+    whole = ConvVAE(LARGE).decoder_tail_parameters(5)
+    assert len(whole) == len([*ConvVAE(LARGE).decoder.parameters()])
+    with pytest.raises(ValueError, match="decoder tail: 6 stages of a decoder with 5"):
+        ConvVAE(LARGE).decoder_tail_parameters(6)
+    with pytest.raises(ValueError, match="decoder_tail needs decoder_only"):
+        TrainConfig(decoder_tail=1)
+
+
 @pytest.mark.parametrize(
     "settings",
     [{"decoder_only": True}, {"decoder_only": True, "encoder_only": True, "init_from": "m.pt"}],

@@ -167,6 +167,9 @@ class ResidualBlock(nn.Module):
         return self.act(x + self.body(x))
 
 
+_DOUBLING = (nn.Upsample, nn.ConvTranspose2d)  # what a decoder stage doubles the resolution with
+
+
 def _down(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
@@ -241,6 +244,14 @@ class ConvVAE(nn.Module):
     def decoder_parameters(self) -> list[nn.Parameter]:
         """The weights that turn a latent into a face: the first fully connected layer and the decoder."""
         return [*self.fc_decode.parameters(), *self.decoder.parameters()]
+
+    def decoder_tail_parameters(self, stages: int) -> list[nn.Parameter]:
+        """The weights of the decoder's last ``stages`` upsampling stages, the output layer with the last."""
+        layers = [m for m in self.decoder if next(m.parameters(), None) is not None]
+        doubling = [i for i, m in enumerate(layers) if any(isinstance(x, _DOUBLING) for x in m.modules())]
+        if not 1 <= stages <= len(doubling):
+            raise ValueError(f"invalid decoder tail: {stages} stages of a decoder with {len(doubling)}")
+        return [p for m in layers[doubling[-stages] :] for p in m.parameters()]
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Latents (N, latent_dim) → images (N, 3, S, S) in [0, 1]."""

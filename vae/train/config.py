@@ -56,6 +56,7 @@ class TrainConfig:
     pixel_weights: str = ""  # a map weighing the squared error pixel by pixel (python -m vae.measure.pixel_weights)
     encoder_only: bool = False  # train the encoder to reconstruct from μ, the decoder and log σ² head fixed
     decoder_only: bool = False  # train the decoder alone, on the fixed encoder's latents
+    decoder_tail: int = 0  # >0, with decoder_only: train only the decoder's last N stages (and its output layer)
     average_decay: float = 0.0  # >0: evaluate and save an exponential moving average of the weights (this decay)
     init_from: str = (
         ""  # a checkpoint whose matching layers start a new run (vae.model.grow), e.g. the 64×64 model for a 128 one
@@ -87,6 +88,7 @@ class TrainConfig:
             "attribute_weight": self.attribute_weight >= 0,
             "latent_readout_weight": self.latent_readout_weight >= 0,
             "average_decay": 0 <= self.average_decay < 1,
+            "decoder_tail": isinstance(self.decoder_tail, int) and self.decoder_tail >= 0,
             "precision": self.precision in PRECISIONS,
         }
         bad = [name for name, ok in checks.items() if not ok]
@@ -116,6 +118,8 @@ class TrainConfig:
             raise ValueError("latent_readout_weight steers the encoder, which decoder_only keeps fixed")
         if self.decoder_only and (self.encoder_only or not self.init_from):
             raise ValueError("decoder_only needs init_from (the trained model whose encoder stays) and no encoder_only")
+        if self.decoder_tail and not self.decoder_only:
+            raise ValueError("decoder_tail needs decoder_only: it trains the last stages of the decoder alone")
         if self.encoder_only and not self.init_from:
             raise ValueError("encoder_only needs init_from: the trained model whose decoder stays as it is")
         if self.lr * self.weight_decay >= 1:
@@ -187,6 +191,7 @@ TRAINING_SETTINGS = (
     "pixel_weights",
     "encoder_only",
     "decoder_only",
+    "decoder_tail",
     "average_decay",
 )
 
@@ -340,6 +345,14 @@ SETTINGS = (
         "divergence is balanced against the reconstruction's gradient at μ (default %(default)s: off)",
         0.0,
         100.0,
+    ),
+    Setting(
+        "decoder_tail",
+        "with --decoder-only: train only the decoder's last N upsampling stages and its output layer, its coarser "
+        "stages fixed, e.g. a crisp pass that may sharpen edges but not move shapes (default %(default)s: the whole "
+        "decoder)",
+        0,
+        16,
     ),
     Setting(
         "average_decay",

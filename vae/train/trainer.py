@@ -270,6 +270,8 @@ class Trainer:
         trained = self.model.parameters()
         if cfg.encoder_only or cfg.decoder_only:
             trained = self.model.mean_encoder_parameters() if cfg.encoder_only else self.model.decoder_parameters()
+            if cfg.decoder_tail:
+                trained = self.model.decoder_tail_parameters(cfg.decoder_tail)
             self.model.requires_grad_(False)
             for parameter in trained:
                 parameter.requires_grad_(True)
