@@ -7,7 +7,7 @@ mirrored here and decoded once.
 from __future__ import annotations
 
 import torch
-from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QGroupBox,
@@ -47,7 +47,6 @@ from .widgets import FaceView, holding
 from .workers import ModelJob, describe_error
 
 GIVEN = "given"  # a term's face set in the model rather than picked from a source
-SAVED = "saved"  # a face taken up from the last session
 # the formula's note while the hold is computed, and after it failed
 HOLDING = "holding the rest…"
 NOT_HELD = "the rest not held (see the message)"
@@ -222,11 +221,7 @@ class ArithmeticPanel(QWidget):
         self.model.set_kept([name for name in saved["kept"] if name in self.session.directions])
         rows = [self._new_term_row(weight) for weight, _ in saved["terms"]]  # before the model shows the rows
         for i, (row, (_, z), follows) in enumerate(zip(rows, saved["terms"], saved["follows"])):
-            with QSignalBlocker(row.picker):
-                if follows:
-                    row.picker.fill_from_source("current")
-                else:
-                    row.picker.set_slot(slots.FaceSlot(z, f"face {chr(ord('A') + i)} of your last session"), SAVED)
+            row.picker.take_up(z, follows, chr(ord("A") + i))
         self.model.set_terms([(row.weight.value(), row.picker.latent) for row in rows])
 
     def _directions_changed(self, names) -> None:

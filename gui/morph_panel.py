@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vae.explore import export, slots
+from vae.explore import export
 from vae.explore.morph_model import MAX_FRAMES, MODES, MorphModel
 from vae.explore.session import ExplorerSession
 
@@ -30,7 +30,6 @@ from .widgets import FacePicker, FaceView, JobProgress, holding
 from .workers import Job, describe_error
 
 STRIP_ICON = 72
-SAVED = "saved"  # a face taken up from the last session, not picked from a source
 STRIP_STYLE = (
     "QListWidget::item { border: 2px solid transparent; padding: 1px; }"
     "QListWidget::item:selected { background: transparent; border: 2px solid #d9822b; color: black; }"
@@ -157,11 +156,7 @@ class MorphPanel(QWidget):
     def take_up(self, saved: dict) -> None:
         """Take up a morph saved when the app last closed (:func:`vae.explore.saved_work.read_work`), drawn once."""
         for picker, z, follows, name in zip(self.pickers(), saved["faces"] or (), saved["follows"], "AB"):
-            with QSignalBlocker(picker):
-                if follows:
-                    picker.fill_from_source("current")
-                else:
-                    picker.set_slot(slots.FaceSlot(z, f"face {name} of your last session"), SAVED)
+            picker.take_up(z, follows, name)
         self.model.set_ping_pong(saved["ping_pong"])
         snap = saved["snap"] and self.session.can_snap
         self.model.update(

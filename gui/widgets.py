@@ -7,7 +7,7 @@ from contextlib import ExitStack, contextmanager
 
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QRect, QSignalBlocker, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -207,6 +207,7 @@ SOURCES = {  # source → its button's text and tooltip, in the buttons' order
 NO_MAP_FACES = "No faces in the Map tab yet: map some there (Map faces), then click one there or pick Map here."
 KEPT = "kept"  # a slot that followed the explorer until the panel sent its result there
 KEPT_CAPTION = "the explorer's face before Send"
+SAVED = "saved"  # a face taken up from the last session, not picked from a source
 
 
 def holding(pickers):
@@ -285,6 +286,15 @@ class FacePicker(QWidget):
         self.caption.setToolTip(plain_tooltip(slot.label))
         self._draw_thumb()
         self.changed.emit()
+
+    def take_up(self, latent, follows: bool, name: str) -> None:
+        """Take up face ``name`` of the last session, quietly: the explorer's face again where it followed the
+        explorer, else the saved latent, pinned."""
+        with QSignalBlocker(self):
+            if follows:
+                self.fill_from_source("current")
+            else:
+                self.set_slot(slots.FaceSlot(latent, f"face {name} of your last session"), SAVED)
 
     def _draw_thumb(self) -> None:
         self.thumb.setPixmap(to_pixmap(self.session.render(self.slot.latent), self.thumb_size - 2))
