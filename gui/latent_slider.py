@@ -121,7 +121,8 @@ class LatentSlider(QWidget):
         layout.addWidget(self.slider, 1, alignment=Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.label)
         self.active = active
-        self.slider.valueChanged.connect(lambda v: self.moved.emit(self.dim, v / STEPS_PER_UNIT))
+        self._value = 0.0  # the state's value, which may lie beyond the slider's ±SLIDER_RANGE
+        self.slider.valueChanged.connect(self._moved)
         self.slider.sliderPressed.connect(self.pressed)
         self.slider.sliderReleased.connect(self.released)
         self.slider.hovered.connect(lambda inside: self.hovered.emit(self.dim, inside))
@@ -131,14 +132,21 @@ class LatentSlider(QWidget):
 
     @property
     def value(self) -> float:
-        return self.slider.value() / STEPS_PER_UNIT
+        """The value this dimension holds, also where it lies beyond the slider's reach (the slider then sits at
+        its end)."""
+        return self._value
+
+    def _moved(self, steps: int) -> None:
+        self._value = steps / STEPS_PER_UNIT
+        self.moved.emit(self.dim, self._value)
 
     def describe(self) -> str:
         """``z12 · hair colour = +1.25σ · KL 2.10 nats`` (what the value readout shows for this slider); the name
         only where the axis clearly moves along a stored direction (:func:`vae.explore.axis_names.name_axes`)."""
         usage = f"KL {self.kl:.2f} nats" if self.kl is not None else "usage unknown"
         named = f"z{self.dim} · {self.name.short}" if self.name is not None else f"z{self.dim}"
-        return f"{named} = {self.value:+.2f}σ · {usage}" + ("" if self.active else " · unused by the model")
+        beyond = f" (beyond the slider's ±{SLIDER_RANGE:g}σ)" if abs(self.value) > SLIDER_RANGE else ""
+        return f"{named} = {self.value:+.2f}σ{beyond} · {usage}" + ("" if self.active else " · unused by the model")
 
     def set_name(self, name: AxisName | None) -> None:
         self.name = name
@@ -150,6 +158,7 @@ class LatentSlider(QWidget):
 
     def show_value(self, value: float) -> None:
         """Reflect the state without emitting signals back into it."""
+        self._value = value
         self.slider.blockSignals(True)
         self.slider.setValue(round(max(-SLIDER_RANGE, min(SLIDER_RANGE, value)) * STEPS_PER_UNIT))
         self.slider.blockSignals(False)

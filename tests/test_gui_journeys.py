@@ -523,6 +523,20 @@ def test_slider_readout_shows_the_value_under_the_pointer(window, qtbot):
     assert "σ" not in window.explore.readout.text()
 
 
+def test_slider_readout_shows_a_value_beyond_the_sliders_reach_as_it_is(window, qtbot):
+    dim = window.session.dimension_order[0]
+    widget = window.explore.sliders[dim]
+    values = window.session.state.values.clone()
+    values[dim] = 4.39
+    window.session.state.set_values(values)
+    widget.slider.hovered.emit(True)
+    assert widget.slider.value() == widget.slider.maximum()  # the slider sits at its end
+    assert f"z{dim} = +4.39σ (beyond the slider's ±3σ)" in window.explore.readout.text()
+    widget.slider.setValue(150)  # dragged back within reach: the value is the slider's again
+    assert float(window.session.state.values[dim]) == pytest.approx(1.5)
+    assert f"z{dim} = +1.50σ ·" in window.explore.readout.text()
+
+
 def test_slider_readout_follows_the_keyboard_focus(window, qtbot):
     window.show()
     qtbot.waitExposed(window)
