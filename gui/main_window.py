@@ -254,7 +254,9 @@ class MainWindow(QMainWindow):
             return False
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
+            self.save_work()  # this latent space's work waits for its model, in this launch or the next
             kept = self.session.set_checkpoint(opened.checkpoint)
+            taken_up = not kept and self.take_up_work()
             ms = fastest_decode_ms(self.session.renderer.model, repeats=3)  # the copy the app draws with
         finally:
             QApplication.restoreOverrideCursor()
@@ -263,14 +265,14 @@ class MainWindow(QMainWindow):
             if ms > DECODE_BUDGET_MS
             else ""
         )
-        self.show_status(
-            (
-                f"loaded {path}; every tab's faces kept (the same latent space)"
-                if kept
-                else f"loaded {path}; new faces in every tab (another latent space)"
-            )
-            + slow
-        )
+        name = Path(path).name
+        if kept:
+            said = f"opened {name}: the same latent space, every tab's faces kept"
+        elif taken_up:
+            said = f"opened {name}: your last work with its latent space taken up"
+        else:
+            said = f"opened {name}: another latent space, new faces in every tab"
+        self.show_status(said + slow)
         return True
 
     def _model_file_changed(self, path: str) -> None:

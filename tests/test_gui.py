@@ -300,7 +300,7 @@ def test_open_other_checkpoint_rebuilds_sliders(window, tmp_path):
     assert window.load_checkpoint(str(path))
     assert len(window.explore.sliders) == 5 and window.session.state.latent_dim == 5
     message = window.statusBar().currentMessage()  # (a note on speed may follow, on a busy computer)
-    assert message.startswith(f"loaded {path}; new faces in every tab (another latent space)")
+    assert message.startswith("opened other.pt: another latent space, new faces in every tab")
 
 
 def test_a_model_opened_by_hand_that_draws_too_slowly_here_says_so(window, tmp_path, monkeypatch):
@@ -695,7 +695,7 @@ def test_opening_a_model_that_shares_the_latent_space_keeps_the_face_and_says_so
     checkpoint.save(tmp_path / "redrawn.pt", redrawn_model(window.session.model))
     assert window.load_checkpoint(str(tmp_path / "redrawn.pt"))
     assert torch.equal(window.session.state.values, face)
-    assert "; every tab's faces kept (the same latent space)" in window.statusBar().currentMessage()
+    assert "redrawn.pt: the same latent space, every tab's faces kept" in window.statusBar().currentMessage()
 
 
 def test_a_model_of_the_same_latent_space_keeps_the_morph_and_arithmetic_faces_and_draws_them_anew(
@@ -716,7 +716,7 @@ def test_a_model_of_the_same_latent_space_keeps_the_morph_and_arithmetic_faces_a
     other = type(window.session.model)(window.session.model.config)  # an encoder of its own: another latent space
     checkpoint.save(tmp_path / "other.pt", other)
     assert window.load_checkpoint(str(tmp_path / "other.pt"))
-    assert "; new faces in every tab (another latent space)" in window.statusBar().currentMessage()
+    assert "other.pt: another latent space, new faces in every tab" in window.statusBar().currentMessage()
     assert not torch.equal(morph.slot_b.latent, b)  # a fresh random B
     assert not any(torch.equal(row.picker.latent, z) for row, z in zip(arith.terms[1:], terms[1:], strict=False))
 

@@ -70,6 +70,28 @@ def test_work_of_another_latent_space_or_damaged_is_left_and_the_app_starts_afre
     assert any("not readable saved work" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
 
 
+def test_opening_a_model_of_another_latent_space_keeps_the_work_for_its_return(make_window, tiny_checkpoint, tmp_path):
+    window = make_window(tiny_checkpoint)
+    window.work_folder = tmp_path / "work"
+    first, second, _ = make_work(window)
+    morph_b = window.morph.slot_b.latent.clone()
+    checkpoint.save(tmp_path / "other.pt", type(window.session.model)(window.session.model.config))
+    assert window.load_checkpoint(str(tmp_path / "other.pt"))  # say, a model just trained
+    assert not torch.equal(window.session.state.values, second) and not window.session.state.can_undo
+    assert "new faces in every tab" in window.statusBar().currentMessage()
+    window.session.state.set_values(third := torch.randn(window.session.model.latent_dim))
+
+    assert window.load_checkpoint(str(tiny_checkpoint))  # back: the work made with it, history and all
+    state = window.session.state
+    assert torch.equal(state.values, second) and state.locks == {1} and state.can_undo
+    assert torch.equal(window.morph.slot_b.latent, morph_b)
+    assert "your last work with its latent space taken up" in window.statusBar().currentMessage()
+    state.undo()
+    assert torch.equal(state.values, first)
+    assert window.load_checkpoint(str(tmp_path / "other.pt"))  # and the other model's work waited for it too
+    assert torch.equal(window.session.state.values, third)
+
+
 def test_work_that_cannot_be_kept_never_stops_the_app_closing(make_window, tiny_checkpoint, caplog):
     if not Path("/proc").is_dir():
         pytest.skip("needs /proc, a folder where no one can create files")
