@@ -60,6 +60,10 @@ def test_run_writes_checkpoints_metrics_and_previews(faces, tmp_path):
     assert "glasses" in best.directions and best.latent_kl.shape == (4,)
     assert best.latent_prior["mean"].shape[1] == 4 and best.latent_prior["scale_tril"].shape[1:] == (4, 4)
     assert best.dataset["count"] == 40
+    last = checkpoint.load(run / "last.pt")
+    assert {"optimizer", "rng"} <= set(last.training)  # what resuming needs, in last.pt only
+    assert not {"optimizer", "rng"} & set(best.training) and best.training["config"] == last.training["config"]
+    assert (run / "best.pt").stat().st_size < (run / "last.pt").stat().st_size
 
 
 def test_holdout_faces_are_validated_on_and_never_trained_on(faces, tmp_path):

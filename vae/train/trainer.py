@@ -443,17 +443,21 @@ class Trainer:
             self.log(f"warning: {self.last_path} holds unreadable training settings ({exc}); not compared")
             return None
 
-    def _training_state(self, epoch: int, step: int) -> dict:
+    def _training_state(self, epoch: int, step: int, resumable: bool = True) -> dict:
+        """The run's record: its settings and position, and where ``resumable`` what continuing it needs (the
+        optimisers' moments, the discriminator, random states: twice the model's size, so ``best.pt`` goes without)."""
         state = {
             "config": asdict(self.config),
-            "optimizer": self.optimizer.state_dict(),
             "epoch": epoch,
             "step": step,
             "partial_sums": dict(self.partial_sums),
             "best_val": self.best_val,
             "steps_per_epoch": self.steps_per_epoch,
-            "rng": torch.get_rng_state(),
         }
+        if not resumable:
+            return state
+        state["optimizer"] = self.optimizer.state_dict()
+        state["rng"] = torch.get_rng_state()
         if self.discriminator is not None:
             state["discriminator"] = self.discriminator.state_dict()
             state["disc_optimizer"] = self.disc_optimizer.state_dict()
@@ -474,7 +478,7 @@ class Trainer:
             self.kept_model,
             history=self.history,
             dataset=self.data.describe(),
-            training=self._training_state(epoch, step),
+            training=self._training_state(epoch, step, resumable=path == self.last_path),
             **(extra or {}),
         )
 
