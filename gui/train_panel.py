@@ -8,7 +8,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 from vae.data.cache import BUILTIN, is_builtin_source
-from vae.train.run_folder import can_resume, holds_run, run_state, unfinished
+from vae.train.run_folder import can_resume, free_folder_beside, holds_run, run_state, unfinished
 from vae.train.run_history import stop_position
 from vae.train.trainer import EpochEvent, StepEvent, TrainConfig
 from vae.train.training_run import NOTHING_TRAINED, TrainingRun
@@ -192,7 +192,10 @@ class TrainPanel(QWidget):
             choice = self.ask_reuse(out_dir, existing)
             if choice == "resume":
                 return self.resume()
-            if choice != "replace":
+            if choice == "new":
+                out_dir, replacing = free_folder_beside(out_dir), False
+                self.out_dir.setText(str(out_dir))
+            elif choice != "replace":
                 return False
         try:
             config = self.config()
@@ -202,7 +205,7 @@ class TrainPanel(QWidget):
         return self._launch(config, resume=False, overwrite=replacing)
 
     def ask_reuse(self, out_dir: Path, existing: dict | None) -> str:
-        """Ask what to do with a run folder that holds a run: "resume", "replace" or "cancel"."""
+        """Ask what to do with a run folder that holds a run: "resume", "new", "replace" or "cancel"."""
         return ask_reuse(self, out_dir, existing, self._holds_loaded_model(out_dir))
 
     def resume(self) -> bool:

@@ -401,9 +401,15 @@ def test_the_train_tab_remembers_its_settings_for_the_next_launch(window, qtbot,
     assert older.beta.value() == pytest.approx(DEFAULT_MODEL_RECIPE.beta) and older.batch_size.value() == 64
     assert older.folder_edit.text() == str(small_folder)  # the dataset choice is still remembered
     offered = []
-    monkeypatch.setattr(QMessageBox, "exec", lambda box: offered.append([b.text() for b in box.buttons()]) or 0)
-    assert panel.ask_reuse(tmp_path / "run", run_state(tmp_path / "run")) == "cancel"
+
+    def answer(box):  # Enter: the default button
+        offered.append([b.text() for b in box.buttons()])
+        box.defaultButton().click()
+
+    monkeypatch.setattr(QMessageBox, "exec", answer)
+    assert panel.ask_reuse(tmp_path / "run", run_state(tmp_path / "run")) == "new"  # Enter never replaces a run
     assert "Start over" in offered[0] and "Resume" not in offered[0]  # the run finished: nothing to resume
+    assert "New folder (run-2)" in offered[0]
 
 
 def test_stop_mid_run_leaves_a_resumable_checkpoint(window, qtbot, small_folder, tmp_path):

@@ -345,6 +345,12 @@ def test_start_on_a_used_run_folder_asks_first(window, qtbot, small_folder, tmp_
     assert not panel.start()
     assert asked and asked[0]["epoch"] == 1 and not panel.job.busy
     assert (tmp_path / "run" / "best.pt").stat().st_mtime_ns == before
+    monkeypatch.setattr(panel, "ask_reuse", lambda out_dir, state: "new")  # a new run beside it instead
+    assert panel.start()
+    assert panel.out_dir.text() == str(tmp_path / "run-2")
+    qtbot.waitUntil(lambda: not panel.job.busy, timeout=120000)
+    assert (tmp_path / "run-2" / "best.pt").is_file()
+    assert (tmp_path / "run" / "best.pt").stat().st_mtime_ns == before
 
 
 def test_facts_refresh_when_the_loaded_model_file_changes(window, qtbot, prior_checkpoint, tiny_model):

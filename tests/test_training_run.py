@@ -94,3 +94,16 @@ def test_a_failure_ends_failed_and_is_raised(folder, tmp_path):
     with pytest.raises(DataError):
         missing.run()
     assert missing.status == "failed" and missing.message
+
+
+def test_a_free_folder_beside_a_run_is_named_after_it_and_holds_no_run(tmp_path):
+    from vae.train.run_folder import free_folder_beside
+
+    assert free_folder_beside(tmp_path / "run") == tmp_path / "run-2"
+    (tmp_path / "run-2").mkdir()
+    (tmp_path / "run-2" / "last.pt").write_bytes(b"a run")
+    (tmp_path / "run-3").write_text("a file, not a folder")
+    assert free_folder_beside(tmp_path / "run") == tmp_path / "run-4"
+    assert free_folder_beside(tmp_path / "run-2") == tmp_path / "run-4"
+    stamped = tmp_path / "run-20261207-194438"  # the Train tab's own names: their last digits are a time
+    assert free_folder_beside(stamped) == tmp_path / "run-20261207-194438-2"

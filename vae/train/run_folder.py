@@ -26,6 +26,18 @@ def holds_run(folder: str | os.PathLike) -> bool:
     return any((Path(folder) / name).exists() for name in RUN_FILES)
 
 
+def free_folder_beside(folder: str | os.PathLike) -> Path:
+    """A folder beside ``folder`` that holds no run, named after it: ``run`` → ``run-2``, ``run-2`` → ``run-3``."""
+    folder = Path(folder)
+    stem, dash, number = folder.name.rpartition("-")
+    if not (dash and number.isdigit() and len(number) <= 3):  # a count, not the digits of a time
+        stem, number = folder.name, "1"
+    n = int(number) + 1
+    while holds_run(folder.with_name(f"{stem}-{n}")) or folder.with_name(f"{stem}-{n}").is_file():
+        n += 1
+    return folder.with_name(f"{stem}-{n}")
+
+
 def can_resume(folder: str | os.PathLike) -> bool:
     """Whether ``folder`` holds a ``last.pt`` to continue from (not read: see :func:`run_state`)."""
     return (Path(folder) / LAST).is_file()
