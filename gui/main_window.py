@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTabWidget
 
 from vae.data.folder import IMAGE_SUFFIXES
 from vae.explore import saved_work
-from vae.explore.default_choice import DECODE_BUDGET_MS
+from vae.explore.default_choice import DECODE_BUDGET_MS, DEFAULT_64, DEFAULT_128
 from vae.explore.session import ExplorerSession
 from vae.model.checkpoint import CheckpointError
 from vae.model.inference import fastest_decode_ms
@@ -184,6 +184,17 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self._action("&Open checkpoint…", self._ask_checkpoint, QKeySequence.StandardKey.Open, file_menu)
+        defaults = file_menu.addMenu("Open a &pretrained model")
+        self.default_actions = []
+        for size, path in ((128, DEFAULT_128), (64, DEFAULT_64)):
+            action = self._action(
+                f"{size} × {size} px ({path.name})",
+                lambda _=False, p=path: self.load_checkpoint(str(p)),
+                None,
+                defaults,
+            )
+            action.setEnabled(path.is_file())
+            self.default_actions.append(action)
         self._action("Open &dataset folder…", self._ask_dataset, None, file_menu)
         self.recent_menu = file_menu.addMenu("Recent folders")
         self._action("&Export PNG…", self.export_png, "Ctrl+E", file_menu)

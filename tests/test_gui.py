@@ -292,6 +292,18 @@ def test_opening_a_checkpoint_says_so_with_a_busy_cursor_until_it_ends(window, t
     assert QApplication.overrideCursor() is None
 
 
+def test_the_file_menu_opens_each_pretrained_model(window):
+    from vae.explore.default_choice import DEFAULT_64, DEFAULT_128
+
+    texts = [action.text() for action in window.default_actions]
+    assert texts == ["128 × 128 px (default_model_128.pt)", "64 × 64 px (default_model.pt)"]
+    window.default_actions[1].trigger()
+    assert window.session.path == DEFAULT_64 and window.session.model.image_size == 64
+    window.default_actions[0].trigger()
+    assert window.session.path == DEFAULT_128 and window.session.model.image_size == 128
+    assert "default_model_128.pt: the same latent space" in window.statusBar().currentMessage()
+
+
 def test_open_other_checkpoint_rebuilds_sliders(window, tmp_path):
     from vae.model.network import ConvVAE, VAEConfig
 
