@@ -28,6 +28,7 @@ class LossPlot(pg.PlotWidget):
         self.setClipToView(True)
         self.setDownsampling(auto=True, mode="peak")
         self.getPlotItem().getViewBox().setDefaultPadding(0.12)
+        self.getPlotItem().getViewBox().setLimits(xMin=0)  # a run starts at epoch 0: no padding left of it
         self.curves = {
             "total": self.plot([], [], pen=pg.mkPen(31, 119, 180, 110, width=8), name="total = recon + β·KL"),
             "recon": self.plot([], [], pen=pg.mkPen("#1b5e20", width=1.5), name="reconstruction"),

@@ -613,6 +613,15 @@ def test_the_loss_plot_reads_plain_epochs_in_a_first_epoch(qtbot):
         assert axis.autoSIPrefixScale == 1.0 and "(x" not in axis.labelString()  # no "epoch (x0.001)"
 
 
+def test_the_loss_plot_starts_at_epoch_0_from_its_first_step(qtbot):
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(400, 300)
+    plot.add_step(0.01, 300.0, 250.0, 50.0)  # one point: padding alone would centre it, from about −0.4
+    plot.getPlotItem().getViewBox().autoRange()
+    assert plot.getPlotItem().getViewBox().viewRange()[0][0] == 0
+
+
 @pytest.fixture
 def collections():
     """(generation, whether in the main thread) of each garbage collection that starts during the test."""
