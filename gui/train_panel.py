@@ -105,7 +105,9 @@ class TrainPanel(QWidget):
 
         self.start_button.clicked.connect(self.start)
         self.resume_button.clicked.connect(self.resume)
+        self._state_read: tuple = (None, None)  # (folder and last.pt's time, its run_state), for the Resume button
         self.out_dir.textChanged.connect(self._update_resume_button)
+        self.extend.valueChanged.connect(self._update_resume_button)
         self.out_dir.textChanged.connect(self._show_run_folder)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop)
@@ -302,16 +304,33 @@ class TrainPanel(QWidget):
             self.stop_button.setEnabled(False)
 
     def _update_resume_button(self) -> None:
-        """Resume is offered while no run goes and the run folder holds a checkpoint to continue."""
+        """Resume is offered while no run goes and the run folder holds a checkpoint to continue: a run that
+        stopped part-way, or a finished one once more epochs are set beside it."""
         folder = self.out_dir.text().strip()
         can = not self.running and bool(folder) and can_resume(folder)
-        self.resume_button.setEnabled(can)
+        state = self._folder_state(folder) if can else None
+        finished = can and self.extend.value() == 0 and not unfinished(state)
+        self.resume_button.setEnabled(can and not finished)
         self.extend.setEnabled(can)
-        self.resume_button.setToolTip(
-            "Continue the run in the run folder from its last checkpoint"
-            if can or self.running
-            else "The run folder holds no run to resume (no last.pt)"
-        )
+        if finished:
+            done = epoch_count(state["epoch"]) if state else "planned epochs"
+            tip = f"The run finished its {done}: set how many more beside Resume to train it further"
+        elif can or self.running:
+            tip = "Continue the run in the run folder from its last checkpoint"
+        else:
+            tip = "The run folder holds no run to resume (no last.pt)"
+        self.resume_button.setToolTip(tip)
+
+    def _folder_state(self, folder: str) -> dict | None:
+        """:func:`run_state` of ``folder``, read again only when its ``last.pt`` changed (the button follows each
+        key typed into the run folder's field)."""
+        try:
+            stamp = (folder, (Path(folder) / "last.pt").stat().st_mtime_ns)
+        except OSError:
+            return None
+        if self._state_read[0] != stamp:
+            self._state_read = (stamp, run_state(folder))
+        return self._state_read[1]
 
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)

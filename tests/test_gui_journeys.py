@@ -283,8 +283,11 @@ def test_resume_continues_at_the_right_epoch_and_extend_adds_epochs(window, qtbo
     panel.error.connect(errors.append)
     assert not panel.resume() and "more epochs beside Resume" in errors[-1]
     assert panel.extend.isEnabled() and panel.extend.text() == "to its planned end"
+    assert not panel.resume_button.isEnabled() and "finished its 1 epoch: set how many more" in (
+        panel.resume_button.toolTip()
+    )
     panel.extend.setValue(1)
-    assert panel.extend.text() == "then 1 more epoch(s)"
+    assert panel.extend.text() == "then 1 more epoch(s)" and panel.resume_button.isEnabled()
     first_steps, first_validations = list(panel.plot.x), list(panel.plot.val_x)
     assert panel.resume()
     qtbot.waitUntil(lambda: not panel.job.busy, timeout=120000)
