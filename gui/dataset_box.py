@@ -117,7 +117,11 @@ class DatasetBox(QGroupBox):
         labelled = sum(f.csv is not None for f in files)
         self.data_info.setText(
             f"{len(files):,} images; "
-            + (f"{labelled:,} with Cartoon Set labels" if labelled else "no labels (unlabelled folder)")
+            + (
+                f"{labelled:,} with a label file (.csv), read when training starts"
+                if labelled
+                else "no labels (unlabelled folder)"
+            )
         )
         return True
 

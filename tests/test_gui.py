@@ -333,7 +333,7 @@ def test_dataset_folder_is_remembered(window, tmp_path):
     write_good_faces(tmp_path / "faces", 3, size=64)
     window.open_dataset_folder(str(tmp_path / "faces"))
     assert window.recent_folders()[0] == str(tmp_path / "faces")
-    assert "3 images; 3 with Cartoon Set labels" in window.train.data_info.text()
+    assert "3 images; 3 with a label file (.csv)" in window.train.data_info.text()
     assert window.tabs.currentWidget() is window.train
 
 

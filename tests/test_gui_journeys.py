@@ -278,6 +278,7 @@ def test_resume_continues_at_the_right_epoch_and_extend_adds_epochs(window, qtbo
     panel = start_training(window, small_folder, tmp_path / "run", 1, qtbot)
     qtbot.waitUntil(lambda: not panel.job.busy, timeout=120000)
     assert panel.last_result.epochs_done == 1
+    assert "warning: only 30 images: too few to learn faces from" in panel.log_view.toPlainText()
     # a finished run cannot be resumed without extending it
     errors = []
     panel.error.connect(errors.append)
