@@ -272,7 +272,7 @@ class MainWindow(QMainWindow):
         finally:
             QApplication.restoreOverrideCursor()
         slow = (
-            f"; it draws a face in {ms:.0f} ms here, so sliders will lag (smooth within {DECODE_BUDGET_MS:g} ms)"
+            f"; {ms:.0f} ms a face here: sliders will lag (smooth within {DECODE_BUDGET_MS:g} ms)"
             if ms > DECODE_BUDGET_MS
             else ""
         )
