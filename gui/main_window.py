@@ -214,6 +214,7 @@ class MainWindow(QMainWindow):
         for action in (self.undo_action, self.redo_action, *self.explore_actions):
             action.setStatusTip("acts on the Explore tab's face (greyed out on other tabs)")
         self.tabs.currentChanged.connect(self._update_edit_actions)
+        self.tabs.currentChanged.connect(self.statusBar().clearMessage)  # a tab's message is of no use on another
 
         help_menu = self.menuBar().addMenu("&Help")
         self._action("&About Face Explorer", self.show_about, None, help_menu)

@@ -304,6 +304,14 @@ def test_the_file_menu_opens_each_pretrained_model(window):
     assert "default_model_128.pt: the same latent space" in window.statusBar().currentMessage()
 
 
+def test_a_tabs_status_message_goes_when_another_tab_is_shown(window):
+    window.show_status("cannot write /x.png: permission denied")
+    window.show_panel("train")
+    assert window.statusBar().currentMessage() == ""
+    window.send_to_explorer(window.session.state.values + 0.5, "the morph frame")  # switches tab, then says so
+    assert window.statusBar().currentMessage().startswith("the morph frame sent to the Explorer")
+
+
 def test_open_other_checkpoint_rebuilds_sliders(window, tmp_path):
     from vae.model.network import ConvVAE, VAEConfig
 
