@@ -52,6 +52,8 @@ class DirectionRow(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(-3 * STRENGTH_STEPS, 3 * STRENGTH_STEPS)
         self.slider.setValue(round(strength * STRENGTH_STEPS))
+        self.slider.setSingleStep(STRENGTH_STEPS // 10)  # arrow keys: 0.1, Page Up/Down: 0.5, as the latent sliders
+        self.slider.setPageStep(STRENGTH_STEPS // 2)
         wheel_only_when_focused(self.slider)
         self.value_label = plain_label()
         self.value_label.setMinimumWidth(40)

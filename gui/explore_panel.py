@@ -282,8 +282,10 @@ class ExplorePanel(QWidget):
         size = size or self.export_size.value()
         return export_face(self, path, self.session.current_image(), size, self.session.state.values)
 
-    def ask_export(self) -> None:
-        title = f"Export PNG ({enlargement(self.session.model.image_size, self.export_size.value())})"
+    def ask_export(self, from_elsewhere: bool = False) -> None:
+        """Ask where to write the explorer's face; ``from_elsewhere``: asked from another tab, so the title names it."""
+        what = "the Explore tab's face" if from_elsewhere else "PNG"
+        title = f"Export {what} ({enlargement(self.session.model.image_size, self.export_size.value())})"
         path = ask_save_path(self, title, "face.png", "PNG image (*.png)", ".png", "export", self.settings)
         if path:
             self.export_path(path)

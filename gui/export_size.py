@@ -42,7 +42,7 @@ def show_native_size(box: QSpinBox, native: int) -> None:
     box.setToolTip(
         wrapped_tooltip(
             f"Side of the {box.property('what')}. The model draws {native}×{native} px faces; larger exports are "
-            "enlarged by doubling with Lanczos and re-sharpening the outlines (vae.explore.upscale, 'crisp'): no blur, "
+            "enlarged by doubling with Lanczos and re-sharpening the outlines each time: no blur, "
             "no pixel stairs, but no detail the model did not draw"
         )
     )

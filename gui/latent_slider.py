@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QSlider, QStyle, QStyleOptionSlider, QToolButton, QVBoxLayout, QWidget
 
@@ -32,6 +32,18 @@ class CentreSlider(QSlider):
         super().__init__(Qt.Orientation.Vertical)
         self.active = active
         self.setMouseTracking(True)
+
+    def event(self, event):
+        """Home and End move a focused slider to its ends, as End always did (Home, as a window shortcut, reset
+        the whole face instead)."""
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and event.key() in (Qt.Key.Key_Home, Qt.Key.Key_End)
+            and event.modifiers() == Qt.KeyboardModifier.NoModifier
+        ):
+            event.accept()
+            return True
+        return super().event(event)
 
     def enterEvent(self, event):
         super().enterEvent(event)

@@ -179,7 +179,8 @@ class MainWindow(QMainWindow):
         """File → Export PNG…: what the tab shows (the morph's strip, the arithmetic result), else the explorer's
         face."""
         exports = {self.morph: self.morph.ask_export_strip, self.arithmetic: self.arithmetic.ask_export}
-        exports.get(self.tabs.currentWidget(), self.explore.ask_export)()
+        shown = self.tabs.currentWidget()
+        exports.get(shown, lambda: self.explore.ask_export(from_elsewhere=shown is not self.explore))()
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")

@@ -68,6 +68,9 @@ class MorphPanel(QWidget):
         self.timeline = QSlider(Qt.Orientation.Horizontal)
         self.frame_label = plain_label("frame – of –")
         self.send_button = QPushButton("Send frame to explorer")
+        self.send_button.setToolTip(
+            "Show the timeline's frame in the Explore tab, to edit it there (Ctrl+Z there brings back the face before)"
+        )
         self.face = FaceView(minimum=240)
         self.strip = QListWidget()
         self.strip.setViewMode(QListView.ViewMode.IconMode)

@@ -106,12 +106,23 @@ def test_file_export_png_exports_what_the_tab_shows(window, monkeypatch):
         (window.morph, "ask_export_strip"),
         (window.arithmetic, "ask_export"),
     ):
-        monkeypatch.setattr(panel, name, lambda panel=panel: asked.append(panel))
+        monkeypatch.setattr(panel, name, lambda panel=panel, **how: asked.append((panel, how)))
     action = next(a for a in window.findChildren(QAction) if a.text() == "&Export PNG…")
     for panel in (window.morph, window.arithmetic, window.map_panel, window.explore):
         window.tabs.setCurrentWidget(panel)
         action.trigger()
-    assert asked == [window.morph, window.arithmetic, window.explore, window.explore]  # the Map shows no one face
+    assert asked == [  # the Map shows no one face: the explorer's, and its dialog says so
+        (window.morph, {}),
+        (window.arithmetic, {}),
+        (window.explore, {"from_elsewhere": True}),
+        (window.explore, {"from_elsewhere": False}),
+    ]
+    titles = []
+    monkeypatch.undo()
+    monkeypatch.setattr("gui.explore_panel.ask_save_path", lambda parent, title, *rest: titles.append(title))
+    window.tabs.setCurrentWidget(window.map_panel)
+    action.trigger()
+    assert titles[0].startswith("Export the Explore tab's face (")
 
 
 def test_the_arithmetic_result_is_exported_at_the_panels_own_size(window, tmp_path):

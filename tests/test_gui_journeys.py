@@ -547,6 +547,23 @@ def test_slider_readout_shows_a_value_beyond_the_sliders_reach_as_it_is(window, 
     assert f"z{dim} = +1.50σ ·" in window.explore.readout.text()
 
 
+def test_home_and_end_move_a_focused_slider_to_its_ends_and_leave_the_rest_of_the_face(window, qtbot):
+    window.show()
+    qtbot.waitExposed(window)
+    dim = window.session.dimension_order[2]
+    widget = window.explore.sliders[dim]
+    before = window.session.state.values.clone()
+    widget.slider.setFocus()
+    qtbot.waitUntil(widget.slider.hasFocus)
+    qtbot.keyClick(widget.slider, Qt.Key.Key_Home)
+    values = window.session.state.values
+    assert float(values[dim]) == pytest.approx(-3.0)
+    others = [d for d in range(len(values)) if d != dim]
+    assert torch.equal(values[others], before[others])  # not "Reset to the typical face"
+    qtbot.keyClick(widget.slider, Qt.Key.Key_End)
+    assert float(window.session.state.values[dim]) == pytest.approx(3.0)
+
+
 def test_slider_readout_follows_the_keyboard_focus(window, qtbot):
     window.show()
     qtbot.waitExposed(window)

@@ -336,7 +336,7 @@ def test_morph_and_arithmetic_panels_mirror_their_models(window):
     assert arith.model.apply("glasses", 0.5) and [row.name for row in arith.direction_rows] == ["glasses"]
     assert arith.direction_rows[0].slider.value() == 50 and arith.kept_names() == []
     arith.model.remove_term(0)
-    assert len(arith.terms) == 2 and "+ 0.5·[+glasses]" in arith.formula.text()
+    assert len(arith.terms) == 2 and "+ 0.5·[glasses]" in arith.formula.text()
 
 
 def test_a_jobs_progress_names_its_eta_only_once_it_is_known(qtbot):

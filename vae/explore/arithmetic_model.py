@@ -196,10 +196,11 @@ class ArithmeticModel:
         return None if total is None else (total, self._with_directions(total), [name for name, _ in self._applied])
 
     def formula(self, hold_note: str = "the rest held") -> str:
-        """The result as people read it, e.g. ``result = A + 0.6·B − 0.6·C + 2·[+glasses]``, with ``hold_note``
+        """The result as people read it, e.g. ``result = A + 0.6·B − 0.6·C + 2·[glasses]``, with ``hold_note``
         when the result is to be held (the view says "holding…" while it is computed)."""
         terms = [(w, chr(ord("A") + i)) for i, (w, _) in enumerate(self.faces())]
-        terms += [(s, f"[{describe_direction(name)}]") for name, s in self._applied]
+        named = [(s, describe_direction(name).removeprefix("+")) for name, s in self._applied]  # not "+ [+glasses]"
+        terms += [(s, f"[{name}]") for s, name in named]
         notes = [note for note, on in (("snapped to the nearest faces", self.snapped), (hold_note, self.holding)) if on]
         return "result = " + _signed_sum(terms) + "".join(f", {note}" for note in notes)
 
