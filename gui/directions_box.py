@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import torch
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from vae.explore import slots
 from vae.explore.directions import RELIABLE_PER_SIDE, directions_from_folder
@@ -152,7 +161,7 @@ class FolderDirections(QWidget):
         self.compute_button = QPushButton("Compute from a labelled folder…")
         self.compute_button.setToolTip(
             "Compute this model's attribute directions from a folder of faces with labels "
-            "(Cartoon Set CSV files or a labels.tsv), replacing the ones it has"
+            "(Cartoon Set CSV files or a labels.tsv), replacing the ones it has (asked first)"
         )
         self.job = ModelJob(session, "directions", self)
         self.job_progress = JobProgress(self.job)
@@ -183,8 +192,23 @@ class FolderDirections(QWidget):
 
     def _ask_compute(self) -> None:
         folder = ask_folder(self, "dataset", "Labelled dataset folder", self.settings)
-        if folder:
+        if folder and self.confirm_replacing():
             self.compute_directions_from(folder)
+
+    def confirm_replacing(self) -> bool:
+        """Whether to replace the directions the model has (asked only when it has some)."""
+        count = len(self.session.directions)
+        if not count:
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Replace the directions?",
+            f"This model has {count} attribute directions. The folder's directions replace them while the model "
+            "stays open (its file keeps its own: File → Open checkpoint… brings them back).",
+            QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Ok
 
     def compute_directions_from(self, folder: str) -> bool:
         """Encode a labelled folder off the GUI thread (progress, Cancel) and give the model its directions."""

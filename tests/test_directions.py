@@ -267,3 +267,40 @@ def test_an_example_that_lies_on_the_other_side_counts_as_disagreeing():
 def test_a_lone_example_cannot_be_checked():
     r = example_reliability(torch.ones(1, 4), -torch.ones(3, 4))
     assert r.agree == 3 and r.per_side == 1 and "too few examples to check" in r.describe()
+
+
+def labels_tsv_folder(folder: Path, count: int = 24) -> list[str]:
+    """Generated faces whose labels are a ``labels.tsv`` (one-hot hair, glasses with/without, face-shape ids)."""
+    write_good_faces(folder, count, size=64)
+    for label_file in folder.glob("*.csv"):
+        label_file.unlink()
+    names = sorted(p.name for p in folder.glob("*.png"))
+    rows = ["file\thair_black\thair_brown\twith_glasses\twithout_glasses\tface_shape"]
+    for i, name in enumerate(names):
+        black, glasses = i % 2, (i // 2) % 2
+        rows.append(f"{name}\t{black}\t{1 - black}\t{glasses}\t{1 - glasses}\t{i % 3}")
+    (folder / "labels.tsv").write_text("\n".join(rows) + "\n")
+    return names
+
+
+def test_directions_from_a_folder_labelled_by_a_labels_tsv(tmp_path, tiny_model):
+    from vae.common.control import Control
+    from vae.explore.directions import directions_from_folder
+
+    labels_tsv_folder(tmp_path / "faces")
+    found = directions_from_folder(Control(), tiny_model, str(tmp_path / "faces"))["directions"]
+    named_as_cartoonset = {"glasses", "hair_color:0", "hair_color:3"}  # with glasses, black and brown hair
+    assert set(found) == named_as_cartoonset | {"face shape: 0", "face shape: 1", "face shape: 2"}
+    assert all(torch.isclose(d.norm(), torch.tensor(1.0)) for d in found.values())
+
+
+def test_a_folder_without_labels_is_refused_before_its_faces_are_read(tmp_path, tiny_model, monkeypatch):
+    from vae.common.control import Control
+    from vae.explore import directions
+
+    write_good_faces(tmp_path / "faces", 6, size=64)
+    for label_file in (tmp_path / "faces").glob("*.csv"):
+        label_file.unlink()
+    monkeypatch.setattr(directions, "open_folder", lambda *a, **k: pytest.fail("the faces were read"))
+    with pytest.raises(directions.DataError, match="no labels to compute directions from"):
+        directions.directions_from_folder(Control(), tiny_model, str(tmp_path / "faces"))

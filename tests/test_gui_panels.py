@@ -277,7 +277,7 @@ def test_send_result_to_explorer_and_export(window, tmp_path):
         assert im.size == (128, 128)
 
 
-def test_unlabelled_model_offers_to_compute_directions(qtbot, make_window, tiny_checkpoint, tmp_path):
+def test_unlabelled_model_offers_to_compute_directions(qtbot, make_window, tiny_checkpoint, tmp_path, monkeypatch):
     win = make_window(tiny_checkpoint)
     arith = win.arithmetic
     notice = arith.from_folder.no_directions
@@ -288,6 +288,23 @@ def test_unlabelled_model_offers_to_compute_directions(qtbot, make_window, tiny_
         arith.from_folder.compute_directions_from(str(tmp_path / "labelled"))
     assert "glasses" in win.session.checkpoint.directions
     assert arith.add_direction_button.isEnabled() and "glasses" in arith.direction_menu_names()
+    from PySide6.QtWidgets import QMessageBox
+
+    asked = []  # the model has directions now: replacing them is asked first, and Cancel keeps them
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Cancel
+    )
+    monkeypatch.setattr("gui.directions_box.ask_folder", lambda *a, **k: str(tmp_path / "table"))
+    monkeypatch.setattr(arith.from_folder, "compute_directions_from", lambda folder: pytest.fail("replaced unasked"))
+    arith.from_folder.compute_button.click()
+    assert asked and f"This model has {len(win.session.directions)} attribute directions" in asked[0]
+    monkeypatch.undo()
+    from tests.test_directions import labels_tsv_folder
+
+    labels_tsv_folder(tmp_path / "table")  # real labels in a labels.tsv: the copies of the Cartoon Set that have them
+    with qtbot.waitSignal(arith.from_folder.job.finished, timeout=60000):
+        arith.from_folder.compute_directions_from(str(tmp_path / "table"))
+    assert set(win.session.checkpoint.directions) >= {"glasses", "hair_color:0", "face shape: 2"}
 
 
 def test_map_has_a_point_per_validation_face_and_click_loads_it(window, qtbot, tmp_path):

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 import torch
 
+from ..data.attribute_names import title
 from ..data.cache import open_folder
 from ..data.cartoonset import ATTRIBUTE_NAMES, NO_FACIAL_HAIR, NO_GLASSES, VARIANTS
-from ..data.folder import DataError
+from ..data.folder import DataError, scan_folder
+from ..data.label_table import CARTOONSET_KEYS, has_label_table, label_columns
 from ..model.latent import attribute_direction
 from ..model.metrics import encode_all
 
@@ -135,19 +137,43 @@ def compute_directions(mu: torch.Tensor, labels: torch.Tensor) -> dict[str, torc
     return directions
 
 
+def table_directions(mu: torch.Tensor, columns: dict[str, tuple[list[str], torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Named unit directions from latents ``mu`` (N, D) and a ``labels.tsv``'s columns
+    (:func:`vae.data.label_table.label_columns`): a presence (without/with) towards "with", every other class one
+    versus the rest; named as the Cartoon Set's direction where the class is matched with one
+    (:data:`~vae.data.label_table.CARTOONSET_KEYS`), else "attribute: class" as the table names them."""
+    directions: dict[str, torch.Tensor] = {}
+    for attribute, (names, values) in columns.items():
+        known = values >= 0
+        classes = [1] if names == ["without", "with"] else range(len(names))
+        for k in classes:
+            positive = values[known] == k
+            if MIN_EXAMPLES <= int(positive.sum()) <= len(positive) - MIN_EXAMPLES:
+                key = CARTOONSET_KEYS.get((attribute, names[k]), f"{title(attribute)}: {names[k]}")
+                directions[key] = attribute_direction(mu[known], positive)
+    return directions
+
+
 def directions_from_folder(control, model, folder: str) -> dict:
     """Encode a labelled folder and compute its attribute directions: ``{"folder", "directions"}``.
 
-    ``control`` (a :class:`~vae.common.control.Control`) may stop it and hears the progress.
-    Raises ValueError for a folder without Cartoon Set CSV labels.
+    The labels are the faces' Cartoon Set CSV files, else the folder's ``labels.tsv``. ``control`` (a
+    :class:`~vae.common.control.Control`) may stop it and hears the progress. Raises DataError, before any face is
+    read, for a folder with neither.
     """
+    table = has_label_table(folder)
+    if not table and not any(face.csv is not None for face in scan_folder(folder)):
+        raise DataError(f"{folder} has no labels to compute directions from (Cartoon Set CSV files or a labels.tsv)")
     cache = open_folder(folder, model.image_size, control=control)
-    if not cache.has_labels:
-        raise DataError(f"{folder} has no Cartoon Set CSV labels to compute directions from")
+    if not cache.has_labels and not table:
+        raise DataError(f"{folder}: none of its Cartoon Set CSV files could be read, so there are no labels")
+    columns = None if cache.has_labels else label_columns(folder, cache.files)
     indices = list(range(len(cache)))
     mus = []
     for start in range(0, len(indices), ENCODE_BATCH):
         control.check()
         mus.append(encode_all(model, cache, indices[start : start + ENCODE_BATCH])[0])
         control.progress(min(start + ENCODE_BATCH, len(indices)), len(indices), "encoding faces")
-    return {"folder": folder, "directions": compute_directions(torch.cat(mus), cache.label_tensor())}
+    mu = torch.cat(mus)
+    directions = compute_directions(mu, cache.label_tensor()) if columns is None else table_directions(mu, columns)
+    return {"folder": folder, "directions": directions}

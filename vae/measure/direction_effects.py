@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import torch
 
 from ..data.folder import DataError
+from ..data.label_table import CARTOONSET_KEYS
 from ..explore.attribute_hold import attribute_of_head, heads_without
 from ..model.attribute_loss import fit_direction, hold_attributes
 from ..model.latent import attribute_direction, conditional_direction
@@ -33,25 +34,6 @@ from .fidelity import HELD_OUT, at_model_size, class_names, head_name, open_labe
 
 STRENGTH = 2.0
 MIN_FACES = 20  # a class with fewer training faces gets no direction
-# the Cartoon Set direction key of a real label's class, (attribute of labels.tsv, class name) → key; matched
-# by reading the labelled faces with the classifier trained on generated faces (hair, skin; docs/model.md has the
-# figures) and by eye (eye colours).
-CARTOONSET_KEYS = {
-    ("glasses", "with"): "glasses",
-    ("hair_color", "black"): "hair_color:0",
-    ("hair_color", "brown"): "hair_color:3",
-    ("hair_color", "orange"): "hair_color:4",
-    ("hair_color", "blonde"): "hair_color:6",
-    ("hair_color", "blue"): "hair_color:7",
-    ("hair_color", "white"): "hair_color:8",
-    ("skin", "Caucasian"): "face_color:0",
-    ("skin", "Asian"): "face_color:4",
-    ("skin", "African"): "face_color:10",
-    ("eye_color", "brown"): "eye_color:0",
-    ("eye_color", "blue"): "eye_color:1",
-    ("eye_color", "green"): "eye_color:2",
-    ("eye_color", "black"): "eye_color:4",
-}
 # attributes learnt only from faces without another one: eye colour from faces without glasses (glasses hide
 # the eyes, and directions learnt from all faces draw glasses instead of eyes)
 LEARNT_WITHOUT = {"eye_color": "glasses"}
