@@ -10,7 +10,6 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from vae.data.cache import BUILTIN, BUILTIN_COUNT, builtin_ready, is_builtin_source
-from vae.data.cartoonset import ATTRIBUTE_NAMES, VARIANTS
 from vae.explore.latent_map import DRAWN, MAX_POINTS, build_map, drawn_map
 from vae.explore.projection import PROJECTIONS, MapLayouts, tsne_2d
 from vae.explore.session import ExplorerSession
@@ -188,7 +187,7 @@ class MapPanel(QWidget):
         self._set_axes(self.layouts.projection)
         self._clear_preview()
         self._fill_sources()
-        self._fill_colours(labelled=False)
+        self._fill_colours([])
         self.status.setText("Map a set of faces to see where they lie in the model's latent space.")
 
     def _fill_sources(self) -> None:
@@ -220,16 +219,19 @@ class MapPanel(QWidget):
         self.plot.setLabel("bottom", f"{AXES[projection]} 1")
         self.plot.setLabel("left", f"{AXES[projection]} 2")
 
-    def _fill_colours(self, labelled: bool) -> None:
+    def _fill_colours(self, names: list[str]) -> None:
+        labelled = bool(names)
         self.colour.blockSignals(True)
         self.colour.clear()
         self.colour.addItem("no colouring" if labelled else "no labels to colour by", None)  # greyed: says why
         if labelled:
-            for name in ATTRIBUTE_NAMES:
+            for name in sorted(names, key=attributes.title):
                 self.colour.addItem(f"colour by {attributes.title(name)}", name)
             self.colour.setCurrentIndex(max(0, self.colour.findData(self.layouts.colour)))
         self.colour.setEnabled(labelled)
-        self.colour.setToolTip("" if labelled else "These faces have no Cartoon Set labels to colour by")
+        self.colour.setToolTip(
+            "" if labelled else "These faces have no labels to colour by (CSV files or a labels.tsv)"
+        )
         self.colour.blockSignals(False)
 
     def _colour_chosen(self) -> None:
@@ -312,7 +314,9 @@ class MapPanel(QWidget):
             return f"{shown:,} generated faces" + ("" if shown == count else f" (of a set of {count:,})")
         if spec == DRAWN:
             return f"{shown:,} faces the model draws at random"
-        return f"{shown:,} faces of {Path(spec).name or spec}"
+        folder = Path(spec).name or spec
+        total = len(self.map.cache)
+        return f"{shown:,} faces of {folder}" + ("" if shown == total else f" (its validation faces, of {total:,})")
 
     def load(self, spec: str, count: int = BUILTIN_COUNT) -> bool:
         """Map the faces of ``spec``: ``count`` faces the model draws (:data:`DRAWN`, at once), or a folder's or
@@ -354,7 +358,7 @@ class MapPanel(QWidget):
         self._shows_drawn_faces = latent_map.drawn
         self._mapped = self._pending
         self._clear_preview()
-        self._fill_colours(latent_map.cache.has_labels)
+        self._fill_colours(latent_map.attributes)
         self.session.report(f"map: {'' if latent_map.drawn else 'encoded '}{self._faces_text()}")
         self._sync()
 
@@ -437,24 +441,24 @@ class MapPanel(QWidget):
         xy = self.layouts.get(self.map.face_set, on_screen)
         name = self.colour.currentData()
         plain = pg.mkBrush(*PLAIN, 170)
-        if name is None or not self.map.cache.has_labels:
+        if name is None or name not in self.map.attributes:
             brushes = [plain] * len(self.map)
         else:
             values = self.map.attribute(name).tolist()
             palette = {}
             for v in sorted(set(values)):
-                rgb = attributes.colour(name, v)
+                rgb = attributes.colour(name, v) if name not in self.map.table else None
                 if v < 0:
                     palette[v] = pg.mkBrush(200, 200, 200, 120)
                 elif rgb is not None:
                     palette[v] = pg.mkBrush(*rgb, 220)
                 else:
-                    palette[v] = pg.mkBrush(pg.intColor(v, hues=VARIANTS[name], alpha=200))
+                    palette[v] = pg.mkBrush(pg.intColor(v, hues=self.map.class_count(name), alpha=200))
             brushes = [palette[v] for v in values]
             shown = sorted(v for v in palette if v >= 0)
             for v in shown[:16]:
                 sample = pg.ScatterPlotItem(size=10, brush=palette[v], pen=pg.mkPen("#707070", width=0.5))
-                self.legend.addItem(sample, attributes.value_name(name, v))
+                self.legend.addItem(sample, self.map.class_name(name, v))
             if len(shown) > 16:
                 self.legend.addItem(pg.ScatterPlotItem(size=0), f"… {len(shown) - 16} more")
         self.legend.setVisible(bool(self.legend.items))
@@ -464,14 +468,12 @@ class MapPanel(QWidget):
     def describe_point(self, k: int) -> str:
         """The hover label: the file name and, for labelled faces, its attributes in words."""
         name = Path(self.map.cache.files[self.map.indices[k]]).name
-        if not self.map.cache.has_labels:
+        if not self.map.attributes:
             return name
-        labels = self.map.labels[k].tolist()
         chosen = self.colour.currentData()
-        keys = ([chosen] if chosen else []) + [
-            a for a in ("hair_color", "face_color", "glasses", "facial_hair", "eye_color") if a != chosen
-        ]
-        words = [f"{attributes.title(a)}: {attributes.value_name(a, labels[ATTRIBUTE_NAMES.index(a)])}" for a in keys]
+        named = ("hair_color", "face_color", "glasses", "facial_hair", "eye_color") if self.map.cache.has_labels else ()
+        keys = ([chosen] if chosen else []) + [a for a in named or self.map.attributes if a != chosen]
+        words = [f"{attributes.title(a)}: {self.map.class_name(a, int(self.map.attribute(a)[k]))}" for a in keys]
         return name + "\n" + "\n".join(words)
 
     def nearest_point(self, scene_pos) -> int | None:

@@ -327,6 +327,27 @@ def test_map_has_a_point_per_validation_face_and_click_loads_it(window, qtbot, t
     assert window.morph.slot_a.fill_from_source("dataset")
 
 
+def test_the_map_colours_a_folder_by_its_labels_tsv(window, qtbot, tmp_path):
+    from tests.test_directions import labels_tsv_folder
+
+    labels_tsv_folder(tmp_path / "table", 30)
+    panel = window.map_panel
+    with qtbot.waitSignal(panel.job.finished, timeout=60000):
+        panel.load(str(tmp_path / "table"))
+    offered = [panel.colour.itemData(i) for i in range(panel.colour.count())]
+    assert panel.colour.isEnabled() and offered == [None, "face_shape", "glasses", "hair_color"]  # by their names
+    panel.colour.setCurrentIndex(panel.colour.findData("hair_color"))
+    legend = [label.text for _, label in panel.legend.items]
+    assert legend == ["black", "brown"]
+    words = panel.describe_point(0).splitlines()
+    assert words[1].startswith("hair colour: ") and {w.split(":")[0] for w in words[1:]} == {
+        "hair colour",
+        "face shape",
+        "glasses",
+    }
+    assert panel._faces_text() == "30 faces of table"  # all of them (a folder's validation faces: "… of 9,000")
+
+
 def test_removing_rows_updates_the_result(window):
     arith = window.arithmetic
     arith.preset_analogy()

@@ -4,14 +4,17 @@ faces a model draws from random latents."""
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from ..common.control import QUIET, Control
-from ..data.cache import BUILTIN_COUNT, FaceCache, open_dataset
-from ..data.cartoonset import ATTRIBUTE_NAMES
+from ..data.attribute_names import value_name
+from ..data.cache import BUILTIN_COUNT, FaceCache, is_builtin_source, open_dataset
+from ..data.cartoonset import ATTRIBUTE_NAMES, VARIANTS
+from ..data.folder import DataError
+from ..data.label_table import has_label_table, label_columns
 from ..model.latent import APP_TEMPERATURE, project_2d, sample_fitted
 from ..model.metrics import encode_all
 from .slots import FaceSlot
@@ -49,13 +52,31 @@ class LatentMap:
     xy: torch.Tensor
     labels: torch.Tensor
     face_set: tuple = ()
+    table: dict = field(default_factory=dict)  # a labels.tsv's columns for the points, for faces without CSV labels
 
     def __len__(self) -> int:
         return len(self.indices)
 
+    @property
+    def attributes(self) -> list[str]:
+        """The attributes the points are labelled with: the Cartoon Set's, else those of the folder's labels.tsv."""
+        return list(ATTRIBUTE_NAMES) if self.cache.has_labels else list(self.table)
+
     def attribute(self, name: str) -> torch.Tensor:
-        """Each point's value of a Cartoon Set attribute (−1 where unknown)."""
+        """Each point's value of an attribute of :attr:`attributes` (−1 where unknown)."""
+        if name in self.table:
+            return self.table[name][1]
         return self.labels[:, ATTRIBUTE_NAMES.index(name)]
+
+    def class_name(self, name: str, value: int) -> str:
+        """Attribute ``name``'s class ``value`` in words."""
+        if name in self.table:
+            names = self.table[name][0]
+            return names[value] if 0 <= value < len(names) else "unknown"
+        return value_name(name, value)
+
+    def class_count(self, name: str) -> int:
+        return len(self.table[name][0]) if name in self.table else VARIANTS[name]
 
     def slot(self, point: int) -> FaceSlot:
         return FaceSlot(self.mu[point].clone(), self.cache.files[self.indices[point]])
@@ -114,7 +135,13 @@ def build_map(
         control.progress(min(start + batch_size, len(indices)), len(indices), "encoding faces")
     mu = torch.cat(mus)
     face_set = (str(cache.path), len(indices), hash(indices.tobytes()))  # the cache's name fingerprints its files
-    return LatentMap(cache, indices, mu, project_2d(mu), cache.label_tensor(indices), face_set)
+    table = {}
+    if not is_builtin_source(spec) and not cache.has_labels and has_label_table(spec):
+        try:
+            table = label_columns(spec, [cache.files[i] for i in indices])
+        except DataError as exc:  # the faces are mapped all the same, without colours
+            control.log(f"mapped without labels: {exc}")
+    return LatentMap(cache, indices, mu, project_2d(mu), cache.label_tensor(indices), face_set, table)
 
 
 def drawn_map(prior: dict, count: int, temperature: float = APP_TEMPERATURE, seed: int = 0) -> LatentMap:
