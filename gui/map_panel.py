@@ -314,9 +314,12 @@ class MapPanel(QWidget):
             return f"{shown:,} generated faces" + ("" if shown == count else f" (of a set of {count:,})")
         if spec == DRAWN:
             return f"{shown:,} faces the model draws at random"
-        folder = Path(spec).name or spec
-        total = len(self.map.cache)
-        return f"{shown:,} faces of {folder}" + ("" if shown == total else f" (its validation faces, of {total:,})")
+        folder, read = Path(spec).name or spec, len(self.map.cache)
+        if shown < read:
+            return f"{shown:,} faces of {folder} (the validation faces of the {read:,} read)"
+        return f"{shown:,} faces of {folder}" + (
+            " (its first files: a map shows at most that many)" if read >= MAX_POINTS else ""
+        )
 
     def load(self, spec: str, count: int = BUILTIN_COUNT) -> bool:
         """Map the faces of ``spec``: ``count`` faces the model draws (:data:`DRAWN`, at once), or a folder's or
@@ -447,7 +450,10 @@ class MapPanel(QWidget):
             values = self.map.attribute(name).tolist()
             palette = {}
             for v in sorted(set(values)):
-                rgb = attributes.colour(name, v) if name not in self.map.table else None
+                table = name in self.map.table
+                rgb = (
+                    attributes.table_colour(name, self.map.class_name(name, v)) if table else attributes.colour(name, v)
+                )
                 if v < 0:
                     palette[v] = pg.mkBrush(200, 200, 200, 120)
                 elif rgb is not None:

@@ -327,7 +327,7 @@ def test_map_has_a_point_per_validation_face_and_click_loads_it(window, qtbot, t
     assert window.morph.slot_a.fill_from_source("dataset")
 
 
-def test_the_map_colours_a_folder_by_its_labels_tsv(window, qtbot, tmp_path):
+def test_the_map_colours_a_folder_by_its_labels_tsv(window, qtbot, tmp_path, monkeypatch):
     from tests.test_directions import labels_tsv_folder
 
     labels_tsv_folder(tmp_path / "table", 30)
@@ -339,13 +339,19 @@ def test_the_map_colours_a_folder_by_its_labels_tsv(window, qtbot, tmp_path):
     panel.colour.setCurrentIndex(panel.colour.findData("hair_color"))
     legend = [label.text for _, label in panel.legend.items]
     assert legend == ["black", "brown"]
+    from gui import attributes
+
+    brushes = {tuple(b.color().getRgb()[:3]) for b in panel.scatter.data["brush"]}  # the Cartoon Set's hair colours
+    assert brushes == {attributes.colour("hair_color", 0), attributes.colour("hair_color", 3)}
     words = panel.describe_point(0).splitlines()
     assert words[1].startswith("hair colour: ") and {w.split(":")[0] for w in words[1:]} == {
         "hair colour",
         "face shape",
         "glasses",
     }
-    assert panel._faces_text() == "30 faces of table"  # all of them (a folder's validation faces: "… of 9,000")
+    assert panel._faces_text() == "30 faces of table"  # all of them: no more than a map shows
+    monkeypatch.setattr("gui.map_panel.MAX_POINTS", 30)  # a folder larger than a map: its first files are shown
+    assert panel._faces_text() == "30 faces of table (its first files: a map shows at most that many)"
 
 
 def test_removing_rows_updates_the_result(window):
