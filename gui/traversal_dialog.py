@@ -74,7 +74,13 @@ class TraversalGrid(QWidget):
     def cell_rect(self, row: int, col: int) -> QRect:
         return QRect(LABEL_W + GAP + col * (CELL_PX + GAP), HEADER_H + GAP + row * (CELL_PX + GAP), CELL_PX, CELL_PX)
 
+    def header_top(self) -> int:
+        """Where the values' header is drawn: the top of the grid in sight, so it stays there as the rows scroll."""
+        return max(0, -self.y())
+
     def cell_at(self, x: int, y: int) -> tuple[int, int] | None:
+        if y < self.header_top() + HEADER_H:
+            return None  # the header, over whichever row scrolled under it
         col, row = (x - LABEL_W - GAP) // (CELL_PX + GAP), (y - HEADER_H - GAP) // (CELL_PX + GAP)
         if 0 <= row < len(self.labels) and 0 <= col < len(self.values) and self.cell_rect(row, col).contains(x, y):
             return row, col
@@ -85,11 +91,6 @@ class TraversalGrid(QWidget):
         painter.fillRect(event.rect(), QColor("white"))
         small = QFont(self.font())
         small.setPointSizeF(small.pointSizeF() * 0.9)
-        painter.setPen(QColor("#606060"))
-        painter.drawText(QRect(4, 0, LABEL_W - 8, HEADER_H), Qt.AlignmentFlag.AlignVCenter, "value (σ)")
-        for col, value in enumerate(self.values):
-            rect = self.cell_rect(0, col)
-            painter.drawText(QRect(rect.x(), 0, CELL_PX, HEADER_H), Qt.AlignmentFlag.AlignCenter, f"{value:+.1f}")
         for row, (dim, name) in enumerate(self.labels):
             rect = QRect(4, self.cell_rect(row, 0).y(), LABEL_W - 8, CELL_PX)
             if not rect.intersects(event.rect()):
@@ -120,6 +121,14 @@ class TraversalGrid(QWidget):
         if self._hover is not None:
             painter.setPen(QPen(HOVER, 2))
             painter.drawRect(self.cell_rect(*self._hover).adjusted(-1, -1, 1, 1))
+        top = self.header_top()
+        painter.fillRect(QRect(0, top, self.width(), HEADER_H), QColor("white"))
+        painter.setPen(QColor("#606060"))
+        painter.setFont(self.font())
+        painter.drawText(QRect(4, top, LABEL_W - 8, HEADER_H), Qt.AlignmentFlag.AlignVCenter, "value (σ)")
+        for col, value in enumerate(self.values):
+            rect = self.cell_rect(0, col)
+            painter.drawText(QRect(rect.x(), top, CELL_PX, HEADER_H), Qt.AlignmentFlag.AlignCenter, f"{value:+.1f}")
 
     def mouseMoveEvent(self, event):
         hover = self.cell_at(int(event.position().x()), int(event.position().y()))
@@ -186,6 +195,7 @@ class TraversalDialog(QDialog):
         self.scroll.setWidget(self.grid)
         self.scroll.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.scroll.verticalScrollBar().setSingleStep((CELL_PX + GAP) // 3)  # a wheel notch (3 steps): one row
+        self.scroll.verticalScrollBar().valueChanged.connect(self.grid.update)  # its header follows the scroll
         self.job = ModelJob(session, "decode traversals", self, abandonable=True)
         self.progress = JobProgress(self.job, cancellable=False)
         self.exporter = Job("export traversals", self)

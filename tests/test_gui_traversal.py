@@ -61,6 +61,21 @@ def test_clicking_a_face_shows_it_in_the_explorer_as_one_undo_step(window, qtbot
     assert torch.equal(window.session.state.values, before)
 
 
+def test_the_values_header_stays_in_sight_as_the_rows_scroll(window, qtbot):
+    dialog = open_traversals(window, qtbot)
+    dialog.resize(520, 260)  # fewer rows in sight than the grid has
+    qtbot.waitUntil(lambda: dialog.scroll.verticalScrollBar().maximum() > 0)
+    grid, bar = dialog.grid, dialog.scroll.verticalScrollBar()
+    assert grid.header_top() == 0
+    bar.setValue(bar.maximum())
+    top = grid.header_top()
+    assert top == bar.maximum() > 0  # drawn at the top of what is in sight
+    x = grid.cell_rect(0, 0).center().x()
+    assert grid.cell_at(x, top + 2) is None  # a click on the header picks no face under it
+    below = grid.cell_at(x, grid.cell_rect(len(grid.labels) - 1, 0).center().y())
+    assert below == (len(grid.labels) - 1, 0)
+
+
 def test_more_steps_and_export(window, qtbot, tmp_path):
     dialog = open_traversals(window, qtbot)
     with qtbot.waitSignal(dialog.ready, timeout=20000):
