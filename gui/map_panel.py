@@ -449,8 +449,8 @@ class MapPanel(QWidget):
         else:
             values = self.map.attribute(name).tolist()
             palette = {}
+            table = name in self.map.table
             for v in sorted(set(values)):
-                table = name in self.map.table
                 rgb = (
                     attributes.table_colour(name, self.map.class_name(name, v)) if table else attributes.colour(name, v)
                 )

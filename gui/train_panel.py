@@ -8,7 +8,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 from vae.data.cache import BUILTIN, is_builtin_source
-from vae.train.run_folder import can_resume, free_folder_beside, holds_run, run_state, unfinished
+from vae.train.run_folder import LAST, can_resume, free_folder_beside, holds_run, run_state, unfinished
 from vae.train.run_history import stop_position
 from vae.train.trainer import EpochEvent, StepEvent, TrainConfig
 from vae.train.training_run import NOTHING_TRAINED, TrainingRun
@@ -326,7 +326,7 @@ class TrainPanel(QWidget):
         """:func:`run_state` of ``folder``, read again only when its ``last.pt`` changed (the button follows each
         key typed into the run folder's field)."""
         try:
-            stamp = (folder, (Path(folder) / "last.pt").stat().st_mtime_ns)
+            stamp = (folder, (Path(folder) / LAST).stat().st_mtime_ns)
         except OSError:
             return None
         if self._state_read[0] != stamp:

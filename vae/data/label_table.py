@@ -24,6 +24,12 @@ def read_labels(folder: str | Path) -> tuple[dict[str, int], dict[str, dict[str,
 
     Raises :class:`DataError` naming the file when it is missing or malformed.
     """
+    _, classes, labels = _read_table(folder)
+    return classes, labels
+
+
+def _read_table(folder: str | Path) -> tuple[list[str], dict[str, int], dict[str, dict[str, int]]]:
+    """The table's header (its columns after ``file``), classes per attribute and each file's class ids."""
     path = Path(folder) / LABELS_FILE
     try:
         with path.open(newline="", encoding="utf-8") as handle:
@@ -61,15 +67,17 @@ def read_labels(folder: str | Path) -> tuple[dict[str, int], dict[str, dict[str,
         raise DataError(f"{path}: no labelled faces")
     classes = {attribute: len(columns) for attribute, columns in groups.items()}
     classes.update({header[i]: max(face[header[i]] for face in labels.values()) + 1 for i in plain})
-    return classes, labels
+    return header, classes, labels
 
 
 def class_names(folder: str | Path) -> dict[str, list[str]]:
     """Each labelled attribute's class names, from the header of the folder's ``labels.tsv`` (``hair_blonde`` →
     ``blonde``; glasses ``without``/``with``; class-id columns by number)."""
-    classes, _ = read_labels(folder)
-    with (Path(folder) / LABELS_FILE).open(newline="", encoding="utf-8") as handle:
-        header = next(csv.reader(handle, delimiter="\t"))[1:]
+    header, classes, _ = _read_table(folder)
+    return _class_names(header, classes)
+
+
+def _class_names(header: list[str], classes: dict[str, int]) -> dict[str, list[str]]:
     names = {attribute: [str(k) for k in range(n)] for attribute, n in classes.items()}
     one_hot: dict[str, list[str]] = {}
     for column in header:
@@ -111,8 +119,8 @@ def has_label_table(folder: str | Path) -> bool:
 def label_columns(folder: str | Path, files: list[str]) -> dict[str, tuple[list[str], torch.Tensor]]:
     """Each attribute of ``folder``'s ``labels.tsv``: (its class names, the class id of each of ``files``, −1
     where the table does not label it). Raises :class:`DataError` for a missing or malformed table."""
-    _, labels = read_labels(folder)
+    header, classes, labels = _read_table(folder)  # read once, for the names and the ids alike
     return {
         attribute: (names, torch.tensor([labels.get(Path(f).name, {}).get(attribute, -1) for f in files]))
-        for attribute, names in class_names(folder).items()
+        for attribute, names in _class_names(header, classes).items()
     }

@@ -33,9 +33,9 @@ def free_folder_beside(folder: str | os.PathLike) -> Path:
     if not (dash and number.isdigit() and len(number) <= 3):  # a count, not the digits of a time
         stem, number = folder.name, "1"
     n = int(number) + 1
-    while holds_run(folder.with_name(f"{stem}-{n}")) or folder.with_name(f"{stem}-{n}").is_file():
+    while holds_run(beside := folder.with_name(f"{stem}-{n}")) or beside.is_file():
         n += 1
-    return folder.with_name(f"{stem}-{n}")
+    return beside
 
 
 def can_resume(folder: str | os.PathLike) -> bool:
