@@ -12,8 +12,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QGroupBox,
     QHBoxLayout,
-    QListView,
-    QListWidget,
     QListWidgetItem,
     QMenu,
     QPushButton,
@@ -32,6 +30,7 @@ from .arithmetic_rows import DirectionRow, TermRow
 from .attributes import describe_direction
 from .attributes import title as attribute_title
 from .controls import (
+    CheckGrid,
     plain_label,
     plain_tooltip,
     refresh_snap_box,
@@ -88,13 +87,7 @@ class ArithmeticPanel(QWidget):
         self.add_direction_button.setMenu(self.direction_menu)
         self.add_direction_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.directions_box = QVBoxLayout()
-        self.keep_fixed = QListWidget()
-        self.keep_fixed.setFlow(QListView.Flow.LeftToRight)
-        self.keep_fixed.setWrapping(True)
-        self.keep_fixed.setResizeMode(QListView.ResizeMode.Adjust)
-        self.keep_fixed.setGridSize(QSize(190, 24))
-        self.keep_fixed.setMinimumHeight(150)
-        self.keep_fixed.setStyleSheet("QListWidget { padding: 3px; }")  # the first row clear of the frame
+        self.keep_fixed = CheckGrid(QSize(190, 24))
         self.keep_fixed.setToolTip("Checked attributes stay as they are while the directions are applied")
         self.from_folder = FolderDirections(session, settings, beside=self.add_direction_button)
         self.examples = ExamplesBox(session)
@@ -103,7 +96,7 @@ class ArithmeticPanel(QWidget):
         d_layout.addWidget(self.from_folder)
         d_layout.addLayout(self.directions_box)
         d_layout.addWidget(plain_label("Keep fixed while applying directions:"))
-        d_layout.addWidget(self.keep_fixed, 1)
+        d_layout.addWidget(self.keep_fixed)
         self.hold_box = QCheckBox("Hold the rest of the face: eye colour, face shape, … stay as they are")
         self.hold_box.setChecked(session.can_hold)
         self.hold_box.setEnabled(session.can_hold)
@@ -127,8 +120,9 @@ class ArithmeticPanel(QWidget):
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(terms_group)
-        left_layout.addWidget(directions_group, 1)
+        left_layout.addWidget(directions_group)
         left_layout.addWidget(self.examples)
+        left_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)

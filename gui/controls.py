@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from PySide6 import QtGui
@@ -11,6 +12,8 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
     QLabel,
+    QListView,
+    QListWidget,
     QSizePolicy,
     QSpinBox,
     QStatusBar,
@@ -239,3 +242,39 @@ def refresh_snap_box(box: QCheckBox, can_snap: bool) -> None:
         box.setEnabled(can_snap)
         if not can_snap or not could_snap:
             box.setChecked(can_snap)
+
+
+class CheckGrid(QListWidget):
+    """Check boxes in columns of ``cell`` size that wrap with the width and grow to show every row: inside a scroll
+    area, the page scrolls, never the list within it."""
+
+    PADDING = 3
+
+    def __init__(self, cell: QSize):
+        super().__init__()
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(True)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setGridSize(cell)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setStyleSheet(f"QListWidget {{ padding: {self.PADDING}px; }}")  # the first row clear of the frame
+        self.model().rowsInserted.connect(self.fit_height)
+        self.model().rowsRemoved.connect(self.fit_height)
+        self.fit_height()
+
+    def rows_for(self, width: int) -> int:
+        """How many rows the items take at ``width`` px (one when there are none)."""
+        inside = width - 2 * (self.frameWidth() + self.PADDING)
+        columns = max(1, inside // self.gridSize().width())
+        return max(1, math.ceil(self.count() / columns))
+
+    def fit_height(self) -> None:
+        """Take the height that shows every row at the present width."""
+        rows = self.rows_for(self.width())
+        self.setFixedHeight(rows * self.gridSize().height() + 2 * (self.frameWidth() + self.PADDING))
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.fit_height()

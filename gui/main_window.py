@@ -28,6 +28,7 @@ from .controls import elide_status_messages, plain_label, plain_tooltip
 from .explore_panel import ExplorePanel
 from .follow import follow
 from .garbage import GuiThreadGarbageCollector
+from .keys_dialog import KeysDialog
 from .map_panel import MapPanel
 from .morph_panel import MorphPanel
 from .train_panel import TrainPanel
@@ -59,7 +60,8 @@ def format_facts(facts: dict) -> dict[str, str]:
     """The model's facts as people read them: "val SSIM 0.949", "a folder of 20,000 images" (held-out ones included).
 
     "Last training run" counts the epochs and images of the run that wrote the file: a model refined from another
-    (as the shipped defaults are, in stages) was trained for longer, on more faces, before it.
+    was trained for longer, on more faces, before it; for the shipped defaults, trained so in stages, "Trained on"
+    says on what.
     """
     trained_on, images = str(facts["dataset"]), number(facts.get("images"), ",")
     psnr = number(facts.get("val_psnr"), ".1f")
@@ -67,8 +69,9 @@ def format_facts(facts: dict) -> dict[str, str]:
     where = f"a folder of {images} images" if folders == 1 else f"{images} images in {folders} folders"
     last_run = epochs_text(facts["epochs"]) + (f" on {where}" if images != "–" else "")
     if facts.get("shipped"):
-        last_run += ": the last of its stages (README, “The default models”)"
-    if folders == 1 and images != "–" and str(facts["images"]) not in trained_on:
+        last_run += ": the last of its stages"
+        trained_on = app_info.SHIPPED_TRAINING
+    elif folders == 1 and images != "–" and str(facts["images"]) not in trained_on:
         trained_on += f" ({where})"
     rows = {
         "Checkpoint": facts["checkpoint"],
@@ -118,6 +121,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
         self._quit_when_idle = False
+        self.keys_dialog: KeysDialog | None = None
 
         self.explore = ExplorePanel(session, self.settings)
         self.train = TrainPanel(self.settings, loaded_model_path=lambda: self.session.path)
@@ -218,6 +222,7 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self.statusBar().clearMessage)  # a tab's message is of no use on another
 
         help_menu = self.menuBar().addMenu("&Help")
+        self._action("&Keys and mouse", self.show_keys, QKeySequence.StandardKey.HelpContents, help_menu)
         self._action("&About Face Explorer", self.show_about, None, help_menu)
         self._refresh_recent()
 
@@ -436,6 +441,13 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         QMessageBox.about(self, f"About {APP_NAME}", self.about_html())
+
+    def show_keys(self) -> None:
+        """Help → Keys and mouse: a window that stays open beside the app."""
+        if self.keys_dialog is None:
+            self.keys_dialog = KeysDialog(self.menuBar(), self)
+        self.keys_dialog.show()
+        self.keys_dialog.raise_()
 
     def dragEnterEvent(self, event):
         urls = event.mimeData().urls()

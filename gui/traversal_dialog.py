@@ -18,7 +18,7 @@ from vae.model.latent import traversal_grid
 
 from .controls import plain_label, spin_box
 from .dialogs import ask_save_path
-from .export_size import wrote_message
+from .export_size import export_size_box, show_native_size, wrote_message
 from .follow import follow
 from .widgets import JobProgress
 from .workers import Job, ModelJob, describe_error
@@ -186,7 +186,9 @@ class TraversalDialog(QDialog):
         self.steps = spin_box(traversal.MIN_STEPS, traversal.MAX_STEPS, traversal.DEFAULT_STEPS, suffix=" steps")
         self.steps.setToolTip("Faces per row, from −3σ to +3σ")
         self.export_button = QPushButton("Export PNG…")
-        self.export_button.setToolTip("The rows as one PNG at the model's resolution, labelled, with their latents")
+        self.export_button.setToolTip("The rows as one labelled PNG, each face at the size beside, with their latents")
+        self.face_size = export_size_box(session.model.image_size, "faces in the exported PNG")
+        self.face_size.setMaximum(traversal.MAX_FACE_SIZE)
         self.export_button.setEnabled(False)
         self.note = plain_label("")
         self.note.setStyleSheet("color: #505050;")
@@ -203,6 +205,8 @@ class TraversalDialog(QDialog):
         bar = QHBoxLayout()
         bar.addWidget(self.steps)
         bar.addWidget(self.note, 1)
+        bar.addWidget(plain_label("faces at"))
+        bar.addWidget(self.face_size)
         bar.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
@@ -230,6 +234,10 @@ class TraversalDialog(QDialog):
     def rebuild(self) -> None:
         """Rows for the session's model (its active dimensions, most used first) and the chosen steps."""
         model = self.session.model
+        if self.face_size.property("native") != model.image_size:  # a model of another size: its own size first
+            self.face_size.setProperty("native", model.image_size)
+            self.face_size.setValue(model.image_size)
+            show_native_size(self.face_size, model.image_size)
         self.dims = traversal.traversal_dims(self.session.latent_kl, model.latent_dim)
         self.values = traversal.traversal_values(self.steps.value())
         self.latents = self.images = None
@@ -319,9 +327,10 @@ class TraversalDialog(QDialog):
             return False
         images, latents, dims, values = self.images, self.latents, list(self.dims), self.values.clone()
         labels, name = traversal.row_labels(dims, self.axis_names), self.session.name
+        face_size = self.face_size.value()
 
         def work(control):
-            image = traversal.traversal_image(images, len(values), labels, values)
+            image = traversal.traversal_image(images, len(values), labels, values, face_size=face_size)
             written = export.save_traversal(path, image, latents, name, dims, values.tolist())
             return written, image.size
 

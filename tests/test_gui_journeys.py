@@ -608,8 +608,24 @@ def test_the_facts_count_the_folder_not_the_faces_trained_on():
     assert format_facts(facts)["Trained on"] == "Cartoon Set (a folder of 8,000 images)"  # held-out faces included
     assert format_facts(facts)["Last training run"] == "3 epochs on a folder of 8,000 images"
     assert format_facts({**facts, "dataset": "8000 faces"})["Trained on"] == "8000 faces"
+    shipped = format_facts({**facts, "shipped": True})  # its last stage's data is not all it learnt from
+    assert shipped["Trained on"].startswith("Cartoon Set: 25,471 real faces")
+    assert shipped["Last training run"] == "3 epochs on a folder of 8,000 images: the last of its stages"
     assert format_facts(facts)["Faces drawn in"] == "fp32"
     assert format_facts({**facts, "faces drawn in": "bf16"})["Faces drawn in"].startswith("bf16 (this CPU")
+
+
+def test_help_lists_every_menu_shortcut_and_the_tabs_keys(window, qtbot):
+    window.show_keys()
+    dialog = window.keys_dialog
+    qtbot.waitUntil(dialog.isVisible)
+    text = dialog.text.toPlainText()
+    for shortcut in ("Ctrl+E", "Ctrl+Z", "Shift+Home", "F1"):  # read from the menus, so a new one is listed too
+        assert shortcut in text
+    assert "Export PNG… (File menu)" in text and "Random face (Edit menu)" in text
+    assert "Page Up / Page Down" in text and "Drop an image on the window" in text
+    window.show_keys()  # a second call shows the same window
+    assert window.keys_dialog is dialog
 
 
 def test_a_model_refined_on_several_folders_says_its_last_run_was_one_stage():

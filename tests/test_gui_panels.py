@@ -136,6 +136,29 @@ def test_scrolling_past_the_arithmetic_controls_changes_none_of_them(window, qtb
     assert row.slider.value() != before[1]
 
 
+def test_the_keep_fixed_list_shows_every_row_so_only_the_page_scrolls(qtbot):
+    from PySide6.QtCore import QSize
+
+    from gui.controls import CheckGrid
+
+    grid = CheckGrid(QSize(100, 20))
+    qtbot.addWidget(grid)
+    grid.addItems([f"trait {i}" for i in range(7)])
+    grid.resize(2 * 100 + 2 * (grid.frameWidth() + grid.PADDING) + 10, grid.height())  # two columns: four rows
+    grid.show()
+    qtbot.waitExposed(grid)
+    assert grid.rows_for(grid.width()) == 4 and grid.verticalScrollBar().maximum() == 0
+    last = grid.visualItemRect(grid.item(6))
+    assert grid.viewport().rect().contains(last)  # the last row is in sight without scrolling the list
+    two_columns = grid.height()
+    grid.resize(150, grid.height())  # one column: seven rows, and a list as tall as they are
+    qtbot.waitUntil(lambda: grid.height() > two_columns)
+    qtbot.waitUntil(lambda: grid.viewport().rect().contains(grid.visualItemRect(grid.item(6))))
+    assert grid.visualItemRect(grid.item(6)).top() == 6 * 20 and grid.verticalScrollBar().maximum() == 0
+    grid.addItem("one more")
+    assert grid.rows_for(grid.width()) == 8 and grid.height() == two_columns + 4 * 20
+
+
 def test_arithmetic_result_equals_hand_computation(window):
     arith = window.arithmetic
     arith.preset_analogy()

@@ -87,6 +87,13 @@ def test_more_steps_and_export(window, qtbot, tmp_path):
     assert Image.open(out).size == (traversal.LABEL_WIDTH + 5 * cell + 2, traversal.HEADER_HEIGHT + 6 * cell + 2)
     assert export.sidecar_path(out).exists()
     assert "traversals.png" in window.statusBar().currentMessage()
+    assert dialog.face_size.value() == 64 and dialog.face_size.maximum() == traversal.MAX_FACE_SIZE
+    assert "64×64 px faces" in dialog.face_size.toolTip()
+    dialog.face_size.setValue(128)
+    with qtbot.waitSignal(dialog.exported, timeout=20000):
+        assert dialog.export_path(str(out))
+    cell = 128 + traversal.PADDING
+    assert Image.open(out).size == (traversal.LABEL_WIDTH + 5 * cell + 2, traversal.HEADER_HEIGHT + 6 * cell + 2)
 
 
 def test_an_unwritable_export_is_reported(window, qtbot, tmp_path, warnings):

@@ -67,6 +67,21 @@ def test_render_decodes_every_cell_and_labels_the_rows(ckpt_path):
     )
 
 
+def test_faces_at_another_size_are_resized_as_exported_faces_are(ckpt_path):
+    ckpt = checkpoint.load(ckpt_path)
+    z = torch.linspace(-1, 1, 8)
+    bare, latents, *_ = traversal.render(ckpt, z, steps=3, labels=False, face_size=160)
+    cell = 160 + traversal.PADDING
+    assert bare.size == (3 * cell + 2, 6 * cell + 2)
+    with torch.no_grad():
+        first, second = ckpt.model.decode(latents[:2]).clamp(0, 1)
+    assert np.array_equal(np.array(bare)[2:162, 2:162], np.array(export.to_pil(first, 160)))
+    assert np.array_equal(np.array(bare)[2:162, 164:324], np.array(export.to_pil(second, 160)))
+    assert np.array(bare)[2:162, 162:164].min() == 255  # the gap between faces stays white
+    small, *_ = traversal.render(ckpt, z, steps=3, face_size=32)
+    assert small.size == (traversal.LABEL_WIDTH + 3 * 34 + 2, traversal.HEADER_HEIGHT + 6 * 34 + 2)
+
+
 def test_decode_in_batches_reports_progress_and_can_stop(tiny_model):
     seen = []
     control = Control(progress=lambda done, total, what: seen.append((done, total)))
@@ -89,6 +104,10 @@ def test_cli_writes_a_png_of_the_right_size_with_its_latents(ckpt_path, tmp_path
     assert sidecar["kind"] == "traversal" and sidecar["dims"] == [3, 1, 5, 2, 0, 4]
     assert len(sidecar["latents"]) == 6 * 5 and sidecar["values"] == pytest.approx([-3, -1.5, 0, 1.5, 3])
     assert "6 dimensions × 5 steps" in capsys.readouterr().out
+    assert export.main(["traversal", str(ckpt_path), "--out", str(out), "--steps", "5", "--face-size", "128"]) == 0
+    assert Image.open(out).size == (traversal.LABEL_WIDTH + 5 * 130 + 2, traversal.HEADER_HEIGHT + 6 * 130 + 2)
+    with pytest.raises(SystemExit):
+        export.main(["traversal", str(ckpt_path), "--out", str(out), "--face-size", "4096"])
 
 
 def test_cli_sweeps_the_latent_it_is_given(ckpt_path, tmp_path):

@@ -28,8 +28,12 @@ class ExportError(OSError):
 
 
 def to_pil(image: torch.Tensor, size: int | None = None, method: str = DEFAULT_UPSCALE) -> Image.Image:
-    """A (3, H, W) image in [0, 1] as a PIL image, resized to ``size``×``size`` by ``method`` (vae.explore.upscale)."""
-    array = (image.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    """A (3, H, W) image in [0, 1] (or uint8) as a PIL image, resized to ``size``×``size`` by ``method``
+    (vae.explore.upscale)."""
+    image = image.detach().cpu()
+    if image.dtype != torch.uint8:
+        image = (image.float().clamp(0, 1) * 255).round().to(torch.uint8)
+    array = image.permute(1, 2, 0).numpy()
     pil = Image.fromarray(np.ascontiguousarray(array), "RGB")
     if size is not None and size != pil.width:
         if not MIN_EXPORT_SIZE <= size <= MAX_EXPORT_SIZE:
@@ -39,10 +43,18 @@ def to_pil(image: torch.Tensor, size: int | None = None, method: str = DEFAULT_U
 
 
 def grid(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> torch.Tensor:
-    """Images (N, 3, H, W) tiled into one (3, H', W') image on white, by ``torchvision.utils.make_grid``."""
+    """Images (N, 3, H, W) in [0, 1] (or uint8) tiled into one (3, H', W') image on white, by
+    ``torchvision.utils.make_grid``."""
     from torchvision.utils import make_grid  # imported on use: torchvision takes seconds to import
 
+    if images.dtype == torch.uint8:
+        return make_grid(images.cpu(), nrow=nrow, padding=padding, pad_value=255)
     return make_grid(images.detach().float().cpu().clamp(0, 1), nrow=nrow, padding=padding, pad_value=1.0)
+
+
+def enlarged(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Faces (N, 3, H, W) in [0, 1] as (N, 3, size, size) uint8, each resized as an exported face is."""
+    return torch.stack([torch.from_numpy(np.asarray(to_pil(image, size))).permute(2, 0, 1) for image in images])
 
 
 def grid_row(images: torch.Tensor, width: int) -> torch.Tensor:

@@ -1,6 +1,7 @@
 """Per-dimension traversals: one face with each used latent dimension swept from −3σ to +3σ, a row of faces each.
 
-    python -m vae.explore.export traversal [CKPT] --out grid.png [--latent FILE] [--steps N] [--no-labels]
+    python -m vae.explore.export traversal [CKPT] --out grid.png [--latent FILE] [--steps N] [--face-size PX]
+        [--no-labels]
 
 Rows are the active dimensions, most used (highest KL) first; the PNG has a label column (``z12 · hair colour``)
 and a header of the swept values, and a sidecar JSON of every cell's latent, row by row.
@@ -28,6 +29,7 @@ DEFAULT_STEPS = 7
 MIN_STEPS, MAX_STEPS = 2, 21
 DECODE_BATCH = 64
 LABEL_WIDTH, HEADER_HEIGHT, FONT_SIZE = 112, 18, 11
+MIN_FACE_SIZE, MAX_FACE_SIZE = 32, 512  # a 512 px grid of 32 rows × 21 steps is about 0.5 GB of pixels
 PADDING = 2
 
 
@@ -92,9 +94,13 @@ def traversal_image(
     labels: list[str] | None = None,
     values: torch.Tensor | None = None,
     padding: int = PADDING,
+    face_size: int | None = None,
 ) -> Image.Image:
     """Rows of ``steps`` faces as one image (``torchvision.utils.make_grid`` on white), with a column of row
-    ``labels`` on the left and a header of the swept ``values`` when given."""
+    ``labels`` on the left and a header of the swept ``values`` when given; each face ``face_size`` px square when
+    given (enlarged or reduced as an exported face is), else the model's size."""
+    if face_size is not None and face_size != images.shape[-1]:
+        images = export.enlarged(images, face_size)
     tiles = export.to_pil(export.grid(images, nrow=steps, padding=padding))
     left = LABEL_WIDTH if labels is not None else 0
     top = HEADER_HEIGHT if values is not None else 0
@@ -116,16 +122,27 @@ def traversal_image(
 
 
 def render(
-    ckpt: checkpoint_mod.Checkpoint, z: torch.Tensor, steps: int = DEFAULT_STEPS, labels: bool = True
+    ckpt: checkpoint_mod.Checkpoint,
+    z: torch.Tensor,
+    steps: int = DEFAULT_STEPS,
+    labels: bool = True,
+    face_size: int | None = None,
 ) -> tuple[Image.Image, torch.Tensor, list[int], torch.Tensor]:
-    """The traversal of ``z`` under ``ckpt``'s model: (image, latents (rows·steps, D), dims, values)."""
+    """The traversal of ``z`` under ``ckpt``'s model: (image, latents (rows·steps, D), dims, values), each face
+    ``face_size`` px square (default: the model's size)."""
     model = ckpt.model.eval()
     dims = traversal_dims(ckpt.latent_kl, model.latent_dim)
     values = traversal_values(steps)
     latents = traversal_grid(z.reshape(-1).float(), dims, values)
     images = decode(model, latents)
     names = name_axes(ckpt.directions, model.latent_dim)
-    image = traversal_image(images, steps, row_labels(dims, names) if labels else None, values if labels else None)
+    image = traversal_image(
+        images,
+        steps,
+        row_labels(dims, names) if labels else None,
+        values if labels else None,
+        face_size=face_size,
+    )
     return image, latents, dims, values
 
 
@@ -149,6 +166,13 @@ def add_cli(commands) -> None:
         "--steps", type=int_range(MIN_STEPS, MAX_STEPS), default=DEFAULT_STEPS, help="faces per row (default 7)"
     )
     parser.add_argument("--no-labels", action="store_true", help="faces only: no label column or value header")
+    parser.add_argument(
+        "--face-size",
+        type=int_range(MIN_FACE_SIZE, MAX_FACE_SIZE),
+        default=None,
+        help=f"side of each face in px, {MIN_FACE_SIZE}-{MAX_FACE_SIZE} (default: the model's size; larger faces "
+        "are enlarged with crisp edges, as exported faces are)",
+    )
     parser.set_defaults(run=run_cli)
 
 
@@ -157,7 +181,7 @@ def run_cli(args: argparse.Namespace) -> int:
         ckpt = checkpoint_mod.load(args.checkpoint)
         dim = ckpt.model.latent_dim
         z = export.load_latents(args.latent, dim)[0] if args.latent else home_latent(ckpt)
-        image, latents, dims, values = render(ckpt, z, args.steps, labels=not args.no_labels)
+        image, latents, dims, values = render(ckpt, z, args.steps, labels=not args.no_labels, face_size=args.face_size)
         written = export.save_traversal(
             args.out, image, latents, os.path.basename(args.checkpoint), dims, values.tolist()
         )
