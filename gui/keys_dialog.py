@@ -15,7 +15,7 @@ IN_THE_TABS = (
             ("Click a slider, then ← → ↑ ↓", "move it 0.1σ"),
             ("Page Up / Page Down", "move the clicked slider 0.5σ"),
             ("Home / End on a clicked slider", "take it to −3σ / +3σ"),
-            ("lock under a slider", "keep that value through Random, Reset and Zero all"),
+            ("The lock under a slider", "keep that value through Random, Reset and Zero all"),
             ("Drop an image on the window", "encode it: the sliders take its face"),
             ("Click a face in Traversals…", "show it in the explorer (one undo step)"),
         ),
@@ -29,7 +29,7 @@ IN_THE_TABS = (
     ),
     (
         "Arithmetic",
-        (("Click a strength slider, then ← → / Page Up/Down", "change a term's weight by 0.1 / 0.5"),),
+        (("Click a direction's strength slider, then ← → / Page Up/Down", "change its strength by 0.1 / 0.5"),),
     ),
     (
         "Map",
@@ -61,20 +61,21 @@ def menu_shortcuts(menu_bar: QMenuBar) -> list[tuple[str, str, str]]:
 
 
 def keys_html(menu_bar: QMenuBar) -> str:
-    """The dialog's text: the menus' shortcuts, then each tab's keys and mouse."""
+    """The dialog's text: one table, the menus' shortcuts first, then each tab's keys and mouse."""
 
-    def table(rows) -> str:
+    def section(title: str, rows, note: str = "") -> str:
+        head = f"<tr><td colspan=2><h3>{html.escape(title)}</h3></td></tr>"
         cells = "".join(
             f"<tr><td style='padding-right:14px'><b>{html.escape(keys)}</b></td><td>{html.escape(what)}</td></tr>"
             for keys, what in rows
         )
-        return f"<table>{cells}</table>"
+        tail = f"<tr><td colspan=2><i>{html.escape(note)}</i></td></tr>" if note else ""
+        return head + cells + tail
 
     menus = [(keys, f"{name} ({menu} menu)") for menu, name, keys in menu_shortcuts(menu_bar)]
-    parts = ["<h3>Everywhere</h3>", table(menus), "<p>R, Home, Shift+Home, undo and redo act on the Explore tab.</p>"]
-    for tab, rows in IN_THE_TABS:
-        parts += [f"<h3>{tab}</h3>", table(rows)]
-    return "".join(parts)
+    parts = [section("Everywhere", menus, "R, Home, Shift+Home, undo and redo act on the Explore tab only.")]
+    parts += [section(tab, rows) for tab, rows in IN_THE_TABS]
+    return f"<table>{''.join(parts)}</table>"
 
 
 class KeysDialog(QDialog):

@@ -228,7 +228,8 @@ class TraversalDialog(QDialog):
         )
         self.rebuild()
         frame = 2 * self.scroll.frameWidth() + self.scroll.verticalScrollBar().sizeHint().width()
-        self.resize(self.grid.width() + frame + 2 * layout.contentsMargins().left(), 760)
+        room = self.screen().availableGeometry().height() - 60  # its title bar and the window's edges in sight
+        self.resize(self.grid.width() + frame + 2 * layout.contentsMargins().left(), min(760, room))
 
     # ------------------------------------------------------------ layout
     def rebuild(self) -> None:

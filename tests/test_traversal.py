@@ -78,6 +78,8 @@ def test_faces_at_another_size_are_resized_as_exported_faces_are(ckpt_path):
     assert np.array_equal(np.array(bare)[2:162, 2:162], np.array(export.to_pil(first, 160)))
     assert np.array_equal(np.array(bare)[2:162, 164:324], np.array(export.to_pil(second, 160)))
     assert np.array(bare)[2:162, 162:164].min() == 255  # the gap between faces stays white
+    labelled, *_ = traversal.render(ckpt, z, steps=3, face_size=256)  # its labels as large, for the faces
+    assert labelled.size == (2 * traversal.LABEL_WIDTH + 3 * 258 + 2, 2 * traversal.HEADER_HEIGHT + 6 * 258 + 2)
     small, *_ = traversal.render(ckpt, z, steps=3, face_size=32)
     assert small.size == (traversal.LABEL_WIDTH + 3 * 34 + 2, traversal.HEADER_HEIGHT + 6 * 34 + 2)
 

@@ -102,19 +102,20 @@ def traversal_image(
     if face_size is not None and face_size != images.shape[-1]:
         images = export.enlarged(images, face_size)
     tiles = export.to_pil(export.grid(images, nrow=steps, padding=padding))
-    left = LABEL_WIDTH if labels is not None else 0
-    top = HEADER_HEIGHT if values is not None else 0
+    scale = max(1.0, images.shape[-1] / 128)  # labels grow with faces larger than 128 px
+    left = round(LABEL_WIDTH * scale) if labels is not None else 0
+    top = round(HEADER_HEIGHT * scale) if values is not None else 0
     if not left and not top:
         return tiles
     canvas = Image.new("RGB", (tiles.width + left, tiles.height + top), "white")
     canvas.paste(tiles, (left, top))
-    draw, font = ImageDraw.Draw(canvas), _font()
+    draw, font = ImageDraw.Draw(canvas), _font(round(FONT_SIZE * scale))
     cell = images.shape[-1] + padding
     for row, text in enumerate(labels or []):
         y = top + padding + row * cell + images.shape[-2] // 2
-        draw.text((6, y), text, fill=(40, 40, 40), font=font, anchor="lm")
+        draw.text((round(6 * scale), y), text, fill=(40, 40, 40), font=font, anchor="lm")
     if left and top:
-        draw.text((6, top // 2), "value (sd)", fill=(110, 110, 110), font=font, anchor="lm")
+        draw.text((round(6 * scale), top // 2), "value (sd)", fill=(110, 110, 110), font=font, anchor="lm")
     for col, value in enumerate(values if values is not None else []):
         x = left + padding + col * cell + images.shape[-1] // 2
         draw.text((x, top // 2), f"{float(value):+.1f}", fill=(40, 40, 40), font=font, anchor="mm")
