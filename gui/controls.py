@@ -14,9 +14,11 @@ from PySide6.QtWidgets import (
     QLabel,
     QListView,
     QListWidget,
+    QProxyStyle,
     QSizePolicy,
     QSpinBox,
     QStatusBar,
+    QStyle,
     QWidget,
 )
 
@@ -278,3 +280,12 @@ class CheckGrid(QListWidget):
         super().resizeEvent(event)
         if event.size().width() != event.oldSize().width():
             self.fit_height()
+
+
+class JumpToClickStyle(QProxyStyle):
+    """A slider style under which a click on the groove moves the handle there, not a page towards it."""
+
+    def styleHint(self, hint, option=None, widget=None, returnData=None):
+        if hint == QStyle.StyleHint.SH_Slider_AbsoluteSetButtons:
+            return Qt.MouseButton.LeftButton.value
+        return super().styleHint(hint, option, widget, returnData)

@@ -15,8 +15,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from vae.data.folder import DataError
 from vae.explore import slots
-from vae.explore.directions import RELIABLE_PER_SIDE, directions_from_folder
+from vae.explore.directions import RELIABLE_PER_SIDE, check_labelled, directions_from_folder
 from vae.explore.session import EXAMPLE_KINDS, ExplorerSession
 
 from .controls import plain_label
@@ -192,7 +193,14 @@ class FolderDirections(QWidget):
 
     def _ask_compute(self) -> None:
         folder = ask_folder(self, "dataset", "Labelled dataset folder", self.settings)
-        if folder and self.confirm_replacing():
+        if not folder:
+            return
+        try:
+            check_labelled(folder)  # before asking whether to replace anything
+        except (DataError, OSError) as exc:
+            self.error.emit(describe_error(exc))
+            return
+        if self.confirm_replacing():
             self.compute_directions_from(folder)
 
     def confirm_replacing(self) -> bool:

@@ -21,7 +21,7 @@ from vae.explore import export
 from vae.explore.morph_model import MAX_FRAMES, MODES, MorphModel
 from vae.explore.session import ExplorerSession
 
-from .controls import plain_label, refresh_snap_box, show_value, snap_box, spin_box
+from .controls import JumpToClickStyle, plain_label, refresh_snap_box, show_value, snap_box, spin_box
 from .dialogs import ask_save_path
 from .export_size import enlargement, export_size_box, show_native_size, wrote_message
 from .follow import follow
@@ -53,6 +53,7 @@ class MorphPanel(QWidget):
         self.slot_a = FacePicker("Face A", session, settings=settings)
         self.slot_b = FacePicker("Face B", session, settings=settings)
         self.frames = spin_box(2, MAX_FRAMES, self.model.frames, prefix="frames ")
+        self.frames.setKeyboardTracking(False)  # "60" typed is 60 frames, not 6 on the way
         self.mode = QComboBox()
         self.mode.addItems(MODES)
         self.mode.setCurrentText(self.model.mode)
@@ -66,6 +67,8 @@ class MorphPanel(QWidget):
         )
         self.play_button = QPushButton("Play")
         self.timeline = QSlider(Qt.Orientation.Horizontal)
+        self.timeline_style = JumpToClickStyle()  # kept: a widget does not own its style
+        self.timeline.setStyle(self.timeline_style)
         self.frame_label = plain_label("frame – of –")
         self.send_button = QPushButton("Send frame to explorer")
         self.send_button.setToolTip(
@@ -188,8 +191,9 @@ class MorphPanel(QWidget):
             icon.addPixmap(pixmap, QIcon.Mode.Selected)  # no selection tint over the face
             self.strip.addItem(QListWidgetItem(icon, str(k + 1)))
         self.timeline.blockSignals(True)
+        before = self.timeline.value() / max(self.timeline.maximum(), 1)  # where along the morph the frame shown is
         self.timeline.setRange(0, len(self.latents) - 1)
-        self.timeline.setValue(min(self.timeline.value(), len(self.latents) - 1))
+        self.timeline.setValue(round(before * (len(self.latents) - 1)))  # the same place, in more or fewer frames
         self.timeline.blockSignals(False)
         self._order = self.model.order(len(self.latents))
         self.show_frame(self.timeline.value())

@@ -16,11 +16,11 @@ from vae.explore import export, traversal
 from vae.explore.axis_names import AxisName, name_axes
 from vae.model.latent import traversal_grid
 
-from .controls import plain_label, spin_box
+from .controls import ElidedLabel, plain_label, spin_box
 from .dialogs import ask_save_path
 from .export_size import export_size_box, show_native_size, wrote_message
 from .follow import follow
-from .widgets import JobProgress
+from .widgets import JobSlot
 from .workers import Job, ModelJob, describe_error
 
 CELL_PX = 96
@@ -113,10 +113,10 @@ class TraversalGrid(QWidget):
                 else:
                     painter.fillRect(cell, QColor("#eeeeee"))
             if row < len(self.marks):
-                x, y = self._mark_x(self.marks[row]), self.cell_rect(row, 0).top() - GAP + 1
+                x, y = self._mark_x(self.marks[row]), self.cell_rect(row, 0).top()  # inside its own row's band
                 painter.setPen(Qt.PenStyle.NoPen)
                 painter.setBrush(MARK)
-                painter.drawPolygon(QPolygonF([QPointF(x - 5, y), QPointF(x + 5, y), QPointF(x, y + 6)]))
+                painter.drawPolygon(QPolygonF([QPointF(x - 6, y), QPointF(x + 6, y), QPointF(x, y + 8)]))
                 painter.setBrush(Qt.BrushStyle.NoBrush)
         if self._hover is not None:
             painter.setPen(QPen(HOVER, 2))
@@ -190,7 +190,7 @@ class TraversalDialog(QDialog):
         self.face_size = export_size_box(session.model.image_size, "faces in the exported PNG")
         self.face_size.setMaximum(traversal.MAX_FACE_SIZE)
         self.export_button.setEnabled(False)
-        self.note = plain_label("")
+        self.note = ElidedLabel()  # shortened, never widening the window, where the window is narrow
         self.note.setStyleSheet("color: #505050;")
         self.grid = TraversalGrid()
         self.scroll = QScrollArea()
@@ -199,25 +199,24 @@ class TraversalDialog(QDialog):
         self.scroll.verticalScrollBar().setSingleStep((CELL_PX + GAP) // 3)  # a wheel notch (3 steps): one row
         self.scroll.verticalScrollBar().valueChanged.connect(self.grid.update)  # its header follows the scroll
         self.job = ModelJob(session, "decode traversals", self, abandonable=True)
-        self.progress = JobProgress(self.job, cancellable=False)
+        self.note_slot = JobSlot(self.note, self.job, cancellable=False)  # the progress in the note's place
         self.exporter = Job("export traversals", self)
 
         bar = QHBoxLayout()
         bar.addWidget(self.steps)
-        bar.addWidget(self.note, 1)
+        bar.addWidget(self.note_slot, 1)
         bar.addWidget(plain_label("faces at"))
         bar.addWidget(self.face_size)
         bar.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
-        layout.addWidget(self.progress)
         layout.addWidget(self.scroll, 1)
 
         self.steps.valueChanged.connect(lambda _: self.rebuild())
         self.export_button.clicked.connect(self.ask_export)
         self.grid.picked.connect(self.pick)
         self.job.finished.connect(self._decoded)
-        self.job.errored.connect(lambda exc: self.note.setText(f"could not decode: {describe_error(exc)}"))
+        self.job.errored.connect(lambda exc: self.note.set_full_text(f"could not decode: {describe_error(exc)}"))
         self.exporter.finished.connect(self._exported)
         self.exporter.errored.connect(lambda exc: self.error.emit(describe_error(exc)))
         follow(
@@ -227,9 +226,14 @@ class TraversalDialog(QDialog):
             (session.directions_changed, lambda names: self._label()),
         )
         self.rebuild()
-        frame = 2 * self.scroll.frameWidth() + self.scroll.verticalScrollBar().sizeHint().width()
         room = self.screen().availableGeometry().height() - 60  # its title bar and the window's edges in sight
-        self.resize(self.grid.width() + frame + 2 * layout.contentsMargins().left(), min(760, room))
+        self.resize(self._width_for_grid(), min(760, room))
+
+    def _width_for_grid(self) -> int:
+        """The window's width that shows every column (at most the screen's)."""
+        frame = 2 * self.scroll.frameWidth() + self.scroll.verticalScrollBar().sizeHint().width()
+        wanted = self.grid.width() + frame + 2 * self.layout().contentsMargins().left()
+        return min(wanted, self.screen().availableGeometry().width() - 40)
 
     # ------------------------------------------------------------ layout
     def rebuild(self) -> None:
@@ -244,6 +248,8 @@ class TraversalDialog(QDialog):
         self.latents = self.images = None
         self.export_button.setEnabled(False)
         self._label()
+        if self.layout() is not None and self.width() < self._width_for_grid():  # more steps: widen to show them
+            self.resize(self._width_for_grid(), self.height())
         if self.job.busy:
             self.job.abandon()  # its faces are for another model or another number of steps
         self.refresh()
@@ -263,7 +269,7 @@ class TraversalDialog(QDialog):
         self.grid.set_layout(labels, tips, self.values.tolist())
         if self.images is not None:
             self.grid.set_faces(faces, marks)
-        self.note.setText(
+        self.note.set_full_text(
             f"{len(self.dims)} dimensions in use, most used first; ▼ marks the explorer's value; "
             "click a face to show it there"
         )

@@ -204,7 +204,10 @@ SOURCES = {  # source → its button's text and tooltip, in the buttons' order
 }
 
 
-NO_MAP_FACES = "No faces in the Map tab yet: map some there (Map faces), then click one there or pick Map here."
+NO_MAP_FACES = (
+    "No faces in the Map tab yet: open the Map tab (it maps faces as it opens) or map a folder there, then pick "
+    "Map here or click a face there"
+)
 KEPT = "kept"  # a slot that followed the explorer until the panel sent its result there
 KEPT_CAPTION = "the explorer's face before Send"
 SAVED = "saved"  # a face taken up from the last session, not picked from a source

@@ -5,7 +5,7 @@ import torch
 from PIL import Image
 
 pytest.importorskip("PySide6")
-from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtCore import QPoint, Qt  # noqa: E402
 
 from tests.helpers import write_good_faces  # noqa: E402
 from vae.model import checkpoint  # noqa: E402
@@ -46,6 +46,26 @@ def test_morph_endpoints_and_timeline(window, qtbot):
     assert morph.frame_label.text() == "frame 4 of 9"
     assert torch.equal(morph.face.image, morph.images[3])
     assert morph.strip.count() == 9
+    morph.frames.setValue(17)  # more frames: the same place along the morph (3 of 8 steps → 6 of 16)
+    assert morph.timeline.value() == 6 and morph.frame_label.text() == "frame 7 of 17"
+
+
+def test_typing_a_frame_count_applies_it_once_typed_and_a_click_on_the_timeline_goes_there(window, qtbot):
+    morph = window.morph
+    window.show_panel("morph")
+    morph.frames.setValue(12)
+    morph.frames.setFocus()
+    morph.frames.selectAll()
+    qtbot.keyClicks(morph.frames, "60")
+    assert morph.model.frames == 12  # nothing drawn for the "6" on the way
+    qtbot.keyClick(morph.frames, Qt.Key.Key_Return)
+    assert morph.model.frames == 60 and morph.strip.count() == 60
+    morph.timeline.setValue(0)
+    groove = morph.timeline.rect()
+    qtbot.mouseClick(
+        morph.timeline, Qt.MouseButton.LeftButton, pos=QPoint(groove.width() * 3 // 4, groove.center().y())
+    )
+    assert 40 <= morph.timeline.value() <= 48  # where it was clicked, not a page (10 frames) from the start
 
 
 def test_lerp_mode_and_send_frame_to_explorer(window, qtbot):
@@ -313,18 +333,25 @@ def test_unlabelled_model_offers_to_compute_directions(qtbot, make_window, tiny_
     assert arith.add_direction_button.isEnabled() and "glasses" in arith.direction_menu_names()
     from PySide6.QtWidgets import QMessageBox
 
-    asked = []  # the model has directions now: replacing them is asked first, and Cancel keeps them
-    monkeypatch.setattr(
-        QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Cancel
-    )
-    monkeypatch.setattr("gui.directions_box.ask_folder", lambda *a, **k: str(tmp_path / "table"))
-    monkeypatch.setattr(arith.from_folder, "compute_directions_from", lambda folder: pytest.fail("replaced unasked"))
-    arith.from_folder.compute_button.click()
-    assert asked and f"This model has {len(win.session.directions)} attribute directions" in asked[0]
-    monkeypatch.undo()
     from tests.test_directions import labels_tsv_folder
 
     labels_tsv_folder(tmp_path / "table")  # real labels in a labels.tsv: the copies of the Cartoon Set that have them
+    write_good_faces(tmp_path / "bare", 5, size=64)
+    for label_file in (tmp_path / "bare").glob("*.csv"):
+        label_file.unlink()
+    asked, errors = [], []  # the model has directions now: replacing them is asked first, and Cancel keeps them
+    arith.from_folder.error.connect(errors.append)
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Cancel
+    )
+    monkeypatch.setattr(arith.from_folder, "compute_directions_from", lambda folder: pytest.fail("replaced unasked"))
+    monkeypatch.setattr("gui.directions_box.ask_folder", lambda *a, **k: str(tmp_path / "bare"))
+    arith.from_folder.compute_button.click()  # a folder without labels: said at once, nothing asked
+    assert not asked and len(errors) == 1 and "has no labels to compute directions from" in errors[0]
+    monkeypatch.setattr("gui.directions_box.ask_folder", lambda *a, **k: str(tmp_path / "table"))
+    arith.from_folder.compute_button.click()
+    assert asked and f"This model has {len(win.session.directions)} attribute directions" in asked[0]
+    monkeypatch.undo()
     with qtbot.waitSignal(arith.from_folder.job.finished, timeout=60000):
         arith.from_folder.compute_directions_from(str(tmp_path / "table"))
     assert set(win.session.checkpoint.directions) >= {"glasses", "hair_color:0", "face shape: 2"}

@@ -9,6 +9,7 @@ from PySide6.QtCore import QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QEnterEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from gui.traversal_dialog import CELL_PX, GAP  # noqa: E402
 from vae.explore import (
     export,  # noqa: E402
     traversal,  # noqa: E402
@@ -79,6 +80,16 @@ def test_the_values_header_stays_in_sight_as_the_rows_scroll(window, qtbot):
 
 def test_more_steps_and_export(window, qtbot, tmp_path):
     dialog = open_traversals(window, qtbot)
+    where = dialog.scroll.geometry()
+    with qtbot.waitSignal(dialog.ready, timeout=20000):
+        dialog.steps.setValue(5)
+        assert dialog.job.busy and dialog.note_slot.currentWidget() is dialog.note_slot.progress
+        assert dialog.scroll.geometry() == where  # the progress shows in the note's place: no face moves
+    assert dialog.note_slot.currentWidget() is dialog.note
+    narrow = dialog.width()
+    with qtbot.waitSignal(dialog.ready, timeout=20000):
+        dialog.steps.setValue(9)  # more columns: the window widens to show them (up to the screen's width)
+    assert dialog.width() == min(narrow + 4 * (CELL_PX + GAP), dialog.screen().availableGeometry().width() - 40)
     with qtbot.waitSignal(dialog.ready, timeout=20000):
         dialog.steps.setValue(5)
     out = tmp_path / "traversals.png"

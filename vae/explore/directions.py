@@ -154,6 +154,15 @@ def table_directions(mu: torch.Tensor, columns: dict[str, tuple[list[str], torch
     return directions
 
 
+def check_labelled(folder: str) -> bool:
+    """Raise DataError when ``folder`` has no labels to compute directions from (neither Cartoon Set CSV files nor
+    a ``labels.tsv``), reading no face; True when it has a ``labels.tsv``."""
+    table = has_label_table(folder)
+    if not table and not any(face.csv is not None for face in scan_folder(folder)):
+        raise DataError(f"{folder} has no labels to compute directions from (Cartoon Set CSV files or a labels.tsv)")
+    return table
+
+
 def directions_from_folder(control, model, folder: str) -> dict:
     """Encode a labelled folder and compute its attribute directions: ``{"folder", "directions"}``.
 
@@ -161,9 +170,7 @@ def directions_from_folder(control, model, folder: str) -> dict:
     :class:`~vae.common.control.Control`) may stop it and hears the progress. Raises DataError, before any face is
     read, for a folder with neither.
     """
-    table = has_label_table(folder)
-    if not table and not any(face.csv is not None for face in scan_folder(folder)):
-        raise DataError(f"{folder} has no labels to compute directions from (Cartoon Set CSV files or a labels.tsv)")
+    table = check_labelled(folder)
     cache = open_folder(folder, model.image_size, control=control)
     if not cache.has_labels and not table:
         raise DataError(f"{folder}: none of its Cartoon Set CSV files could be read, so there are no labels")

@@ -54,7 +54,7 @@ def grid(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> torch.Tensor:
 
 def enlarged(images: torch.Tensor, size: int) -> torch.Tensor:
     """Faces (N, 3, H, W) in [0, 1] as (N, 3, size, size) uint8, each resized as an exported face is."""
-    return torch.stack([torch.from_numpy(np.asarray(to_pil(image, size))).permute(2, 0, 1) for image in images])
+    return torch.stack([torch.from_numpy(np.array(to_pil(image, size))).permute(2, 0, 1) for image in images])
 
 
 def grid_row(images: torch.Tensor, width: int) -> torch.Tensor:
