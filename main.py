@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         if opened:
             return
         opened.append(None)
-        opening = open_session(args)
+        opening = open_session(args, last_model=app_info.last_model())
         if opening is None:
             app.exit(2)
             return
@@ -148,9 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     return app.exec()
 
 
-def open_session(args):
-    """(session, note) for ``--checkpoint``, or for the default model with a note on which one opened and why;
-    None after printing why it cannot open."""
+def open_session(args, last_model: str | None = None):
+    """(session, note) for ``--checkpoint``, else for ``last_model`` (the model opened last time, where it still
+    opens), else for the default model, with a note on which one opened and why; None after printing why it cannot
+    open."""
     import torch
 
     from vae.explore.default_choice import choose_default
@@ -160,10 +161,15 @@ def open_session(args):
 
     try:
         named_drawing_dtype()  # a wrong $FACE_EXPLORER_DRAW is refused before any model is timed or loaded
-        if args.checkpoint is None:
+        last = _open_last(last_model) if args.checkpoint is None and last_model else None
+        if last is not None:
+            session, note = last
+        elif args.checkpoint is None:
             choice = choose_default()
             logging.getLogger("face_explorer").info("default model: %s", choice.reason)
             session, note = ExplorerSession(choice.checkpoint), choice.reason
+            if last_model:
+                note = f"{Path(last_model).name}, opened last time, is gone or unreadable: {note}"
         else:
             session, note = ExplorerSession.open(args.checkpoint), None
     except (CheckpointError, DrawPrecisionError) as exc:
@@ -172,6 +178,24 @@ def open_session(args):
     if args.seed is not None:
         session.state.randomize(0.8, torch.Generator().manual_seed(args.seed))
     return session, note
+
+
+def _open_last(path: str):
+    """(session, note) for the model opened last time, or None where it is gone or cannot be read (logged)."""
+    from vae.explore.session import ExplorerSession
+    from vae.model.checkpoint import CheckpointError
+
+    if not Path(path).is_file():
+        return None
+    try:
+        session = ExplorerSession.open(path)
+    except (CheckpointError, OSError, ValueError, RuntimeError) as exc:
+        logging.getLogger("face_explorer").warning("the model opened last time cannot be opened: %s", exc)
+        return None
+    return (
+        session,
+        f"opened {Path(path).name}, the model you opened last time (File → Open a pretrained model: the defaults)",
+    )
 
 
 def _screenshot(args, app) -> int:

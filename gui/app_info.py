@@ -29,6 +29,21 @@ def version() -> str:
         return "(development checkout)"
 
 
+LAST_MODEL_KEY = "model/last"  # the model the user opened last, which the next launch opens
+
+
+def settings():
+    """The app's settings (QSettings, the platform's usual place)."""
+    from PySide6.QtCore import QSettings
+
+    return QSettings("FaceExplorer", "FaceExplorer")
+
+
+def last_model() -> str | None:
+    """The path of the model the user opened last (File → Open…), if any."""
+    return str(settings().value(LAST_MODEL_KEY, "") or "") or None
+
+
 def state_folder() -> Path:
     """The user's state folder for the app: $XDG_STATE_HOME/face-explorer, else ~/.local/state/face-explorer."""
     base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"

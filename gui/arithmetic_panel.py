@@ -40,7 +40,7 @@ from .controls import (
 from .dialogs import ask_save_path
 from .directions_box import ExamplesBox, FolderDirections
 from .explore_panel import export_face
-from .export_size import enlargement, export_size_box, show_native_size
+from .export_size import enlargement, export_size_box, remember_size, show_native_size
 from .follow import follow
 from .widgets import FaceView, holding
 from .workers import ModelJob, describe_error
@@ -140,6 +140,7 @@ class ArithmeticPanel(QWidget):
         self.send_button = QPushButton("Send to explorer")
         self.export_button = QPushButton("Export PNG…")
         self.export_size = export_size_box(512, "exported PNG")
+        remember_size(self.export_size, settings, "export/arithmetic")
         right = QVBoxLayout()
         right.addWidget(self.face, 1)
         right.addWidget(self.formula)

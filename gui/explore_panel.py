@@ -19,7 +19,7 @@ from vae.model.latent import APP_TEMPERATURE
 
 from .controls import TextLine, double_spin_box
 from .dialogs import IMAGE_FILTER, LATENT_FILTER, ask_open_path, ask_save_path, refuse
-from .export_size import enlargement, export_size_box, show_native_size, wrote_message
+from .export_size import enlargement, export_size_box, remember_size, show_native_size, wrote_message
 from .follow import follow
 from .latent_slider import LatentSlider
 from .traversal_dialog import TraversalDialog
@@ -72,6 +72,7 @@ class ExplorePanel(QWidget):
         )
         self.traversals: TraversalDialog | None = None
         self.export_size = export_size_box(512, "exported PNG")
+        remember_size(self.export_size, settings, "export/explore")
         self.temperature.setToolTip(
             "How far Random strays from typical faces: lower gives safer, more average faces, "
             "higher more unusual ones (0.8: the app's default)"

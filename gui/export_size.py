@@ -37,6 +37,17 @@ def export_size_box(default: int, what: str = "exported image") -> QSpinBox:
     return box
 
 
+def remember_size(box: QSpinBox, settings, key: str) -> None:
+    """Start ``box`` at the size chosen at the last launch (under ``key`` in ``settings``) and keep each choice."""
+    if settings is None:
+        return
+    try:
+        box.setValue(int(settings.value(key, box.value())))  # out of range: clamped; not a number: kept
+    except (TypeError, ValueError):
+        pass
+    box.valueChanged.connect(lambda size: settings.setValue(key, size))
+
+
 def show_native_size(box: QSpinBox, native: int) -> None:
     """Say in ``box``'s tooltip how big the model's faces really are and how they are enlarged."""
     box.setToolTip(

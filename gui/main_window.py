@@ -114,7 +114,7 @@ class MainWindow(QMainWindow):
     def __init__(self, session: ExplorerSession, settings: QSettings | None = None):
         super().__init__()
         self.garbage_collector = GuiThreadGarbageCollector(self)
-        self.settings = settings or QSettings("FaceExplorer", "FaceExplorer")
+        self.settings = settings or app_info.settings()
         dialogs.use_settings(self.settings)
         self.session = session
         self.work_folder: Path | None = None  # where the work is kept between launches (main.py sets it)
@@ -283,6 +283,7 @@ class MainWindow(QMainWindow):
             if ms > DECODE_BUDGET_MS
             else ""
         )
+        self.settings.setValue(app_info.LAST_MODEL_KEY, str(Path(path).resolve()))  # the next launch opens it
         name = Path(path).name
         if kept:
             said = f"opened {name}: the same latent space, every tab's faces kept"

@@ -21,6 +21,7 @@ from .follow import follow
 from .widgets import FaceView, JobProgress, legend_beside
 from .workers import ModelJob, describe_error
 
+LAST_FOLDER_KEY, PROJECTION_KEY = "map/last_folder", "map/projection"  # remembered from one launch to the next
 QUICK_COUNT = 1000  # faces generated for the Map when nothing else is at hand (seconds, not minutes)
 MIN_POINTS = 500
 SNAP_PX = 10  # a pointer this near a dot (screen pixels) points at its face: dots are 7 px across
@@ -76,6 +77,7 @@ class MapPanel(QWidget):
         self._mapped: tuple[str, int] = (BUILTIN, QUICK_COUNT)  # the faces the map shows: (spec, count)
         self._pending = self._mapped  # the faces being encoded
         self._folders: list[str] = []  # folders mapped this session, offered as choices of their own
+        self._last_folder = str(settings.value(LAST_FOLDER_KEY, "") or "") if settings is not None else ""
         self._hovered_point: int | None = None
         self._drawn: str | None = None  # the projection the points are laid out by
         self.source = QComboBox()
@@ -145,6 +147,8 @@ class MapPanel(QWidget):
         self.job.running_changed.connect(lambda running: self.load_button.setEnabled(not running))
         follow(self, (session.model_changed, self._model_changed))
         self.clear()
+        if settings is not None and settings.value(PROJECTION_KEY) in PROJECTIONS:  # the last launch's choice
+            self.set_projection(settings.value(PROJECTION_KEY))
 
     @property
     def map(self):
@@ -167,9 +171,15 @@ class MapPanel(QWidget):
             self._describe()
 
     def showEvent(self, event) -> None:
-        """Faces the model draws need no waiting: shown the first time the tab is, where they are the first choice."""
+        """The first time the tab shows: the folder mapped last time the app ran, where it still is, else faces the
+        model draws (no waiting) where they are the first choice."""
         super().showEvent(event)
-        if self.map is None and not self.job.busy and self._mapped[0] == DRAWN:
+        if self.map is not None or self.job.busy:
+            return
+        last, self._last_folder = self._last_folder, None  # once: a folder that fails is not tried again
+        if last and Path(last).is_dir():
+            self.load(last, 0)
+        elif self._mapped[0] == DRAWN:
             self.load(*self._mapped)
 
     def clear(self) -> None:
@@ -245,8 +255,11 @@ class MapPanel(QWidget):
             self.colour.setCurrentIndex(self.colour.findData(name))
 
     def set_projection(self, projection: str) -> None:
-        """Lay the faces out by ``projection`` ('pca' or 'tsne'): from the cache at once, else t-SNE as a job."""
+        """Lay the faces out by ``projection`` ('pca' or 'tsne'): from the cache at once, else t-SNE as a job. The
+        choice is the next launch's too."""
         self.layouts.choose(projection)
+        if self.settings is not None:
+            self.settings.setValue(PROJECTION_KEY, projection)
         self.projection.blockSignals(True)
         self.projection.setCurrentIndex(self.projection.findData(projection))
         self.projection.blockSignals(False)
@@ -360,6 +373,9 @@ class MapPanel(QWidget):
         self.session.set_map_faces(latent_map)  # for the model open, or one of its latent space (see ModelJob)
         self._shows_drawn_faces = latent_map.drawn
         self._mapped = self._pending
+        if self.settings is not None:  # the next launch maps the same folder first (faces drawn or built: none)
+            folder = self._mapped[0] if self._mapped[0] not in (BUILTIN, DRAWN) else ""
+            self.settings.setValue(LAST_FOLDER_KEY, folder)
         self._clear_preview()
         self._fill_colours(latent_map.attributes)
         self.session.report(f"map: {'' if latent_map.drawn else 'encoded '}{self._faces_text()}")

@@ -23,7 +23,7 @@ from vae.explore.session import ExplorerSession
 
 from .controls import JumpToClickStyle, plain_label, refresh_snap_box, show_value, snap_box, spin_box
 from .dialogs import ask_save_path
-from .export_size import enlargement, export_size_box, show_native_size, wrote_message
+from .export_size import enlargement, export_size_box, remember_size, show_native_size, wrote_message
 from .follow import follow
 from .qt_images import to_pixmap
 from .widgets import FacePicker, FaceView, JobProgress, holding
@@ -87,6 +87,7 @@ class MorphPanel(QWidget):
         self.export_strip_button = QPushButton("Export strip PNG…")
         self.export_gif_button = QPushButton("Export GIF…")
         self.export_size = export_size_box(256, "frames of the exported strip and GIF")
+        remember_size(self.export_size, settings, "export/morph")
         self.job = Job("morph export", self)
         self.export_progress = JobProgress(self.job, cancellable=False)
         self.timer = QTimer(self)

@@ -1,5 +1,8 @@
+import atexit
 import gc
 import os
+import shutil
+import tempfile
 import threading
 from pathlib import Path
 
@@ -7,6 +10,10 @@ import pytest
 import torch
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+_PRIVATE = tempfile.mkdtemp(prefix="face-explorer-tests-")  # the app's settings and state: never the user's
+atexit.register(shutil.rmtree, _PRIVATE, ignore_errors=True)
+os.environ["XDG_CONFIG_HOME"] = os.path.join(_PRIVATE, "config")
+os.environ["XDG_STATE_HOME"] = os.path.join(_PRIVATE, "state")
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "shared" / "cartoonset_sample"
 

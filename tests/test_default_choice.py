@@ -70,6 +70,25 @@ def test_the_app_says_which_default_model_it_opened(monkeypatch, tmp_path):
     assert session.model.image_size == 64 and note.startswith("opened the 64 px model: m128.pt takes")
 
 
+def test_the_app_opens_the_model_opened_last_time_while_it_opens(monkeypatch, tmp_path):
+    import main
+    from vae.explore import default_choice
+
+    sharp, small = save(tmp_path / "m128.pt", 128), save(tmp_path / "m64.pt", 64)
+    monkeypatch.setattr(default_choice, "DEFAULT_128", sharp)
+    monkeypatch.setattr(default_choice, "DEFAULT_64", small)
+    monkeypatch.setattr(default_choice, "DECODE_BUDGET_MS", 1e9)  # the default would be the 128 px model
+    args = main.build_parser().parse_args([])
+    session, note = main.open_session(args, last_model=str(small))
+    assert session.model.image_size == 64 and note.startswith("opened m64.pt, the model you opened last time")
+    (tmp_path / "broken.pt").write_bytes(b"not a checkpoint")
+    for gone in (tmp_path / "deleted.pt", tmp_path / "broken.pt"):  # the default, and the note says why
+        session, note = main.open_session(args, last_model=str(gone))
+        assert session.model.image_size == 128 and note.startswith(f"{gone.name}, opened last time, is gone")
+    chosen = main.build_parser().parse_args(["--checkpoint", str(sharp)])  # --checkpoint comes first
+    assert main.open_session(chosen, last_model=str(small))[0].model.image_size == 128
+
+
 def test_a_wrong_drawing_precision_is_one_line_on_stderr(monkeypatch, capsys):
     import main
 

@@ -299,6 +299,7 @@ def test_the_file_menu_opens_each_pretrained_model(window):
     assert texts == ["128 × 128 px (default_model_128.pt)", "64 × 64 px (default_model.pt)"]
     window.default_actions[1].trigger()
     assert window.session.path == DEFAULT_64 and window.session.model.image_size == 64
+    assert window.settings.value("model/last") == str(DEFAULT_64.resolve())  # what the next launch opens
     window.default_actions[0].trigger()
     assert window.session.path == DEFAULT_128 and window.session.model.image_size == 128
     assert "default_model_128.pt: the same latent space" in window.statusBar().currentMessage()
@@ -566,7 +567,7 @@ def test_start_up_card_is_painted_before_the_model_loads(qapp, monkeypatch):
     spy = Paints()
     QApplication.instance().installEventFilter(spy)
 
-    def open_session(args):
+    def open_session(args, last_model=None):
         seen.append(list(painted))
         return None
 

@@ -377,6 +377,34 @@ def test_map_has_a_point_per_validation_face_and_click_loads_it(window, qtbot, t
     assert window.morph.slot_a.fill_from_source("dataset")
 
 
+def test_the_next_launch_maps_the_same_folder_by_the_same_projection_and_exports_at_the_same_sizes(
+    make_window, directed_checkpoint, qtbot, tmp_path
+):
+    folder = tmp_path / "faces"
+    write_good_faces(folder, 30, size=64)
+    first = make_window(directed_checkpoint)
+    with qtbot.waitSignal(first.map_panel.job.finished, timeout=60000):
+        first.map_panel.load(str(folder))
+    first.map_panel.set_projection("tsne")
+    qtbot.waitUntil(lambda: not first.map_panel.job.busy, timeout=60000)
+    first.explore.export_size.setValue(1024)
+    first.morph.export_size.setValue(128)
+    first.close()
+
+    again = make_window(directed_checkpoint)  # the same settings file: the next launch
+    assert again.map_panel.layouts.projection == "tsne" and again.map_panel.projection.currentData() == "tsne"
+    assert again.explore.export_size.value() == 1024 and again.morph.export_size.value() == 128
+    assert again.arithmetic.export_size.value() == 512  # never changed: its own default
+    with qtbot.waitSignal(again.map_panel.job.finished, timeout=60000):
+        again.show_panel("map")  # the folder mapped last time, mapped again as the tab first shows
+    assert again.map_panel._mapped == (str(folder), 0)
+    qtbot.waitUntil(lambda: not again.map_panel.job.busy, timeout=60000)  # its t-SNE layout
+    with qtbot.waitSignal(again.map_panel.job.finished, timeout=60000):
+        assert again.map_panel.load("builtin", 40)
+    third = make_window(directed_checkpoint)  # built-in faces mapped last: the first choice again, no folder
+    assert not third.map_panel._last_folder
+
+
 def test_the_map_colours_a_folder_by_its_labels_tsv(window, qtbot, tmp_path, monkeypatch):
     from tests.test_directions import labels_tsv_folder
 
