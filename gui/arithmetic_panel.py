@@ -215,8 +215,9 @@ class ArithmeticPanel(QWidget):
                 self.model.apply(name, strength)
         self.model.set_kept([name for name in saved["kept"] if name in self.session.directions])
         rows = [self._new_term_row(weight) for weight, _ in saved["terms"]]  # before the model shows the rows
-        for i, (row, (_, z), follows) in enumerate(zip(rows, saved["terms"], saved["follows"])):
-            row.picker.take_up(z, follows, chr(ord("A") + i))
+        faces = zip(rows, saved["terms"], saved["follows"], saved["captions"])
+        for i, (row, (_, z), follows, caption) in enumerate(faces):
+            row.picker.take_up(z, follows, chr(ord("A") + i), caption)
         self.model.set_terms([(row.weight.value(), row.picker.latent) for row in rows])
 
     def _directions_changed(self, names) -> None:

@@ -386,8 +386,10 @@ class MainWindow(QMainWindow):
         known = [picker.latent is not None for picker in pickers]  # reading a face that follows the explorer from a
         current = [picker.kind == "current" for picker in pickers]  # hidden tab catches it up first
         follows = {"morph": current[:2], "arithmetic": [c for c, k in zip(current[2:], known[2:]) if k]}
+        labels = [picker.slot.label if picker.slot is not None else "" for picker in pickers]
+        captions = {"morph": labels[:2], "arithmetic": [c for c, k in zip(labels[2:], known[2:]) if k]}
         try:
-            work = saved_work.work_of(self.session, self.morph.model, self.arithmetic.model, follows)
+            work = saved_work.work_of(self.session, self.morph.model, self.arithmetic.model, follows, captions)
             saved_work.save_work(self.work_folder, work)
         except OSError as exc:  # WriteError: the work is lost, the app still closes
             log.warning("keeping the work for the next launch: %s", exc)
@@ -408,6 +410,7 @@ class MainWindow(QMainWindow):
                 self.session.state.take_up(kept["values"], kept["locks"], kept["undo"], kept["redo"])
             self.morph.take_up(work["morph"])
             self.arithmetic.take_up(work["arithmetic"])
+            self.session.take_up_examples(work["examples"])
         except ValueError as exc:  # a damaged file: the app starts afresh, the log says why
             log.warning("taking up the last session's work: %s", exc)
             return False

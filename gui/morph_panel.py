@@ -162,8 +162,9 @@ class MorphPanel(QWidget):
 
     def take_up(self, saved: dict) -> None:
         """Take up a morph saved when the app last closed (:func:`vae.explore.saved_work.read_work`), drawn once."""
-        for picker, z, follows, name in zip(self.pickers(), saved["faces"] or (), saved["follows"], "AB"):
-            picker.take_up(z, follows, name)
+        faces = zip(self.pickers(), saved["faces"] or (), saved["follows"], "AB", saved["captions"])
+        for picker, z, follows, name, caption in faces:
+            picker.take_up(z, follows, name, caption)
         self.model.set_ping_pong(saved["ping_pong"])
         snap = saved["snap"] and self.session.can_snap
         self.model.update(

@@ -290,14 +290,14 @@ class FacePicker(QWidget):
         self._draw_thumb()
         self.changed.emit()
 
-    def take_up(self, latent, follows: bool, name: str) -> None:
+    def take_up(self, latent, follows: bool, name: str, caption: str = "") -> None:
         """Take up face ``name`` of the last session, quietly: the explorer's face again where it followed the
-        explorer, else the saved latent, pinned."""
+        explorer, else the saved latent, pinned, with its ``caption`` where it was kept."""
         with QSignalBlocker(self):
             if follows:
                 self.fill_from_source("current")
             else:
-                self.set_slot(slots.FaceSlot(latent, f"face {name} of your last session"), SAVED)
+                self.set_slot(slots.FaceSlot(latent, caption or f"face {name} of your last session"), SAVED)
 
     def _draw_thumb(self) -> None:
         self.thumb.setPixmap(to_pixmap(self.session.render(self.slot.latent), self.thumb_size - 2))

@@ -35,7 +35,7 @@ def test_closing_keeps_the_work_and_the_next_launch_takes_it_up(make_window, tin
     assert later.take_up_work()
     state = later.session.state
     assert torch.equal(state.values, second) and state.locks == {1} and state.can_undo
-    assert torch.equal(later.morph.slot_b.latent, morph_b) and "last session" in later.morph.slot_b.caption.text()
+    assert torch.equal(later.morph.slot_b.latent, morph_b) and later.morph.slot_b.caption.text() == "random (T=0.8)"
     assert later.morph.slot_a.kind == "current" and torch.equal(later.morph.slot_a.latent, second)  # still follows
     assert torch.equal(later.morph.model.a, second) and torch.equal(later.morph.model.b, morph_b)
     state.undo()  # the history came along
@@ -49,6 +49,31 @@ def test_closing_keeps_the_work_and_the_next_launch_takes_it_up(make_window, tin
     assert own.take_up_work(explore=False)
     assert torch.equal(own.session.state.values, before) and own.morph.frames.value() == 6
     assert torch.equal(own.morph.model.a, before)  # face A follows this launch's explorer face
+
+
+def test_the_next_launch_keeps_each_faces_caption_and_the_examples_of_a_trait(make_window, tiny_checkpoint, tmp_path):
+    from vae.explore import export
+    from vae.explore.slots import FaceSlot
+
+    first = make_window(tiny_checkpoint)
+    first.work_folder = tmp_path / "work"
+    g = torch.Generator().manual_seed(1)
+    face, other, kept = torch.randn(3, first.session.model.latent_dim, generator=g)
+    export.save_latents(tmp_path / "smile.json", kept)
+    assert first.morph.slot_b.fill_from_source("latent", str(tmp_path / "smile.json"))
+    first.session.add_example("with", FaceSlot(face, "0001.png"))
+    first.session.add_example("without", FaceSlot(other, "random (T=0.8)"))
+    caption = first.morph.slot_b.caption.text()
+    assert "smile.json" in caption
+    first.close()
+
+    later = make_window(tiny_checkpoint)
+    later.work_folder = first.work_folder
+    assert later.take_up_work()
+    assert later.morph.slot_b.caption.text() == caption  # the file it came from, not "face B of your last session"
+    assert [slot.label for slot in later.session.examples["with"]] == ["0001.png"]
+    assert torch.equal(later.session.examples["without"][0].latent, other)
+    assert later.arithmetic.examples.counts["with"].text() == "With the trait: 1"
 
 
 def test_work_of_another_latent_space_or_damaged_is_left_and_the_app_starts_afresh(

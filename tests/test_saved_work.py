@@ -75,6 +75,31 @@ def test_each_latent_space_keeps_its_own_work_and_only_the_latest_are_kept(sessi
     assert len(list(tmp_path.glob("*.json"))) == KEPT_SPACES and read_work(tmp_path, session.model) is None
 
 
+def test_captions_and_examples_are_kept_and_work_kept_before_them_still_opens(session, tmp_path):
+    from vae.explore.slots import FaceSlot
+
+    morph, sums, (first, second) = made_work(session)
+    session.add_example("with", FaceSlot(first, "0042.png"))
+    session.add_example("without", FaceSlot(second, "random (T=0.8)"))
+    captions = {"morph": ["0042.png", "random (T=0.8)"], "arithmetic": ["face A", "face B"]}
+    path = save_work(tmp_path, work_of(session, morph, sums, captions=captions))
+    work = read_work(tmp_path, session.model)
+    assert work["morph"]["captions"] == ["0042.png", "random (T=0.8)"]
+    assert work["arithmetic"]["captions"] == ["face A", "face B"]
+    (label, z), *rest = work["examples"]["with"]
+    assert label == "0042.png" and torch.equal(z, first) and not rest
+    assert work["examples"]["without"][0][0] == "random (T=0.8)"
+    older = json.loads(path.read_text())  # work kept by an earlier version: no captions, no examples
+    del older["morph"]["captions"], older["arithmetic"]["captions"], older["examples"]
+    path.write_text(json.dumps(older))
+    work = read_work(tmp_path, session.model)
+    assert work["morph"]["captions"] == ["", ""] and work["examples"] == {"with": [], "without": []}
+    older["morph"]["captions"] = [3, None]
+    path.write_text(json.dumps(older))
+    with pytest.raises(ValueError, match="not 2 captions"):
+        read_work(tmp_path, session.model)
+
+
 @pytest.mark.parametrize(
     "damage,expected",
     [

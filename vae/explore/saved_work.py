@@ -1,7 +1,8 @@
 """What the user was making when the app closed, kept for the next launch.
 
-The explorer's face with its locks and undo history, the morph's two faces and settings, and the Arithmetic sum
-(weighted faces, applied directions, attributes kept fixed, snap and hold) go into a JSON file of their latent space
+The explorer's face with its locks and undo history, the morph's two faces and settings, the Arithmetic sum
+(weighted faces, applied directions, attributes kept fixed, snap and hold), each face with its caption, and the
+examples of a trait go into a JSON file of their latent space
 (:func:`save_work`): the same encoder, weight for weight (:func:`~vae.model.network.latent_space_id`), where every
 latent still means the same face. :func:`read_work` gives back the work of the model's latent space, so that work
 made with one model waits while another is used. The last :data:`KEPT_SPACES` latent spaces' work is kept.
@@ -25,6 +26,7 @@ from .morph_model import MAX_FRAMES, MODES
 FORMAT = "face-explorer-work/1"
 MAX_BYTES = 64_000_000  # 500 steps of history each way are about 0.5 MB
 KEPT_SPACES = 8
+MAX_CAPTION = 200
 
 
 class WorkError(ValueError):
@@ -44,14 +46,15 @@ def _rows(latents) -> list[list[float]]:
     return [[float(v) for v in torch.as_tensor(z).reshape(-1)] for z in latents]
 
 
-def work_of(session, morph, arithmetic, follows: dict | None = None) -> dict:
-    """The work to keep: ``session`` (an :class:`~vae.explore.session.ExplorerSession`), ``morph`` (a
-    :class:`~vae.explore.morph_model.MorphModel`) and ``arithmetic`` (an
+def work_of(session, morph, arithmetic, follows: dict | None = None, captions: dict | None = None) -> dict:
+    """The work to keep: ``session`` (an :class:`~vae.explore.session.ExplorerSession`, with its examples of a
+    trait), ``morph`` (a :class:`~vae.explore.morph_model.MorphModel`) and ``arithmetic`` (an
     :class:`~vae.explore.arithmetic_model.ArithmeticModel`), as JSON-ready values. ``follows`` says which of the
-    morph's two faces (``"morph"``) and the sum's known faces (``"arithmetic"``) follow the explorer's face."""
+    morph's two faces (``"morph"``) and the sum's known faces (``"arithmetic"``) follow the explorer's face, and
+    ``captions`` what each says it is ("0042.png", "random (T=0.8)")."""
     state, faces = session.state, arithmetic.faces()
     undo, redo = state.history()
-    follows = follows or {}
+    follows, captions = follows or {}, captions or {}
     ends = [morph.a, morph.b]
     return {
         "format": FORMAT,
@@ -70,14 +73,19 @@ def work_of(session, morph, arithmetic, follows: dict | None = None) -> dict:
             "mode": morph.mode,
             "snap": morph.snap,
             "ping_pong": morph.ping_pong,
+            "captions": [str(c) for c in captions.get("morph", ["", ""])],
         },
         "arithmetic": {
             "terms": [[w, _rows([z])[0]] for w, z in faces],  # not a face still being encoded
             "follows": [bool(f) for f in follows.get("arithmetic", [False] * len(faces))],
+            "captions": [str(c) for c in captions.get("arithmetic", [""] * len(faces))],
             "applied": [[name, s] for name, s in arithmetic.applied],
             "kept": list(arithmetic.kept),
             "snap": arithmetic.snap,
             "hold": arithmetic.hold,
+        },
+        "examples": {
+            kind: [[slot.label, _rows([slot.latent])[0]] for slot in slots] for kind, slots in session.examples.items()
         },
     }
 
@@ -146,6 +154,23 @@ def _checked(work: dict, dim: int, source: str) -> dict:
             raise WorkError(f"{source} ({where}): not {count} yes/no flags")
         return values
 
+    def captions(values, count: int, where: str) -> list[str]:
+        """Each face's caption ("" where the work was kept before captions were)."""
+        if values is None:
+            return [""] * count
+        if not isinstance(values, list) or len(values) != count or not all(isinstance(v, str) for v in values):
+            raise WorkError(f"{source} ({where}): not {count} captions")
+        return [v[:MAX_CAPTION] for v in values]
+
+    def examples(kept) -> dict[str, list[tuple[str, torch.Tensor]]]:
+        kept = kept or {}
+        found = {}
+        for kind in ("with", "without"):
+            pairs = kept.get(kind, [])
+            labels = captions([label for label, _ in pairs], len(pairs), f"examples {kind}")
+            found[kind] = list(zip(labels, latents([z for _, z in pairs], f"examples {kind}")))
+        return found
+
     explore, morph, arithmetic = work["explore"], work["morph"], work["arithmetic"]
     frames = morph["frames"]
     if morph["mode"] not in MODES or not isinstance(frames, int) or not 2 <= frames <= MAX_FRAMES:
@@ -168,13 +193,16 @@ def _checked(work: dict, dim: int, source: str) -> dict:
             "mode": morph["mode"],
             "snap": bool(morph["snap"]),
             "ping_pong": bool(morph["ping_pong"]),
+            "captions": captions(morph.get("captions"), 2, "morph"),
         },
         "arithmetic": {
             "terms": terms,
             "follows": flags(arithmetic["follows"], len(terms), "arithmetic"),
+            "captions": captions(arithmetic.get("captions"), len(terms), "arithmetic"),
             "applied": [(str(name), number(s, "direction strength")) for name, s in arithmetic["applied"]],
             "kept": [str(name) for name in arithmetic["kept"]],
             "snap": bool(arithmetic["snap"]),
             "hold": bool(arithmetic["hold"]),
         },
+        "examples": examples(work.get("examples")),
     }

@@ -494,6 +494,11 @@ class ExplorerSession:
         del self.examples[kind][index]
         self.examples_changed.emit()
 
+    def take_up_examples(self, kept: dict[str, list[tuple[str, torch.Tensor]]]) -> None:
+        """Replace the examples by those kept from an earlier launch: per kind, (label, latent) pairs."""
+        self.examples = {kind: [FaceSlot(z, label) for label, z in kept.get(kind, [])] for kind in EXAMPLE_KINDS}
+        self.examples_changed.emit()
+
     def clear_examples(self) -> None:
         self.examples = {kind: [] for kind in EXAMPLE_KINDS}
         self.examples_changed.emit()
