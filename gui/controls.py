@@ -174,15 +174,16 @@ def elide_status_messages(bar: QStatusBar) -> ElidedLabel:
     return label
 
 
-class ClampingSpinBox(QSpinBox):
-    """A spin box that takes a typed number past its range as its nearest end when the edit ends (Qt's own box
-    refuses the keystroke that passes it: 4000 typed into a box up to 2048 became 400)."""
+class _ClampsTypedNumbers:
+    """For a spin box: a typed number past its range becomes its nearest end when the edit ends (Qt's own box
+    refuses the keystroke that passes it: 4000 typed into a box up to 2048 became 400, 99 typed into a box up to
+    2.0 went back to the old value)."""
 
-    def _typed_number(self, text: str) -> int | None:
+    NUMBER = re.compile(r"[-+]?\d{1,12}", re.ASCII)  # no more digits than any range here
+
+    def _typed_number(self, text: str) -> float | None:
         digits = text.removeprefix(self.prefix()).removesuffix(self.suffix()).strip()
-        if not re.fullmatch(r"[-+]?\d{1,12}", digits, re.ASCII):
-            return None  # not a number, or one with more digits than any range here
-        return int(digits)
+        return self._number(digits) if self.NUMBER.fullmatch(digits) else None
 
     def validate(self, text: str, pos: int):
         state, text, pos = super().validate(text, pos)
@@ -197,6 +198,19 @@ class ClampingSpinBox(QSpinBox):
         return self.prefix() + self.textFromValue(min(max(number, self.minimum()), self.maximum())) + self.suffix()
 
 
+class ClampingSpinBox(_ClampsTypedNumbers, QSpinBox):
+    """A whole-number spin box that clamps a typed number past its range."""
+
+    _number = staticmethod(int)
+
+
+class ClampingDoubleSpinBox(_ClampsTypedNumbers, QDoubleSpinBox):
+    """A decimal spin box that clamps a typed number past its range."""
+
+    NUMBER = re.compile(r"[-+]?\d{1,12}(\.\d*)?", re.ASCII)
+    _number = staticmethod(float)
+
+
 def spin_box(minimum: int, maximum: int, value: int, prefix: str = "", suffix: str = "") -> QSpinBox:
     box = ClampingSpinBox()
     box.setRange(minimum, maximum)
@@ -209,7 +223,7 @@ def spin_box(minimum: int, maximum: int, value: int, prefix: str = "", suffix: s
 def double_spin_box(
     minimum: float, maximum: float, value: float, step: float, decimals: int = 2, prefix: str = ""
 ) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
+    box = ClampingDoubleSpinBox()
     box.setDecimals(decimals)
     box.setRange(minimum, maximum)
     box.setSingleStep(step)

@@ -50,6 +50,20 @@ def test_a_typed_size_past_the_largest_is_the_largest(window, qtbot):
     assert box.value() == box.minimum()
 
 
+def test_a_typed_temperature_past_the_highest_is_the_highest(window, qtbot):
+    from PySide6.QtCore import Qt
+
+    box = window.explore.temperature
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), "99")
+    qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+    assert box.value() == box.maximum() == 2.0  # not the old 0.80, silently
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), "1.5")
+    qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+    assert box.value() == 1.5
+
+
 @pytest.mark.parametrize("typed", ["", "--5", "²", "9" * 5000, "abc"])
 def test_a_size_box_cleared_or_given_no_number_keeps_its_value(window, qtbot, typed):
     from PySide6.QtCore import Qt
