@@ -268,6 +268,7 @@ class MainWindow(QMainWindow):
             QApplication.restoreOverrideCursor()
             self.statusBar().clearMessage()
         if error:
+            log.warning("opening a checkpoint: %s", error)
             self.show_error(error)
             return False
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)

@@ -1,6 +1,7 @@
 import os
 import pickle
 import random
+from pathlib import Path
 
 import pytest
 import torch
@@ -92,6 +93,12 @@ def test_bad_checkpoints_raise_checkpoint_error(case, tiny_model, tmp_path, monk
         assert "could run code" in message and isinstance(info.value, checkpoint.UnsafeCheckpoint)
     if case.startswith("other"):
         assert "do not fit" in message
+
+
+def test_the_apps_own_classifier_is_named_not_called_another_programs_file():
+    path = Path(__file__).resolve().parents[1] / "resources" / "attribute_classifier.pt"
+    with pytest.raises(checkpoint.NotACheckpoint, match="it is Face Explorer's attribute classifier file"):
+        checkpoint.load(path)
 
 
 def test_random_bytes_always_raise_checkpoint_error(tmp_path, recwarn):

@@ -234,6 +234,11 @@ def test_encode_bad_image_reports_error(window, qtbot, tmp_path, warnings):
     encode(window, qtbot, bad)
     assert warnings and "bad.png" in warnings[-1]
     assert torch.equal(window.session.state.values, before)
+    clear = tmp_path / "clear.png"
+    Image.new("RGBA", (200, 200), (0, 0, 0, 0)).save(clear)  # a fully transparent image: no face in it
+    encode(window, qtbot, clear)
+    assert "clear.png: a blank image (one colour, or fully transparent)" in warnings[-1]
+    assert torch.equal(window.session.state.values, before)
 
 
 def test_export_png_of_chosen_size(window, tmp_path):

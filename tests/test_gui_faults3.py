@@ -113,12 +113,13 @@ def test_no_label_or_tooltip_reads_text_from_files_as_html(make_window, tmp_path
     assert [label.text() for label in labels if label.textFormat() != Qt.TextFormat.PlainText] == []
 
 
-def test_message_boxes_show_markup_in_paths_as_text(window, tmp_path, boxes, monkeypatch):
+def test_message_boxes_show_markup_in_paths_as_text(window, tmp_path, boxes, monkeypatch, caplog):
     folder = tmp_path / "<b>x"
     folder.mkdir()
     broken = folder / "broken.pt"
     broken.write_bytes(b"garbage")
     assert not window.load_checkpoint(str(broken))
+    assert any("broken.pt: not a checkpoint" in r.getMessage() for r in caplog.records)  # logged too
     target = folder / "face.png"
     target.write_bytes(b"precious")
     monkeypatch.setattr(dialogs, "choose", lambda dialog: str(target))

@@ -17,7 +17,7 @@ import torch
 
 from ..common.control import QUIET, Control
 from ..common.event import Event  # noqa: F401 (re-exported: it was defined here)
-from ..data.folder import load_image
+from ..data.folder import ImageLoadError, load_image
 from ..model import checkpoint as checkpoint_mod
 from ..model import pixel_weights
 from ..model.inference import DTYPE_NAMES, decode_faces, drawing_dtype, folded_for_inference
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 SLIDER_RANGE = 3.0  # sliders span ±3 standard deviations of the prior
 HISTORY_LIMIT = 500
+BLANK_RANGE = 4 / 255  # an image whose pixels all lie this close holds no face to encode
 # Where an encoding's refinement weighs the squared error more: the irises and the glasses' bridge, from the real
 # labels (python -m vae.measure.pixel_weights; docs/model.md, "Eye colour: weighing the irises…").
 REFINE_WEIGHTS = RESOURCES / "refine_weights.pt"
@@ -431,6 +432,8 @@ class ExplorerSession:
         if weights is not None and weights.shape[-1] != model.image_size:  # read between the two being set
             weights = refine_weights_for(model.image_size)
         x = load_image(path, model.image_size).unsqueeze(0)
+        if float(x.max() - x.min()) < BLANK_RANGE:
+            raise ImageLoadError(f"{path}: a blank image (one colour, or fully transparent): no face to encode")
         with torch.no_grad():
             mu, _ = model.encode(x)
         if refine_steps <= 0:

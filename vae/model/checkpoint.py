@@ -172,7 +172,13 @@ def _read(path: Path) -> dict:
         raise CheckpointError(f"{path}: not a readable checkpoint (damaged, truncated or another format)") from exc
     except Exception as exc:  # torch.load on damaged bytes raises almost any error (IndexError, KeyError, …)
         raise CheckpointError(f"{path}: not a readable checkpoint (damaged, truncated or another format)") from exc
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
+    kind = payload.get("format") if isinstance(payload, dict) else None
+    if isinstance(kind, str) and kind.startswith("face-explorer ") and kind != FORMAT_NAME:
+        raise NotACheckpoint(
+            f"{path}: not a model: it is Face Explorer's {kind.removeprefix('face-explorer ')} file (a model is "
+            "resources/default_model_128.pt or default_model.pt, or a training run's best.pt or last.pt)"
+        )
+    if kind != FORMAT_NAME:
         raise NotACheckpoint(f"{path}: not a Face Explorer checkpoint (a bare state_dict or another program's file?)")
     version = payload.get("format_version")
     if not isinstance(version, int) or version < 1:
