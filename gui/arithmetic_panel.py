@@ -42,7 +42,7 @@ from .directions_box import ExamplesBox, FolderDirections
 from .explore_panel import export_face
 from .export_size import enlargement, export_size_box, remember_size, show_native_size
 from .follow import follow
-from .widgets import FaceView, holding
+from .widgets import FaceView, holding, undo_face
 from .workers import ModelJob, describe_error
 
 GIVEN = "given"  # a term's face set in the model rather than picked from a source
@@ -63,6 +63,7 @@ class ArithmeticPanel(QWidget):
         self.settings = settings
         self.model = ArithmeticModel(session)
         self.terms: list[TermRow] = []
+        self.history = slots.FaceHistory()  # each term's faces before each choice, by place, for Edit → Undo
         self.direction_rows: list[DirectionRow] = []
         self.result = None
 
@@ -187,6 +188,8 @@ class ArithmeticPanel(QWidget):
         self._hold_pending = False
         self.hold_job.abandon()  # a hold for the model that was open: its result would not fit
         keep = self.session.same_latent_space and bool(self.terms)
+        if not self.session.same_latent_space:
+            self.history.clear()
         if not keep:
             self.model.clear()  # before the snap changes: nothing of the old latent space is summed again
         refresh_snap_box(self.snap, self.session.can_snap)  # silently: the model takes it with the new terms
@@ -199,6 +202,10 @@ class ArithmeticPanel(QWidget):
             self.update_result()
         else:
             self.preset_analogy()
+
+    def undo_face(self) -> str | None:
+        """Give a term the face the last choice there replaced; what happened, or None."""
+        return undo_face(self.history, {i: row.picker for i, row in enumerate(self.terms)})
 
     def pickers(self) -> list:
         """The faces' pickers, in the order of the sum."""
@@ -260,6 +267,9 @@ class ArithmeticPanel(QWidget):
         row.changed.connect(lambda: self._term_edited(row))
         row.remove.connect(self._remove_term)
         row.picker.error.connect(self.error)
+        row.picker.replaced.connect(
+            lambda slot, kind: row in self.terms and self.history.record(self.terms.index(row), slot, kind)
+        )
         self.terms.append(row)
         self.terms_box.addWidget(row)
         return row
@@ -293,6 +303,8 @@ class ArithmeticPanel(QWidget):
         self.model.remove_term(index)
 
     def _drop_row(self, rows: list, row: QWidget) -> None:
+        if rows is self.terms:
+            self.history.clear()  # a face's place in the sum moves: the history's places would name others
         rows.remove(row)
         row.setParent(None)
         row.deleteLater()

@@ -207,7 +207,7 @@ class MainWindow(QMainWindow):
         self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, file_menu)
 
         edit_menu = self.menuBar().addMenu("&Edit")  # the Explore tab's face: these act there only
-        self.undo_action = self._action("&Undo", lambda: self.session.state.undo(), "Ctrl+Z", edit_menu)
+        self.undo_action = self._action("&Undo", self.undo, "Ctrl+Z", edit_menu)
         self.redo_action = self._action("&Redo", lambda: self.session.state.redo(), "Ctrl+Shift+Z", edit_menu)
         edit_menu.addSeparator()
         self.explore_actions = [
@@ -216,8 +216,11 @@ class MainWindow(QMainWindow):
             self._action("&Zero all sliders", lambda: self.session.state.zero(), "Shift+Home", edit_menu),
             self._action("Un&lock all sliders", lambda: self.session.state.clear_locks(), None, edit_menu),
         ]
-        for action in (self.undo_action, self.redo_action, *self.explore_actions):
+        for action in (self.redo_action, *self.explore_actions):
             action.setStatusTip("acts on the Explore tab's face (greyed out on other tabs)")
+        self.undo_action.setStatusTip("the Explore tab's last change, or the last face replaced on Morph or Arithmetic")
+        for panel in (self.morph, self.arithmetic):
+            panel.history.changed.connect(lambda can_undo: self._update_edit_actions())
         self.tabs.currentChanged.connect(self._update_edit_actions)
         self.tabs.currentChanged.connect(self.statusBar().clearMessage)  # a tab's message is of no use on another
 
@@ -226,14 +229,28 @@ class MainWindow(QMainWindow):
         self._action("&About Face Explorer", self.show_about, None, help_menu)
         self._refresh_recent()
 
+    def undo(self) -> None:
+        """Edit → Undo: the explorer's last change on the Explore tab; on Morph or Arithmetic, the last face replaced
+        there comes back."""
+        shown = self.tabs.currentWidget()
+        if shown is self.explore:
+            self.session.state.undo()
+        elif shown in (self.morph, self.arithmetic):
+            said = shown.undo_face()
+            if said:
+                self.show_status(said)
+
     def _history_changed(self, can_undo: bool, can_redo: bool) -> None:
         self._update_edit_actions()
 
     def _update_edit_actions(self) -> None:
-        """The Edit menu acts on the explorer's face, so only while the Explore tab shows it: elsewhere a key such
-        as R or Ctrl+Z would change a face out of sight."""
-        on_explore = self.tabs.currentWidget() is self.explore
-        self.undo_action.setEnabled(on_explore and self.session.state.can_undo)
+        """The Edit menu acts on the explorer's face, so only while the Explore tab shows it (elsewhere a key such
+        as R or Ctrl+Z would change a face out of sight); Undo acts on the faces of the Morph and Arithmetic tabs
+        there."""
+        shown = self.tabs.currentWidget()
+        on_explore = shown is self.explore
+        faces = shown.history.can_undo if shown in (self.morph, self.arithmetic) else False
+        self.undo_action.setEnabled(self.session.state.can_undo if on_explore else faces)
         self.redo_action.setEnabled(on_explore and self.session.state.can_redo)
         for action in self.explore_actions:
             action.setEnabled(on_explore)
@@ -364,7 +381,7 @@ class MainWindow(QMainWindow):
         if target == "explorer":
             self.send_to_explorer(slot.latent, slot.label)
         elif target in ("a", "b"):
-            (self.morph.slot_a if target == "a" else self.morph.slot_b).set_slot(slot, "dataset")
+            (self.morph.slot_a if target == "a" else self.morph.slot_b).pick(slot, "dataset")
             self.show_status(f"{slot.label} is now morph face {target.upper()}")
         else:
             try:

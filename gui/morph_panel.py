@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vae.explore import export
+from vae.explore import export, slots
 from vae.explore.morph_model import MAX_FRAMES, MODES, MorphModel
 from vae.explore.session import ExplorerSession
 
@@ -26,7 +26,7 @@ from .dialogs import ask_save_path
 from .export_size import enlargement, export_size_box, remember_size, show_native_size, wrote_message
 from .follow import follow
 from .qt_images import to_pixmap
-from .widgets import FacePicker, FaceView, JobProgress, holding
+from .widgets import FacePicker, FaceView, JobProgress, holding, undo_face
 from .workers import Job, describe_error
 
 STRIP_ICON = 72
@@ -116,8 +116,10 @@ class MorphPanel(QWidget):
 
         self.slot_a.changed.connect(lambda: self.model.set_a(self.slot_a.latent))
         self.slot_b.changed.connect(lambda: self.model.set_b(self.slot_b.latent))
-        for picker in (self.slot_a, self.slot_b):
+        self.history = slots.FaceHistory()  # the faces A and B held before each choice, for Edit → Undo
+        for key, picker in (("a", self.slot_a), ("b", self.slot_b)):
             picker.error.connect(self.error)
+            picker.replaced.connect(lambda slot, kind, k=key: self.history.record(k, slot, kind))
         self.frames.valueChanged.connect(self.model.set_frames)
         self.mode.currentTextChanged.connect(self.model.set_mode)
         self.snap.toggled.connect(self.model.set_snap)
@@ -144,6 +146,8 @@ class MorphPanel(QWidget):
         """A (new) model: A follows the explorer's face live, B is a random face; faces already picked stay where
         the new model reads latents as the old one did (the pickers keep them)."""
         self.stop()
+        if not self.session.same_latent_space:
+            self.history.clear()  # its faces mean other faces under this model
         show_native_size(self.export_size, self.session.model.image_size)
         refresh_snap_box(self.snap, self.session.can_snap)  # silently: the model takes it with the new faces
         kept = self.slot_a.latent is not None and self.slot_b.latent is not None
@@ -159,6 +163,10 @@ class MorphPanel(QWidget):
     def pickers(self) -> list[FacePicker]:
         """Face A's and face B's pickers."""
         return [self.slot_a, self.slot_b]
+
+    def undo_face(self) -> str | None:
+        """Give face A or B back the face the last choice replaced; what happened, or None."""
+        return undo_face(self.history, {"a": self.slot_a, "b": self.slot_b})
 
     def take_up(self, saved: dict) -> None:
         """Take up a morph saved when the app last closed (:func:`vae.explore.saved_work.read_work`), drawn once."""

@@ -213,6 +213,18 @@ KEPT_CAPTION = "the explorer's face before Send"
 SAVED = "saved"  # a face taken up from the last session, not picked from a source
 
 
+def undo_face(history: slots.FaceHistory, pickers: dict) -> str | None:
+    """Give the last face replaced in a tab back to its picker (``pickers``: the history's keys → pickers); what
+    happened, in words, or None when there was nothing to undo."""
+    step = history.undo()
+    if step is None or step[0] not in pickers:
+        return None
+    key, slot, kind = step
+    picker = pickers[key]
+    picker.restore(slot, kind)
+    return f"{picker.title.text()}: back to {picker.caption.text()} (Undo)"
+
+
 def holding(pickers):
     """A context in which every picker in ``pickers`` keeps its face (see :meth:`FacePicker.held`)."""
     stack = ExitStack()
@@ -231,6 +243,7 @@ class FacePicker(QWidget):
 
     changed = Signal()
     error = Signal(str)
+    replaced = Signal(object, object)  # the face a choice of the user's replaced, and where it came from
 
     def __init__(self, title: str, session: ExplorerSession, thumb: int = 72, settings=None):
         super().__init__()
@@ -289,6 +302,20 @@ class FacePicker(QWidget):
         self.caption.setToolTip(plain_tooltip(slot.label))
         self._draw_thumb()
         self.changed.emit()
+
+    def pick(self, slot: slots.FaceSlot, kind: str) -> None:
+        """The user's choice of face: the face it replaces is announced (``replaced``), so that Undo can give it
+        back."""
+        old, old_kind = self.slot, self.kind
+        self.set_slot(slot, kind)
+        if old is not None and not torch.equal(old.latent, slot.latent):
+            self.replaced.emit(old, old_kind)
+
+    def restore(self, slot: slots.FaceSlot, kind: str | None) -> None:
+        """Hold a face it held before (Undo): one that followed the explorer follows it again."""
+        if kind == "current":
+            slot = slots.from_current(self.session.state.values)
+        self.set_slot(slot, kind)
 
     def take_up(self, latent, follows: bool, name: str, caption: str = "") -> None:
         """Take up face ``name`` of the last session, quietly: the explorer's face again where it followed the
@@ -384,7 +411,7 @@ class FacePicker(QWidget):
         except (ImageLoadError, ValueError, OSError) as exc:
             refuse(self, f"{self.title.text()} from {source}", exc)
             return False
-        self.set_slot(slot, source)
+        self.pick(slot, source)
         return True
 
     def _encode_in_background(self, path: str) -> bool:
@@ -394,7 +421,7 @@ class FacePicker(QWidget):
         return self.encoder.start(lambda control: slots.from_image(session, path, control))
 
     def _encoded(self, slot: slots.FaceSlot) -> None:  # for the model open, or one of its latent space (see ModelJob)
-        self.set_slot(slot, "image")
+        self.pick(slot, "image")
 
     def _encode_failed(self, exc: BaseException) -> None:
         self._encode_dropped()

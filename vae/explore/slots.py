@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from ..common.control import QUIET, Control
+from ..common.event import Event
 from ..model.latent import APP_TEMPERATURE
 from .export import load_latents
 from .latent_io import validate_latent
@@ -48,3 +49,39 @@ def from_latent_file(path: str | os.PathLike, latent_dim: int) -> FaceSlot:
     ValueError if it does not fit the model."""
     latents, name = load_latents(path, latent_dim), Path(path).name
     return FaceSlot(latents[0], name if len(latents) == 1 else f"{name} (face 1 of {len(latents)})")
+
+
+class FaceHistory:
+    """The faces a tab's slots held before the user replaced them, newest last (at most ``limit``), so that Undo
+    can give each back. A step is (key, slot, kind): the key names the slot in its tab ("a", a term's index), the
+    kind where its face came from. ``changed(can_undo)`` after each change."""
+
+    def __init__(self, limit: int = 50):
+        self.limit = limit
+        self._steps: list[tuple[object, FaceSlot, str | None]] = []
+        self.changed = Event("changed")
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._steps)
+
+    def record(self, key, slot: FaceSlot | None, kind: str | None) -> None:
+        """Slot ``key`` held ``slot`` (from ``kind``) until now; nothing to keep when it held no face."""
+        if slot is None:
+            return
+        self._steps = [*self._steps, (key, slot, kind)][-self.limit :]
+        self.changed.emit(True)
+
+    def undo(self) -> tuple[object, FaceSlot, str | None] | None:
+        """The last face replaced, taken off the history; None when there is none."""
+        if not self._steps:
+            return None
+        step = self._steps.pop()
+        self.changed.emit(self.can_undo)
+        return step
+
+    def clear(self) -> None:
+        """Forget every step (the slots are gone, or another latent space reads their latents otherwise)."""
+        if self._steps:
+            self._steps = []
+            self.changed.emit(False)
