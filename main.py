@@ -131,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.map_projection:
             opened[0].map_panel.set_projection(args.map_projection)
         opened[0].show()
+        quit_on_signals(opened[0])
+        logging.getLogger("face_explorer").info("window open on %s", session.path)
         if note:
             session.report(note)
         card.close()
@@ -178,6 +180,23 @@ def open_session(args, last_model: str | None = None):
     if args.seed is not None:
         session.state.randomize(0.8, torch.Generator().manual_seed(args.seed))
     return session, note
+
+
+def quit_on_signals(window) -> None:
+    """SIGTERM, SIGHUP (logout, a closed terminal) and SIGINT (Ctrl-C where it was launched) quit the window as
+    Ctrl+Q would, saving a run's checkpoint and the work (``MainWindow.quit_for_signal``). Python runs a signal's
+    handler only between its own bytecodes, so a timer gives it a moment every 200 ms while Qt waits for events."""
+    from PySide6.QtCore import QTimer
+
+    from vae.common.interrupts import STOP_SIGNALS, handle
+
+    def heard(signum, frame) -> None:
+        QTimer.singleShot(0, lambda: window.quit_for_signal(signum))
+
+    handle(STOP_SIGNALS, heard)
+    window.signal_timer = QTimer(window)
+    window.signal_timer.timeout.connect(lambda: None)
+    window.signal_timer.start(200)
 
 
 def _open_last(path: str):

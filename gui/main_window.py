@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTabWidget
+from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QMessageBox, QTabWidget
 
 from vae.data.folder import IMAGE_SUFFIXES
 from vae.explore import saved_work
@@ -121,6 +121,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
         self._quit_when_idle = False
+        self._quit_without_asking = False  # a signal asked the app to end (logout, kill, Ctrl-C in its terminal)
         self.keys_dialog: KeysDialog | None = None
 
         self.explore = ExplorePanel(session, self.settings)
@@ -498,7 +499,9 @@ class MainWindow(QMainWindow):
         event.ignore()
         if self._quit_when_idle:
             return
-        if self.train.running and not self.train.stopping:
+        if self.train.running and not self.train.stopping and self._quit_without_asking:
+            self.train.stop()  # a signal: a resumable checkpoint at the next step, as Yes would save
+        elif self.train.running and not self.train.stopping:
             resumable = "stops at its next step and saves a resumable checkpoint (Train → Resume continues it)"
             what = (
                 f"Training goes on until you answer; then it {resumable}."
@@ -529,6 +532,19 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(QUIT_WAIT_MS, self, self._abandon_jobs)
         self.show_status("stopping background work before quitting…")
         self.tabs.setEnabled(False)
+
+    def quit_for_signal(self, signum: int) -> None:
+        """SIGTERM, SIGHUP or SIGINT: quit as Ctrl+Q and Yes would (a run stops at its next step with a resumable
+        checkpoint, the work is kept), without a question no one may be there to answer."""
+        log.info("quitting on signal %d", signum)
+        self._quit_without_asking = True
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox) and box.windowTitle() == QUIT_QUESTION:
+            box.button(QMessageBox.StandardButton.Yes).click()  # the question already asked: answered
+            return
+        if isinstance(box, QDialog):
+            box.reject()  # a file dialog, say: the close comes once its loop has ended
+        QTimer.singleShot(0, self.close)
 
     def _abandon_jobs(self) -> None:
         """Quitting has waited long enough for work it may drop (an image stuck in its decoder): close without it."""

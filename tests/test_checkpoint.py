@@ -133,3 +133,30 @@ def test_latent_priors_load_as_mixtures(tiny_model, tmp_path):
     wrong = dict(mixture, weights=torch.tensor([0.5, 0.25, 0.25]))
     checkpoint.save(tmp_path / "wrong.pt", tiny_model, latent_prior=wrong)
     assert checkpoint.load(tmp_path / "wrong.pt").latent_prior is None
+
+
+def test_a_ctrl_c_while_a_checkpoint_is_written_is_heard_once_the_file_is_whole(tiny_model, tmp_path, monkeypatch):
+    import signal
+
+    from vae.common.interrupts import StopThenAbort, own_signal_handlers
+
+    heard = []
+    stop = StopThenAbort(lambda: heard.append("stop"), lambda signum: heard.append(signum))
+    real_save = torch.save
+
+    def interrupted_save(payload, handle):  # two Ctrl-Cs in the middle of the write: the second would abort
+        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)
+        real_save(payload, handle)
+
+    monkeypatch.setattr(torch, "save", interrupted_save)
+    path = tmp_path / "last.pt"
+    with own_signal_handlers():
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        with pytest.raises(KeyboardInterrupt):
+            checkpoint.save(path, tiny_model)
+        assert signal.getsignal(signal.SIGINT) is stop  # the caller's handler is back
+    assert heard == [signal.SIGINT, "stop"]  # the first asked to stop, the second aborted: after the write
+    assert checkpoint.load(path).model.latent_dim == tiny_model.latent_dim
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]  # no temporary file left

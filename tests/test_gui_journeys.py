@@ -113,6 +113,32 @@ def test_quit_while_training_asks_stops_at_the_next_step_and_never_blocks(
     assert state["epoch"] * 4 + state["step"] >= 1  # the position was saved: Resume continues from it
 
 
+def test_a_signal_quits_without_asking_saving_the_run_and_the_work(window, qtbot, small_folder, tmp_path, questions):
+    import signal
+
+    window.work_folder = tmp_path / "work"
+    panel = start_training(window, small_folder, tmp_path / "run", 500, qtbot)
+    qtbot.waitUntil(lambda: bool(panel.plot.x), timeout=120000)
+    window.quit_for_signal(signal.SIGTERM)  # logout, or kill: no one to answer a question
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10000)
+    assert not questions and panel.last_result.status == "stopped"
+    assert checkpoint.load(tmp_path / "run" / "last.pt").training["epoch"] is not None
+    assert len(list((tmp_path / "work").glob("*.json"))) == 1  # the explorer's face, kept for the next launch
+
+
+def test_a_signal_while_the_quit_question_is_open_answers_it(window, qtbot, small_folder, tmp_path, monkeypatch):
+    import signal
+
+    panel = start_training(window, small_folder, tmp_path / "run", 500, qtbot)
+    qtbot.waitUntil(lambda: bool(panel.plot.x), timeout=120000)
+    boxes = modal_questions(monkeypatch)
+    QTimer.singleShot(300, lambda: window.quit_for_signal(signal.SIGHUP))  # a terminal closed under the question
+    window.close()  # the question, open until the signal answers it
+    assert boxes[0].clickedButton() is boxes[0].button(QMessageBox.StandardButton.Yes)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10000)
+    assert panel.last_result.status == "stopped"
+
+
 def test_answering_no_keeps_training_and_the_window(window, qtbot, small_folder, tmp_path, questions):
     questions.answer = QMessageBox.StandardButton.No
     panel = start_training(window, small_folder, tmp_path / "run", 500, qtbot)
@@ -121,6 +147,32 @@ def test_answering_no_keeps_training_and_the_window(window, qtbot, small_folder,
     assert window.isVisible() and panel.job.busy and not panel.job.stopping
     with qtbot.waitSignal(panel.running_changed, timeout=60000):
         panel.stop()
+
+
+def modal_questions(monkeypatch) -> list:
+    """Questions asked as Qt's own are, each a modal box in its own event loop (the autouse fixture stubs
+    exec()); the boxes shown, in order. A box no one answers says No after two minutes."""
+    boxes = []
+
+    def modal_question(parent, title, text, *args, **kwargs):
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            title,
+            text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            parent,
+        )
+        boxes.append(box)
+        QTimer.singleShot(120000, box.button(QMessageBox.StandardButton.No).click)  # a user who gives up waiting
+        box.setModal(True)
+        loop = QEventLoop()
+        box.finished.connect(loop.quit)
+        box.show()
+        loop.exec()
+        return box.standardButton(box.clickedButton())
+
+    monkeypatch.setattr(QMessageBox, "question", modal_question)
+    return boxes
 
 
 def test_a_run_that_ends_while_the_quit_question_is_open_still_quits(
@@ -148,26 +200,7 @@ def test_the_quit_question_answers_itself_when_the_run_ends_meanwhile(
 ):
     panel = start_training(window, small_folder, tmp_path / "run", 3, qtbot)
     qtbot.waitUntil(lambda: bool(panel.plot.x), timeout=120000)
-    boxes = []
-
-    def modal_question(parent, title, text, *args, **kwargs):  # as Qt's own: a modal box in its own event loop
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            title,
-            text,
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            parent,
-        )
-        boxes.append(box)
-        QTimer.singleShot(120000, box.button(QMessageBox.StandardButton.No).click)  # a user who gives up waiting
-        box.setModal(True)  # what exec() does, which the autouse fixture stubs: show it, wait in its own loop
-        loop = QEventLoop()
-        box.finished.connect(loop.quit)
-        box.show()
-        loop.exec()
-        return box.standardButton(box.clickedButton())
-
-    monkeypatch.setattr(QMessageBox, "question", modal_question)
+    boxes = modal_questions(monkeypatch)
     window.close()  # returns once the question is answered
     assert [box.windowTitle() for box in boxes] == ["Stop training and quit?"]
     assert boxes[0].clickedButton() is boxes[0].button(QMessageBox.StandardButton.Yes)

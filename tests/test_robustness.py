@@ -474,3 +474,33 @@ def test_load_image_never_fails_unexpectedly(tmp_path_factory, width, height, mo
         return
     assert x.shape == (3, size, size) and x.dtype == torch.float32
     assert torch.isfinite(x).all() and x.min() >= 0 and x.max() <= 1
+
+
+def test_the_app_quits_on_sigterm_keeping_the_work(tiny_checkpoint, tmp_path):
+    log = tmp_path / "app.log"
+    env = {
+        **env_for(tmp_path),
+        "QT_QPA_PLATFORM": "offscreen",
+        "FACE_EXPLORER_LOG": str(log),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), "--checkpoint", str(tiny_checkpoint)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (log.exists() and "window open on" in log.read_text()):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else "slow"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)  # a logout: the app closes as Ctrl+Q would
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and "Traceback" not in err
+    assert "quitting on signal" in log.read_text()
+    assert len(list((tmp_path / "state" / "face-explorer" / "work").glob("*.json"))) == 1  # the work was kept

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 from typing import Callable, Iterator
 
 # SIGHUP (the terminal was closed) ends a job as SIGTERM does: cleanly, with a checkpoint
@@ -96,3 +97,22 @@ def own_signal_handlers() -> Iterator[None]:
     finally:
         for signum, handler in saved.items():
             signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold :data:`STOP_SIGNALS` for a block that must not be cut in its middle (a checkpoint being written: a
+    signal raised inside ``torch.save`` leaves its writer in a state it reports as a RuntimeError). Each signal
+    that arrives meanwhile is delivered again, in order, to the handlers of before, once the block has ended.
+    Outside the main thread, where no handler can be set, the block just runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+    try:
+        with own_signal_handlers():
+            handle(STOP_SIGNALS, lambda signum, frame: arrived.append(signum))
+            yield
+    finally:
+        for signum in arrived:
+            signal.raise_signal(signum)

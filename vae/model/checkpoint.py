@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from ..common.atomic import WriteError, atomic_write
+from ..common.interrupts import signals_held
 from .network import ConvVAE, VAEConfig
 
 FORMAT_NAME = "face-explorer-vae"
@@ -136,8 +137,8 @@ def save(path: str | os.PathLike, model: ConvVAE, *, half: bool = False, **metad
     }
     path = Path(path)
     try:
-        with atomic_write(path, need=_tensor_bytes(payload) + 1_000_000) as handle:
-            torch.save(payload, handle)
+        with signals_held(), atomic_write(path, need=_tensor_bytes(payload) + 1_000_000) as handle:
+            torch.save(payload, handle)  # a Ctrl-C meanwhile is heard once the file is whole
     except WriteError as exc:
         raise CheckpointError(str(exc)) from exc
     return path
