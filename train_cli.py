@@ -250,6 +250,13 @@ def _train(argv: list[str] | None) -> int:
                 args.builtin_count = saved_run["builtin_count"]
             if "limit" not in given:
                 args.limit = saved_run["limit"]
+        if saved_run and saved_run["position"] >= config.epochs:
+            print(
+                f"the run in {args.out} has trained all its {config.epochs} epochs: nothing to resume; "
+                f"to train it further give more, e.g. --resume --epochs {config.epochs + 10}",
+                file=sys.stderr,
+            )
+            return EXIT_OK
         args.data = args.data or ["builtin"]
         run = TrainingRun(
             config,

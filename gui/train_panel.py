@@ -29,7 +29,6 @@ def default_runs_dir() -> Path:
     return Path.home() / "Face Explorer runs"
 
 
-FEW_FACES = 200  # fewer training images than this: the log warns that a model will only memorise them
 PAUSE_TIP = "Pause training after the current step; Continue carries on"
 PAUSE_WAITS = "Pause is offered once training starts: preparing the dataset cannot pause (Stop ends it)"
 
@@ -353,11 +352,6 @@ class TrainPanel(QWidget):
         elif isinstance(event, DataReady):
             labelled = " with labels" if event.labelled else " (unlabelled)"
             self._append_log(f"dataset ready: {event.count:,} images{labelled}")
-            if event.count < FEW_FACES:
-                self._append_log(
-                    f"warning: only {event.count:,} images: too few to learn faces from, a model only memorises "
-                    f"them (use {FEW_FACES} at least, thousands for faces like the default model's)"
-                )
         elif isinstance(event, StatusChanged) and event.status == "training" and not self.job.stopping:
             self.pause_button.setEnabled(True)
             self.pause_button.setToolTip(PAUSE_TIP)

@@ -68,6 +68,10 @@ def test_training_skips_bad_files_and_reports_them(tmp_path):
     assert "loaded without labels (malformed CSV) 1 file(s): badcsv.png" in proc.stderr
     ckpt = checkpoint.load(tmp_path / "run" / "best.pt")
     assert ckpt.dataset["count"] == 16 + sum(outcome == "load" for outcome in expected.values())
+    assert "warning: only " in proc.stderr and "too few to learn faces from" in proc.stderr  # the app's warning too
+    again = cli(tmp_path, "--data", str(folder), "--epochs", "1", "--out", str(tmp_path / "again"), *SMALL)
+    assert again.returncode == 0, again.stderr  # the folder's cache is read now, not built: the same notes
+    assert f"skipped unreadable {len(skipped)} file(s)" in again.stderr and "malformed CSV" in again.stderr
 
 
 # 2 ------------------------------------------------------------------------------------------

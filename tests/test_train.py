@@ -310,6 +310,10 @@ def test_cli_trains_and_resumes(tmp_path):
     proc = run_cli(*common, "--epochs", "2", "--resume", env_cache=tmp_path / "c")
     assert proc.returncode == 0, proc.stderr
     assert "resuming" in proc.stderr and len(checkpoint.load(tmp_path / "run" / "last.pt").history) == 2
+    best = (tmp_path / "run" / "best.pt").stat().st_mtime_ns
+    proc = run_cli(*common, "--resume", env_cache=tmp_path / "c")  # finished: said, and nothing rewritten
+    assert proc.returncode == 0 and "has trained all its 2 epochs: nothing to resume" in proc.stderr
+    assert "--resume --epochs 12" in proc.stderr and (tmp_path / "run" / "best.pt").stat().st_mtime_ns == best
 
 
 def test_cli_skips_a_folder_for_the_discriminator_by_its_name(tmp_path):

@@ -203,9 +203,19 @@ def open_folder(
         raise DataError(
             f"dataset folder {root} holds no usable images ({_summary([s[0] for s in cache.skipped], 'skipped')})"
         )
+    _report_skipped(cache.meta, control)  # each time the folder is opened, not only when its cache is built
     if limit:
         cache.meta["limit"] = limit
     return cache
+
+
+def _report_skipped(meta: dict, control: Control) -> None:
+    """Say which files of a folder were left out of its cache, and which were read without their labels."""
+    skipped, csv_errors = meta.get("skipped") or [], meta.get("csv_errors") or []
+    if skipped:
+        control.log(_summary([name for name, _ in skipped], "skipped unreadable") + f" (first: {skipped[0][1]})")
+    if csv_errors:
+        control.log(_summary([name for name, _ in csv_errors], "loaded without labels (malformed CSV)"))
 
 
 def _wait_for_lock(lock: LockFile, root: Path, control: Control) -> None:
@@ -357,10 +367,6 @@ def _build(
         if isinstance(exc, OSError) and not isinstance(exc, WriteError):
             raise write_error(entry.parent, exc, need) from exc
         raise
-    if skipped:
-        control.log(_summary([name for name, _ in skipped], "skipped unreadable") + f" (first: {skipped[0][1]})")
-    if csv_errors:
-        control.log(_summary([name for name, _ in csv_errors], "loaded without labels (malformed CSV)"))
 
 
 BUILTIN_BYTES_PER_FACE = 40_000  # a generous estimate of one 256 px face's PNG and CSV

@@ -18,6 +18,7 @@ from .run_folder import LAST
 from .trainer import EpochEvent, RunResult, TrainConfig, Trainer
 
 STATUSES = ("idle", "preparing", "training", "paused", "stopping", "finished", "failed")
+FEW_FACES = 200  # fewer training images than this: the log warns that a model will only memorise them
 NOTHING_TRAINED = "stopped while preparing the dataset; nothing was trained"
 
 
@@ -118,6 +119,11 @@ class TrainingRun:
                 control=steer,
             )
             self.data_ready.emit(len(self.cache), self.cache.has_labels)
+            if len(self.cache) < FEW_FACES:
+                self.log.emit(
+                    f"warning: only {len(self.cache):,} images: too few to learn faces from, a model only memorises "
+                    f"them (use {FEW_FACES} at least, thousands for faces like the default model's)"
+                )
             steer.check()
         except (Cancelled, KeyboardInterrupt):
             self._end("finished", NOTHING_TRAINED)
