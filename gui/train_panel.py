@@ -8,7 +8,16 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 from vae.data.cache import BUILTIN, is_builtin_source
-from vae.train.run_folder import LAST, can_resume, free_folder_beside, holds_run, run_state, unfinished
+from vae.train.run_folder import (
+    LAST,
+    RunFolderError,
+    can_resume,
+    check_writable,
+    free_folder_beside,
+    holds_run,
+    run_state,
+    unfinished,
+)
 from vae.train.run_history import stop_position
 from vae.train.trainer import EpochEvent, StepEvent, TrainConfig
 from vae.train.training_run import NOTHING_TRAINED, TrainingRun
@@ -188,6 +197,8 @@ class TrainPanel(QWidget):
         if self.running:
             return False
         out_dir = Path(self.out_dir.text().strip())
+        if self._data_spec() is None or not self._writable(out_dir):  # said before any question about the folder
+            return False
         existing = run_state(out_dir) if out_dir.name else None
         replacing = existing is not None or holds_run(out_dir)
         if replacing:
@@ -206,6 +217,15 @@ class TrainPanel(QWidget):
             return False
         return self._launch(config, resume=False, overwrite=replacing)
 
+    def _writable(self, out_dir: Path) -> bool:
+        """Whether the run's files can be written in ``out_dir``; the reason is shown when not."""
+        try:
+            check_writable(out_dir)
+        except RunFolderError as exc:
+            self.error.emit(str(exc))
+            return False
+        return True
+
     def ask_reuse(self, out_dir: Path, existing: dict | None) -> str:
         """Ask what to do with a run folder that holds a run: "resume", "new", "replace" or "cancel"."""
         return ask_reuse(self, out_dir, existing, self._holds_loaded_model(out_dir))
@@ -216,6 +236,8 @@ class TrainPanel(QWidget):
             return False
         out_dir = Path(self.out_dir.text().strip())
         state = run_state(out_dir)
+        if state is not None and not self._writable(out_dir):
+            return False
         if state is None:
             self.error.emit(f"{out_dir} holds no resumable run (no readable last.pt); choose the folder of a run")
             return False

@@ -388,6 +388,17 @@ def test_start_on_a_used_run_folder_asks_first(window, qtbot, small_folder, tmp_
     qtbot.waitUntil(lambda: not panel.job.busy, timeout=120000)
     assert (tmp_path / "run-2" / "best.pt").is_file()
     assert (tmp_path / "run" / "best.pt").stat().st_mtime_ns == before
+    errors = []
+    panel.error.connect(errors.append)
+    (tmp_path / "empty").mkdir()
+    panel.set_folder(str(tmp_path / "empty"))  # no images: said first, before any question about the run folder
+    asked.clear()
+    monkeypatch.setattr(panel, "ask_reuse", lambda out_dir, state: asked.append(state) or "replace")
+    assert not panel.start() and not asked and not panel.job.busy
+    panel.set_folder(str(small_folder))
+    panel.out_dir.setText("/proc/face-explorer-run")  # a place no run can write to: said before any preparation
+    assert not panel.start() and not panel.job.busy
+    assert "/proc/face-explorer-run: the run's files cannot be written there" in errors[-1]
 
 
 def test_facts_refresh_when_the_loaded_model_file_changes(window, qtbot, prior_checkpoint, tiny_model):

@@ -107,3 +107,15 @@ def test_a_free_folder_beside_a_run_is_named_after_it_and_holds_no_run(tmp_path)
     assert free_folder_beside(tmp_path / "run-2") == tmp_path / "run-4"
     stamped = tmp_path / "run-20261207-194438"  # the Train tab's own names: their last digits are a time
     assert free_folder_beside(stamped) == tmp_path / "run-20261207-194438-2"
+
+
+def test_a_run_folder_that_cannot_be_written_is_refused_before_anything_is_made(tmp_path):
+    from vae.train.run_folder import RunFolderError, check_writable
+
+    check_writable(tmp_path / "new" / "run")  # made later, by the run: writable
+    assert list(tmp_path.iterdir()) == []  # the probe left nothing
+    with pytest.raises(RunFolderError, match="cannot be written there"):
+        check_writable("/proc/face-explorer-run")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(RunFolderError, match="is a file, not a folder"):
+        check_writable(tmp_path / "file" / "run")

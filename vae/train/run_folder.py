@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from ..common.lockfile import LockFile
@@ -55,7 +56,7 @@ def run_lock(folder: str | os.PathLike, log=None) -> LockFile:
 
 
 def check_run_folder(out_dir: str | os.PathLike, resume: bool, overwrite: bool = False, lock: bool = True) -> None:
-    """Raise :class:`RunFolderError` if ``out_dir`` cannot take the run as asked (cheap; creates nothing).
+    """Raise :class:`RunFolderError` if ``out_dir`` cannot take the run as asked (cheap; leaves nothing behind).
 
     A new run refuses a folder that holds one unless ``overwrite``; ``resume`` needs its ``last.pt``;
     a folder another live process trains into is refused either way.
@@ -63,6 +64,7 @@ def check_run_folder(out_dir: str | os.PathLike, resume: bool, overwrite: bool =
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise RunFolderError(f"{out_dir} is a file, not a run folder")
+    check_writable(out_dir)
     if resume and not (out_dir / LAST).exists():
         raise RunFolderError(f"cannot resume: {out_dir} holds no last.pt (start a new run without --resume)")
     if not resume and not overwrite and holds_run(out_dir):
@@ -74,6 +76,21 @@ def check_run_folder(out_dir: str | os.PathLike, resume: bool, overwrite: bool =
     holder = held.holder() if lock else None
     if holder and not held.stale():
         raise RunFolderError(f"{out_dir} is in use by another training run (PID {holder['pid']} on {holder['host']})")
+
+
+def check_writable(out_dir: str | os.PathLike) -> None:
+    """Raise :class:`RunFolderError` when the run's files could not be written in ``out_dir`` (made if missing):
+    told before a dataset is prepared, not after. Probed with a file made and removed in the nearest folder that
+    exists, so it leaves nothing behind."""
+    out_dir = Path(out_dir).expanduser()
+    existing = next((p for p in (out_dir, *out_dir.parents) if p.exists()), None)
+    if existing is None or not existing.is_dir():
+        raise RunFolderError(f"{out_dir}: cannot be a run folder ({existing} is a file, not a folder)")
+    try:
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".face-explorer-probe-"):
+            pass
+    except OSError as exc:
+        raise RunFolderError(f"{out_dir}: the run's files cannot be written there ({exc.strerror or exc})") from exc
 
 
 def run_state(out_dir: str | os.PathLike) -> dict | None:
