@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from vae.train.run_folder import free_folder_beside, unfinished
+from vae.train.run_history import stop_position
 
 from .train_run import epoch_count
 
@@ -22,7 +23,7 @@ def ask_reuse(parent: QWidget, out_dir: Path, existing: dict | None, holds_loade
     planned = existing["config"].epochs if existing and existing["config"] else "?"
     can_resume = unfinished(existing)
     done = (
-        f"it is at epoch {existing['epoch']} of {planned}"
+        f"it stopped {stop_position(existing['epoch'], existing['step'], planned, existing['steps_per_epoch'])}"
         if can_resume
         else f"it finished its {epoch_count(existing['epoch'])}"
         if existing

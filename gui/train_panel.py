@@ -261,6 +261,7 @@ class TrainPanel(QWidget):
             return False
         self.epochs.setValue(target)
         saved.epochs = target
+        self.extend.setValue(0)  # taken into the run's planned end: a later Resume goes on to it, no further
         return self._launch(saved, resume=True, position=state["position"], limit=state["limit"])
 
     def _launch(
@@ -313,7 +314,10 @@ class TrainPanel(QWidget):
             self.run.pause()
             self.pause_button.setText("Continue")
             self._append_log("paused")
-            self.eta.setText(f"paused at {self.monitor.position(self.config_running.epochs)} · Continue carries on")
+            self._show_paused()
+
+    def _show_paused(self) -> None:
+        self.eta.setText(f"paused at {self.monitor.position(self.config_running.epochs)} · Continue carries on")
 
     def stop(self) -> None:
         """Stop at the next step (saving a resumable checkpoint) or interrupt dataset preparation; returns at once."""
@@ -367,6 +371,8 @@ class TrainPanel(QWidget):
     def _on_event(self, event) -> None:
         if isinstance(event, StepEvent):
             self.monitor.show_step(event, self.config_running.epochs, self.step_every)
+            if self.run is not None and self.run.paused:  # a step that ended as Pause was pressed: still paused
+                self._show_paused()
         elif isinstance(event, EpochEvent):
             self.monitor.show_epoch(event)
         elif isinstance(event, LogLine):

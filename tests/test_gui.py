@@ -484,6 +484,8 @@ def test_stop_mid_run_leaves_a_resumable_checkpoint(window, qtbot, small_folder,
     assert panel.pause_button.isEnabled()  # the dataset is ready and training runs: Pause now pauses
     panel.pause_button.click()
     assert panel.eta.text().startswith("paused at epoch ")
+    panel._on_event(panel.monitor.last_step)  # a step that ended as Pause was pressed arrives late
+    assert panel.eta.text().startswith("paused at epoch ") and "images/s" not in panel.eta.text()
     with qtbot.waitSignal(panel.running_changed, timeout=120000):
         panel.stop()
     assert panel.last_result.status == "stopped"

@@ -338,6 +338,7 @@ def test_resume_continues_at_the_right_epoch_and_extend_adds_epochs(window, qtbo
     later.out_dir.setText(str(tmp_path / "run"))
     later.extend.setValue(1)
     assert later.resume()
+    assert later.extend.value() == 0 and later.epochs.value() == 3  # the extension is the run's planned end now
     qtbot.waitUntil(lambda: not later.job.busy, timeout=120000)
     steps_per_epoch = len(first_steps)
     assert later.plot.val_x == [1, 2, 3]  # at the epochs' ends
