@@ -315,7 +315,7 @@ def _train(argv: list[str] | None) -> int:
                 unit="step",
                 dynamic_ncols=True,
                 file=sys.stderr,
-                initial=event.step - 1,
+                initial=event.step,  # the step just ended: a rate only from the next one on
             )
         bar.update(event.step - bar.n)
         bar.set_postfix_str(

@@ -56,7 +56,7 @@ def test_train_cli_trains_on_several_folders_with_a_hold_out_in_each(two_folders
     run = tmp_path / "run"
     proc = cli("--data", a, "--data", b, *SMALL, "--epochs", "1", "--holdout", "2", "--out", run, cache=tmp_path / "c")
     assert proc.returncode == 0, proc.stderr
-    assert "training on 21 images" in proc.stderr
+    assert "training on 17 images, 4 more held out to validate" in proc.stderr  # 2 of each folder held out
     best = checkpoint.load(run / "best.pt")
     assert best.dataset["count"] == 21 and len(best.dataset["folders"]) == 2
     assert np.isfinite(best.history[-1]["val_ssim"])

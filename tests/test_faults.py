@@ -332,7 +332,7 @@ def test_sigterm_or_sighup_during_training_saves_a_resumable_checkpoint(faces, t
     )
     err = Stderr(proc)
     try:
-        assert _wait_for(lambda: "training on 24 images" in err.text, timeout=300), err.text
+        assert _wait_for(lambda: "held out to validate" in err.text, timeout=300), err.text
         proc.send_signal(signum)
         assert proc.wait(300) == 143
     finally:

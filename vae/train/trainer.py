@@ -501,7 +501,8 @@ class Trainer:
         try:
             self._setup(resume, force)
             self.log(
-                f"training on {len(self.data)} images ({self.data.meta.get('source')}) at {cfg.model.image_size}px, "
+                f"training on {len(self.train_idx)} images, {len(self.val_idx)} more held out to validate "
+                f"({self.data.meta.get('source')}) at {cfg.model.image_size}px, "
                 f"latent {cfg.model.latent_dim}, device {self.device}"
                 + (f" × {self.world} processes" if self.world > 1 else "")
                 + f" ({describe_device(self.device)}), {self.precision}"
