@@ -47,6 +47,7 @@ class LossPlot(pg.PlotWidget):
         self.val_x: list[float] = []
         self.val_y: list[float] = []
         self._redraw()
+        self.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)  # empty: no axes left over from the last run
         self.enableAutoRange()  # the next run's axes fit its own losses, not the last run's
 
     def _append(self, x: float, losses: tuple[float, float, float], steps: int | None) -> None:

@@ -672,6 +672,11 @@ def test_the_loss_plot_starts_at_epoch_0_from_its_first_step(qtbot):
     plot.add_step(0.01, 300.0, 250.0, 50.0)  # one point: padding alone would centre it, from about −0.4
     plot.getPlotItem().getViewBox().autoRange()
     assert plot.getPlotItem().getViewBox().viewRange()[0][0] == 0
+    for step in range(1, 40):
+        plot.add_step(step, 3000.0 / step, 2000.0 / step, 10.0)
+    plot.getPlotItem().getViewBox().autoRange()
+    plot.clear_data()  # a new run: no axes of the last run's 39 epochs and thousands of loss
+    assert plot.getPlotItem().getViewBox().viewRange() == [[0, 1], [0, 1]]
 
 
 @pytest.fixture
