@@ -19,6 +19,7 @@ import ctypes
 import logging
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from gui.app_info import PANELS
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.map_projection:
             opened[0].map_panel.set_projection(args.map_projection)
         opened[0].show()
-        quit_on_signals(opened[0])
+        opened[0].listen_for_signals()
         logging.getLogger("face_explorer").info("window open on %s", session.path)
         if note:
             session.report(note)
@@ -182,33 +183,16 @@ def open_session(args, last_model: str | None = None):
     return session, note
 
 
-def quit_on_signals(window) -> None:
-    """SIGTERM, SIGHUP (logout, a closed terminal) and SIGINT (Ctrl-C where it was launched) quit the window as
-    Ctrl+Q would, saving a run's checkpoint and the work (``MainWindow.quit_for_signal``). Python runs a signal's
-    handler only between its own bytecodes, so a timer gives it a moment every 200 ms while Qt waits for events."""
-    from PySide6.QtCore import QTimer
-
-    from vae.common.interrupts import STOP_SIGNALS, handle
-
-    def heard(signum, frame) -> None:
-        QTimer.singleShot(0, lambda: window.quit_for_signal(signum))
-
-    handle(STOP_SIGNALS, heard)
-    window.signal_timer = QTimer(window)
-    window.signal_timer.timeout.connect(lambda: None)
-    window.signal_timer.start(200)
-
-
 def _open_last(path: str):
     """(session, note) for the model opened last time, or None where it is gone or cannot be read (logged)."""
+    from gui.main_window import OPEN_ERRORS
     from vae.explore.session import ExplorerSession
-    from vae.model.checkpoint import CheckpointError
 
     if not Path(path).is_file():
         return None
     try:
         session = ExplorerSession.open(path)
-    except (CheckpointError, OSError, ValueError, RuntimeError) as exc:
+    except OPEN_ERRORS as exc:
         logging.getLogger("face_explorer").warning("the model opened last time cannot be opened: %s", exc)
         return None
     return (
@@ -222,17 +206,20 @@ def _screenshot(args, app) -> int:
     opening = open_session(args)
     if opening is None:
         return 2
+    from PySide6.QtCore import QSettings
+
     from gui.main_window import MainWindow
 
-    window = MainWindow(opening[0])
-    window.resize(*SCREENSHOT_SIZE)
-    window.show_panel(args.panel)
-    window.show()
-    if args.map_projection and args.panel == "map":
-        _show_map(window.map_panel, args.map_projection)
-    app.processEvents()
-    ok = window.grab().save(str(args.screenshot), "PNG")
-    window.close()
+    with tempfile.TemporaryDirectory() as scratch:  # the user's settings are neither read nor changed by a screenshot
+        window = MainWindow(opening[0], QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat))
+        window.resize(*SCREENSHOT_SIZE)
+        window.show_panel(args.panel)
+        window.show()
+        if args.map_projection and args.panel == "map":
+            _show_map(window.map_panel, args.map_projection)
+        app.processEvents()
+        ok = window.grab().save(str(args.screenshot), "PNG")
+        window.close()
     if not ok:
         print(f"error: cannot write screenshot {args.screenshot}", file=sys.stderr)
         return 2

@@ -179,11 +179,9 @@ class _ClampsTypedNumbers:
     refuses the keystroke that passes it: 4000 typed into a box up to 2048 became 400, 99 typed into a box up to
     2.0 went back to the old value)."""
 
-    NUMBER = re.compile(r"[-+]?\d{1,12}", re.ASCII)  # no more digits than any range here
-
     def _typed_number(self, text: str) -> float | None:
         digits = text.removeprefix(self.prefix()).removesuffix(self.suffix()).strip()
-        return self._number(digits) if self.NUMBER.fullmatch(digits) else None
+        return self._number(digits) if self._pattern().fullmatch(digits) else None
 
     def validate(self, text: str, pos: int):
         state, text, pos = super().validate(text, pos)
@@ -201,14 +199,21 @@ class _ClampsTypedNumbers:
 class ClampingSpinBox(_ClampsTypedNumbers, QSpinBox):
     """A whole-number spin box that clamps a typed number past its range."""
 
+    def _pattern(self) -> re.Pattern:
+        return re.compile(r"[-+]?\d{1,12}", re.ASCII)  # no more digits than any range here
+
     _number = staticmethod(int)
 
 
 class ClampingDoubleSpinBox(_ClampsTypedNumbers, QDoubleSpinBox):
-    """A decimal spin box that clamps a typed number past its range."""
+    """A decimal spin box that clamps a typed number past its range, written with its locale's decimal point."""
 
-    NUMBER = re.compile(r"[-+]?\d{1,12}(\.\d*)?", re.ASCII)
-    _number = staticmethod(float)
+    def _pattern(self) -> re.Pattern:
+        point = re.escape(self.locale().decimalPoint())
+        return re.compile(rf"[-+]?(\d{{1,12}}({point}\d*)?|{point}\d+)", re.ASCII)
+
+    def _number(self, digits: str) -> float:
+        return float(digits.replace(self.locale().decimalPoint(), "."))
 
 
 def spin_box(minimum: int, maximum: int, value: int, prefix: str = "", suffix: str = "") -> QSpinBox:

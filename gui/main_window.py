@@ -15,6 +15,7 @@ from PySide6.QtCore import QFileSystemWatcher, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QMessageBox, QTabWidget
 
+from vae.common.interrupts import STOP_SIGNALS, handle
 from vae.data.folder import IMAGE_SUFFIXES
 from vae.explore import saved_work
 from vae.explore.default_choice import DECODE_BUDGET_MS, DEFAULT_64, DEFAULT_128
@@ -96,6 +97,9 @@ def facts_line(facts: dict) -> str:
         f"{facts['checkpoint']} · {size}×{size} · latent {facts['latent_dim']} · "
         f"val SSIM {number(facts['val_ssim'], '.3f')}"
     )
+
+
+OPEN_ERRORS = (CheckpointError, OSError, ValueError, TypeError, RuntimeError)  # a model file that cannot be opened
 
 
 def open_session(path: str | Path) -> ExplorerSession:
@@ -280,7 +284,7 @@ class MainWindow(QMainWindow):
             opened = open_session(path)
         except CheckpointError as exc:
             error = str(exc)
-        except (OSError, ValueError, TypeError, RuntimeError) as exc:
+        except OPEN_ERRORS as exc:
             error = f"{path}: cannot be opened as a checkpoint ({exc.__class__.__name__}: {exc})"
         finally:
             QApplication.restoreOverrideCursor()
@@ -324,7 +328,7 @@ class MainWindow(QMainWindow):
             return
         try:
             opened = open_session(path)
-        except (CheckpointError, OSError, ValueError, TypeError, RuntimeError) as exc:
+        except OPEN_ERRORS as exc:
             self.show_status(f"{path} changed but cannot be read ({exc}); the model stays as it was")
             self.watcher.addPath(str(path))
             return
@@ -533,15 +537,23 @@ class MainWindow(QMainWindow):
         self.show_status("stopping background work before quitting…")
         self.tabs.setEnabled(False)
 
+    def listen_for_signals(self) -> None:
+        """SIGTERM, SIGHUP (logout, a closed terminal) and SIGINT (Ctrl-C where it was launched) quit the window as
+        :meth:`quit_for_signal` says. Python runs a signal's handler only between its own bytecodes, so a timer gives
+        it a moment every 200 ms while Qt waits for events."""
+        handle(STOP_SIGNALS, lambda signum, frame: QTimer.singleShot(0, lambda: self.quit_for_signal(signum)))
+        self.signal_timer = QTimer(self)
+        self.signal_timer.timeout.connect(lambda: None)
+        self.signal_timer.start(200)
+
     def quit_for_signal(self, signum: int) -> None:
         """SIGTERM, SIGHUP or SIGINT: quit as Ctrl+Q and Yes would (a run stops at its next step with a resumable
         checkpoint, the work is kept), without a question no one may be there to answer."""
         log.info("quitting on signal %d", signum)
         self._quit_without_asking = True
-        box = QApplication.activeModalWidget()
-        if isinstance(box, QMessageBox) and box.windowTitle() == QUIT_QUESTION:
-            box.button(QMessageBox.StandardButton.Yes).click()  # the question already asked: answered
+        if self._answer_quit_question():  # the question already asked: answered
             return
+        box = QApplication.activeModalWidget()
         if isinstance(box, QDialog):
             box.reject()  # a file dialog, say: the close comes once its loop has ended
         QTimer.singleShot(0, self.close)
@@ -553,11 +565,18 @@ class MainWindow(QMainWindow):
                 job.abandon()
 
     @staticmethod
-    def _answer_quit_question_when_training_ends(running: bool) -> None:
-        """A run that ends while the quit question is open makes the question moot: quit, as asked."""
+    def _answer_quit_question() -> bool:
+        """Answer Yes to the quit question if it is open; whether it was."""
         box = QApplication.activeModalWidget()
-        if not running and isinstance(box, QMessageBox) and box.windowTitle() == QUIT_QUESTION:
+        if isinstance(box, QMessageBox) and box.windowTitle() == QUIT_QUESTION:
             box.button(QMessageBox.StandardButton.Yes).click()
+            return True
+        return False
+
+    def _answer_quit_question_when_training_ends(self, running: bool) -> None:
+        """A run that ends while the quit question is open makes the question moot: quit, as asked."""
+        if not running:
+            self._answer_quit_question()
 
     def _close_if_idle(self, running: bool) -> None:
         if not running and self._quit_when_idle and not any(job.busy for job in self._jobs()):

@@ -147,8 +147,9 @@ class MapPanel(QWidget):
         self.job.running_changed.connect(lambda running: self.load_button.setEnabled(not running))
         follow(self, (session.model_changed, self._model_changed))
         self.clear()
-        if settings is not None and settings.value(PROJECTION_KEY) in PROJECTIONS:  # the last launch's choice
-            self.set_projection(settings.value(PROJECTION_KEY))
+        chosen = str(settings.value(PROJECTION_KEY, "")) if settings is not None else ""
+        if chosen in PROJECTIONS:  # the last launch's choice (anything else in the settings file: PCA)
+            self.set_projection(chosen)
 
     @property
     def map(self):

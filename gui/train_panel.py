@@ -261,8 +261,10 @@ class TrainPanel(QWidget):
             return False
         self.epochs.setValue(target)
         saved.epochs = target
-        self.extend.setValue(0)  # taken into the run's planned end: a later Resume goes on to it, no further
-        return self._launch(saved, resume=True, position=state["position"], limit=state["limit"])
+        launched = self._launch(saved, resume=True, position=state["position"], limit=state["limit"])
+        if launched:
+            self.extend.setValue(0)  # now the run's planned end: a later Resume goes on to it, no further
+        return launched
 
     def _launch(
         self,

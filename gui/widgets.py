@@ -342,7 +342,7 @@ class FacePicker(QWidget):
         finally:
             self._held = False
             if self.kind == "current" and not torch.equal(self.slot.latent, self.session.state.values.reshape(-1)):
-                self.kind = KEPT
+                self.slot, self.kind = slots.FaceSlot(self.slot.latent, KEPT_CAPTION), KEPT  # its label says so too
                 self.caption.setText(KEPT_CAPTION)
                 self.caption.setToolTip(KEPT_CAPTION)
                 self._show_kind()

@@ -51,7 +51,7 @@ def test_a_typed_size_past_the_largest_is_the_largest(window, qtbot):
 
 
 def test_a_typed_temperature_past_the_highest_is_the_highest(window, qtbot):
-    from PySide6.QtCore import Qt
+    from PySide6.QtCore import QLocale, Qt
 
     box = window.explore.temperature
     box.lineEdit().selectAll()
@@ -62,6 +62,11 @@ def test_a_typed_temperature_past_the_highest_is_the_highest(window, qtbot):
     qtbot.keyClicks(box.lineEdit(), "1.5")
     qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
     assert box.value() == 1.5
+    box.setLocale(QLocale(QLocale.Language.German))  # a decimal comma: "9,5" is a number past the range too
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), "9,5")
+    qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+    assert box.value() == 2.0
 
 
 @pytest.mark.parametrize("typed", ["", "--5", "²", "9" * 5000, "abc"])

@@ -307,7 +307,7 @@ def test_opening_a_png_as_a_checkpoint_says_so_plainly(window, tmp_path, warning
 
 
 # ---------------------------------------------------------------- 4. Resume, extend, reuse warning, facts refresh
-def test_resume_continues_at_the_right_epoch_and_extend_adds_epochs(window, qtbot, small_folder, tmp_path):
+def test_resume_continues_at_the_right_epoch_and_extend_adds_epochs(window, qtbot, small_folder, tmp_path, monkeypatch):
     panel = start_training(window, small_folder, tmp_path / "run", 1, qtbot)
     qtbot.waitUntil(lambda: not panel.job.busy, timeout=120000)
     assert panel.last_result.epochs_done == 1
@@ -337,6 +337,9 @@ def test_resume_continues_at_the_right_epoch_and_extend_adds_epochs(window, qtbo
     later.ask_to_load = False
     later.out_dir.setText(str(tmp_path / "run"))
     later.extend.setValue(1)
+    with monkeypatch.context() as failing:
+        failing.setattr(later, "_launch", lambda *args, **kwargs: False)  # a launch that fails keeps what was set
+        assert not later.resume() and later.extend.value() == 1
     assert later.resume()
     assert later.extend.value() == 0 and later.epochs.value() == 3  # the extension is the run's planned end now
     qtbot.waitUntil(lambda: not later.job.busy, timeout=120000)

@@ -65,12 +65,17 @@ def test_the_next_launch_keeps_each_faces_caption_and_the_examples_of_a_trait(ma
     first.session.add_example("without", FaceSlot(other, "random (T=0.8)"))
     caption = first.morph.slot_b.caption.text()
     assert "smile.json" in caption
+    first.show_panel("morph")
+    first.morph.timeline.setValue(first.morph.timeline.maximum())
+    first.morph.send_button.click()  # face A followed the explorer; sent a frame, it keeps the face it had and says so
+    assert first.morph.slot_a.caption.text() == "the explorer's face before Send"
     first.close()
 
     later = make_window(tiny_checkpoint)
     later.work_folder = first.work_folder
     assert later.take_up_work()
     assert later.morph.slot_b.caption.text() == caption  # the file it came from, not "face B of your last session"
+    assert later.morph.slot_a.caption.text() == "the explorer's face before Send"  # not "explorer face": it is not
     assert [slot.label for slot in later.session.examples["with"]] == ["0001.png"]
     assert torch.equal(later.session.examples["without"][0].latent, other)
     assert later.arithmetic.examples.counts["with"].text() == "With the trait: 1"

@@ -508,3 +508,20 @@ def test_the_app_quits_on_sigterm_keeping_the_work(tiny_checkpoint, tmp_path):
     assert proc.returncode == 0 and "Traceback" not in err
     assert "quitting on signal" in log.read_text()
     assert len(list((tmp_path / "state" / "face-explorer" / "work").glob("*.json"))) == 1  # the work was kept
+
+
+def test_a_screenshot_neither_reads_nor_changes_the_users_settings(tiny_checkpoint, tmp_path):
+    config = tmp_path / "config"
+    remembered = config / "FaceExplorer" / "FaceExplorer.conf"
+    remembered.parent.mkdir(parents=True)
+    remembered.write_text("[map]\nprojection=tsne\n")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "--checkpoint", str(tiny_checkpoint), "--panel", "map"]
+        + ["--screenshot", str(tmp_path / "s.png")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env_for(tmp_path), "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(config)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert remembered.read_text() == "[map]\nprojection=tsne\n" and (tmp_path / "s.png").exists()

@@ -98,6 +98,14 @@ def test_captions_and_examples_are_kept_and_work_kept_before_them_still_opens(se
     path.write_text(json.dumps(older))
     with pytest.raises(ValueError, match="not 2 captions"):
         read_work(tmp_path, session.model)
+    del older["morph"]["captions"]
+    for damaged, expected in (([1, 2], "not examples of a trait"), ({"with": [[1]]}, "not (caption, latent) pairs")):
+        path.write_text(json.dumps({**older, "examples": damaged}))
+        with pytest.raises(ValueError, match=re.escape(expected)):  # a WorkError naming the file, not a crash
+            read_work(tmp_path, session.model)
+    mismatched = work_of(session, morph, sums, captions={"morph": ["only one"], "arithmetic": ["a", "b", "c"]})
+    assert mismatched["morph"]["captions"] == ["", ""]  # captions that do not match the faces: none, work kept
+    assert mismatched["arithmetic"]["captions"] == ["", ""]
 
 
 @pytest.mark.parametrize(

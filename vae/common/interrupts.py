@@ -103,7 +103,8 @@ def own_signal_handlers() -> Iterator[None]:
 def signals_held() -> Iterator[None]:
     """Hold :data:`STOP_SIGNALS` for a block that must not be cut in its middle (a checkpoint being written: a
     signal raised inside ``torch.save`` leaves its writer in a state it reports as a RuntimeError). Each signal
-    that arrives meanwhile is delivered again, in order, to the handlers of before, once the block has ended.
+    that arrives meanwhile is delivered again, in order, to the handlers of before, once the block has ended (a
+    handler that raises, as a second Ctrl-C's does, ends the deliveries there).
     Outside the main thread, where no handler can be set, the block just runs."""
     if threading.current_thread() is not threading.main_thread():
         yield

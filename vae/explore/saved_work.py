@@ -22,6 +22,7 @@ from ..common.atomic import atomic_write, make_folder
 from ..model.network import latent_space_id
 from .latent_io import LatentError, validate_latent
 from .morph_model import MAX_FRAMES, MODES
+from .slots import EXAMPLE_KINDS
 
 FORMAT = "face-explorer-work/1"
 MAX_BYTES = 64_000_000  # 500 steps of history each way are about 0.5 MB
@@ -73,12 +74,12 @@ def work_of(session, morph, arithmetic, follows: dict | None = None, captions: d
             "mode": morph.mode,
             "snap": morph.snap,
             "ping_pong": morph.ping_pong,
-            "captions": [str(c) for c in captions.get("morph", ["", ""])],
+            "captions": _captions(captions.get("morph"), 2),
         },
         "arithmetic": {
             "terms": [[w, _rows([z])[0]] for w, z in faces],  # not a face still being encoded
             "follows": [bool(f) for f in follows.get("arithmetic", [False] * len(faces))],
-            "captions": [str(c) for c in captions.get("arithmetic", [""] * len(faces))],
+            "captions": _captions(captions.get("arithmetic"), len(faces)),
             "applied": [[name, s] for name, s in arithmetic.applied],
             "kept": list(arithmetic.kept),
             "snap": arithmetic.snap,
@@ -88,6 +89,13 @@ def work_of(session, morph, arithmetic, follows: dict | None = None, captions: d
             kind: [[slot.label, _rows([slot.latent])[0]] for slot in slots] for kind, slots in session.examples.items()
         },
     }
+
+
+def _captions(given, count: int) -> list[str]:
+    """``count`` captions as kept: those given, or none ("") where they do not match the faces one to one (the work
+    is kept either way)."""
+    given = [str(c)[:MAX_CAPTION] for c in given or []]
+    return given if len(given) == count else [""] * count
 
 
 def save_work(folder: str | os.PathLike, work: dict) -> Path:
@@ -163,10 +171,14 @@ def _checked(work: dict, dim: int, source: str) -> dict:
         return [v[:MAX_CAPTION] for v in values]
 
     def examples(kept) -> dict[str, list[tuple[str, torch.Tensor]]]:
-        kept = kept or {}
+        kept = {} if kept is None else kept
+        if not isinstance(kept, dict):
+            raise WorkError(f"{source} (examples): not examples of a trait")
         found = {}
-        for kind in ("with", "without"):
+        for kind in EXAMPLE_KINDS:
             pairs = kept.get(kind, [])
+            if not isinstance(pairs, list) or not all(isinstance(pair, list) and len(pair) == 2 for pair in pairs):
+                raise WorkError(f"{source} (examples {kind}): not (caption, latent) pairs")
             labels = captions([label for label, _ in pairs], len(pairs), f"examples {kind}")
             found[kind] = list(zip(labels, latents([z for _, z in pairs], f"examples {kind}")))
         return found

@@ -40,7 +40,7 @@ from ..model.network import shares_latent_space
 from .attribute_hold import hold_edit, load_hold_classifier
 from .default_choice import DEFAULT_64, DEFAULT_128, RESOURCES
 from .directions import Reliability, direction_from_examples, example_reliability
-from .slots import FaceSlot
+from .slots import EXAMPLE_KINDS, FaceSlot
 
 if TYPE_CHECKING:
     from .latent_map import LatentMap
@@ -268,9 +268,6 @@ class FaceRenderer:
     def render_batch(self, z: torch.Tensor) -> torch.Tensor:
         """(N, 3, S, S) images for (N, D) latents, decoded as one batch."""
         return decode_faces(self.model, z.reshape(-1, self.model.latent_dim))
-
-
-EXAMPLE_KINDS = ("with", "without")
 
 
 def refine_weights_for(image_size: int) -> torch.Tensor | None:

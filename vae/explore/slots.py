@@ -14,6 +14,8 @@ from ..model.latent import APP_TEMPERATURE
 from .export import load_latents
 from .latent_io import validate_latent
 
+EXAMPLE_KINDS = ("with", "without")  # the examples of a trait: faces that have it, and faces that lack it
+
 
 @dataclass
 class FaceSlot:

@@ -174,7 +174,7 @@ def _read(path: Path) -> dict:
     except Exception as exc:  # torch.load on damaged bytes raises almost any error (IndexError, KeyError, …)
         raise CheckpointError(f"{path}: not a readable checkpoint (damaged, truncated or another format)") from exc
     kind = payload.get("format") if isinstance(payload, dict) else None
-    if isinstance(kind, str) and kind.startswith("face-explorer ") and kind != FORMAT_NAME:
+    if isinstance(kind, str) and kind.startswith("face-explorer "):  # (this format is "face-explorer-vae")
         raise NotACheckpoint(
             f"{path}: not a model: it is Face Explorer's {kind.removeprefix('face-explorer ')} file (a model is "
             "resources/default_model_128.pt or default_model.pt, or a training run's best.pt or last.pt)"
