@@ -212,7 +212,7 @@ def _train(argv: list[str] | None) -> int:
     from vae.model.network import ConvVAE
     from vae.model.pixel_weights import load as load_pixel_weights
     from vae.train.config import config_with
-    from vae.train.run_folder import check_run_folder, run_state
+    from vae.train.run_folder import check_run_folder, run_state, trained_to
     from vae.train.trainer import TrainingDiverged
     from vae.train.training_run import TrainingRun
 
@@ -250,7 +250,7 @@ def _train(argv: list[str] | None) -> int:
                 args.builtin_count = saved_run["builtin_count"]
             if "limit" not in given:
                 args.limit = saved_run["limit"]
-        if saved_run and saved_run["position"] >= config.epochs:
+        if saved_run and trained_to(saved_run, config.epochs):
             print(
                 f"the run in {args.out} has trained all its {config.epochs} epochs: nothing to resume; "
                 f"to train it further give more, e.g. --resume --epochs {config.epochs + 10}",

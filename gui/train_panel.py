@@ -16,6 +16,7 @@ from vae.train.run_folder import (
     free_folder_beside,
     holds_run,
     run_state,
+    trained_to,
     unfinished,
 )
 from vae.train.run_history import stop_position
@@ -253,7 +254,7 @@ class TrainPanel(QWidget):
             if state["builtin_count"]:
                 self.builtin_count = state["builtin_count"]  # the same faces: another count is other data
         target = saved.epochs + self.extend.value()
-        if state["epoch"] >= target and state["step"] == 0:
+        if trained_to(state, target):
             self.error.emit(
                 f"the run in {out_dir} has finished its {epoch_count(state['epoch'])}; "
                 "set how many more epochs beside Resume to train it further"

@@ -143,8 +143,13 @@ def data_limit(dataset: dict) -> int | None:
     return next((limit for limit in limits if limit), None)
 
 
+def trained_to(state: dict, epochs: int) -> bool:
+    """Whether the run of a :func:`run_state` has trained ``epochs`` epochs whole (nothing to resume up to there)."""
+    return state["step"] == 0 and state["epoch"] >= epochs
+
+
 def unfinished(state: dict | None) -> bool:
     """Whether a :func:`run_state` is a run that stopped before its planned end."""
     if state is None or state["config"] is None:
         return False
-    return state["step"] > 0 or state["epoch"] < state["config"].epochs
+    return not trained_to(state, state["config"].epochs)
