@@ -197,7 +197,7 @@ def _open_last(path: str):
         return None
     return (
         session,
-        f"opened {Path(path).name}, the model you opened last time (File → Open a pretrained model: the defaults)",
+        f"opened {Path(path).name}, as at your last launch (File → Open a pretrained model goes back to a default)",
     )
 
 

@@ -7,7 +7,7 @@ mirrored here and decoded once.
 from __future__ import annotations
 
 import torch
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QGroupBox,
@@ -42,7 +42,7 @@ from .directions_box import ExamplesBox, FolderDirections
 from .explore_panel import export_face
 from .export_size import enlargement, export_size_box, remember_size, show_native_size
 from .follow import follow
-from .widgets import FaceView, holding, undo_face
+from .widgets import FaceView, holding
 from .workers import ModelJob, describe_error
 
 GIVEN = "given"  # a term's face set in the model rather than picked from a source
@@ -156,8 +156,8 @@ class ArithmeticPanel(QWidget):
         layout.addWidget(scroll, 3)
         layout.addLayout(right, 2)
 
-        self.add_term_button.clicked.connect(lambda: self.add_term())
-        self.preset_button.clicked.connect(self.preset_analogy)
+        self.add_term_button.clicked.connect(self._add_face_clicked)
+        self.preset_button.clicked.connect(self._preset_clicked)
         self.keep_fixed.itemChanged.connect(self._keep_toggled)
         self.snap.toggled.connect(self.model.set_snap)
         self.hold_box.toggled.connect(self.model.set_hold)
@@ -203,9 +203,43 @@ class ArithmeticPanel(QWidget):
         else:
             self.preset_analogy()
 
+    # ------------------------------------------------------------ undo and redo of the faces
+    def _faces_now(self) -> tuple:
+        """Every term as it is: (weight, slot, kind) each, what a change of the sum's rows can go back to."""
+        return ("terms", tuple((row.weight.value(), row.picker.slot, row.picker.kind) for row in self.terms))
+
+    def _present(self, step: tuple) -> tuple:
+        if step[0] == "face":
+            picker = self.terms[step[1]].picker
+            return ("face", step[1], picker.slot, picker.kind)
+        return self._faces_now()
+
     def undo_face(self) -> str | None:
-        """Give a term the face the last choice there replaced; what happened, or None."""
-        return undo_face(self.history, {i: row.picker for i, row in enumerate(self.terms)})
+        """Give the sum back its faces before the last change of them (a face replaced, one removed, the preset);
+        what happened, or None."""
+        return self._go_back(self.history.undo(self._present))
+
+    def redo_face(self) -> str | None:
+        """Take back the last Undo of the sum's faces; what happened, or None."""
+        return self._go_back(self.history.redo(self._present))
+
+    def _go_back(self, step: tuple | None) -> str | None:
+        if step is None:
+            return None
+        if step[0] == "face":  # one face: the terms are as they were when it was replaced
+            _, index, slot, kind = step
+            picker = self.terms[index].picker
+            picker.restore(slot, kind)
+            return f"{picker.title.text()}: back to {picker.caption.text()}"
+        rows = step[1]
+        for row in list(self.terms):
+            self._drop_row(self.terms, row)
+        new_rows = [self._new_term_row(weight) for weight, _, _ in rows]  # before the model shows the rows
+        for row, (_, slot, kind) in zip(new_rows, rows):
+            with QSignalBlocker(row.picker):
+                row.picker.restore(slot, kind)
+        self.model.set_terms([(row.weight.value(), row.picker.latent) for row in new_rows])
+        return f"the sum's {len(new_rows)} faces as they were"
 
     def pickers(self) -> list:
         """The faces' pickers, in the order of the sum."""
@@ -249,6 +283,14 @@ class ArithmeticPanel(QWidget):
             widget.setEnabled(bool(names))
 
     # ------------------------------------------------------------ terms
+    def _add_face_clicked(self) -> None:
+        self.history.record(self._faces_now())  # Undo takes the new face away again
+        self.add_term()
+
+    def _preset_clicked(self) -> None:
+        self.history.record(self._faces_now())  # Undo gives back the faces the preset replaced
+        self.preset_analogy()
+
     def add_term(self, weight: float = 1.0, source: str = "random") -> TermRow:
         row = self._filled_row(weight, source)
         self.model.add_term(weight, row.picker.latent)
@@ -268,7 +310,7 @@ class ArithmeticPanel(QWidget):
         row.remove.connect(self._remove_term)
         row.picker.error.connect(self.error)
         row.picker.replaced.connect(
-            lambda slot, kind: row in self.terms and self.history.record(self.terms.index(row), slot, kind)
+            lambda slot, kind: row in self.terms and self.history.record(("face", self.terms.index(row), slot, kind))
         )
         self.terms.append(row)
         self.terms_box.addWidget(row)
@@ -298,13 +340,12 @@ class ArithmeticPanel(QWidget):
 
     def _remove_term(self, row: TermRow) -> None:
         """The user removed ``row``: it goes first, so the rows after it keep their faces and sources."""
+        self.history.record(self._faces_now())
         index = self.terms.index(row)
         self._drop_row(self.terms, row)
         self.model.remove_term(index)
 
     def _drop_row(self, rows: list, row: QWidget) -> None:
-        if rows is self.terms:
-            self.history.clear()  # a face's place in the sum moves: the history's places would name others
         rows.remove(row)
         row.setParent(None)
         row.deleteLater()

@@ -73,7 +73,7 @@ def keys_html(menu_bar: QMenuBar) -> str:
         return head + cells + tail
 
     menus = [(keys, f"{name} ({menu} menu)") for menu, name, keys in menu_shortcuts(menu_bar)]
-    note = "R, Home, Shift+Home and redo act on the Explore tab only; on Morph and Arithmetic, undo gives back a face."
+    note = "R, Home and Shift+Home act on the Explore tab only; on Morph and Arithmetic, undo and redo move the faces."
     parts = [section("Everywhere", menus, note)]
     parts += [section(tab, rows) for tab, rows in IN_THE_TABS]
     return f"<table>{''.join(parts)}</table>"

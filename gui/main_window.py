@@ -213,7 +213,7 @@ class MainWindow(QMainWindow):
 
         edit_menu = self.menuBar().addMenu("&Edit")  # the Explore tab's face: these act there only
         self.undo_action = self._action("&Undo", self.undo, "Ctrl+Z", edit_menu)
-        self.redo_action = self._action("&Redo", lambda: self.session.state.redo(), "Ctrl+Shift+Z", edit_menu)
+        self.redo_action = self._action("&Redo", self.redo, "Ctrl+Shift+Z", edit_menu)
         edit_menu.addSeparator()
         self.explore_actions = [
             self._action("&Random face", self.explore.randomize, "R", edit_menu),
@@ -221,11 +221,14 @@ class MainWindow(QMainWindow):
             self._action("&Zero all sliders", lambda: self.session.state.zero(), "Shift+Home", edit_menu),
             self._action("Un&lock all sliders", lambda: self.session.state.clear_locks(), None, edit_menu),
         ]
-        for action in (self.redo_action, *self.explore_actions):
+        for action in self.explore_actions:
             action.setStatusTip("acts on the Explore tab's face (greyed out on other tabs)")
-        self.undo_action.setStatusTip("the Explore tab's last change, or the last face replaced on Morph or Arithmetic")
+        self.undo_action.setStatusTip(
+            "the Explore tab's last change, or the last change of the faces on Morph or Arithmetic"
+        )
+        self.redo_action.setStatusTip("takes back the last Undo, on the Explore, Morph or Arithmetic tab")
         for panel in (self.morph, self.arithmetic):
-            panel.history.changed.connect(lambda can_undo: self._update_edit_actions())
+            panel.history.changed.connect(self._update_edit_actions)
         self.tabs.currentChanged.connect(self._update_edit_actions)
         self.tabs.currentChanged.connect(self.statusBar().clearMessage)  # a tab's message is of no use on another
 
@@ -235,15 +238,21 @@ class MainWindow(QMainWindow):
         self._refresh_recent()
 
     def undo(self) -> None:
-        """Edit → Undo: the explorer's last change on the Explore tab; on Morph or Arithmetic, the last face replaced
-        there comes back."""
+        """Edit → Undo: the explorer's last change on the Explore tab; on Morph or Arithmetic, the faces before the
+        last change of them there come back."""
         shown = self.tabs.currentWidget()
         if shown is self.explore:
             self.session.state.undo()
-        elif shown in (self.morph, self.arithmetic):
-            said = shown.undo_face()
-            if said:
-                self.show_status(said)
+        elif shown in (self.morph, self.arithmetic) and (said := shown.undo_face()):
+            self.show_status(f"{said} (Undo)")
+
+    def redo(self) -> None:
+        """Edit → Redo: takes back the last Undo of the tab shown."""
+        shown = self.tabs.currentWidget()
+        if shown is self.explore:
+            self.session.state.redo()
+        elif shown in (self.morph, self.arithmetic) and (said := shown.redo_face()):
+            self.show_status(f"{said} (Redo)")
 
     def _history_changed(self, can_undo: bool, can_redo: bool) -> None:
         self._update_edit_actions()
@@ -254,9 +263,10 @@ class MainWindow(QMainWindow):
         there."""
         shown = self.tabs.currentWidget()
         on_explore = shown is self.explore
-        faces = shown.history.can_undo if shown in (self.morph, self.arithmetic) else False
-        self.undo_action.setEnabled(self.session.state.can_undo if on_explore else faces)
-        self.redo_action.setEnabled(on_explore and self.session.state.can_redo)
+        faces = shown.history if shown in (self.morph, self.arithmetic) else None
+        state = self.session.state
+        self.undo_action.setEnabled(state.can_undo if on_explore else faces is not None and faces.can_undo)
+        self.redo_action.setEnabled(state.can_redo if on_explore else faces is not None and faces.can_redo)
         for action in self.explore_actions:
             action.setEnabled(on_explore)
 
@@ -387,7 +397,7 @@ class MainWindow(QMainWindow):
             self.send_to_explorer(slot.latent, slot.label)
         elif target in ("a", "b"):
             (self.morph.slot_a if target == "a" else self.morph.slot_b).pick(slot, "dataset")
-            self.show_status(f"{slot.label} is now morph face {target.upper()}")
+            self.show_status(f"{slot.label} is now morph face {target.upper()} (Undo on the Morph tab takes it back)")
         else:
             try:
                 self.session.add_example(target, slot)

@@ -26,7 +26,7 @@ from .dialogs import ask_save_path
 from .export_size import enlargement, export_size_box, remember_size, show_native_size, wrote_message
 from .follow import follow
 from .qt_images import to_pixmap
-from .widgets import FacePicker, FaceView, JobProgress, holding, undo_face
+from .widgets import FacePicker, FaceView, JobProgress, holding, move_face
 from .workers import Job, describe_error
 
 STRIP_ICON = 72
@@ -119,7 +119,7 @@ class MorphPanel(QWidget):
         self.history = slots.FaceHistory()  # the faces A and B held before each choice, for Edit → Undo
         for key, picker in (("a", self.slot_a), ("b", self.slot_b)):
             picker.error.connect(self.error)
-            picker.replaced.connect(lambda slot, kind, k=key: self.history.record(k, slot, kind))
+            picker.replaced.connect(lambda slot, kind, k=key: self.history.record((k, slot, kind)))
         self.frames.valueChanged.connect(self.model.set_frames)
         self.mode.currentTextChanged.connect(self.model.set_mode)
         self.snap.toggled.connect(self.model.set_snap)
@@ -166,7 +166,11 @@ class MorphPanel(QWidget):
 
     def undo_face(self) -> str | None:
         """Give face A or B back the face the last choice replaced; what happened, or None."""
-        return undo_face(self.history, {"a": self.slot_a, "b": self.slot_b})
+        return move_face(self.history.undo, {"a": self.slot_a, "b": self.slot_b})
+
+    def redo_face(self) -> str | None:
+        """Take back the last Undo of face A or B; what happened, or None."""
+        return move_face(self.history.redo, {"a": self.slot_a, "b": self.slot_b})
 
     def take_up(self, saved: dict) -> None:
         """Take up a morph saved when the app last closed (:func:`vae.explore.saved_work.read_work`), drawn once."""

@@ -146,6 +146,24 @@ class TrainPanel(QWidget):
             return
         self._plotted_run = folder
         self.show_run(folder)
+        self._describe_run_folder(folder)
+
+    def _describe_run_folder(self, folder: str) -> None:
+        """The status line and bar say where the run in ``folder`` stands (nothing for a folder without one), not
+        where the last folder's did."""
+        state = self._folder_state(folder) if folder else None
+        config = state["config"] if state else None
+        if config is None:
+            self.progress.setValue(0)
+            self.eta.setText("")
+            return
+        self.progress.setMaximum(1000)
+        self.progress.setValue(round(1000 * min(state["position"] / max(config.epochs, 1), 1.0)))
+        if unfinished(state):
+            where = stop_position(state["epoch"], state["step"], config.epochs, state["steps_per_epoch"])
+            self.eta.setText(f"stopped {where} · Resume continues from there")
+        else:
+            self.eta.setText(f"finished {epoch_count(state['epoch'])}")
 
     def _save_settings(self) -> None:
         if self.settings is not None:
@@ -223,6 +241,7 @@ class TrainPanel(QWidget):
         try:
             check_writable(out_dir)
         except RunFolderError as exc:
+            self._append_log(f"error: {exc}")  # in the log too, as a folder of images that cannot be used is
             self.error.emit(str(exc))
             return False
         return True

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QPushButton, QScrollArea, QT
 
 from vae.explore import export, traversal
 from vae.explore.axis_names import AxisName, name_axes
+from vae.explore.traversal import signed
 from vae.model.latent import traversal_grid
 
 from .controls import ElidedLabel, plain_label, spin_box
@@ -128,7 +129,7 @@ class TraversalGrid(QWidget):
         painter.drawText(QRect(4, top, LABEL_W - 8, HEADER_H), Qt.AlignmentFlag.AlignVCenter, "value (σ)")
         for col, value in enumerate(self.values):
             rect = self.cell_rect(0, col)
-            painter.drawText(QRect(rect.x(), top, CELL_PX, HEADER_H), Qt.AlignmentFlag.AlignCenter, f"{value:+.1f}")
+            painter.drawText(QRect(rect.x(), top, CELL_PX, HEADER_H), Qt.AlignmentFlag.AlignCenter, signed(value))
 
     def mouseMoveEvent(self, event):
         hover = self.cell_at(int(event.position().x()), int(event.position().y()))
@@ -248,8 +249,11 @@ class TraversalDialog(QDialog):
         self.latents = self.images = None
         self.export_button.setEnabled(False)
         self._label()
-        if self.layout() is not None and self.width() < self._width_for_grid():  # more steps: widen to show them
-            self.resize(self._width_for_grid(), self.height())
+        wanted = self._width_for_grid()
+        if self.layout() is not None and self.width() < wanted:  # more steps: widen to show them, on the screen
+            edges = self.frameGeometry().width() - self.width()
+            right = self.screen().availableGeometry().right()
+            self.setGeometry(min(self.x(), right + 1 - wanted - edges), self.y(), wanted, self.height())
         if self.job.busy:
             self.job.abandon()  # its faces are for another model or another number of steps
         self.refresh()
@@ -270,8 +274,7 @@ class TraversalDialog(QDialog):
         if self.images is not None:
             self.grid.set_faces(faces, marks)
         self.note.set_full_text(
-            f"{len(self.dims)} dimensions in use, most used first; ▼ marks the explorer's value; "
-            "click a face to show it there"
+            f"{len(self.dims)} dimensions, most used first · ▼ the explorer's value · click a face to show it"
         )
 
     # ------------------------------------------------------------ decoding

@@ -213,16 +213,15 @@ KEPT_CAPTION = "the explorer's face before Send"
 SAVED = "saved"  # a face taken up from the last session, not picked from a source
 
 
-def undo_face(history: slots.FaceHistory, pickers: dict) -> str | None:
-    """Give the last face replaced in a tab back to its picker (``pickers``: the history's keys → pickers); what
-    happened, in words, or None when there was nothing to undo."""
-    step = history.undo()
-    if step is None or step[0] not in pickers:
+def move_face(move, pickers: dict) -> str | None:
+    """Undo or redo (``move``: a :class:`~vae.explore.slots.FaceHistory`'s ``undo`` or ``redo``) one face of
+    ``pickers`` (the steps' keys → pickers); what happened, in words, or None when there was nothing to move."""
+    step = move(lambda step: (step[0], pickers[step[0]].slot, pickers[step[0]].kind))
+    if step is None:
         return None
     key, slot, kind = step
-    picker = pickers[key]
-    picker.restore(slot, kind)
-    return f"{picker.title.text()}: back to {picker.caption.text()} (Undo)"
+    pickers[key].restore(slot, kind)
+    return f"{pickers[key].title.text()}: back to {pickers[key].caption.text()}"
 
 
 def holding(pickers):

@@ -80,7 +80,7 @@ def test_the_app_opens_the_model_opened_last_time_while_it_opens(monkeypatch, tm
     monkeypatch.setattr(default_choice, "DECODE_BUDGET_MS", 1e9)  # the default would be the 128 px model
     args = main.build_parser().parse_args([])
     session, note = main.open_session(args, last_model=str(small))
-    assert session.model.image_size == 64 and note.startswith("opened m64.pt, the model you opened last time")
+    assert session.model.image_size == 64 and note.startswith("opened m64.pt, as at your last launch")
     (tmp_path / "broken.pt").write_bytes(b"not a checkpoint")
     for gone in (tmp_path / "deleted.pt", tmp_path / "broken.pt"):  # the default, and the note says why
         session, note = main.open_session(args, last_model=str(gone))

@@ -160,38 +160,53 @@ def test_the_explorers_keys_act_only_while_its_tab_shows_the_face(window, qtbot)
     assert not torch.equal(window.session.state.values, shown)
 
 
-def test_undo_on_morph_and_arithmetic_gives_back_the_face_a_choice_replaced(window, qtbot, tmp_path):
+def test_undo_and_redo_on_morph_and_arithmetic_give_back_the_faces(window, qtbot, tmp_path):
     from vae.explore import export
 
     window.show_panel("morph")
     morph = window.morph
-    assert not window.undo_action.isEnabled()  # nothing replaced yet
+    assert not window.undo_action.isEnabled() and not window.redo_action.isEnabled()  # nothing changed yet
     z = torch.linspace(-1, 1, window.session.model.latent_dim)
     export.save_latents(tmp_path / "kept.json", z)
     assert morph.slot_b.fill_from_source("latent", str(tmp_path / "kept.json"))
     kept = morph.slot_b.latent
     assert morph.slot_b.fill_from_source("random")  # the face from the file is replaced…
+    other = morph.slot_b.latent
     assert window.undo_action.isEnabled() and not torch.equal(morph.model.b, kept)
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert torch.equal(morph.slot_b.latent, kept) and torch.equal(morph.model.b, kept)  # …and comes back
     assert morph.slot_b.caption.text() == "kept.json" and morph.slot_b.kind == "latent"
-    assert "Face B: back to kept.json" in window.statusBar().currentMessage()
-    assert morph.slot_a.fill_from_source("random")  # A followed the explorer: Undo makes it follow again
+    assert "Face B: back to kept.json (Undo)" in window.statusBar().currentMessage()
+    assert window.redo_action.isEnabled()
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert torch.equal(morph.slot_b.latent, other) and "(Redo)" in window.statusBar().currentMessage()
     window.undo()
+    assert morph.slot_a.fill_from_source("random")  # a new choice: nothing left to redo
+    assert not window.redo_action.isEnabled()
+    window.undo()  # A followed the explorer: Undo makes it follow again
     assert morph.slot_a.kind == "current" and torch.equal(morph.slot_a.latent, window.session.state.values)
-    window.undo()  # B's first face, before the file
-    assert window.undo_action.isEnabled() is False and not torch.equal(morph.slot_b.latent, kept)
 
     window.show_panel("arithmetic")
     arith = window.arithmetic
-    c = arith.terms[2].picker
-    before = c.latent
-    assert c.fill_from_source("random")
+    faces = [row.picker.latent for row in arith.terms]
+    assert arith.terms[2].picker.fill_from_source("random")
     window.undo()
-    assert torch.equal(c.latent, before) and torch.equal(arith.model.terms[2][1], before)
-    assert c.fill_from_source("random")
-    arith._remove_term(arith.terms[0])  # the faces' places moved: nothing there to give back by place
-    assert not window.undo_action.isEnabled()
+    assert torch.equal(arith.terms[2].picker.latent, faces[2]) and torch.equal(arith.model.terms[2][1], faces[2])
+    arith.terms[0].remove_button.click()  # × on face A: one face fewer…
+    assert len(arith.terms) == 2 and window.undo_action.isEnabled()
+    window.undo()  # …and back, every face where it was
+    assert [torch.equal(row.picker.latent, face) for row, face in zip(arith.terms, faces)] == [True] * 3
+    assert len(arith.model.terms) == 3
+    arith.preset_button.click()  # the preset replaces every face; Undo gives them back
+    assert not torch.equal(arith.terms[1].picker.latent, faces[1])
+    window.undo()
+    assert torch.equal(arith.terms[1].picker.latent, faces[1]) and torch.equal(arith.model.terms[1][1], faces[1])
+    arith.add_term_button.click()
+    assert len(arith.terms) == 4
+    window.undo()
+    assert len(arith.terms) == 3 and len(arith.model.terms) == 3
+    window.redo()
+    assert len(arith.terms) == 4
     window.show_panel("explore")
     assert window.session.state.can_undo == window.undo_action.isEnabled()
 

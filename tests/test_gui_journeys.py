@@ -392,6 +392,10 @@ def test_start_on_a_used_run_folder_asks_first(window, qtbot, small_folder, tmp_
     qtbot.waitUntil(lambda: not panel.job.busy, timeout=120000)
     assert (tmp_path / "run-2" / "best.pt").is_file()
     assert (tmp_path / "run" / "best.pt").stat().st_mtime_ns == before
+    panel.out_dir.setText(str(tmp_path / "elsewhere"))  # the status line follows the run folder chosen
+    assert panel.eta.text() == "" and panel.progress.value() == 0
+    panel.out_dir.setText(str(tmp_path / "run"))
+    assert panel.eta.text() == "finished 1 epoch" and panel.progress.value() == panel.progress.maximum()
     errors = []
     panel.error.connect(errors.append)
     (tmp_path / "empty").mkdir()

@@ -90,6 +90,7 @@ def test_more_steps_and_export(window, qtbot, tmp_path):
     with qtbot.waitSignal(dialog.ready, timeout=20000):
         dialog.steps.setValue(9)  # more columns: the window widens to show them (up to the screen's width)
     assert dialog.width() == min(narrow + 4 * (CELL_PX + GAP), dialog.screen().availableGeometry().width() - 40)
+    assert dialog.frameGeometry().right() <= dialog.screen().availableGeometry().right()  # still on the screen
     with qtbot.waitSignal(dialog.ready, timeout=20000):
         dialog.steps.setValue(5)
     out = tmp_path / "traversals.png"

@@ -42,6 +42,11 @@ def test_rows_are_the_active_dimensions_most_used_first():
     assert traversal.traversal_dims(torch.zeros(3), 3) == [0, 1, 2]  # nothing in use: still rows to look at
 
 
+def test_the_header_never_says_minus_zero():
+    assert [traversal.signed(v) for v in (-0.0, -1e-9, 0.04, -0.43, 1.5)] == ["+0.0", "+0.0", "+0.0", "-0.4", "+1.5"]
+    assert "-0.0" not in [traversal.signed(float(v)) for v in traversal.traversal_values(15)]
+
+
 def test_values_span_the_sliders_range():
     assert traversal.traversal_values(7).tolist() == pytest.approx([-3, -2, -1, 0, 1, 2, 3])
     with pytest.raises(ValueError, match="steps"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,36 +55,49 @@ def from_latent_file(path: str | os.PathLike, latent_dim: int) -> FaceSlot:
 
 
 class FaceHistory:
-    """The faces a tab's slots held before the user replaced them, newest last (at most ``limit``), so that Undo
-    can give each back. A step is (key, slot, kind): the key names the slot in its tab ("a", a term's index), the
-    kind where its face came from. ``changed(can_undo)`` after each change."""
+    """Undo and redo for a tab's faces: each step is what the tab held before a change of the user's (the Morph tab:
+    one slot's ``(key, slot, kind)``; the Arithmetic tab: every term's ``(weight, slot, kind)``), newest last, at
+    most ``limit``. :meth:`undo` and :meth:`redo` take ``present(step)``, what the tab holds now in that step's
+    terms, to keep for going the other way. ``changed()`` after each change."""
 
     def __init__(self, limit: int = 50):
         self.limit = limit
-        self._steps: list[tuple[object, FaceSlot, str | None]] = []
+        self._undo: list = []
+        self._redo: list = []
         self.changed = Event("changed")
 
     @property
     def can_undo(self) -> bool:
-        return bool(self._steps)
+        return bool(self._undo)
 
-    def record(self, key, slot: FaceSlot | None, kind: str | None) -> None:
-        """Slot ``key`` held ``slot`` (from ``kind``) until now; nothing to keep when it held no face."""
-        if slot is None:
-            return
-        self._steps = [*self._steps, (key, slot, kind)][-self.limit :]
-        self.changed.emit(True)
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
 
-    def undo(self) -> tuple[object, FaceSlot, str | None] | None:
-        """The last face replaced, taken off the history; None when there is none."""
-        if not self._steps:
+    def record(self, step) -> None:
+        """The tab held ``step`` until a change of the user's just now (which ends what Redo could give back)."""
+        self._undo = [*self._undo, step][-self.limit :]
+        self._redo = []
+        self.changed.emit()
+
+    def undo(self, present: Callable):
+        """The last step, taken off the history (what the tab holds now kept for Redo); None when there is none."""
+        return self._move(self._undo, self._redo, present)
+
+    def redo(self, present: Callable):
+        """The step the last Undo left, taken back (what the tab holds now kept for Undo); None when there is none."""
+        return self._move(self._redo, self._undo, present)
+
+    def _move(self, source: list, target: list, present: Callable):
+        if not source:
             return None
-        step = self._steps.pop()
-        self.changed.emit(self.can_undo)
+        step = source.pop()
+        target.append(present(step))
+        self.changed.emit()
         return step
 
     def clear(self) -> None:
-        """Forget every step (the slots are gone, or another latent space reads their latents otherwise)."""
-        if self._steps:
-            self._steps = []
-            self.changed.emit(False)
+        """Forget every step (another latent space reads their latents otherwise)."""
+        if self._undo or self._redo:
+            self._undo, self._redo = [], []
+            self.changed.emit()

@@ -81,6 +81,11 @@ def row_labels(dims: list[int], names: dict[int, AxisName] | None = None) -> lis
     return [f"z{d} · {names[d].short}" if d in names else f"z{d}" for d in dims]
 
 
+def signed(value: float) -> str:
+    """A swept value as the header shows it: "+1.5", "-0.4", and "+0.0", never "-0.0"."""
+    return f"{round(value, 1) + 0.0:+.1f}"
+
+
 def _font(size: int = FONT_SIZE):
     try:
         return ImageFont.load_default(size)
@@ -118,7 +123,7 @@ def traversal_image(
         draw.text((round(6 * scale), top // 2), "value (sd)", fill=(110, 110, 110), font=font, anchor="lm")
     for col, value in enumerate(values if values is not None else []):
         x = left + padding + col * cell + images.shape[-1] // 2
-        draw.text((x, top // 2), f"{float(value):+.1f}", fill=(40, 40, 40), font=font, anchor="mm")
+        draw.text((x, top // 2), signed(float(value)), fill=(40, 40, 40), font=font, anchor="mm")
     return canvas
 
 
