@@ -17,8 +17,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QMessageBox, Q
 
 from vae.common.interrupts import STOP_SIGNALS, handle
 from vae.data.folder import IMAGE_SUFFIXES
-from vae.explore import saved_work
-from vae.explore.default_choice import DECODE_BUDGET_MS, DEFAULT_64, DEFAULT_128
+from vae.explore import default_choice, saved_work
 from vae.explore.session import ExplorerSession
 from vae.model.checkpoint import CheckpointError
 from vae.model.inference import fastest_decode_ms
@@ -196,7 +195,7 @@ class MainWindow(QMainWindow):
         self._action("&Open checkpoint…", self._ask_checkpoint, QKeySequence.StandardKey.Open, file_menu)
         defaults = file_menu.addMenu("Open a &pretrained model")
         self.default_actions = []
-        for size, path in ((128, DEFAULT_128), (64, DEFAULT_64)):
+        for size, path in ((128, default_choice.DEFAULT_128), (64, default_choice.DEFAULT_64)):
             action = self._action(
                 f"{size} × {size} px ({path.name})",
                 lambda _=False, p=path: self.load_checkpoint(str(p)),
@@ -312,8 +311,8 @@ class MainWindow(QMainWindow):
         finally:
             QApplication.restoreOverrideCursor()
         slow = (
-            f"; {ms:.0f} ms a face here: sliders will lag (smooth within {DECODE_BUDGET_MS:g} ms)"
-            if ms > DECODE_BUDGET_MS
+            f"; {ms:.0f} ms a face here: sliders will lag (smooth within {default_choice.DECODE_BUDGET_MS:g} ms)"
+            if ms > default_choice.DECODE_BUDGET_MS
             else ""
         )
         self.settings.setValue(app_info.LAST_MODEL_KEY, str(Path(path).resolve()))  # the next launch opens it

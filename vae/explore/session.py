@@ -37,8 +37,9 @@ from ..model.latent import (
     typical_latent,
 )
 from ..model.network import shares_latent_space
+from . import default_choice
 from .attribute_hold import hold_edit, load_hold_classifier
-from .default_choice import DEFAULT_64, DEFAULT_128, RESOURCES
+from .default_choice import RESOURCES
 from .directions import Reliability, direction_from_examples, example_reliability
 from .slots import EXAMPLE_KINDS, FaceSlot
 
@@ -552,7 +553,7 @@ class ExplorerSession:
             "directions": len(self._directions),
             "random faces from": _prior_name(ckpt.latent_prior),
             "faces drawn in": DTYPE_NAMES[self.renderer.dtype],
-            "shipped": self.path.resolve() in (DEFAULT_64, DEFAULT_128),  # the app's defaults, trained in stages
+            "shipped": self.path.resolve() in (default_choice.DEFAULT_64, default_choice.DEFAULT_128),  # in stages
         }
 
 
