@@ -17,6 +17,7 @@ import torch
 
 from ..common.control import QUIET, Control
 from ..common.event import Event  # noqa: F401 (re-exported: it was defined here)
+from ..common.undo import UndoStacks
 from ..data.folder import ImageLoadError, load_image
 from ..model import checkpoint as checkpoint_mod
 from ..model import pixel_weights
@@ -55,7 +56,7 @@ REFINE_WEIGHTS = RESOURCES / "refine_weights.pt"
 OPENING_SEED = 2  # the first face a model with a fitted prior shows: this draw at the app's Random temperature
 
 
-class LatentState:
+class LatentState(UndoStacks):
     """The latent vector being explored, with per-dimension locks and undo/redo.
 
     Events: ``values_changed(dims)`` (a tuple of the dimensions that changed), ``locks_changed(locks)``
@@ -207,14 +208,6 @@ class LatentState:
         self._locks = frozenset(int(d) for d in locks)
         self.locks_changed.emit(self._locks)
         self._changed(old)
-
-    @property
-    def can_undo(self) -> bool:
-        return bool(self._undo)
-
-    @property
-    def can_redo(self) -> bool:
-        return bool(self._redo)
 
     def recent(self, count: int = 12) -> list[torch.Tensor]:
         """The latest distinct faces of the history, newest first (the current one included)."""

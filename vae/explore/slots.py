@@ -11,6 +11,7 @@ import torch
 
 from ..common.control import QUIET, Control
 from ..common.event import Event
+from ..common.undo import UndoStacks
 from ..model.latent import APP_TEMPERATURE
 from .export import load_latents
 from .latent_io import validate_latent
@@ -54,7 +55,7 @@ def from_latent_file(path: str | os.PathLike, latent_dim: int) -> FaceSlot:
     return FaceSlot(latents[0], name if len(latents) == 1 else f"{name} (face 1 of {len(latents)})")
 
 
-class FaceHistory:
+class FaceHistory(UndoStacks):
     """Undo and redo for a tab's faces: each step is what the tab held before a change of the user's (the Morph tab:
     one slot's ``(key, slot, kind)``; the Arithmetic tab: every term's ``(weight, slot, kind)``), newest last, at
     most ``limit``. :meth:`undo` and :meth:`redo` take ``present(step)``, what the tab holds now in that step's
@@ -65,14 +66,6 @@ class FaceHistory:
         self._undo: list = []
         self._redo: list = []
         self.changed = Event("changed")
-
-    @property
-    def can_undo(self) -> bool:
-        return bool(self._undo)
-
-    @property
-    def can_redo(self) -> bool:
-        return bool(self._redo)
 
     def record(self, step) -> None:
         """The tab held ``step`` until a change of the user's just now (which ends what Redo could give back)."""
