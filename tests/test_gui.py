@@ -385,11 +385,11 @@ def test_a_model_opened_by_hand_that_draws_too_slowly_here_says_so(window, tmp_p
 
     path = tmp_path / "other.pt"
     checkpoint.save(path, ConvVAE(VAEConfig(latent_dim=5, base_channels=4)))
-    monkeypatch.setattr("gui.main_window.DECODE_BUDGET_MS", 0.0)
+    monkeypatch.setattr("vae.explore.default_choice.DECODE_BUDGET_MS", 0.0)
     assert window.load_checkpoint(str(path))  # it opens all the same
     message = window.statusBar().currentMessage()
     assert message.startswith("opened other.pt: another latent space") and "ms a face here: sliders will lag" in message
-    monkeypatch.setattr("gui.main_window.DECODE_BUDGET_MS", float("inf"))
+    monkeypatch.setattr("vae.explore.default_choice.DECODE_BUDGET_MS", float("inf"))
     assert window.load_checkpoint(str(path))
     assert "sliders will lag" not in window.statusBar().currentMessage()  # a quick model: nothing to say
 
