@@ -228,9 +228,7 @@ class ArithmeticPanel(QWidget):
             return None
         if step[0] == "face":  # one face: the terms are as they were when it was replaced
             _, index, slot, kind = step
-            picker = self.terms[index].picker
-            picker.restore(slot, kind)
-            return f"{picker.title.text()}: back to {picker.caption.text()}"
+            return self.terms[index].picker.restore(slot, kind)
         rows = step[1]
         for row in list(self.terms):
             self._drop_row(self.terms, row)

@@ -117,7 +117,8 @@ class MorphPanel(QWidget):
         self.slot_a.changed.connect(lambda: self.model.set_a(self.slot_a.latent))
         self.slot_b.changed.connect(lambda: self.model.set_b(self.slot_b.latent))
         self.history = slots.FaceHistory()  # the faces A and B held before each choice, for Edit → Undo
-        for key, picker in (("a", self.slot_a), ("b", self.slot_b)):
+        self._by_key = {"a": self.slot_a, "b": self.slot_b}  # the history's keys
+        for key, picker in self._by_key.items():
             picker.error.connect(self.error)
             picker.replaced.connect(lambda slot, kind, k=key: self.history.record((k, slot, kind)))
         self.frames.valueChanged.connect(self.model.set_frames)
@@ -166,11 +167,11 @@ class MorphPanel(QWidget):
 
     def undo_face(self) -> str | None:
         """Give face A or B back the face the last choice replaced; what happened, or None."""
-        return move_face(self.history.undo, {"a": self.slot_a, "b": self.slot_b})
+        return move_face(self.history.undo, self._by_key)
 
     def redo_face(self) -> str | None:
         """Take back the last Undo of face A or B; what happened, or None."""
-        return move_face(self.history.redo, {"a": self.slot_a, "b": self.slot_b})
+        return move_face(self.history.redo, self._by_key)
 
     def take_up(self, saved: dict) -> None:
         """Take up a morph saved when the app last closed (:func:`vae.explore.saved_work.read_work`), drawn once."""

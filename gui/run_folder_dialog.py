@@ -7,8 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from vae.train.run_folder import free_folder_beside, unfinished
-from vae.train.run_history import stop_position
+from vae.train.run_folder import free_folder_beside, unfinished, where_stopped
 
 from .train_run import epoch_count
 
@@ -20,10 +19,9 @@ def ask_reuse(parent: QWidget, out_dir: Path, existing: dict | None, holds_loade
     ``existing`` is its :func:`vae.train.run_folder.run_state`; ``holds_loaded_model``: the explored model is in it.
     """
     beside = free_folder_beside(out_dir)
-    planned = existing["config"].epochs if existing and existing["config"] else "?"
     can_resume = unfinished(existing)
     done = (
-        f"it stopped {stop_position(existing['epoch'], existing['step'], planned, existing['steps_per_epoch'])}"
+        f"it stopped {where_stopped(existing)}"
         if can_resume
         else f"it finished its {epoch_count(existing['epoch'])}"
         if existing

@@ -18,8 +18,8 @@ from vae.train.run_folder import (
     run_state,
     trained_to,
     unfinished,
+    where_stopped,
 )
-from vae.train.run_history import stop_position
 from vae.train.trainer import EpochEvent, StepEvent, TrainConfig
 from vae.train.training_run import NOTHING_TRAINED, TrainingRun
 
@@ -37,6 +37,16 @@ __all__ = ["LossPlot", "TrainPanel", "run_state"]
 
 def default_runs_dir() -> Path:
     return Path.home() / "Face Explorer runs"
+
+
+def stopped_line(where: str) -> str:
+    """The status line of a run stopped part-way (``where``: :func:`~vae.train.run_history.stop_position`'s words)."""
+    return f"stopped {where} · Resume continues from there"
+
+
+def finished_line(epochs: int) -> str:
+    """The status line of a run that trained to its planned end."""
+    return f"finished {epoch_count(epochs)}"
 
 
 PAUSE_TIP = "Pause training after the current step; Continue carries on"
@@ -159,11 +169,7 @@ class TrainPanel(QWidget):
             return
         self.progress.setMaximum(1000)
         self.progress.setValue(round(1000 * min(state["position"] / max(config.epochs, 1), 1.0)))
-        if unfinished(state):
-            where = stop_position(state["epoch"], state["step"], config.epochs, state["steps_per_epoch"])
-            self.eta.setText(f"stopped {where} · Resume continues from there")
-        else:
-            self.eta.setText(f"finished {epoch_count(state['epoch'])}")
+        self.eta.setText(stopped_line(where_stopped(state)) if unfinished(state) else finished_line(state["epoch"]))
 
     def _save_settings(self) -> None:
         if self.settings is not None:
@@ -183,8 +189,7 @@ class TrainPanel(QWidget):
         state = run_state(folder) if folder and self.out_dir.text() == self._new_run_folder else None
         if unfinished(state):
             self.out_dir.setText(folder)  # Resume continues it; Start still asks before replacing it
-            where = stop_position(state["epoch"], state["step"], state["config"].epochs, state["steps_per_epoch"])
-            self._append_log(f"{folder} holds your last run, stopped {where}: Resume continues it")
+            self._append_log(f"{folder} holds your last run, stopped {where_stopped(state)}: Resume continues it")
 
     # ------------------------------------------------------------ run control
     @property
@@ -417,11 +422,10 @@ class TrainPanel(QWidget):
     def _on_finished(self, result) -> None:
         self.last_result = result
         if result.status == "stopped":  # the trainer's log line says where, in the same words
-            self.eta.setText(f"stopped {result.stopped_at} · Resume continues from there")
+            self.eta.setText(stopped_line(result.stopped_at))
             return
-        epochs = epoch_count(result.epochs_done)
-        self.eta.setText(f"finished {epochs}")
-        self._append_log(f"finished {epochs}; best model: {result.best_path}")
+        self.eta.setText(finished_line(result.epochs_done))
+        self._append_log(f"{finished_line(result.epochs_done)}; best model: {result.best_path}")
         if result.best_path and self.ask_to_load:
             answer = QMessageBox.question(self, "Training finished", "Load the new model into the explorer?")
             if answer == QMessageBox.StandardButton.Yes:

@@ -250,7 +250,7 @@ class TraversalDialog(QDialog):
         self.export_button.setEnabled(False)
         self._label()
         wanted = self._width_for_grid()
-        if self.layout() is not None and self.width() < wanted:  # more steps: widen to show them, on the screen
+        if self.width() < wanted:  # more steps: widen to show them, on the screen
             edges = self.frameGeometry().width() - self.width()
             right = self.screen().availableGeometry().right()
             self.setGeometry(min(self.x(), right + 1 - wanted - edges), self.y(), wanted, self.height())

@@ -220,8 +220,7 @@ def move_face(move, pickers: dict) -> str | None:
     if step is None:
         return None
     key, slot, kind = step
-    pickers[key].restore(slot, kind)
-    return f"{pickers[key].title.text()}: back to {pickers[key].caption.text()}"
+    return pickers[key].restore(slot, kind)
 
 
 def holding(pickers):
@@ -310,11 +309,13 @@ class FacePicker(QWidget):
         if old is not None and not torch.equal(old.latent, slot.latent):
             self.replaced.emit(old, old_kind)
 
-    def restore(self, slot: slots.FaceSlot, kind: str | None) -> None:
-        """Hold a face it held before (Undo): one that followed the explorer follows it again."""
+    def restore(self, slot: slots.FaceSlot, kind: str | None) -> str:
+        """Hold a face it held before (Undo): one that followed the explorer follows it again. What happened, in
+        words ("Face B: back to 0042.png")."""
         if kind == "current":
             slot = slots.from_current(self.session.state.values)
         self.set_slot(slot, kind)
+        return f"{self.title.text()}: back to {self.caption.text()}"
 
     def take_up(self, latent, follows: bool, name: str, caption: str = "") -> None:
         """Take up face ``name`` of the last session, quietly: the explorer's face again where it followed the
@@ -342,8 +343,8 @@ class FacePicker(QWidget):
             self._held = False
             if self.kind == "current" and not torch.equal(self.slot.latent, self.session.state.values.reshape(-1)):
                 self.slot, self.kind = slots.FaceSlot(self.slot.latent, KEPT_CAPTION), KEPT  # its label says so too
-                self.caption.setText(KEPT_CAPTION)
-                self.caption.setToolTip(KEPT_CAPTION)
+                self.caption.setText(self.slot.label)
+                self.caption.setToolTip(self.slot.label)
                 self._show_kind()
 
     def _explorer_changed(self, dims) -> None:
@@ -430,7 +431,7 @@ class FacePicker(QWidget):
         """An encoding that failed, or was dropped because a model of another latent space was opened meanwhile: the
         slot keeps what it holds (what the model change left it) and says so again."""
         self._show_kind()
-        self.caption.setText(KEPT_CAPTION if self.kind == KEPT else self.slot.label if self.slot else "–")
+        self.caption.setText(self.slot.label if self.slot else "–")  # a kept face's label says it was kept
 
     def _show_kind(self) -> None:
         """Put down the button of the source the slot holds, and only that one (none for a kept face)."""

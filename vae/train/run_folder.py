@@ -10,7 +10,7 @@ from ..common.lockfile import LockFile
 from ..data.cache import BUILTIN, builtin_source_count, is_builtin_source
 from ..model import checkpoint
 from .config import TrainConfig
-from .run_history import STEPS_FILE
+from .run_history import STEPS_FILE, stop_position
 
 LAST, BEST, CONFIG, METRICS = "last.pt", "best.pt", "config.json", "metrics.csv"
 RUN_FILES = (LAST, BEST, CONFIG, METRICS, STEPS_FILE)
@@ -146,6 +146,11 @@ def data_limit(dataset: dict) -> int | None:
 def trained_to(state: dict, epochs: int) -> bool:
     """Whether the run of a :func:`run_state` has trained ``epochs`` epochs whole (nothing to resume up to there)."""
     return state["step"] == 0 and state["epoch"] >= epochs
+
+
+def where_stopped(state: dict) -> str:
+    """Where the run of a :func:`run_state` (one with its settings) stands, in the words the log uses."""
+    return stop_position(state["epoch"], state["step"], state["config"].epochs, state["steps_per_epoch"])
 
 
 def unfinished(state: dict | None) -> bool:
