@@ -37,7 +37,7 @@ from .controls import (
     show_value,
     snap_box,
 )
-from .dialogs import ask_save_path
+from .dialogs import STILL_FILTER, ask_save_path
 from .directions_box import ExamplesBox, FolderDirections
 from .explore_panel import export_face
 from .export_size import enlargement, export_size_box, remember_size, show_native_size
@@ -530,6 +530,6 @@ class ArithmeticPanel(QWidget):
 
     def ask_export(self) -> None:
         title = f"Export PNG ({enlargement(self.session.model.image_size, self.export_size.value())})"
-        path = ask_save_path(self, title, "arithmetic.png", "PNG image (*.png)", ".png", "export", self.settings)
+        path = ask_save_path(self, title, "arithmetic.png", STILL_FILTER, ".png", "export", self.settings)
         if path:
             self.export_path(path)

@@ -9,6 +9,7 @@ root waits for the next kernel message, which froze the app when the user typed 
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QFileIconProvider, QMessageB
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff)"
 LATENT_FILTER = "Latent JSON (*.json)"
+STILL_FILTER = "PNG image (*.png);;JPEG image (*.jpg *.jpeg);;WebP image (*.webp)"
 CHECKPOINT_FILTER = "Checkpoints (*.pt);;All files (*)"
 
 _settings: QSettings | None = None  # the app's settings; set by the main window
@@ -143,19 +145,27 @@ def ask_save_path(
     kind: str = "export",
     settings: QSettings | None = None,
 ) -> str | None:
-    """A save path ending in ``suffix``; an existing file is only replaced if the user agrees."""
+    """A save path ending in one of ``file_filter``'s suffixes: a name with none of them gets the chosen filter's
+    first (``suffix`` where it names none), so "face.jpg" stays a JPEG and "face" becomes "face.png". An existing
+    file is only replaced if the user agrees."""
     start = str(Path(last_folder(kind, settings)) / default_name)
-    path = choose(file_dialog(parent, title, start, QFileDialog.FileMode.AnyFile, file_filter, save=True))
+    dialog = file_dialog(parent, title, start, QFileDialog.FileMode.AnyFile, file_filter, save=True)
+    path = choose(dialog)
     if not path:
         return None
-    if not path.lower().endswith(suffix):
-        path += suffix
+    if not path.lower().endswith(tuple(filter_suffixes(file_filter)) or suffix):
+        path += (filter_suffixes(dialog.selectedNameFilter()) or [suffix])[0]
     if Path(path).exists():
         if not ask(parent, "Replace file?", f"{path} already exists. Replace it?"):
             return None
     if can_create_files_in(Path(path).parent):  # a folder the export cannot write to is not offered again
         remember_folder(kind, path, settings)
     return path
+
+
+def filter_suffixes(file_filter: str) -> list[str]:
+    """The suffixes a file dialog's filter names, in order: "JPEG image (*.jpg *.jpeg)" → [".jpg", ".jpeg"]."""
+    return re.findall(r"\*(\.[\w.]+)", file_filter)
 
 
 def can_create_files_in(folder: Path) -> bool:

@@ -18,7 +18,7 @@ from vae.explore.session import ExplorerSession
 from vae.model.latent import APP_TEMPERATURE
 
 from .controls import TextLine, double_spin_box
-from .dialogs import IMAGE_FILTER, LATENT_FILTER, ask_open_path, ask_save_path, refuse
+from .dialogs import IMAGE_FILTER, LATENT_FILTER, STILL_FILTER, ask_open_path, ask_save_path, refuse
 from .export_size import enlargement, export_size_box, remember_size, show_native_size, wrote_message
 from .follow import follow
 from .latent_slider import LatentSlider
@@ -287,7 +287,7 @@ class ExplorePanel(QWidget):
         """Ask where to write the explorer's face; ``from_elsewhere``: asked from another tab, so the title names it."""
         what = "the Explore tab's face" if from_elsewhere else "PNG"
         title = f"Export {what} ({enlargement(self.session.model.image_size, self.export_size.value())})"
-        path = ask_save_path(self, title, "face.png", "PNG image (*.png)", ".png", "export", self.settings)
+        path = ask_save_path(self, title, "face.png", STILL_FILTER, ".png", "export", self.settings)
         if path:
             self.export_path(path)
 

@@ -22,7 +22,7 @@ from vae.explore.morph_model import MAX_FRAMES, MODES, MorphModel
 from vae.explore.session import ExplorerSession
 
 from .controls import JumpToClickStyle, plain_label, refresh_snap_box, show_value, snap_box, spin_box
-from .dialogs import ask_save_path
+from .dialogs import STILL_FILTER, ask_save_path
 from .export_size import enlargement, export_size_box, remember_size, show_native_size, wrote_message
 from .follow import follow
 from .qt_images import to_pixmap
@@ -288,6 +288,6 @@ class MorphPanel(QWidget):
 
     def ask_export_strip(self) -> None:
         title = f"Export strip ({enlargement(self.session.model.image_size, self.export_size.value())})"
-        path = ask_save_path(self, title, "morph.png", "PNG image (*.png)", ".png", "export", self.settings)
+        path = ask_save_path(self, title, "morph.png", STILL_FILTER, ".png", "export", self.settings)
         if path:
             self.export_strip(path)

@@ -18,7 +18,7 @@ from vae.explore.traversal import signed
 from vae.model.latent import traversal_grid
 
 from .controls import ElidedLabel, plain_label, spin_box
-from .dialogs import ask_save_path
+from .dialogs import STILL_FILTER, ask_save_path
 from .export_size import export_size_box, show_native_size, wrote_message
 from .follow import follow
 from .widgets import JobSlot
@@ -355,8 +355,6 @@ class TraversalDialog(QDialog):
         self.exported.emit(str(written))
 
     def ask_export(self) -> None:
-        path = ask_save_path(
-            self, "Export traversals", "traversals.png", "PNG image (*.png)", ".png", "export", self.settings
-        )
+        path = ask_save_path(self, "Export traversals", "traversals.png", STILL_FILTER, ".png", "export", self.settings)
         if path:
             self.export_path(path)

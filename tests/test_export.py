@@ -2,6 +2,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -18,6 +19,23 @@ def test_face_png_has_requested_size_and_sidecar(tmp_path):
     reopened = export.load_latents(export.sidecar_path(path))
     assert torch.allclose(reopened[0], z)
     assert json.loads(export.sidecar_path(path).read_text())["checkpoint"] == "default.pt"
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"), [("f.jpg", "JPEG"), ("f.JPEG", "JPEG"), ("f.webp", "WEBP"), ("f.png", "PNG"), ("f.tif", "PNG")]
+)
+def test_a_still_export_is_written_in_the_format_its_name_asks_for(tmp_path, name, fmt):
+    image = torch.rand(3, 16, 16)
+    face = export.save_face(tmp_path / name, image, size=32, latent=torch.zeros(4))
+    strip = export.save_strip(tmp_path / f"strip-{name}", image[None].repeat(3, 1, 1, 1), size=16)
+    grid = export.save_grid(tmp_path / f"grid-{name}", image[None].repeat(2, 1, 1, 1))
+    for path in (face, strip, grid):
+        with Image.open(path) as im:
+            assert im.format == fmt, path
+    assert export.load_latents(export.sidecar_path(face)).shape == (1, 4)
+    if fmt == "WEBP":  # lossless: the pixels written are the pixels read back
+        with Image.open(face) as im:
+            assert (np.asarray(im.convert("RGB")) == np.asarray(export.to_pil(image, 32))).all()
 
 
 def test_gif_has_all_frames_and_duration(tmp_path):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 
 pytest.importorskip("PySide6")
 from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
@@ -527,6 +528,30 @@ def test_a_save_folder_that_cannot_be_written_is_not_remembered(window, tmp_path
     assert dialogs.ask_save_path(window, "x", "f.png", "PNG (*.png)", ".png") == str(good / "a.png")
     assert dialogs.ask_save_path(window, "x", "f.png", "PNG (*.png)", ".png") == str(bad / "b.png")
     assert dialogs.last_folder("export") == str(good)
+
+
+def test_a_save_name_keeps_an_image_suffix_it_has_and_else_gets_the_chosen_filters(window, monkeypatch, tmp_path):
+    from gui import dialogs
+
+    def answer(name, name_filter=None):
+        def fake_choose(dialog):
+            if name_filter:
+                dialog.selectNameFilter(name_filter)
+            return str(tmp_path / name)
+
+        monkeypatch.setattr(dialogs, "choose", fake_choose)
+        return dialogs.ask_save_path(window, "x", "f.png", dialogs.STILL_FILTER, ".png")
+
+    assert answer("big.jpg") == str(tmp_path / "big.jpg")
+    assert answer("big.WebP") == str(tmp_path / "big.WebP")
+    assert answer("big") == str(tmp_path / "big.png")
+    assert answer("big", "JPEG image (*.jpg *.jpeg)") == str(tmp_path / "big.jpg")
+    assert answer("big.tif") == str(tmp_path / "big.tif.png")
+    monkeypatch.setattr(dialogs, "choose", lambda dialog: str(tmp_path / "big.jpg"))
+    window.explore.ask_export()
+    with Image.open(tmp_path / "big.jpg") as exported:
+        assert exported.format == "JPEG" and exported.size == (window.explore.export_size.value(),) * 2
+    assert (tmp_path / "big.jpg.json").is_file() and not (tmp_path / "big.jpg.png").exists()
 
 
 def test_face_picker_shows_what_it_holds_and_follows_the_explorer(window, qtbot):

@@ -1,5 +1,7 @@
 """Exports: faces, grids and morphs as PNG/GIF, each with a sidecar JSON of the latents.
 
+A still image is written in the format its name asks for (``.png``, ``.jpg``/``.jpeg``, ``.webp``; PNG otherwise).
+
 Every write is atomic; an unwritable path raises :class:`ExportError` and leaves nothing behind.
 """
 
@@ -21,6 +23,10 @@ from .upscale import DEFAULT_UPSCALE, upscale
 MIN_EXPORT_SIZE, MAX_EXPORT_SIZE = 16, 4096
 SIDECAR_FORMAT = "face-explorer-latents"
 MAX_LATENT_FILE_BYTES = 50_000_000
+
+
+STILL_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+STILL_SAVE_OPTIONS = {"JPEG": {"quality": 95, "subsampling": 0}, "WEBP": {"lossless": True}}
 
 
 class ExportError(OSError):
@@ -101,6 +107,18 @@ def _write(path: Path, write_fn) -> None:
         raise ExportError(str(exc)) from exc
 
 
+def still_format(path: str | os.PathLike) -> str:
+    """The Pillow format a still export named ``path`` is written in: from its suffix, PNG where it names none."""
+    return STILL_FORMATS.get(Path(path).suffix.lower(), "PNG")
+
+
+def _still_writer(path: Path, image: Image.Image):
+    """A function that writes ``image`` to a handle in :func:`still_format` of ``path`` (JPEG at quality 95, WebP
+    lossless)."""
+    fmt = still_format(path)
+    return lambda handle: image.save(handle, format=fmt, **STILL_SAVE_OPTIONS.get(fmt, {}))
+
+
 def _write_with_sidecar(path: Path, write_fn, latents, checkpoint, kind, **extra) -> Path:
     path = Path(path)
     sidecar = sidecar_path(path)
@@ -169,10 +187,10 @@ def save_face(
     checkpoint: str | None = None,
     **extra,
 ) -> Path:
-    """One face as a ``size``×``size`` PNG (+ sidecar JSON when ``latent`` is given, with ``extra`` fields in it,
+    """One face as a ``size``×``size`` image (+ sidecar JSON when ``latent`` is given, with ``extra`` fields in it,
     e.g. the Arithmetic tab's ``recipe``)."""
-    pil = to_pil(image, size)
-    return _write_with_sidecar(Path(path), lambda h: pil.save(h, format="PNG"), latent, checkpoint, "face", **extra)
+    path = Path(path)
+    return _write_with_sidecar(path, _still_writer(path, to_pil(image, size)), latent, checkpoint, "face", **extra)
 
 
 def save_grid(
@@ -183,9 +201,10 @@ def save_grid(
     checkpoint: str | None = None,
     padding: int = 2,
 ) -> Path:
-    """A grid of images (N, 3, H, W) as one PNG via ``torchvision.utils.make_grid``."""
-    pil = to_pil(grid(images, nrow, padding))
-    return _write_with_sidecar(Path(path), lambda h: pil.save(h, format="PNG"), latents, checkpoint, "grid")
+    """A grid of images (N, 3, H, W) as one image via ``torchvision.utils.make_grid``."""
+    path = Path(path)
+    writer = _still_writer(path, to_pil(grid(images, nrow, padding)))
+    return _write_with_sidecar(path, writer, latents, checkpoint, "grid")
 
 
 def save_strip(
@@ -195,12 +214,13 @@ def save_strip(
     latents: torch.Tensor | None = None,
     checkpoint: str | None = None,
 ) -> Path:
-    """Morph frames side by side as one PNG, each frame ``size`` pixels square."""
+    """Morph frames side by side as one image, each frame ``size`` pixels square."""
     resized = [to_pil(f, size) for f in frames]
     strip = Image.new("RGB", (size * len(resized), size), "white")
     for i, frame in enumerate(resized):
         strip.paste(frame, (i * size, 0))
-    return _write_with_sidecar(Path(path), lambda h: strip.save(h, format="PNG"), latents, checkpoint, "strip")
+    path = Path(path)
+    return _write_with_sidecar(path, _still_writer(path, strip), latents, checkpoint, "strip")
 
 
 def save_gif(
@@ -247,11 +267,11 @@ def save_traversal(
     dims: list[int],
     values: list[float],
 ) -> Path:
-    """A traversal grid (:func:`~vae.explore.traversal.traversal_image`) as one PNG, with every cell's latent, row by
-    row (one row per entry of ``dims``, one column per entry of ``values``), in its sidecar JSON."""
-    return _write_with_sidecar(
-        Path(path), lambda h: image.save(h, format="PNG"), latents, checkpoint, "traversal", dims=dims, values=values
-    )
+    """A traversal grid (:func:`~vae.explore.traversal.traversal_image`) as one image, with every cell's latent, row
+    by row (one row per entry of ``dims``, one column per entry of ``values``), in its sidecar JSON."""
+    path = Path(path)
+    writer = _still_writer(path, image)
+    return _write_with_sidecar(path, writer, latents, checkpoint, "traversal", dims=dims, values=values)
 
 
 def main(argv: list[str] | None = None) -> int:
