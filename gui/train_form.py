@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLineEdit, QPushButton
 
 from vae.train.config import DEFAULT_MODEL_RECIPE, SETTINGS_BY_NAME, TrainConfig, config_with, default
+from vae.train.run_folder import can_resume
 
 from .controls import double_spin_box, plain_label, spin_box
 from .dialogs import ask_folder
@@ -95,10 +96,14 @@ class TrainForm(QGroupBox):
         for name in SETTING_FIELDS:
             self.settings.setValue(f"train/{name}", getattr(self, name).value())
         self.settings.setValue("train/image_size", self.image_size.currentText())
-        self.settings.setValue("train/run_folder", self.out_dir.text().strip())
+        folder, previous = self.out_dir.text().strip(), self.settings.value("train/run_folder")
+        if isinstance(previous, str) and previous != folder and can_resume(previous):
+            self.settings.setValue("train/run_folder_before", previous)  # offered if this launch leaves no run
+        self.settings.setValue("train/run_folder", folder)
 
-    def restore(self) -> str | None:
-        """Restore the remembered fields; returns the last run folder (checked later, not at start-up)."""
+    def restore(self) -> list[str]:
+        """Restore the remembered fields; returns the last run folder and the run folder before it that held a run
+        (checked later, not at start-up)."""
         same_recipe = self.settings.value("train/recipe") == recipe_mark()
         for name in SETTING_FIELDS if same_recipe else ():
             widget = getattr(self, name)
@@ -110,5 +115,5 @@ class TrainForm(QGroupBox):
                 pass  # a hand-edited settings file: keep the default
         if self.settings.value("train/image_size") in ("64", "128"):
             self.image_size.setCurrentText(self.settings.value("train/image_size"))
-        run_folder = self.settings.value("train/run_folder")
-        return run_folder if isinstance(run_folder, str) and run_folder else None
+        folders = (self.settings.value("train/run_folder"), self.settings.value("train/run_folder_before"))
+        return [folder for folder in folders if isinstance(folder, str) and folder]

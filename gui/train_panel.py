@@ -71,7 +71,7 @@ class TrainPanel(QWidget):
         self.config_running: TrainConfig | None = None
         self.last_result = None
         self._plotted_run: str | None = None  # the run folder whose curves the plot shows
-        self._last_run_folder: str | None = None  # the run folder of the last launch, checked when first shown
+        self._last_run_folders: list[str] = []  # the last launch's run folder and the one before, checked when shown
         self.step_every = 1
         self.ask_to_load = True
         self.loaded_model_path = loaded_model_path or (lambda: None)
@@ -178,14 +178,16 @@ class TrainPanel(QWidget):
 
     def _restore_settings(self) -> None:
         if self.settings is not None:
-            self._last_run_folder = self.form.restore()  # read when the tab is first shown, not at start-up
+            self._last_run_folders = self.form.restore()  # read when the tab is first shown, not at start-up
             self.dataset.restore()
 
     def showEvent(self, event) -> None:
-        """The first time the tab is shown, offer the last run again if it stopped part-way."""
+        """The first time the tab is shown, offer the last run again if it stopped part-way: the last launch's, or,
+        where that launch left no checkpoint (stopped while preparing its data), the run launched before it."""
         super().showEvent(event)
         self._update_resume_button()  # the run folder may have changed on disk meanwhile
-        folder, self._last_run_folder = self._last_run_folder, None
+        folders, self._last_run_folders = self._last_run_folders, []
+        folder = next((folder for folder in folders if can_resume(folder)), None)
         state = run_state(folder) if folder and self.out_dir.text() == self._new_run_folder else None
         if unfinished(state):
             self.out_dir.setText(folder)  # Resume continues it; Start still asks before replacing it

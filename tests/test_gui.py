@@ -520,6 +520,20 @@ def test_stop_mid_run_leaves_a_resumable_checkpoint(window, qtbot, small_folder,
     assert (
         f"{tmp_path / 'run'} holds your last run, stopped {where}: Resume continues it" in later.log_view.toPlainText()
     )
+    unusable = tmp_path / "unusable"  # a launch in a new folder that ends before its first checkpoint
+    unusable.mkdir()
+    (unusable / "a.png").write_bytes(b"")
+    panel.set_folder(str(unusable))
+    panel.out_dir.setText(str(tmp_path / "aborted"))
+    with qtbot.waitSignal(panel.running_changed, timeout=5000):
+        panel.start()
+    with qtbot.waitSignal(panel.running_changed, timeout=60000):
+        pass
+    assert "no usable images" in panel.log_view.toPlainText()
+    third = TrainPanel(window.settings)  # the launch after it still offers the stopped run
+    qtbot.addWidget(third)
+    third.show()
+    assert third.out_dir.text() == str(tmp_path / "run") and third.resume_button.isEnabled()
 
 
 def test_typing_a_folder_chooses_it_and_the_description_follows_the_choice(window, qtbot, small_folder):
