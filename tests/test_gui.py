@@ -520,16 +520,7 @@ def test_stop_mid_run_leaves_a_resumable_checkpoint(window, qtbot, small_folder,
     assert (
         f"{tmp_path / 'run'} holds your last run, stopped {where}: Resume continues it" in later.log_view.toPlainText()
     )
-    unusable = tmp_path / "unusable"  # a launch in a new folder that ends before its first checkpoint
-    unusable.mkdir()
-    (unusable / "a.png").write_bytes(b"")
-    panel.set_folder(str(unusable))
-    panel.out_dir.setText(str(tmp_path / "aborted"))
-    with qtbot.waitSignal(panel.running_changed, timeout=5000):
-        panel.start()
-    with qtbot.waitSignal(panel.running_changed, timeout=60000):
-        pass
-    assert "no usable images" in panel.log_view.toPlainText()
+    _train_on_unusable_images(panel, qtbot, tmp_path / "unusable", tmp_path / "aborted")  # no checkpoint written
     third = TrainPanel(window.settings)  # the launch after it still offers the stopped run
     qtbot.addWidget(third)
     third.show()
@@ -549,18 +540,22 @@ def test_typing_a_folder_chooses_it_and_the_description_follows_the_choice(windo
     assert "30 images" in panel.data_info.text()
 
 
-def test_training_error_is_reported_and_thread_ends(window, qtbot, tmp_path):
-    panel = window.train
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    (empty / "a.png").write_bytes(b"")
-    panel.set_folder(str(empty))
-    panel.out_dir.setText(str(tmp_path / "run"))
+def _train_on_unusable_images(panel, qtbot, folder, out_dir) -> None:
+    """Start a run on a folder whose one image is empty, and wait for its error."""
+    folder.mkdir()
+    (folder / "a.png").write_bytes(b"")
+    panel.set_folder(str(folder))
+    panel.out_dir.setText(str(out_dir))
     with qtbot.waitSignal(panel.running_changed, timeout=5000):
         panel.start()
     with qtbot.waitSignal(panel.running_changed, timeout=60000):
         pass
     assert "no usable images" in panel.log_view.toPlainText()
+
+
+def test_training_error_is_reported_and_thread_ends(window, qtbot, tmp_path):
+    panel = window.train
+    _train_on_unusable_images(panel, qtbot, tmp_path / "empty", tmp_path / "run")
     assert not panel.job.busy and panel.start_button.isEnabled()
 
 
