@@ -112,11 +112,14 @@ def still_format(path: str | os.PathLike) -> str:
     return STILL_FORMATS.get(Path(path).suffix.lower(), "PNG")
 
 
-def _still_writer(path: Path, image: Image.Image):
-    """A function that writes ``image`` to a handle in :func:`still_format` of ``path`` (JPEG at quality 95, WebP
-    lossless)."""
+def _save_still(path: str | os.PathLike, image: Image.Image, latents, checkpoint, kind, **extra) -> Path:
+    """Write ``image`` in :func:`still_format` of ``path`` (JPEG at quality 95, WebP lossless), with its sidecar."""
     fmt = still_format(path)
-    return lambda handle: image.save(handle, format=fmt, **STILL_SAVE_OPTIONS.get(fmt, {}))
+
+    def write(handle):
+        image.save(handle, format=fmt, **STILL_SAVE_OPTIONS.get(fmt, {}))
+
+    return _write_with_sidecar(Path(path), write, latents, checkpoint, kind, **extra)
 
 
 def _write_with_sidecar(path: Path, write_fn, latents, checkpoint, kind, **extra) -> Path:
@@ -189,8 +192,7 @@ def save_face(
 ) -> Path:
     """One face as a ``size``×``size`` image (+ sidecar JSON when ``latent`` is given, with ``extra`` fields in it,
     e.g. the Arithmetic tab's ``recipe``)."""
-    path = Path(path)
-    return _write_with_sidecar(path, _still_writer(path, to_pil(image, size)), latent, checkpoint, "face", **extra)
+    return _save_still(path, to_pil(image, size), latent, checkpoint, "face", **extra)
 
 
 def save_grid(
@@ -202,9 +204,7 @@ def save_grid(
     padding: int = 2,
 ) -> Path:
     """A grid of images (N, 3, H, W) as one image via ``torchvision.utils.make_grid``."""
-    path = Path(path)
-    writer = _still_writer(path, to_pil(grid(images, nrow, padding)))
-    return _write_with_sidecar(path, writer, latents, checkpoint, "grid")
+    return _save_still(path, to_pil(grid(images, nrow, padding)), latents, checkpoint, "grid")
 
 
 def save_strip(
@@ -219,8 +219,7 @@ def save_strip(
     strip = Image.new("RGB", (size * len(resized), size), "white")
     for i, frame in enumerate(resized):
         strip.paste(frame, (i * size, 0))
-    path = Path(path)
-    return _write_with_sidecar(path, _still_writer(path, strip), latents, checkpoint, "strip")
+    return _save_still(path, strip, latents, checkpoint, "strip")
 
 
 def save_gif(
@@ -269,9 +268,7 @@ def save_traversal(
 ) -> Path:
     """A traversal grid (:func:`~vae.explore.traversal.traversal_image`) as one image, with every cell's latent, row
     by row (one row per entry of ``dims``, one column per entry of ``values``), in its sidecar JSON."""
-    path = Path(path)
-    writer = _still_writer(path, image)
-    return _write_with_sidecar(path, writer, latents, checkpoint, "traversal", dims=dims, values=values)
+    return _save_still(path, image, latents, checkpoint, "traversal", dims=dims, values=values)
 
 
 def main(argv: list[str] | None = None) -> int:
